@@ -1,0 +1,118 @@
+package simplerpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// Bind fills the func fields of the struct stub points to, so that calling
+// a field calls the remote method of the same name on service: the
+// transparent client, which looks like the server object. A field's name
+// is the method name unless a `simplerpc:"Name"` tag says otherwise; a tag
+// of "-" leaves the field alone. Each func may take a leading
+// context.Context (otherwise calls use context.Background()) and must
+// return error last. A variadic func sends its variadic arguments one by
+// one, as the server's variadic method expects. Calls through the fields
+// are exactly Call. An empty service binds bare function names.
+func (c *Client) Bind(service string, stub any) error {
+	v := reflect.ValueOf(stub)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("simplerpc: Bind needs a non-nil pointer to a struct of funcs, got %T", stub)
+	}
+	sv := v.Elem()
+	st := sv.Type()
+	var problems []error
+	bound := 0
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		if !f.IsExported() || f.Type.Kind() != reflect.Func {
+			continue
+		}
+		name := f.Name
+		if tag, ok := f.Tag.Lookup("simplerpc"); ok {
+			if tag == "-" {
+				continue
+			}
+			name = tag
+		}
+		if service != "" {
+			name = service + "." + name
+		}
+		fn, err := c.bindFunc(name, f.Type)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("field %s (%s): %w", f.Name, f.Type, err))
+			continue
+		}
+		sv.Field(i).Set(fn)
+		bound++
+	}
+	if err := errors.Join(problems...); err != nil {
+		return fmt.Errorf("simplerpc: Bind(%q, %T):\n%w", service, stub, err)
+	}
+	if bound == 0 {
+		return fmt.Errorf("simplerpc: Bind(%q, %T): the struct has no exported func fields", service, stub)
+	}
+	return nil
+}
+
+// bindFunc makes a func of type ft that calls method.
+func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error) {
+	if ft.NumOut() == 0 || ft.Out(ft.NumOut()-1) != errorType {
+		return reflect.Value{}, errors.New("must return error as its last result")
+	}
+	withCtx := ft.NumIn() > 0 && ft.In(0) == contextType
+	first := 0
+	if withCtx {
+		first = 1
+	}
+	for i := first; i < ft.NumIn(); i++ {
+		if err := encodable(ft.In(i), nil); err != nil {
+			return reflect.Value{}, fmt.Errorf("parameter %d: %w", i+1, err)
+		}
+	}
+	nres := ft.NumOut() - 1
+	for i := 0; i < nres; i++ {
+		if err := encodable(ft.Out(i), nil); err != nil {
+			return reflect.Value{}, fmt.Errorf("result %d: %w", i+1, err)
+		}
+	}
+	variadic := ft.IsVariadic()
+	return reflect.MakeFunc(ft, func(in []reflect.Value) []reflect.Value {
+		ctx := context.Background()
+		if withCtx {
+			if x, ok := in[0].Interface().(context.Context); ok && x != nil {
+				ctx = x
+			}
+			in = in[1:]
+		}
+		args := make([]any, 0, len(in))
+		for i, a := range in {
+			if variadic && i == len(in)-1 {
+				for j := 0; j < a.Len(); j++ {
+					args = append(args, a.Index(j).Interface())
+				}
+				break
+			}
+			args = append(args, a.Interface())
+		}
+		out := make([]reflect.Value, nres+1)
+		ptrs := make([]any, nres)
+		for i := 0; i < nres; i++ {
+			p := reflect.New(ft.Out(i))
+			ptrs[i] = p.Interface()
+			out[i] = p.Elem()
+		}
+		err := c.Call(ctx, method, args, ptrs...)
+		if err != nil {
+			for i := 0; i < nres; i++ {
+				out[i] = reflect.Zero(ft.Out(i))
+			}
+			out[nres] = reflect.ValueOf(&err).Elem()
+		} else {
+			out[nres] = reflect.Zero(errorType)
+		}
+		return out
+	}), nil
+}

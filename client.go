@@ -1,0 +1,193 @@
+package simplerpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Client calls the methods a Server exposes. It keeps one connection,
+// multiplexing every concurrent call over it, and redials when it breaks.
+// A Client is safe for concurrent use by any number of goroutines.
+type Client struct {
+	addr string
+	cfg  clientConfig
+
+	mu      sync.Mutex
+	cur     *clientConn             // the connection new calls go to
+	conns   map[*clientConn]struct{} // every open connection, draining ones too
+	dialing chan struct{}            // non-nil while a dial is under way
+	closed  bool
+}
+
+// Dial connects to the server at addr and returns a Client. The
+// connection is made under the retry policy (WithRetry); ctx bounds the
+// whole attempt.
+func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
+	c := &Client{addr: addr, cfg: newClientConfig(opts), conns: make(map[*clientConn]struct{})}
+	err := c.retry(ctx, "", func() error {
+		_, err := c.conn(ctx)
+		return err
+	})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Call calls method ("Service.Method", or a function's bare name) with
+// args and decodes its results into results, which must be pointers
+// (a nil pointer skips that result). Fewer results than the method returns
+// are fine; more are an error. The method's own error comes back as an
+// *Error with CodeApplication. A call the server refused or that could not
+// be sent is retried under the retry policy; a call that may have run is
+// never retried.
+func (c *Client) Call(ctx context.Context, method string, args []any, results ...any) error {
+	err := c.retry(ctx, method, func() error {
+		cc, err := c.conn(ctx)
+		if err != nil {
+			return err
+		}
+		return cc.roundTrip(ctx, method, args, results)
+	})
+	if err != nil && c.cfg.debug {
+		c.debugLog(err)
+	}
+	return err
+}
+
+// retry runs attempt until it succeeds, fails with an error that is not
+// safe to retry, or the policy or ctx ends.
+func (c *Client) retry(ctx context.Context, method string, attempt func() error) error {
+	for n := 1; ; n++ {
+		err := attempt()
+		if err == nil || !retryable(err) || n >= c.cfg.retry.MaxAttempts {
+			return err
+		}
+		if !c.cfg.retry.wait(ctx, n) {
+			if ctx.Err() != nil {
+				return contextError(method, ctx.Err())
+			}
+			return err
+		}
+	}
+}
+
+// retryable reports whether err says the call was not executed.
+func retryable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeUnavailable && !errors.Is(err, ErrClientClosed)
+}
+
+// debugLog logs the server-side traceback an error carries.
+func (c *Client) debugLog(err error) {
+	var e *Error
+	if !errors.As(err, &e) || e.Stack == "" {
+		return
+	}
+	c.cfg.logger.Warn(fmt.Sprintf("Server side traceback (%s, %s: %s):\n%s", e.Method, e.Code, e.Message, e.Stack),
+		slog.String("method", e.Method), slog.String("code", e.Code.String()))
+}
+
+// conn returns the connection for a new call, dialing one if needed.
+// Concurrent callers share one dial.
+func (c *Client) conn(ctx context.Context) (*clientConn, error) {
+	c.mu.Lock()
+	for {
+		switch {
+		case c.closed:
+			c.mu.Unlock()
+			return nil, newError(CodeUnavailable, "", ErrClientClosed)
+		case c.cur != nil && c.cur.usable():
+			cc := c.cur
+			c.mu.Unlock()
+			return cc, nil
+		case c.dialing != nil:
+			wait := c.dialing
+			c.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return nil, contextError("", ctx.Err())
+			}
+			c.mu.Lock()
+			continue
+		}
+		done := make(chan struct{})
+		c.dialing = done
+		c.mu.Unlock()
+		cc, err := c.dial(ctx)
+		c.mu.Lock()
+		c.dialing = nil
+		close(done)
+		if err != nil {
+			c.mu.Unlock()
+			if ctx.Err() != nil {
+				return nil, contextError("", ctx.Err())
+			}
+			return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("cannot connect to %s: %v", c.addr, err), cause: err}
+		}
+		if c.closed {
+			c.mu.Unlock()
+			cc.close(ErrClientClosed)
+			return nil, newError(CodeUnavailable, "", ErrClientClosed)
+		}
+		c.cur = cc
+		c.conns[cc] = struct{}{}
+		c.mu.Unlock()
+		return cc, nil
+	}
+}
+
+// dial opens and handshakes a new connection.
+func (c *Client) dial(ctx context.Context) (*clientConn, error) {
+	dctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	nc, err := c.cfg.dialer(dctx, c.addr)
+	if err != nil {
+		return nil, err
+	}
+	return newClientConn(dctx, c, nc)
+}
+
+// forget drops a connection that has ended.
+func (c *Client) forget(cc *clientConn) {
+	c.mu.Lock()
+	delete(c.conns, cc)
+	if c.cur == cc {
+		c.cur = nil
+	}
+	c.mu.Unlock()
+}
+
+// Close closes the client's connections. Calls in flight fail with
+// CodeConnectionLost; later calls fail with ErrClientClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	conns := make([]*clientConn, 0, len(c.conns))
+	for cc := range c.conns {
+		conns = append(conns, cc)
+	}
+	c.mu.Unlock()
+	for _, cc := range conns {
+		cc.close(ErrClientClosed)
+	}
+	for _, cc := range conns {
+		<-cc.done
+	}
+	return nil
+}
+
+// timeoutOf returns the time left before ctx's deadline, or 0.
+func timeoutOf(ctx context.Context) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return max(time.Until(dl), time.Microsecond)
+}

@@ -1,0 +1,116 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"reflect"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// CBOR is the default codec: RFC 8949 CBOR, through github.com/fxamacker/cbor/v2
+// with its decode limits set.
+var CBOR Codec = newCBOR()
+
+type cborCodec struct {
+	enc cbor.UserBufferEncMode
+	dec cbor.DecMode
+}
+
+func newCBOR() *cborCodec {
+	enc, err := cbor.EncOptions{Time: cbor.TimeRFC3339Nano}.UserBufferEncMode()
+	if err != nil {
+		panic(err) // the options are constant; a failure is a programming error
+	}
+	dec, err := cbor.DecOptions{
+		MaxNestedLevels:  MaxDepth,
+		MaxArrayElements: MaxElements,
+		MaxMapPairs:      MaxElements,
+		DefaultMapType:   reflect.TypeFor[map[string]any](),
+		UTF8:             cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return &cborCodec{enc: enc, dec: dec}
+}
+
+func (c *cborCodec) Name() string { return "cbor" }
+
+func (c *cborCodec) Append(buf *bytes.Buffer, v any) error { return c.enc.MarshalToBuffer(v, buf) }
+
+func (c *cborCodec) AppendArray(buf *bytes.Buffer, vals []any) error {
+	buf.Write(appendCBORHead(buf.AvailableBuffer(), 4, uint64(len(vals))))
+	for _, v := range vals {
+		if err := c.enc.MarshalToBuffer(v, buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cborCodec) Unmarshal(data []byte, v any) error { return c.dec.Unmarshal(data, v) }
+
+func (c *cborCodec) OpenArray(data []byte) (Array, error) {
+	if len(data) == 0 || data[0]>>5 != 4 {
+		return Array{}, ErrNotArray
+	}
+	n, hl, ok := parseCBORCount(data)
+	if !ok || n > uint64(len(data)-hl) || n > MaxElements {
+		return Array{}, fmt.Errorf("%w: bad array header", ErrNotArray)
+	}
+	return Array{n: int(n), rest: data[hl:], elem: c}, nil
+}
+
+func (c *cborCodec) next(a *Array, v any) error {
+	if v == nil {
+		var skip cbor.RawMessage
+		v = &skip
+	}
+	rest, err := c.dec.UnmarshalFirst(a.rest, v)
+	if err != nil {
+		return err
+	}
+	a.rest = rest
+	if a.i == a.n-1 && len(rest) != 0 {
+		return fmt.Errorf("codec: %d bytes after the last array element", len(rest))
+	}
+	return nil
+}
+
+func (c *cborCodec) isMap(a *Array) bool { return len(a.rest) > 0 && a.rest[0]>>5 == 5 }
+
+// appendCBORHead appends a CBOR data item head of the given major type.
+func appendCBORHead(dst []byte, major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return append(dst, m|byte(n))
+	case n <= 0xff:
+		return append(dst, m|24, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(dst, m|25), uint16(n))
+	case n <= 0xffffffff:
+		return binary.BigEndian.AppendUint32(append(dst, m|26), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(dst, m|27), n)
+}
+
+// parseCBORCount parses the argument of a definite-length data item head.
+func parseCBORCount(b []byte) (n uint64, headLen int, ok bool) {
+	ai := b[0] & 0x1f
+	switch {
+	case ai < 24:
+		return uint64(ai), 1, true
+	case ai == 24 && len(b) >= 2:
+		return uint64(b[1]), 2, true
+	case ai == 25 && len(b) >= 3:
+		return uint64(binary.BigEndian.Uint16(b[1:])), 3, true
+	case ai == 26 && len(b) >= 5:
+		return uint64(binary.BigEndian.Uint32(b[1:])), 5, true
+	case ai == 27 && len(b) >= 9:
+		return binary.BigEndian.Uint64(b[1:]), 9, true
+	}
+	return 0, 0, false
+}

@@ -1,0 +1,178 @@
+package frameio
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by Write after the Writer has stopped.
+var ErrClosed = errors.New("frameio: writer closed")
+
+// Writer queues frames and writes them from one send loop: each turn of
+// the loop writes everything queued so far in one call, so frames from many
+// concurrent callers share a system call.
+type Writer struct {
+	conn      net.Conn
+	timeout   time.Duration
+	highWater int
+
+	mu      sync.Mutex
+	buf     []byte
+	spare   []byte
+	err     error         // set once; the reason the writer stopped
+	closing bool          // drain then stop
+	space   chan struct{} // closed when the queue drains below highWater
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+// Buffers larger than this are dropped rather than kept for reuse.
+const maxKeptBuffer = 1 << 20
+
+// NewWriter returns a Writer for conn. Each write must finish within
+// timeout (0: no limit); a queue over highWater bytes makes Write wait.
+// Run must be called to start the send loop.
+func NewWriter(conn net.Conn, timeout time.Duration, highWater int) *Writer {
+	return &Writer{
+		conn:      conn,
+		timeout:   timeout,
+		highWater: highWater,
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+}
+
+// Write queues one complete frame, copying it. It waits while the queue is
+// over its high-water mark, until ctx is done or the writer stops.
+func (w *Writer) Write(ctx context.Context, frame []byte) error {
+	w.mu.Lock()
+	for w.err == nil && !w.closing && len(w.buf) >= w.highWater {
+		if w.space == nil {
+			w.space = make(chan struct{})
+		}
+		space := w.space
+		w.mu.Unlock()
+		select {
+		case <-space:
+		case <-w.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		w.mu.Lock()
+	}
+	if w.err != nil || w.closing {
+		err := w.err
+		w.mu.Unlock()
+		if err == nil {
+			err = ErrClosed
+		}
+		return err
+	}
+	wasEmpty := len(w.buf) == 0
+	w.buf = append(w.buf, frame...)
+	w.mu.Unlock()
+	if wasEmpty {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Run is the send loop. It returns when the writer is closed (after
+// writing what was queued, for CloseAfterFlush) or a write fails.
+func (w *Writer) Run() {
+	defer close(w.done)
+	for {
+		<-w.wake
+		w.mu.Lock()
+		b := w.buf
+		w.buf = w.spare[:0]
+		w.spare = nil
+		closing, err := w.closing, w.err
+		w.mu.Unlock()
+		if err != nil {
+			return
+		}
+		if len(b) > 0 {
+			if w.timeout > 0 {
+				_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+			}
+			if _, err := w.conn.Write(b); err != nil {
+				w.stop(err)
+				return
+			}
+		}
+		w.mu.Lock()
+		if cap(b) <= maxKeptBuffer {
+			w.spare = b[:0]
+		}
+		if w.space != nil && len(w.buf) < w.highWater {
+			close(w.space)
+			w.space = nil
+		}
+		more := len(w.buf) > 0
+		w.mu.Unlock()
+		if closing && !more {
+			w.stop(ErrClosed)
+			return
+		}
+		if more {
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// stop records err as the reason the writer stopped and wakes every waiter.
+func (w *Writer) stop(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	if w.space != nil {
+		close(w.space)
+		w.space = nil
+	}
+	w.buf = nil
+	w.mu.Unlock()
+}
+
+// Close stops the writer at once, dropping queued frames. It does not
+// close the connection.
+func (w *Writer) Close() {
+	w.stop(ErrClosed)
+	w.kick()
+}
+
+// CloseAfterFlush makes the writer refuse new frames, write those already
+// queued, then stop. Done reports when it has.
+func (w *Writer) CloseAfterFlush() {
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
+	w.kick()
+}
+
+// Done is closed when the send loop has returned.
+func (w *Writer) Done() <-chan struct{} { return w.done }
+
+// Err returns why the writer stopped, or nil while it runs.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *Writer) kick() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,114 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// HeaderSize is the size in bytes of every frame header.
+const HeaderSize = 14
+
+// DefaultMaxBody is the default limit on a frame body: 16 MiB.
+const DefaultMaxBody = 16 << 20
+
+// Kind identifies what a frame carries.
+type Kind uint8
+
+// The frame kinds. Values are fixed by PROTOCOL.md.
+const (
+	KindCall   Kind = 1 // a call: method, timeout, metadata, arguments
+	KindReply  Kind = 2 // the reply to a call with the same id
+	KindCancel Kind = 3 // the caller gave up on the call with this id
+	KindPing   Kind = 4 // liveness probe; the peer answers with a pong carrying the same id
+	KindPong   Kind = 5 // answer to a ping
+	KindGoAway Kind = 6 // the server accepts no new calls on this connection
+)
+
+// String returns the kind's name as PROTOCOL.md spells it.
+func (k Kind) String() string {
+	switch k {
+	case KindCall:
+		return "call"
+	case KindReply:
+		return "reply"
+	case KindCancel:
+		return "cancel"
+	case KindPing:
+		return "ping"
+	case KindPong:
+		return "pong"
+	case KindGoAway:
+		return "go-away"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Valid reports whether k is a kind this version of the protocol defines.
+func (k Kind) Valid() bool { return k >= KindCall && k <= KindGoAway }
+
+// Frame flags.
+const (
+	// FlagError marks a reply whose body is an error object instead of results.
+	FlagError uint8 = 1 << 0
+	// FlagMetadata marks a call whose body carries metadata pairs.
+	FlagMetadata uint8 = 1 << 1
+	// FlagFinal marks the last go-away of a connection: every call the
+	// server accepted on it has been answered, and no other will be run.
+	FlagFinal uint8 = 1 << 2
+)
+
+// Header is the fixed part in front of every frame.
+type Header struct {
+	Size  uint32 // length of the body that follows the header
+	Kind  Kind
+	Flags uint8
+	ID    uint64
+}
+
+// Errors returned by ParseHeader.
+var (
+	ErrShortHeader = errors.New("wire: short frame header")
+	ErrTooLarge    = errors.New("wire: frame body exceeds the size limit")
+	ErrBadKind     = errors.New("wire: unknown frame kind")
+)
+
+// AppendHeader appends h in wire form to dst.
+func AppendHeader(dst []byte, h Header) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, h.Size)
+	dst = append(dst, byte(h.Kind), h.Flags)
+	return binary.BigEndian.AppendUint64(dst, h.ID)
+}
+
+// PutSize overwrites the size field of the header at the start of frame.
+// It lets a writer reserve a header, append the body, then fix the size.
+func PutSize(frame []byte, size int) {
+	binary.BigEndian.PutUint32(frame, uint32(size))
+}
+
+// ParseHeader parses a frame header from b and checks it against maxBody.
+// A header announcing a body larger than maxBody is refused before anything
+// is allocated for it.
+func ParseHeader(b []byte, maxBody int) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, ErrShortHeader
+	}
+	h := Header{
+		Size:  binary.BigEndian.Uint32(b[0:4]),
+		Kind:  Kind(b[4]),
+		Flags: b[5],
+		ID:    binary.BigEndian.Uint64(b[6:14]),
+	}
+	if !h.Kind.Valid() {
+		return h, fmt.Errorf("%w: %d", ErrBadKind, uint8(h.Kind))
+	}
+	if uint64(h.Size) > uint64(maxBody) {
+		return h, fmt.Errorf("%w: %d > %d bytes", ErrTooLarge, h.Size, maxBody)
+	}
+	return h, nil
+}
+
+// PutID overwrites the id field of the header at the start of frame.
+func PutID(frame []byte, id uint64) {
+	binary.BigEndian.PutUint64(frame[6:14], id)
+}

@@ -1,0 +1,130 @@
+package simplerpc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+
+	"github.com/simplerpc/simplerpc/internal/codec"
+)
+
+// decodeArgs decodes the encoded argument array into the values to call
+// the method with (without the context).
+func (m *method) decodeArgs(c codec.Codec, data []byte) ([]reflect.Value, *Error) {
+	arr, err := c.OpenArray(data)
+	if err != nil {
+		return nil, errorf(CodeInvalidArgument, m.name, "arguments: %v", err)
+	}
+	// One non-map value for a struct of several fields is the struct
+	// itself, decoded as usual; every other argument list of a struct
+	// method is by name or by field position.
+	if m.structArg && !(arr.Len() == 1 && !arr.NextIsMap() && len(m.fields) != 1) {
+		v, e := m.decodeStructArg(&arr)
+		if e != nil {
+			return nil, e
+		}
+		return []reflect.Value{v}, nil
+	}
+	n := len(m.params)
+	got := arr.Len()
+	if m.variadic && got < n-1 || !m.variadic && got != n {
+		return nil, errorf(CodeInvalidArgument, m.name, "%s takes %s, got %d", m.name, m.arity(), got)
+	}
+	holder := reflect.New(m.argsType).Elem()
+	fixed := n
+	if m.variadic {
+		fixed = n - 1
+	}
+	args := make([]reflect.Value, n)
+	for i := 0; i < fixed; i++ {
+		f := holder.Field(i)
+		if err := arr.Next(f.Addr().Interface()); err != nil {
+			return nil, errorf(CodeInvalidArgument, m.name, "argument %d (%s): %v", i+1, m.params[i], err)
+		}
+		args[i] = f
+	}
+	if m.variadic {
+		st := m.params[n-1]
+		rest := reflect.MakeSlice(st, got-fixed, got-fixed)
+		for j := 0; j < got-fixed; j++ {
+			if err := arr.Next(rest.Index(j).Addr().Interface()); err != nil {
+				return nil, errorf(CodeInvalidArgument, m.name, "argument %d (%s): %v", fixed+j+1, st.Elem(), err)
+			}
+		}
+		args[n-1] = rest
+	}
+	return args, nil
+}
+
+// decodeStructArg decodes the arguments of a method whose only parameter
+// is a struct: one map by field name, or the fields by position.
+func (m *method) decodeStructArg(arr *codec.Array) (reflect.Value, *Error) {
+	pt := m.params[0]
+	ptr := pt.Kind() == reflect.Pointer
+	st := pt
+	if ptr {
+		st = pt.Elem()
+	}
+	sv := reflect.New(st)
+	if arr.Len() == 1 && arr.NextIsMap() {
+		if err := arr.Next(sv.Interface()); err != nil {
+			return reflect.Value{}, errorf(CodeInvalidArgument, m.name, "named arguments: %v", err)
+		}
+	} else {
+		if arr.Len() > len(m.fields) {
+			return reflect.Value{}, errorf(CodeInvalidArgument, m.name, "%s takes at most %d positional arguments (the fields of %s), got %d",
+				m.name, len(m.fields), st, arr.Len())
+		}
+		for i := 0; arr.Remaining() > 0; i++ {
+			f := sv.Elem().Field(m.fields[i])
+			if err := arr.Next(f.Addr().Interface()); err != nil {
+				return reflect.Value{}, errorf(CodeInvalidArgument, m.name, "argument %d (%s %s): %v",
+					i+1, st.Field(m.fields[i]).Name, f.Type(), err)
+			}
+		}
+	}
+	if ptr {
+		return sv, nil
+	}
+	return sv.Elem(), nil
+}
+
+// invoke runs the method with args, recovering a panic. It returns the
+// encoded result array, or the error to send.
+func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, stacks bool) (e *Error, detail any) {
+	defer func() {
+		if p := recover(); p != nil {
+			e = &Error{Code: CodeInternal, Method: m.name, Message: fmt.Sprint(p), RemoteType: fmt.Sprintf("%T", p)}
+			if stacks {
+				e.Stack = string(debug.Stack())
+			}
+			detail = nil
+		}
+	}()
+	if m.ctx {
+		args = append([]reflect.Value{reflect.ValueOf(ctx)}, args...)
+	}
+	var out []reflect.Value
+	if m.variadic {
+		out = m.fn.CallSlice(args)
+	} else {
+		out = m.fn.Call(args)
+	}
+	if m.hasErr {
+		if err, _ := out[len(out)-1].Interface().(error); err != nil {
+			return remoteError(m.name, err, stacks)
+		}
+		out = out[:len(out)-1]
+	}
+	var small [4]any
+	vals := small[:0]
+	for _, v := range out {
+		vals = append(vals, v.Interface())
+	}
+	if err := c.AppendArray(buf, vals); err != nil {
+		return errorf(CodeInternal, m.name, "encoding results: %v", err), nil
+	}
+	return nil, nil
+}

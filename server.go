@@ -1,0 +1,324 @@
+package simplerpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Server exposes registered objects and functions to clients. Create one
+// with NewServer, register what it serves, then call Serve. A Server is
+// safe for concurrent use; methods may be registered while it serves.
+type Server struct {
+	cfg serverConfig
+
+	// methods maps "Service.Method" and bare function names to their
+	// entries. It is replaced, never mutated, so calls read it without a lock.
+	methods atomic.Pointer[map[string]*method]
+
+	// active counts calls accepted and not yet answered.
+	active atomic.Int64
+
+	mu        sync.Mutex
+	services  map[string][]string // service name -> its method names
+	listeners map[net.Listener]struct{}
+	conns     map[*serverConn]struct{}
+	shutting  bool
+	connWG    sync.WaitGroup // connection goroutines
+}
+
+// NewServer returns a Server configured by opts.
+func NewServer(opts ...ServerOption) *Server {
+	s := &Server{
+		cfg:       newServerConfig(opts),
+		services:  make(map[string][]string),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*serverConn]struct{}),
+	}
+	s.methods.Store(&map[string]*method{})
+	return s
+}
+
+// ---- Registration ------------------------------------------------------------
+
+// Register exposes every exported method of obj under the service name
+// name, as "name.Method". An empty name means the name of obj's concrete
+// type. Methods may take a leading context.Context, any parameters
+// (variadic too) and return any results with an optional final error. A
+// method whose parameter or result types cannot be encoded (channels,
+// funcs, unsafe pointers, complex numbers, non-empty interfaces) is left
+// out with a warning logged. Register fails when no method can be exposed
+// or the name is taken.
+func (s *Server) Register(name string, obj any) error {
+	if obj == nil {
+		return errors.New("simplerpc: Register of nil object")
+	}
+	v := reflect.ValueOf(obj)
+	t := v.Type()
+	if name == "" {
+		name = reflect.Indirect(v).Type().Name()
+		if name == "" {
+			return fmt.Errorf("simplerpc: Register: type %s has no name; pass a service name", t)
+		}
+	}
+	if err := validName(name); err != nil {
+		return fmt.Errorf("simplerpc: Register(%q): %w", name, err)
+	}
+	entries := make(map[string]*method)
+	var skipped []string
+	for i := 0; i < t.NumMethod(); i++ {
+		mt := t.Method(i)
+		if !mt.IsExported() {
+			continue
+		}
+		full := name + "." + mt.Name
+		m, err := newMethod(full, v.Method(i))
+		if err != nil {
+			s.cfg.logger.Warn("simplerpc: method not exposed", slog.String("method", full), slog.String("reason", err.Error()))
+			skipped = append(skipped, fmt.Sprintf("%s: %v", mt.Name, err))
+			continue
+		}
+		entries[full] = m
+	}
+	if len(entries) == 0 {
+		hint := fmt.Sprintf("type %s has no exported methods", t)
+		if len(skipped) > 0 {
+			hint = "none can be exposed: " + strings.Join(skipped, "; ")
+		} else if t.Kind() != reflect.Pointer && reflect.PointerTo(t).NumMethod() > 0 {
+			hint += fmt.Sprintf("; its methods have pointer receivers: register a *%s", t)
+		}
+		return fmt.Errorf("simplerpc: Register(%q): %s", name, hint)
+	}
+	return s.add(name, entries)
+}
+
+// RegisterFunc exposes the function fn under the bare name name. fn may
+// have any signature Register accepts for methods.
+func (s *Server) RegisterFunc(name string, fn any) error {
+	v := reflect.ValueOf(fn)
+	if !v.IsValid() || v.Kind() != reflect.Func || v.IsNil() {
+		return fmt.Errorf("simplerpc: RegisterFunc(%q): %T is not a function", name, fn)
+	}
+	if err := validName(name); err != nil {
+		return fmt.Errorf("simplerpc: RegisterFunc(%q): %w", name, err)
+	}
+	m, err := newMethod(name, v)
+	if err != nil {
+		return fmt.Errorf("simplerpc: RegisterFunc(%q): %w", name, err)
+	}
+	return s.add("", map[string]*method{name: m})
+}
+
+func validName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty name")
+	case strings.ContainsAny(name, ". \t\r\n"):
+		return errors.New("a name may not contain dots or spaces")
+	}
+	return nil
+}
+
+// add publishes entries; service is "" for a function.
+func (s *Server) add(service string, entries map[string]*method) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := *s.methods.Load()
+	taken := func(n string) bool { _, ok := s.services[n]; _, fok := old[n]; return ok || fok }
+	if service != "" && taken(service) {
+		return fmt.Errorf("simplerpc: Register(%q): name already registered", service)
+	}
+	next := make(map[string]*method, len(old)+len(entries))
+	for k, m := range old {
+		next[k] = m
+	}
+	var names []string
+	for k, m := range entries {
+		if service == "" && taken(k) {
+			return fmt.Errorf("simplerpc: RegisterFunc(%q): name already registered", k)
+		}
+		next[k] = m
+		names = append(names, strings.TrimPrefix(k, service+"."))
+	}
+	if service != "" {
+		slices.Sort(names)
+		s.services[service] = names
+	}
+	s.methods.Store(&next)
+	return nil
+}
+
+// lookup finds a method. name is the wire bytes; the map lookup with
+// string(name) does not allocate.
+func (s *Server) lookup(name []byte) *method {
+	return (*s.methods.Load())[string(name)]
+}
+
+// notFound explains a failed lookup, naming the methods the service has.
+func (s *Server) notFound(name string) *Error {
+	svc, meth, ok := strings.Cut(name, ".")
+	s.mu.Lock()
+	methods, known := s.services[svc]
+	s.mu.Unlock()
+	switch {
+	case ok && known:
+		return errorf(CodeNotFound, name, "service %s has no method %s (it has: %s)", svc, meth, strings.Join(methods, ", "))
+	case ok:
+		return errorf(CodeNotFound, name, "no service %s", svc)
+	}
+	return errorf(CodeNotFound, name, "no function %s", name)
+}
+
+// ---- Serving -------------------------------------------------------------------
+
+// ListenAndServe listens on the TCP address addr and calls Serve.
+func (s *Server) ListenAndServe(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("simplerpc: %w", err)
+	}
+	return s.Serve(l)
+}
+
+// Serve accepts connections on l and serves each in its own goroutine. It
+// closes l before returning. It returns ErrServerClosed after Shutdown or
+// Close, or the listener's error.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.shutting {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isShutting() {
+				return ErrServerClosed
+			}
+			if !temporary(err) {
+				return fmt.Errorf("simplerpc: accept: %w", err)
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.cfg.logger.Warn("simplerpc: accept failed; retrying", slog.Any("error", err), slog.Duration("in", backoff))
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		s.connWG.Add(1)
+		go s.serveConn(nc)
+	}
+}
+
+// temporary reports whether an accept error may go away by itself.
+func temporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
+}
+
+func (s *Server) isShutting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutting
+}
+
+// track adds or removes a live connection. Adding fails once the server
+// is shutting down.
+func (s *Server) track(sc *serverConn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !add {
+		delete(s.conns, sc)
+		return true
+	}
+	if s.shutting {
+		return false
+	}
+	s.conns[sc] = struct{}{}
+	return true
+}
+
+// beginShutdown stops accepting and returns the live connections.
+func (s *Server) beginShutdown() []*serverConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutting = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	conns := make([]*serverConn, 0, len(s.conns))
+	for sc := range s.conns {
+		conns = append(conns, sc)
+	}
+	return conns
+}
+
+// Shutdown stops the server gracefully: it stops accepting connections,
+// tells every client to go away (they send no new calls here and redial),
+// waits for every call already accepted to finish and its reply to be
+// written, then closes the connections. Calls that arrive after the
+// go-away are refused with CodeUnavailable, so clients retry them
+// elsewhere. If ctx ends first, Shutdown returns its error and leaves the
+// rest to Close.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.beginShutdown()
+	for _, sc := range conns {
+		sc.goAway(false)
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for s.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	for _, sc := range conns {
+		sc.goAway(true)
+		sc.w.CloseAfterFlush()
+	}
+	for _, sc := range conns {
+		select {
+		case <-sc.w.Done():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		sc.nc.Close()
+	}
+	s.connWG.Wait()
+	return nil
+}
+
+// Close stops the server at once: listeners and connections are closed,
+// and running calls see their contexts canceled. Their replies are lost;
+// use Shutdown to finish them.
+func (s *Server) Close() error {
+	for _, sc := range s.beginShutdown() {
+		sc.nc.Close()
+	}
+	s.connWG.Wait()
+	return nil
+}

@@ -1,0 +1,282 @@
+package simplerpc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/simplerpc/simplerpc/internal/codec"
+	"github.com/simplerpc/simplerpc/internal/frameio"
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
+
+// writeHighWater is how many bytes of frames a connection queues before
+// writers wait for the send loop.
+const writeHighWater = 1 << 20
+
+// serverConn is the server's side of one client connection. Its reader
+// goroutine (serve) owns the connection; its writer goroutine is the send
+// loop; each call runs in a goroutine of its own.
+type serverConn struct {
+	srv    *Server
+	nc     net.Conn
+	log    *slog.Logger
+	codec  codec.Codec
+	w      *frameio.Writer
+	ctx    context.Context // canceled when the connection ends
+	cancel context.CancelFunc
+
+	goingAway atomic.Bool
+
+	mu      sync.Mutex
+	cancels map[uint64]context.CancelFunc // running calls that take a context
+}
+
+// serveConn runs one connection to its end.
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.connWG.Done()
+	defer nc.Close()
+	log := s.cfg.logger.With(slog.String("remote", nc.RemoteAddr().String()))
+	br := bufio.NewReaderSize(nc, 4096)
+	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.handshake))
+	c, err := s.handshake(nc, br)
+	if err != nil {
+		log.Warn("simplerpc: handshake failed; connection closed", slog.Any("error", err))
+		return
+	}
+	_ = nc.SetReadDeadline(time.Time{})
+	sc := &serverConn{srv: s, nc: nc, log: log, codec: c, cancels: make(map[uint64]context.CancelFunc)}
+	sc.ctx, sc.cancel = context.WithCancel(context.Background())
+	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, writeHighWater)
+	if !s.track(sc, true) {
+		return
+	}
+	go sc.w.Run()
+	defer func() {
+		sc.cancel()
+		sc.w.Close()
+		nc.Close()
+		<-sc.w.Done()
+		s.track(sc, false)
+	}()
+	if err := sc.readLoop(frameio.NewReader(br, s.cfg.maxMessageSize)); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		log.Warn("simplerpc: connection closed", slog.Any("reason", err))
+	}
+}
+
+// handshake reads the client's hello and answers it.
+func (s *Server) handshake(nc net.Conn, br *bufio.Reader) (codec.Codec, error) {
+	prefix, err := br.Peek(wire.HelloPrefixSize)
+	if err != nil {
+		return nil, fmt.Errorf("reading hello: %w", err)
+	}
+	hello, n, err := wire.ParseHelloPrefix(prefix)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := br.Discard(wire.HelloPrefixSize); err != nil {
+		return nil, err
+	}
+	name := make([]byte, n)
+	if _, err := io.ReadFull(br, name); err != nil {
+		return nil, fmt.Errorf("reading hello: %w", err)
+	}
+	welcome := wire.Welcome{Version: wire.Version, MaxBody: uint32(s.cfg.maxMessageSize)}
+	c := codec.ByName(string(name))
+	switch {
+	case hello.Version != wire.Version:
+		welcome.Status = wire.StatusBadVersion
+		err = fmt.Errorf("client speaks protocol version %d, server speaks %d", hello.Version, wire.Version)
+	case c == nil:
+		welcome.Status = wire.StatusBadCodec
+		err = fmt.Errorf("unknown codec %q", name)
+	}
+	_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
+	if _, werr := nc.Write(wire.AppendWelcome(nil, welcome)); werr != nil && err == nil {
+		err = fmt.Errorf("writing welcome: %w", werr)
+	}
+	_ = nc.SetWriteDeadline(time.Time{})
+	return c, err
+}
+
+// errProtocol marks a peer that broke the protocol.
+var errProtocol = errors.New("protocol violation")
+
+// readLoop reads frames until the connection fails or the peer breaks the
+// protocol.
+func (sc *serverConn) readLoop(fr *frameio.Reader) error {
+	for {
+		h, body, err := fr.Next()
+		if err != nil {
+			return err
+		}
+		switch h.Kind {
+		case wire.KindCall:
+			if err := sc.startCall(h, body); err != nil {
+				return err
+			}
+		case wire.KindCancel:
+			sc.mu.Lock()
+			cancel := sc.cancels[h.ID]
+			sc.mu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
+		case wire.KindPing:
+			sc.writeFrame(wire.Header{Kind: wire.KindPong, ID: h.ID}, nil)
+		case wire.KindPong:
+		default:
+			return fmt.Errorf("%w: client sent a %s frame", errProtocol, h.Kind)
+		}
+	}
+}
+
+// startCall parses a call frame and starts the call, or answers it with
+// an error at once. Only a malformed frame returns an error.
+func (sc *serverConn) startCall(h wire.Header, body []byte) error {
+	call, err := wire.ParseCall(body, h.Flags)
+	if err != nil {
+		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+	}
+	s := sc.srv
+	m := s.lookup(call.Method)
+	if m == nil {
+		sc.replyError(h.ID, s.notFound(string(call.Method)), nil)
+		return nil
+	}
+	// Count the call before looking at the go-away flag: Shutdown sets the
+	// flag, then waits for the count to reach zero.
+	n := s.active.Add(1)
+	switch {
+	case sc.goingAway.Load():
+		s.active.Add(-1)
+		sc.replyError(h.ID, errorf(CodeUnavailable, m.name, "server is shutting down; call not run"), nil)
+		return nil
+	case s.cfg.maxConcurrent > 0 && n > int64(s.cfg.maxConcurrent):
+		s.active.Add(-1)
+		sc.replyError(h.ID, errorf(CodeUnavailable, m.name, "server busy: %d calls running; call not run", s.cfg.maxConcurrent), nil)
+		return nil
+	}
+	args, e := m.decodeArgs(sc.codec, call.Args)
+	if e != nil {
+		s.active.Add(-1)
+		sc.replyError(h.ID, e, nil)
+		return nil
+	}
+	ctx, cancel := sc.callContext(m, h.ID, call.Timeout)
+	go sc.run(h.ID, m, ctx, cancel, args)
+	return nil
+}
+
+// callContext returns the context a call runs with. Only methods that
+// take a context get one of their own, which a cancel frame or the
+// caller's deadline ends.
+func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if !m.ctx {
+		return sc.ctx, nil
+	}
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(sc.ctx, timeout)
+	} else {
+		ctx, cancel = context.WithCancel(sc.ctx)
+	}
+	sc.mu.Lock()
+	sc.cancels[id] = cancel
+	sc.mu.Unlock()
+	return ctx, cancel
+}
+
+// run executes one call and writes its reply.
+func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value) {
+	s := sc.srv
+	defer s.active.Add(-1)
+	if cancel != nil {
+		defer func() {
+			sc.mu.Lock()
+			delete(sc.cancels, id)
+			sc.mu.Unlock()
+			cancel()
+		}()
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	buf.Write(make([]byte, wire.HeaderSize))
+	e, detail := m.invoke(ctx, args, sc.codec, buf, s.cfg.stackTraces)
+	if e == nil && buf.Len()-wire.HeaderSize > s.cfg.maxMessageSize {
+		e = errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", buf.Len()-wire.HeaderSize, s.cfg.maxMessageSize)
+	}
+	if e != nil {
+		if e.Code == CodeInternal {
+			sc.log.Error("simplerpc: method panicked", slog.String("method", m.name), slog.String("panic", e.Message), slog.String("stack", e.Stack))
+			if !s.cfg.stackTraces {
+				e.Stack = ""
+			}
+		}
+		sc.replyError(id, e, detail)
+		return
+	}
+	frame := buf.Bytes()
+	wire.PutSize(frame, len(frame)-wire.HeaderSize)
+	frame[4] = byte(wire.KindReply)
+	wire.PutID(frame, id)
+	_ = sc.w.Write(sc.ctx, frame)
+}
+
+// replyError writes an error reply.
+func (sc *serverConn) replyError(id uint64, e *Error, detail any) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := appendErrorBody(buf, sc.codec, e, detail); err != nil {
+		sc.log.Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
+		return
+	}
+	sc.writeFrame(wire.Header{Kind: wire.KindReply, Flags: wire.FlagError, ID: id}, buf.Bytes())
+}
+
+// writeFrame queues a frame with the given header and body.
+func (sc *serverConn) writeFrame(h wire.Header, body []byte) {
+	h.Size = uint32(len(body))
+	frame := make([]byte, 0, wire.HeaderSize+len(body))
+	frame = append(wire.AppendHeader(frame, h), body...)
+	_ = sc.w.Write(sc.ctx, frame)
+}
+
+// goAway tells the client to send no new calls. The final go-away also
+// promises that every call the server accepted on this connection has
+// been answered.
+func (sc *serverConn) goAway(final bool) {
+	sc.goingAway.Store(true)
+	var flags uint8
+	if final {
+		flags = wire.FlagFinal
+	}
+	sc.writeFrame(wire.Header{Kind: wire.KindGoAway, Flags: flags}, []byte("server shutting down"))
+}
+
+// ---- Buffers -------------------------------------------------------------------
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer is the largest buffer returned to the pool.
+const maxPooledBuffer = 256 << 10
+
+func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	bufferPool.Put(b)
+}
