@@ -110,7 +110,9 @@ func TestBind(t *testing.T) {
 		if s, err := calc.Describe(Point{1, 2, "b"}); err != nil || s != "b(1,2)" {
 			t.Errorf("Describe = %q, %v", s, err)
 		}
-		var fns struct{ Greet func(string) (string, error) `simplerpc:"greet"` }
+		var fns struct {
+			Greet func(string) (string, error) `simplerpc:"greet"`
+		}
 		if err := c.Bind("", &fns); err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ type Client struct {
 	cfg  clientConfig
 
 	mu      sync.Mutex
-	cur     *clientConn             // the connection new calls go to
+	cur     *clientConn              // the connection new calls go to
 	conns   map[*clientConn]struct{} // every open connection, draining ones too
 	dialing chan struct{}            // non-nil while a dial is under way
 	closed  bool

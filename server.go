@@ -178,6 +178,29 @@ func (s *Server) notFound(name string) *Error {
 	return errorf(CodeNotFound, name, "no function %s", name)
 }
 
+// ---- Admission -----------------------------------------------------------------
+
+// admit counts a call about to run, or refuses it with CodeUnavailable
+// when the server is shutting down (goingAway set for the caller's
+// connection) or busy. Every admitted call must be released once.
+func (s *Server) admit(m *method, goingAway *atomic.Bool) *Error {
+	// Count the call before looking at the go-away flag: Shutdown sets the
+	// flag, then waits for the count to reach zero.
+	n := s.active.Add(1)
+	switch {
+	case goingAway.Load():
+		s.active.Add(-1)
+		return errorf(CodeUnavailable, m.name, "server is shutting down; call not run")
+	case s.cfg.maxConcurrent > 0 && n > int64(s.cfg.maxConcurrent):
+		s.active.Add(-1)
+		return errorf(CodeUnavailable, m.name, "server busy: %d calls running; call not run", s.cfg.maxConcurrent)
+	}
+	return nil
+}
+
+// release ends what admit began.
+func (s *Server) release() { s.active.Add(-1) }
+
 // ---- Serving -------------------------------------------------------------------
 
 // ListenAndServe listens on the TCP address addr and calls Serve.

@@ -48,6 +48,10 @@ func (s *Server) serveConn(nc net.Conn) {
 	log := s.cfg.logger.With(slog.String("remote", nc.RemoteAddr().String()))
 	br := bufio.NewReaderSize(nc, 4096)
 	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.handshake))
+	if magic, err := br.Peek(len(wire.Magic)); err == nil && string(magic) != wire.Magic {
+		s.serveForeign(nc, br, log)
+		return
+	}
 	c, err := s.handshake(nc, br)
 	if err != nil {
 		log.Warn("simplerpc: handshake failed; connection closed", slog.Any("error", err))
@@ -153,22 +157,13 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) error {
 		sc.replyError(h.ID, s.notFound(string(call.Method)), nil)
 		return nil
 	}
-	// Count the call before looking at the go-away flag: Shutdown sets the
-	// flag, then waits for the count to reach zero.
-	n := s.active.Add(1)
-	switch {
-	case sc.goingAway.Load():
-		s.active.Add(-1)
-		sc.replyError(h.ID, errorf(CodeUnavailable, m.name, "server is shutting down; call not run"), nil)
-		return nil
-	case s.cfg.maxConcurrent > 0 && n > int64(s.cfg.maxConcurrent):
-		s.active.Add(-1)
-		sc.replyError(h.ID, errorf(CodeUnavailable, m.name, "server busy: %d calls running; call not run", s.cfg.maxConcurrent), nil)
+	if e := s.admit(m, &sc.goingAway); e != nil {
+		sc.replyError(h.ID, e, nil)
 		return nil
 	}
 	args, e := m.decodeArgs(sc.codec, call.Args)
 	if e != nil {
-		s.active.Add(-1)
+		s.release()
 		sc.replyError(h.ID, e, nil)
 		return nil
 	}
@@ -200,7 +195,7 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration) (
 // run executes one call and writes its reply.
 func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value) {
 	s := sc.srv
-	defer s.active.Add(-1)
+	defer s.release()
 	if cancel != nil {
 		defer func() {
 			sc.mu.Lock()
