@@ -81,7 +81,12 @@ func newClientConn(ctx context.Context, c *Client, nc net.Conn) (*clientConn, er
 		pending: make(map[uint64]*pendingCall),
 		done:    make(chan struct{}),
 	}
-	go cc.w.Run()
+	go func() {
+		cc.w.Run()
+		if err := cc.w.Err(); !errors.Is(err, frameio.ErrClosed) {
+			cc.close(err) // a failed write ends the connection
+		}
+	}()
 	go cc.readLoop(frameio.NewReader(br, c.cfg.maxMessageSize))
 	return cc, nil
 }

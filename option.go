@@ -140,6 +140,17 @@ func WithWriteTimeout(d time.Duration) Option {
 	}
 }
 
+// WithHandshakeTimeout bounds how long a server waits for a new
+// connection's opening bytes (default 10s): a client that connects and
+// says nothing is closed after it.
+func WithHandshakeTimeout(d time.Duration) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) {
+		if d > 0 {
+			c.handshake = d
+		}
+	})
+}
+
 // WithStackTraces makes the server send the stack trace of every panic and
 // the error chain of every error with its reply. Off by default: stacks
 // reveal the server's code to its callers.

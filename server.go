@@ -246,7 +246,14 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		backoff = 0
-		s.connWG.Add(1)
+		s.mu.Lock()
+		if s.shutting {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.connWG.Add(1) // under mu, so never concurrent with Shutdown's Wait
+		s.mu.Unlock()
 		go s.serveConn(nc)
 	}
 }

@@ -23,6 +23,11 @@ import (
 // writers wait for the send loop.
 const writeHighWater = 1 << 20
 
+// maxConnCalls bounds the calls running at once for one connection. At the
+// bound the server stops reading that connection until a call finishes, so
+// a client cannot make it start goroutines without limit.
+const maxConnCalls = 4096
+
 // serverConn is the server's side of one client connection. Its reader
 // goroutine (serve) owns the connection; its writer goroutine is the send
 // loop; each call runs in a goroutine of its own.
@@ -36,6 +41,7 @@ type serverConn struct {
 	cancel context.CancelFunc
 
 	goingAway atomic.Bool
+	slots     chan struct{} // one token per running call, up to maxConnCalls
 
 	mu      sync.Mutex
 	cancels map[uint64]context.CancelFunc // running calls that take a context
@@ -58,13 +64,17 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetReadDeadline(time.Time{})
-	sc := &serverConn{srv: s, nc: nc, log: log, codec: c, cancels: make(map[uint64]context.CancelFunc)}
+	sc := &serverConn{srv: s, nc: nc, log: log, codec: c, cancels: make(map[uint64]context.CancelFunc),
+		slots: make(chan struct{}, maxConnCalls)}
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
 	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, writeHighWater)
 	if !s.track(sc, true) {
 		return
 	}
-	go sc.w.Run()
+	go func() {
+		sc.w.Run()
+		nc.Close() // a failed write ends the connection
+	}()
 	defer func() {
 		sc.cancel()
 		sc.w.Close()
@@ -90,19 +100,22 @@ func (s *Server) handshake(nc net.Conn, br *bufio.Reader) (codec.Codec, error) {
 	if _, err := br.Discard(wire.HelloPrefixSize); err != nil {
 		return nil, err
 	}
-	name := make([]byte, n)
-	if _, err := io.ReadFull(br, name); err != nil {
-		return nil, fmt.Errorf("reading hello: %w", err)
-	}
 	welcome := wire.Welcome{Version: wire.Version, MaxBody: uint32(s.cfg.maxMessageSize)}
-	c := codec.ByName(string(name))
-	switch {
-	case hello.Version != wire.Version:
+	var c codec.Codec
+	if hello.Version != wire.Version {
+		// The rest of the hello may mean something else in that version:
+		// answer without reading it.
 		welcome.Status = wire.StatusBadVersion
 		err = fmt.Errorf("client speaks protocol version %d, server speaks %d", hello.Version, wire.Version)
-	case c == nil:
-		welcome.Status = wire.StatusBadCodec
-		err = fmt.Errorf("unknown codec %q", name)
+	} else {
+		name := make([]byte, n)
+		if _, err := io.ReadFull(br, name); err != nil {
+			return nil, fmt.Errorf("reading hello: %w", err)
+		}
+		if c = codec.ByName(string(name)); c == nil {
+			welcome.Status = wire.StatusBadCodec
+			err = fmt.Errorf("unknown codec %q", name)
+		}
 	}
 	_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
 	if _, werr := nc.Write(wire.AppendWelcome(nil, welcome)); werr != nil && err == nil {
@@ -167,6 +180,12 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) error {
 		sc.replyError(h.ID, e, nil)
 		return nil
 	}
+	select {
+	case sc.slots <- struct{}{}:
+	case <-sc.ctx.Done():
+		s.release()
+		return sc.ctx.Err()
+	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout)
 	go sc.run(h.ID, m, ctx, cancel, args)
 	return nil
@@ -195,7 +214,10 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration) (
 // run executes one call and writes its reply.
 func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value) {
 	s := sc.srv
-	defer s.release()
+	defer func() {
+		<-sc.slots
+		s.release()
+	}()
 	if cancel != nil {
 		defer func() {
 			sc.mu.Lock()
