@@ -1,0 +1,77 @@
+// Command simplerpc is the command-line companion of the simplerpc
+// library: it runs a demo, lists what a server exposes, calls and
+// benchmarks its methods, and generates typed clients.
+//
+// Usage:
+//
+//	simplerpc <command> [flags] [arguments]
+//
+// The commands are demo, list, call, bench and gen; "simplerpc <command> -h"
+// describes each. See docs/cli.md in the repository for examples.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+// env is what a command runs with: its arguments and where it writes.
+type env struct {
+	ctx    context.Context // canceled on interrupt
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) int
+}
+
+// commands lists the subcommands, in the order usage shows them.
+var commands = []command{
+	{"demo", "run a server and a client on loopback and show what they do", runDemo},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(&env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to the subcommand args[0] and returns the exit status.
+func run(e *env, args []string) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(e.stdout)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "simplerpc: unknown command %q\n\n", args[0])
+	usage(e.stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("simplerpc is a tool for simplerpc servers.\n\nUsage:\n\n\tsimplerpc <command> [flags] [arguments]\n\nCommands:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "\t%-6s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun \"simplerpc <command> -h\" for a command's flags and arguments.\n")
+	io.WriteString(w, b.String())
+}
