@@ -1,0 +1,132 @@
+package simplerpc
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/simplerpc/simplerpc/internal/codec"
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
+
+type fuzzPoint struct {
+	X, Y  int
+	Label string `json:"label"`
+}
+
+// fuzzTarget has the parameter shapes argument decoding must handle.
+type fuzzTarget struct{}
+
+func (fuzzTarget) Add(a, b int) int                             { return a + b }
+func (fuzzTarget) Sum(ctx context.Context, n ...int64) int64    { return 0 }
+func (fuzzTarget) Point(p fuzzPoint) string                     { return p.Label }
+func (fuzzTarget) PtrPoint(p *fuzzPoint) string                 { return "" }
+func (fuzzTarget) Mixed(b []byte, m map[string]any, s []string) {}
+
+// FuzzDecodeArgs feeds arbitrary argument arrays to every method shape on
+// both codecs: decoding may fail, never panic, and what it builds always
+// has the method's parameter types.
+func FuzzDecodeArgs(f *testing.F) {
+	var methods []*method
+	v := reflect.ValueOf(fuzzTarget{})
+	for i := 0; i < v.NumMethod(); i++ {
+		m, err := newMethod(v.Type().Method(i).Name, v.Method(i))
+		if err != nil {
+			f.Fatal(err)
+		}
+		methods = append(methods, m)
+	}
+	for _, c := range []codec.Codec{codec.CBOR, codec.JSON} {
+		for _, args := range [][]any{{1, 2}, {1, 2, 3}, {map[string]any{"X": 1, "label": "l"}}, {[]byte("x"), map[string]any{"k": []any{1}}, []string{"a"}}, {"x"}} {
+			var buf bytes.Buffer
+			_ = c.AppendArray(&buf, args)
+			f.Add(c.Name() == "json", buf.Bytes())
+		}
+	}
+	f.Add(false, []byte{0x9f, 0xff})
+	f.Add(true, []byte(`[{"X":{"Y":[]}}]`))
+	f.Fuzz(func(t *testing.T, useJSON bool, data []byte) {
+		c := codec.CBOR
+		if useJSON {
+			c = codec.JSON
+		}
+		for _, m := range methods {
+			args, e := m.decodeArgs(c, data)
+			if e != nil {
+				if e.Code != CodeInvalidArgument {
+					t.Fatalf("%s: code %v", m.name, e.Code)
+				}
+				continue
+			}
+			if len(args) != len(m.params) {
+				t.Fatalf("%s: %d args for %d params", m.name, len(args), len(m.params))
+			}
+			for i, a := range args {
+				if a.Type() != m.params[i] {
+					t.Fatalf("%s: arg %d is %s, want %s", m.name, i, a.Type(), m.params[i])
+				}
+			}
+		}
+	})
+}
+
+// FuzzErrorReply decodes arbitrary error replies.
+func FuzzErrorReply(f *testing.F) {
+	for _, c := range []codec.Codec{codec.CBOR, codec.JSON} {
+		var buf bytes.Buffer
+		_ = appendErrorBody(&buf, c, &Error{Code: CodeApplication, Message: "m", Method: "S.M", Name: "x"}, nil)
+		f.Add(c.Name() == "json", buf.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, useJSON bool, data []byte) {
+		c := codec.CBOR
+		if useJSON {
+			c = codec.JSON
+		}
+		e := decodeErrorBody(c, data, "S.M")
+		if e == nil || e.Code == 0 || int(e.Code) >= len(codeNames) {
+			t.Fatalf("decoded %+v", e)
+		}
+	})
+}
+
+// FuzzServerConn sends arbitrary bytes to a server after a good
+// handshake: the server must close or keep the connection, never panic,
+// and its connection goroutine must end when the client hangs up.
+func FuzzServerConn(f *testing.F) {
+	call, flags := wire.AppendCallPrefix(nil, "F.Add", time.Second, []string{"k", "v"})
+	call = append(call, 0x82, 1, 2)
+	seed := wire.AppendHeader(nil, wire.Header{Size: uint32(len(call)), Kind: wire.KindCall, Flags: flags, ID: 1})
+	f.Add(append(seed, call...))
+	f.Add(wire.AppendHeader(nil, wire.Header{Kind: wire.KindPing, ID: 7}))
+	f.Add(wire.AppendHeader(nil, wire.Header{Kind: wire.KindCancel, ID: 1}))
+	f.Add([]byte{0, 0, 0, 1, 1, 0})
+	s := NewServer(WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err := s.Register("F", fuzzTarget{}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		client, server := net.Pipe()
+		s.connWG.Add(1)
+		done := make(chan struct{})
+		go func() {
+			s.serveConn(server)
+			close(done)
+		}()
+		go io.Copy(io.Discard, client) //nolint:errcheck // drains replies until the pipe closes
+		_ = client.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := client.Write(wire.AppendHello(nil, wire.Hello{Version: wire.Version, Codec: "cbor"})); err == nil {
+			_, _ = client.Write(data)
+		}
+		client.Close()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("connection goroutine did not end after the client hung up")
+		}
+	})
+}

@@ -1,0 +1,112 @@
+package frameio
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func frame(id uint64, body string) []byte {
+	f := wire.AppendHeader(nil, wire.Header{Size: uint32(len(body)), Kind: wire.KindReply, ID: id})
+	return append(f, body...)
+}
+
+// countingConn counts writes.
+type countingConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.writes++
+	c.mu.Unlock()
+	return c.Conn.Write(b)
+}
+
+func TestWriterCoalescesAndReaderReads(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	cc := &countingConn{Conn: a}
+	w := NewWriter(cc, time.Second, 1<<20)
+	// Queue many frames before the loop starts: one write carries them all.
+	for i := range 100 {
+		if err := w.Write(context.Background(), frame(uint64(i), "hello")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go w.Run()
+	r := NewReader(bufio.NewReader(b), 1024)
+	for i := range 100 {
+		h, body, err := r.Next()
+		if err != nil || h.ID != uint64(i) || string(body) != "hello" {
+			t.Fatalf("frame %d: %+v %q %v", i, h, body, err)
+		}
+	}
+	w.CloseAfterFlush()
+	<-w.Done()
+	a.Close()
+	if cc.writes != 1 {
+		t.Errorf("100 queued frames took %d writes, want 1", cc.writes)
+	}
+	if err := w.Write(context.Background(), frame(1, "x")); err == nil {
+		t.Error("Write after close succeeded")
+	}
+}
+
+func TestReaderRefusesOversizedFrames(t *testing.T) {
+	var buf bytes.Buffer
+	buf.Write(frame(1, string(make([]byte, 2000))))
+	r := NewReader(bufio.NewReader(&buf), 1000)
+	if _, _, err := r.Next(); !errors.Is(err, wire.ErrTooLarge) {
+		t.Fatalf("oversized frame: %v", err)
+	}
+	buf.Reset()
+	buf.Write(frame(1, "abc")[:wire.HeaderSize+1])
+	r = NewReader(bufio.NewReader(&buf), 1000)
+	if _, _, err := r.Next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("truncated frame: %v", err)
+	}
+}
+
+func TestWriterBackpressureAndTimeout(t *testing.T) {
+	a, b := net.Pipe() // nobody reads b: writes block
+	defer b.Close()
+	defer a.Close()
+	w := NewWriter(a, 50*time.Millisecond, 100)
+	go w.Run()
+	big := frame(1, string(make([]byte, 200)))
+	if err := w.Write(context.Background(), big); err != nil {
+		t.Fatal(err)
+	}
+	// The queue may be over its mark now; a write waits, and gives up with
+	// its context or when the stuck write times out and stops the writer.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for {
+		if err := w.Write(ctx, big); err != nil {
+			break
+		}
+	}
+	select {
+	case <-w.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("a write to a stuck peer did not time out")
+	}
+	var ne net.Error
+	if err := w.Err(); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("writer stopped with %v, want a timeout", err)
+	}
+}

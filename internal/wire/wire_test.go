@@ -1,0 +1,127 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestHeaderRoundTrip(t *testing.T) {
+	h := Header{Size: 1234, Kind: KindReply, Flags: FlagError, ID: 1<<63 + 5}
+	b := AppendHeader(nil, h)
+	if len(b) != HeaderSize {
+		t.Fatalf("header is %d bytes", len(b))
+	}
+	got, err := ParseHeader(b, 4096)
+	if err != nil || got != h {
+		t.Fatalf("ParseHeader = %+v, %v; want %+v", got, err, h)
+	}
+	if _, err := ParseHeader(b, 1000); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over the limit: %v", err)
+	}
+	b[4] = 0
+	if _, err := ParseHeader(b, 4096); !errors.Is(err, ErrBadKind) {
+		t.Errorf("kind 0: %v", err)
+	}
+	if _, err := ParseHeader(b[:5], 4096); !errors.Is(err, ErrShortHeader) {
+		t.Errorf("short: %v", err)
+	}
+}
+
+func TestCallRoundTrip(t *testing.T) {
+	md := []string{"authorization", "Bearer x", "trace", ""}
+	b, flags := AppendCallPrefix(nil, "Calc.Add", 1500*time.Millisecond, md)
+	b = append(b, 0x82, 1, 2)
+	c, err := ParseCall(b, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.Method) != "Calc.Add" || c.Timeout != 1500*time.Millisecond || len(c.Metadata) != 4 ||
+		c.Metadata[1] != "Bearer x" || !bytes.Equal(c.Args, []byte{0x82, 1, 2}) {
+		t.Fatalf("ParseCall = %+v", c)
+	}
+	b, flags = AppendCallPrefix(nil, "f", 0, nil)
+	if c, err := ParseCall(b, flags); err != nil || c.Timeout != 0 || c.Metadata != nil || flags != 0 {
+		t.Fatalf("no timeout: %+v, %v", c, err)
+	}
+	for _, bad := range [][]byte{nil, {0}, {5, 'a'}, {1, 'a'}, {1, 'a', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
+		if _, err := ParseCall(bad, 0); !errors.Is(err, ErrMalformedCall) {
+			t.Errorf("ParseCall(%x) = %v", bad, err)
+		}
+	}
+}
+
+func TestHandshakeRoundTrip(t *testing.T) {
+	b := AppendHello(nil, Hello{Version: Version, Codec: "cbor"})
+	h, n, err := ParseHelloPrefix(b)
+	if err != nil || h.Version != Version || n != 4 || string(b[HelloPrefixSize:]) != "cbor" {
+		t.Fatalf("hello: %+v %d %v", h, n, err)
+	}
+	w := Welcome{Version: Version, Status: StatusBadCodec, MaxBody: 1 << 20}
+	got, err := ParseWelcome(AppendWelcome(nil, w))
+	if err != nil || got != w {
+		t.Fatalf("welcome: %+v %v", got, err)
+	}
+	if _, _, err := ParseHelloPrefix([]byte("HTTP/1.1")); !errors.Is(err, ErrBadMagic) {
+		t.Errorf("bad magic: %v", err)
+	}
+}
+
+func FuzzParseHeader(f *testing.F) {
+	f.Add(AppendHeader(nil, Header{Size: 10, Kind: KindCall, ID: 1}))
+	f.Add(AppendHeader(nil, Header{Size: 1 << 31, Kind: KindGoAway, Flags: FlagFinal}))
+	f.Add([]byte{0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := ParseHeader(b, DefaultMaxBody)
+		if err != nil {
+			return
+		}
+		if h.Size > DefaultMaxBody || !h.Kind.Valid() {
+			t.Fatalf("accepted %+v", h)
+		}
+		if !bytes.Equal(AppendHeader(nil, h), b[:HeaderSize]) {
+			t.Fatal("header does not round-trip")
+		}
+	})
+}
+
+func FuzzParseCall(f *testing.F) {
+	b, flags := AppendCallPrefix(nil, "Calc.Add", time.Second, []string{"k", "v"})
+	f.Add(append(b, 0x82, 1, 2), flags)
+	b, flags = AppendCallPrefix(nil, "greet", 0, nil)
+	f.Add(b, flags)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f}, uint8(0))
+	f.Fuzz(func(t *testing.T, body []byte, flags uint8) {
+		c, err := ParseCall(body, flags)
+		if err != nil {
+			return
+		}
+		if len(c.Method) == 0 || len(c.Method) > MaxMethodLen || len(c.Metadata) > 2*MaxMetadata || c.Timeout < 0 {
+			t.Fatalf("accepted %+v", c)
+		}
+		var md []string
+		if flags&FlagMetadata != 0 {
+			md = c.Metadata
+		}
+		again, f2 := AppendCallPrefix(nil, string(c.Method), c.Timeout, md)
+		c2, err := ParseCall(append(again, c.Args...), f2)
+		if err != nil || string(c2.Method) != string(c.Method) || !bytes.Equal(c2.Args, c.Args) {
+			t.Fatalf("call does not round-trip: %+v vs %+v (%v)", c2, c, err)
+		}
+	})
+}
+
+func FuzzHandshake(f *testing.F) {
+	f.Add(AppendHello(nil, Hello{Version: Version, Codec: "json"}))
+	f.Add(AppendWelcome(nil, Welcome{Version: Version, MaxBody: 99}))
+	f.Add([]byte("SRPC"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if h, n, err := ParseHelloPrefix(b); err == nil && (n > 255 || h.Version != b[4]) {
+			t.Fatalf("hello %+v %d", h, n)
+		}
+		if w, err := ParseWelcome(b); err == nil && !bytes.Equal(AppendWelcome(nil, w), b[:WelcomeSize]) {
+			t.Fatal("welcome does not round-trip")
+		}
+	})
+}
