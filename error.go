@@ -175,14 +175,14 @@ func matchRegistered(err error) (name string, detail any) {
 
 // lookupRegistered returns the sentinel registered under name, or a new
 // pointer to a value of the registered type (to decode into), or neither.
-func lookupRegistered(name string) (sentinel error, typ reflect.Type) {
+func lookupRegistered(name string) (typ reflect.Type, sentinel error) {
 	errorRegistry.RLock()
 	defer errorRegistry.RUnlock()
 	switch v := errorRegistry.byName[name].(type) {
 	case error:
-		return v, nil
-	case reflect.Type:
 		return nil, v
+	case reflect.Type:
+		return v, nil
 	}
 	return nil, nil
 }

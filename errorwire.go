@@ -57,7 +57,7 @@ func decodeErrorBody(c codec.Codec, body []byte, method string) *Error {
 	if e.Name == "" {
 		return e
 	}
-	sentinel, typ := lookupRegistered(e.Name)
+	typ, sentinel := lookupRegistered(e.Name)
 	switch {
 	case sentinel != nil:
 		e.cause = sentinel
