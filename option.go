@@ -26,6 +26,9 @@ type serverConfig struct {
 	maxMessageSize int
 	writeTimeout   time.Duration
 	handshake      time.Duration
+	// noIntrospection turns off DescribeMethod (WithIntrospection, in
+	// describe.go).
+	noIntrospection bool
 }
 
 type clientConfig struct {

@@ -45,6 +45,7 @@ func NewServer(opts ...ServerOption) *Server {
 		conns:     make(map[*serverConn]struct{}),
 	}
 	s.methods.Store(&map[string]*method{})
+	s.registerIntrospection()
 	return s
 }
 
