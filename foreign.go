@@ -2,14 +2,232 @@ package simplerpc
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Timeouts of the HTTP server behind Serve's port.
+const (
+	// frontHeaderTimeout bounds the reading of a request's headers.
+	frontHeaderTimeout = 10 * time.Second
+	// frontIdleTimeout closes a keep-alive connection left idle this long.
+	frontIdleTimeout = 2 * time.Minute
 )
 
 // serveForeign handles a connection whose first bytes are not the
-// simplerpc magic. No other protocol is served yet: the connection is
-// closed with a logged reason.
+// simplerpc magic. One that opens like an HTTP/1.x request is served as
+// JSON-RPC over HTTP (ServeHTTP) by the server's HTTP front; any other is
+// closed with a logged reason. It returns once the connection is closed.
 func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader, log *slog.Logger) {
 	head, _ := br.Peek(min(br.Buffered(), 16))
-	log.Warn("simplerpc: connection does not speak simplerpc; closed", slog.String("first_bytes", string(head)))
+	if !looksLikeHTTP(head) {
+		log.Warn("simplerpc: connection speaks neither simplerpc nor HTTP; closed", slog.String("first_bytes", string(head)))
+		return
+	}
+	f := s.startFront()
+	if f == nil {
+		return // shutting down
+	}
+	_ = nc.SetReadDeadline(time.Time{}) // the HTTP server sets its own
+	c := &frontConn{Conn: nc, br: br, closed: make(chan struct{})}
+	if !f.hand(c) {
+		return
+	}
+	<-c.closed
+	f.forget(c)
+}
+
+// looksLikeHTTP reports whether head opens with an HTTP method token
+// (upper-case letters, then a space), as every HTTP/1.x request does.
+func looksLikeHTTP(head []byte) bool {
+	for i, b := range head {
+		switch {
+		case b == ' ':
+			return i > 0
+		case b < 'A' || b > 'Z':
+			return false
+		}
+	}
+	return len(head) > 0
+}
+
+// httpFront is the http.Server that serves the HTTP connections Serve
+// accepts. The Server owns it: the first HTTP connection starts it, and
+// Shutdown or Close stops it.
+type httpFront struct {
+	srv  *http.Server
+	l    *frontListener
+	done chan struct{} // closed when srv.Serve has returned
+
+	mu     sync.Mutex
+	conns  map[*frontConn]struct{} // connections handed to srv, until closed
+	closed bool
+}
+
+// startFront returns the server's HTTP front, starting it if needed, or
+// nil once the server is shutting down.
+func (s *Server) startFront() *httpFront {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting {
+		return nil
+	}
+	if s.front != nil {
+		return s.front
+	}
+	f := &httpFront{
+		srv: &http.Server{
+			Handler:           s,
+			ReadHeaderTimeout: frontHeaderTimeout,
+			IdleTimeout:       frontIdleTimeout,
+			ErrorLog:          slog.NewLogLogger(s.cfg.logger.Handler(), slog.LevelWarn),
+		},
+		l:     &frontListener{conns: make(chan net.Conn), done: make(chan struct{})},
+		done:  make(chan struct{}),
+		conns: make(map[*frontConn]struct{}),
+	}
+	s.front = f
+	go func() {
+		defer close(f.done)
+		if err := f.srv.Serve(f.l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.cfg.logger.Error("simplerpc: HTTP front stopped", slog.Any("error", err))
+		}
+	}()
+	return f
+}
+
+// hand gives c to the HTTP server, reporting false if the front is
+// stopping and c was not taken.
+func (f *httpFront) hand(c *frontConn) bool {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return false
+	}
+	f.conns[c] = struct{}{}
+	f.mu.Unlock()
+	select {
+	case f.l.conns <- c:
+		return true
+	case <-f.l.done:
+		f.forget(c)
+		return false
+	}
+}
+
+// forget drops a connection that has ended.
+func (f *httpFront) forget(c *frontConn) {
+	f.mu.Lock()
+	delete(f.conns, c)
+	f.mu.Unlock()
+}
+
+// closeConns closes every connection handed over and refuses new ones,
+// including any the HTTP server accepted too late to track itself.
+func (f *httpFront) closeConns() {
+	f.mu.Lock()
+	f.closed = true
+	conns := make([]*frontConn, 0, len(f.conns))
+	for c := range f.conns {
+		conns = append(conns, c)
+	}
+	f.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// runningFront returns the HTTP front if one was started. Call it only
+// after beginShutdown, when no new front can start.
+func (s *Server) runningFront() *httpFront {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.front
+}
+
+// shutdownFront stops the HTTP front gracefully: responses being written
+// are finished, idle connections closed.
+func (s *Server) shutdownFront(ctx context.Context) error {
+	f := s.runningFront()
+	if f == nil {
+		return nil
+	}
+	if err := f.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("simplerpc: shutting down HTTP: %w", err)
+	}
+	f.closeConns()
+	select {
+	case <-f.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// closeFront stops the HTTP front at once.
+func (s *Server) closeFront() {
+	f := s.runningFront()
+	if f == nil {
+		return
+	}
+	_ = f.srv.Close()
+	f.closeConns()
+	<-f.done
+}
+
+// frontListener is the net.Listener the HTTP front serves: it yields the
+// connections serveForeign hands over.
+type frontListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *frontListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *frontListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *frontListener) Addr() net.Addr { return frontAddr{} }
+
+// frontAddr is the address of the frontListener.
+type frontAddr struct{}
+
+func (frontAddr) Network() string { return "simplerpc" }
+func (frontAddr) String() string  { return "simplerpc-http" }
+
+// frontConn is a connection handed to the HTTP front. Reads first
+// replay the bytes serveConn peeked into br; Close signals closed.
+type frontConn struct {
+	net.Conn
+	br     *bufio.Reader
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (c *frontConn) Read(p []byte) (int, error) {
+	if c.br.Buffered() > 0 {
+		return c.br.Read(p)
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *frontConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }

@@ -28,11 +28,16 @@ type Server struct {
 	// active counts calls accepted and not yet answered.
 	active atomic.Int64
 
+	// stopping is the go-away flag of calls that come over HTTP
+	// (ServeHTTP): set when Shutdown or Close begins.
+	stopping atomic.Bool
+
 	mu        sync.Mutex
 	services  map[string][]string // service name -> its method names
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}
 	shutting  bool
+	front     *httpFront     // HTTP server of non-simplerpc connections, started on demand
 	connWG    sync.WaitGroup // connection goroutines
 }
 
@@ -296,6 +301,7 @@ func (s *Server) beginShutdown() []*serverConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.shutting = true
+	s.stopping.Store(true)
 	for l := range s.listeners {
 		l.Close()
 	}
@@ -311,8 +317,9 @@ func (s *Server) beginShutdown() []*serverConn {
 // waits for every call already accepted to finish and its reply to be
 // written, then closes the connections. Calls that arrive after the
 // go-away are refused with CodeUnavailable, so clients retry them
-// elsewhere. If ctx ends first, Shutdown returns its error and leaves the
-// rest to Close.
+// elsewhere. JSON-RPC calls over HTTP are waited for too, and new ones
+// are refused with -32001 (unavailable). If ctx ends first, Shutdown
+// returns its error and leaves the rest to Close.
 func (s *Server) Shutdown(ctx context.Context) error {
 	conns := s.beginShutdown()
 	for _, sc := range conns {
@@ -339,6 +346,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		sc.nc.Close()
 	}
+	if err := s.shutdownFront(ctx); err != nil {
+		return err
+	}
 	s.connWG.Wait()
 	return nil
 }
@@ -350,6 +360,7 @@ func (s *Server) Close() error {
 	for _, sc := range s.beginShutdown() {
 		sc.nc.Close()
 	}
+	s.closeFront()
 	s.connWG.Wait()
 	return nil
 }

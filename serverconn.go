@@ -234,12 +234,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		e = errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", buf.Len()-wire.HeaderSize, s.cfg.maxMessageSize)
 	}
 	if e != nil {
-		if e.Code == CodeInternal {
-			sc.log.Error("simplerpc: method panicked", slog.String("method", m.name), slog.String("panic", e.Message), slog.String("stack", e.Stack))
-			if !s.cfg.stackTraces {
-				e.Stack = ""
-			}
-		}
+		s.logFailure(sc.log, m, e)
 		sc.replyError(id, e, detail)
 		return
 	}
@@ -248,6 +243,18 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	frame[4] = byte(wire.KindReply)
 	wire.PutID(frame, id)
 	_ = sc.w.Write(sc.ctx, frame)
+}
+
+// logFailure logs a call that panicked, and drops the stack from its
+// reply unless the server sends stacks.
+func (s *Server) logFailure(log *slog.Logger, m *method, e *Error) {
+	if e.Code != CodeInternal {
+		return
+	}
+	log.Error("simplerpc: method panicked", slog.String("method", m.name), slog.String("panic", e.Message), slog.String("stack", e.Stack))
+	if !s.cfg.stackTraces {
+		e.Stack = ""
+	}
 }
 
 // replyError writes an error reply.

@@ -1,0 +1,107 @@
+package simplerpc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+)
+
+// batchParallelism is how many requests of one batch run at once.
+const batchParallelism = 8
+
+// ServeHTTP answers JSON-RPC 2.0 calls sent by HTTP POST, so that any
+// language, and curl, can call the server's methods: "Service.Method" for
+// a registered object's method, the bare name for a function. Params come
+// as an array (by position) or as an object (by name, for a method whose
+// only parameter is a struct). Calls pass through the same method table,
+// admission checks (WithMaxConcurrentCalls, Shutdown) and panic recovery
+// as native calls, with the request's context as the call's context.
+//
+// Batches of up to 1000 requests run up to 8 at a time. The body may be
+// at most the server's maximum message size (WithMaxMessageSize); a
+// larger one gets status 413. Every JSON-RPC response has status 200;
+// a lone notification, or a batch of notifications only, gets 204 and no
+// body; a method other than POST gets 405. Errors carry the simplerpc
+// code, the server-side error type and (WithStackTraces) the stack in
+// their data member, as docs/jsonrpc.md describes.
+//
+// Serve answers HTTP/1.1 on its own port too: a connection that does not
+// open with the simplerpc handshake is served by ServeHTTP.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "simplerpc: JSON-RPC 2.0 calls must be sent with POST", http.StatusMethodNotAllowed)
+		return
+	}
+	limit := s.cfg.maxMessageSize
+	if r.ContentLength > int64(limit) {
+		s.writeTooLarge(w, limit)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.writeTooLarge(w, limit)
+			return
+		}
+		s.cfg.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
+		return
+	}
+	reqs, batch := parseRPCBody(body)
+	log := s.cfg.logger.With(slog.String("remote", r.RemoteAddr))
+	ctx := r.Context()
+	var out []byte
+	if !batch {
+		out = s.answer(ctx, log, &reqs[0])
+	} else {
+		answers := make([][]byte, len(reqs))
+		sem := make(chan struct{}, batchParallelism)
+		var wg sync.WaitGroup
+		for i := range reqs {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				answers[i] = s.answer(ctx, log, &reqs[i])
+			})
+		}
+		wg.Wait()
+		for _, a := range answers {
+			if a == nil {
+				continue
+			}
+			if out == nil {
+				out = append(out, '[')
+			} else {
+				out = append(out, ',')
+			}
+			out = append(out, a...)
+		}
+		if out != nil {
+			out = append(out, ']')
+		}
+	}
+	if out == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// writeTooLarge answers a request whose body exceeds limit.
+func (s *Server) writeTooLarge(w http.ResponseWriter, limit int) {
+	msg := fmt.Sprintf("invalid request: the body exceeds the %d-byte limit", limit)
+	writeJSON(w, http.StatusRequestEntityTooLarge, appendRPCError(nil, nil, protocolError(rpcInvalidRequest, msg)))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,98 @@
+package simplerpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"reflect"
+
+	"github.com/simplerpc/simplerpc/internal/codec"
+)
+
+// answer runs one request and returns its response object, or nil for a
+// notification.
+func (s *Server) answer(ctx context.Context, log *slog.Logger, req *rpcRequest) []byte {
+	if req.err != nil {
+		return appendRPCError(nil, req.id, req.err)
+	}
+	result, e, detail := s.callRPC(ctx, log, req)
+	switch {
+	case req.notification():
+		if e != nil {
+			log.Debug("simplerpc: notification failed", slog.String("method", req.method), slog.Any("error", e))
+		}
+		return nil
+	case e != nil:
+		return appendRPCError(nil, req.id, rpcErrorOf(e, detail))
+	}
+	return result
+}
+
+// callRPC runs a valid request through the method table, the admission
+// check and the method, as a native call runs. It returns the response
+// object of a successful call, or the call's error and the registered
+// error value to send with it.
+func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest) ([]byte, *Error, any) {
+	m := (*s.methods.Load())[req.method]
+	if m == nil {
+		return nil, s.notFound(req.method), nil
+	}
+	args := req.params
+	switch {
+	case args == nil:
+		args = json.RawMessage("[]")
+	case args[0] == '{':
+		if !m.structArg && !takesObject(m) {
+			return nil, errorf(CodeInvalidArgument, m.name,
+				`%s takes %s by position: pass "params" as an array. Named parameters (an object) need a method whose only parameter is a struct`,
+				m.name, m.arity()), nil
+		}
+		// By name: the object is the one argument, as a native client
+		// sends named arguments.
+		args = append(append(append(make([]byte, 0, len(args)+2), '['), args...), ']')
+	}
+	if e := s.admit(m, &s.stopping); e != nil {
+		return nil, e, nil
+	}
+	defer s.release()
+	vals, e := m.decodeArgs(codec.JSON, args)
+	if e != nil {
+		return nil, e, nil
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	e, detail := m.invoke(ctx, vals, codec.JSON, buf, s.cfg.stackTraces)
+	if e == nil && buf.Len() > s.cfg.maxMessageSize {
+		e = errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", buf.Len(), s.cfg.maxMessageSize)
+	}
+	if e != nil {
+		s.logFailure(log, m, e)
+		return nil, e, detail
+	}
+	return appendRPCResult(make([]byte, 0, buf.Len()+len(req.id)+32), req.id, rpcResult(len(m.results), buf.Bytes())), nil, nil
+}
+
+// takesObject reports whether the method's only parameter takes a JSON
+// object as it is: a map or an empty interface.
+func takesObject(m *method) bool {
+	if len(m.params) != 1 || m.variadic {
+		return false
+	}
+	k := m.params[0].Kind()
+	return k == reflect.Map || k == reflect.Interface
+}
+
+// rpcResult shapes the encoded result array of a method with n results
+// into the JSON-RPC result: null for none, the value for one, the array
+// for several.
+func rpcResult(n int, array []byte) json.RawMessage {
+	switch n {
+	case 0:
+		return jsonNull
+	case 1:
+		array = bytes.TrimSpace(array)
+		return bytes.TrimSpace(array[1 : len(array)-1])
+	}
+	return array
+}
