@@ -28,10 +28,14 @@ type Client struct {
 // whole attempt.
 func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
 	c := &Client{addr: addr, cfg: newClientConfig(opts), conns: make(map[*clientConn]struct{})}
-	err := c.retry(ctx, "", func() error {
-		_, err := c.conn(ctx)
-		return err
-	})
+	var err error
+	for n := 1; ; n++ {
+		_, err = c.conn(ctx)
+		var more bool
+		if more, err = c.again(ctx, "", n, err); !more {
+			break
+		}
+	}
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -47,34 +51,37 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 // be sent is retried under the retry policy; a call that may have run is
 // never retried.
 func (c *Client) Call(ctx context.Context, method string, args []any, results ...any) error {
-	err := c.retry(ctx, method, func() error {
-		cc, err := c.conn(ctx)
-		if err != nil {
-			return err
+	var err error
+	for n := 1; ; n++ {
+		var cc *clientConn
+		if cc, err = c.conn(ctx); err == nil {
+			err = cc.roundTrip(ctx, method, args, results)
 		}
-		return cc.roundTrip(ctx, method, args, results)
-	})
+		var more bool
+		if more, err = c.again(ctx, method, n, err); !more {
+			break
+		}
+	}
 	if err != nil && c.cfg.debug {
 		c.debugLog(err)
 	}
 	return err
 }
 
-// retry runs attempt until it succeeds, fails with an error that is not
-// safe to retry, or the policy or ctx ends.
-func (c *Client) retry(ctx context.Context, method string, attempt func() error) error {
-	for n := 1; ; n++ {
-		err := attempt()
-		if err == nil || !retryable(err) || n >= c.cfg.retry.MaxAttempts {
-			return err
-		}
-		if !c.cfg.retry.wait(ctx, n) {
-			if ctx.Err() != nil {
-				return contextError(method, ctx.Err())
-			}
-			return err
-		}
+// again reports whether to make attempt n+1 after attempt n ended with
+// err, having waited the policy's backoff, and returns the error to report
+// if not: err, or the context's error if it ended during the wait.
+func (c *Client) again(ctx context.Context, method string, n int, err error) (bool, error) {
+	if err == nil || !retryable(err) || n >= c.cfg.retry.MaxAttempts {
+		return false, err
 	}
+	if !c.cfg.retry.wait(ctx, n) {
+		if ctx.Err() != nil {
+			return false, contextError(method, ctx.Err())
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // retryable reports whether err says the call was not executed.

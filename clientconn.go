@@ -40,7 +40,8 @@ type clientConn struct {
 // it from the pending map owns it and must signal done exactly once.
 type pendingCall struct {
 	method  string
-	results []any
+	results []any // the caller's result pointers, copied into small when they fit
+	small   [4]any
 	err     error
 	done    chan struct{}
 }
@@ -144,7 +145,14 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args []any, 
 	wire.PutID(frame, id)
 
 	pc := pendingPool.Get().(*pendingCall)
-	pc.method, pc.results, pc.err = method, results, nil
+	pc.method, pc.err = method, nil
+	// Copying the pointers, rather than keeping the caller's slice, lets
+	// the variadic slice of Call stay on the caller's stack.
+	if len(results) <= len(pc.small) {
+		pc.results = append(pc.small[:0], results...)
+	} else {
+		pc.results = append([]any(nil), results...)
+	}
 	cc.mu.Lock()
 	if cc.err != nil || cc.draining {
 		cc.mu.Unlock()
@@ -177,6 +185,7 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args []any, 
 		<-pc.done // the reader owns it and is delivering the reply
 	}
 	err := pc.err
+	clear(pc.small[:])
 	pc.results, pc.err = nil, nil
 	pendingPool.Put(pc)
 	return err

@@ -124,7 +124,7 @@ func (s *Server) registerIntrospection() {
 	if s.cfg.noIntrospection {
 		return
 	}
-	m, err := newMethod(DescribeMethod, reflect.ValueOf(s.describe))
+	m, err := newMethod(DescribeMethod, reflect.ValueOf(s.describe), reflect.Value{})
 	if err != nil {
 		panic("simplerpc: " + err.Error()) // the signature is fixed
 	}

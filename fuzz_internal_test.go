@@ -35,7 +35,7 @@ func FuzzDecodeArgs(f *testing.F) {
 	var methods []*method
 	v := reflect.ValueOf(fuzzTarget{})
 	for i := 0; i < v.NumMethod(); i++ {
-		m, err := newMethod(v.Type().Method(i).Name, v.Method(i))
+		m, err := newMethod(v.Type().Method(i).Name, v.Type().Method(i).Func, v)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -63,10 +63,10 @@ func FuzzDecodeArgs(f *testing.F) {
 				}
 				continue
 			}
-			if len(args) != len(m.params) {
-				t.Fatalf("%s: %d args for %d params", m.name, len(args), len(m.params))
+			if len(args) != m.lead+len(m.params) {
+				t.Fatalf("%s: %d values for %d leading values and %d params", m.name, len(args), m.lead, len(m.params))
 			}
-			for i, a := range args {
+			for i, a := range args[m.lead:] {
 				if a.Type() != m.params[i] {
 					t.Fatalf("%s: arg %d is %s, want %s", m.name, i, a.Type(), m.params[i])
 				}

@@ -118,11 +118,17 @@ type testServer struct {
 
 func startServer(t *testing.T, opts ...simplerpc.ServerOption) *testServer {
 	t.Helper()
+	return serveOn(t, listen(t), opts...)
+}
+
+// listen opens a loopback listener on a free port.
+func listen(t testing.TB) net.Listener {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveOn(t, l, opts...)
+	return l
 }
 
 func serveOn(t *testing.T, l net.Listener, opts ...simplerpc.ServerOption) *testServer {

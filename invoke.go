@@ -11,7 +11,8 @@ import (
 )
 
 // decodeArgs decodes the encoded argument array into the values to call
-// the method with (without the context).
+// the method with. The first m.lead values (receiver, context) are left
+// for invoke to fill.
 func (m *method) decodeArgs(c codec.Codec, data []byte) ([]reflect.Value, *Error) {
 	arr, err := c.OpenArray(data)
 	if err != nil {
@@ -25,7 +26,9 @@ func (m *method) decodeArgs(c codec.Codec, data []byte) ([]reflect.Value, *Error
 		if e != nil {
 			return nil, e
 		}
-		return []reflect.Value{v}, nil
+		args := make([]reflect.Value, m.lead+1)
+		args[m.lead] = v
+		return args, nil
 	}
 	n := len(m.params)
 	got := arr.Len()
@@ -37,13 +40,13 @@ func (m *method) decodeArgs(c codec.Codec, data []byte) ([]reflect.Value, *Error
 	if m.variadic {
 		fixed = n - 1
 	}
-	args := make([]reflect.Value, n)
+	args := make([]reflect.Value, m.lead+n)
 	for i := 0; i < fixed; i++ {
 		f := holder.Field(i)
 		if err := arr.Next(f.Addr().Interface()); err != nil {
 			return nil, errorf(CodeInvalidArgument, m.name, "argument %d (%s): %v", i+1, m.params[i], err)
 		}
-		args[i] = f
+		args[m.lead+i] = f
 	}
 	if m.variadic {
 		st := m.params[n-1]
@@ -53,7 +56,7 @@ func (m *method) decodeArgs(c codec.Codec, data []byte) ([]reflect.Value, *Error
 				return nil, errorf(CodeInvalidArgument, m.name, "argument %d (%s): %v", fixed+j+1, st.Elem(), err)
 			}
 		}
-		args[n-1] = rest
+		args[m.lead+n-1] = rest
 	}
 	return args, nil
 }
@@ -91,8 +94,8 @@ func (m *method) decodeStructArg(arr *codec.Array) (reflect.Value, *Error) {
 	return sv.Elem(), nil
 }
 
-// invoke runs the method with args, recovering a panic. It returns the
-// encoded result array, or the error to send.
+// invoke runs the method with args (from decodeArgs), recovering a panic.
+// It appends the encoded result array to buf, or returns the error to send.
 func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, stacks bool) (e *Error, detail any) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -103,8 +106,11 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 			detail = nil
 		}
 	}()
+	if m.rcvr.IsValid() {
+		args[0] = m.rcvr
+	}
 	if m.ctx {
-		args = append([]reflect.Value{reflect.ValueOf(ctx)}, args...)
+		args[m.lead-1] = reflect.ValueOf(ctx) // converted to context.Context by Call
 	}
 	var out []reflect.Value
 	if m.variadic {
@@ -118,12 +124,7 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 		}
 		out = out[:len(out)-1]
 	}
-	var small [4]any
-	vals := small[:0]
-	for _, v := range out {
-		vals = append(vals, v.Interface())
-	}
-	if err := c.AppendArray(buf, vals); err != nil {
+	if err := c.AppendValues(buf, out); err != nil {
 		return errorf(CodeInternal, m.name, "encoding results: %v", err), nil
 	}
 	return nil, nil

@@ -7,6 +7,13 @@ import (
 	"strings"
 )
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 var (
 	contextType = reflect.TypeFor[context.Context]()
 	errorType   = reflect.TypeFor[error]()
@@ -16,7 +23,9 @@ var (
 // registration so that a call does no reflection lookups.
 type method struct {
 	name     string        // "Service.Method", or a bare function name
-	fn       reflect.Value // the func; for a method, with the receiver bound
+	fn       reflect.Value // the func; for a method, the method expression
+	rcvr     reflect.Value // the receiver, or invalid for a plain function
+	lead     int           // values before the arguments: receiver, context
 	ctx      bool          // takes a leading context.Context
 	params   []reflect.Type
 	variadic bool
@@ -30,22 +39,30 @@ type method struct {
 }
 
 // newMethod checks fn's signature and builds its table entry. fn is a
-// func value, with any receiver already bound.
-func newMethod(name string, fn reflect.Value) (*method, error) {
+// func value; for a method it is the method expression (receiver first)
+// and rcvr is the receiver, else rcvr is the zero Value. Calling through
+// the method expression, rather than a bound method value, spares an
+// allocation per call.
+func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 	t := fn.Type()
-	m := &method{name: name, fn: fn, variadic: t.IsVariadic()}
+	m := &method{name: name, fn: fn, rcvr: rcvr, variadic: t.IsVariadic()}
 	in := 0
-	if t.NumIn() > 0 && t.In(0) == contextType {
-		m.ctx, in = true, 1
+	if rcvr.IsValid() {
+		in, m.lead = 1, 1
+	}
+	if t.NumIn() > in && t.In(in) == contextType {
+		m.ctx = true
+		in++
+		m.lead++
 	}
 	var fields []reflect.StructField
 	for i := in; i < t.NumIn(); i++ {
 		p := t.In(i)
 		if p == contextType {
-			return nil, fmt.Errorf("parameter %d is a context.Context; only the first parameter may be", i+1)
+			return nil, fmt.Errorf("parameter %d is a context.Context; only the first parameter may be", i+1-btoi(rcvr.IsValid()))
 		}
 		if err := encodable(p, nil); err != nil {
-			return nil, fmt.Errorf("parameter %d (%s): %w", i+1, p, err)
+			return nil, fmt.Errorf("parameter %d (%s): %w", len(m.params)+1, p, err)
 		}
 		m.params = append(m.params, p)
 		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("P%d", i), Type: p})
@@ -125,14 +142,30 @@ func encodable(t reflect.Type, seen map[reflect.Type]bool) error {
 	return nil
 }
 
-// Signature returns the method's Go signature without the receiver, for
+// signature returns the method's Go signature without the receiver, for
 // messages: "Add(int, int) (int, error)".
 func (m *method) signature() string {
-	short := m.name
-	if i := strings.LastIndexByte(short, '.'); i >= 0 {
-		short = short[i+1:]
+	t := m.fn.Type()
+	var in, out []string
+	for i := btoi(m.rcvr.IsValid()); i < t.NumIn(); i++ {
+		s := t.In(i).String()
+		if t.IsVariadic() && i == t.NumIn()-1 {
+			s = "..." + t.In(i).Elem().String()
+		}
+		in = append(in, s)
 	}
-	return short + strings.TrimPrefix(m.fn.Type().String(), "func")
+	for i := 0; i < t.NumOut(); i++ {
+		out = append(out, t.Out(i).String())
+	}
+	short := m.name[strings.LastIndexByte(m.name, '.')+1:]
+	sig := short + "(" + strings.Join(in, ", ") + ")"
+	switch len(out) {
+	case 0:
+		return sig
+	case 1:
+		return sig + " " + out[0]
+	}
+	return sig + " (" + strings.Join(out, ", ") + ")"
 }
 
 // arity describes the arguments the method accepts, for error messages.

@@ -87,7 +87,7 @@ func (s *Server) Register(name string, obj any) error {
 			continue
 		}
 		full := name + "." + mt.Name
-		m, err := newMethod(full, v.Method(i))
+		m, err := newMethod(full, mt.Func, v)
 		if err != nil {
 			s.cfg.logger.Warn("simplerpc: method not exposed", slog.String("method", full), slog.String("reason", err.Error()))
 			skipped = append(skipped, fmt.Sprintf("%s: %v", mt.Name, err))
@@ -117,7 +117,7 @@ func (s *Server) RegisterFunc(name string, fn any) error {
 	if err := validName(name); err != nil {
 		return fmt.Errorf("simplerpc: RegisterFunc(%q): %w", name, err)
 	}
-	m, err := newMethod(name, v)
+	m, err := newMethod(name, v, reflect.Value{})
 	if err != nil {
 		return fmt.Errorf("simplerpc: RegisterFunc(%q): %w", name, err)
 	}

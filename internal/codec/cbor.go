@@ -60,7 +60,7 @@ func (c *cborCodec) OpenArray(data []byte) (Array, error) {
 	if !ok || n > uint64(len(data)-hl) || n > MaxElements {
 		return Array{}, fmt.Errorf("%w: bad array header", ErrNotArray)
 	}
-	return Array{n: int(n), rest: data[hl:], elem: c}, nil
+	return Array{n: int(n), rest: data[hl:], cbor: c}, nil
 }
 
 func (c *cborCodec) next(a *Array, v any) error {
@@ -79,7 +79,15 @@ func (c *cborCodec) next(a *Array, v any) error {
 	return nil
 }
 
-func (c *cborCodec) isMap(a *Array) bool { return len(a.rest) > 0 && a.rest[0]>>5 == 5 }
+func (c *cborCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {
+	buf.Write(appendCBORHead(buf.AvailableBuffer(), 4, uint64(len(vals))))
+	for _, v := range vals {
+		if err := c.enc.MarshalToBuffer(v.Interface(), buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // appendCBORHead appends a CBOR data item head of the given major type.
 func appendCBORHead(dst []byte, major byte, n uint64) []byte {

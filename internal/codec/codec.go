@@ -6,6 +6,7 @@ package codec
 
 import (
 	"bytes"
+	"reflect"
 	"errors"
 	"fmt"
 )
@@ -21,6 +22,9 @@ type Codec interface {
 	Append(buf *bytes.Buffer, v any) error
 	// Unmarshal decodes data, which must hold exactly one value, into v.
 	Unmarshal(data []byte, v any) error
+	// AppendValues appends vals encoded as one array to buf, like
+	// AppendArray, for values held by reflection.
+	AppendValues(buf *bytes.Buffer, vals []reflect.Value) error
 	// OpenArray starts decoding an encoded array.
 	OpenArray(data []byte) (Array, error)
 }
@@ -46,18 +50,14 @@ func ByName(name string) Codec {
 	return nil
 }
 
-// Array decodes the elements of an encoded array one at a time.
+// Array decodes the elements of an encoded array one at a time. It is a
+// plain value that does not escape to the heap.
 type Array struct {
 	n    int
 	i    int
+	cbor *cborCodec // set for CBOR arrays: rest holds the undecoded elements
 	rest []byte
-	raw  [][]byte
-	elem elementDecoder
-}
-
-type elementDecoder interface {
-	next(a *Array, v any) error
-	isMap(a *Array) bool
+	raw  [][]byte // JSON arrays: the elements
 }
 
 // Len returns the number of elements in the array.
@@ -72,7 +72,11 @@ func (a *Array) NextIsMap() bool {
 	if a.i >= a.n {
 		return false
 	}
-	return a.elem.isMap(a)
+	if a.cbor != nil {
+		return len(a.rest) > 0 && a.rest[0]>>5 == 5
+	}
+	r := a.raw[a.i]
+	return len(r) > 0 && r[0] == '{'
 }
 
 // Next decodes the next element into v, which must be a non-nil pointer;
@@ -81,7 +85,12 @@ func (a *Array) Next(v any) error {
 	if a.i >= a.n {
 		return fmt.Errorf("codec: array has only %d elements", a.n)
 	}
-	err := a.elem.next(a, v)
+	var err error
+	if a.cbor != nil {
+		err = a.cbor.next(a, v)
+	} else if v != nil {
+		err = jsonUnmarshal(a.raw[a.i], v)
+	}
 	a.i++
 	return err
 }

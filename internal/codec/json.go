@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"reflect"
 	"encoding/json"
 	"fmt"
 )
@@ -63,20 +64,25 @@ func (c jsonCodec) OpenArray(data []byte) (Array, error) {
 	for i, r := range raw {
 		items[i] = r
 	}
-	return Array{n: len(items), raw: items, elem: c}, nil
+	return Array{n: len(items), raw: items}, nil
 }
 
-func (jsonCodec) next(a *Array, v any) error {
-	if v == nil {
-		return nil
+func (c jsonCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {
+	buf.WriteByte('[')
+	for i, v := range vals {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := c.Append(buf, v.Interface()); err != nil {
+			return err
+		}
 	}
-	return json.Unmarshal(a.raw[a.i], v)
+	buf.WriteByte(']')
+	return nil
 }
 
-func (jsonCodec) isMap(a *Array) bool {
-	r := a.raw[a.i]
-	return len(r) > 0 && r[0] == '{'
-}
+// jsonUnmarshal decodes one array element.
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // checkJSONDepth refuses input nested deeper than MaxDepth without decoding
 // it, so a hostile document cannot make the decoder recurse deeply.

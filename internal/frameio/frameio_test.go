@@ -22,32 +22,50 @@ func frame(id uint64, body string) []byte {
 	return append(f, body...)
 }
 
-// countingConn counts writes.
-type countingConn struct {
+// gatedConn counts writes; the first one waits for the gate to open.
+type gatedConn struct {
 	net.Conn
+	gate   chan struct{}
 	mu     sync.Mutex
 	writes int
 }
 
-func (c *countingConn) Write(b []byte) (int, error) {
+func (c *gatedConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	c.writes++
+	first := c.writes == 1
 	c.mu.Unlock()
+	if first {
+		<-c.gate
+	}
 	return c.Conn.Write(b)
 }
 
 func TestWriterCoalescesAndReaderReads(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
-	cc := &countingConn{Conn: a}
+	cc := &gatedConn{Conn: a, gate: make(chan struct{})}
 	w := NewWriter(cc, time.Second, 1<<20)
-	// Queue many frames before the loop starts: one write carries them all.
-	for i := range 100 {
+	go w.Run()
+	// The first frame is written inline and holds the connection; the 99
+	// that arrive meanwhile are queued and leave in one write.
+	inline := make(chan error, 1)
+	go func() { inline <- w.Write(context.Background(), frame(0, "hello")) }()
+	for {
+		cc.mu.Lock()
+		started := cc.writes == 1
+		cc.mu.Unlock()
+		if started {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 1; i < 100; i++ {
 		if err := w.Write(context.Background(), frame(uint64(i), "hello")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	go w.Run()
+	close(cc.gate)
 	r := NewReader(bufio.NewReader(b), 1024)
 	for i := range 100 {
 		h, body, err := r.Next()
@@ -55,11 +73,14 @@ func TestWriterCoalescesAndReaderReads(t *testing.T) {
 			t.Fatalf("frame %d: %+v %q %v", i, h, body, err)
 		}
 	}
+	if err := <-inline; err != nil {
+		t.Fatal(err)
+	}
 	w.CloseAfterFlush()
 	<-w.Done()
 	a.Close()
-	if cc.writes != 1 {
-		t.Errorf("100 queued frames took %d writes, want 1", cc.writes)
+	if cc.writes != 2 {
+		t.Errorf("1 inline and 99 queued frames took %d writes, want 2", cc.writes)
 	}
 	if err := w.Write(context.Background(), frame(1, "x")); err == nil {
 		t.Error("Write after close succeeded")
@@ -88,11 +109,8 @@ func TestWriterBackpressureAndTimeout(t *testing.T) {
 	w := NewWriter(a, 50*time.Millisecond, 100)
 	go w.Run()
 	big := frame(1, string(make([]byte, 200)))
-	if err := w.Write(context.Background(), big); err != nil {
-		t.Fatal(err)
-	}
-	// The queue may be over its mark now; a write waits, and gives up with
-	// its context or when the stuck write times out and stops the writer.
+	// Writes go inline or queue until the queue is over its mark; then they
+	// wait, and give up when the stuck write times out and stops the writer.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for {

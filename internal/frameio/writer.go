@@ -13,7 +13,9 @@ var ErrClosed = errors.New("frameio: writer closed")
 
 // Writer queues frames and writes them from one send loop: each turn of
 // the loop writes everything queued so far in one call, so frames from many
-// concurrent callers share a system call.
+// concurrent callers share a system call. When nothing is queued and no
+// write is under way, Write writes the frame itself, sparing the hand-off
+// to the loop: uncontended calls pay no extra goroutine switch.
 type Writer struct {
 	conn      net.Conn
 	timeout   time.Duration
@@ -24,6 +26,7 @@ type Writer struct {
 	spare   []byte
 	err     error         // set once; the reason the writer stopped
 	closing bool          // drain then stop
+	busy    bool          // a write to conn is under way
 	space   chan struct{} // closed when the queue drains below highWater
 	wake    chan struct{}
 	done    chan struct{}
@@ -71,16 +74,40 @@ func (w *Writer) Write(ctx context.Context, frame []byte) error {
 		}
 		return err
 	}
+	if !w.busy && len(w.buf) == 0 {
+		w.busy = true
+		w.mu.Unlock()
+		err := w.writeConn(frame)
+		w.mu.Lock()
+		w.busy = false
+		more := len(w.buf) > 0
+		w.mu.Unlock()
+		if err != nil {
+			w.stop(err)
+			w.kick()
+			return err
+		}
+		if more {
+			w.kick()
+		}
+		return nil
+	}
 	wasEmpty := len(w.buf) == 0
 	w.buf = append(w.buf, frame...)
 	w.mu.Unlock()
 	if wasEmpty {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
+		w.kick()
 	}
 	return nil
+}
+
+// writeConn writes b to the connection within the write timeout.
+func (w *Writer) writeConn(b []byte) error {
+	if w.timeout > 0 {
+		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	_, err := w.conn.Write(b)
+	return err
 }
 
 // Run is the send loop. It returns when the writer is closed (after
@@ -90,24 +117,29 @@ func (w *Writer) Run() {
 	for {
 		<-w.wake
 		w.mu.Lock()
+		if w.err != nil {
+			w.mu.Unlock()
+			return
+		}
+		if w.busy {
+			// A Write is writing inline; it wakes the loop when done.
+			w.mu.Unlock()
+			continue
+		}
 		b := w.buf
 		w.buf = w.spare[:0]
 		w.spare = nil
-		closing, err := w.closing, w.err
+		w.busy = len(b) > 0
+		closing := w.closing
 		w.mu.Unlock()
-		if err != nil {
-			return
-		}
 		if len(b) > 0 {
-			if w.timeout > 0 {
-				_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-			}
-			if _, err := w.conn.Write(b); err != nil {
+			if err := w.writeConn(b); err != nil {
 				w.stop(err)
 				return
 			}
 		}
 		w.mu.Lock()
+		w.busy = false
 		if cap(b) <= maxKeptBuffer {
 			w.spare = b[:0]
 		}

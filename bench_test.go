@@ -1,0 +1,76 @@
+package simplerpc_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/simplerpc/simplerpc"
+)
+
+// BenchmarkCall measures one Add round trip over loopback TCP; allocs/op
+// counts client and server together (both run in this process).
+func BenchmarkCall(b *testing.B) {
+	for _, name := range codecs {
+		b.Run(name, func(b *testing.B) {
+			ts := startServerB(b)
+			c := dialB(b, ts, simplerpc.WithCodec(name))
+			ctx := context.Background()
+			var sum int64
+			args := []any{int64(1), int64(2)}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Call(ctx, "Calc.Add", args, &sum); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCallParallel measures throughput with many callers sharing one
+// client.
+func BenchmarkCallParallel(b *testing.B) {
+	ts := startServerB(b)
+	c := dialB(b, ts)
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var sum int64
+		args := []any{int64(1), int64(2)}
+		for pb.Next() {
+			if err := c.Call(context.Background(), "Calc.Add", args, &sum); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func startServerB(b *testing.B) string {
+	srv := simplerpc.NewServer(simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err := srv.Register("Calc", &Calc{}); err != nil {
+		b.Fatal(err)
+	}
+	l := listen(b)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(l)
+	}()
+	b.Cleanup(func() {
+		_ = srv.Shutdown(context.Background())
+		<-done
+	})
+	return l.Addr().String()
+}
+
+func dialB(b *testing.B, addr string, opts ...simplerpc.ClientOption) *simplerpc.Client {
+	c, err := simplerpc.Dial(context.Background(), addr, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
