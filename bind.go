@@ -16,6 +16,17 @@ import (
 // return error last. A variadic func sends its variadic arguments one by
 // one, as the server's variadic method expects. Calls through the fields
 // are exactly Call. An empty service binds bare function names.
+//
+// Before filling any field, Bind checks the stub against the server's
+// description (DescribeMethod): every field's method must exist, take the
+// arguments the field passes and return at least the results it expects,
+// with types of the same shape. Shapes compare kinds and struct fields,
+// not type names; integers of any size match each other, floats do not
+// match integers, and a pointer matches what it points to. A mismatch
+// fails Bind with a message naming each mismatched field and both
+// signatures. A server with introspection turned off skips the check,
+// and Bind behaves as without it. The check makes one call, bounded by
+// 10 seconds; if that call fails otherwise, Bind returns its error.
 func (c *Client) Bind(service string, stub any) error {
 	v := reflect.ValueOf(stub)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
@@ -24,7 +35,8 @@ func (c *Client) Bind(service string, stub any) error {
 	sv := v.Elem()
 	st := sv.Type()
 	var problems []error
-	bound := 0
+	var fields []stubField
+	fns := make(map[int]reflect.Value)
 	for i := 0; i < st.NumField(); i++ {
 		f := st.Field(i)
 		if !f.IsExported() || f.Type.Kind() != reflect.Func {
@@ -45,16 +57,31 @@ func (c *Client) Bind(service string, stub any) error {
 			problems = append(problems, fmt.Errorf("field %s (%s): %w", f.Name, f.Type, err))
 			continue
 		}
-		sv.Field(i).Set(fn)
-		bound++
+		fns[i] = fn
+		fields = append(fields, stubField{field: f.Name, method: name, typ: f.Type})
 	}
 	if err := errors.Join(problems...); err != nil {
-		return fmt.Errorf("simplerpc: Bind(%q, %T):\n%w", service, stub, err)
+		return fmt.Errorf("simplerpc: Bind(%q, %s):\n%w", service, stubName(st), err)
 	}
-	if bound == 0 {
-		return fmt.Errorf("simplerpc: Bind(%q, %T): the struct has no exported func fields", service, stub)
+	if len(fns) == 0 {
+		return fmt.Errorf("simplerpc: Bind(%q, %s): the struct has no exported func fields", service, stubName(st))
+	}
+	if err := c.checkContract(service, fields); err != nil {
+		return fmt.Errorf("simplerpc: Bind(%q, %s): %w", service, stubName(st), err)
+	}
+	for i, fn := range fns {
+		sv.Field(i).Set(fn)
 	}
 	return nil
+}
+
+// stubName names the stub's type for messages, without spelling out an
+// anonymous struct.
+func stubName(st reflect.Type) string {
+	if st.Name() == "" {
+		return "*struct{...}"
+	}
+	return "*" + st.String()
 }
 
 // bindFunc makes a func of type ft that calls method.

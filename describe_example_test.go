@@ -50,3 +50,34 @@ func ExampleClient_Describe() {
 	//   param string: string
 	//   param int: integer
 }
+
+// Bind checks a stub against the server before any call, and names each
+// field that does not match.
+func ExampleClient_Bind_mismatch() {
+	srv := simplerpc.NewServer()
+	_ = srv.Register("Shelf", Shelf{})
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.Serve(l)
+	defer srv.Close()
+
+	c, err := simplerpc.Dial(context.Background(), l.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	var shelf struct {
+		Count func(item string) (int, error)
+		Take  func(item string) (int, error)
+		Put   func(item string) error
+	}
+	err = c.Bind("Shelf", &shelf)
+	fmt.Println(err)
+	// Output:
+	// simplerpc: Bind("Shelf", *struct{...}): the stub does not match the server:
+	//   field Take:
+	//       server has  Take(context.Context, string, int) ([]string, error)
+	//       stub says   Take(string) (int, error)
+	//       - the server takes 2 arguments, the stub passes 1
+	//       - result 1: the server returns []string, the stub expects int
+	//   field Put: the server has no method Shelf.Put (it has: Count, Take)
+}

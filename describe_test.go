@@ -99,7 +99,7 @@ func TestDescribeNameIsReserved(t *testing.T) {
 
 // DescNode is a recursive type: its schema goes to Defs.
 type DescNode struct {
-	Name     string  `json:"name"`
+	Name     string      `json:"name"`
 	Children []*DescNode `json:"children,omitempty"`
 }
 
@@ -113,16 +113,16 @@ type descEmbedded struct {
 
 type descOuter struct {
 	descEmbedded
-	Label  string            `json:"label"`
-	When   time.Time         `json:"when"`
-	Tags   map[string]uint16 `json:"tags"`
-	Any    any               `json:"any"`
-	Raw    json.RawMessage   `json:"raw"`
-	Skip   int               `json:"-"`
-	hidden int
+	Label string            `json:"label"`
+	When  time.Time         `json:"when"`
+	Tags  map[string]uint16 `json:"tags"`
+	Any   any               `json:"any"`
+	Raw   json.RawMessage   `json:"raw"`
+	Skip  int               `json:"-"`
+	_     int
 }
 
-func (DescShapes) Tree(n DescNode) *DescNode                        { return &n }
+func (DescShapes) Tree(n DescNode) *DescNode                    { return &n }
 func (DescShapes) Mixed(o descOuter, f float32, b bool) [3]int8 { return [3]int8{} }
 
 func TestDescribeSchemas(t *testing.T) {
