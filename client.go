@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"context"
+	"maps"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,20 +53,39 @@ func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, erro
 // never retried.
 func (c *Client) Call(ctx context.Context, method string, args []any, results ...any) error {
 	var err error
-	for n := 1; ; n++ {
-		var cc *clientConn
-		if cc, err = c.conn(ctx); err == nil {
-			err = cc.roundTrip(ctx, method, args, results)
+	md := OutgoingMetadata(ctx)
+	if len(c.cfg.interceptors) == 0 {
+		err = c.call(ctx, method, args, results, md.pairs())
+	} else {
+		info := &CallInfo{Method: method, Metadata: maps.Clone(md), Peer: c.addr, Args: args}
+		if info.Metadata == nil {
+			info.Metadata = make(Metadata)
 		}
-		var more bool
-		if more, err = c.again(ctx, method, n, err); !more {
-			break
+		final := func(ctx context.Context, info *CallInfo) error {
+			return c.call(ctx, info.Method, info.Args, results, info.Metadata.pairs())
 		}
+		err = chain(c.cfg.interceptors, final)(ctx, info)
 	}
 	if err != nil && c.cfg.debug {
 		c.debugLog(err)
 	}
 	return err
+}
+
+// call makes a call under the retry policy. md is the metadata in wire
+// pairs.
+func (c *Client) call(ctx context.Context, method string, args, results []any, md []string) error {
+	var err error
+	for n := 1; ; n++ {
+		var cc *clientConn
+		if cc, err = c.conn(ctx); err == nil {
+			err = cc.roundTrip(ctx, method, args, results, md)
+		}
+		var more bool
+		if more, err = c.again(ctx, method, n, err); !more {
+			return err
+		}
+	}
 }
 
 // again reports whether to make attempt n+1 after attempt n ended with
@@ -157,6 +177,11 @@ func (c *Client) dial(ctx context.Context) (*clientConn, error) {
 	nc, err := c.cfg.dialer(dctx, c.addr)
 	if err != nil {
 		return nil, err
+	}
+	if c.cfg.tls != nil {
+		if nc, err = dialTLS(dctx, nc, c.cfg.tls, c.addr); err != nil {
+			return nil, err
+		}
 	}
 	return newClientConn(dctx, c, nc)
 }

@@ -113,6 +113,8 @@ func handshake(nc net.Conn, br *bufio.Reader, codecName string) (wire.Welcome, e
 		return w, fmt.Errorf("handshake: server speaks protocol version %d, client %d", w.Version, wire.Version)
 	case wire.StatusBadCodec:
 		return w, fmt.Errorf("handshake: server does not support codec %q", codecName)
+	case wire.StatusTLSRequired:
+		return w, errors.New("handshake: the server requires TLS: dial with WithTLS")
 	}
 	return w, fmt.Errorf("handshake: server refused the connection (status %d)", w.Status)
 }
@@ -125,12 +127,15 @@ func (cc *clientConn) usable() bool {
 }
 
 // roundTrip sends one call and waits for its reply.
-func (cc *clientConn) roundTrip(ctx context.Context, method string, args []any, results []any) error {
+func (cc *clientConn) roundTrip(ctx context.Context, method string, args, results []any, md []string) error {
+	if len(md) > 2*wire.MaxMetadata {
+		return errorf(CodeInvalidArgument, method, "%d metadata pairs; at most %d may travel with a call", len(md)/2, wire.MaxMetadata)
+	}
 	buf := getBuffer()
 	defer putBuffer(buf)
 	var hdr [wire.HeaderSize]byte
 	buf.Write(hdr[:])
-	prefix, flags := wire.AppendCallPrefix(buf.AvailableBuffer(), method, timeoutOf(ctx), nil)
+	prefix, flags := wire.AppendCallPrefix(buf.AvailableBuffer(), method, timeoutOf(ctx), md)
 	buf.Write(prefix)
 	if err := cc.codec.AppendArray(buf, args); err != nil {
 		return errorf(CodeInvalidArgument, method, "cannot encode the arguments: %v", err)

@@ -1,6 +1,7 @@
 package simplerpc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +55,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	reqs, batch := parseRPCBody(body)
 	log := s.cfg.logger.With(slog.String("remote", r.RemoteAddr))
-	ctx := r.Context()
+	// Interceptors see the request's headers as the call's metadata.
+	ctx := withIncoming(context.WithValue(r.Context(), peerKey{}, r.RemoteAddr), headerMetadata(r.Header))
 	var out []byte
 	if !batch {
 		out = s.answer(ctx, log, &reqs[0])
@@ -104,4 +106,24 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+type peerKey struct{}
+
+// peerOf returns the client address ServeHTTP stored in ctx.
+func peerOf(ctx context.Context) string {
+	p, _ := ctx.Value(peerKey{}).(string)
+	return p
+}
+
+// headerMetadata turns HTTP request headers into call metadata: lower-case
+// names, first values.
+func headerMetadata(h http.Header) Metadata {
+	md := make(Metadata, len(h))
+	for k, v := range h {
+		if len(v) > 0 {
+			md.Set(k, v[0])
+		}
+	}
+	return md
 }

@@ -62,12 +62,7 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest)
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	e, detail := m.invoke(ctx, vals, codec.JSON, buf, s.cfg.stackTraces)
-	if e == nil && buf.Len() > s.cfg.maxMessageSize {
-		e = errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", buf.Len(), s.cfg.maxMessageSize)
-	}
-	if e != nil {
-		s.logFailure(log, m, e)
+	if e, detail := s.execute(ctx, m, vals, codec.JSON, buf, peerOf(ctx)); e != nil {
 		return nil, e, detail
 	}
 	return appendRPCResult(make([]byte, 0, buf.Len()+len(req.id)+32), req.id, rpcResult(len(m.results), buf.Bytes())), nil, nil

@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"time"
@@ -20,7 +21,9 @@ type Option interface {
 }
 
 type serverConfig struct {
+	tls            *tls.Config
 	logger         *slog.Logger
+	interceptors   []Interceptor
 	stackTraces    bool
 	maxConcurrent  int
 	maxMessageSize int
@@ -32,7 +35,9 @@ type serverConfig struct {
 }
 
 type clientConfig struct {
+	tls            *tls.Config
 	logger         *slog.Logger
+	interceptors   []Interceptor
 	debug          bool
 	retry          RetryPolicy
 	codec          string

@@ -37,6 +37,7 @@ type serverConn struct {
 	log    *slog.Logger
 	codec  codec.Codec
 	w      *frameio.Writer
+	peer   string          // the client's address
 	ctx    context.Context // canceled when the connection ends
 	cancel context.CancelFunc
 
@@ -54,6 +55,13 @@ func (s *Server) serveConn(nc net.Conn) {
 	log := s.cfg.logger.With(slog.String("remote", nc.RemoteAddr().String()))
 	br := bufio.NewReaderSize(nc, 4096)
 	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.handshake))
+	if s.cfg.tls != nil {
+		var ok bool
+		if nc, br, ok = s.acceptTLS(nc, br, log); !ok {
+			return
+		}
+		defer nc.Close()
+	}
 	if magic, err := br.Peek(len(wire.Magic)); err == nil && string(magic) != wire.Magic {
 		s.serveForeign(nc, br, log)
 		return
@@ -64,7 +72,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetReadDeadline(time.Time{})
-	sc := &serverConn{srv: s, nc: nc, log: log, codec: c, cancels: make(map[uint64]context.CancelFunc),
+	sc := &serverConn{srv: s, nc: nc, log: log, codec: c, peer: nc.RemoteAddr().String(), cancels: make(map[uint64]context.CancelFunc),
 		slots: make(chan struct{}, maxConnCalls)}
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
 	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, writeHighWater)
@@ -186,24 +194,28 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) error {
 		s.release()
 		return sc.ctx.Err()
 	}
-	ctx, cancel := sc.callContext(m, h.ID, call.Timeout)
+	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
 	go sc.run(h.ID, m, ctx, cancel, args)
 	return nil
 }
 
-// callContext returns the context a call runs with. Only methods that
-// take a context get one of their own, which a cancel frame or the
-// caller's deadline ends.
-func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration) (context.Context, context.CancelFunc) {
-	if !m.ctx {
-		return sc.ctx, nil
+// callContext returns the context a call runs with, carrying the
+// caller's metadata (kv, in wire pairs). Only methods that take a context,
+// and calls that interceptors see, get one of their own, which a cancel
+// frame or the caller's deadline ends.
+func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, kv []string) (context.Context, context.CancelFunc) {
+	ctx := sc.ctx
+	if len(kv) > 0 {
+		ctx = withIncoming(ctx, metadataFromPairs(kv))
 	}
-	var ctx context.Context
+	if !m.ctx && len(sc.srv.cfg.interceptors) == 0 {
+		return ctx, nil
+	}
 	var cancel context.CancelFunc
 	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(sc.ctx, timeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 	} else {
-		ctx, cancel = context.WithCancel(sc.ctx)
+		ctx, cancel = context.WithCancel(ctx)
 	}
 	sc.mu.Lock()
 	sc.cancels[id] = cancel
@@ -229,12 +241,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	buf := getBuffer()
 	defer putBuffer(buf)
 	buf.Write(make([]byte, wire.HeaderSize))
-	e, detail := m.invoke(ctx, args, sc.codec, buf, s.cfg.stackTraces)
-	if e == nil && buf.Len()-wire.HeaderSize > s.cfg.maxMessageSize {
-		e = errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", buf.Len()-wire.HeaderSize, s.cfg.maxMessageSize)
-	}
-	if e != nil {
-		s.logFailure(sc.log, m, e)
+	if e, detail := s.execute(ctx, m, args, sc.codec, buf, sc.peer); e != nil {
 		sc.replyError(id, e, detail)
 		return
 	}
@@ -243,18 +250,6 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	frame[4] = byte(wire.KindReply)
 	wire.PutID(frame, id)
 	_ = sc.w.Write(sc.ctx, frame)
-}
-
-// logFailure logs a call that panicked, and drops the stack from its
-// reply unless the server sends stacks.
-func (s *Server) logFailure(log *slog.Logger, m *method, e *Error) {
-	if e.Code != CodeInternal {
-		return
-	}
-	log.Error("simplerpc: method panicked", slog.String("method", m.name), slog.String("panic", e.Message), slog.String("stack", e.Stack))
-	if !s.cfg.stackTraces {
-		e.Stack = ""
-	}
 }
 
 // replyError writes an error reply.

@@ -23,9 +23,10 @@ const (
 
 // Welcome statuses.
 const (
-	StatusOK         uint8 = 0 // the connection is open for calls
-	StatusBadVersion uint8 = 1 // the server does not speak the client's version
-	StatusBadCodec   uint8 = 2 // the server does not know the client's codec
+	StatusOK          uint8 = 0 // the connection is open for calls
+	StatusBadVersion  uint8 = 1 // the server does not speak the client's version
+	StatusBadCodec    uint8 = 2 // the server does not know the client's codec
+	StatusTLSRequired uint8 = 3 // the server accepts only TLS connections
 )
 
 // Hello is the client's opening message.

@@ -1,0 +1,84 @@
+package simplerpc
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
+
+// WithTLS makes a Server accept only TLS connections, or a Client connect
+// with TLS, using cfg. A server's cfg needs certificates (and ClientAuth and
+// ClientCAs for mutual TLS); a client's needs RootCAs (and Certificates for
+// mutual TLS). A client's ServerName defaults to the host it dials. A plain
+// client talking to a TLS server, or a TLS client to a plain server, gets an
+// error that says so.
+func WithTLS(cfg *tls.Config) Option {
+	return bothOption{
+		server: func(c *serverConfig) { c.tls = cfg },
+		client: func(c *clientConfig) { c.tls = cfg },
+	}
+}
+
+// tlsRecordHandshake is the first byte of a TLS connection.
+const tlsRecordHandshake = 0x16
+
+// acceptTLS performs the server side of the TLS handshake on a new
+// connection, or refuses a plain simplerpc client with a welcome that says
+// TLS is required. It returns the connection to serve and its reader, or
+// ok false when the connection is done with.
+func (s *Server) acceptTLS(nc net.Conn, br *bufio.Reader, log *slog.Logger) (net.Conn, *bufio.Reader, bool) {
+	first, err := br.Peek(1)
+	if err != nil {
+		log.Warn("simplerpc: connection closed before its first byte", slog.Any("error", err))
+		return nil, nil, false
+	}
+	if first[0] != tlsRecordHandshake {
+		if magic, err := br.Peek(len(wire.Magic)); err == nil && string(magic) == wire.Magic {
+			_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
+			_, _ = nc.Write(wire.AppendWelcome(nil, wire.Welcome{Version: wire.Version, Status: wire.StatusTLSRequired}))
+		}
+		log.Warn("simplerpc: plain connection to a TLS server; closed")
+		return nil, nil, false
+	}
+	tc := tls.Server(&peekedConn{Conn: nc, r: br}, s.cfg.tls)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.handshake)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		log.Warn("simplerpc: TLS handshake failed; connection closed", slog.Any("error", err))
+		return nil, nil, false
+	}
+	return tc, bufio.NewReaderSize(tc, 4096), true
+}
+
+// peekedConn reads through the bufio.Reader that peeked at a connection's
+// first bytes, so none are lost.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// dialTLS performs the client side of the TLS handshake.
+func dialTLS(ctx context.Context, nc net.Conn, cfg *tls.Config, addr string) (net.Conn, error) {
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.ServerName = host
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("TLS handshake with %s failed (does the server use TLS?): %w", addr, err)
+	}
+	return tc, nil
+}
