@@ -1,0 +1,250 @@
+// Command server is the simplerpc server the Python client's tests call.
+// It listens on three ports of 127.0.0.1 and prints them as one JSON line
+// on stdout:
+//
+//	{"main": "127.0.0.1:p1", "limited": "127.0.0.1:p2", "idle": "127.0.0.1:p3"}
+//
+// main serves with stack traces; limited runs one call at a time and
+// sends no stack traces; idle is the JSON-RPC handler mounted on an
+// http.Server that closes keep-alive connections idle for 100 ms. Each
+// counts the TCP connections it accepted (Stats.Connections). The server
+// shuts down when its standard input reaches end of file.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/simplerpc/simplerpc"
+)
+
+// Calc is the service most tests call.
+type Calc struct{}
+
+// Point is a struct argument and result.
+type Point struct {
+	X     int `json:"x"`
+	Y     int `json:"y"`
+	Label string
+}
+
+// ErrDivByZero is registered, so its name travels.
+var ErrDivByZero = errors.New("division by zero")
+
+func init() { simplerpc.RegisterError("calc.div_by_zero", ErrDivByZero) }
+
+// Add adds.
+func (Calc) Add(a, b int) int { return a + b }
+
+// Sum is variadic.
+func (Calc) Sum(nums ...int) int {
+	t := 0
+	for _, n := range nums {
+		t += n
+	}
+	return t
+}
+
+// Concat is variadic after a fixed parameter.
+func (Calc) Concat(sep string, parts ...string) string {
+	out := ""
+	for i, p := range parts {
+		if i > 0 {
+			out += sep
+		}
+		out += p
+	}
+	return out
+}
+
+// Div fails with a registered sentinel.
+func (Calc) Div(a, b float64) (float64, error) {
+	if b == 0 {
+		return 0, fmt.Errorf("div(%g, %g): %w", a, b, ErrDivByZero)
+	}
+	return a / b, nil
+}
+
+// DivMod has two results.
+func (Calc) DivMod(a, b int) (int, int) { return a / b, a % b }
+
+// Describe takes a struct: by position, as a dict, or by keywords.
+func (Calc) Describe(p Point) string { return fmt.Sprintf("%s(%d,%d)", p.Label, p.X, p.Y) }
+
+// Move takes and returns a struct.
+func (Calc) Move(p Point, dx, dy int) Point { return Point{X: p.X + dx, Y: p.Y + dy, Label: p.Label} }
+
+// Total takes a map.
+func (Calc) Total(m map[string]int) int {
+	t := 0
+	for _, v := range m {
+		t += v
+	}
+	return t
+}
+
+// Crash panics.
+func (Calc) Crash(msg string) int { panic(msg) }
+
+// Nothing returns nothing.
+func (Calc) Nothing() {}
+
+// Echo returns its bytes.
+func (Calc) Echo(b []byte) []byte { return b }
+
+// Sleep waits ms milliseconds, or until the caller goes away.
+func (Calc) Sleep(ctx context.Context, ms int) error {
+	select {
+	case <-time.After(time.Duration(ms) * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Coded fails with any simplerpc code.
+type Coded struct{}
+
+// Fail returns an error with the code named code.
+func (Coded) Fail(code string) error {
+	c, ok := simplerpc.ParseCode(code)
+	if !ok {
+		return fmt.Errorf("unknown code %q", code)
+	}
+	return &simplerpc.Error{Code: c, Message: "failed with " + code}
+}
+
+// Gate blocks callers until opened; it is shared by the servers.
+type Gate struct {
+	mu      sync.Mutex
+	open    chan struct{}
+	waiting atomic.Int64
+}
+
+// Wait blocks until Open.
+func (g *Gate) Wait(ctx context.Context) (string, error) {
+	g.mu.Lock()
+	ch := g.open
+	g.mu.Unlock()
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
+	select {
+	case <-ch:
+		return "opened", nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Open releases every waiter.
+func (g *Gate) Open() {
+	g.mu.Lock()
+	close(g.open)
+	g.open = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// Waiting returns the number of callers waiting.
+func (g *Gate) Waiting() int64 { return g.waiting.Load() }
+
+// Counter counts calls, to tell whether one ran.
+type Counter struct{ n atomic.Int64 }
+
+// Hit counts, then sleeps ms milliseconds.
+func (c *Counter) Hit(ms int) int64 {
+	n := c.n.Add(1)
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	return n
+}
+
+// Count returns the hits so far.
+func (c *Counter) Count() int64 { return c.n.Load() }
+
+// Stats reports a listener's accepted connections.
+type Stats struct{ l *countingListener }
+
+// Connections returns how many TCP connections the listener accepted.
+func (s Stats) Connections() int64 { return s.l.n.Load() }
+
+// countingListener counts accepted connections.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+func listen() *countingListener {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return &countingListener{Listener: l}
+}
+
+func newServer(l *countingListener, gate *Gate, counter *Counter, opts ...simplerpc.ServerOption) *simplerpc.Server {
+	srv := simplerpc.NewServer(append(opts, simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))...)
+	for name, obj := range map[string]any{"Calc": Calc{}, "Coded": Coded{}, "Gate": gate, "Counter": counter, "Stats": Stats{l}} {
+		if err := srv.Register(name, obj); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := srv.RegisterFunc("greet", func(name string) string { return "hello, " + name }); err != nil {
+		log.Fatal(err)
+	}
+	return srv
+}
+
+func main() {
+	gate := &Gate{open: make(chan struct{})}
+	counter := &Counter{}
+	mainL, limitedL, idleL := listen(), listen(), listen()
+	mainSrv := newServer(mainL, gate, counter, simplerpc.WithStackTraces(true))
+	limitedSrv := newServer(limitedL, gate, counter, simplerpc.WithMaxConcurrentCalls(1))
+	idleSrv := newServer(idleL, gate, counter, simplerpc.WithStackTraces(true))
+	idleHTTP := &http.Server{Handler: idleSrv, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 100 * time.Millisecond}
+
+	var wg sync.WaitGroup
+	for _, run := range []func() error{
+		func() error { return mainSrv.Serve(mainL) },
+		func() error { return limitedSrv.Serve(limitedL) },
+		func() error { return idleHTTP.Serve(idleL) },
+	} {
+		wg.Go(func() {
+			if err := run(); err != nil && !errors.Is(err, simplerpc.ErrServerClosed) && !errors.Is(err, http.ErrServerClosed) {
+				log.Print(err)
+			}
+		})
+	}
+	addrs, _ := json.Marshal(map[string]string{
+		"main": mainL.Addr().String(), "limited": limitedL.Addr().String(), "idle": idleL.Addr().String(),
+	})
+	fmt.Println(string(addrs))
+
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the tests close stdin
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	gate.Open()
+	_ = mainSrv.Shutdown(ctx)
+	_ = limitedSrv.Shutdown(ctx)
+	_ = idleHTTP.Shutdown(ctx)
+	_ = idleSrv.Shutdown(ctx)
+	wg.Wait()
+}
