@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // batchParallelism is how many requests of one batch run at once.
@@ -24,7 +25,9 @@ const batchParallelism = 8
 //
 // Batches of up to 1000 requests run up to 8 at a time. The body may be
 // at most the server's maximum message size (WithMaxMessageSize); a
-// larger one gets status 413. Every JSON-RPC response has status 200;
+// larger one gets status 413. A response, or all the responses of a
+// batch together, may be at most that size too: past it, calls answer
+// with a resource_exhausted error. Every JSON-RPC response has status 200;
 // a lone notification, or a batch of notifications only, gets 204 and no
 // body; a method other than POST gets 405. Errors carry the simplerpc
 // code, the server-side error type and (WithStackTraces) the stack in
@@ -58,40 +61,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Interceptors see the request's headers as the call's metadata.
 	ctx := withIncoming(context.WithValue(r.Context(), peerKey{}, r.RemoteAddr), headerMetadata(r.Header))
 	var out []byte
-	if !batch {
-		out = s.answer(ctx, log, &reqs[0])
+	if batch {
+		out = s.answerBatch(ctx, log, reqs)
 	} else {
-		answers := make([][]byte, len(reqs))
-		sem := make(chan struct{}, batchParallelism)
-		var wg sync.WaitGroup
-		for i := range reqs {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				answers[i] = s.answer(ctx, log, &reqs[i])
-			})
-		}
-		wg.Wait()
-		for _, a := range answers {
-			if a == nil {
-				continue
-			}
-			if out == nil {
-				out = append(out, '[')
-			} else {
-				out = append(out, ',')
-			}
-			out = append(out, a...)
-		}
-		if out != nil {
-			out = append(out, ']')
-		}
+		out = s.answer(ctx, log, &reqs[0])
 	}
 	if out == nil {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// answerBatch runs the requests of a batch, batchParallelism at a time,
+// and returns the array of their responses, or nil if there are none.
+// The responses together may take at most the maximum message size;
+// those past it are replaced by resource_exhausted errors. Once the
+// client has gone, no more requests are started.
+func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRequest) []byte {
+	limit := int64(s.cfg.maxMessageSize)
+	var total atomic.Int64
+	answers := make([][]byte, len(reqs))
+	sem := make(chan struct{}, batchParallelism)
+	var wg sync.WaitGroup
+	for i := range reqs {
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			req := &reqs[i]
+			a := s.answer(ctx, log, req)
+			if a != nil && total.Add(int64(len(a))) > limit {
+				e := errorf(CodeResourceExhausted, req.method, "the responses of the batch exceed the %d-byte limit", limit)
+				a = appendRPCError(nil, req.id, rpcErrorOf(e, nil))
+			}
+			answers[i] = a
+		})
+	}
+	wg.Wait()
+	var out []byte
+	for _, a := range answers {
+		if a == nil {
+			continue
+		}
+		if out == nil {
+			out = append(out, '[')
+		} else {
+			out = append(out, ',')
+		}
+		out = append(out, a...)
+	}
+	if out != nil {
+		out = append(out, ']')
+	}
+	return out
 }
 
 // writeTooLarge answers a request whose body exceeds limit.

@@ -386,6 +386,27 @@ func TestJSONRPCHTTPRules(t *testing.T) {
 	if e.Data["code"] != "resource_exhausted" {
 		t.Errorf("oversized reply: %v", e.Data)
 	}
+	// So are the responses of a batch, together.
+	entry := call("repeat", `["x", 400]`, 1)
+	var rs []rpcResponse
+	status, out = post(t, hc, url, "["+entry+","+entry+","+entry+"]")
+	if err := json.Unmarshal(out, &rs); status != http.StatusOK || err != nil || len(rs) != 3 {
+		t.Fatalf("batch over the limit: status %d, %s", status, out)
+	}
+	var ok, refused int
+	for _, r := range rs {
+		switch {
+		case r.Error == nil:
+			ok++
+		case r.Error.Code == -32002 && strings.Contains(r.Error.Message, "responses of the batch exceed"):
+			refused++
+		default:
+			t.Errorf("batch over the limit: %+v", r.Error)
+		}
+	}
+	if ok != 2 || refused != 1 {
+		t.Errorf("batch over the limit: %d results, %d refused: %s", ok, refused, out)
+	}
 
 	// Any content type is accepted: curl -d sends a form's.
 	resp, err = hc.Post(url, "application/x-www-form-urlencoded", strings.NewReader(call("Calc.Add", "[2,2]", 1)))
