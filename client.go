@@ -2,36 +2,33 @@ package simplerpc
 
 import (
 	"context"
-	"maps"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"maps"
 	"time"
 )
 
 // Client calls the methods a Server exposes. It keeps one connection,
-// multiplexing every concurrent call over it, and redials when it breaks.
-// A Client is safe for concurrent use by any number of goroutines.
+// multiplexing every concurrent call over it, and redials when it breaks;
+// calls in flight on a broken connection are re-sent on the next one (see
+// WithResumableSessions). A Client is safe for concurrent use by any
+// number of goroutines.
 type Client struct {
 	addr string
 	cfg  clientConfig
-
-	mu      sync.Mutex
-	cur     *clientConn              // the connection new calls go to
-	conns   map[*clientConn]struct{} // every open connection, draining ones too
-	dialing chan struct{}            // non-nil while a dial is under way
-	closed  bool
+	ep   *endpoint
 }
 
 // Dial connects to the server at addr and returns a Client. The
 // connection is made under the retry policy (WithRetry); ctx bounds the
 // whole attempt.
 func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
-	c := &Client{addr: addr, cfg: newClientConfig(opts), conns: make(map[*clientConn]struct{})}
+	c := &Client{addr: addr, cfg: newClientConfig(opts)}
+	c.ep = newEndpoint(&c.cfg, addr)
 	var err error
 	for n := 1; ; n++ {
-		_, err = c.conn(ctx)
+		_, err = c.ep.conn(ctx)
 		var more bool
 		if more, err = c.again(ctx, "", n, err); !more {
 			break
@@ -75,10 +72,13 @@ func (c *Client) Call(ctx context.Context, method string, args []any, results ..
 // call makes a call under the retry policy. md is the metadata in wire
 // pairs.
 func (c *Client) call(ctx context.Context, method string, args, results []any, md []string) error {
+	if err := ctx.Err(); err != nil {
+		return contextError(method, err)
+	}
 	var err error
 	for n := 1; ; n++ {
 		var cc *clientConn
-		if cc, err = c.conn(ctx); err == nil {
+		if cc, err = c.ep.conn(ctx); err == nil {
 			err = cc.roundTrip(ctx, method, args, results, md)
 		}
 		var more bool
@@ -120,98 +120,10 @@ func (c *Client) debugLog(err error) {
 		slog.String("method", e.Method), slog.String("code", e.Code.String()))
 }
 
-// conn returns the connection for a new call, dialing one if needed.
-// Concurrent callers share one dial.
-func (c *Client) conn(ctx context.Context) (*clientConn, error) {
-	c.mu.Lock()
-	for {
-		switch {
-		case c.closed:
-			c.mu.Unlock()
-			return nil, newError(CodeUnavailable, "", ErrClientClosed)
-		case c.cur != nil && c.cur.usable():
-			cc := c.cur
-			c.mu.Unlock()
-			return cc, nil
-		case c.dialing != nil:
-			wait := c.dialing
-			c.mu.Unlock()
-			select {
-			case <-wait:
-			case <-ctx.Done():
-				return nil, contextError("", ctx.Err())
-			}
-			c.mu.Lock()
-			continue
-		}
-		done := make(chan struct{})
-		c.dialing = done
-		c.mu.Unlock()
-		cc, err := c.dial(ctx)
-		c.mu.Lock()
-		c.dialing = nil
-		close(done)
-		if err != nil {
-			c.mu.Unlock()
-			if ctx.Err() != nil {
-				return nil, contextError("", ctx.Err())
-			}
-			return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("cannot connect to %s: %v", c.addr, err), cause: err}
-		}
-		if c.closed {
-			c.mu.Unlock()
-			cc.close(ErrClientClosed)
-			return nil, newError(CodeUnavailable, "", ErrClientClosed)
-		}
-		c.cur = cc
-		c.conns[cc] = struct{}{}
-		c.mu.Unlock()
-		return cc, nil
-	}
-}
-
-// dial opens and handshakes a new connection.
-func (c *Client) dial(ctx context.Context) (*clientConn, error) {
-	dctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
-	defer cancel()
-	nc, err := c.cfg.dialer(dctx, c.addr)
-	if err != nil {
-		return nil, err
-	}
-	if c.cfg.tls != nil {
-		if nc, err = dialTLS(dctx, nc, c.cfg.tls, c.addr); err != nil {
-			return nil, err
-		}
-	}
-	return newClientConn(dctx, c, nc)
-}
-
-// forget drops a connection that has ended.
-func (c *Client) forget(cc *clientConn) {
-	c.mu.Lock()
-	delete(c.conns, cc)
-	if c.cur == cc {
-		c.cur = nil
-	}
-	c.mu.Unlock()
-}
-
 // Close closes the client's connections. Calls in flight fail with
 // CodeConnectionLost; later calls fail with ErrClientClosed.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	c.closed = true
-	conns := make([]*clientConn, 0, len(c.conns))
-	for cc := range c.conns {
-		conns = append(conns, cc)
-	}
-	c.mu.Unlock()
-	for _, cc := range conns {
-		cc.close(ErrClientClosed)
-	}
-	for _, cc := range conns {
-		<-cc.done
-	}
+	c.ep.close()
 	return nil
 }
 

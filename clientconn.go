@@ -2,13 +2,13 @@ package simplerpc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
@@ -16,31 +16,32 @@ import (
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
-// clientConn is one connection of a Client. Its reader goroutine decodes
-// replies straight into the callers' result pointers; its writer goroutine
-// is the send loop. When the connection ends every pending call fails at
-// once.
+// clientConn is one connection of an endpoint. Its reader goroutine
+// decodes replies straight into the callers' result pointers; its writer
+// goroutine is the send loop; a timer watches it for silence.
 type clientConn struct {
-	c       *Client
+	ep      *endpoint
 	nc      net.Conn
 	codec   codec.Codec
 	w       *frameio.Writer
-	maxBody int // the server's limit on a call frame's body
-	nextID  atomic.Uint64
+	keep    *keepalive
+	maxBody int           // the server's limit on a call frame's body
 	done    chan struct{} // closed when both goroutines have returned
 
 	mu       sync.Mutex
-	pending  map[uint64]*pendingCall
 	err      error // why the connection ended; nil while it is open
 	draining bool  // the server sent go-away: no new calls here
 	final    bool  // the server promised every accepted call was answered
 }
 
 // pendingCall is a call waiting for its reply. The goroutine that removes
-// it from the pending map owns it and must signal done exactly once.
+// it from the endpoint's pending map owns it and must signal done exactly
+// once.
 type pendingCall struct {
 	method  string
-	results []any // the caller's result pointers, copied into small when they fit
+	cc      *clientConn   // the connection it was sent on; nil while orphaned
+	frame   *bytes.Buffer // the encoded call, kept to re-send it
+	results []any         // the caller's result pointers, copied into small when they fit
 	small   [4]any
 	err     error
 	done    chan struct{}
@@ -49,7 +50,7 @@ type pendingCall struct {
 var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(chan struct{}, 1)} }}
 
 // canceledCtx makes a frame write give up at once rather than wait for
-// queue space: used for best-effort cancel frames.
+// queue space: used for best-effort control frames.
 var canceledCtx = func() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -57,45 +58,47 @@ var canceledCtx = func() context.Context {
 }()
 
 // newClientConn performs the handshake on nc and starts the connection.
-func newClientConn(ctx context.Context, c *Client, nc net.Conn) (*clientConn, error) {
-	cd := codec.ByName(c.cfg.codec)
+// It reports whether the server resumed the session.
+func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.Hello) (*clientConn, bool, error) {
+	cd := codec.ByName(hello.Codec)
 	if cd == nil {
 		nc.Close()
-		return nil, fmt.Errorf("unknown codec %q (want cbor or json)", c.cfg.codec)
+		return nil, false, fmt.Errorf("unknown codec %q (want cbor or json)", hello.Codec)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(dl)
 	}
 	br := bufio.NewReaderSize(nc, 32<<10)
-	welcome, err := handshake(nc, br, cd.Name())
+	welcome, err := handshake(nc, br, hello)
 	if err != nil {
 		nc.Close()
-		return nil, err
+		return nil, false, err
 	}
 	_ = nc.SetDeadline(time.Time{})
+	cfg := ep.cfg
 	cc := &clientConn{
-		c:       c,
+		ep:      ep,
 		nc:      nc,
 		codec:   cd,
-		w:       frameio.NewWriter(nc, c.cfg.writeTimeout, writeHighWater),
+		w:       frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater),
 		maxBody: int(welcome.MaxBody),
-		pending: make(map[uint64]*pendingCall),
 		done:    make(chan struct{}),
 	}
+	cc.keep = startKeepalive(cfg.keepInterval, cfg.keepTimeout,
+		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
 	go func() {
 		cc.w.Run()
 		if err := cc.w.Err(); !errors.Is(err, frameio.ErrClosed) {
-			cc.close(err) // a failed write ends the connection
+			cc.writeFailed()
 		}
 	}()
-	go cc.readLoop(frameio.NewReader(br, c.cfg.maxMessageSize))
-	return cc, nil
+	go cc.readLoop(frameio.NewReader(br, cfg.maxMessageSize))
+	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
 }
 
 // handshake sends the hello and reads the server's welcome.
-func handshake(nc net.Conn, br *bufio.Reader, codecName string) (wire.Welcome, error) {
-	hello := wire.AppendHello(nil, wire.Hello{Version: wire.Version, Codec: codecName})
-	if _, err := nc.Write(hello); err != nil {
+func handshake(nc net.Conn, br *bufio.Reader, hello wire.Hello) (wire.Welcome, error) {
+	if _, err := nc.Write(wire.AppendHello(nil, hello)); err != nil {
 		return wire.Welcome{}, fmt.Errorf("handshake: %w", err)
 	}
 	var b [wire.WelcomeSize]byte
@@ -112,7 +115,7 @@ func handshake(nc net.Conn, br *bufio.Reader, codecName string) (wire.Welcome, e
 	case wire.StatusBadVersion:
 		return w, fmt.Errorf("handshake: server speaks protocol version %d, client %d", w.Version, wire.Version)
 	case wire.StatusBadCodec:
-		return w, fmt.Errorf("handshake: server does not support codec %q", codecName)
+		return w, fmt.Errorf("handshake: server does not support codec %q", hello.Codec)
 	case wire.StatusTLSRequired:
 		return w, errors.New("handshake: the server requires TLS: dial with WithTLS")
 	}
@@ -126,7 +129,7 @@ func (cc *clientConn) usable() bool {
 	return cc.err == nil && !cc.draining
 }
 
-// roundTrip sends one call and waits for its reply.
+// roundTrip sends one call on cc and waits for its reply.
 func (cc *clientConn) roundTrip(ctx context.Context, method string, args, results []any, md []string) error {
 	if len(md) > 2*wire.MaxMetadata {
 		return errorf(CodeInvalidArgument, method, "%d metadata pairs; at most %d may travel with a call", len(md)/2, wire.MaxMetadata)
@@ -143,14 +146,12 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args, result
 	if size := buf.Len() - wire.HeaderSize; size > cc.maxBody {
 		return errorf(CodeResourceExhausted, method, "call of %d bytes exceeds the server's %d-byte limit", size, cc.maxBody)
 	}
-	id := cc.nextID.Add(1)
 	frame := buf.Bytes()
 	wire.PutSize(frame, len(frame)-wire.HeaderSize)
 	frame[4], frame[5] = byte(wire.KindCall), flags
-	wire.PutID(frame, id)
 
 	pc := pendingPool.Get().(*pendingCall)
-	pc.method, pc.err = method, nil
+	pc.method, pc.frame, pc.err = method, buf, nil
 	// Copying the pointers, rather than keeping the caller's slice, lets
 	// the variadic slice of Call stay on the caller's stack.
 	if len(results) <= len(pc.small) {
@@ -158,21 +159,19 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args, result
 	} else {
 		pc.results = append([]any(nil), results...)
 	}
-	cc.mu.Lock()
-	if cc.err != nil || cc.draining {
-		cc.mu.Unlock()
-		pendingPool.Put(pc)
+	ep := cc.ep
+	id, ok := ep.register(cc, pc)
+	if !ok {
+		pc.release()
 		return errorf(CodeUnavailable, method, "connection closing; call not sent")
 	}
-	cc.pending[id] = pc
-	cc.mu.Unlock()
-
+	wire.PutID(frame, id)
 	if err := cc.w.Write(ctx, frame); err != nil {
 		// The frame was not queued, so the server never sees the call.
-		if !cc.remove(id) {
+		if _, mine := ep.remove(id); !mine {
 			<-pc.done
 		}
-		pendingPool.Put(pc)
+		pc.release()
 		if ctx.Err() != nil {
 			return contextError(method, ctx.Err())
 		}
@@ -181,31 +180,25 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args, result
 	select {
 	case <-pc.done:
 	case <-ctx.Done():
-		if cc.remove(id) {
-			cc.writeControl(wire.KindCancel, id)
-			// pc stays out of the pool: nothing refers to it any more,
-			// but a late reply for its id is simply dropped.
+		if sentOn, mine := ep.remove(id); mine {
+			if sentOn != nil {
+				sentOn.writeControl(wire.KindCancel, id)
+			}
+			// pc stays out of the pool: a late reply for its id is dropped.
 			return contextError(method, ctx.Err())
 		}
 		<-pc.done // the reader owns it and is delivering the reply
 	}
 	err := pc.err
-	clear(pc.small[:])
-	pc.results, pc.err = nil, nil
-	pendingPool.Put(pc)
+	pc.release()
 	return err
 }
 
-// remove takes a pending call out of the map, reporting whether it was
-// still there (and so is now owned by the caller).
-func (cc *clientConn) remove(id uint64) bool {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if _, ok := cc.pending[id]; !ok {
-		return false
-	}
-	delete(cc.pending, id)
-	return true
+// release returns a settled call to the pool.
+func (pc *pendingCall) release() {
+	clear(pc.small[:])
+	pc.results, pc.err, pc.cc, pc.frame = nil, nil, nil, nil
+	pendingPool.Put(pc)
 }
 
 // writeControl queues a body-less control frame, giving up at once if the
@@ -225,6 +218,7 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 		if h, body, err = fr.Next(); err != nil {
 			break
 		}
+		cc.keep.touch()
 		switch h.Kind {
 		case wire.KindReply:
 			cc.deliver(h, body)
@@ -243,11 +237,10 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 
 // deliver completes the pending call a reply answers.
 func (cc *clientConn) deliver(h wire.Header, body []byte) {
-	cc.mu.Lock()
-	pc := cc.pending[h.ID]
-	delete(cc.pending, h.ID)
-	idle := cc.draining && len(cc.pending) == 0
-	cc.mu.Unlock()
+	pc, ack, sendAck := cc.ep.take(h.ID, len(body))
+	if sendAck {
+		cc.writeControl(wire.KindAck, ack)
+	}
 	if pc != nil {
 		if h.Flags&wire.FlagError != 0 {
 			pc.err = decodeErrorBody(cc.codec, body, pc.method)
@@ -256,9 +249,15 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 		}
 		pc.done <- struct{}{}
 	}
-	if idle {
+	if cc.isDraining() && cc.ep.idle(cc) {
 		cc.close(errDrained)
 	}
+}
+
+func (cc *clientConn) isDraining() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.draining
 }
 
 // errDrained ends a connection the server asked to leave, once its last
@@ -287,21 +286,27 @@ func (cc *clientConn) goAway(final bool) {
 	cc.mu.Lock()
 	cc.draining = true
 	cc.final = cc.final || final
-	idle := len(cc.pending) == 0
 	cc.mu.Unlock()
-	cc.c.mu.Lock()
-	if cc.c.cur == cc {
-		cc.c.cur = nil
-	}
-	cc.c.mu.Unlock()
-	if idle {
+	cc.ep.goneAway(cc)
+	if cc.ep.idle(cc) {
 		cc.close(errDrained)
 	}
 }
 
-// close ends the connection and fails every pending call: with
+// writeFailed handles a failed write: no new calls go here, and the reader
+// gets a moment to read what the server sent before it went — a final
+// go-away says which calls never ran — before the connection ends.
+func (cc *clientConn) writeFailed() {
+	cc.mu.Lock()
+	cc.draining = true
+	cc.mu.Unlock()
+	cc.ep.goneAway(cc)
+	_ = cc.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+}
+
+// close ends the connection. Its pending calls fail — with
 // CodeUnavailable when the server promised they were not run (final
-// go-away), else with CodeConnectionLost.
+// go-away) — or wait for the session to resume on a new connection.
 func (cc *clientConn) close(reason error) {
 	if reason == nil {
 		reason = io.EOF
@@ -312,19 +317,10 @@ func (cc *clientConn) close(reason error) {
 		return
 	}
 	cc.err = reason
-	pending := cc.pending
-	cc.pending = make(map[uint64]*pendingCall)
 	final := cc.final
 	cc.mu.Unlock()
+	cc.keep.stop()
 	cc.nc.Close()
 	cc.w.Close()
-	for _, pc := range pending {
-		if final {
-			pc.err = &Error{Code: CodeUnavailable, Method: pc.method, Message: "server went away before running the call", cause: reason}
-		} else {
-			pc.err = &Error{Code: CodeConnectionLost, Method: pc.method, Message: "connection lost while the call was in flight (it may or may not have run): " + reason.Error(), cause: reason}
-		}
-		pc.done <- struct{}{}
-	}
-	cc.c.forget(cc)
+	cc.ep.connLost(cc, reason, final)
 }

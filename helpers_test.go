@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -133,6 +135,8 @@ func listen(t testing.TB) net.Listener {
 
 func serveOn(t *testing.T, l net.Listener, opts ...simplerpc.ServerOption) *testServer {
 	t.Helper()
+	// Quiet by default: tests that check logs pass their own logger.
+	opts = append([]simplerpc.ServerOption{simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
 	ts := &testServer{srv: simplerpc.NewServer(opts...), addr: l.Addr().String(), done: make(chan error, 1),
 		calc: &Calc{release: make(chan struct{})}}
 	if err := ts.srv.Register("Calc", ts.calc); err != nil {
@@ -208,3 +212,10 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// simplerpcLogger returns a logger option writing to w.
+func simplerpcLogger(w *syncBuffer) simplerpc.Option {
+	return simplerpc.WithLogger(slog.New(slog.NewTextHandler(w, nil)))
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -43,6 +43,28 @@ func WithInterceptor(interceptors ...Interceptor) Option {
 	}
 }
 
+// intercept runs the method inside the server's interceptors.
+func (s *Server) intercept(ctx context.Context, m *method, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, peer string) (e *Error, detail any) {
+	start := buf.Len()
+	final := func(ctx context.Context, _ *CallInfo) error {
+		e, detail = m.invoke(ctx, args, c, buf, s.cfg.stackTraces)
+		if e != nil {
+			return e
+		}
+		return nil
+	}
+	info := &CallInfo{Method: m.name, Metadata: IncomingMetadata(ctx), Peer: peer}
+	if err := chain(s.cfg.interceptors, final)(ctx, info); err != nil {
+		var ie *Error
+		if !errors.As(err, &ie) || ie != e {
+			// The interceptor failed the call itself.
+			buf.Truncate(start)
+			e, detail = remoteError(m.name, err, s.cfg.stackTraces)
+		}
+	}
+	return e, detail
+}
+
 // chain wraps final in interceptors, the first outermost.
 func chain(interceptors []Interceptor, final Invoker) Invoker {
 	for i := len(interceptors) - 1; i >= 0; i-- {
@@ -62,22 +84,7 @@ func (s *Server) execute(ctx context.Context, m *method, args []reflect.Value, c
 	if len(s.cfg.interceptors) == 0 {
 		e, detail = m.invoke(ctx, args, c, buf, s.cfg.stackTraces)
 	} else {
-		final := func(ctx context.Context, _ *CallInfo) error {
-			e, detail = m.invoke(ctx, args, c, buf, s.cfg.stackTraces)
-			if e != nil {
-				return e
-			}
-			return nil
-		}
-		info := &CallInfo{Method: m.name, Metadata: IncomingMetadata(ctx), Peer: peer}
-		if err := chain(s.cfg.interceptors, final)(ctx, info); err != nil {
-			var ie *Error
-			if !errors.As(err, &ie) || ie != e {
-				// The interceptor failed the call itself.
-				buf.Truncate(start)
-				e, detail = remoteError(m.name, err, s.cfg.stackTraces)
-			}
-		}
+		e, detail = s.intercept(ctx, m, args, c, buf, peer)
 	}
 	if e == nil && buf.Len()-start > s.cfg.maxMessageSize {
 		e = errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", buf.Len()-start, s.cfg.maxMessageSize)

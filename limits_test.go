@@ -63,7 +63,7 @@ func rawConn(t *testing.T, addr string, hello bool) net.Conn {
 		if _, err := nc.Write([]byte("SRPC\x01\x00\x04cbor")); err != nil {
 			t.Fatal(err)
 		}
-		welcome := make([]byte, 10)
+		welcome := make([]byte, 11)
 		if _, err := io.ReadFull(nc, welcome); err != nil || welcome[5] != 0 {
 			t.Fatalf("welcome %q, %v", welcome, err)
 		}
@@ -134,7 +134,7 @@ func TestWrongVersionAndCodecAreRefused(t *testing.T) {
 	} {
 		nc := rawConn(t, ts.addr, false)
 		nc.Write([]byte(tc.hello))
-		welcome := make([]byte, 10)
+		welcome := make([]byte, 11)
 		if _, err := io.ReadFull(nc, welcome); err != nil || welcome[5] != tc.status {
 			t.Errorf("hello %q: welcome %q, %v", tc.hello, welcome, err)
 		}
@@ -184,5 +184,7 @@ func TestNonReadingClientDoesNotStallOthers(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	start := time.Now()
 	expectClosed(t, nc, "non-reading client")
+	t.Logf("closed %v after the load", time.Since(start))
 }

@@ -22,6 +22,9 @@ type Option interface {
 
 type serverConfig struct {
 	tls            *tls.Config
+	keepInterval   time.Duration
+	keepTimeout    time.Duration
+	sessionTTL     time.Duration
 	logger         *slog.Logger
 	interceptors   []Interceptor
 	stackTraces    bool
@@ -36,6 +39,9 @@ type serverConfig struct {
 
 type clientConfig struct {
 	tls            *tls.Config
+	keepInterval   time.Duration
+	keepTimeout    time.Duration
+	noSessions     bool
 	logger         *slog.Logger
 	interceptors   []Interceptor
 	debug          bool
@@ -60,6 +66,9 @@ const (
 
 func newServerConfig(opts []ServerOption) serverConfig {
 	cfg := serverConfig{
+		keepInterval:   DefaultKeepaliveInterval,
+		keepTimeout:    DefaultKeepaliveTimeout,
+		sessionTTL:     DefaultSessionTTL,
 		maxMessageSize: DefaultMaxMessageSize,
 		writeTimeout:   DefaultWriteTimeout,
 		handshake:      handshakeTimeout,
@@ -77,6 +86,8 @@ func newServerConfig(opts []ServerOption) serverConfig {
 
 func newClientConfig(opts []ClientOption) clientConfig {
 	cfg := clientConfig{
+		keepInterval:   DefaultKeepaliveInterval,
+		keepTimeout:    DefaultKeepaliveTimeout,
 		retry:          DefaultRetryPolicy(),
 		codec:          "cbor",
 		maxMessageSize: DefaultMaxMessageSize,

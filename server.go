@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // Server exposes registered objects and functions to clients. Create one
@@ -36,6 +38,7 @@ type Server struct {
 	services  map[string][]string // service name -> its method names
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}
+	sessions  map[[wire.SessionIDSize]byte]*session
 	shutting  bool
 	front     *httpFront     // HTTP server of non-simplerpc connections, started on demand
 	connWG    sync.WaitGroup // connection goroutines
@@ -48,6 +51,7 @@ func NewServer(opts ...ServerOption) *Server {
 		services:  make(map[string][]string),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*serverConn]struct{}),
+		sessions:  make(map[[wire.SessionIDSize]byte]*session),
 	}
 	s.methods.Store(&map[string]*method{})
 	s.registerIntrospection()
@@ -344,12 +348,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		sc.nc.Close()
+		sc.closeGently()
 	}
 	if err := s.shutdownFront(ctx); err != nil {
 		return err
 	}
 	s.connWG.Wait()
+	s.endSessions()
 	return nil
 }
 
@@ -362,5 +367,6 @@ func (s *Server) Close() error {
 	}
 	s.closeFront()
 	s.connWG.Wait()
+	s.endSessions()
 	return nil
 }

@@ -44,8 +44,9 @@ type serverConn struct {
 	goingAway atomic.Bool
 	slots     chan struct{} // one token per running call, up to maxConnCalls
 
-	mu      sync.Mutex
-	cancels map[uint64]context.CancelFunc // running calls that take a context
+	cancels *cancelSet // running calls that take a context (the session's, if any)
+	sess    *session   // nil when the client keeps no session
+	keep    *keepalive
 }
 
 // serveConn runs one connection to its end.
@@ -66,24 +67,47 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.serveForeign(nc, br, log)
 		return
 	}
-	c, err := s.handshake(nc, br)
+	c, hello, welcome, err := s.handshake(br)
+	sc := &serverConn{srv: s, nc: nc, log: log, codec: c, peer: nc.RemoteAddr().String(), cancels: newCancelSet(),
+		slots: make(chan struct{}, maxConnCalls)}
+	sc.ctx, sc.cancel = context.WithCancel(context.Background())
+	defer sc.cancel()
+	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, writeHighWater)
+	if err == nil && !s.track(sc, true) {
+		return
+	}
+	if err == nil && hello.Flags&wire.HelloSession != 0 {
+		var resumed bool
+		if sc.sess, resumed = s.attachSession(hello, sc); resumed {
+			welcome.Flags |= wire.WelcomeResumed
+		}
+		sc.cancels = sc.sess.cancels
+		defer sc.sess.detach(sc)
+	}
+	if welcome != nil {
+		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
+		if _, werr := nc.Write(wire.AppendWelcome(nil, *welcome)); werr != nil && err == nil {
+			err = fmt.Errorf("writing welcome: %w", werr)
+			s.track(sc, false)
+		}
+	}
 	if err != nil {
 		log.Warn("simplerpc: handshake failed; connection closed", slog.Any("error", err))
 		return
 	}
-	_ = nc.SetReadDeadline(time.Time{})
-	sc := &serverConn{srv: s, nc: nc, log: log, codec: c, peer: nc.RemoteAddr().String(), cancels: make(map[uint64]context.CancelFunc),
-		slots: make(chan struct{}, maxConnCalls)}
-	sc.ctx, sc.cancel = context.WithCancel(context.Background())
-	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, writeHighWater)
-	if !s.track(sc, true) {
-		return
-	}
+	_ = nc.SetDeadline(time.Time{})
 	go func() {
 		sc.w.Run()
 		nc.Close() // a failed write ends the connection
 	}()
+	sc.keep = startKeepalive(s.cfg.keepInterval, s.cfg.keepTimeout,
+		func() { sc.writeFrame(wire.Header{Kind: wire.KindPing}, nil) },
+		func(err error) {
+			log.Warn("simplerpc: connection closed", slog.Any("reason", err))
+			nc.Close()
+		})
 	defer func() {
+		sc.keep.stop()
 		sc.cancel()
 		sc.w.Close()
 		nc.Close()
@@ -95,42 +119,39 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 }
 
-// handshake reads the client's hello and answers it.
-func (s *Server) handshake(nc net.Conn, br *bufio.Reader) (codec.Codec, error) {
+// handshake reads the client's hello and prepares the welcome that
+// answers it. With an error, the welcome (if the hello was read far
+// enough to answer it) says why.
+func (s *Server) handshake(br *bufio.Reader) (codec.Codec, wire.Hello, *wire.Welcome, error) {
 	prefix, err := br.Peek(wire.HelloPrefixSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading hello: %w", err)
+		return nil, wire.Hello{}, nil, fmt.Errorf("reading hello: %w", err)
 	}
 	hello, n, err := wire.ParseHelloPrefix(prefix)
 	if err != nil {
-		return nil, err
+		return nil, hello, nil, err
 	}
 	if _, err := br.Discard(wire.HelloPrefixSize); err != nil {
-		return nil, err
+		return nil, hello, nil, err
 	}
-	welcome := wire.Welcome{Version: wire.Version, MaxBody: uint32(s.cfg.maxMessageSize)}
-	var c codec.Codec
+	welcome := &wire.Welcome{Version: wire.Version, MaxBody: uint32(s.cfg.maxMessageSize)}
 	if hello.Version != wire.Version {
 		// The rest of the hello may mean something else in that version:
 		// answer without reading it.
 		welcome.Status = wire.StatusBadVersion
-		err = fmt.Errorf("client speaks protocol version %d, server speaks %d", hello.Version, wire.Version)
-	} else {
-		name := make([]byte, n)
-		if _, err := io.ReadFull(br, name); err != nil {
-			return nil, fmt.Errorf("reading hello: %w", err)
-		}
-		if c = codec.ByName(string(name)); c == nil {
-			welcome.Status = wire.StatusBadCodec
-			err = fmt.Errorf("unknown codec %q", name)
-		}
+		return nil, hello, welcome, fmt.Errorf("client speaks protocol version %d, server speaks %d", hello.Version, wire.Version)
 	}
-	_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
-	if _, werr := nc.Write(wire.AppendWelcome(nil, welcome)); werr != nil && err == nil {
-		err = fmt.Errorf("writing welcome: %w", werr)
+	rest := make([]byte, n)
+	if _, err := io.ReadFull(br, rest); err != nil {
+		return nil, hello, nil, fmt.Errorf("reading hello: %w", err)
 	}
-	_ = nc.SetWriteDeadline(time.Time{})
-	return c, err
+	wire.ParseHelloRest(&hello, rest)
+	c := codec.ByName(hello.Codec)
+	if c == nil {
+		welcome.Status = wire.StatusBadCodec
+		return nil, hello, welcome, fmt.Errorf("unknown codec %q", hello.Codec)
+	}
+	return c, hello, welcome, nil
 }
 
 // errProtocol marks a peer that broke the protocol.
@@ -144,17 +165,17 @@ func (sc *serverConn) readLoop(fr *frameio.Reader) error {
 		if err != nil {
 			return err
 		}
+		sc.keep.touch()
 		switch h.Kind {
 		case wire.KindCall:
 			if err := sc.startCall(h, body); err != nil {
 				return err
 			}
 		case wire.KindCancel:
-			sc.mu.Lock()
-			cancel := sc.cancels[h.ID]
-			sc.mu.Unlock()
-			if cancel != nil {
-				cancel()
+			sc.cancels.cancel(h.ID)
+		case wire.KindAck:
+			if sc.sess != nil {
+				sc.sess.ack(h.ID)
 			}
 		case wire.KindPing:
 			sc.writeFrame(wire.Header{Kind: wire.KindPong, ID: h.ID}, nil)
@@ -172,20 +193,26 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
+	if sc.sess != nil {
+		switch sc.sess.begin(h.ID, sc) {
+		case callRunning, callDone, callStale:
+			return nil // answered, or will be when it finishes
+		}
+	}
 	s := sc.srv
 	m := s.lookup(call.Method)
 	if m == nil {
-		sc.replyError(h.ID, s.notFound(string(call.Method)), nil)
+		sc.refuse(h.ID, s.notFound(string(call.Method)))
 		return nil
 	}
 	if e := s.admit(m, &sc.goingAway); e != nil {
-		sc.replyError(h.ID, e, nil)
+		sc.refuse(h.ID, e)
 		return nil
 	}
 	args, e := m.decodeArgs(sc.codec, call.Args)
 	if e != nil {
 		s.release()
-		sc.replyError(h.ID, e, nil)
+		sc.refuse(h.ID, e)
 		return nil
 	}
 	select {
@@ -199,12 +226,25 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) error {
 	return nil
 }
 
+// refuse answers a call that will not run. A session forgets it, so the
+// client may send it again.
+func (sc *serverConn) refuse(id uint64, e *Error) {
+	if sc.sess != nil {
+		sc.sess.forget(id)
+	}
+	sc.replyError(id, e, nil)
+}
+
 // callContext returns the context a call runs with, carrying the
 // caller's metadata (kv, in wire pairs). Only methods that take a context,
 // and calls that interceptors see, get one of their own, which a cancel
 // frame or the caller's deadline ends.
 func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, kv []string) (context.Context, context.CancelFunc) {
 	ctx := sc.ctx
+	if sc.sess != nil {
+		// A session's calls outlive a broken connection.
+		ctx = sc.sess.ctx
+	}
 	if len(kv) > 0 {
 		ctx = withIncoming(ctx, metadataFromPairs(kv))
 	}
@@ -217,9 +257,7 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 	} else {
 		ctx, cancel = context.WithCancel(ctx)
 	}
-	sc.mu.Lock()
-	sc.cancels[id] = cancel
-	sc.mu.Unlock()
+	sc.cancels.add(id, cancel)
 	return ctx, cancel
 }
 
@@ -232,24 +270,32 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	}()
 	if cancel != nil {
 		defer func() {
-			sc.mu.Lock()
-			delete(sc.cancels, id)
-			sc.mu.Unlock()
+			sc.cancels.remove(id)
 			cancel()
 		}()
 	}
 	buf := getBuffer()
-	defer putBuffer(buf)
 	buf.Write(make([]byte, wire.HeaderSize))
+	var flags uint8
 	if e, detail := s.execute(ctx, m, args, sc.codec, buf, sc.peer); e != nil {
-		sc.replyError(id, e, detail)
-		return
+		buf.Truncate(wire.HeaderSize)
+		if err := appendErrorBody(buf, sc.codec, e, detail); err != nil {
+			sc.log.Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
+			buf.Truncate(wire.HeaderSize)
+			_ = appendErrorBody(buf, sc.codec, errorf(CodeInternal, m.name, "the error could not be encoded: %v", err), nil)
+		}
+		flags = wire.FlagError
 	}
 	frame := buf.Bytes()
 	wire.PutSize(frame, len(frame)-wire.HeaderSize)
-	frame[4] = byte(wire.KindReply)
+	frame[4], frame[5] = byte(wire.KindReply), flags
 	wire.PutID(frame, id)
+	if sc.sess != nil {
+		sc.sess.finish(id, buf) // sent to the session's current connection, and kept
+		return
+	}
 	_ = sc.w.Write(sc.ctx, frame)
+	putBuffer(buf)
 }
 
 // replyError writes an error reply.
@@ -281,6 +327,22 @@ func (sc *serverConn) goAway(final bool) {
 		flags = wire.FlagFinal
 	}
 	sc.writeFrame(wire.Header{Kind: wire.KindGoAway, Flags: flags}, []byte("server shutting down"))
+}
+
+// lingerTimeout bounds how long a connection closed gracefully waits for
+// the client to hang up.
+const lingerTimeout = time.Second
+
+// closeGently ends a connection whose last frames are written: it closes
+// the write side and lets the reader finish when the client hangs up (or
+// after lingerTimeout), rather than resetting the connection with frames
+// the client has yet to read.
+func (sc *serverConn) closeGently() {
+	if cw, ok := sc.nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = sc.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+		return
+	}
+	sc.nc.Close()
 }
 
 // ---- Buffers -------------------------------------------------------------------

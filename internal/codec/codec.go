@@ -6,9 +6,9 @@ package codec
 
 import (
 	"bytes"
-	"reflect"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // Codec encodes and decodes values.

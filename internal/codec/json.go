@@ -2,9 +2,9 @@ package codec
 
 import (
 	"bytes"
-	"reflect"
 	"encoding/json"
 	"fmt"
+	"reflect"
 )
 
 // JSON is the JSON codec (encoding/json). Byte slices travel as base64

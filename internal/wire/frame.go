@@ -23,6 +23,7 @@ const (
 	KindPing   Kind = 4 // liveness probe; the peer answers with a pong carrying the same id
 	KindPong   Kind = 5 // answer to a ping
 	KindGoAway Kind = 6 // the server accepts no new calls on this connection
+	KindAck    Kind = 7 // the client settled every call with an id up to this one
 )
 
 // String returns the kind's name as PROTOCOL.md spells it.
@@ -40,12 +41,14 @@ func (k Kind) String() string {
 		return "pong"
 	case KindGoAway:
 		return "go-away"
+	case KindAck:
+		return "ack"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // Valid reports whether k is a kind this version of the protocol defines.
-func (k Kind) Valid() bool { return k >= KindCall && k <= KindGoAway }
+func (k Kind) Valid() bool { return k >= KindCall && k <= KindAck }
 
 // Frame flags.
 const (

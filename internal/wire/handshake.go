@@ -18,7 +18,23 @@ const (
 	// flags and the codec name's length.
 	HelloPrefixSize = len(Magic) + 3
 	// WelcomeSize is the fixed size of the server's answer to a hello.
-	WelcomeSize = len(Magic) + 1 + 1 + 4
+	WelcomeSize = len(Magic) + 1 + 1 + 1 + 4
+	// SessionIDSize is the size of a session id.
+	SessionIDSize = 16
+)
+
+// Hello flags.
+const (
+	// HelloSession: a session id follows the codec name.
+	HelloSession uint8 = 1 << 0
+	// HelloResume: resume that session rather than start it.
+	HelloResume uint8 = 1 << 1
+)
+
+// Welcome flags.
+const (
+	// WelcomeResumed: the server still had the session and resumed it.
+	WelcomeResumed uint8 = 1 << 0
 )
 
 // Welcome statuses.
@@ -34,12 +50,15 @@ type Hello struct {
 	Version uint8
 	Flags   uint8
 	Codec   string
+	// Session is the session id, sent when Flags has HelloSession.
+	Session [SessionIDSize]byte
 }
 
 // Welcome is the server's answer to a Hello.
 type Welcome struct {
 	Version uint8
 	Status  uint8
+	Flags   uint8
 	// MaxBody is the largest frame body the server accepts.
 	MaxBody uint32
 }
@@ -51,11 +70,17 @@ var ErrBadMagic = errors.New("wire: bad magic: peer does not speak simplerpc")
 func AppendHello(dst []byte, h Hello) []byte {
 	dst = append(dst, Magic...)
 	dst = append(dst, h.Version, h.Flags, byte(len(h.Codec)))
-	return append(dst, h.Codec...)
+	dst = append(dst, h.Codec...)
+	if h.Flags&HelloSession != 0 {
+		dst = append(dst, h.Session[:]...)
+	}
+	return dst
 }
 
 // ParseHelloPrefix parses the fixed part of a hello and returns it with the
-// codec name's length, which the reader must read next.
+// length of what follows, which the reader must read next and pass to
+// ParseHelloRest: the codec name, then the session id if Flags has
+// HelloSession.
 func ParseHelloPrefix(b []byte) (Hello, int, error) {
 	if len(b) < HelloPrefixSize {
 		return Hello{}, 0, fmt.Errorf("wire: short hello")
@@ -64,13 +89,28 @@ func ParseHelloPrefix(b []byte) (Hello, int, error) {
 		return Hello{}, 0, ErrBadMagic
 	}
 	p := b[len(Magic):]
-	return Hello{Version: p[0], Flags: p[1]}, int(p[2]), nil
+	h := Hello{Version: p[0], Flags: p[1]}
+	n := int(p[2])
+	if h.Flags&HelloSession != 0 {
+		n += SessionIDSize
+	}
+	return h, n, nil
+}
+
+// ParseHelloRest completes h from rest, the bytes ParseHelloPrefix asked
+// for.
+func ParseHelloRest(h *Hello, rest []byte) {
+	if h.Flags&HelloSession != 0 {
+		copy(h.Session[:], rest[len(rest)-SessionIDSize:])
+		rest = rest[:len(rest)-SessionIDSize]
+	}
+	h.Codec = string(rest)
 }
 
 // AppendWelcome appends the server's answer to a hello.
 func AppendWelcome(dst []byte, w Welcome) []byte {
 	dst = append(dst, Magic...)
-	dst = append(dst, w.Version, w.Status)
+	dst = append(dst, w.Version, w.Status, w.Flags)
 	return binary.BigEndian.AppendUint32(dst, w.MaxBody)
 }
 
@@ -83,5 +123,5 @@ func ParseWelcome(b []byte) (Welcome, error) {
 		return Welcome{}, ErrBadMagic
 	}
 	p := b[len(Magic):]
-	return Welcome{Version: p[0], Status: p[1], MaxBody: binary.BigEndian.Uint32(p[2:6])}, nil
+	return Welcome{Version: p[0], Status: p[1], Flags: p[2], MaxBody: binary.BigEndian.Uint32(p[3:7])}, nil
 }

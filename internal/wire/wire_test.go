@@ -58,7 +58,17 @@ func TestHandshakeRoundTrip(t *testing.T) {
 	if err != nil || h.Version != Version || n != 4 || string(b[HelloPrefixSize:]) != "cbor" {
 		t.Fatalf("hello: %+v %d %v", h, n, err)
 	}
-	w := Welcome{Version: Version, Status: StatusBadCodec, MaxBody: 1 << 20}
+	sent := Hello{Version: Version, Flags: HelloSession | HelloResume, Codec: "json", Session: [16]byte{1, 2, 3}}
+	b = AppendHello(nil, sent)
+	h, n, err = ParseHelloPrefix(b)
+	if err != nil || n != 4+SessionIDSize || len(b) != HelloPrefixSize+n {
+		t.Fatalf("hello with a session: %+v %d %v", h, n, err)
+	}
+	ParseHelloRest(&h, b[HelloPrefixSize:])
+	if h != sent {
+		t.Fatalf("hello with a session: got %+v, want %+v", h, sent)
+	}
+	w := Welcome{Version: Version, Status: StatusBadCodec, Flags: WelcomeResumed, MaxBody: 1 << 20}
 	got, err := ParseWelcome(AppendWelcome(nil, w))
 	if err != nil || got != w {
 		t.Fatalf("welcome: %+v %v", got, err)
@@ -117,8 +127,16 @@ func FuzzHandshake(f *testing.F) {
 	f.Add(AppendWelcome(nil, Welcome{Version: Version, MaxBody: 99}))
 	f.Add([]byte("SRPC"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if h, n, err := ParseHelloPrefix(b); err == nil && (n > 255 || h.Version != b[4]) {
-			t.Fatalf("hello %+v %d", h, n)
+		if h, n, err := ParseHelloPrefix(b); err == nil {
+			if n > 255+SessionIDSize || h.Version != b[4] {
+				t.Fatalf("hello %+v %d", h, n)
+			}
+			if rest := b[HelloPrefixSize:]; len(rest) >= n {
+				ParseHelloRest(&h, rest[:n])
+				if !bytes.Equal(AppendHello(nil, h), b[:HelloPrefixSize+n]) {
+					t.Fatal("hello does not round-trip")
+				}
+			}
 		}
 		if w, err := ParseWelcome(b); err == nil && !bytes.Equal(AppendWelcome(nil, w), b[:WelcomeSize]) {
 			t.Fatal("welcome does not round-trip")

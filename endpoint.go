@@ -1,0 +1,363 @@
+package simplerpc
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
+
+// endpoint is one server address a Client calls: its connections, its
+// calls waiting for replies and its session. The session lets a broken
+// connection be replaced without losing the calls in flight: they are
+// re-sent under their original ids on the next connection, and the server
+// answers each from its memory of the session or runs it if it never saw
+// it — so no call runs twice.
+type endpoint struct {
+	cfg  *clientConfig
+	addr string
+	sid  [wire.SessionIDSize]byte
+
+	ctx    context.Context // ended by close; bounds background redials
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // background redials
+
+	mu       sync.Mutex
+	cur      *clientConn              // the connection new calls go to
+	conns    map[*clientConn]struct{} // every open connection, draining ones too
+	dialing  chan struct{}            // non-nil while a dial is under way
+	dialed   bool                     // a connection was made: later ones resume the session
+	closed   bool
+	next     uint64                  // the last call id handed out
+	pending  map[uint64]*pendingCall // calls waiting for replies, by id
+	orphans  int                     // pending calls whose connection broke
+	redial   bool                    // a background redial for orphans is running
+	settled  int                     // replies since the last ack
+	settledB int                     // bytes of them
+}
+
+// A client acks after ackEvery replies or ackBytes of them, whichever
+// comes first: acks let the server forget the replies it keeps for calls
+// that might be sent again.
+const (
+	ackEvery = 128
+	ackBytes = 1 << 20
+)
+
+func newEndpoint(cfg *clientConfig, addr string) *endpoint {
+	ep := &endpoint{cfg: cfg, addr: addr, conns: make(map[*clientConn]struct{}), pending: make(map[uint64]*pendingCall)}
+	ep.ctx, ep.cancel = context.WithCancel(context.Background())
+	_, _ = rand.Read(ep.sid[:])
+	return ep
+}
+
+// conn returns the connection for a new call, dialing one if needed.
+// Concurrent callers share one dial.
+func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
+	ep.mu.Lock()
+	for {
+		switch {
+		case ep.closed:
+			ep.mu.Unlock()
+			return nil, newError(CodeUnavailable, "", ErrClientClosed)
+		case ep.cur != nil && ep.cur.usable():
+			cc := ep.cur
+			ep.mu.Unlock()
+			return cc, nil
+		case ep.dialing != nil:
+			wait := ep.dialing
+			ep.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return nil, contextError("", ctx.Err())
+			}
+			ep.mu.Lock()
+			continue
+		}
+		done := make(chan struct{})
+		ep.dialing = done
+		resume := ep.dialed && !ep.cfg.noSessions
+		ep.mu.Unlock()
+		cc, resumed, err := ep.dial(ctx, resume)
+		ep.mu.Lock()
+		ep.dialing = nil
+		close(done)
+		if err != nil {
+			ep.mu.Unlock()
+			if ctx.Err() != nil {
+				return nil, contextError("", ctx.Err())
+			}
+			return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("cannot connect to %s: %v", ep.addr, err), cause: err}
+		}
+		if ep.closed {
+			ep.mu.Unlock()
+			cc.close(ErrClientClosed)
+			return nil, newError(CodeUnavailable, "", ErrClientClosed)
+		}
+		ep.cur = cc
+		ep.conns[cc] = struct{}{}
+		ep.dialed = true
+		resend, lost := ep.adoptOrphans(cc, resumed)
+		ep.mu.Unlock()
+		failAll(lost, CodeConnectionLost, "the server no longer knows the session (was it restarted?); the call may or may not have run", errSessionLost)
+		if resend.Len() > 0 {
+			_ = cc.w.Write(ep.ctx, resend.Bytes())
+		}
+		putBuffer(resend)
+		return cc, nil
+	}
+}
+
+// errSessionLost is the cause of calls lost with their session.
+var errSessionLost = errors.New("session lost")
+
+// adoptOrphans hands the calls whose connection broke to cc: when the
+// server resumed the session it returns their frames, to send again; when
+// it did not, it takes them out of pending and returns them, lost.
+// ep.mu must be held.
+func (ep *endpoint) adoptOrphans(cc *clientConn, resumed bool) (resend *bytes.Buffer, lost []*pendingCall) {
+	resend = getBuffer()
+	if ep.orphans == 0 {
+		return resend, nil
+	}
+	for id, pc := range ep.pending {
+		if pc.cc != nil {
+			continue
+		}
+		if resumed {
+			pc.cc = cc
+			resend.Write(pc.frame.Bytes())
+			continue
+		}
+		delete(ep.pending, id)
+		lost = append(lost, pc)
+	}
+	ep.orphans = 0
+	return resend, lost
+}
+
+// dial opens and handshakes a new connection; resume asks the server to
+// resume the session. It reports whether the server did.
+func (ep *endpoint) dial(ctx context.Context, resume bool) (*clientConn, bool, error) {
+	dctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	nc, err := ep.cfg.dialer(dctx, ep.addr)
+	if err != nil {
+		return nil, false, err
+	}
+	if ep.cfg.tls != nil {
+		if nc, err = dialTLS(dctx, nc, ep.cfg.tls, ep.addr); err != nil {
+			return nil, false, err
+		}
+	}
+	hello := wire.Hello{Version: wire.Version, Codec: ep.cfg.codec}
+	if !ep.cfg.noSessions {
+		hello.Flags, hello.Session = wire.HelloSession, ep.sid
+		if resume {
+			hello.Flags |= wire.HelloResume
+		}
+	}
+	return newClientConn(dctx, ep, nc, hello)
+}
+
+// register assigns the next id to pc and records it as pending on cc,
+// unless cc takes no new calls.
+func (ep *endpoint) register(cc *clientConn, pc *pendingCall) (uint64, bool) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if !cc.usable() {
+		return 0, false
+	}
+	ep.next++
+	pc.cc = cc
+	ep.pending[ep.next] = pc
+	return ep.next, true
+}
+
+// remove takes a pending call out, reporting whether it was still there
+// (and so is now owned by the caller), and the connection it was sent on.
+func (ep *endpoint) remove(id uint64) (*clientConn, bool) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	pc, ok := ep.pending[id]
+	if !ok {
+		return nil, false
+	}
+	delete(ep.pending, id)
+	if pc.cc == nil {
+		ep.orphans--
+	}
+	return pc.cc, true
+}
+
+// take removes the call a reply of size bytes answers, and says whether
+// to send an ack, with its value: every id up to it is settled.
+func (ep *endpoint) take(id uint64, size int) (pc *pendingCall, ack uint64, sendAck bool) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	pc = ep.pending[id]
+	if pc == nil {
+		return nil, 0, false
+	}
+	delete(ep.pending, id)
+	if pc.cc == nil {
+		ep.orphans--
+	}
+	if ep.cfg.noSessions {
+		return pc, 0, false
+	}
+	ep.settled++
+	ep.settledB += size
+	if ep.settled < ackEvery && ep.settledB < ackBytes {
+		return pc, 0, false
+	}
+	ep.settled, ep.settledB = 0, 0
+	ack = ep.next
+	for pid := range ep.pending {
+		ack = min(ack, pid-1)
+	}
+	return pc, ack, true
+}
+
+// connLost handles the end of cc. Its pending calls fail, or, with a
+// session and a connection that broke (not one the server sent away),
+// wait for a new connection to re-send them on.
+func (ep *endpoint) connLost(cc *clientConn, reason error, final bool) {
+	ep.mu.Lock()
+	delete(ep.conns, cc)
+	if ep.cur == cc {
+		ep.cur = nil
+	}
+	keep := !final && !ep.closed && !ep.cfg.noSessions
+	var failed []*pendingCall
+	for id, pc := range ep.pending {
+		if pc.cc != cc {
+			continue
+		}
+		if keep {
+			pc.cc = nil
+			ep.orphans++
+			continue
+		}
+		delete(ep.pending, id)
+		failed = append(failed, pc)
+	}
+	startRedial := ep.orphans > 0 && !ep.redial
+	if startRedial {
+		ep.redial = true
+		ep.bg.Add(1)
+	}
+	ep.mu.Unlock()
+	if final {
+		failAll(failed, CodeUnavailable, "server went away before running the call", reason)
+	} else {
+		failAll(failed, CodeConnectionLost, "connection lost while the call was in flight (it may or may not have run): "+reason.Error(), reason)
+	}
+	if startRedial {
+		go ep.redialOrphans()
+	}
+}
+
+// redialOrphans makes a new connection, under the retry policy, so that
+// calls whose connection broke are re-sent even if no new call comes. If
+// none can be made, they fail with CodeConnectionLost.
+func (ep *endpoint) redialOrphans() {
+	defer ep.bg.Done()
+	var err error
+	for n := 1; ; n++ {
+		if _, err = ep.conn(ep.ctx); err == nil {
+			break
+		}
+		if !retryable(err) || n >= max(ep.cfg.retry.MaxAttempts, 1) || !ep.cfg.retry.wait(ep.ctx, n) {
+			break
+		}
+	}
+	ep.mu.Lock()
+	ep.redial = false
+	var lost []*pendingCall
+	if err != nil {
+		for id, pc := range ep.pending {
+			if pc.cc == nil {
+				delete(ep.pending, id)
+				lost = append(lost, pc)
+			}
+		}
+		ep.orphans = 0
+	}
+	again := ep.orphans > 0 && !ep.closed
+	if again {
+		// The new connection broke too, after taking the orphans back.
+		ep.redial = true
+		ep.bg.Add(1)
+	}
+	ep.mu.Unlock()
+	if err != nil {
+		failAll(lost, CodeConnectionLost, fmt.Sprintf("connection lost while the call was in flight (it may or may not have run), and no new one could be made: %v", err), err)
+	}
+	if again {
+		go ep.redialOrphans()
+	}
+}
+
+// failAll completes calls with an error of the given code.
+func failAll(pcs []*pendingCall, code Code, msg string, cause error) {
+	for _, pc := range pcs {
+		pc.err = &Error{Code: code, Method: pc.method, Message: msg, cause: cause}
+		pc.done <- struct{}{}
+	}
+}
+
+// goneAway stops sending new calls to cc.
+func (ep *endpoint) goneAway(cc *clientConn) {
+	ep.mu.Lock()
+	if ep.cur == cc {
+		ep.cur = nil
+	}
+	ep.mu.Unlock()
+}
+
+// idle reports whether no call is pending on cc.
+func (ep *endpoint) idle(cc *clientConn) bool {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for _, pc := range ep.pending {
+		if pc.cc == cc {
+			return false
+		}
+	}
+	return true
+}
+
+// close closes every connection and stops background work. Pending calls
+// fail with CodeConnectionLost.
+func (ep *endpoint) close() {
+	ep.mu.Lock()
+	ep.closed = true
+	conns := make([]*clientConn, 0, len(ep.conns))
+	for cc := range ep.conns {
+		conns = append(conns, cc)
+	}
+	var orphans []*pendingCall
+	for id, pc := range ep.pending {
+		if pc.cc == nil {
+			delete(ep.pending, id)
+			orphans = append(orphans, pc)
+		}
+	}
+	ep.orphans = 0
+	ep.mu.Unlock()
+	ep.cancel()
+	failAll(orphans, CodeConnectionLost, "client closed while the call was in flight (it may or may not have run)", ErrClientClosed)
+	for _, cc := range conns {
+		cc.close(ErrClientClosed)
+	}
+	for _, cc := range conns {
+		<-cc.done
+	}
+	ep.bg.Wait()
+}
