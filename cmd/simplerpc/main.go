@@ -36,6 +36,7 @@ type command struct {
 // commands lists the subcommands, in the order usage shows them.
 var commands = []command{
 	{"demo", "run a server and a client on loopback and show what they do", runDemo},
+	{"gen", "generate a typed client for a server type or interface", runGen},
 }
 
 func main() {

@@ -1,0 +1,360 @@
+package gen
+
+import (
+	"bytes"
+	"fmt"
+	"go/token"
+	"go/types"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/packages"
+)
+
+// simplerpcPath is the import path of the library the client calls.
+const simplerpcPath = "github.com/simplerpc/simplerpc"
+
+// generator writes one client file.
+type generator struct {
+	cfg     Config
+	pkg     *packages.Package
+	samePkg bool                 // the file goes in the package of the type
+	docs    map[token.Pos]string // method docs, by position
+	imports map[string]string    // import path -> name used in the file
+	names   map[string]string    // name used in the file -> import path
+}
+
+func newGenerator(cfg Config, pkg *packages.Package, samePkg bool, docs map[token.Pos]string) *generator {
+	g := &generator{cfg: cfg, pkg: pkg, samePkg: samePkg, docs: docs,
+		imports: make(map[string]string), names: make(map[string]string)}
+	g.importName("context", "context")
+	g.importName(simplerpcPath, "simplerpc")
+	return g
+}
+
+// importName records an import and returns the name the file uses for it.
+func (g *generator) importName(path, name string) string {
+	if n, ok := g.imports[path]; ok {
+		return n
+	}
+	n := name
+	for i := 2; g.names[n] != ""; i++ {
+		n = name + strconv.Itoa(i)
+	}
+	g.imports[path], g.names[n] = n, path
+	return n
+}
+
+// qualifier names packages in type strings, importing them as needed.
+func (g *generator) qualifier(p *types.Package) string {
+	if g.samePkg && p.Path() == g.pkg.PkgPath {
+		return ""
+	}
+	return g.importName(p.Path(), p.Name())
+}
+
+func (g *generator) typeString(t types.Type) string { return types.TypeString(t, g.qualifier) }
+
+// shortString names a type for comments and messages, importing nothing.
+func (g *generator) shortString(t types.Type) string {
+	return types.TypeString(t, func(p *types.Package) string {
+		if g.samePkg && p.Path() == g.pkg.PkgPath {
+			return ""
+		}
+		return p.Name()
+	})
+}
+
+// method is a server method as the client mirrors it.
+type method struct {
+	name     string
+	doc      string
+	ctx      bool // the server method takes a leading context.Context
+	params   []*types.Var
+	variadic bool
+	results  []types.Type // without the trailing error
+	hasErr   bool
+}
+
+// inspect checks a method the way Register does and returns it, or why
+// the server would not expose it.
+func (g *generator) inspect(f *types.Func) (*method, string) {
+	sig := f.Type().(*types.Signature)
+	m := &method{name: f.Name(), doc: g.docs[f.Pos()], variadic: sig.Variadic()}
+	for i := 0; i < sig.Params().Len(); i++ {
+		p := sig.Params().At(i)
+		if isContext(p.Type()) {
+			if i > 0 {
+				return nil, fmt.Sprintf("parameter %d is a context.Context; only the first may be", i+1)
+			}
+			m.ctx = true
+			continue
+		}
+		if why := g.unusable(p.Type(), nil); why != "" {
+			return nil, fmt.Sprintf("parameter %d (%s): %s", i+1, g.shortString(p.Type()), why)
+		}
+		m.params = append(m.params, p)
+	}
+	for i := 0; i < sig.Results().Len(); i++ {
+		r := sig.Results().At(i).Type()
+		if i == sig.Results().Len()-1 && isError(r) {
+			m.hasErr = true
+			break
+		}
+		if why := g.unusable(r, nil); why != "" {
+			return nil, fmt.Sprintf("result %d (%s): %s", i+1, g.shortString(r), why)
+		}
+		m.results = append(m.results, r)
+	}
+	return m, ""
+}
+
+func isContext(t types.Type) bool {
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" && n.Obj().Name() == "Context"
+}
+
+func isError(t types.Type) bool { return types.Identical(t, types.Universe.Lookup("error").Type()) }
+
+// unusable says why values of t cannot travel, or why the generated file
+// cannot name t, or returns "".
+func (g *generator) unusable(t types.Type, seen map[types.Type]bool) string {
+	if seen[t] {
+		return ""
+	}
+	if seen == nil {
+		seen = make(map[types.Type]bool)
+	}
+	seen[t] = true
+	if n, ok := t.(*types.Named); ok {
+		obj := n.Obj()
+		if obj.Pkg() != nil && !obj.Exported() && (!g.samePkg || obj.Pkg().Path() != g.pkg.PkgPath) {
+			return fmt.Sprintf("type %s is not exported from its package, so the client cannot name it", obj.Name())
+		}
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		switch {
+		case u.Info()&types.IsComplex != 0:
+			return "complex values cannot be encoded"
+		case u.Kind() == types.UnsafePointer || u.Kind() == types.Uintptr:
+			return u.Name() + " values cannot be encoded"
+		}
+	case *types.Chan:
+		return "chan values cannot be encoded"
+	case *types.Signature:
+		return "func values cannot be encoded"
+	case *types.Interface:
+		if u.NumMethods() > 0 {
+			return "an interface with methods cannot be decoded"
+		}
+	case *types.Pointer:
+		return g.unusable(u.Elem(), seen)
+	case *types.Slice:
+		return g.unusable(u.Elem(), seen)
+	case *types.Array:
+		return g.unusable(u.Elem(), seen)
+	case *types.Map:
+		if why := g.unusable(u.Key(), seen); why != "" {
+			return why
+		}
+		return g.unusable(u.Elem(), seen)
+	case *types.Struct:
+		for i := 0; i < u.NumFields(); i++ {
+			f := u.Field(i)
+			if !f.Exported() || jsonSkipped(u.Tag(i)) {
+				continue
+			}
+			if why := g.unusable(f.Type(), seen); why != "" {
+				return "field " + f.Name() + ": " + why
+			}
+		}
+	}
+	return ""
+}
+
+var jsonDash = regexp.MustCompile(`(^|\s)(json|cbor):"-"`)
+
+func jsonSkipped(tag string) bool { return jsonDash.MatchString(tag) }
+
+// file returns the unformatted source of the client file.
+func (g *generator) file(named *types.Named, isIface bool, funcs []*types.Func) []byte {
+	var body bytes.Buffer
+	c := g.cfg.Client
+	kind := "type"
+	if isIface {
+		kind = "interface"
+	}
+	fmt.Fprintf(&body, "// %s calls the %q service of a simplerpc server. It has the methods\n", c, g.cfg.Service)
+	fmt.Fprintf(&body, "// of %s %s, each with a leading context.Context and a trailing error.\n", kind, g.shortString(named))
+	fmt.Fprintf(&body, "type %s struct {\n\trpc *simplerpc.Client\n}\n\n", c)
+	fmt.Fprintf(&body, "// New%s returns a %s that calls through rpc.\n", c, c)
+	fmt.Fprintf(&body, "func New%s(rpc *simplerpc.Client) *%s {\n\treturn &%s{rpc: rpc}\n}\n", c, c, c)
+	satisfies := isIface
+	var skipped []string
+	for _, f := range funcs {
+		if !f.Exported() {
+			continue
+		}
+		m, why := g.inspect(f)
+		if m == nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %s", f.Name(), why))
+			satisfies = false
+			continue
+		}
+		satisfies = satisfies && m.ctx && m.hasErr
+		body.WriteString("\n")
+		g.method(&body, m)
+	}
+	var head bytes.Buffer
+	head.WriteString(Header + "\n")
+	fmt.Fprintf(&head, "// Source: %s %s of package %s, served as %q.\n\n", kind, named.Obj().Name(), g.pkg.PkgPath, g.cfg.Service)
+	fmt.Fprintf(&head, "package %s\n\n", g.cfg.Package)
+	head.WriteString("import (\n")
+	paths := make([]string, 0, len(g.imports))
+	for p := range g.imports {
+		paths = append(paths, p)
+	}
+	slices.SortFunc(paths, func(a, b string) int {
+		// The standard library first, as goimports groups them.
+		if sa, sb := isStd(a), isStd(b); sa != sb {
+			if sa {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for i, p := range paths {
+		if i > 0 && isStd(paths[i-1]) && !isStd(p) {
+			head.WriteString("\n")
+		}
+		if name := g.imports[p]; name != lastElem(p) {
+			fmt.Fprintf(&head, "\t%s %q\n", name, p)
+		} else {
+			fmt.Fprintf(&head, "\t%q\n", p)
+		}
+	}
+	head.WriteString(")\n\n")
+	if len(skipped) > 0 {
+		head.WriteString("// These methods are left out, as the server leaves them out:\n")
+		for _, s := range skipped {
+			head.WriteString("//   - " + s + "\n")
+		}
+		head.WriteString("\n")
+	}
+	if satisfies {
+		fmt.Fprintf(&head, "// %s satisfies the interface it mirrors.\nvar _ %s = (*%s)(nil)\n\n", c, g.typeString(named), c)
+	}
+	head.Write(body.Bytes())
+	return head.Bytes()
+}
+
+// isStd reports whether path is a standard library package.
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+func lastElem(path string) string { return path[strings.LastIndexByte(path, '/')+1:] }
+
+// method writes one client method.
+func (g *generator) method(w *bytes.Buffer, m *method) {
+	full := g.cfg.Service + "." + m.name
+	if m.doc != "" {
+		for _, line := range strings.Split(strings.TrimRight(m.doc, "\n"), "\n") {
+			fmt.Fprintf(w, "//%s\n", prefixSpace(line))
+		}
+		w.WriteString("//\n")
+	}
+	fmt.Fprintf(w, "// %s calls %s on the server.\n", m.name, full)
+	// Type strings first: they record the imports the names must not hide.
+	ptypes := make([]string, len(m.params))
+	for i, p := range m.params {
+		ptypes[i] = g.typeString(p.Type())
+		if m.variadic && i == len(m.params)-1 {
+			ptypes[i] = "..." + g.typeString(p.Type().(*types.Slice).Elem())
+		}
+	}
+	rtypes := make([]string, 0, len(m.results)+1)
+	for _, r := range m.results {
+		rtypes = append(rtypes, g.typeString(r))
+	}
+	// Local names: the parameters keep theirs unless they would clash.
+	used := map[string]bool{"c": true, "ctx": true, "err": true, "args": true, "v": true}
+	for name := range g.names {
+		used[name] = true
+	}
+	names := make([]string, len(m.params))
+	for i, p := range m.params {
+		n := p.Name()
+		if n == "" || n == "_" || used[n] || isLocal(n) {
+			n = fmt.Sprintf("arg%d", i)
+		}
+		used[n] = true
+		names[i] = n
+	}
+	params := []string{"ctx context.Context"}
+	for i := range m.params {
+		params = append(params, names[i]+" "+ptypes[i])
+	}
+	res := strings.Join(append(rtypes[:len(rtypes):len(rtypes)], "error"), ", ")
+	if len(rtypes) > 0 {
+		res = "(" + res + ")"
+	}
+	fmt.Fprintf(w, "func (c *%s) %s(%s) %s {\n", g.cfg.Client, m.name, strings.Join(params, ", "), res)
+
+	args := "nil"
+	switch {
+	case m.variadic:
+		fixed := names[:len(names)-1]
+		rest := names[len(names)-1]
+		if len(fixed) > 0 {
+			fmt.Fprintf(w, "\targs := make([]any, 0, %d+len(%s))\n", len(fixed), rest)
+		} else {
+			fmt.Fprintf(w, "\targs := make([]any, 0, len(%s))\n", rest)
+		}
+		if len(fixed) > 0 {
+			fmt.Fprintf(w, "\targs = append(args, %s)\n", strings.Join(fixed, ", "))
+		}
+		fmt.Fprintf(w, "\tfor _, v := range %s {\n\t\targs = append(args, v)\n\t}\n", rest)
+		args = "args"
+	case len(names) > 0:
+		args = "[]any{" + strings.Join(names, ", ") + "}"
+	}
+	if len(m.results) == 0 {
+		fmt.Fprintf(w, "\treturn c.rpc.Call(ctx, %q, %s)\n}\n", full, args)
+		return
+	}
+	ptrs := make([]string, len(m.results))
+	outs := make([]string, len(m.results))
+	zeros := make([]string, len(m.results))
+	for i := range m.results {
+		fmt.Fprintf(w, "\tvar r%d %s\n", i, rtypes[i])
+		ptrs[i], outs[i], zeros[i] = fmt.Sprintf("&r%d", i), fmt.Sprintf("r%d", i), fmt.Sprintf("z%d", i)
+	}
+	fmt.Fprintf(w, "\tif err := c.rpc.Call(ctx, %q, %s, %s); err != nil {\n", full, args, strings.Join(ptrs, ", "))
+	for i := range m.results {
+		fmt.Fprintf(w, "\t\tvar z%d %s\n", i, rtypes[i])
+	}
+	fmt.Fprintf(w, "\t\treturn %s, err\n\t}\n", strings.Join(zeros, ", "))
+	fmt.Fprintf(w, "\treturn %s, nil\n}\n", strings.Join(outs, ", "))
+}
+
+// isLocal reports whether name has the form of a generated local: r0, z1.
+func isLocal(name string) bool {
+	if len(name) < 2 || (name[0] != 'r' && name[0] != 'z') {
+		return false
+	}
+	_, err := strconv.Atoi(name[1:])
+	return err == nil
+}
+
+func prefixSpace(line string) string {
+	if line == "" {
+		return ""
+	}
+	return " " + line
+}

@@ -1,0 +1,2 @@
+// Package calcclient receives a client generated from package calc.
+package calcclient
