@@ -6,39 +6,223 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Client calls the methods a Server exposes. It keeps one connection,
-// multiplexing every concurrent call over it, and redials when it breaks;
-// calls in flight on a broken connection are re-sent on the next one (see
-// WithResumableSessions). A Client is safe for concurrent use by any
-// number of goroutines.
+// Client calls the methods a Server exposes. To each server it keeps one
+// connection, multiplexing every concurrent call over it, and redials when
+// it breaks; calls in flight on a broken connection are re-sent on the
+// next one (see WithResumableSessions). A target that names many servers
+// (see Dial) spreads the calls over them. A Client is safe for concurrent
+// use by any number of goroutines.
 type Client struct {
-	addr string
-	cfg  clientConfig
-	ep   *endpoint
+	target string
+	cfg    clientConfig
+	ctx    context.Context // ended by Close
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // the resolver loop and retiring endpoints
+
+	ready atomic.Pointer[[]Endpoint]  // healthy endpoints, for the balancer
+	all   atomic.Pointer[[]*endpoint] // every endpoint
+
+	mu     sync.Mutex
+	eps    map[string]*endpoint
+	closed bool
+	rr     uint64 // round-robin over all endpoints when none is healthy
 }
 
-// Dial connects to the server at addr and returns a Client. The
-// connection is made under the retry policy (WithRetry); ctx bounds the
-// whole attempt.
-func Dial(ctx context.Context, addr string, opts ...ClientOption) (*Client, error) {
-	c := &Client{addr: addr, cfg: newClientConfig(opts)}
-	c.ep = newEndpoint(&c.cfg, addr)
+// Dial returns a Client for target, which is one of:
+//
+//   - "host:port": one server;
+//   - "static:///host:port,host:port": a fixed list of servers;
+//   - "dns:///host:port": every address host resolves to, looked up again
+//     every 30s and when a server fails (a Kubernetes headless service);
+//   - any name a Resolver given with WithResolver understands.
+//
+// For one server, Dial connects under the retry policy (WithRetry) and
+// fails if it cannot; for a resolved target it waits for the first set of
+// addresses and connects to them in the background. ctx bounds the wait.
+func Dial(ctx context.Context, target string, opts ...ClientOption) (*Client, error) {
+	c := &Client{target: target, cfg: newClientConfig(opts), eps: make(map[string]*endpoint)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if c.cfg.balancer == nil {
+		c.cfg.balancer = LeastLoadedOfTwo()
+	}
+	c.ready.Store(&[]Endpoint{})
+	c.all.Store(&[]*endpoint{})
+	r, name := resolverFor(&c.cfg, target)
 	var err error
-	for n := 1; ; n++ {
-		_, err = c.ep.conn(ctx)
-		var more bool
-		if more, err = c.again(ctx, "", n, err); !more {
-			break
-		}
+	if r == nil {
+		err = c.dialOne(ctx, target)
+	} else {
+		err = c.follow(ctx, r, name)
 	}
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// dialOne sets up a client of one server and connects to it.
+func (c *Client) dialOne(ctx context.Context, addr string) error {
+	ep := newEndpoint(&c.cfg, addr, c.recompute)
+	c.mu.Lock()
+	c.eps[addr] = ep
+	c.mu.Unlock()
+	var err error
+	for n := 1; ; n++ {
+		_, err = ep.conn(ctx)
+		var more bool
+		if more, err = c.again(ctx, "", n, err); !more {
+			break
+		}
+	}
+	c.recompute()
+	return err
+}
+
+// follow starts following a resolved target and waits for its first set
+// of addresses.
+func (c *Client) follow(ctx context.Context, r Resolver, name string) error {
+	updates, err := r.Resolve(c.ctx, name)
+	if err != nil {
+		return err
+	}
+	first := make(chan struct{})
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		once := sync.OnceFunc(func() { close(first) })
+		defer once()
+		for addrs := range updates {
+			c.update(addrs)
+			if len(addrs) > 0 {
+				once()
+			}
+		}
+	}()
+	select {
+	case <-first:
+		return nil
+	case <-ctx.Done():
+		return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("no servers found for %s: %v", c.target, ctx.Err()), cause: ctx.Err()}
+	}
+}
+
+// update applies a new set of addresses: new servers are connected in the
+// background, servers that left get no new calls and are closed once
+// their calls are answered.
+func (c *Client) update(addrs []string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	want := make(map[string]bool, len(addrs))
+	for _, a := range addrs {
+		want[a] = true
+		if c.eps[a] == nil {
+			ep := newEndpoint(&c.cfg, a, c.recompute)
+			c.eps[a] = ep
+			ep.markDown() // connects at once, in the background
+		}
+	}
+	for a, ep := range c.eps {
+		if !want[a] {
+			delete(c.eps, a)
+			c.bg.Add(1)
+			go c.retire(ep)
+		}
+	}
+	c.mu.Unlock()
+	c.recompute()
+}
+
+// retire closes an endpoint that left the target once its calls are
+// answered (or the client closes).
+func (c *Client) retire(ep *endpoint) {
+	defer c.bg.Done()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for ep.pendingCount() > 0 {
+		select {
+		case <-c.ctx.Done():
+			ep.close()
+			return
+		case <-t.C:
+		}
+	}
+	ep.close()
+}
+
+// recompute rebuilds the lists the balancer picks from.
+func (c *Client) recompute() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	all := make([]*endpoint, 0, len(c.eps))
+	ready := make([]Endpoint, 0, len(c.eps))
+	for _, ep := range c.eps {
+		all = append(all, ep)
+		if ep.healthy.Load() {
+			ready = append(ready, ep)
+		}
+	}
+	c.all.Store(&all)
+	c.ready.Store(&ready)
+}
+
+// pick chooses the endpoint for a call, avoiding the one that just
+// refused it when there is another. When none is known to be healthy it
+// tries them in turn.
+func (c *Client) pick(avoid *endpoint) *endpoint {
+	ready := *c.ready.Load()
+	switch {
+	case len(ready) == 1 && ready[0] != Endpoint(avoid):
+		return ready[0].(*endpoint)
+	case len(ready) > 0:
+		ep := c.cfg.balancer.Pick(ready).(*endpoint)
+		if ep == avoid && len(ready) > 1 {
+			for _, other := range ready {
+				if other != Endpoint(avoid) {
+					return other.(*endpoint)
+				}
+			}
+		}
+		return ep
+	}
+	all := *c.all.Load()
+	if len(all) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	c.rr++
+	i := c.rr
+	c.mu.Unlock()
+	return all[i%uint64(len(all))]
+}
+
+// EndpointStatus describes one server behind a Client's target.
+type EndpointStatus struct {
+	Addr     string
+	Healthy  bool // false while the client cannot reach it; a probe redials it
+	InFlight int  // calls sent and not yet answered
+}
+
+// Endpoints reports the servers behind the client's target, sorted by
+// address.
+func (c *Client) Endpoints() []EndpointStatus {
+	all := *c.all.Load()
+	out := make([]EndpointStatus, 0, len(all))
+	for _, ep := range all {
+		out = append(out, EndpointStatus{Addr: ep.addr, Healthy: ep.healthy.Load(), InFlight: ep.InFlight()})
+	}
+	slices.SortFunc(out, func(a, b EndpointStatus) int { return strings.Compare(a.Addr, b.Addr) })
+	return out
 }
 
 // Call calls method ("Service.Method", or a function's bare name) with
@@ -54,7 +238,7 @@ func (c *Client) Call(ctx context.Context, method string, args []any, results ..
 	if len(c.cfg.interceptors) == 0 {
 		err = c.call(ctx, method, args, results, md.pairs())
 	} else {
-		info := &CallInfo{Method: method, Metadata: maps.Clone(md), Peer: c.addr, Args: args}
+		info := &CallInfo{Method: method, Metadata: maps.Clone(md), Peer: c.target, Args: args}
 		if info.Metadata == nil {
 			info.Metadata = make(Metadata)
 		}
@@ -76,15 +260,32 @@ func (c *Client) call(ctx context.Context, method string, args, results []any, m
 		return contextError(method, err)
 	}
 	var err error
+	var ep *endpoint
 	for n := 1; ; n++ {
-		var cc *clientConn
-		if cc, err = c.ep.conn(ctx); err == nil {
-			err = cc.roundTrip(ctx, method, args, results, md)
+		if ep = c.pick(ep); ep == nil {
+			err = errorf(CodeUnavailable, method, "no servers for %s; call not sent", c.target)
+		} else {
+			var cc *clientConn
+			if cc, err = ep.conn(ctx); err == nil {
+				ep.inflight.Add(1)
+				err = cc.roundTrip(ctx, method, args, results, md)
+				ep.inflight.Add(-1)
+			} else if ctx.Err() == nil {
+				ep.markDown()
+				c.refresh()
+			}
 		}
 		var more bool
 		if more, err = c.again(ctx, method, n, err); !more {
 			return err
 		}
+	}
+}
+
+// refresh asks the resolver, if it can, to look again.
+func (c *Client) refresh() {
+	if r, ok := c.cfg.resolver.(Refresher); ok {
+		r.Refresh(c.target)
 	}
 }
 
@@ -120,10 +321,22 @@ func (c *Client) debugLog(err error) {
 		slog.String("method", e.Method), slog.String("code", e.Code.String()))
 }
 
-// Close closes the client's connections. Calls in flight fail with
-// CodeConnectionLost; later calls fail with ErrClientClosed.
+// Close closes the client's connections and stops following its target.
+// Calls in flight fail with CodeConnectionLost; later calls fail with
+// ErrClientClosed.
 func (c *Client) Close() error {
-	c.ep.close()
+	c.mu.Lock()
+	c.closed = true
+	eps := make([]*endpoint, 0, len(c.eps))
+	for _, ep := range c.eps {
+		eps = append(eps, ep)
+	}
+	c.mu.Unlock()
+	c.cancel()
+	for _, ep := range eps {
+		ep.close()
+	}
+	c.bg.Wait()
 	return nil
 }
 

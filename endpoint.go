@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
@@ -24,7 +26,11 @@ type endpoint struct {
 
 	ctx    context.Context // ended by close; bounds background redials
 	cancel context.CancelFunc
-	bg     sync.WaitGroup // background redials
+	bg     sync.WaitGroup // background redials and probes
+
+	inflight atomic.Int64 // calls sent and not yet answered, for balancers
+	healthy  atomic.Bool  // reachable as far as the client knows
+	onChange func()       // told when healthy changes
 
 	mu       sync.Mutex
 	cur      *clientConn              // the connection new calls go to
@@ -38,6 +44,7 @@ type endpoint struct {
 	redial   bool                    // a background redial for orphans is running
 	settled  int                     // replies since the last ack
 	settledB int                     // bytes of them
+	probing  bool                    // a probe is redialing this endpoint
 }
 
 // A client acks after ackEvery replies or ackBytes of them, whichever
@@ -48,8 +55,8 @@ const (
 	ackBytes = 1 << 20
 )
 
-func newEndpoint(cfg *clientConfig, addr string) *endpoint {
-	ep := &endpoint{cfg: cfg, addr: addr, conns: make(map[*clientConn]struct{}), pending: make(map[uint64]*pendingCall)}
+func newEndpoint(cfg *clientConfig, addr string, onChange func()) *endpoint {
+	ep := &endpoint{cfg: cfg, addr: addr, onChange: onChange, conns: make(map[*clientConn]struct{}), pending: make(map[uint64]*pendingCall)}
 	ep.ctx, ep.cancel = context.WithCancel(context.Background())
 	_, _ = rand.Read(ep.sid[:])
 	return ep
@@ -104,6 +111,7 @@ func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
 		ep.dialed = true
 		resend, lost := ep.adoptOrphans(cc, resumed)
 		ep.mu.Unlock()
+		ep.setHealthy(true)
 		failAll(lost, CodeConnectionLost, "the server no longer knows the session (was it restarted?); the call may or may not have run", errSessionLost)
 		if resend.Len() > 0 {
 			_ = cc.w.Write(ep.ctx, resend.Bytes())
@@ -253,6 +261,9 @@ func (ep *endpoint) connLost(cc *clientConn, reason error, final bool) {
 		ep.bg.Add(1)
 	}
 	ep.mu.Unlock()
+	if !final && !errors.Is(reason, errDrained) && !errors.Is(reason, ErrClientClosed) {
+		ep.markDown() // until a probe (or the redial) connects again
+	}
 	if final {
 		failAll(failed, CodeUnavailable, "server went away before running the call", reason)
 	} else {
@@ -312,13 +323,77 @@ func failAll(pcs []*pendingCall, code Code, msg string, cause error) {
 	}
 }
 
-// goneAway stops sending new calls to cc.
+// goneAway stops sending new calls to cc. The server is leaving: the
+// endpoint is down until a probe connects again.
 func (ep *endpoint) goneAway(cc *clientConn) {
 	ep.mu.Lock()
 	if ep.cur == cc {
 		ep.cur = nil
 	}
 	ep.mu.Unlock()
+	ep.markDown()
+}
+
+// Addr returns the endpoint's "host:port" (Endpoint).
+func (ep *endpoint) Addr() string { return ep.addr }
+
+// InFlight returns the calls waiting for replies (Endpoint).
+func (ep *endpoint) InFlight() int { return int(ep.inflight.Load()) }
+
+// setHealthy records whether the endpoint is reachable, telling the
+// client when that changes.
+func (ep *endpoint) setHealthy(ok bool) {
+	if ep.healthy.Swap(ok) != ok && ep.onChange != nil {
+		ep.onChange()
+	}
+}
+
+// markDown takes the endpoint out of the balancer's choices and starts a
+// probe that redials it with backoff until it answers again.
+func (ep *endpoint) markDown() {
+	ep.setHealthy(false)
+	ep.mu.Lock()
+	start := !ep.probing && !ep.closed
+	if start {
+		ep.probing = true
+		ep.bg.Add(1)
+	}
+	ep.mu.Unlock()
+	if start {
+		go ep.probe()
+	}
+}
+
+// probe redials a down endpoint, backing off under the retry policy's
+// delays (capped at its MaxBackoff, or 1s), until a connection is made or
+// the endpoint closes.
+func (ep *endpoint) probe() {
+	defer ep.bg.Done()
+	policy := ep.cfg.retry
+	if policy.InitialBackoff <= 0 {
+		policy.InitialBackoff = 10 * time.Millisecond
+	}
+	if policy.MaxBackoff <= 0 {
+		policy.MaxBackoff = time.Second
+	}
+	for n := 1; ; n++ {
+		if !policy.wait(ep.ctx, n) {
+			break
+		}
+		if _, err := ep.conn(ep.ctx); err == nil {
+			break
+		}
+	}
+	ep.mu.Lock()
+	ep.probing = false
+	ep.mu.Unlock()
+}
+
+// pendingCount returns the number of calls waiting for replies.
+func (ep *endpoint) pendingCount() int {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return len(ep.pending)
 }
 
 // idle reports whether no call is pending on cc.

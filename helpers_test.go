@@ -219,3 +219,16 @@ func simplerpcLogger(w *syncBuffer) simplerpc.Option {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// netConn is net.Conn, named for dialer signatures in tests.
+type netConn = net.Conn
+
+// dialRoute dials the real address a test route maps addr to.
+func dialRoute(ctx context.Context, route map[string]string, addr string) (net.Conn, error) {
+	real, ok := route[addr]
+	if !ok {
+		return nil, fmt.Errorf("no route to %s", addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", real)
+}

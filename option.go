@@ -39,6 +39,8 @@ type serverConfig struct {
 
 type clientConfig struct {
 	tls            *tls.Config
+	resolver       Resolver
+	balancer       Balancer
 	keepInterval   time.Duration
 	keepTimeout    time.Duration
 	noSessions     bool
