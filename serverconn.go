@@ -114,7 +114,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		<-sc.w.Done()
 		s.track(sc, false)
 	}()
-	if err := sc.readLoop(frameio.NewReader(br, s.cfg.maxMessageSize)); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+	if err := sc.readLoop(frameio.NewReader(br, s.cfg.maxMessageSize)); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		log.Warn("simplerpc: connection closed", slog.Any("reason", err))
 	}
 }
