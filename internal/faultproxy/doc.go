@@ -11,6 +11,9 @@
 //     Resume;
 //   - truncate: only the first n bytes of the next chunk are forwarded,
 //     then the connection is closed;
+//   - silence: the connections open now stop forwarding for good, both
+//     ways, without telling the peers (half-open connections), while new
+//     connections are forwarded;
 //   - reset: every connection is closed abruptly, with a TCP RST;
 //   - blackhole: new connections are accepted and held, and nothing is
 //     forwarded for them.

@@ -94,6 +94,20 @@ func (p *Proxy) Reset() int {
 	return len(links) + len(held)
 }
 
+// Silence makes every connection open now go silent for good, as a
+// half-open connection does when the far end vanishes without a word:
+// the proxy keeps reading from both peers and forwards nothing, and
+// neither peer is told. Connections accepted afterwards are forwarded as
+// usual. It returns how many connections it silenced.
+func (p *Proxy) Silence() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l := range p.links {
+		l.silenced.Store(true)
+	}
+	return len(p.links)
+}
+
 // SetBlackhole makes the proxy accept new connections and hold them
 // without connecting them to the target or reading from them: clients
 // see a connection that never answers. Connections already forwarded are

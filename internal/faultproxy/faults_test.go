@@ -138,6 +138,27 @@ func TestReset(t *testing.T) {
 	}
 }
 
+func TestSilence(t *testing.T) {
+	p := startProxy(t, startEcho(t).addr())
+	old := dialProxy(t, p)
+	roundTrip(t, old, "x")
+	if n := p.Silence(); n != 1 {
+		t.Fatalf("Silence silenced %d connections, want 1", n)
+	}
+	if _, err := old.Write([]byte("hello?")); err != nil {
+		t.Fatal(err)
+	}
+	readNothing(t, old, 100*time.Millisecond)
+	if p.Conns() != 1 {
+		t.Fatalf("Conns = %d: a silenced connection stays open", p.Conns())
+	}
+	// A new connection is forwarded.
+	if got := roundTrip(t, dialProxy(t, p), "new"); got != "new" {
+		t.Fatalf("after Silence: %q", got)
+	}
+	readNothing(t, old, 50*time.Millisecond)
+}
+
 func TestBlackhole(t *testing.T) {
 	p := startProxy(t, startEcho(t).addr())
 	live := dialProxy(t, p)

@@ -36,6 +36,8 @@ type link struct {
 	done  chan struct{} // closed when the link shuts
 	once  sync.Once
 	open  atomic.Int32 // directions whose stream has not ended
+	// silenced drops everything from now on, both ways, telling no one.
+	silenced atomic.Bool
 }
 
 func newLink(p *Proxy, client, target net.Conn) *link {
@@ -154,6 +156,9 @@ func (l *link) forward(i int, dst net.Conn, c chunk) bool {
 			t.Stop()
 			return false
 		}
+	}
+	if l.silenced.Load() {
+		return true
 	}
 	for {
 		pl := l.p.planChunk(i, c.n)

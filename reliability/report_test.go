@@ -1,0 +1,147 @@
+package reliability_test
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// results collects what the tests measured, for -report.
+var results report
+
+// report is the measured content of RELIABILITY.md.
+type report struct {
+	mu      sync.Mutex
+	load    []loadRow
+	faults  []faultRow
+	hostile []hostileRow
+	memory  []memoryRow
+	soak    []string // soak samples, one line each
+}
+
+type loadRow struct {
+	clients  int
+	duration time.Duration
+	calls    tally
+}
+
+type faultRow struct {
+	fault string
+	calls tally
+}
+
+type hostileRow struct {
+	input     string
+	outcome   string
+	took      time.Duration // from the input's end to the answer or the close
+	goodCalls int           // a well-behaved client's calls meanwhile
+	goodFails int
+}
+
+type memoryRow struct {
+	test                    string
+	baseline, peak, settled uint64 // peak 0: not sampled
+}
+
+func (r *report) addLoad(row loadRow) { r.mu.Lock(); r.load = append(r.load, row); r.mu.Unlock() }
+
+func (r *report) addFault(row faultRow) { r.mu.Lock(); r.faults = append(r.faults, row); r.mu.Unlock() }
+
+func (r *report) addHostile(row hostileRow) {
+	r.mu.Lock()
+	r.hostile = append(r.hostile, row)
+	r.mu.Unlock()
+}
+
+func (r *report) addMemory(row memoryRow) {
+	r.mu.Lock()
+	r.memory = append(r.memory, row)
+	r.mu.Unlock()
+}
+
+func (r *report) addSoak(line string) { r.mu.Lock(); r.soak = append(r.soak, line); r.mu.Unlock() }
+
+// reproduce is the command that writes RELIABILITY.md; doc.go and the
+// file itself show it.
+const reproduce = "go test -race -count=1 ./reliability -args -report ../RELIABILITY.md"
+
+// write renders the report as markdown into path.
+func (r *report) write(path string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	race := "off"
+	if raceEnabled {
+		race = "on"
+	}
+	fmt.Fprintf(&b, "# Reliability\n\n")
+	fmt.Fprintf(&b, "What simplerpc withstands, as measured by the tests in [reliability/](reliability/): a load of many clients, network faults injected by [internal/faultproxy](internal/faultproxy/) between clients and servers, server crashes, and hostile input. Every number below comes from one run of\n\n")
+	fmt.Fprintf(&b, "```sh\n%s\n```\n\n", reproduce)
+	fmt.Fprintf(&b, "run from the repository root, which rewrites this file (the tests must pass for it to be written). This run: %s %s/%s, %d CPUs, race detector %s, %s.\n\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), race, time.Now().UTC().Format("2006-01-02"))
+
+	var all tally
+	for _, l := range r.load {
+		all.add(l.calls)
+	}
+	for _, f := range r.faults {
+		all.add(f.calls)
+	}
+	b.WriteString("## Summary\n\n| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| calls made | %d |\n| calls lost (never returned) | %d |\n| calls run twice | %d |\n| wrong results or codes | %d |\n", all.Calls, all.Lost, all.RunTwice, all.Wrong+all.Phantom)
+	fmt.Fprintf(&b, "| hostile inputs tried | %d |\n\n", len(r.hostile))
+
+	b.WriteString("## Load held\n\nEvery client has its own connection; each calls without pause for the whole duration.\n\n")
+	b.WriteString("| clients | duration | calls made | failures | calls/s | lost | run twice |\n|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, l := range r.load {
+		fails := l.calls.Calls - l.calls.RightResults
+		rate := float64(l.calls.Calls) / l.duration.Seconds()
+		fmt.Fprintf(&b, "| %d | %v | %d | %d | %s | %d | %d |\n", l.clients, l.duration, l.calls.Calls, fails, formatFloat(rate, 0), l.calls.Lost, l.calls.RunTwice)
+	}
+
+	b.WriteString("\n## Faults survived\n\n")
+	b.WriteString("Each row is a load of 32 callers (4 clients × 8) running while the fault is injected. *Right results*: succeeded with the right value, run exactly once. *Right codes*: failed with a code allowed under the fault and true to what happened — `unavailable` only for a call that never ran, `deadline_exceeded` only after the deadline passed, `connection_lost` (may or may not have run) with at most one execution. *Lost*: never returned. *Run twice*: executed more than once on the server.\n\n")
+	b.WriteString("| fault | calls | right results | right codes | lost | run twice | outcomes |\n|---|---:|---:|---:|---:|---:|---|\n")
+	for _, f := range r.faults {
+		c := f.calls
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s |\n", f.fault, c.Calls, c.RightResults, c.RightCodes, c.Lost, c.RunTwice, c.outcomeList())
+	}
+
+	b.WriteString("\n## Hostile inputs tried\n\n")
+	b.WriteString("Sent to a live server (1 MiB message limit, 300 ms handshake timeout, 500 ms write timeout, keepalive: ping after 200 ms of silence, close after 200 ms more) while a well-behaved client keeps calling it on its own connection. *Time* runs from the start of the input to the answer or the close.\n\n")
+	b.WriteString("| input | outcome | time | well-behaved calls meanwhile (failed) |\n|---|---|---:|---:|\n")
+	for _, h := range r.hostile {
+		fmt.Fprintf(&b, "| %s | %s | %s | %d (%d) |\n", h.input, h.outcome, h.took.Round(100*time.Microsecond), h.goodCalls, h.goodFails)
+	}
+
+	b.WriteString("\n## Memory\n\nHeap in use (after full collections) before each test and after it ended, and the highest sampled while it ran.\n\n")
+	b.WriteString("| test | before | peak | after |\n|---|---:|---:|---:|\n")
+	for _, m := range r.memory {
+		peak := "—"
+		if m.peak > 0 {
+			peak = mib(m.peak)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.test, mib(m.baseline), peak, mib(m.settled))
+	}
+
+	b.WriteString("\n## Soak\n\n")
+	if len(r.soak) == 0 {
+		b.WriteString("Not part of the default run. `go test -race ./reliability -run TestSoak -v -args -soak=5m` runs the fault load for five minutes and prints the heap in use and the goroutine count every five seconds.\n")
+	} else {
+		b.WriteString("```\n" + strings.Join(r.soak, "\n") + "\n```\n")
+	}
+	return writeFile(path, b.String())
+}
+
+func writeFile(path, content string) error {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+func formatFloat(f float64, prec int) string { return strconv.FormatFloat(f, 'f', prec, 64) }
