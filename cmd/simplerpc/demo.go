@@ -21,16 +21,26 @@ struct arguments, an application error that errors.Is recognizes on the
 client, a panic with the server-side traceback, a deadline, and a client
 riding through a server restart. It takes about a second and exits 0 when
 every step behaved as described.
+
+With -serve, it serves the demo's Calc service (with stack traces on)
+until interrupted, for trying "simplerpc list", "call" and "bench":
+
+	simplerpc demo -serve 127.0.0.1:4000 &
+	simplerpc list 127.0.0.1:4000
 `
 
 func runDemo(e *env, args []string) int {
 	fs := newFlagSet("demo", demoSynopsis, demoHelp)
+	serve := fs.String("serve", "", "instead of the demo, serve its Calc service on `addr` (host:port) until interrupted, to try the other commands on")
 	pos, code, ok := parse(fs, e, args)
 	if !ok {
 		return code
 	}
 	if len(pos) > 0 {
 		return usageError(e, fs, "demo takes no arguments")
+	}
+	if *serve != "" {
+		return serveDemo(e, *serve)
 	}
 	if err := demo(e.ctx, e.stdout); err != nil {
 		fmt.Fprintf(e.stderr, "simplerpc demo: %v\n", err)
@@ -67,6 +77,15 @@ func (DemoCalc) Sum(nums ...int) int {
 		t += n
 	}
 	return t
+}
+
+// MinMax returns two results.
+func (DemoCalc) MinMax(first int, nums ...int) (lo, hi int) {
+	lo, hi = first, first
+	for _, n := range nums {
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	return lo, hi
 }
 
 // Area takes a struct.
@@ -137,6 +156,19 @@ func startDemoServer(addr string) (*demoServer, error) {
 func (ds *demoServer) stop() {
 	ds.srv.Close()
 	<-ds.done
+}
+
+// serveDemo serves DemoCalc on addr until the command is interrupted.
+func serveDemo(e *env, addr string) int {
+	ds, err := startDemoServer(addr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "simplerpc demo: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(e.stderr, "serving Calc on %s; interrupt to stop\n", ds.addr)
+	<-e.ctx.Done()
+	ds.stop()
+	return 0
 }
 
 // demo runs every step, writing what happens to w.

@@ -36,6 +36,9 @@ type command struct {
 // commands lists the subcommands, in the order usage shows them.
 var commands = []command{
 	{"demo", "run a server and a client on loopback and show what they do", runDemo},
+	{"list", "list the services and methods a server exposes", runList},
+	{"call", "call a method and print its results as JSON", runCall},
+	{"bench", "call a method repeatedly and report throughput and latency", runBench},
 	{"gen", "generate a typed client for a server type or interface", runGen},
 }
 
