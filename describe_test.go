@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -182,5 +183,28 @@ func TestDescribeHonorsContext(t *testing.T) {
 	cancel()
 	if _, err := c.Describe(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Describe with a canceled context: %v", err)
+	}
+}
+
+// The describe call is an entry of the method table, so JSON-RPC over
+// HTTP, served on the same port, answers it too.
+func TestDescribeOverJSONRPC(t *testing.T) {
+	ts := startServer(t)
+	body := strings.NewReader(`{"jsonrpc":"2.0","method":"` + simplerpc.DescribeMethod + `","id":1}`)
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := hc.Post("http://"+ts.addr+"/", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reply struct {
+		Result simplerpc.Description
+		Error  any
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
+		t.Fatal(err)
+	}
+	if reply.Error != nil || reply.Result.Method("Calc.Add") == nil {
+		t.Errorf("JSON-RPC describe: %+v", reply)
 	}
 }
