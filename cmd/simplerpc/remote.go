@@ -27,11 +27,7 @@ func dialServer(ctx context.Context, addr string, debug bool, stderr io.Writer) 
 		// Fail fast when nothing listens: a person is waiting.
 		simplerpc.WithRetry(simplerpc.RetryPolicy{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}),
 	}
-	c, err := simplerpc.Dial(ctx, addr, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("cannot connect to %s: %w", addr, err)
-	}
-	return c, nil
+	return simplerpc.Dial(ctx, addr, opts...)
 }
 
 // namedArg matches an argument given as name=value.
@@ -107,7 +103,7 @@ func printError(w io.Writer, cmd string, err error, asJSON bool) {
 			fmt.Fprintf(w, "%s\n", b)
 			return
 		}
-		fmt.Fprintf(w, "simplerpc %s: %v\n", cmd, err)
+		fmt.Fprintf(w, "simplerpc %s: %s\n", cmd, strings.TrimPrefix(err.Error(), "simplerpc: "))
 		return
 	}
 	if asJSON {
@@ -118,7 +114,7 @@ func printError(w io.Writer, cmd string, err error, asJSON bool) {
 		fmt.Fprintf(w, "%s\n", b)
 		return
 	}
-	fmt.Fprintf(w, "simplerpc %s: %v\n", cmd, err)
+	fmt.Fprintf(w, "simplerpc %s: %s\n", cmd, strings.TrimPrefix(err.Error(), "simplerpc: "))
 	details := []string{"code " + e.Code.String()}
 	if e.RemoteType != "" {
 		details = append(details, "remote type "+e.RemoteType)

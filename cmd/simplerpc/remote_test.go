@@ -80,7 +80,7 @@ func TestCallErrors(t *testing.T) {
 		t.Errorf("failed call: exit %d, stdout %q", r.code, r.stdout)
 	}
 	wantLines(t, "stderr", r.stderr,
-		"simplerpc call: simplerpc: Calc.Div: application: div(1, 0): division by zero\n",
+		"simplerpc call: Calc.Div: application: div(1, 0): division by zero\n",
 		"(code application, remote type *fmt.wrapError, registered as demo.div_by_zero)")
 	if strings.Contains(r.stderr, "traceback") {
 		t.Errorf("traceback without -debug: %s", r.stderr)
