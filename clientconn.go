@@ -80,7 +80,7 @@ func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.He
 		ep:      ep,
 		nc:      nc,
 		codec:   cd,
-		w:       frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater),
+		w:       frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater, 0),
 		maxBody: int(welcome.MaxBody),
 		done:    make(chan struct{}),
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // batchParallelism is how many requests of one batch run at once.
@@ -41,6 +42,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "simplerpc: JSON-RPC 2.0 calls must be sent with POST", http.StatusMethodNotAllowed)
 		return
 	}
+	// The I/O timeout of native connections bounds the body's arrival and
+	// the response's departure (not the method's run): a client that
+	// trickles its body or stops reading loses its connection.
+	rc := http.NewResponseController(w)
+	if t := s.cfg.writeTimeout; t > 0 {
+		_ = rc.SetReadDeadline(time.Now().Add(t))
+	}
 	limit := s.cfg.maxMessageSize
 	if r.ContentLength > int64(limit) {
 		s.writeTooLarge(w, limit)
@@ -65,6 +73,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = s.answerBatch(ctx, log, reqs)
 	} else {
 		out = s.answer(ctx, log, &reqs[0])
+	}
+	if t := s.cfg.writeTimeout; t > 0 {
+		_ = rc.SetWriteDeadline(time.Now().Add(t))
 	}
 	if out == nil {
 		w.WriteHeader(http.StatusNoContent)

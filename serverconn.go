@@ -19,9 +19,14 @@ import (
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
-// writeHighWater is how many bytes of frames a connection queues before
-// writers wait for the send loop.
+// writeHighWater is how many bytes of calls a client connection queues
+// before callers wait for the send loop.
 const writeHighWater = 1 << 20
+
+// minBacklog is the least a server lets a connection's unsent replies
+// grow to before it closes the connection; the limit is twice the maximum
+// message size when that is larger.
+const minBacklog = 8 << 20
 
 // maxConnCalls bounds the calls running at once for one connection. At the
 // bound the server stops reading that connection until a call finishes, so
@@ -72,7 +77,10 @@ func (s *Server) serveConn(nc net.Conn) {
 		slots: make(chan struct{}, maxConnCalls)}
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
 	defer sc.cancel()
-	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, writeHighWater)
+	// Replies never wait for queue space, so a call never holds its reply
+	// for a client that does not read; past the backlog limit, that
+	// client loses the connection.
+	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, 0, max(minBacklog, 2*s.cfg.maxMessageSize))
 	if err == nil && !s.track(sc, true) {
 		return
 	}

@@ -45,7 +45,7 @@ func TestWriterCoalescesAndReaderReads(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
 	cc := &gatedConn{Conn: a, gate: make(chan struct{})}
-	w := NewWriter(cc, time.Second, 1<<20)
+	w := NewWriter(cc, time.Second, 1<<20, 0)
 	go w.Run()
 	// The first frame is written inline and holds the connection; the 99
 	// that arrive meanwhile are queued and leave in one write.
@@ -106,7 +106,7 @@ func TestWriterBackpressureAndTimeout(t *testing.T) {
 	a, b := net.Pipe() // nobody reads b: writes block
 	defer b.Close()
 	defer a.Close()
-	w := NewWriter(a, 50*time.Millisecond, 100)
+	w := NewWriter(a, 50*time.Millisecond, 100, 0)
 	go w.Run()
 	big := frame(1, string(make([]byte, 200)))
 	// Writes go inline or queue until the queue is over its mark; then they
@@ -127,4 +127,28 @@ func TestWriterBackpressureAndTimeout(t *testing.T) {
 	if err := w.Err(); !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("writer stopped with %v, want a timeout", err)
 	}
+}
+
+func TestWriterBacklogLimit(t *testing.T) {
+	a, b := net.Pipe() // nobody reads b
+	defer b.Close()
+	defer a.Close()
+	w := NewWriter(a, 5*time.Second, 0, 1000)
+	go w.Run()
+	big := frame(1, string(make([]byte, 300)))
+	// The first frame is written inline and blocks; the next ones queue
+	// until the queue would pass its limit, which stops the writer.
+	go w.Write(context.Background(), big) //nolint:errcheck // fails when the writer stops
+	time.Sleep(10 * time.Millisecond)
+	var err error
+	for range 10 {
+		if err = w.Write(context.Background(), big); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, ErrBacklog) {
+		t.Fatalf("writes past the backlog limit: %v", err)
+	}
+	a.Close() // unblocks the inline write
+	<-w.Done()
 }

@@ -11,6 +11,10 @@ import (
 // ErrClosed is returned by Write after the Writer has stopped.
 var ErrClosed = errors.New("frameio: writer closed")
 
+// ErrBacklog stops a Writer whose queue would pass its limit: the peer is
+// not reading what it asked for.
+var ErrBacklog = errors.New("frameio: peer is not reading: write backlog over its limit")
+
 // Writer queues frames and writes them from one send loop: each turn of
 // the loop writes everything queued so far in one call, so frames from many
 // concurrent callers share a system call. When nothing is queued and no
@@ -19,7 +23,8 @@ var ErrClosed = errors.New("frameio: writer closed")
 type Writer struct {
 	conn      net.Conn
 	timeout   time.Duration
-	highWater int
+	highWater int // queue size past which Write waits; 0: never waits
+	limit     int // queue size past which the writer stops; 0: no limit
 
 	mu      sync.Mutex
 	buf     []byte
@@ -36,13 +41,16 @@ type Writer struct {
 const maxKeptBuffer = 1 << 20
 
 // NewWriter returns a Writer for conn. Each write must finish within
-// timeout (0: no limit); a queue over highWater bytes makes Write wait.
-// Run must be called to start the send loop.
-func NewWriter(conn net.Conn, timeout time.Duration, highWater int) *Writer {
+// timeout (0: no limit). A queue over highWater bytes makes Write wait
+// (0: never); a frame that would take the queue over limit bytes stops
+// the writer with ErrBacklog instead (0: no limit). Run must be called to
+// start the send loop.
+func NewWriter(conn net.Conn, timeout time.Duration, highWater, limit int) *Writer {
 	return &Writer{
 		conn:      conn,
 		timeout:   timeout,
 		highWater: highWater,
+		limit:     limit,
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
@@ -52,7 +60,7 @@ func NewWriter(conn net.Conn, timeout time.Duration, highWater int) *Writer {
 // over its high-water mark, until ctx is done or the writer stops.
 func (w *Writer) Write(ctx context.Context, frame []byte) error {
 	w.mu.Lock()
-	for w.err == nil && !w.closing && len(w.buf) >= w.highWater {
+	for w.err == nil && !w.closing && w.highWater > 0 && len(w.buf) >= w.highWater {
 		if w.space == nil {
 			w.space = make(chan struct{})
 		}
@@ -73,6 +81,12 @@ func (w *Writer) Write(ctx context.Context, frame []byte) error {
 			err = ErrClosed
 		}
 		return err
+	}
+	if w.limit > 0 && len(w.buf) > 0 && len(w.buf)+len(frame) > w.limit {
+		w.mu.Unlock()
+		w.stop(ErrBacklog)
+		w.kick()
+		return ErrBacklog
 	}
 	if !w.busy && len(w.buf) == 0 {
 		w.busy = true
