@@ -1,0 +1,119 @@
+package gen
+
+import (
+	"fmt"
+	"go/types"
+	"regexp"
+)
+
+// method is a server method as the client mirrors it.
+type method struct {
+	name     string
+	doc      string
+	ctx      bool // the server method takes a leading context.Context
+	params   []*types.Var
+	variadic bool
+	results  []types.Type // without the trailing error
+	hasErr   bool
+}
+
+// inspect checks a method the way Register does and returns it, or why
+// the server would not expose it.
+func (g *generator) inspect(f *types.Func) (*method, string) {
+	sig := f.Type().(*types.Signature)
+	m := &method{name: f.Name(), doc: g.docs[f.Pos()], variadic: sig.Variadic()}
+	for i := 0; i < sig.Params().Len(); i++ {
+		p := sig.Params().At(i)
+		if isContext(p.Type()) {
+			if i > 0 {
+				return nil, fmt.Sprintf("parameter %d is a context.Context; only the first may be", i+1)
+			}
+			m.ctx = true
+			continue
+		}
+		if why := g.unusable(p.Type(), nil); why != "" {
+			return nil, fmt.Sprintf("parameter %d (%s): %s", i+1, g.shortString(p.Type()), why)
+		}
+		m.params = append(m.params, p)
+	}
+	for i := 0; i < sig.Results().Len(); i++ {
+		r := sig.Results().At(i).Type()
+		if i == sig.Results().Len()-1 && isError(r) {
+			m.hasErr = true
+			break
+		}
+		if why := g.unusable(r, nil); why != "" {
+			return nil, fmt.Sprintf("result %d (%s): %s", i+1, g.shortString(r), why)
+		}
+		m.results = append(m.results, r)
+	}
+	return m, ""
+}
+
+func isContext(t types.Type) bool {
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" && n.Obj().Name() == "Context"
+}
+
+func isError(t types.Type) bool { return types.Identical(t, types.Universe.Lookup("error").Type()) }
+
+// unusable says why values of t cannot travel, or why the generated file
+// cannot name t, or returns "".
+func (g *generator) unusable(t types.Type, seen map[types.Type]bool) string {
+	if seen[t] {
+		return ""
+	}
+	if seen == nil {
+		seen = make(map[types.Type]bool)
+	}
+	seen[t] = true
+	if n, ok := t.(*types.Named); ok {
+		obj := n.Obj()
+		if obj.Pkg() != nil && !obj.Exported() && (!g.samePkg || obj.Pkg().Path() != g.pkg.PkgPath) {
+			return fmt.Sprintf("type %s is not exported from its package, so the client cannot name it", obj.Name())
+		}
+	}
+	switch u := t.Underlying().(type) {
+	case *types.Basic:
+		switch {
+		case u.Info()&types.IsComplex != 0:
+			return "complex values cannot be encoded"
+		case u.Kind() == types.UnsafePointer || u.Kind() == types.Uintptr:
+			return u.Name() + " values cannot be encoded"
+		}
+	case *types.Chan:
+		return "chan values cannot be encoded"
+	case *types.Signature:
+		return "func values cannot be encoded"
+	case *types.Interface:
+		if u.NumMethods() > 0 {
+			return "an interface with methods cannot be decoded"
+		}
+	case *types.Pointer:
+		return g.unusable(u.Elem(), seen)
+	case *types.Slice:
+		return g.unusable(u.Elem(), seen)
+	case *types.Array:
+		return g.unusable(u.Elem(), seen)
+	case *types.Map:
+		if why := g.unusable(u.Key(), seen); why != "" {
+			return why
+		}
+		return g.unusable(u.Elem(), seen)
+	case *types.Struct:
+		for i := 0; i < u.NumFields(); i++ {
+			f := u.Field(i)
+			if !f.Exported() || jsonSkipped(u.Tag(i)) {
+				continue
+			}
+			if why := g.unusable(f.Type(), seen); why != "" {
+				return "field " + f.Name() + ": " + why
+			}
+		}
+	}
+	return ""
+}
+
+var jsonDash = regexp.MustCompile(`(^|\s)(json|cbor):"-"`)
+
+func jsonSkipped(tag string) bool { return jsonDash.MatchString(tag) }
