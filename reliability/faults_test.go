@@ -148,10 +148,12 @@ func TestFaults(t *testing.T) {
 	for _, fc := range faultCases {
 		t.Run(fc.name, func(t *testing.T) {
 			base := takeBaseline()
+			sampler := startPeakSampler(20 * time.Millisecond)
 			tl := runFault(t, fc)
+			peak := sampler.close()
 			after := base.check(t, fc.name, 4<<20)
-			results.addMemory(memoryRow{test: "fault: " + fc.name, baseline: base.heap, settled: after})
-			results.addFault(faultRow{fault: fc.name, calls: tl})
+			results.addMemory(memoryRow{test: "fault: " + fc.name, baseline: base.heap, peak: peak, settled: after})
+			results.addFault(faultRow{fault: fc.name, deadline: fc.timeout, calls: tl})
 		})
 	}
 }

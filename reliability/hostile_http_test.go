@@ -104,7 +104,7 @@ func httpExpect(addr string, req []byte, status int, rpcCodes ...int) (string, t
 	if err := json.Unmarshal(body, &answer); err != nil || answer.Error == nil {
 		return outcome, took, fmt.Errorf("want a JSON-RPC error object; body %.200s", body)
 	}
-	outcome = fmt.Sprintf("status %d, JSON-RPC error %d (%.60s)", resp.StatusCode, answer.Error.Code, answer.Error.Message)
+	outcome = fmt.Sprintf("status %d, JSON-RPC error %d (%.90s)", resp.StatusCode, answer.Error.Code, answer.Error.Message)
 	for _, c := range rpcCodes {
 		if answer.Error.Code == c {
 			return outcome, took, nil

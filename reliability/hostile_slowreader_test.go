@@ -16,26 +16,41 @@ const (
 )
 
 // neverReads asks for many large replies and never reads one. The server
-// must close the connection after its write timeout. The client notices
-// when a write of its own fails with the connection reset.
+// must close the connection after its write timeout.
 func neverReads(h *hostileBench) (string, time.Duration, error) {
+	return neverReadsN(h, replyCalls, replySize)
+}
+
+// neverReadsN asks for calls replies of size bytes and never reads. It
+// notices the close when a write of its own fails with the connection
+// reset.
+func neverReadsN(h *hostileBench, calls, size int) (string, time.Duration, error) {
 	nc, err := rawDial(h.addr, "cbor")
 	if err != nil {
 		return "handshake failed", 0, err
 	}
 	defer nc.Close()
 	var frames bytes.Buffer
-	for id := uint64(1); id <= replyCalls; id++ {
-		frames.Write(callFrame(id, "Work.Blob", 0, cborArray(cborUint(replySize))))
+	for id := uint64(1); id <= uint64(calls); id++ {
+		frames.Write(callFrame(id, "Work.Blob", 0, cborArray(cborUint(uint64(size)))))
 	}
 	start := time.Now()
 	if _, err := nc.Write(frames.Bytes()); err != nil {
 		return "write failed", time.Since(start), fmt.Errorf("sending the calls: %w", err)
 	}
-	ping := frameHeader(0, kindPing, 0, 1)
-	for time.Since(start) < 10*time.Second {
+	if waitWriteFails(nc, frameHeader(0, kindPing, 0, 1), start.Add(10*time.Second)) {
+		return fmt.Sprintf("closed after the %v write timeout", hostileWrite), time.Since(start), nil
+	}
+	return "still open", time.Since(start), errors.New("the server kept the connection of a client that never reads")
+}
+
+// waitWriteFails writes probe every few milliseconds until a write fails
+// for another reason than a timeout (the server closed the connection) or
+// until the deadline, and reports whether one did.
+func waitWriteFails(nc net.Conn, probe []byte, deadline time.Time) bool {
+	for time.Now().Before(deadline) {
 		_ = nc.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-		_, err := nc.Write(ping)
+		_, err := nc.Write(probe)
 		var ne net.Error
 		switch {
 		case err == nil:
@@ -43,8 +58,8 @@ func neverReads(h *hostileBench) (string, time.Duration, error) {
 		case errors.As(err, &ne) && ne.Timeout():
 			// Our send buffer is full: the server stopped reading.
 		default:
-			return fmt.Sprintf("closed after the %v write timeout", hostileWrite), time.Since(start), nil
+			return true
 		}
 	}
-	return "still open", time.Since(start), errors.New("the server kept the connection of a client that never reads")
+	return false
 }

@@ -15,8 +15,7 @@ import (
 // well-behaved client would.
 
 // welcomeSize is the size of the server's welcome: magic, version, status,
-// flags, max body. PROTOCOL.md §1 still says 10 bytes, without the flags
-// byte that resumable sessions added; the server sends 11.
+// flags, max body (PROTOCOL.md §1).
 const welcomeSize = 11
 
 // Frame kinds and flags (PROTOCOL.md §2).
@@ -149,8 +148,11 @@ func nextReply(nc net.Conn) (rawFrame, error) {
 func errorCode(body []byte, codec string) (int, error) {
 	if codec == "json" {
 		var arr []json.RawMessage
-		if err := json.Unmarshal(body, &arr); err != nil || len(arr) == 0 {
+		if err := json.Unmarshal(body, &arr); err != nil {
 			return 0, fmt.Errorf("error body %q: %w", body, err)
+		}
+		if len(arr) == 0 {
+			return 0, fmt.Errorf("error body %q is an empty array", body)
 		}
 		var code int
 		err := json.Unmarshal(arr[0], &code)
