@@ -166,7 +166,11 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args, result
 		return errorf(CodeUnavailable, method, "connection closing; call not sent")
 	}
 	wire.PutID(frame, id)
-	if err := cc.w.Write(ctx, frame); err != nil {
+	write := cc.w.Write
+	if ep.inflight.Load() <= 1 {
+		write = cc.w.WriteSolo // the only call in flight: no one to share a write with
+	}
+	if err := write(ctx, frame); err != nil {
 		// The frame was not queued, so the server never sees the call.
 		if _, mine := ep.remove(id); !mine {
 			<-pc.done

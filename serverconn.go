@@ -302,8 +302,15 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		sc.sess.finish(id, buf) // sent to the session's current connection, and kept
 		return
 	}
-	_ = sc.w.Write(sc.ctx, frame)
+	_ = sc.writeReply(frame)
 	putBuffer(buf)
+}
+
+// writeReply queues a reply frame. Replies always go through the send
+// loop: a call finishing alone on the server says nothing about the calls
+// arriving behind it, and the loop lets their replies share writes.
+func (sc *serverConn) writeReply(frame []byte) error {
+	return sc.w.Write(sc.ctx, frame)
 }
 
 // replyError writes an error reply.

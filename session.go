@@ -206,7 +206,7 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	defer sess.mu.Unlock()
 	if sc := sess.conn; sc != nil {
 		// Written under the lock: an ack may release buf once it unlocks.
-		_ = sc.w.Write(sc.ctx, buf.Bytes())
+		_ = sc.writeReply(buf.Bytes())
 	}
 	if _, ok := sess.calls[id]; !ok || id <= sess.acked {
 		delete(sess.calls, id)

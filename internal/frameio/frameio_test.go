@@ -50,7 +50,7 @@ func TestWriterCoalescesAndReaderReads(t *testing.T) {
 	// The first frame is written inline and holds the connection; the 99
 	// that arrive meanwhile are queued and leave in one write.
 	inline := make(chan error, 1)
-	go func() { inline <- w.Write(context.Background(), frame(0, "hello")) }()
+	go func() { inline <- w.WriteSolo(context.Background(), frame(0, "hello")) }()
 	for {
 		cc.mu.Lock()
 		started := cc.writes == 1
@@ -138,7 +138,7 @@ func TestWriterBacklogLimit(t *testing.T) {
 	big := frame(1, string(make([]byte, 300)))
 	// The first frame is written inline and blocks; the next ones queue
 	// until the queue would pass its limit, which stops the writer.
-	go w.Write(context.Background(), big) //nolint:errcheck // fails when the writer stops
+	go w.WriteSolo(context.Background(), big) //nolint:errcheck // fails when the writer stops
 	time.Sleep(10 * time.Millisecond)
 	var err error
 	for range 10 {

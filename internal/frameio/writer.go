@@ -17,9 +17,8 @@ var ErrBacklog = errors.New("frameio: peer is not reading: write backlog over it
 
 // Writer queues frames and writes them from one send loop: each turn of
 // the loop writes everything queued so far in one call, so frames from many
-// concurrent callers share a system call. When nothing is queued and no
-// write is under way, Write writes the frame itself, sparing the hand-off
-// to the loop: uncontended calls pay no extra goroutine switch.
+// concurrent callers share a system call. WriteSolo lets an uncontended
+// caller write its frame itself, sparing the hand-off to the loop.
 type Writer struct {
 	conn      net.Conn
 	timeout   time.Duration
@@ -58,7 +57,15 @@ func NewWriter(conn net.Conn, timeout time.Duration, highWater, limit int) *Writ
 
 // Write queues one complete frame, copying it. It waits while the queue is
 // over its high-water mark, until ctx is done or the writer stops.
-func (w *Writer) Write(ctx context.Context, frame []byte) error {
+func (w *Writer) Write(ctx context.Context, frame []byte) error { return w.write(ctx, frame, false) }
+
+// WriteSolo is Write for a writer that expects no company: when nothing
+// is queued and no write is under way, it writes the frame itself rather
+// than hand it to the send loop, sparing a goroutine switch. Under load
+// callers should use Write, so that frames share system calls.
+func (w *Writer) WriteSolo(ctx context.Context, frame []byte) error { return w.write(ctx, frame, true) }
+
+func (w *Writer) write(ctx context.Context, frame []byte, solo bool) error {
 	w.mu.Lock()
 	for w.err == nil && !w.closing && w.highWater > 0 && len(w.buf) >= w.highWater {
 		if w.space == nil {
@@ -88,7 +95,7 @@ func (w *Writer) Write(ctx context.Context, frame []byte) error {
 		w.kick()
 		return ErrBacklog
 	}
-	if !w.busy && len(w.buf) == 0 {
+	if solo && !w.busy && len(w.buf) == 0 {
 		w.busy = true
 		w.mu.Unlock()
 		err := w.writeConn(frame)
