@@ -4,17 +4,21 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strings"
 )
 
-// chartColors are assigned to systems in report order.
+// chartColors are assigned to systems by their place in allSystems, so a
+// system keeps its colour when -systems leaves others out.
 var chartColors = []string{
 	"#555555", "#999999", "#1f5fd6", "#6fa0f0", "#d62728",
 	"#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
 }
 
-// chart draws Add throughput against concurrency as an SVG line chart with a
-// logarithmic x axis, one line per system.
+// chart draws Add throughput against concurrency as an SVG line chart,
+// one line per system, with logarithmic axes: the floor is several times
+// faster than the rest, which a linear scale would flatten. Zero rates
+// are left out.
 func chart(res *results, conc []int) string {
 	const (
 		width, height = 760, 440
@@ -23,29 +27,33 @@ func chart(res *results, conc []int) string {
 		plotW         = width - left - right
 		plotH         = height - top - bottom
 	)
-	ymax := 0.0
+	lo, hi := math.Inf(1), 0.0
 	for _, s := range res.systems {
 		for _, n := range conc {
-			if v, ok := res.median(s, metric{"add", kindTput, n}); ok {
-				ymax = max(ymax, v)
+			if v, ok := res.median(s, metric{"add", kindTput, n}); ok && v > 0 {
+				lo, hi = min(lo, v), max(hi, v)
 			}
 		}
 	}
-	ymax, ystep := niceScale(ymax)
-	lo, hi := math.Log2(float64(conc[0])), math.Log2(float64(conc[len(conc)-1]))
+	if hi == 0 {
+		lo, hi = 1, 10
+	}
+	ticks := logTicks(lo, hi)
+	ylo, yhi := math.Log10(ticks[0]), math.Log10(ticks[len(ticks)-1])
+	xlo, xhi := math.Log2(float64(conc[0])), math.Log2(float64(conc[len(conc)-1]))
 	x := func(n int) float64 {
-		if hi == lo {
+		if xhi == xlo {
 			return left + plotW/2
 		}
-		return left + (math.Log2(float64(n))-lo)/(hi-lo)*plotW
+		return left + (math.Log2(float64(n))-xlo)/(xhi-xlo)*plotW
 	}
-	y := func(v float64) float64 { return top + plotH - v/ymax*plotH }
+	y := func(v float64) float64 { return top + plotH - (math.Log10(v)-ylo)/(yhi-ylo)*plotH }
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
 	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="15" font-weight="bold">Add(int64, int64): throughput vs concurrent callers (one shared client)</text>`+"\n", left)
-	for v := 0.0; v <= ymax+ystep/2; v += ystep {
+	for _, v := range ticks {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e4e4"/>`+"\n", left, left+plotW, y(v), y(v))
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dy="4">%s</text>`+"\n", left-8, y(v), shortNum(v))
 	}
@@ -55,16 +63,17 @@ func chart(res *results, conc []int) string {
 	}
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#444"/>`+"\n", left, top, plotW, plotH)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">concurrent callers (log scale)</text>`+"\n", left+plotW/2, height-18)
-	fmt.Fprintf(&b, `<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">calls/s (median)</text>`+"\n", top+plotH/2)
+	fmt.Fprintf(&b, `<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">calls/s, median (log scale)</text>`+"\n", top+plotH/2)
+	names := systemNames(allSystems())
 	for i, s := range res.systems {
-		color := chartColors[i%len(chartColors)]
+		color := chartColors[max(slices.Index(names, s), 0)%len(chartColors)]
 		dash := ""
 		if strings.HasPrefix(s, "floor") {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		var pts []string
 		for _, n := range conc {
-			if v, ok := res.median(s, metric{"add", kindTput, n}); ok {
+			if v, ok := res.median(s, metric{"add", kindTput, n}); ok && v > 0 {
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(n), y(v)))
 			}
 		}
@@ -83,22 +92,25 @@ func chart(res *results, conc []int) string {
 	return b.String()
 }
 
-// niceScale rounds v up to a multiple of a 1, 2 or 5 step and returns it
-// with the step, aiming at about five grid lines.
-func niceScale(v float64) (top, step float64) {
-	if v <= 0 {
-		return 1, 0.2
-	}
-	raw := v / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step = 10 * mag
-	for _, m := range []float64{1, 2, 5} {
-		if m*mag >= raw {
-			step = m * mag
-			break
+// logTicks returns the values 1, 2 and 5 times a power of ten from the
+// largest one at or below lo to the smallest one above or at hi (and above
+// lo), for 0 < lo <= hi.
+func logTicks(lo, hi float64) []float64 {
+	var all []float64
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for _, m := range []float64{1, 2, 5} {
+			all = append(all, m*math.Pow(10, e))
 		}
 	}
-	return math.Ceil(v/step) * step, step
+	first := 0
+	for first+1 < len(all) && all[first+1] <= lo {
+		first++
+	}
+	last := first + 1
+	for all[last] < hi {
+		last++
+	}
+	return all[first : last+1]
 }
 
 // shortNum formats an axis label, such as 250k or 1.5M.

@@ -14,8 +14,8 @@ import (
 // floorSystem is the floor every RPC stack is compared against: frames of
 // [4-byte length][4-byte call id][payload] over one TCP connection, echoed
 // unchanged by the server. With coalesce set, each side queues frames and a
-// send loop writes everything queued with one write; without it ("naive")
-// every frame is its own write.
+// send loop writes everything queued with one writev; without it ("naive")
+// every frame is its own write (see frameWriter).
 type floorSystem struct {
 	coalesce bool
 }
@@ -44,12 +44,13 @@ func (s floorSystem) echoConn(conn net.Conn) {
 		}
 		// send copies small payloads but queues large ones by reference,
 		// so a large payload needs a buffer of its own.
-		if n > inlineMax {
+		switch {
+		case n > inlineMax:
 			body = make([]byte, n)
-		} else if cap(scratch) < n {
+		case scratch == nil:
 			scratch = make([]byte, inlineMax)
-		}
-		if n <= inlineMax {
+			fallthrough
+		default:
 			body = scratch[:n]
 		}
 		if _, err := io.ReadFull(r, body); err != nil {
