@@ -80,18 +80,12 @@ func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.He
 		ep:      ep,
 		nc:      nc,
 		codec:   cd,
-		w:       frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater, 0),
 		maxBody: int(welcome.MaxBody),
 		done:    make(chan struct{}),
 	}
+	cc.w = frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater, 0, func(error) { cc.writeFailed() })
 	cc.keep = startKeepalive(cfg.keepInterval, cfg.keepTimeout,
 		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
-	go func() {
-		cc.w.Run()
-		if err := cc.w.Err(); !errors.Is(err, frameio.ErrClosed) {
-			cc.writeFailed()
-		}
-	}()
 	go cc.readLoop(frameio.NewReader(br, cfg.maxMessageSize))
 	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
 }

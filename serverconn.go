@@ -80,7 +80,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	// Replies never wait for queue space, so a call never holds its reply
 	// for a client that does not read; past the backlog limit, that
 	// client loses the connection.
-	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, 0, max(minBacklog, 2*s.cfg.maxMessageSize))
+	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, 0, max(minBacklog, 2*s.cfg.maxMessageSize),
+		func(error) { nc.Close() }) // a failed write ends the connection
 	if err == nil && !s.track(sc, true) {
 		return
 	}
@@ -104,10 +105,6 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
-	go func() {
-		sc.w.Run()
-		nc.Close() // a failed write ends the connection
-	}()
 	sc.keep = startKeepalive(s.cfg.keepInterval, s.cfg.keepTimeout,
 		func() { sc.writeFrame(wire.Header{Kind: wire.KindPing}, nil) },
 		func(err error) {

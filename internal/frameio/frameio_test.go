@@ -45,8 +45,7 @@ func TestWriterCoalescesAndReaderReads(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
 	cc := &gatedConn{Conn: a, gate: make(chan struct{})}
-	w := NewWriter(cc, time.Second, 1<<20, 0)
-	go w.Run()
+	w := NewWriter(cc, time.Second, 1<<20, 0, nil)
 	// The first frame is written inline and holds the connection; the 99
 	// that arrive meanwhile are queued and leave in one write.
 	inline := make(chan error, 1)
@@ -106,8 +105,7 @@ func TestWriterBackpressureAndTimeout(t *testing.T) {
 	a, b := net.Pipe() // nobody reads b: writes block
 	defer b.Close()
 	defer a.Close()
-	w := NewWriter(a, 50*time.Millisecond, 100, 0)
-	go w.Run()
+	w := NewWriter(a, 50*time.Millisecond, 100, 0, nil)
 	big := frame(1, string(make([]byte, 200)))
 	// Writes go inline or queue until the queue is over its mark; then they
 	// wait, and give up when the stuck write times out and stops the writer.
@@ -133,8 +131,7 @@ func TestWriterBacklogLimit(t *testing.T) {
 	a, b := net.Pipe() // nobody reads b
 	defer b.Close()
 	defer a.Close()
-	w := NewWriter(a, 5*time.Second, 0, 1000)
-	go w.Run()
+	w := NewWriter(a, 5*time.Second, 0, 1000, nil)
 	big := frame(1, string(make([]byte, 300)))
 	// The first frame is written inline and blocks; the next ones queue
 	// until the queue would pass its limit, which stops the writer.
@@ -150,5 +147,33 @@ func TestWriterBacklogLimit(t *testing.T) {
 		t.Fatalf("writes past the backlog limit: %v", err)
 	}
 	a.Close() // unblocks the inline write
+	<-w.Done()
+}
+
+func TestWriterLoopEndsWhenIdle(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	defer a.Close()
+	w := NewWriter(a, time.Second, 0, 0, nil)
+	go io.Copy(io.Discard, b) //nolint:errcheck // ends when the pipe closes
+	for i := range 50 {
+		if err := w.Write(context.Background(), frame(uint64(i), "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		w.mu.Lock()
+		idle := !w.looping && !w.busy && len(w.buf) == 0
+		w.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the send loop did not end once the queue was empty")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w.Close()
 	<-w.Done()
 }

@@ -15,25 +15,29 @@ var ErrClosed = errors.New("frameio: writer closed")
 // not reading what it asked for.
 var ErrBacklog = errors.New("frameio: peer is not reading: write backlog over its limit")
 
-// Writer queues frames and writes them from one send loop: each turn of
-// the loop writes everything queued so far in one call, so frames from many
-// concurrent callers share a system call. WriteSolo lets an uncontended
-// caller write its frame itself, sparing the hand-off to the loop.
+// Writer queues frames and writes them from a send loop: each turn of the
+// loop writes everything queued so far in one call, so frames from many
+// concurrent callers share a system call. The loop runs only while there
+// is something to write — an idle connection costs no goroutine — and
+// WriteSolo lets an uncontended caller write its frame itself, sparing
+// the hand-off to the loop.
 type Writer struct {
 	conn      net.Conn
 	timeout   time.Duration
-	highWater int // queue size past which Write waits; 0: never waits
-	limit     int // queue size past which the writer stops; 0: no limit
+	highWater int             // queue size past which Write waits; 0: never waits
+	limit     int             // queue size past which the writer stops; 0: no limit
+	onFail    func(err error) // called once if a write fails or the backlog passes limit
+	done      chan struct{}   // closed once stopped and idle
+	doneOnce  sync.Once
 
 	mu      sync.Mutex
 	buf     []byte
 	spare   []byte
 	err     error         // set once; the reason the writer stopped
 	closing bool          // drain then stop
-	busy    bool          // a write to conn is under way
+	busy    bool          // a write to conn is under way (inline or by the loop)
+	looping bool          // a send loop goroutine is running
 	space   chan struct{} // closed when the queue drains below highWater
-	wake    chan struct{}
-	done    chan struct{}
 }
 
 // Buffers larger than this are dropped rather than kept for reuse.
@@ -42,15 +46,16 @@ const maxKeptBuffer = 1 << 20
 // NewWriter returns a Writer for conn. Each write must finish within
 // timeout (0: no limit). A queue over highWater bytes makes Write wait
 // (0: never); a frame that would take the queue over limit bytes stops
-// the writer with ErrBacklog instead (0: no limit). Run must be called to
-// start the send loop.
-func NewWriter(conn net.Conn, timeout time.Duration, highWater, limit int) *Writer {
+// the writer with ErrBacklog instead (0: no limit). onFail, if not nil,
+// is called once, from the goroutine that found it, when a write fails or
+// the backlog passes its limit.
+func NewWriter(conn net.Conn, timeout time.Duration, highWater, limit int, onFail func(error)) *Writer {
 	return &Writer{
 		conn:      conn,
 		timeout:   timeout,
 		highWater: highWater,
 		limit:     limit,
-		wake:      make(chan struct{}, 1),
+		onFail:    onFail,
 		done:      make(chan struct{}),
 	}
 }
@@ -75,7 +80,6 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo bool) error {
 		w.mu.Unlock()
 		select {
 		case <-space:
-		case <-w.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -91,8 +95,7 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo bool) error {
 	}
 	if w.limit > 0 && len(w.buf) > 0 && len(w.buf)+len(frame) > w.limit {
 		w.mu.Unlock()
-		w.stop(ErrBacklog)
-		w.kick()
+		w.fail(ErrBacklog)
 		return ErrBacklog
 	}
 	if solo && !w.busy && len(w.buf) == 0 {
@@ -101,25 +104,74 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo bool) error {
 		err := w.writeConn(frame)
 		w.mu.Lock()
 		w.busy = false
-		more := len(w.buf) > 0
+		w.startLoopLocked()
+		finish := w.closing && w.err == nil && !w.looping && len(w.buf) == 0
 		w.mu.Unlock()
 		if err != nil {
-			w.stop(err)
-			w.kick()
+			w.fail(err)
 			return err
 		}
-		if more {
-			w.kick()
+		if finish {
+			w.stop(ErrClosed)
 		}
+		w.checkDone()
 		return nil
 	}
-	wasEmpty := len(w.buf) == 0
 	w.buf = append(w.buf, frame...)
+	w.startLoopLocked()
 	w.mu.Unlock()
-	if wasEmpty {
-		w.kick()
-	}
 	return nil
+}
+
+// startLoopLocked starts the send loop if frames wait and nothing is
+// writing them. w.mu must be held.
+func (w *Writer) startLoopLocked() {
+	if !w.busy && !w.looping && len(w.buf) > 0 && w.err == nil {
+		w.looping = true
+		go w.loop()
+	}
+}
+
+// loop writes what is queued, turn after turn, until the queue is empty.
+func (w *Writer) loop() {
+	for {
+		w.mu.Lock()
+		if w.err != nil || w.busy || len(w.buf) == 0 {
+			// Stopped; or an inline write is under way, which restarts
+			// the loop when it ends; or nothing left to write.
+			w.looping = false
+			closing := w.closing && w.err == nil && !w.busy
+			w.mu.Unlock()
+			if closing {
+				w.stop(ErrClosed)
+			}
+			w.checkDone()
+			return
+		}
+		b := w.buf
+		w.buf = w.spare[:0]
+		w.spare = nil
+		w.busy = true
+		w.mu.Unlock()
+		err := w.writeConn(b)
+		w.mu.Lock()
+		w.busy = false
+		if cap(b) <= maxKeptBuffer {
+			w.spare = b[:0]
+		}
+		if w.space != nil && (w.highWater == 0 || len(w.buf) < w.highWater) {
+			close(w.space)
+			w.space = nil
+		}
+		w.mu.Unlock()
+		if err != nil {
+			w.mu.Lock()
+			w.looping = false
+			w.mu.Unlock()
+			w.fail(err)
+			return
+		}
+	}
 }
 
 // writeConn writes b to the connection within the write timeout.
@@ -131,62 +183,19 @@ func (w *Writer) writeConn(b []byte) error {
 	return err
 }
 
-// Run is the send loop. It returns when the writer is closed (after
-// writing what was queued, for CloseAfterFlush) or a write fails.
-func (w *Writer) Run() {
-	defer close(w.done)
-	for {
-		<-w.wake
-		w.mu.Lock()
-		if w.err != nil {
-			w.mu.Unlock()
-			return
-		}
-		if w.busy {
-			// A Write is writing inline; it wakes the loop when done.
-			w.mu.Unlock()
-			continue
-		}
-		b := w.buf
-		w.buf = w.spare[:0]
-		w.spare = nil
-		w.busy = len(b) > 0
-		closing := w.closing
-		w.mu.Unlock()
-		if len(b) > 0 {
-			if err := w.writeConn(b); err != nil {
-				w.stop(err)
-				return
-			}
-		}
-		w.mu.Lock()
-		w.busy = false
-		if cap(b) <= maxKeptBuffer {
-			w.spare = b[:0]
-		}
-		if w.space != nil && len(w.buf) < w.highWater {
-			close(w.space)
-			w.space = nil
-		}
-		more := len(w.buf) > 0
-		w.mu.Unlock()
-		if closing && !more {
-			w.stop(ErrClosed)
-			return
-		}
-		if more {
-			select {
-			case w.wake <- struct{}{}:
-			default:
-			}
-		}
+// fail stops the writer with err and tells the owner, once.
+func (w *Writer) fail(err error) {
+	if w.stop(err) && w.onFail != nil {
+		w.onFail(err)
 	}
 }
 
-// stop records err as the reason the writer stopped and wakes every waiter.
-func (w *Writer) stop(err error) {
+// stop records err as the reason the writer stopped and wakes every
+// waiter. It reports whether this call stopped it.
+func (w *Writer) stop(err error) bool {
 	w.mu.Lock()
-	if w.err == nil {
+	first := w.err == nil
+	if first {
 		w.err = err
 	}
 	if w.space != nil {
@@ -195,25 +204,38 @@ func (w *Writer) stop(err error) {
 	}
 	w.buf = nil
 	w.mu.Unlock()
+	w.checkDone()
+	return first
+}
+
+// checkDone closes done once the writer has stopped and no write runs.
+func (w *Writer) checkDone() {
+	w.mu.Lock()
+	idle := w.err != nil && !w.busy && !w.looping
+	w.mu.Unlock()
+	if idle {
+		w.doneOnce.Do(func() { close(w.done) })
+	}
 }
 
 // Close stops the writer at once, dropping queued frames. It does not
-// close the connection.
-func (w *Writer) Close() {
-	w.stop(ErrClosed)
-	w.kick()
-}
+// close the connection; a write under way ends when the connection does.
+func (w *Writer) Close() { w.stop(ErrClosed) }
 
 // CloseAfterFlush makes the writer refuse new frames, write those already
 // queued, then stop. Done reports when it has.
 func (w *Writer) CloseAfterFlush() {
 	w.mu.Lock()
 	w.closing = true
+	idle := !w.busy && !w.looping && len(w.buf) == 0
+	w.startLoopLocked()
 	w.mu.Unlock()
-	w.kick()
+	if idle {
+		w.stop(ErrClosed)
+	}
 }
 
-// Done is closed when the send loop has returned.
+// Done is closed when the writer has stopped and no write is under way.
 func (w *Writer) Done() <-chan struct{} { return w.done }
 
 // Err returns why the writer stopped, or nil while it runs.
@@ -221,11 +243,4 @@ func (w *Writer) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
-}
-
-func (w *Writer) kick() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
 }
