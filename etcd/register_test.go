@@ -3,6 +3,7 @@ package etcd_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -177,9 +178,14 @@ func ExampleRegister() {
 	}
 	defer cli.Close()
 
-	// Server side: serve, then register; leave in the reverse order.
+	// Server side: listen, serve, then register; leave in the reverse
+	// order.
+	l, err := net.Listen("tcp", "10.0.0.7:9000")
+	if err != nil {
+		panic(err)
+	}
 	srv := simplerpc.NewServer()
-	go srv.ListenAndServe("10.0.0.7:9000")
+	go srv.Serve(l)
 	reg, err := etcd.Register(ctx, cli, "calc", "10.0.0.7:9000")
 	if err != nil {
 		panic(err)
