@@ -32,6 +32,7 @@ var httpCases = []hostileCase{
 	{name: "HTTP: malformed JSON", run: func(h *hostileBench) (string, time.Duration, error) {
 		return httpExpect(h.addr, httpRequest(`{"jsonrpc":"2.0","id":1,"method":`, false), http.StatusOK, -32700)
 	}},
+	{name: "HTTP: client that never reads its responses", limit: 15 * time.Second, run: httpNeverReads},
 	{name: "HTTP: batch of 5,000 requests", run: func(h *hostileBench) (string, time.Duration, error) {
 		reqs := make([]string, 5000)
 		for i := range reqs {

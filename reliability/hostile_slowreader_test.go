@@ -5,14 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 )
 
 // Size of the never-reading client's flood: replyCalls replies of
-// replySize bytes each.
+// replySize bytes each, 8 MiB in all, more than the socket buffers hold
+// with the client's receive buffer made small. The heap bound of the
+// hostile tests checks that replies waiting for a client that does not
+// read are not kept without limit. (All the calls run at once, each
+// holding its result while it runs: with more of them the heap would
+// measure that instead.)
 const (
-	replyCalls = 64
-	replySize  = 256 << 10
+	replyCalls = 1024
+	replySize  = 8 << 10
 )
 
 // neverReads asks for many large replies and never reads one. The server
@@ -25,7 +31,7 @@ func neverReads(h *hostileBench) (string, time.Duration, error) {
 // notices the close when a write of its own fails with the connection
 // reset.
 func neverReadsN(h *hostileBench, calls, size int) (string, time.Duration, error) {
-	nc, err := rawDial(h.addr, "cbor")
+	nc, err := rawDialWith(net.Dialer{Control: smallReceiveBuffer}, h.addr, "cbor")
 	if err != nil {
 		return "handshake failed", 0, err
 	}
@@ -42,6 +48,23 @@ func neverReadsN(h *hostileBench, calls, size int) (string, time.Duration, error
 		return fmt.Sprintf("closed after the %v write timeout", hostileWrite), time.Since(start), nil
 	}
 	return "still open", time.Since(start), errors.New("the server kept the connection of a client that never reads")
+}
+
+// smallReceiveBuffer shrinks a socket's receive buffer before it
+// connects, so that what the client does not read backs up into the
+// server sooner.
+func smallReceiveBuffer(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4<<10)
+	})
+	if err != nil {
+		return fmt.Errorf("setting SO_RCVBUF: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("setting SO_RCVBUF: %w", serr)
+	}
+	return nil
 }
 
 // waitWriteFails writes probe every few milliseconds until a write fails

@@ -2,6 +2,7 @@ package reliability_test
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,11 +32,11 @@ type hostileBench struct {
 // Limits of the server under attack.
 const (
 	hostileMaxMessage = 1 << 20
-	hostileHandshake  = 300 * time.Millisecond
-	hostileWrite      = 500 * time.Millisecond
+	hostileHandshake  = time.Second
+	hostileWrite      = time.Second
 	// The server pings a connection silent for hostileKeepalive and
 	// closes it if nothing comes back within as long again.
-	hostileKeepalive = 200 * time.Millisecond
+	hostileKeepalive = 500 * time.Millisecond
 	// hostileHeapBound is how far above its baseline the heap in use may
 	// rise while a hostile input is handled.
 	hostileHeapBound = 64 << 20
@@ -53,15 +54,23 @@ func TestHostile(t *testing.T) {
 }
 
 func runHostile(t *testing.T, baseHeap uint64, cases []hostileCase) uint64 {
+	logs := newLogRing(200)
 	srv := startServer(t, simplerpc.WithMaxMessageSize(hostileMaxMessage),
 		simplerpc.WithHandshakeTimeout(hostileHandshake), simplerpc.WithWriteTimeout(hostileWrite),
-		simplerpc.WithKeepalive(hostileKeepalive, hostileKeepalive))
-	good := dial(t, srv.addr)
+		simplerpc.WithKeepalive(hostileKeepalive, hostileKeepalive), simplerpc.WithLogger(logs.logger()))
+	good := dial(t, srv.addr, simplerpc.WithLogger(logs.logger()))
+	defer func() {
+		if t.Failed() {
+			t.Logf("the last lines the server and the well-behaved client logged:\n%s", logs)
+		}
+	}()
 	gc := startGoodCaller(good)
 	sampler := startPeakSampler(5 * time.Millisecond)
 	h := &hostileBench{addr: srv.addr, ledger: srv.ledger}
 	for _, hc := range cases {
 		t.Run(hc.name, func(t *testing.T) {
+			// Collect what earlier cases left, so the peak is this case's.
+			runtime.GC()
 			sampler.restart()
 			ok0, fail0 := gc.counts()
 			outcome, took, err := hc.run(h)
@@ -80,11 +89,12 @@ func runHostile(t *testing.T, baseHeap uint64, cases []hostileCase) uint64 {
 				t.Errorf("a well-behaved call after the input failed: %v", err)
 			}
 			ok1, fail1 := gc.counts()
-			if p := sampler.peak.Load(); p > baseHeap+hostileHeapBound {
-				t.Errorf("heap in use rose to %s, baseline %s", mib(p), mib(baseHeap))
+			peak := sampler.peak.Load()
+			if peak > baseHeap+hostileHeapBound {
+				t.Errorf("heap in use rose to %s, baseline %s", mib(peak), mib(baseHeap))
 			}
 			t.Logf("%s in %v; well-behaved calls meanwhile: %d ok, %d failed", outcome, took, ok1-ok0, fail1-fail0)
-			results.addHostile(hostileRow{input: hc.name, outcome: outcome, took: took, goodCalls: int(ok1 - ok0 + fail1 - fail0), goodFails: int(fail1 - fail0)})
+			results.addHostile(hostileRow{input: hc.name, outcome: outcome, took: took, goodCalls: int(ok1 - ok0 + fail1 - fail0), goodFails: int(fail1 - fail0), peak: peak})
 		})
 	}
 	gc.stop()

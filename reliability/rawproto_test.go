@@ -79,7 +79,12 @@ func cborUint(n uint64) []byte { return cborHead(0, n) }
 // completes the handshake. Every operation has a 30-second deadline
 // unless the caller sets another.
 func rawDial(addr, codec string) (net.Conn, error) {
-	nc, err := net.Dial("tcp", addr)
+	return rawDialWith(net.Dialer{}, addr, codec)
+}
+
+// rawDialWith is rawDial with a dialer of the caller's.
+func rawDialWith(d net.Dialer, addr, codec string) (net.Conn, error) {
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("raw dial: %w", err)
 	}

@@ -7,6 +7,7 @@
 //
 //   - drop: bytes are read and silently discarded;
 //   - delay: every chunk is forwarded a fixed time after it was read;
+//   - rate: bytes are forwarded no faster than a given bandwidth;
 //   - stall: forwarding stops, without losing or reordering bytes, until
 //     Resume;
 //   - truncate: only the first n bytes of the next chunk are forwarded,

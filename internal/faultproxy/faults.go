@@ -9,6 +9,7 @@ import (
 type faults struct {
 	drop  bool
 	delay time.Duration
+	rate  int // bytes per second; 0: unlimited
 	// stall is non-nil while the direction is stalled; Resume closes it.
 	stall chan struct{}
 	// truncate is how many bytes of the next chunk to forward before
@@ -33,6 +34,17 @@ func (p *Proxy) SetDelay(dir Direction, d time.Duration) {
 	defer p.mu.Unlock()
 	for _, i := range dir.each() {
 		p.dir[i].delay = max(d, 0)
+	}
+}
+
+// SetRate limits the bandwidth of dir to bytesPerSec, as a slow link
+// would (0 removes the limit). Bytes are forwarded in small slices at
+// that pace, in order.
+func (p *Proxy) SetRate(dir Direction, bytesPerSec int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, i := range dir.each() {
+		p.dir[i].rate = max(bytesPerSec, 0)
 	}
 }
 
@@ -126,13 +138,13 @@ func (p *Proxy) SetBlackhole(on bool) {
 	}
 }
 
-// Heal switches every fault off: no drop, no delay, stalls resumed,
+// Heal switches every fault off: no drop, no delay, no rate limit, stalls resumed,
 // truncation disarmed, blackhole off (closing the held connections).
 func (p *Proxy) Heal() {
 	p.mu.Lock()
 	p.resume(Both)
 	for i := range p.dir {
-		p.dir[i].drop, p.dir[i].delay, p.dir[i].truncate = false, 0, -1
+		p.dir[i].drop, p.dir[i].delay, p.dir[i].rate, p.dir[i].truncate = false, 0, 0, -1
 	}
 	p.mu.Unlock()
 	p.SetBlackhole(false)
@@ -162,6 +174,13 @@ func (p *Proxy) planChunk(i, n int) plan {
 		return plan{cut: cut}
 	}
 	return plan{cut: -1}
+}
+
+// rateOf returns the bandwidth limit of direction i.
+func (p *Proxy) rateOf(i int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dir[i].rate
 }
 
 // delayOf returns the delay of direction i.

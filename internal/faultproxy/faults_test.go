@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,6 +61,26 @@ func TestDelay(t *testing.T) {
 	roundTrip(t, c, "fast")
 	if rt := time.Since(start); rt >= 2*d {
 		t.Fatalf("round trip still took %v without delay", rt)
+	}
+}
+
+func TestRate(t *testing.T) {
+	p := startProxy(t, startEcho(t).addr())
+	c := dialProxy(t, p)
+	p.SetRate(faultproxy.Downstream, 100<<10)
+	msg := strings.Repeat("r", 50<<10)
+	start := time.Now()
+	if got := roundTrip(t, c, msg); got != msg {
+		t.Fatal("the rate-limited echo came back wrong")
+	}
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Fatalf("50 KiB at 100 KiB/s took %v", d)
+	}
+	p.SetRate(faultproxy.Downstream, 0)
+	start = time.Now()
+	roundTrip(t, c, msg)
+	if d := time.Since(start); d > 400*time.Millisecond {
+		t.Fatalf("50 KiB without a limit took %v", d)
 	}
 }
 

@@ -178,10 +178,39 @@ func (l *link) forward(i int, dst net.Conn, c chunk) bool {
 			l.shut(false)
 			return false
 		}
-		if _, err := dst.Write((*c.buf)[:c.n]); err != nil {
+		if err := l.send(i, dst, (*c.buf)[:c.n]); err != nil {
 			l.shut(true)
 			return false
 		}
 		return true
 	}
+}
+
+// send writes b to dst, paced by direction i's rate limit, if any.
+func (l *link) send(i int, dst net.Conn, b []byte) error {
+	for len(b) > 0 {
+		rate := l.p.rateOf(i)
+		if rate <= 0 {
+			_, err := dst.Write(b)
+			return err
+		}
+		// Slices of a hundredth of a second's worth.
+		n := min(len(b), max(rate/100, 1))
+		start := time.Now()
+		if _, err := dst.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+		wait := time.Duration(n)*time.Second/time.Duration(rate) - time.Since(start)
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-l.done:
+				t.Stop()
+				return net.ErrClosed
+			}
+		}
+	}
+	return nil
 }
