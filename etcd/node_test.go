@@ -53,6 +53,7 @@ type node struct {
 	reg    *etcd.Registration
 	served chan error
 	hits   atomic.Int64 // calls run
+	joined time.Time    // when Register returned
 }
 
 // Calc is the service the nodes serve.
@@ -65,7 +66,7 @@ type Calc struct {
 func (c *Calc) Work(token string, n int) int {
 	c.led.record(token, c.n.id)
 	c.n.hits.Add(1)
-	time.Sleep(300 * time.Microsecond)
+	time.Sleep(time.Millisecond)
 	return 2 * n
 }
 
@@ -100,6 +101,7 @@ func startNode(t *testing.T, e *etcdServer, id int, led *ledger, ttl time.Durati
 	if n.reg, err = etcd.Register(ctx, n.cli, "calc", n.addr, etcd.WithTTL(ttl)); err != nil {
 		t.Fatal(err)
 	}
+	n.joined = time.Now()
 	return n
 }
 
