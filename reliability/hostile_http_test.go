@@ -3,6 +3,7 @@ package reliability_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -112,4 +113,25 @@ func httpExpect(addr string, req []byte, status int, rpcCodes ...int) (string, t
 		}
 	}
 	return outcome, took, fmt.Errorf("want one of the codes %v", rpcCodes)
+}
+
+// httpNeverReads pipelines requests with large responses on one
+// connection and never reads them.
+func httpNeverReads(h *hostileBench) (string, time.Duration, error) {
+	nc, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		return "dial failed", 0, fmt.Errorf("dial: %w", err)
+	}
+	defer nc.Close()
+	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"Work.Blob","params":[%d]}`, 600<<10)
+	req := fmt.Sprintf("POST / HTTP/1.1\r\nHost: reliability\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	start := time.Now()
+	_ = nc.SetWriteDeadline(start.Add(5 * time.Second))
+	if _, err := nc.Write([]byte(strings.Repeat(req, 32))); err != nil {
+		return "write failed", time.Since(start), fmt.Errorf("sending the requests: %w", err)
+	}
+	if waitWriteFails(nc, []byte(req), start.Add(15*time.Second)) {
+		return fmt.Sprintf("closed after the %v write timeout", hostileWrite), time.Since(start), nil
+	}
+	return "still open", time.Since(start), errors.New("the server kept the connection of an HTTP client that never reads")
 }
