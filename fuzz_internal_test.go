@@ -109,6 +109,7 @@ func FuzzServerConn(f *testing.F) {
 	if err := s.Register("F", fuzzTarget{}); err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(func() { _ = s.Shutdown(context.Background()) }) // its call goroutines exit
 	f.Fuzz(func(t *testing.T, data []byte) {
 		client, server := net.Pipe()
 		s.connWG.Add(1)

@@ -42,6 +42,10 @@ type Server struct {
 	shutting  bool
 	front     *httpFront     // HTTP server of non-simplerpc connections, started on demand
 	connWG    sync.WaitGroup // connection goroutines
+	work      chan task      // hands calls to idle call goroutines
+	workers   sync.WaitGroup // call goroutines
+	quit      chan struct{}  // closed when the server is done: idle call goroutines exit
+	quitOnce  sync.Once
 }
 
 // NewServer returns a Server configured by opts.
@@ -52,6 +56,8 @@ func NewServer(opts ...ServerOption) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*serverConn]struct{}),
 		sessions:  make(map[[wire.SessionIDSize]byte]*session),
+		work:      make(chan task),
+		quit:      make(chan struct{}),
 	}
 	s.methods.Store(&map[string]*method{})
 	s.registerIntrospection()
@@ -355,7 +361,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.connWG.Wait()
 	s.endSessions()
+	s.stopWorkers()
 	return nil
+}
+
+// stopWorkers lets idle call goroutines exit and waits for them; a call
+// still running (one that ignores its canceled context) is waited for too.
+func (s *Server) stopWorkers() {
+	s.quitOnce.Do(func() { close(s.quit) })
+	s.workers.Wait()
 }
 
 // Close stops the server at once: listeners and connections are closed,
@@ -368,5 +382,6 @@ func (s *Server) Close() error {
 	s.closeFront()
 	s.connWG.Wait()
 	s.endSessions()
+	s.quitOnce.Do(func() { close(s.quit) }) // idle call goroutines exit; busy ones after their call
 	return nil
 }

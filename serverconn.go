@@ -227,7 +227,7 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) error {
 		return sc.ctx.Err()
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
-	go sc.run(h.ID, m, ctx, cancel, args)
+	s.start(task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args})
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -132,10 +133,20 @@ func (w *Writer) startLoopLocked() {
 	}
 }
 
+// coalesceBelow is the queue size under which the loop yields once
+// before writing, so that frames being produced by other goroutines at
+// that moment join the same write.
+const coalesceBelow = 16 << 10
+
 // loop writes what is queued, turn after turn, until the queue is empty.
 func (w *Writer) loop() {
 	for {
 		w.mu.Lock()
+		if n := len(w.buf); n > 0 && n < coalesceBelow {
+			w.mu.Unlock()
+			runtime.Gosched()
+			w.mu.Lock()
+		}
 		if w.err != nil || w.busy || len(w.buf) == 0 {
 			// Stopped; or an inline write is under way, which restarts
 			// the loop when it ends; or nothing left to write.
