@@ -134,6 +134,7 @@ func (c *Client) update(addrs []string) {
 	}
 	for a, ep := range c.eps {
 		if !want[a] {
+			ep.retire() // before it leaves the lists: a call that picked it is refused, and retried elsewhere
 			delete(c.eps, a)
 			c.bg.Add(1)
 			go c.retire(ep)

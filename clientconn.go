@@ -68,7 +68,8 @@ func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.He
 	if dl, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(dl)
 	}
-	br := bufio.NewReaderSize(nc, 32<<10)
+	act := newActivity(nc)
+	br := bufio.NewReaderSize(act, 32<<10)
 	welcome, err := handshake(nc, br, hello)
 	if err != nil {
 		nc.Close()
@@ -84,7 +85,7 @@ func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.He
 		done:    make(chan struct{}),
 	}
 	cc.w = frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater, 0, func(error) { cc.writeFailed() })
-	cc.keep = startKeepalive(cfg.keepInterval, cfg.keepTimeout,
+	cc.keep = startKeepalive(cfg.keepInterval, cfg.keepTimeout, act,
 		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
 	go cc.readLoop(frameio.NewReader(br, cfg.maxMessageSize))
 	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
@@ -216,7 +217,6 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 		if h, body, err = fr.Next(); err != nil {
 			break
 		}
-		cc.keep.touch()
 		switch h.Kind {
 		case wire.KindReply:
 			cc.deliver(h, body)

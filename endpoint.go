@@ -38,6 +38,7 @@ type endpoint struct {
 	dialing  chan struct{}            // non-nil while a dial is under way
 	dialed   bool                     // a connection was made: later ones resume the session
 	closed   bool
+	retiring bool // the server left the target: no new calls
 	next     uint64                  // the last call id handed out
 	pending  map[uint64]*pendingCall // calls waiting for replies, by id
 	orphans  int                     // pending calls whose connection broke
@@ -68,6 +69,9 @@ func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
 	ep.mu.Lock()
 	for {
 		switch {
+		case ep.retiring:
+			ep.mu.Unlock()
+			return nil, errorf(CodeUnavailable, "", "%s left the target; call not sent", ep.addr)
 		case ep.closed:
 			ep.mu.Unlock()
 			return nil, newError(CodeUnavailable, "", ErrClientClosed)
@@ -178,7 +182,7 @@ func (ep *endpoint) dial(ctx context.Context, resume bool) (*clientConn, bool, e
 func (ep *endpoint) register(cc *clientConn, pc *pendingCall) (uint64, bool) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	if !cc.usable() {
+	if ep.retiring || !cc.usable() {
 		return 0, false
 	}
 	ep.next++
@@ -386,6 +390,13 @@ func (ep *endpoint) probe() {
 	}
 	ep.mu.Lock()
 	ep.probing = false
+	ep.mu.Unlock()
+}
+
+// retire stops new calls to the endpoint: its server left the target.
+func (ep *endpoint) retire() {
+	ep.mu.Lock()
+	ep.retiring = true
 	ep.mu.Unlock()
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -62,6 +63,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.cfg.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
+		// Say so, rather than let an empty 200 pass for an answer; the
+		// connection is not reused.
+		w.Header().Set("Connection", "close")
+		status := http.StatusBadRequest
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			status = http.StatusRequestTimeout
+		}
+		http.Error(w, "simplerpc: reading the request body failed: "+err.Error(), status)
 		return
 	}
 	reqs, batch := parseRPCBody(body)

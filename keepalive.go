@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,62 +29,81 @@ func WithKeepalive(interval, timeout time.Duration) Option {
 	}
 }
 
+// activity notes when bytes last arrived on a connection: its Read
+// wraps the connection's, so a large frame still arriving counts as life,
+// not only whole frames.
+type activity struct {
+	r    io.Reader
+	last atomic.Int64 // UnixNano of the last read that returned bytes
+}
+
+func newActivity(r io.Reader) *activity {
+	a := &activity{r: r}
+	a.last.Store(time.Now().UnixNano())
+	return a
+}
+
+func (a *activity) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
 // keepalive watches one connection for silence with a timer, so an idle
-// connection costs no goroutine. The reader calls touch for every frame.
+// connection costs no goroutine.
 type keepalive struct {
 	interval, timeout time.Duration
+	act               *activity
 	ping              func()
 	dead              func(error)
-	reads             atomic.Uint64
 
 	mu      sync.Mutex
 	timer   *time.Timer
-	seen    uint64 // reads at the last check
-	pinged  bool   // a ping is out and nothing has arrived since
+	pingAt  int64 // UnixNano of the ping out, or 0
 	stopped bool
 }
 
-// startKeepalive starts watching, or returns nil when interval is zero.
-// The methods of a nil *keepalive do nothing.
-func startKeepalive(interval, timeout time.Duration, ping func(), dead func(error)) *keepalive {
+// startKeepalive starts watching act, or returns nil when interval is
+// zero. The methods of a nil *keepalive do nothing.
+func startKeepalive(interval, timeout time.Duration, act *activity, ping func(), dead func(error)) *keepalive {
 	if interval <= 0 {
 		return nil
 	}
 	if timeout <= 0 {
 		timeout = interval
 	}
-	k := &keepalive{interval: interval, timeout: timeout, ping: ping, dead: dead}
+	k := &keepalive{interval: interval, timeout: timeout, act: act, ping: ping, dead: dead}
 	k.mu.Lock()
 	k.timer = time.AfterFunc(interval, k.check)
 	k.mu.Unlock()
 	return k
 }
 
-// touch records that a frame arrived.
-func (k *keepalive) touch() {
-	if k != nil {
-		k.reads.Add(1)
-	}
-}
-
-// check runs when the timer fires.
+// check runs when the timer fires: it pings a connection silent for the
+// interval, and declares it dead when nothing arrived within the timeout
+// after the ping.
 func (k *keepalive) check() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.stopped {
 		return
 	}
-	if n := k.reads.Load(); n != k.seen {
-		k.seen, k.pinged = n, false
-		k.timer.Reset(k.interval)
+	now, last := time.Now().UnixNano(), k.act.last.Load()
+	if k.pingAt != 0 {
+		if last <= k.pingAt {
+			k.stopped = true
+			go k.dead(fmt.Errorf("keepalive: nothing from the peer for %v after a ping; connection presumed dead", k.timeout))
+			return
+		}
+		k.pingAt = 0
+	}
+	if idle := time.Duration(now - last); idle < k.interval {
+		k.timer.Reset(k.interval - idle)
 		return
 	}
-	if k.pinged {
-		k.stopped = true
-		go k.dead(fmt.Errorf("keepalive: nothing from the peer for %v after a ping; connection presumed dead", k.timeout))
-		return
-	}
-	k.pinged = true
+	k.pingAt = now
 	go k.ping()
 	k.timer.Reset(k.timeout)
 }

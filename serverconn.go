@@ -59,7 +59,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	defer s.connWG.Done()
 	defer nc.Close()
 	log := s.cfg.logger.With(slog.String("remote", nc.RemoteAddr().String()))
-	br := bufio.NewReaderSize(nc, 4096)
+	act := newActivity(nc)
+	br := bufio.NewReaderSize(act, 4096)
 	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.handshake))
 	if s.cfg.tls != nil {
 		var ok bool
@@ -105,7 +106,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
-	sc.keep = startKeepalive(s.cfg.keepInterval, s.cfg.keepTimeout,
+	sc.keep = startKeepalive(s.cfg.keepInterval, s.cfg.keepTimeout, act,
 		func() { sc.writeFrame(wire.Header{Kind: wire.KindPing}, nil) },
 		func(err error) {
 			log.Warn("simplerpc: connection closed", slog.Any("reason", err))
@@ -170,7 +171,6 @@ func (sc *serverConn) readLoop(fr *frameio.Reader) error {
 		if err != nil {
 			return err
 		}
-		sc.keep.touch()
 		switch h.Kind {
 		case wire.KindCall:
 			if err := sc.startCall(h, body); err != nil {
