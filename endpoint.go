@@ -38,7 +38,7 @@ type endpoint struct {
 	dialing  chan struct{}            // non-nil while a dial is under way
 	dialed   bool                     // a connection was made: later ones resume the session
 	closed   bool
-	retiring bool // the server left the target: no new calls
+	retiring bool                    // the server left the target: no new calls
 	next     uint64                  // the last call id handed out
 	pending  map[uint64]*pendingCall // calls waiting for replies, by id
 	orphans  int                     // pending calls whose connection broke
