@@ -119,8 +119,10 @@ func runIdleChild(spec string) error {
 		return err
 	}
 	fmt.Println("ready")
-	_, err = io.Copy(io.Discard, os.Stdin)
-	return err
+	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
+		return fmt.Errorf("wait for parent: %w", err)
+	}
+	return nil
 }
 
 // dialIdle connects n clients of s to addr, a few at a time, and makes one
