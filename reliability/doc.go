@@ -20,7 +20,4 @@
 // RELIABILITY.md at the repository root is generated with
 //
 //	go test -race -count=1 ./reliability -args -report ../RELIABILITY.md
-//
-// Inputs the server does not withstand yet are tested by TestKnownBugs,
-// built only with -tags knownbugs, as those tests fail.
 package reliability
