@@ -168,3 +168,20 @@ func TestParseArgs(t *testing.T) {
 		t.Error("a name given twice was accepted")
 	}
 }
+
+// TestTargets runs list and bench against many-server targets: the CLI
+// dials through simplerpc.Dial, so static:/// and dns:/// work as they do
+// for a Client.
+func TestTargets(t *testing.T) {
+	a, b := serve(t), serve(t)
+	target := "static:///" + a + "," + b
+	if r := cli(t, "list", target); r.code != 0 || !strings.Contains(r.stdout, "service Calc") {
+		t.Fatalf("list %s: exit %d, %s%s", target, r.code, r.stdout, r.stderr)
+	}
+	if r := cli(t, "bench", "-c", "4", "-d", "300ms", target, "Calc.Add", "1", "2"); r.code != 0 || !strings.Contains(r.stdout, "calls/s, 0 errors") {
+		t.Fatalf("bench %s: exit %d, %s%s", target, r.code, r.stdout, r.stderr)
+	}
+	if r := cli(t, "call", "dns:///localhost:"+strings.Split(a, ":")[1], "Calc.Add", "1", "2"); r.code != 0 || strings.TrimSpace(r.stdout) != "3" {
+		t.Fatalf("call through dns:///: exit %d, %q %s", r.code, r.stdout, r.stderr)
+	}
+}
