@@ -136,18 +136,7 @@ type descTree struct {
 }
 
 func TestBindContractNested(t *testing.T) {
-	srv := simplerpc.NewServer()
-	if err := srv.Register("Shapes", DescShapes{}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	defer func() { srv.Close(); <-done }()
-	c := dial(t, l.Addr().String())
+	c := dial(t, serveShapes(t, "Shapes"))
 	var ok struct {
 		Tree  func(n descTree) (descTree, error)
 		Mixed func(o map[string]any, f float64, b bool) ([]uint, error)
@@ -164,7 +153,7 @@ func TestBindContractNested(t *testing.T) {
 			When int `json:"when"`
 		}, f float64, b bool) error
 	}
-	err = c.Bind("Shapes", &bad)
+	err := c.Bind("Shapes", &bad)
 	for _, want := range []string{
 		"argument 1: the server expects simplerpc_test.DescNode, the stub passes struct { Children []string }: field Children: elements: server a struct, stub a string",
 		"field when: server a string, stub an integer",

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -127,18 +126,7 @@ func (DescShapes) Tree(n DescNode) *DescNode                    { return &n }
 func (DescShapes) Mixed(o descOuter, f float32, b bool) [3]int8 { return [3]int8{} }
 
 func TestDescribeSchemas(t *testing.T) {
-	srv := simplerpc.NewServer()
-	if err := srv.Register("DescShapes", DescShapes{}); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	defer func() { srv.Close(); <-done }()
-	c := dial(t, l.Addr().String(), simplerpc.WithCodec("json"))
+	c := dial(t, serveShapes(t, "DescShapes"), simplerpc.WithCodec("json"))
 	d, err := c.Describe(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -207,4 +195,19 @@ func TestDescribeOverJSONRPC(t *testing.T) {
 	if reply.Error != nil || reply.Result.Method("Calc.Add") == nil {
 		t.Errorf("JSON-RPC describe: %+v", reply)
 	}
+}
+
+// serveShapes serves DescShapes under name on loopback until the test ends
+// and returns the address.
+func serveShapes(t *testing.T, name string) string {
+	t.Helper()
+	srv := simplerpc.NewServer()
+	if err := srv.Register(name, DescShapes{}); err != nil {
+		t.Fatal(err)
+	}
+	l := listen(t)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return l.Addr().String()
 }
