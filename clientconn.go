@@ -1,7 +1,6 @@
 package simplerpc
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -69,8 +68,7 @@ func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.He
 		_ = nc.SetDeadline(dl)
 	}
 	act := newActivity(nc)
-	br := bufio.NewReaderSize(act, 32<<10)
-	welcome, err := handshake(nc, br, hello)
+	welcome, err := handshake(nc, act, hello)
 	if err != nil {
 		nc.Close()
 		return nil, false, err
@@ -87,17 +85,20 @@ func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.He
 	cc.w = frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater, 0, func(error) { cc.writeFailed() })
 	cc.keep = startKeepalive(cfg.keepInterval, cfg.keepTimeout, act,
 		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
-	go cc.readLoop(frameio.NewReader(br, cfg.maxMessageSize))
+	fr := frameio.NewReader(act, nil, cfg.maxMessageSize)
+	useRaw(fr, nc, act)
+	go cc.readLoop(fr)
 	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
 }
 
-// handshake sends the hello and reads the server's welcome.
-func handshake(nc net.Conn, br *bufio.Reader, hello wire.Hello) (wire.Welcome, error) {
+// handshake sends the hello and reads the server's welcome, and not a
+// byte more: what follows is the frame reader's.
+func handshake(nc net.Conn, r io.Reader, hello wire.Hello) (wire.Welcome, error) {
 	if _, err := nc.Write(wire.AppendHello(nil, hello)); err != nil {
 		return wire.Welcome{}, fmt.Errorf("handshake: %w", err)
 	}
 	var b [wire.WelcomeSize]byte
-	if _, err := io.ReadFull(br, b[:]); err != nil {
+	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return wire.Welcome{}, fmt.Errorf("handshake: no welcome from the server (is it a simplerpc server? is TLS expected?): %w", err)
 	}
 	w, err := wire.ParseWelcome(b[:])

@@ -24,10 +24,10 @@ const (
 // simplerpc magic. One that opens like an HTTP/1.x request is served as
 // JSON-RPC over HTTP (ServeHTTP) by the server's HTTP front; any other is
 // closed with a logged reason. It returns once the connection is closed.
-func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader, log *slog.Logger) {
+func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader) {
 	head, _ := br.Peek(min(br.Buffered(), 16))
 	if !looksLikeHTTP(head) {
-		log.Warn("simplerpc: connection speaks neither simplerpc nor HTTP; closed", slog.String("first_bytes", string(head)))
+		s.connLogger(nc).Warn("simplerpc: connection speaks neither simplerpc nor HTTP; closed", slog.String("first_bytes", string(head)))
 		return
 	}
 	f := s.startFront()

@@ -46,10 +46,13 @@ func newActivity(r io.Reader) *activity {
 func (a *activity) Read(p []byte) (int, error) {
 	n, err := a.r.Read(p)
 	if n > 0 {
-		a.last.Store(time.Now().UnixNano())
+		a.stamp()
 	}
 	return n, err
 }
+
+// stamp notes that bytes arrived, for reads that bypass Read.
+func (a *activity) stamp() { a.last.Store(time.Now().UnixNano()) }
 
 // keepalive watches one connection for silence with a timer, so an idle
 // connection costs no goroutine.

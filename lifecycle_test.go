@@ -55,6 +55,41 @@ func TestCancelReachesServer(t *testing.T) {
 	}
 }
 
+// TestLoneCallDoesNotHoldTheConnection checks that a call running alone
+// on a connection, which the server runs in the connection's reader
+// goroutine, does not stop the server reading that connection: a second
+// call on it is answered while the first still runs.
+func TestLoneCallDoesNotHoldTheConnection(t *testing.T) {
+	eachCodec(t, func(t *testing.T, ts *testServer, c *simplerpc.Client) {
+		ts.calc.started = make(chan struct{}, 1)
+		ts.calc.release = make(chan struct{})
+		var once sync.Once
+		release := func() { once.Do(func() { close(ts.calc.release) }) }
+		defer release() // a failed test still lets the server stop
+		done := make(chan error, 1)
+		go func() { done <- c.Call(context.Background(), "Calc.Block", nil) }()
+		<-ts.calc.started
+		for i := range 3 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			var sum int
+			err := c.Call(ctx, "Calc.Add", []any{i, 1}, &sum)
+			cancel()
+			if err != nil || sum != i+1 {
+				t.Fatalf("call behind a running one: %d, %v", sum, err)
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the first call ended before it was released: %v", err)
+		default:
+		}
+		release()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestBusyServerRefusesAndClientRetries(t *testing.T) {
 	ts := startServer(t, simplerpc.WithMaxConcurrentCalls(1))
 	ts.calc.started = make(chan struct{}, 1)

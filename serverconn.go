@@ -34,57 +34,87 @@ const minBacklog = 8 << 20
 const maxConnCalls = 4096
 
 // serverConn is the server's side of one client connection. Its reader
-// goroutine (serve) owns the connection; its writer goroutine is the send
-// loop; each call runs in a goroutine of its own.
+// goroutine (serve) owns the connection; the writer's send loop runs
+// while replies wait; each call runs in a goroutine of its own.
 type serverConn struct {
 	srv    *Server
-	nc     net.Conn
-	log    *slog.Logger
+	nc     net.Conn // the connection, TLS if it is one
+	raw    net.Conn // the TCP connection under nc
+	act    *activity
+	rd     io.Reader     // what nc's bytes are read through
+	br     *bufio.Reader // rd, buffered for the handshake
 	codec  codec.Codec
 	w      *frameio.Writer
 	peer   string          // the client's address
 	ctx    context.Context // canceled when the connection ends
 	cancel context.CancelFunc
 
-	goingAway atomic.Bool
-	slots     chan struct{} // one token per running call, up to maxConnCalls
+	goingAway   atomic.Bool
+	readerIdle  atomic.Bool   // the reader waits for bytes, with none unread
+	readerState atomic.Uint64 // readerRunning, and a count of takeovers
+	slots       chan struct{} // one token per running call, up to maxConnCalls
+	fr          *frameio.Reader
+	takeover    *time.Timer // fires takeOver; made by the first call run inline
 
 	cancels *cancelSet // running calls that take a context (the session's, if any)
 	sess    *session   // nil when the client keeps no session
 	keep    *keepalive
 }
 
-// serveConn runs one connection to its end.
+// serveConn runs one connection to its end. The setup (TLS, handshake,
+// session) runs in a function of its own so that its large frame is gone
+// from the stack while the connection waits for frames: an idle
+// connection's goroutine then fits in a small stack.
 func (s *Server) serveConn(nc net.Conn) {
-	defer s.connWG.Done()
-	defer nc.Close()
-	log := s.cfg.logger.With(slog.String("remote", nc.RemoteAddr().String()))
+	if sc := s.openConn(nc); sc != nil {
+		sc.serve()
+		return
+	}
+	s.connWG.Done()
+}
+
+// connLogger returns the server's logger with the peer's address.
+func (s *Server) connLogger(nc net.Conn) *slog.Logger {
+	return s.cfg.logger.With(slog.String("remote", nc.RemoteAddr().String()))
+}
+
+// openConn runs a new connection up to its first frame: it answers TLS
+// and the hello, hands a foreign connection to the HTTP front, and
+// returns the connection ready to serve, or nil, with nc closed, when the
+// connection ended there.
+func (s *Server) openConn(nc net.Conn) *serverConn {
+	raw := nc
 	act := newActivity(nc)
-	br := bufio.NewReaderSize(act, 4096)
+	var rd io.Reader = act
+	br := bufio.NewReaderSize(rd, 4096)
 	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.handshake))
 	if s.cfg.tls != nil {
 		var ok bool
-		if nc, br, ok = s.acceptTLS(nc, br, log); !ok {
-			return
+		if nc, ok = s.acceptTLS(nc, act, br); !ok {
+			raw.Close()
+			return nil
 		}
-		defer nc.Close()
+		rd = nc
+		br = bufio.NewReaderSize(rd, 4096)
 	}
 	if magic, err := br.Peek(len(wire.Magic)); err == nil && string(magic) != wire.Magic {
-		s.serveForeign(nc, br, log)
-		return
+		s.serveForeign(nc, br)
+		nc.Close()
+		raw.Close()
+		return nil
 	}
 	c, hello, welcome, err := s.handshake(br)
-	sc := &serverConn{srv: s, nc: nc, log: log, codec: c, peer: nc.RemoteAddr().String(), cancels: newCancelSet(),
-		slots: make(chan struct{}, maxConnCalls)}
+	sc := &serverConn{srv: s, nc: nc, raw: raw, codec: c, peer: nc.RemoteAddr().String(), cancels: newCancelSet(),
+		slots: make(chan struct{}, maxConnCalls), act: act, rd: rd, br: br}
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
-	defer sc.cancel()
 	// Replies never wait for queue space, so a call never holds its reply
 	// for a client that does not read; past the backlog limit, that
 	// client loses the connection.
 	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, 0, max(minBacklog, 2*s.cfg.maxMessageSize),
 		func(error) { nc.Close() }) // a failed write ends the connection
 	if err == nil && !s.track(sc, true) {
-		return
+		sc.close()
+		return nil
 	}
 	if err == nil && hello.Flags&wire.HelloSession != 0 {
 		var resumed bool
@@ -92,37 +122,82 @@ func (s *Server) serveConn(nc net.Conn) {
 			welcome.Flags |= wire.WelcomeResumed
 		}
 		sc.cancels = sc.sess.cancels
-		defer sc.sess.detach(sc)
 	}
 	if welcome != nil {
 		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
 		if _, werr := nc.Write(wire.AppendWelcome(nil, *welcome)); werr != nil && err == nil {
 			err = fmt.Errorf("writing welcome: %w", werr)
-			s.track(sc, false)
 		}
 	}
 	if err != nil {
-		log.Warn("simplerpc: handshake failed; connection closed", slog.Any("error", err))
-		return
+		s.connLogger(raw).Warn("simplerpc: handshake failed; connection closed", slog.Any("error", err))
+		sc.close()
+		return nil
 	}
 	_ = nc.SetDeadline(time.Time{})
-	sc.keep = startKeepalive(s.cfg.keepInterval, s.cfg.keepTimeout, act,
-		func() { sc.writeFrame(wire.Header{Kind: wire.KindPing}, nil) },
-		func(err error) {
-			log.Warn("simplerpc: connection closed", slog.Any("reason", err))
-			nc.Close()
-		})
-	defer func() {
-		sc.keep.stop()
-		sc.cancel()
-		sc.w.Close()
-		nc.Close()
-		<-sc.w.Done()
-		s.track(sc, false)
-	}()
-	if err := sc.readLoop(frameio.NewReader(br, s.cfg.maxMessageSize)); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-		log.Warn("simplerpc: connection closed", slog.Any("reason", err))
+	return sc
+}
+
+// serve reads the connection's frames until it ends, then closes it.
+func (sc *serverConn) serve() {
+	s := sc.srv
+	sc.keep = startKeepalive(s.cfg.keepInterval, s.cfg.keepTimeout, sc.act, sc.ping, sc.keepaliveDead)
+	// The frame reader takes over from the handshake's buffer, which is
+	// dropped: an idle connection keeps no buffer.
+	ahead, _ := sc.br.Peek(sc.br.Buffered())
+	sc.fr = frameio.NewReader(sc.rd, ahead, s.cfg.maxMessageSize)
+	sc.fr.Idle = &sc.readerIdle
+	useRaw(sc.fr, sc.nc, sc.act)
+	sc.br = nil
+	sc.read()
+}
+
+// read runs the read loop until the connection ends, then closes it —
+// unless another goroutine took the reading over while this one ran a
+// call, in which case that goroutine will.
+func (sc *serverConn) read() {
+	err := sc.readLoop()
+	if err == errTakenOver {
+		return
 	}
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		sc.logger().Warn("simplerpc: connection closed", slog.Any("reason", err))
+	}
+	sc.keep.stop()
+	if sc.takeover != nil {
+		sc.takeover.Stop()
+	}
+	sc.close()
+	sc.srv.connWG.Done()
+}
+
+// close ends the connection: it cancels what runs for it, stops its
+// writer, closes it, and leaves the server's books and its session.
+func (sc *serverConn) close() {
+	sc.cancel()
+	sc.w.Close()
+	sc.nc.Close()
+	sc.raw.Close()
+	<-sc.w.Done()
+	sc.srv.track(sc, false)
+	if sc.sess != nil {
+		sc.sess.detach(sc)
+	}
+}
+
+// ping sends a keepalive ping.
+func (sc *serverConn) ping() { sc.writeFrame(wire.Header{Kind: wire.KindPing}, nil) }
+
+// keepaliveDead closes a connection whose peer stopped answering.
+func (sc *serverConn) keepaliveDead(err error) {
+	sc.logger().Warn("simplerpc: connection closed", slog.Any("reason", err))
+	sc.nc.Close()
+}
+
+// logger returns the server's logger with the client's address; it is
+// made only when there is something to log.
+func (sc *serverConn) logger() *slog.Logger {
+	return sc.srv.cfg.logger.With(slog.String("remote", sc.peer))
 }
 
 // handshake reads the client's hello and prepares the welcome that
@@ -164,17 +239,27 @@ func (s *Server) handshake(br *bufio.Reader) (codec.Codec, wire.Hello, *wire.Wel
 var errProtocol = errors.New("protocol violation")
 
 // readLoop reads frames until the connection fails or the peer breaks the
-// protocol.
-func (sc *serverConn) readLoop(fr *frameio.Reader) error {
+// protocol, or until another goroutine takes the reading over
+// (errTakenOver).
+func (sc *serverConn) readLoop() error {
 	for {
-		h, body, err := fr.Next()
+		h, body, err := sc.fr.Next()
 		if err != nil {
 			return err
 		}
 		switch h.Kind {
 		case wire.KindCall:
-			if err := sc.startCall(h, body); err != nil {
+			t, ok, err := sc.startCall(h, body)
+			if err != nil {
 				return err
+			}
+			if !ok {
+				break
+			}
+			if len(sc.slots) > 1 || sc.fr.Buffered() > 0 {
+				sc.srv.start(t)
+			} else if !sc.runInline(t) {
+				return errTakenOver
 			}
 		case wire.KindCancel:
 			sc.cancels.cancel(h.ID)
@@ -191,44 +276,93 @@ func (sc *serverConn) readLoop(fr *frameio.Reader) error {
 	}
 }
 
-// startCall parses a call frame and starts the call, or answers it with
-// an error at once. Only a malformed frame returns an error.
-func (sc *serverConn) startCall(h wire.Header, body []byte) error {
+// startCall parses a call frame and admits the call, returning it ready to
+// run (ok true), or answers it with an error at once. Only a malformed
+// frame returns an error.
+func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, err error) {
 	call, err := wire.ParseCall(body, h.Flags)
 	if err != nil {
-		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+		return t, false, fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
 	if sc.sess != nil {
 		switch sc.sess.begin(h.ID, sc) {
 		case callRunning, callDone, callStale:
-			return nil // answered, or will be when it finishes
+			return t, false, nil // answered, or will be when it finishes
 		}
 	}
 	s := sc.srv
 	m := s.lookup(call.Method)
 	if m == nil {
 		sc.refuse(h.ID, s.notFound(string(call.Method)))
-		return nil
+		return t, false, nil
 	}
 	if e := s.admit(m, &sc.goingAway); e != nil {
 		sc.refuse(h.ID, e)
-		return nil
+		return t, false, nil
 	}
 	args, e := m.decodeArgs(sc.codec, call.Args)
 	if e != nil {
 		s.release()
 		sc.refuse(h.ID, e)
-		return nil
+		return t, false, nil
 	}
 	select {
 	case sc.slots <- struct{}{}:
 	case <-sc.ctx.Done():
 		s.release()
-		return sc.ctx.Err()
+		return t, false, sc.ctx.Err()
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
-	s.start(task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args})
-	return nil
+	return task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args}, true, nil
+}
+
+// takeoverAfter is how long the reader goroutine runs a call itself
+// before another goroutine takes over reading the connection.
+const takeoverAfter = 100 * time.Microsecond
+
+// readerState's low bit says whether the reader goroutine is running a
+// call itself; the bits above count takeovers, so that a goroutine whose
+// reading was taken over can never mistake a later state for its own.
+const (
+	readerRunning  = 1
+	readerTakeover = 2 // one takeover, in the count
+)
+
+// errTakenOver ends a read loop whose goroutine ran a call for so long
+// that another goroutine took the reading over.
+var errTakenOver = errors.New("reading taken over")
+
+// runInline runs a call in the reader goroutine: for a lone call, the
+// one running on the connection with no frame behind it, this spares
+// the hand-off to another goroutine and answers a sequential caller
+// sooner. A call that runs longer than takeoverAfter does not hold up
+// the connection: a new goroutine takes over its reading. runInline
+// reports whether this goroutine is still the reader.
+func (sc *serverConn) runInline(t task) bool {
+	if sc.takeover == nil {
+		// Made stopped, before the state below publishes it to takeOver.
+		sc.takeover = time.AfterFunc(time.Hour, sc.takeOver)
+		sc.takeover.Stop()
+	}
+	reading := sc.readerState.Load() // the reader's own: no one else changes it now
+	sc.readerState.Store(reading | readerRunning)
+	sc.takeover.Reset(takeoverAfter)
+	sc.run(t.id, t.m, t.ctx, t.cancel, t.args)
+	if sc.readerState.CompareAndSwap(reading|readerRunning, reading) {
+		sc.takeover.Stop()
+		return true
+	}
+	return false
+}
+
+// takeOver runs when a call run by the reader goroutine outlasts
+// takeoverAfter (in a goroutine of its own, the timer's): unless the call
+// ended meanwhile, this goroutine becomes the connection's reader.
+func (sc *serverConn) takeOver() {
+	st := sc.readerState.Load()
+	if st&readerRunning != 0 && sc.readerState.CompareAndSwap(st, st&^readerRunning+readerTakeover) {
+		sc.read()
+	}
 }
 
 // refuse answers a call that will not run. A session forgets it, so the
@@ -285,7 +419,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	if e, detail := s.execute(ctx, m, args, sc.codec, buf, sc.peer); e != nil {
 		buf.Truncate(wire.HeaderSize)
 		if err := appendErrorBody(buf, sc.codec, e, detail); err != nil {
-			sc.log.Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
+			sc.logger().Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
 			buf.Truncate(wire.HeaderSize)
 			_ = appendErrorBody(buf, sc.codec, errorf(CodeInternal, m.name, "the error could not be encoded: %v", err), nil)
 		}
@@ -303,10 +437,15 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	putBuffer(buf)
 }
 
-// writeReply queues a reply frame. Replies always go through the send
-// loop: a call finishing alone on the server says nothing about the calls
-// arriving behind it, and the loop lets their replies share writes.
+// writeReply sends a reply frame. The reply of the one call running on a
+// connection whose reader has nothing more to read — a sequential
+// caller's — is written at once by the goroutine that ran it; any other
+// goes through the send loop, so that replies finishing together share
+// writes.
 func (sc *serverConn) writeReply(frame []byte) error {
+	if len(sc.slots) <= 1 && (sc.readerIdle.Load() || sc.readerState.Load()&readerRunning != 0) {
+		return sc.w.WriteSolo(sc.ctx, frame)
+	}
 	return sc.w.Write(sc.ctx, frame)
 }
 
@@ -315,7 +454,7 @@ func (sc *serverConn) replyError(id uint64, e *Error, detail any) {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	if err := appendErrorBody(buf, sc.codec, e, detail); err != nil {
-		sc.log.Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
+		sc.logger().Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
 		return
 	}
 	sc.writeFrame(wire.Header{Kind: wire.KindReply, Flags: wire.FlagError, ID: id}, buf.Bytes())

@@ -181,7 +181,7 @@ func (sess *session) begin(id uint64, sc *serverConn) callAction {
 		return callDone
 	}
 	if len(sess.calls) >= maxSessionCalls {
-		sc.log.Warn("simplerpc: session over its bounds; it can no longer be resumed", "calls", len(sess.calls))
+		sc.logger().Warn("simplerpc: session over its bounds; it can no longer be resumed", "calls", len(sess.calls))
 		sess.forgetAll()
 		return callNew
 	}
@@ -217,7 +217,7 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	sess.bytes += buf.Len()
 	if sess.bytes > maxSessionBytes {
 		if sc := sess.conn; sc != nil {
-			sc.log.Warn("simplerpc: session keeps too many unacknowledged replies; it can no longer be resumed", "bytes", sess.bytes)
+			sc.logger().Warn("simplerpc: session keeps too many unacknowledged replies; it can no longer be resumed", "bytes", sess.bytes)
 		}
 		sess.forgetAll()
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -32,38 +33,48 @@ const tlsRecordHandshake = 0x16
 // connection, or refuses a plain simplerpc client with a welcome that says
 // TLS is required. It returns the connection to serve and its reader, or
 // ok false when the connection is done with.
-func (s *Server) acceptTLS(nc net.Conn, br *bufio.Reader, log *slog.Logger) (net.Conn, *bufio.Reader, bool) {
+func (s *Server) acceptTLS(nc net.Conn, act *activity, br *bufio.Reader) (net.Conn, bool) {
 	first, err := br.Peek(1)
 	if err != nil {
-		log.Warn("simplerpc: connection closed before its first byte", slog.Any("error", err))
-		return nil, nil, false
+		s.connLogger(nc).Warn("simplerpc: connection closed before its first byte", slog.Any("error", err))
+		return nil, false
 	}
 	if first[0] != tlsRecordHandshake {
 		if magic, err := br.Peek(len(wire.Magic)); err == nil && string(magic) == wire.Magic {
 			_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
 			_, _ = nc.Write(wire.AppendWelcome(nil, wire.Welcome{Version: wire.Version, Status: wire.StatusTLSRequired}))
 		}
-		log.Warn("simplerpc: plain connection to a TLS server; closed")
-		return nil, nil, false
+		s.connLogger(nc).Warn("simplerpc: plain connection to a TLS server; closed")
+		return nil, false
 	}
-	tc := tls.Server(&peekedConn{Conn: nc, r: br}, s.cfg.tls)
+	tc := tls.Server(&peekedConn{Conn: nc, r: br, rest: act}, s.cfg.tls)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.handshake)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
-		log.Warn("simplerpc: TLS handshake failed; connection closed", slog.Any("error", err))
-		return nil, nil, false
+		s.connLogger(nc).Warn("simplerpc: TLS handshake failed; connection closed", slog.Any("error", err))
+		return nil, false
 	}
-	return tc, bufio.NewReaderSize(tc, 4096), true
+	return tc, true
 }
 
-// peekedConn reads through the bufio.Reader that peeked at a connection's
-// first bytes, so none are lost.
+// peekedConn reads first what the bufio.Reader that peeked at a
+// connection's first bytes holds, so none are lost, then from rest (the
+// connection's own reader); the bufio.Reader is dropped once drained.
 type peekedConn struct {
 	net.Conn
-	r *bufio.Reader
+	r    *bufio.Reader
+	rest io.Reader
 }
 
-func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *peekedConn) Read(p []byte) (int, error) {
+	if c.r != nil {
+		if c.r.Buffered() > 0 {
+			return c.r.Read(p)
+		}
+		c.r = nil
+	}
+	return c.rest.Read(p)
+}
 
 // dialTLS performs the client side of the TLS handshake.
 func dialTLS(ctx context.Context, nc net.Conn, cfg *tls.Config, addr string) (net.Conn, error) {

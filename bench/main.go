@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	go run . [-d 1s] [-reps 5] [-smoke] [-systems floor,grpc,...] [-out results/latest.md]
+//	go run . [-d 1s] [-reps 5] [-smoke] [-systems floor,grpc,...] [-workloads add,idle,...] [-out results/latest.md]
 //
 // Each repetition visits every system in turn (starting one system later
 // each time), so drift in a shared machine's speed hits all systems alike;
@@ -32,6 +32,7 @@ type config struct {
 	smoke   bool
 	conc    []int
 	idleN   []int
+	work    []workload // the call workloads to run
 	systems []system
 	out     string
 	args    []string
@@ -62,6 +63,7 @@ func parseFlags(args []string) (config, error) {
 	reps := fs.Int("reps", 5, "repetitions of each measurement; the report shows medians")
 	smoke := fs.Bool("smoke", false, "quick check: 0.2s per measurement, 1 repetition, 100 idle connections (overrides -d and -reps)")
 	only := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(systemNames(allSystems()), ","))
+	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(workloadNames(workloads()), idleWorkload), ","))
 	out := fs.String("out", "results/latest.md", "markdown report path; throughput.svg is written beside it")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -87,6 +89,14 @@ func parseFlags(args []string) (config, error) {
 		return config{}, err
 	}
 	cfg.systems = systems
+	work, idle, err := selectWorkloads(*workList)
+	if err != nil {
+		return config{}, err
+	}
+	cfg.work = work
+	if !idle {
+		cfg.idleN = nil
+	}
 	return cfg, nil
 }
 
@@ -112,6 +122,32 @@ func selectSystems(list string) ([]system, error) {
 		}
 	}
 	return slices.DeleteFunc(all, func(s system) bool { return !slices.Contains(want, s.name()) }), nil
+}
+
+func workloadNames(ws []workload) []string {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.name
+	}
+	return names
+}
+
+// selectWorkloads returns the call workloads named in the comma-separated
+// list, in report order, and whether it names the idle measurement; an
+// empty list selects everything.
+func selectWorkloads(list string) ([]workload, bool, error) {
+	all := workloads()
+	if list == "" {
+		return all, true, nil
+	}
+	want := strings.Split(list, ",")
+	for _, w := range want {
+		if w != idleWorkload && !slices.Contains(workloadNames(all), w) {
+			return nil, false, fmt.Errorf("bench: unknown workload %q", w)
+		}
+	}
+	return slices.DeleteFunc(all, func(w workload) bool { return !slices.Contains(want, w.name) }),
+		slices.Contains(want, idleWorkload), nil
 }
 
 func runAll(cfg config) error {
@@ -167,7 +203,10 @@ func runAll(cfg config) error {
 // benchSystem serves s, dials one shared client, and measures every
 // workload once. It stops at the first failed call.
 func benchSystem(cfg config, s system, res *results) (err error) {
-	perSystem := time.Duration(len(workloads())*(1+len(cfg.conc))) * (cfg.d + cfg.warm)
+	if len(cfg.work) == 0 {
+		return nil
+	}
+	perSystem := time.Duration(len(cfg.work)*(1+len(cfg.conc))) * (cfg.d + cfg.warm)
 	ctx, cancel := context.WithTimeout(context.Background(), perSystem+time.Minute)
 	defer cancel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -186,7 +225,7 @@ func benchSystem(cfg config, s system, res *results) (err error) {
 	}
 	defer func() { err = errors.Join(err, c.close()) }()
 	name := s.name()
-	for _, w := range workloads() {
+	for _, w := range cfg.work {
 		if err := warmUp(ctx, c, w, 1, cfg.warm); err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func report(cfg config, res *results, took time.Duration) string {
 		"Allocations are heap objects and bytes per call for client and server together, measured during the one-caller throughput run. "+
 		"In the ratio tables each cell is *value ÷ %s* / *value ÷ %s*: below 1 is better for latency, allocations and memory, above 1 is better for throughput.\n",
 		refFloor, refSimpleRPC)
-	for _, w := range workloads() {
+	for _, w := range cfg.work {
 		cols := []column{
 			medianCol(res, "p50 µs", 1, metric{w.name, kindP50, 1}, 1e6),
 			medianCol(res, "p99 µs", 1, metric{w.name, kindP99, 1}, 1e6),

@@ -120,7 +120,7 @@ func TestIdle(t *testing.T) {
 // TestReport checks that the report and the chart render the recorded
 // values and that the chart is well-formed XML.
 func TestReport(t *testing.T) {
-	cfg := config{d: time.Second, reps: 2, conc: []int{1, 8}, idleN: []int{100}}
+	cfg := config{d: time.Second, reps: 2, conc: []int{1, 8}, idleN: []int{100}, work: workloads()}
 	res := newResults([]string{refFloor, refSimpleRPC, "grpc"})
 	for i, s := range res.systems {
 		for _, v := range []float64{1000, 3000} {
@@ -150,5 +150,26 @@ func TestReport(t *testing.T) {
 	}
 	if lines != len(res.systems) {
 		t.Errorf("chart has %d lines, want %d", lines, len(res.systems))
+	}
+}
+
+// TestSelectWorkloads checks the -workloads flag.
+func TestSelectWorkloads(t *testing.T) {
+	cfg, err := parseFlags([]string{"-workloads", "bytes,idle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.work) != 1 || cfg.work[0].name != "bytes" || len(cfg.idleN) == 0 {
+		t.Errorf("-workloads bytes,idle gave %v and idle %v", workloadNames(cfg.work), cfg.idleN)
+	}
+	cfg, err = parseFlags([]string{"-workloads", "add"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.work) != 1 || cfg.work[0].name != "add" || len(cfg.idleN) != 0 {
+		t.Errorf("-workloads add gave %v and idle %v", workloadNames(cfg.work), cfg.idleN)
+	}
+	if _, err := parseFlags([]string{"-workloads", "nope"}); err == nil {
+		t.Error("-workloads nope was accepted")
 	}
 }

@@ -1,7 +1,6 @@
 package frameio
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -65,7 +64,7 @@ func TestWriterCoalescesAndReaderReads(t *testing.T) {
 		}
 	}
 	close(cc.gate)
-	r := NewReader(bufio.NewReader(b), 1024)
+	r := NewReader(b, nil, 1024)
 	for i := range 100 {
 		h, body, err := r.Next()
 		if err != nil || h.ID != uint64(i) || string(body) != "hello" {
@@ -89,13 +88,13 @@ func TestWriterCoalescesAndReaderReads(t *testing.T) {
 func TestReaderRefusesOversizedFrames(t *testing.T) {
 	var buf bytes.Buffer
 	buf.Write(frame(1, string(make([]byte, 2000))))
-	r := NewReader(bufio.NewReader(&buf), 1000)
+	r := NewReader(&buf, nil, 1000)
 	if _, _, err := r.Next(); !errors.Is(err, wire.ErrTooLarge) {
 		t.Fatalf("oversized frame: %v", err)
 	}
 	buf.Reset()
 	buf.Write(frame(1, "abc")[:wire.HeaderSize+1])
-	r = NewReader(bufio.NewReader(&buf), 1000)
+	r = NewReader(&buf, nil, 1000)
 	if _, _, err := r.Next(); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("truncated frame: %v", err)
 	}

@@ -1,48 +1,232 @@
 package frameio
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
-// Reader reads frames from a buffered connection.
+// Reader reads frames from a connection. It holds a large read buffer
+// only while bytes wait in it, so that an idle connection costs a few
+// hundred bytes rather than a buffer of kilobytes: on a connection with a
+// file descriptor (see UseRaw) it waits for bytes without any buffer, and
+// takes one from a pool only once they are there; on any other it reads
+// into a small array between bursts, and borrows the large buffer when a
+// read fills the array. Either way the large buffer goes back to the
+// pool once everything read has been consumed.
 type Reader struct {
-	r       *bufio.Reader
+	r       io.Reader
 	maxBody int
-	hdr     [wire.HeaderSize]byte
-	body    []byte
+
+	buf        []byte  // nil, small, or *big
+	big        *[]byte // the pooled buffer buf is, or nil
+	start, end int     // unread bytes are buf[start:end]
+	body       *[]byte // pooled body of the last large frame, or nil
+	small      []byte  // made on first use; nil with a raw connection
+
+	raw rawReader // non-nil after UseRaw
+
+	// Idle, if not nil, holds true while the Reader waits for bytes with
+	// none unread: another goroutine may take it to mean that no frame is
+	// on its way in.
+	Idle *atomic.Bool
 }
 
-// maxKeptBody is the largest body buffer a Reader keeps between frames.
-const maxKeptBody = 64 << 10
-
-// NewReader returns a Reader that refuses bodies over maxBody.
-func NewReader(r *bufio.Reader, maxBody int) *Reader {
-	return &Reader{r: r, maxBody: maxBody}
+// rawReader reads a connection's descriptor into a Reader's buffer.
+type rawReader interface {
+	read(fr *Reader) (int, error)
 }
 
-// Next reads the next frame. The body is valid until the next call to Next.
+const (
+	// smallSize is the array an idle Reader reads into.
+	smallSize = 512
+	// bigSize is the buffer a busy Reader borrows. A frame up to this
+	// size is read into it and returned in place; a larger frame gets a
+	// body buffer of its own.
+	bigSize = 16 << 10
+	// maxPooledBody is the largest body buffer returned to the pool.
+	maxPooledBody = 1 << 20
+)
+
+var (
+	bigPool  = sync.Pool{New: func() any { b := make([]byte, bigSize); return &b }}
+	bodyPool sync.Pool // *[]byte with capacity in (bigSize, maxPooledBody]
+)
+
+// NewReader returns a Reader of r that refuses bodies over maxBody.
+// prefix holds bytes already read from r (by a handshake, say) that come
+// first; the Reader copies them.
+func NewReader(r io.Reader, prefix []byte, maxBody int) *Reader {
+	fr := &Reader{r: r, maxBody: maxBody}
+	if len(prefix) > bigSize {
+		fr.r = io.MultiReader(bytes.NewReader(bytes.Clone(prefix)), r)
+		return fr
+	}
+	if len(prefix) > 0 {
+		fr.grow(len(prefix))
+		fr.end = copy(fr.buf, prefix)
+	}
+	return fr
+}
+
+// Next reads the next frame. The body is valid until the next call to
+// Next or Release.
 func (fr *Reader) Next() (wire.Header, []byte, error) {
-	if _, err := io.ReadFull(fr.r, fr.hdr[:]); err != nil {
+	fr.Release()
+	if err := fr.fill(wire.HeaderSize); err != nil {
 		return wire.Header{}, nil, err
 	}
-	h, err := wire.ParseHeader(fr.hdr[:], fr.maxBody)
+	h, err := wire.ParseHeader(fr.buf[fr.start:fr.start+wire.HeaderSize], fr.maxBody)
 	if err != nil {
 		return h, nil, err
 	}
+	fr.start += wire.HeaderSize
 	n := int(h.Size)
-	if cap(fr.body) < n || cap(fr.body) > maxKeptBody && n <= maxKeptBody {
-		fr.body = make([]byte, n)
-	}
-	body := fr.body[:n]
-	if _, err := io.ReadFull(fr.r, body); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	if n <= bigSize {
+		if err := fr.fill(n); err != nil {
+			return h, nil, bodyError(h, err)
 		}
-		return h, nil, fmt.Errorf("reading %s frame body: %w", h.Kind, err)
+		body := fr.buf[fr.start : fr.start+n : fr.start+n]
+		fr.start += n
+		return h, body, nil
+	}
+	body := fr.largeBody(n)
+	have := copy(body, fr.buf[fr.start:fr.end])
+	fr.start += have
+	if _, err := io.ReadFull(fr.r, body[have:]); err != nil {
+		return h, nil, bodyError(h, err)
 	}
 	return h, body, nil
+}
+
+func bodyError(h wire.Header, err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("reading %s frame body: %w", h.Kind, err)
+}
+
+// Buffered returns how many bytes have been read but not yet returned
+// as frames.
+func (fr *Reader) Buffered() int { return fr.end - fr.start }
+
+// Release gives back the buffers the last frame's body used, when no
+// unread bytes remain in them, ending that body's life early. A Reader
+// about to wait for its peer holds only its small array.
+func (fr *Reader) Release() {
+	if fr.body != nil {
+		if cap(*fr.body) <= maxPooledBody {
+			bodyPool.Put(fr.body)
+		}
+		fr.body = nil
+	}
+	if fr.start == fr.end {
+		fr.start, fr.end = 0, 0
+		fr.giveBack()
+	}
+}
+
+// giveBack returns the large buffer, which must be empty, to the pool.
+func (fr *Reader) giveBack() {
+	if fr.big != nil {
+		bigPool.Put(fr.big)
+		fr.big = nil
+		fr.buf = fr.small
+	}
+}
+
+// maxEmptyReads is how many reads in a row may return nothing, and no
+// error, before the Reader gives up with io.ErrNoProgress.
+const maxEmptyReads = 100
+
+// fill reads until at least need (≤ bigSize) unread bytes are buffered.
+func (fr *Reader) fill(need int) error {
+	for empty := 0; fr.end-fr.start < need; {
+		if fr.start > 0 {
+			fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
+			fr.start = 0
+		}
+		if need > len(fr.buf) {
+			fr.grow(need)
+		}
+		idle := fr.Idle != nil && fr.start == fr.end
+		if idle {
+			fr.Idle.Store(true)
+		}
+		var n int
+		var err error
+		if fr.raw != nil {
+			n, err = fr.raw.read(fr)
+		} else {
+			n, err = fr.r.Read(fr.buf[fr.end:])
+		}
+		fr.end += n
+		if idle {
+			fr.Idle.Store(false)
+		}
+		if n == 0 && err == nil {
+			if empty++; empty == maxEmptyReads {
+				return io.ErrNoProgress
+			}
+		}
+		if fr.raw == nil && fr.big == nil && fr.end == len(fr.buf) {
+			// The small array is full: more is probably waiting.
+			fr.borrow()
+		}
+		if err != nil {
+			if fr.end-fr.start >= need {
+				return nil // the error comes back on the next read
+			}
+			if err == io.EOF && fr.end > fr.start {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// grow makes room for need (at most bigSize) unread bytes: the small
+// array when they fit there and the Reader is not raw, else a large
+// buffer.
+func (fr *Reader) grow(need int) {
+	if fr.big == nil && fr.raw == nil && need <= smallSize {
+		if fr.small == nil {
+			fr.small = make([]byte, smallSize)
+		}
+		fr.end = copy(fr.small, fr.buf[:fr.end])
+		fr.buf = fr.small
+		return
+	}
+	fr.borrow()
+}
+
+// borrow moves the unread bytes (which start at 0) into a large buffer
+// from the pool, unless they are in one.
+func (fr *Reader) borrow() {
+	if fr.big != nil {
+		return
+	}
+	fr.big = bigPool.Get().(*[]byte)
+	fr.end = copy(*fr.big, fr.buf[:fr.end])
+	fr.buf = *fr.big
+}
+
+// largeBody returns a buffer of n bytes for a body larger than bigSize,
+// from the pool when one there is large enough.
+func (fr *Reader) largeBody(n int) []byte {
+	if n <= maxPooledBody {
+		if p, _ := bodyPool.Get().(*[]byte); p != nil && cap(*p) >= n {
+			fr.body = p
+			return (*p)[:n]
+		}
+		b := make([]byte, n)
+		fr.body = &b
+		return b
+	}
+	return make([]byte, n)
 }
