@@ -26,6 +26,7 @@ type clientConn struct {
 	keep    *keepalive
 	maxBody int           // the server's limit on a call frame's body
 	done    chan struct{} // closed when both goroutines have returned
+	frames  uint64        // frames read so far, for acks; the read loop's own
 
 	mu       sync.Mutex
 	err      error // why the connection ended; nil while it is open
@@ -47,14 +48,6 @@ type pendingCall struct {
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(chan struct{}, 1)} }}
-
-// canceledCtx makes a frame write give up at once rather than wait for
-// queue space: used for best-effort control frames.
-var canceledCtx = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
 
 // newClientConn performs the handshake on nc and starts the connection.
 // It reports whether the server resumed the session.
@@ -82,7 +75,7 @@ func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.He
 		maxBody: int(welcome.MaxBody),
 		done:    make(chan struct{}),
 	}
-	cc.w = frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater, 0, func(error) { cc.writeFailed() })
+	cc.w = frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater, func(error) { cc.writeFailed() })
 	cc.keep = startKeepalive(cfg.keepInterval, cfg.keepTimeout, act,
 		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
 	fr := frameio.NewReader(act, nil, cfg.maxMessageSize)
@@ -201,11 +194,19 @@ func (pc *pendingCall) release() {
 	pendingPool.Put(pc)
 }
 
-// writeControl queues a body-less control frame, giving up at once if the
-// queue is full.
+// writeControl queues a body-less control frame, ahead of any wait for
+// queue space: a full queue of calls neither holds it back nor drops it.
 func (cc *clientConn) writeControl(k wire.Kind, id uint64) {
 	frame := wire.AppendHeader(make([]byte, 0, wire.HeaderSize), wire.Header{Kind: k, ID: id})
-	_ = cc.w.Write(canceledCtx, frame)
+	_ = cc.w.WriteControl(frame)
+}
+
+// writeAck acknowledges every call up to id, and the frames read so far
+// on this connection.
+func (cc *clientConn) writeAck(id uint64) {
+	frame := make([]byte, 0, wire.HeaderSize+wire.AckBodySize)
+	frame = wire.AppendHeader(frame, wire.Header{Kind: wire.KindAck, ID: id, Size: wire.AckBodySize})
+	_ = cc.w.WriteControl(wire.AppendAckBody(frame, cc.frames))
 }
 
 // readLoop reads and dispatches frames until the connection ends.
@@ -218,6 +219,7 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 		if h, body, err = fr.Next(); err != nil {
 			break
 		}
+		cc.frames++
 		switch h.Kind {
 		case wire.KindReply:
 			cc.deliver(h, body)
@@ -238,7 +240,7 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 func (cc *clientConn) deliver(h wire.Header, body []byte) {
 	pc, ack, sendAck := cc.ep.take(h.ID, len(body))
 	if sendAck {
-		cc.writeControl(wire.KindAck, ack)
+		cc.writeAck(ack)
 	}
 	if pc != nil {
 		if h.Flags&wire.FlagError != 0 {

@@ -23,10 +23,18 @@ import (
 // before callers wait for the send loop.
 const writeHighWater = 1 << 20
 
-// minBacklog is the least a server lets a connection's unsent replies
-// grow to before it closes the connection; the limit is twice the maximum
+// minBacklog is the least backlogLimit is; it is twice the maximum
 // message size when that is larger.
 const minBacklog = 8 << 20
+
+// backlogLimit bounds the bytes of replies a server holds for one
+// connection: unsent ones in its write queue, where a finished call waits
+// for room past the limit, or unacknowledged ones in its session, which
+// past it can no longer be resumed. The connection's reader stops taking
+// in calls while a quarter of it waits to be sent, so that a client
+// reading its replies slower than it sends calls is slowed down, through
+// TCP, rather than let the queue grow.
+func (s *Server) backlogLimit() int { return max(minBacklog, 2*s.cfg.maxMessageSize) }
 
 // maxConnCalls bounds the calls running at once for one connection. At the
 // bound the server stops reading that connection until a call finishes, so
@@ -107,10 +115,9 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	sc := &serverConn{srv: s, nc: nc, raw: raw, codec: c, peer: nc.RemoteAddr().String(), cancels: newCancelSet(),
 		slots: make(chan struct{}, maxConnCalls), act: act, rd: rd, br: br}
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
-	// Replies never wait for queue space, so a call never holds its reply
-	// for a client that does not read; past the backlog limit, that
-	// client loses the connection.
-	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, 0, max(minBacklog, 2*s.cfg.maxMessageSize),
+	// A client that does not read at all loses the connection when a
+	// write makes no progress for the write timeout.
+	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, s.backlogLimit(),
 		func(error) { nc.Close() }) // a failed write ends the connection
 	if err == nil && !s.track(sc, true) {
 		sc.close()
@@ -242,7 +249,12 @@ var errProtocol = errors.New("protocol violation")
 // protocol, or until another goroutine takes the reading over
 // (errTakenOver).
 func (sc *serverConn) readLoop() error {
+	pause := sc.srv.backlogLimit() / 4
 	for {
+		// A writer that stopped is no reason to stop reading: a failed
+		// write closed the connection, which Next reports; a graceful
+		// close reads on until the client hangs up.
+		_ = sc.w.WaitBelow(sc.ctx, pause)
 		h, body, err := sc.fr.Next()
 		if err != nil {
 			return err
@@ -264,8 +276,15 @@ func (sc *serverConn) readLoop() error {
 		case wire.KindCancel:
 			sc.cancels.cancel(h.ID)
 		case wire.KindAck:
+			frames, ok, err := wire.ParseAckBody(body)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errProtocol, err)
+			}
 			if sc.sess != nil {
 				sc.sess.ack(h.ID)
+				if ok {
+					sc.sess.delivered(sc, frames)
+				}
 			}
 		case wire.KindPing:
 			sc.writeFrame(wire.Header{Kind: wire.KindPong, ID: h.ID}, nil)
@@ -433,7 +452,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		sc.sess.finish(id, buf) // sent to the session's current connection, and kept
 		return
 	}
-	_ = sc.writeReply(frame)
+	_, _ = sc.writeReply(frame)
 	putBuffer(buf)
 }
 
@@ -442,11 +461,10 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 // caller's — is written at once by the goroutine that ran it; any other
 // goes through the send loop, so that replies finishing together share
 // writes.
-func (sc *serverConn) writeReply(frame []byte) error {
-	if len(sc.slots) <= 1 && (sc.readerIdle.Load() || sc.readerState.Load()&readerRunning != 0) {
-		return sc.w.WriteSolo(sc.ctx, frame)
-	}
-	return sc.w.Write(sc.ctx, frame)
+// It returns the frame's place among those written on the connection.
+func (sc *serverConn) writeReply(frame []byte) (uint64, error) {
+	solo := len(sc.slots) <= 1 && (sc.readerIdle.Load() || sc.readerState.Load()&readerRunning != 0)
+	return sc.w.WriteSeq(sc.ctx, frame, solo)
 }
 
 // replyError writes an error reply.
@@ -465,7 +483,11 @@ func (sc *serverConn) writeFrame(h wire.Header, body []byte) {
 	h.Size = uint32(len(body))
 	frame := make([]byte, 0, wire.HeaderSize+len(body))
 	frame = append(wire.AppendHeader(frame, h), body...)
-	_ = sc.w.Write(sc.ctx, frame)
+	if h.Kind == wire.KindReply {
+		_ = sc.w.Write(sc.ctx, frame)
+		return
+	}
+	_ = sc.w.WriteControl(frame) // pings, pongs and go-aways never wait
 }
 
 // goAway tells the client to send no new calls. The final go-away also

@@ -13,12 +13,11 @@ import (
 // whose connection broke, waiting for it to reconnect and resume.
 const DefaultSessionTTL = 30 * time.Second
 
-// Bounds on what a server remembers per session. Past them the session is
-// dropped: its connection keeps working, but it can no longer be resumed.
-const (
-	maxSessionCalls = 8192
-	maxSessionBytes = 8 << 20
-)
+// maxSessionCalls bounds the calls a server remembers per session; the
+// bytes of the replies it keeps are bounded by the server's backlog limit.
+// Past either bound the session is dropped: its connection keeps working,
+// but it can no longer be resumed.
+const maxSessionCalls = 8192
 
 // WithSessionTTL sets how long a server keeps a disconnected client's
 // session for it to resume (default 30s).
@@ -50,19 +49,25 @@ type session struct {
 	cancel  context.CancelFunc
 	cancels *cancelSet
 
-	mu     sync.Mutex
-	conn   *serverConn // the connection replies go to; nil while detached
-	calls  map[uint64]sessionCall
-	bytes  int    // bytes of kept replies
-	acked  uint64 // the client settled every id up to this
-	broken bool   // over its bounds or ended: no more memory, no resume
+	mu    sync.Mutex
+	conn  *serverConn // the connection replies go to; nil while detached
+	calls map[uint64]sessionCall
+	bytes int    // bytes of kept replies
+	acked uint64 // the client settled every id up to this
+	// The client's last count of frames read, on connection readOn.
+	readOn *serverConn
+	read   uint64
+	broken bool // over its bounds or ended: no more memory, no resume
 	expiry *time.Timer
 }
 
 // sessionCall is a call the session received: running, or done with its
 // reply kept until the client acknowledges it.
 type sessionCall struct {
-	reply *bytes.Buffer // nil while running
+	reply   *bytes.Buffer // nil while running
+	sending bool          // finish is writing reply: it, not a release, pools the buffer
+	conn    *serverConn   // the connection reply was last written to, if any
+	seq     uint64        // its place among the frames written there
 }
 
 // What the server does with a call a session received.
@@ -114,6 +119,9 @@ func (sess *session) attach(sc *serverConn) bool {
 func (sess *session) detach(sc *serverConn) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
+	if sess.readOn == sc {
+		sess.readOn, sess.read = nil, 0
+	}
 	if sess.conn != sc {
 		return
 	}
@@ -155,7 +163,7 @@ func (sess *session) end() {
 // be held.
 func (sess *session) forgetAll() {
 	for _, c := range sess.calls {
-		if c.reply != nil {
+		if c.reply != nil && !c.sending {
 			putBuffer(c.reply)
 		}
 	}
@@ -177,7 +185,10 @@ func (sess *session) begin(id uint64, sc *serverConn) callAction {
 		if c.reply == nil {
 			return callRunning
 		}
-		_ = sc.w.Write(sc.ctx, c.reply.Bytes())
+		if seq, err := sc.w.WriteSeq(sc.ctx, c.reply.Bytes(), false); err == nil && !c.sending {
+			c.conn, c.seq = sc, seq
+			sess.calls[id] = c
+		}
 		return callDone
 	}
 	if len(sess.calls) >= maxSessionCalls {
@@ -199,28 +210,83 @@ func (sess *session) forget(id uint64) {
 }
 
 // finish sends a call's reply frame, held in buf, to the session's
-// connection, and keeps it until the client acknowledges it. It takes
-// ownership of buf.
+// connection, and keeps it until the client has it. It takes ownership of
+// buf. The reply is kept before it is written, so a client resuming
+// meanwhile gets it; it is written outside the lock, which a write to a
+// slow connection would hold too long.
 func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	if sc := sess.conn; sc != nil {
-		// Written under the lock: an ack may release buf once it unlocks.
-		_ = sc.writeReply(buf.Bytes())
-	}
-	if _, ok := sess.calls[id]; !ok || id <= sess.acked {
+	sc := sess.conn
+	_, keep := sess.calls[id]
+	keep = keep && id > sess.acked
+	if keep {
+		sess.calls[id] = sessionCall{reply: buf, sending: sc != nil}
+	} else {
 		delete(sess.calls, id)
+	}
+	sess.mu.Unlock()
+	var seq uint64
+	var err error
+	if sc != nil {
+		seq, err = sc.writeReply(buf.Bytes())
+	}
+	if keep {
+		sess.mu.Lock()
+		if c, ok := sess.calls[id]; ok && c.reply == buf {
+			c.sending = false
+			if sc != nil && err == nil {
+				c.conn, c.seq = sc, seq
+			}
+			sess.bytes += buf.Len()
+			sess.calls[id] = c
+			buf = nil // kept
+			if c.conn != nil && c.conn == sess.readOn && c.seq <= sess.read {
+				sess.drop(id, c) // the client read it while it was being written
+			} else if limit := sess.keepLimit(); sess.bytes > limit {
+				if sc != nil {
+					sc.logger().Warn("simplerpc: session keeps too many unacknowledged replies; it can no longer be resumed",
+						"bytes", sess.bytes, "limit", limit)
+				}
+				sess.forgetAll()
+			}
+		}
+		sess.mu.Unlock()
+	}
+	if buf != nil {
 		putBuffer(buf)
+	}
+}
+
+// keepLimit bounds the bytes of written replies a session keeps for the
+// client to acknowledge: those in the connection's write queue (up to the
+// server's backlog limit) and as much again on their way, or read but not
+// yet acknowledged.
+func (sess *session) keepLimit() int { return 2 * sess.srv.backlogLimit() }
+
+// delivered releases the replies the client has read: those written to
+// sc among its first frames frames. The client will not send their calls
+// again, so they are forgotten altogether — earlier than an ack of their
+// ids, which waits for every call before them.
+func (sess *session) delivered(sc *serverConn, frames uint64) {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.broken {
 		return
 	}
-	sess.calls[id] = sessionCall{reply: buf}
-	sess.bytes += buf.Len()
-	if sess.bytes > maxSessionBytes {
-		if sc := sess.conn; sc != nil {
-			sc.logger().Warn("simplerpc: session keeps too many unacknowledged replies; it can no longer be resumed", "bytes", sess.bytes)
+	sess.readOn, sess.read = sc, frames
+	for id, c := range sess.calls {
+		if c.reply != nil && !c.sending && c.conn == sc && c.seq <= frames {
+			sess.drop(id, c)
 		}
-		sess.forgetAll()
 	}
+}
+
+// drop forgets a call whose reply is kept, returning its buffer to the
+// pool. sess.mu must be held.
+func (sess *session) drop(id uint64, c sessionCall) {
+	sess.bytes -= c.reply.Len()
+	putBuffer(c.reply)
+	delete(sess.calls, id)
 }
 
 // ack releases the replies of every call up to id: the client settled
@@ -234,8 +300,10 @@ func (sess *session) ack(id uint64) {
 	sess.acked = id
 	for cid, c := range sess.calls {
 		if cid <= id && c.reply != nil {
-			sess.bytes -= c.reply.Len()
-			putBuffer(c.reply)
+			if !c.sending { // finish counts and pools a reply once written
+				sess.bytes -= c.reply.Len()
+				putBuffer(c.reply)
+			}
 			delete(sess.calls, cid)
 		}
 	}

@@ -44,7 +44,7 @@ func TestWriterCoalescesAndReaderReads(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
 	cc := &gatedConn{Conn: a, gate: make(chan struct{})}
-	w := NewWriter(cc, time.Second, 1<<20, 0, nil)
+	w := NewWriter(cc, time.Second, 1<<20, nil)
 	// The first frame is written inline and holds the connection; the 99
 	// that arrive meanwhile are queued and leave in one write.
 	inline := make(chan error, 1)
@@ -104,7 +104,7 @@ func TestWriterBackpressureAndTimeout(t *testing.T) {
 	a, b := net.Pipe() // nobody reads b: writes block
 	defer b.Close()
 	defer a.Close()
-	w := NewWriter(a, 50*time.Millisecond, 100, 0, nil)
+	w := NewWriter(a, 50*time.Millisecond, 100, nil)
 	big := frame(1, string(make([]byte, 200)))
 	// Writes go inline or queue until the queue is over its mark; then they
 	// wait, and give up when the stuck write times out and stops the writer.
@@ -126,26 +126,72 @@ func TestWriterBackpressureAndTimeout(t *testing.T) {
 	}
 }
 
-func TestWriterBacklogLimit(t *testing.T) {
-	a, b := net.Pipe() // nobody reads b
+func TestWriterWaitBelow(t *testing.T) {
+	a, b := net.Pipe() // b is read only when the test says so
 	defer b.Close()
 	defer a.Close()
-	w := NewWriter(a, 5*time.Second, 0, 1000, nil)
+	w := NewWriter(a, 5*time.Second, 0, nil)
 	big := frame(1, string(make([]byte, 300)))
-	// The first frame is written inline and blocks; the next ones queue
-	// until the queue would pass its limit, which stops the writer.
-	go w.WriteSolo(context.Background(), big) //nolint:errcheck // fails when the writer stops
+	if err := w.WaitBelow(context.Background(), 1000); err != nil {
+		t.Fatalf("empty writer: %v", err)
+	}
+	// The first frame is written inline and blocks; the next ones queue.
+	go w.WriteSolo(context.Background(), big) //nolint:errcheck // ends when the pipe is read
 	time.Sleep(10 * time.Millisecond)
-	var err error
-	for range 10 {
-		if err = w.Write(context.Background(), big); err != nil {
-			break
+	for range 4 {
+		if err := w.Write(context.Background(), big); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if !errors.Is(err, ErrBacklog) {
-		t.Fatalf("writes past the backlog limit: %v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.WaitBelow(ctx, 1000); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("queue over the mark: WaitBelow returned %v", err)
 	}
-	a.Close() // unblocks the inline write
+	waited := make(chan error, 1)
+	go func() { waited <- w.WaitBelow(context.Background(), 1000) }()
+	go io.Copy(io.Discard, b) //nolint:errcheck // ends when the pipe closes
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("WaitBelow did not return once the queue drained")
+	}
+	w.Close()
+	if err := w.WaitBelow(context.Background(), 0); !errors.Is(err, ErrClosed) {
+		t.Errorf("stopped writer: WaitBelow returned %v", err)
+	}
+	<-w.Done()
+}
+
+// TestWriterQueueSpansChunks queues frames larger than a chunk, and many
+// small ones, behind a blocked write, and checks they arrive whole and in
+// order.
+func TestWriterQueueSpansChunks(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	defer a.Close()
+	w := NewWriter(a, 5*time.Second, 0, nil)
+	var want bytes.Buffer
+	for i := range 40 {
+		size := []int{3, chunkSize - 20, chunkSize + 5, 150000, 0}[i%5]
+		body := bytes.Repeat([]byte{byte(i)}, size)
+		f := frame(uint64(i), string(body))
+		want.Write(f)
+		if err := w.Write(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]byte, want.Len())
+	if _, err := io.ReadFull(b, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("frames queued across chunks arrived changed")
+	}
+	w.CloseAfterFlush()
 	<-w.Done()
 }
 
@@ -153,7 +199,7 @@ func TestWriterLoopEndsWhenIdle(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
 	defer a.Close()
-	w := NewWriter(a, time.Second, 0, 0, nil)
+	w := NewWriter(a, time.Second, 0, nil)
 	go io.Copy(io.Discard, b) //nolint:errcheck // ends when the pipe closes
 	for i := range 50 {
 		if err := w.Write(context.Background(), frame(uint64(i), "x")); err != nil {
@@ -163,10 +209,10 @@ func TestWriterLoopEndsWhenIdle(t *testing.T) {
 	deadline := time.Now().Add(time.Second)
 	for {
 		w.mu.Lock()
-		idle := !w.looping && !w.busy && len(w.buf) == 0
+		idle := !w.looping && !w.busy && w.q.n == 0 && len(w.q.chunks) == 0
 		w.mu.Unlock()
 		if idle {
-			break
+			break // and holding no chunk
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the send loop did not end once the queue was empty")

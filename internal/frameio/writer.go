@@ -12,10 +12,6 @@ import (
 // ErrClosed is returned by Write after the Writer has stopped.
 var ErrClosed = errors.New("frameio: writer closed")
 
-// ErrBacklog stops a Writer whose queue would pass its limit: the peer is
-// not reading what it asked for.
-var ErrBacklog = errors.New("frameio: peer is not reading: write backlog over its limit")
-
 // Writer queues frames and writes them from a send loop: each turn of the
 // loop writes everything queued so far in one call, so frames from many
 // concurrent callers share a system call. The loop runs only while there
@@ -26,36 +22,32 @@ type Writer struct {
 	conn      net.Conn
 	timeout   time.Duration
 	highWater int             // queue size past which Write waits; 0: never waits
-	limit     int             // queue size past which the writer stops; 0: no limit
-	onFail    func(err error) // called once if a write fails or the backlog passes limit
+	onFail    func(err error) // called once if a write fails
 	done      chan struct{}   // closed once stopped and idle
 	doneOnce  sync.Once
 
 	mu      sync.Mutex
-	buf     []byte
-	spare   []byte
+	q       queue         // frames waiting for the loop
+	spare   queue         // the loop's last queue, emptied, for its slice
+	iov     net.Buffers   // the loop's vectored write, consumed by it; a field, so it does not escape
+	iovs    net.Buffers   // iov's backing array, for reuse
 	err     error         // set once; the reason the writer stopped
 	closing bool          // drain then stop
 	busy    bool          // a write to conn is under way (inline or by the loop)
+	frames  uint64        // frames accepted, in the order they reach conn
 	looping bool          // a send loop goroutine is running
 	space   chan struct{} // closed when the queue drains below highWater
 }
 
-// Buffers larger than this are dropped rather than kept for reuse.
-const maxKeptBuffer = 1 << 20
-
 // NewWriter returns a Writer for conn. Each write must finish within
 // timeout (0: no limit). A queue over highWater bytes makes Write wait
-// (0: never); a frame that would take the queue over limit bytes stops
-// the writer with ErrBacklog instead (0: no limit). onFail, if not nil,
-// is called once, from the goroutine that found it, when a write fails or
-// the backlog passes its limit.
-func NewWriter(conn net.Conn, timeout time.Duration, highWater, limit int, onFail func(error)) *Writer {
+// (0: never). onFail, if not nil, is called once, from the goroutine that
+// found it, when a write fails.
+func NewWriter(conn net.Conn, timeout time.Duration, highWater int, onFail func(error)) *Writer {
 	return &Writer{
 		conn:      conn,
 		timeout:   timeout,
 		highWater: highWater,
-		limit:     limit,
 		onFail:    onFail,
 		done:      make(chan struct{}),
 	}
@@ -63,17 +55,91 @@ func NewWriter(conn net.Conn, timeout time.Duration, highWater, limit int, onFai
 
 // Write queues one complete frame, copying it. It waits while the queue is
 // over its high-water mark, until ctx is done or the writer stops.
-func (w *Writer) Write(ctx context.Context, frame []byte) error { return w.write(ctx, frame, false) }
+func (w *Writer) Write(ctx context.Context, frame []byte) error {
+	_, err := w.write(ctx, frame, false, true)
+	return err
+}
+
+// WriteControl queues a small control frame without waiting for room:
+// one that must not be held back, nor dropped, when the queue is full.
+func (w *Writer) WriteControl(frame []byte) error {
+	_, err := w.write(context.Background(), frame, false, false)
+	return err
+}
 
 // WriteSolo is Write for a writer that expects no company: when nothing
 // is queued and no write is under way, it writes the frame itself rather
 // than hand it to the send loop, sparing a goroutine switch. Under load
 // callers should use Write, so that frames share system calls.
-func (w *Writer) WriteSolo(ctx context.Context, frame []byte) error { return w.write(ctx, frame, true) }
+func (w *Writer) WriteSolo(ctx context.Context, frame []byte) error {
+	_, err := w.write(ctx, frame, true, true)
+	return err
+}
 
-func (w *Writer) write(ctx context.Context, frame []byte, solo bool) error {
+// WriteSeq is WriteSolo when solo is set, Write otherwise, and returns the
+// frame's place among all the frames the Writer has taken, counting from
+// 1: the peer, counting the frames it reads, can say which it has.
+func (w *Writer) WriteSeq(ctx context.Context, frame []byte, solo bool) (uint64, error) {
+	return w.write(ctx, frame, solo, true)
+}
+
+func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint64, error) {
 	w.mu.Lock()
-	for w.err == nil && !w.closing && w.highWater > 0 && len(w.buf) >= w.highWater {
+	for wait && w.err == nil && !w.closing && w.highWater > 0 && w.q.n >= w.highWater {
+		if w.space == nil {
+			w.space = make(chan struct{})
+		}
+		space := w.space
+		w.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		w.mu.Lock()
+	}
+	if w.err != nil || w.closing {
+		err := w.err
+		w.mu.Unlock()
+		if err == nil {
+			err = ErrClosed
+		}
+		return 0, err
+	}
+	w.frames++
+	seq := w.frames
+	if solo && !w.busy && w.q.n == 0 {
+		w.busy = true
+		w.mu.Unlock()
+		err := w.writeConn(frame)
+		w.mu.Lock()
+		w.busy = false
+		w.startLoopLocked()
+		finish := w.closing && w.err == nil && !w.looping && w.q.n == 0
+		w.mu.Unlock()
+		if err != nil {
+			w.fail(err)
+			return 0, err
+		}
+		if finish {
+			w.stop(ErrClosed)
+		}
+		w.checkDone()
+		return seq, nil
+	}
+	w.q.push(frame)
+	w.startLoopLocked()
+	w.mu.Unlock()
+	return seq, nil
+}
+
+// WaitBelow waits until fewer than mark bytes are queued, the writer
+// stops, or ctx is done; it returns the reason the writer stopped, or
+// ctx's error. A reader can call it before taking in more work whose
+// output would join the queue.
+func (w *Writer) WaitBelow(ctx context.Context, mark int) error {
+	w.mu.Lock()
+	for w.err == nil && w.q.n >= mark {
 		if w.space == nil {
 			w.space = make(chan struct{})
 		}
@@ -86,48 +152,15 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo bool) error {
 		}
 		w.mu.Lock()
 	}
-	if w.err != nil || w.closing {
-		err := w.err
-		w.mu.Unlock()
-		if err == nil {
-			err = ErrClosed
-		}
-		return err
-	}
-	if w.limit > 0 && len(w.buf) > 0 && len(w.buf)+len(frame) > w.limit {
-		w.mu.Unlock()
-		w.fail(ErrBacklog)
-		return ErrBacklog
-	}
-	if solo && !w.busy && len(w.buf) == 0 {
-		w.busy = true
-		w.mu.Unlock()
-		err := w.writeConn(frame)
-		w.mu.Lock()
-		w.busy = false
-		w.startLoopLocked()
-		finish := w.closing && w.err == nil && !w.looping && len(w.buf) == 0
-		w.mu.Unlock()
-		if err != nil {
-			w.fail(err)
-			return err
-		}
-		if finish {
-			w.stop(ErrClosed)
-		}
-		w.checkDone()
-		return nil
-	}
-	w.buf = append(w.buf, frame...)
-	w.startLoopLocked()
+	err := w.err
 	w.mu.Unlock()
-	return nil
+	return err
 }
 
 // startLoopLocked starts the send loop if frames wait and nothing is
 // writing them. w.mu must be held.
 func (w *Writer) startLoopLocked() {
-	if !w.busy && !w.looping && len(w.buf) > 0 && w.err == nil {
+	if !w.busy && !w.looping && w.q.n > 0 && w.err == nil {
 		w.looping = true
 		go w.loop()
 	}
@@ -142,12 +175,12 @@ const coalesceBelow = 16 << 10
 func (w *Writer) loop() {
 	for {
 		w.mu.Lock()
-		if n := len(w.buf); n > 0 && n < coalesceBelow {
+		if n := w.q.n; n > 0 && n < coalesceBelow {
 			w.mu.Unlock()
 			runtime.Gosched()
 			w.mu.Lock()
 		}
-		if w.err != nil || w.busy || len(w.buf) == 0 {
+		if w.err != nil || w.busy || w.q.n == 0 {
 			// Stopped; or an inline write is under way, which restarts
 			// the loop when it ends; or nothing left to write.
 			w.looping = false
@@ -159,18 +192,17 @@ func (w *Writer) loop() {
 			w.checkDone()
 			return
 		}
-		b := w.buf
-		w.buf = w.spare[:0]
-		w.spare = nil
+		b := w.q
+		w.q, w.spare = w.spare, queue{}
 		w.busy = true
 		w.mu.Unlock()
-		err := w.writeConn(b)
+		err := w.writeQueue(&b)
+		b.release()
 		w.mu.Lock()
 		w.busy = false
-		if cap(b) <= maxKeptBuffer {
-			w.spare = b[:0]
-		}
-		if w.space != nil && (w.highWater == 0 || len(w.buf) < w.highWater) {
+		w.spare = b
+		if w.space != nil {
+			// Waiters check their own mark again.
 			close(w.space)
 			w.space = nil
 		}
@@ -183,6 +215,22 @@ func (w *Writer) loop() {
 			return
 		}
 	}
+}
+
+// writeQueue writes what q holds to the connection, in one vectored write
+// when it spans chunks, within the write timeout.
+func (w *Writer) writeQueue(q *queue) error {
+	if len(q.chunks) == 1 {
+		return w.writeConn(*q.chunks[0])
+	}
+	if w.timeout > 0 {
+		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	w.iovs = q.buffers(w.iovs)
+	w.iov = w.iovs
+	_, err := w.iov.WriteTo(w.conn)
+	clear(w.iovs)
+	return err
 }
 
 // writeConn writes b to the connection within the write timeout.
@@ -213,7 +261,7 @@ func (w *Writer) stop(err error) bool {
 		close(w.space)
 		w.space = nil
 	}
-	w.buf = nil
+	w.q.release() // never the queue being written: the loop swaps that out under mu
 	w.mu.Unlock()
 	w.checkDone()
 	return first
@@ -238,7 +286,7 @@ func (w *Writer) Close() { w.stop(ErrClosed) }
 func (w *Writer) CloseAfterFlush() {
 	w.mu.Lock()
 	w.closing = true
-	idle := !w.busy && !w.looping && len(w.buf) == 0
+	idle := !w.busy && !w.looping && w.q.n == 0
 	w.startLoopLocked()
 	w.mu.Unlock()
 	if idle {

@@ -122,6 +122,27 @@ func FuzzParseCall(f *testing.F) {
 	})
 }
 
+func FuzzParseAckBody(f *testing.F) {
+	f.Add(AppendAckBody(nil, 12345))
+	f.Add([]byte{})
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		n, ok, err := ParseAckBody(body)
+		switch {
+		case err != nil:
+			if len(body) == 0 || len(body) == AckBodySize {
+				t.Fatalf("refused a %d-byte body: %v", len(body), err)
+			}
+		case ok:
+			if !bytes.Equal(AppendAckBody(nil, n), body) {
+				t.Fatalf("ack body %x does not round-trip (%d)", body, n)
+			}
+		case len(body) != 0:
+			t.Fatalf("a %d-byte body parsed as empty", len(body))
+		}
+	})
+}
+
 func FuzzHandshake(f *testing.F) {
 	f.Add(AppendHello(nil, Hello{Version: Version, Codec: "json"}))
 	f.Add(AppendWelcome(nil, Welcome{Version: Version, MaxBody: 99}))
