@@ -230,3 +230,46 @@ func TestNonReadingClientDoesNotStallOthers(t *testing.T) {
 	}
 	t.Logf("closed %v after the load", time.Since(start))
 }
+
+// TestSlowReaderIsSlowedNotCut sends many calls with large replies on a
+// raw connection and reads the replies slowly: the server, whose backlog
+// limit this small message limit makes 8 MiB, must stop reading calls
+// while replies wait rather than close the connection, and answer all.
+func TestSlowReaderIsSlowedNotCut(t *testing.T) {
+	ts := startServer(t, simplerpc.WithMaxMessageSize(1<<20))
+	nc := rawConn(t, ts.addr, true)
+	_ = nc.SetDeadline(time.Now().Add(30 * time.Second))
+	const calls, size = 200, 100000 // 20 MB of replies: more than the backlog limit
+	arg := bytes.Repeat([]byte{'z'}, size)
+	go func() {
+		for id := uint64(1); id <= calls; id++ {
+			body := append([]byte{byte(len("Calc.Echo"))}, "Calc.Echo"...)
+			body = append(body, 0, 0x81, 0x5a)
+			body = binary.BigEndian.AppendUint32(body, size)
+			body = append(body, arg...)
+			frame := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+			frame = append(frame, 1, 0)
+			frame = binary.BigEndian.AppendUint64(frame, id)
+			if _, err := nc.Write(append(frame, body...)); err != nil {
+				return // the test fails below
+			}
+		}
+	}()
+	seen := map[uint64]bool{}
+	for len(seen) < calls {
+		time.Sleep(2 * time.Millisecond) // a slow reader
+		var hdr [14]byte
+		if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+			t.Fatalf("after %d of %d replies: %v", len(seen), calls, err)
+		}
+		body := make([]byte, binary.BigEndian.Uint32(hdr[:4]))
+		if _, err := io.ReadFull(nc, body); err != nil {
+			t.Fatalf("after %d of %d replies: %v", len(seen), calls, err)
+		}
+		id := binary.BigEndian.Uint64(hdr[6:])
+		if hdr[4] != 2 || hdr[5] != 0 || len(body) < size || seen[id] {
+			t.Fatalf("reply %d: kind %d, flags %d, %d bytes, seen before %v", id, hdr[4], hdr[5], len(body), seen[id])
+		}
+		seen[id] = true
+	}
+}
