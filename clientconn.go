@@ -170,17 +170,21 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args, result
 		}
 		return &Error{Code: CodeUnavailable, Method: method, Message: "connection failed before the call was sent: " + err.Error(), cause: err}
 	}
-	select {
-	case <-pc.done:
-	case <-ctx.Done():
-		if sentOn, mine := ep.remove(id); mine {
-			if sentOn != nil {
-				sentOn.writeControl(wire.KindCancel, id)
+	if done := ctx.Done(); done == nil {
+		<-pc.done // a context that never ends: a plain receive is cheaper than a select
+	} else {
+		select {
+		case <-pc.done:
+		case <-done:
+			if sentOn, mine := ep.remove(id); mine {
+				if sentOn != nil {
+					sentOn.writeControl(wire.KindCancel, id)
+				}
+				// pc stays out of the pool: a late reply for its id is dropped.
+				return contextError(method, ctx.Err())
 			}
-			// pc stays out of the pool: a late reply for its id is dropped.
-			return contextError(method, ctx.Err())
+			<-pc.done // the reader owns it and is delivering the reply
 		}
-		<-pc.done // the reader owns it and is delivering the reply
 	}
 	err := pc.err
 	pc.release()

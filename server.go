@@ -42,10 +42,7 @@ type Server struct {
 	shutting  bool
 	front     *httpFront     // HTTP server of non-simplerpc connections, started on demand
 	connWG    sync.WaitGroup // connection goroutines
-	work      chan task      // hands calls to idle call goroutines
-	workers   sync.WaitGroup // call goroutines
-	quit      chan struct{}  // closed when the server is done: idle call goroutines exit
-	quitOnce  sync.Once
+	pool      workerPool     // call goroutines
 }
 
 // NewServer returns a Server configured by opts.
@@ -56,8 +53,6 @@ func NewServer(opts ...ServerOption) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*serverConn]struct{}),
 		sessions:  make(map[[wire.SessionIDSize]byte]*session),
-		work:      make(chan task),
-		quit:      make(chan struct{}),
 	}
 	s.methods.Store(&map[string]*method{})
 	s.registerIntrospection()
@@ -367,10 +362,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // stopWorkers lets idle call goroutines exit and waits for them; a call
 // still running (one that ignores its canceled context) is waited for too.
-func (s *Server) stopWorkers() {
-	s.quitOnce.Do(func() { close(s.quit) })
-	s.workers.Wait()
-}
+func (s *Server) stopWorkers() { s.pool.close(true) }
 
 // Close stops the server at once: listeners and connections are closed,
 // and running calls see their contexts canceled. Their replies are lost;
@@ -382,6 +374,6 @@ func (s *Server) Close() error {
 	s.closeFront()
 	s.connWG.Wait()
 	s.endSessions()
-	s.quitOnce.Do(func() { close(s.quit) }) // idle call goroutines exit; busy ones after their call
+	s.pool.close(false) // idle call goroutines exit; busy ones after their call
 	return nil
 }

@@ -269,7 +269,7 @@ func (sc *serverConn) readLoop() error {
 				break
 			}
 			if len(sc.slots) > 1 || sc.fr.Buffered() > 0 {
-				sc.srv.start(t)
+				sc.srv.pool.start(t)
 			} else if !sc.runInline(t) {
 				return errTakenOver
 			}
@@ -326,10 +326,14 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		return t, false, nil
 	}
 	select {
-	case sc.slots <- struct{}{}:
-	case <-sc.ctx.Done():
-		s.release()
-		return t, false, sc.ctx.Err()
+	case sc.slots <- struct{}{}: // the usual case, without a full select
+	default:
+		select {
+		case sc.slots <- struct{}{}:
+		case <-sc.ctx.Done():
+			s.release()
+			return t, false, sc.ctx.Err()
+		}
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
 	return task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args}, true, nil
