@@ -54,6 +54,7 @@ func NewServer(opts ...ServerOption) *Server {
 		conns:     make(map[*serverConn]struct{}),
 		sessions:  make(map[[wire.SessionIDSize]byte]*session),
 	}
+	s.pool.run = func(t task) { t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args) }
 	s.methods.Store(&map[string]*method{})
 	s.registerIntrospection()
 	return s

@@ -28,7 +28,8 @@ type task struct {
 // still in the cache, and those at the bottom, idle the longest, are the
 // ones a timer retires.
 type workerPool struct {
-	wg sync.WaitGroup // call goroutines
+	run func(task)     // what the goroutines do with a task
+	wg  sync.WaitGroup // call goroutines
 
 	mu     sync.Mutex
 	idle   []*worker
@@ -64,7 +65,7 @@ func (p *workerPool) start(t task) {
 func (p *workerPool) work(w *worker, t task) {
 	defer p.wg.Done()
 	for {
-		t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args)
+		p.run(t)
 		if !p.park(w) {
 			return
 		}

@@ -1,0 +1,68 @@
+package simplerpc
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestWorkerPoolReusesAndRetires checks that call goroutines are kept
+// idle after their tasks, reused last-in first-out, retired once idle
+// through a whole turn of the trim timer, and all gone after close.
+func TestWorkerPoolReusesAndRetires(t *testing.T) {
+	var mu sync.Mutex
+	gates := map[uint64]chan struct{}{}
+	gate := func(id uint64) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if gates[id] == nil {
+			gates[id] = make(chan struct{})
+		}
+		return gates[id]
+	}
+	p := &workerPool{run: func(t task) { <-gate(t.id) }}
+	idle := func() []*worker {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return append([]*worker(nil), p.idle...)
+	}
+	waitIdle := func(n int) []*worker {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if w := idle(); len(w) == n {
+				return w
+			}
+		}
+		t.Fatalf("want %d idle goroutines, have %d", n, len(idle()))
+		return nil
+	}
+	p.start(task{id: 1})
+	p.start(task{id: 2})
+	close(gate(1))
+	waitIdle(1)
+	close(gate(2))
+	parked := waitIdle(2)
+	// The goroutine that parked last takes the next task.
+	p.start(task{id: 3})
+	if w := idle(); len(w) != 1 || w[0] != parked[0] {
+		t.Fatalf("after a new task the idle stack is %v, want the bottom of %v", w, parked)
+	}
+	close(gate(3))
+	waitIdle(2)
+	// One turn of the timer marks them; the next retires them.
+	p.retire()
+	if len(idle()) != 2 {
+		t.Fatal("goroutines idle for less than a turn were retired")
+	}
+	p.retire()
+	if len(idle()) != 0 {
+		t.Fatal("goroutines idle for a whole turn were kept")
+	}
+	p.start(task{id: 4}) // a new goroutine
+	close(gate(4))
+	waitIdle(1)
+	p.close(true) // returns once every goroutine has exited
+	if len(idle()) != 0 {
+		t.Error("closed pool keeps idle goroutines")
+	}
+}
