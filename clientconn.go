@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -227,6 +228,11 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 		switch h.Kind {
 		case wire.KindReply:
 			cc.deliver(h, body)
+			if fr.Buffered() == 0 {
+				// Nothing more to deliver: let the caller just woken run
+				// before this goroutine goes back to wait on the socket.
+				runtime.Gosched()
+			}
 		case wire.KindGoAway:
 			cc.goAway(h.Flags&wire.FlagFinal != 0)
 		case wire.KindPing:

@@ -60,7 +60,8 @@ type serverConn struct {
 	goingAway   atomic.Bool
 	readerIdle  atomic.Bool   // the reader waits for bytes, with none unread
 	readerState atomic.Uint64 // readerRunning, and a count of takeovers
-	slots       chan struct{} // one token per running call, up to maxConnCalls
+	running     atomic.Int32  // calls running for this connection, up to maxConnCalls
+	slotFree    chan struct{} // signaled when a call ends while the reader waits at the bound
 	fr          *frameio.Reader
 	takeover    *time.Timer // fires takeOver; made by the first call run inline
 
@@ -113,7 +114,7 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	}
 	c, hello, welcome, err := s.handshake(br)
 	sc := &serverConn{srv: s, nc: nc, raw: raw, codec: c, peer: nc.RemoteAddr().String(), cancels: newCancelSet(),
-		slots: make(chan struct{}, maxConnCalls), act: act, rd: rd, br: br}
+		slotFree: make(chan struct{}, 1), act: act, rd: rd, br: br}
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
 	// A client that does not read at all loses the connection when a
 	// write makes no progress for the write timeout.
@@ -268,7 +269,7 @@ func (sc *serverConn) readLoop() error {
 			if !ok {
 				break
 			}
-			if len(sc.slots) > 1 || sc.fr.Buffered() > 0 {
+			if sc.running.Load() > 1 || sc.fr.Buffered() > 0 {
 				sc.srv.pool.start(t)
 			} else if !sc.runInline(t) {
 				return errTakenOver
@@ -325,15 +326,9 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
-	select {
-	case sc.slots <- struct{}{}: // the usual case, without a full select
-	default:
-		select {
-		case sc.slots <- struct{}{}:
-		case <-sc.ctx.Done():
-			s.release()
-			return t, false, sc.ctx.Err()
-		}
+	if err := sc.takeSlot(); err != nil {
+		s.release()
+		return t, false, err
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
 	return task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args}, true, nil
@@ -374,11 +369,40 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 	return ctx, cancel
 }
 
+// takeSlot counts a call in as running, first waiting, at maxConnCalls,
+// for one to end.
+func (sc *serverConn) takeSlot() error {
+	for {
+		n := sc.running.Load()
+		if n < maxConnCalls {
+			if sc.running.CompareAndSwap(n, n+1) {
+				return nil
+			}
+			continue
+		}
+		select {
+		case <-sc.slotFree:
+		case <-sc.ctx.Done():
+			return sc.ctx.Err()
+		}
+	}
+}
+
+// freeSlot counts a call out, waking the reader if it waits for a slot.
+func (sc *serverConn) freeSlot() {
+	if sc.running.Add(-1) == maxConnCalls-1 {
+		select {
+		case sc.slotFree <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
+
 // run executes one call and writes its reply.
 func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value) {
 	s := sc.srv
 	defer func() {
-		<-sc.slots
+		sc.freeSlot()
 		s.release()
 	}()
 	if cancel != nil {
@@ -418,7 +442,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 // writes.
 // It returns the frame's place among those written on the connection.
 func (sc *serverConn) writeReply(frame []byte) (uint64, error) {
-	solo := len(sc.slots) <= 1 && (sc.readerIdle.Load() || sc.readerState.Load()&readerRunning != 0)
+	solo := sc.running.Load() <= 1 && (sc.readerIdle.Load() || sc.readerState.Load()&readerRunning != 0)
 	return sc.w.WriteSeq(sc.ctx, frame, solo)
 }
 

@@ -1,6 +1,7 @@
 package simplerpc
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -64,5 +65,38 @@ func TestWorkerPoolReusesAndRetires(t *testing.T) {
 	p.close(true) // returns once every goroutine has exited
 	if len(idle()) != 0 {
 		t.Error("closed pool keeps idle goroutines")
+	}
+}
+
+// TestCallSlotsBound checks that a connection's reader waits at
+// maxConnCalls running calls until one ends, and stops waiting when the
+// connection ends.
+func TestCallSlotsBound(t *testing.T) {
+	sc := &serverConn{slotFree: make(chan struct{}, 1)}
+	sc.ctx, sc.cancel = context.WithCancel(context.Background())
+	defer sc.cancel()
+	for range maxConnCalls {
+		if err := sc.takeSlot(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := make(chan error, 1)
+	go func() { took <- sc.takeSlot() }()
+	select {
+	case err := <-took:
+		t.Fatalf("a slot past the bound was taken: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	sc.freeSlot()
+	if err := <-took; err != nil {
+		t.Fatal(err)
+	}
+	if n := sc.running.Load(); n != maxConnCalls {
+		t.Fatalf("%d calls counted running, want %d", n, maxConnCalls)
+	}
+	go func() { took <- sc.takeSlot() }()
+	sc.cancel()
+	if err := <-took; err == nil {
+		t.Fatal("a reader waiting for a slot was not released when the connection ended")
 	}
 }

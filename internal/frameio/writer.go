@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,7 @@ type Writer struct {
 
 	mu      sync.Mutex
 	q       queue         // frames waiting for the loop
+	queued  atomic.Int64  // q.n, readable without mu
 	spare   queue         // the loop's last queue, emptied, for its slice
 	iov     net.Buffers   // the loop's vectored write, consumed by it; a field, so it does not escape
 	iovs    net.Buffers   // iov's backing array, for reuse
@@ -128,16 +130,20 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint
 		return seq, nil
 	}
 	w.q.push(frame)
+	w.queued.Store(int64(w.q.n))
 	w.startLoopLocked()
 	w.mu.Unlock()
 	return seq, nil
 }
 
 // WaitBelow waits until fewer than mark bytes are queued, the writer
-// stops, or ctx is done; it returns the reason the writer stopped, or
-// ctx's error. A reader can call it before taking in more work whose
-// output would join the queue.
+// stops, or ctx is done. It returns nil when the queue is below mark,
+// else the reason the writer stopped, or ctx's error. A reader can call it
+// before taking in more work whose output would join the queue.
 func (w *Writer) WaitBelow(ctx context.Context, mark int) error {
+	if w.queued.Load() < int64(mark) {
+		return nil // the usual case, without the lock
+	}
 	w.mu.Lock()
 	for w.err == nil && w.q.n >= mark {
 		if w.space == nil {
@@ -194,6 +200,7 @@ func (w *Writer) loop() {
 		}
 		b := w.q
 		w.q, w.spare = w.spare, queue{}
+		w.queued.Store(0)
 		w.busy = true
 		w.mu.Unlock()
 		err := w.writeQueue(&b)
@@ -262,6 +269,7 @@ func (w *Writer) stop(err error) bool {
 		w.space = nil
 	}
 	w.q.release() // never the queue being written: the loop swaps that out under mu
+	w.queued.Store(0)
 	w.mu.Unlock()
 	w.checkDone()
 	return first
