@@ -14,8 +14,7 @@ import (
 const DefaultSessionTTL = 30 * time.Second
 
 // maxSessionCalls bounds the calls a server remembers per session; the
-// bytes of the replies it keeps are bounded by the server's backlog limit.
-// Past either bound the session is dropped: its connection keeps working,
+// bytes of the replies it keeps are bounded by keepLimit. Past either bound the session is dropped: its connection keeps working,
 // but it can no longer be resumed.
 const maxSessionCalls = 8192
 
