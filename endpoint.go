@@ -40,6 +40,7 @@ type endpoint struct {
 	closed   bool
 	retiring bool                    // the server left the target: no new calls
 	next     uint64                  // the last call id handed out
+	low      uint64                  // no id below it is pending (for acks)
 	pending  map[uint64]*pendingCall // calls waiting for replies, by id
 	orphans  int                     // pending calls whose connection broke
 	redial   bool                    // a background redial for orphans is running
@@ -229,11 +230,14 @@ func (ep *endpoint) take(id uint64, size int) (pc *pendingCall, ack uint64, send
 		return pc, 0, false
 	}
 	ep.settled, ep.settledB = 0, 0
-	ack = ep.next
-	for pid := range ep.pending {
-		ack = min(ack, pid-1)
+	// Ids are handed out in order and never pending again once settled:
+	// the lowest one still pending only moves up, one lookup per id.
+	for ep.low = max(ep.low, 1); ep.low <= ep.next; ep.low++ {
+		if _, waiting := ep.pending[ep.low]; waiting {
+			break
+		}
 	}
-	return pc, ack, true
+	return pc, ep.low - 1, true
 }
 
 // connLost handles the end of cc. Its pending calls fail, or, with a

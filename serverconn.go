@@ -65,8 +65,9 @@ type serverConn struct {
 	fr          *frameio.Reader
 	takeover    *time.Timer // fires takeOver; made by the first call run inline
 
-	cancels *cancelSet // running calls that take a context (the session's, if any)
-	sess    *session   // nil when the client keeps no session
+	cancels *cancelSet  // running calls that take a context (the session's, if any)
+	sess    *session    // nil when the client keeps no session
+	sent    []sentReply // replies kept by the session and written here, in order; under sess.mu
 	keep    *keepalive
 }
 

@@ -18,6 +18,13 @@ const DefaultSessionTTL = 30 * time.Second
 // but it can no longer be resumed.
 const maxSessionCalls = 8192
 
+// ackSweepEvery is how many acks pass between walks over a session's
+// calls for replies settled by an ack's id alone.
+const ackSweepEvery = 16
+
+// sentReply is a kept reply written to a connection: the frame seq there.
+type sentReply struct{ id, seq uint64 }
+
 // WithSessionTTL sets how long a server keeps a disconnected client's
 // session for it to resume (default 30s).
 func WithSessionTTL(d time.Duration) ServerOption {
@@ -53,6 +60,7 @@ type session struct {
 	calls map[uint64]sessionCall
 	bytes int    // bytes of kept replies
 	acked uint64 // the client settled every id up to this
+	acks  int    // acks received
 	// The client's last count of frames read, on connection readOn.
 	readOn *serverConn
 	read   uint64
@@ -121,6 +129,7 @@ func (sess *session) detach(sc *serverConn) {
 	if sess.readOn == sc {
 		sess.readOn, sess.read = nil, 0
 	}
+	sc.sent = nil // its replies wait for the client to send their calls again, or for an ack
 	if sess.conn != sc {
 		return
 	}
@@ -187,6 +196,7 @@ func (sess *session) begin(id uint64, sc *serverConn) callAction {
 		if seq, err := sc.w.WriteSeq(sc.ctx, c.reply.Bytes(), false); err == nil && !c.sending {
 			c.conn, c.seq = sc, seq
 			sess.calls[id] = c
+			sc.sent = append(sc.sent, sentReply{id, seq})
 		}
 		return callDone
 	}
@@ -235,6 +245,7 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 			c.sending = false
 			if sc != nil && err == nil {
 				c.conn, c.seq = sc, seq
+				sc.sent = append(sc.sent, sentReply{id, seq})
 			}
 			sess.bytes += buf.Len()
 			sess.calls[id] = c
@@ -265,7 +276,9 @@ func (sess *session) keepLimit() int { return 2 * sess.srv.backlogLimit() }
 // delivered releases the replies the client has read: those written to
 // sc among its first frames frames. The client will not send their calls
 // again, so they are forgotten altogether — earlier than an ack of their
-// ids, which waits for every call before them.
+// ids, which waits for every call before them. sc.sent lists the replies
+// written to sc in about the order they were, so this walks only those
+// the client has read.
 func (sess *session) delivered(sc *serverConn, frames uint64) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
@@ -273,11 +286,14 @@ func (sess *session) delivered(sc *serverConn, frames uint64) {
 		return
 	}
 	sess.readOn, sess.read = sc, frames
-	for id, c := range sess.calls {
-		if c.reply != nil && !c.sending && c.conn == sc && c.seq <= frames {
-			sess.drop(id, c)
+	n := 0
+	for ; n < len(sc.sent) && sc.sent[n].seq <= frames; n++ {
+		r := sc.sent[n]
+		if c, ok := sess.calls[r.id]; ok && c.reply != nil && !c.sending && c.conn == sc && c.seq == r.seq {
+			sess.drop(r.id, c)
 		}
 	}
+	sc.sent = append(sc.sent[:0], sc.sent[n:]...)
 }
 
 // drop forgets a call whose reply is kept, returning its buffer to the
@@ -297,6 +313,13 @@ func (sess *session) ack(id uint64) {
 		return
 	}
 	sess.acked = id
+	// Replies the client read are released by delivered as they arrive;
+	// what an ack alone settles (a reply written to a connection that
+	// broke before the client said it read it) is rare, so the walk over
+	// every call is done one ack in ackSweepEvery.
+	if sess.acks++; sess.acks%ackSweepEvery != 0 {
+		return
+	}
 	for cid, c := range sess.calls {
 		if cid <= id && c.reply != nil {
 			if !c.sending { // finish counts and pools a reply once written
