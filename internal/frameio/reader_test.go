@@ -51,6 +51,24 @@ func stream(sizes []int) ([]byte, [][]byte) {
 	return s, bodies
 }
 
+// expectStream reads frames with ids 0, 1, … and the given bodies from r,
+// then the end of the stream.
+func expectStream(t *testing.T, r *Reader, bodies [][]byte) {
+	t.Helper()
+	for i, want := range bodies {
+		h, body, err := r.Next()
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if h.ID != uint64(i) || !bytes.Equal(body, want) {
+			t.Fatalf("frame %d: id %d, %d bytes; want %d bytes", i, h.ID, len(body), len(want))
+		}
+	}
+	if _, _, err := r.Next(); err != io.EOF {
+		t.Fatalf("after the last frame: %v, want EOF", err)
+	}
+}
+
 func TestReaderFramesInAnyChunks(t *testing.T) {
 	s, bodies := stream(readerSizes)
 	readers := map[string]func() io.Reader{
@@ -63,18 +81,7 @@ func TestReaderFramesInAnyChunks(t *testing.T) {
 	for name, mk := range readers {
 		t.Run(name, func(t *testing.T) {
 			r := NewReader(mk(), nil, 2<<20)
-			for i, want := range bodies {
-				h, body, err := r.Next()
-				if err != nil {
-					t.Fatalf("frame %d: %v", i, err)
-				}
-				if h.ID != uint64(i) || !bytes.Equal(body, want) {
-					t.Fatalf("frame %d: id %d, %d bytes; want %d bytes", i, h.ID, len(body), len(want))
-				}
-			}
-			if _, _, err := r.Next(); err != io.EOF {
-				t.Fatalf("after the last frame: %v, want EOF", err)
-			}
+			expectStream(t, r, bodies)
 		})
 	}
 }
@@ -253,18 +260,7 @@ func TestReaderRaw(t *testing.T) {
 	if h, body, err := r.Next(); err != nil || h.ID != 99 || string(body) != "before" {
 		t.Fatalf("prefix frame: %+v %q %v", h, body, err)
 	}
-	for i, want := range bodies {
-		h, body, err := r.Next()
-		if err != nil {
-			t.Fatalf("frame %d: %v", i, err)
-		}
-		if h.ID != uint64(i) || !bytes.Equal(body, want) {
-			t.Fatalf("frame %d: id %d, %d bytes; want %d bytes", i, h.ID, len(body), len(want))
-		}
-	}
-	if _, _, err := r.Next(); err != io.EOF {
-		t.Fatalf("after the last frame: %v, want EOF", err)
-	}
+	expectStream(t, r, bodies)
 	r.Release()
 	if r.big != nil || r.buf != nil {
 		t.Error("a drained raw reader still holds a buffer")

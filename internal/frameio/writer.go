@@ -87,18 +87,11 @@ func (w *Writer) WriteSeq(ctx context.Context, frame []byte, solo bool) (uint64,
 
 func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint64, error) {
 	w.mu.Lock()
-	for wait && w.err == nil && !w.closing && w.highWater > 0 && w.q.n >= w.highWater {
-		if w.space == nil {
-			w.space = make(chan struct{})
+	if wait && w.highWater > 0 {
+		if err := w.waitLocked(ctx, w.highWater); err != nil {
+			w.mu.Unlock()
+			return 0, err
 		}
-		space := w.space
-		w.mu.Unlock()
-		select {
-		case <-space:
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
-		w.mu.Lock()
 	}
 	if w.err != nil || w.closing {
 		err := w.err
@@ -145,7 +138,18 @@ func (w *Writer) WaitBelow(ctx context.Context, mark int) error {
 		return nil // the usual case, without the lock
 	}
 	w.mu.Lock()
-	for w.err == nil && w.q.n >= mark {
+	defer w.mu.Unlock()
+	if err := w.waitLocked(ctx, mark); err != nil {
+		return err
+	}
+	return w.err
+}
+
+// waitLocked waits until fewer than mark bytes are queued, the writer
+// stops or is closing, or ctx is done. w.mu is held on entry and on
+// return.
+func (w *Writer) waitLocked(ctx context.Context, mark int) error {
+	for w.err == nil && !w.closing && w.q.n >= mark {
 		if w.space == nil {
 			w.space = make(chan struct{})
 		}
@@ -154,13 +158,12 @@ func (w *Writer) WaitBelow(ctx context.Context, mark int) error {
 		select {
 		case <-space:
 		case <-ctx.Done():
+			w.mu.Lock()
 			return ctx.Err()
 		}
 		w.mu.Lock()
 	}
-	err := w.err
-	w.mu.Unlock()
-	return err
+	return nil
 }
 
 // startLoopLocked starts the send loop if frames wait and nothing is
