@@ -6,7 +6,8 @@ import (
 )
 
 // takeoverAfter is how long the reader goroutine runs a call itself
-// before another goroutine takes over reading the connection.
+// before another goroutine takes over reading the connection (at least;
+// at most twice as long).
 const takeoverAfter = 100 * time.Microsecond
 
 // readerState's low bit says whether the reader goroutine is running a
@@ -27,29 +28,51 @@ var errTakenOver = errors.New("reading taken over")
 // sooner. A call that runs longer than takeoverAfter does not hold up
 // the connection: a new goroutine takes over its reading. runInline
 // reports whether this goroutine is still the reader.
+//
+// The takeover timer is not set per call: setting a timer wakes the
+// runtime's network poller, which costs a sequential caller more than
+// the rest of the server's work on its call. Once armed, the timer
+// checks the connection every takeoverAfter while calls keep coming
+// (see watch) and disarms itself when they stop.
 func (sc *serverConn) runInline(t task) bool {
 	if sc.takeover == nil {
-		// Made stopped, before the state below publishes it to takeOver.
-		sc.takeover = time.AfterFunc(time.Hour, sc.takeOver)
+		// Made stopped, before the state below publishes it to watch.
+		sc.takeover = time.AfterFunc(time.Hour, sc.watch)
 		sc.takeover.Stop()
 	}
 	reading := sc.readerState.Load() // the reader's own: no one else changes it now
+	sc.inlineCalls.Add(1)
 	sc.readerState.Store(reading | readerRunning)
-	sc.takeover.Reset(takeoverAfter)
-	sc.run(t.id, t.m, t.ctx, t.cancel, t.args)
-	if sc.readerState.CompareAndSwap(reading|readerRunning, reading) {
-		sc.takeover.Stop()
-		return true
+	if !sc.watching.Load() && sc.watching.CompareAndSwap(false, true) {
+		sc.takeover.Reset(takeoverAfter)
 	}
-	return false
+	sc.run(t.id, t.m, t.ctx, t.cancel, t.args)
+	return sc.readerState.CompareAndSwap(reading|readerRunning, reading)
 }
 
-// takeOver runs when a call run by the reader goroutine outlasts
-// takeoverAfter (in a goroutine of its own, the timer's): unless the call
-// ended meanwhile, this goroutine becomes the connection's reader.
-func (sc *serverConn) takeOver() {
+// watch runs every takeoverAfter while the reader goroutine runs calls
+// (in a goroutine of its own, the timer's). A call seen running at two
+// checks in a row has run for at least takeoverAfter: unless it ends
+// meanwhile, this goroutine becomes the connection's reader. With no
+// call run since the last check, the timer is disarmed.
+func (sc *serverConn) watch() {
+	calls := sc.inlineCalls.Load()
+	seen := sc.watchSeen.Swap(calls)
 	st := sc.readerState.Load()
-	if st&readerRunning != 0 && sc.readerState.CompareAndSwap(st, st&^readerRunning+readerTakeover) {
+	if st&readerRunning != 0 && calls == seen &&
+		sc.readerState.CompareAndSwap(st, st&^readerRunning+readerTakeover) {
+		sc.watching.Store(false) // the new reader arms it again
 		sc.read()
+		return
+	}
+	if calls != seen || st&readerRunning != 0 {
+		sc.takeover.Reset(takeoverAfter)
+		return
+	}
+	sc.watching.Store(false)
+	// A call that began after the loads above saw watching still set and
+	// did not arm the timer: arm it for that call.
+	if sc.inlineCalls.Load() != calls && sc.watching.CompareAndSwap(false, true) {
+		sc.takeover.Reset(takeoverAfter)
 	}
 }

@@ -63,7 +63,10 @@ type serverConn struct {
 	running     atomic.Int32  // calls running for this connection, up to maxConnCalls
 	slotFree    chan struct{} // signaled when a call ends while the reader waits at the bound
 	fr          *frameio.Reader
-	takeover    *time.Timer // fires takeOver; made by the first call run inline
+	takeover    *time.Timer   // fires watch; made by the first call run inline
+	watching    atomic.Bool   // the takeover timer is armed
+	inlineCalls atomic.Uint64 // calls begun by runInline
+	watchSeen   atomic.Uint64 // inlineCalls at watch's last check
 
 	cancels *cancelSet  // running calls that take a context (the session's, if any)
 	sess    *session    // nil when the client keeps no session
