@@ -2,8 +2,10 @@ package simplerpc_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"testing"
 
 	"github.com/simplerpc/simplerpc"
@@ -30,22 +32,26 @@ func BenchmarkCall(b *testing.B) {
 }
 
 // BenchmarkCallParallel measures throughput with many callers sharing one
-// client.
+// client: 64 and 1024 of them.
 func BenchmarkCallParallel(b *testing.B) {
-	ts := startServerB(b)
-	c := dialB(b, ts)
-	b.SetParallelism(32)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		var sum int64
-		args := []any{int64(1), int64(2)}
-		for pb.Next() {
-			if err := c.Call(context.Background(), "Calc.Add", args, &sum); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	for _, callers := range []int{64, 1024} {
+		b.Run(fmt.Sprintf("C=%d", callers), func(b *testing.B) {
+			ts := startServerB(b)
+			c := dialB(b, ts)
+			b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				var sum int64
+				args := []any{int64(1), int64(2)}
+				for pb.Next() {
+					if err := c.Call(context.Background(), "Calc.Add", args, &sum); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 func startServerB(b *testing.B) string {

@@ -22,11 +22,14 @@ const (
 // that another goroutine took the reading over.
 var errTakenOver = errors.New("reading taken over")
 
-// runInline runs a call in the reader goroutine: for a lone call, the
-// one running on the connection with no frame behind it, this spares
-// the hand-off to another goroutine and answers a sequential caller
-// sooner. A call that runs longer than takeoverAfter does not hold up
-// the connection: a new goroutine takes over its reading. runInline
+// runInline runs a call in the reader goroutine. The reader does so for
+// a lone call, the one running on the connection with no frame behind it,
+// which spares the hand-off to another goroutine and answers a sequential
+// caller sooner; and for a call of a quick method (see runCost) whatever
+// is behind it, which spares a loaded server a goroutine switch per call.
+// behind says whether frames wait behind the call: if not, it writes its
+// reply itself. A call that runs longer than takeoverAfter does not hold
+// up the connection: a new goroutine takes over its reading. runInline
 // reports whether this goroutine is still the reader.
 //
 // The takeover timer is not set per call: setting a timer wakes the
@@ -34,7 +37,7 @@ var errTakenOver = errors.New("reading taken over")
 // the rest of the server's work on its call. Once armed, the timer
 // checks the connection every takeoverAfter while calls keep coming
 // (see watch) and disarms itself when they stop.
-func (sc *serverConn) runInline(t task) bool {
+func (sc *serverConn) runInline(t task, behind bool) bool {
 	if sc.takeover == nil {
 		// Made stopped, before the state below publishes it to watch.
 		sc.takeover = time.AfterFunc(time.Hour, sc.watch)
@@ -42,6 +45,7 @@ func (sc *serverConn) runInline(t task) bool {
 	}
 	reading := sc.readerState.Load() // the reader's own: no one else changes it now
 	sc.inlineCalls.Add(1)
+	sc.inlineBehind.Store(behind)
 	sc.readerState.Store(reading | readerRunning)
 	if !sc.watching.Load() && sc.watching.CompareAndSwap(false, true) {
 		sc.takeover.Reset(takeoverAfter)

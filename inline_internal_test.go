@@ -2,9 +2,13 @@ package simplerpc
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // quick is a service with a call that returns at once and one that
@@ -104,4 +108,126 @@ func onlyConn(t *testing.T, srv *Server) *serverConn {
 		return sc
 	}
 	return nil
+}
+
+// TestQuickCallsRunInline sends a burst of calls of a quick method in
+// one write: the reader runs them all itself, though frames wait behind
+// each, and answers every one.
+func TestQuickCallsRunInline(t *testing.T) {
+	srv, nc := rawQuickServer(t)
+	srv.lookup([]byte("Q.Add")).cost.ns.Store(1)
+	var burst []byte
+	var ids []uint64
+	for id := uint64(1); len(ids) < 50; id++ {
+		if id%costSampleEvery == 0 {
+			continue // a timed call could find Add slow under the race detector
+		}
+		burst = appendCall(burst, id, "Q.Add", []byte{0x82, 0x02, 0x03})
+		ids = append(ids, id)
+	}
+	if _, err := nc.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	for range ids {
+		id, body := readReply(t, nc)
+		if string(body) != "\x81\x05" { // [5]
+			t.Fatalf("reply %d: % x, want 81 05", id, body)
+		}
+	}
+	if n := onlyConn(t, srv).inlineCalls.Load(); n != uint64(len(ids)) {
+		t.Fatalf("%d of %d calls ran in the reader goroutine", n, len(ids))
+	}
+}
+
+// TestQuickCallThatBlocksIsTakenOver sends, in one write, a call of a
+// method known to be quick that then blocks, and calls behind it: they
+// are answered while it blocks, once a new goroutine takes the reading
+// over.
+func TestQuickCallThatBlocksIsTakenOver(t *testing.T) {
+	srv, nc := rawQuickServer(t)
+	q := srv.lookup([]byte("Q.Hold")).rcvr.Interface().(*quick)
+	srv.lookup([]byte("Q.Hold")).cost.ns.Store(1)
+	burst := appendCall(nil, 1, "Q.Hold", []byte{0x80})
+	burst = appendCall(burst, 2, "Q.Add", []byte{0x82, 0x02, 0x03})
+	burst = appendCall(burst, 3, "Q.Add", []byte{0x82, 0x04, 0x05})
+	if _, err := nc.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	<-q.started
+	for range 2 {
+		if id, _ := readReply(t, nc); id == 1 {
+			t.Fatal("the held call was answered before it was released")
+		}
+	}
+	if onlyConn(t, srv).readerState.Load()/readerTakeover == 0 {
+		t.Fatal("the calls behind the held one were answered without a takeover")
+	}
+	q.release <- struct{}{}
+	if id, _ := readReply(t, nc); id != 1 {
+		t.Fatalf("reply %d, want 1", id)
+	}
+}
+
+// rawQuickServer serves a quick service and returns a connection to it
+// that has done the handshake, for frames written by hand.
+func rawQuickServer(t *testing.T) (*Server, net.Conn) {
+	t.Helper()
+	srv := NewServer(WithLogger(slog.New(slog.DiscardHandler)))
+	if err := srv.Register("Q", &quick{started: make(chan struct{}), release: make(chan struct{})}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+	})
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := nc.Write([]byte("SRPC\x01\x00\x04cbor")); err != nil {
+		t.Fatal(err)
+	}
+	welcome := make([]byte, 11)
+	if _, err := io.ReadFull(nc, welcome); err != nil || welcome[5] != 0 {
+		t.Fatalf("welcome %q, %v", welcome, err)
+	}
+	return srv, nc
+}
+
+// appendCall appends a call frame with CBOR-encoded args.
+func appendCall(b []byte, id uint64, name string, args []byte) []byte {
+	body, flags := wire.AppendCallPrefix(nil, name, 0, nil)
+	body = append(body, args...)
+	b = wire.AppendHeader(b, wire.Header{Size: uint32(len(body)), Kind: wire.KindCall, Flags: flags, ID: id})
+	return append(b, body...)
+}
+
+// readReply reads a reply frame that is not an error and returns its id
+// and body.
+func readReply(t *testing.T, nc net.Conn) (uint64, []byte) {
+	t.Helper()
+	var hdr [wire.HeaderSize]byte
+	if _, err := io.ReadFull(nc, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	h, err := wire.ParseHeader(hdr[:], 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, h.Size)
+	if _, err := io.ReadFull(nc, body); err != nil {
+		t.Fatal(err)
+	}
+	if h.Kind != wire.KindReply || h.Flags != 0 {
+		t.Fatalf("frame %d: kind %d, flags %d: %q", h.ID, h.Kind, h.Flags, body)
+	}
+	return h.ID, body
 }

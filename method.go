@@ -36,6 +36,7 @@ type method struct {
 	structArg bool
 	fields    []int        // the struct's settable field indexes, in order
 	argsType  reflect.Type // a struct holding every parameter, for one allocation
+	cost      runCost      // how long its calls run, for runInline
 }
 
 // newMethod checks fn's signature and builds its table entry. fn is a

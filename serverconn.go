@@ -57,16 +57,17 @@ type serverConn struct {
 	ctx    context.Context // canceled when the connection ends
 	cancel context.CancelFunc
 
-	goingAway   atomic.Bool
-	readerIdle  atomic.Bool   // the reader waits for bytes, with none unread
-	readerState atomic.Uint64 // readerRunning, and a count of takeovers
-	running     atomic.Int32  // calls running for this connection, up to maxConnCalls
-	slotFree    chan struct{} // signaled when a call ends while the reader waits at the bound
-	fr          *frameio.Reader
-	takeover    *time.Timer   // fires watch; made by the first call run inline
-	watching    atomic.Bool   // the takeover timer is armed
-	inlineCalls atomic.Uint64 // calls begun by runInline
-	watchSeen   atomic.Uint64 // inlineCalls at watch's last check
+	goingAway    atomic.Bool
+	readerIdle   atomic.Bool   // the reader waits for bytes, with none unread
+	readerState  atomic.Uint64 // readerRunning, and a count of takeovers
+	running      atomic.Int32  // calls running for this connection, up to maxConnCalls
+	slotFree     chan struct{} // signaled when a call ends while the reader waits at the bound
+	fr           *frameio.Reader
+	takeover     *time.Timer   // fires watch; made by the first call run inline
+	watching     atomic.Bool   // the takeover timer is armed
+	inlineCalls  atomic.Uint64 // calls begun by runInline
+	inlineBehind atomic.Bool   // frames wait behind the call runInline runs
+	watchSeen    atomic.Uint64 // inlineCalls at watch's last check
 
 	cancels *cancelSet  // running calls that take a context (the session's, if any)
 	sess    *session    // nil when the client keeps no session
@@ -273,9 +274,10 @@ func (sc *serverConn) readLoop() error {
 			if !ok {
 				break
 			}
-			if sc.running.Load() > 1 || sc.fr.Buffered() > 0 {
+			behind := sc.fr.Buffered() > 0
+			if (behind || sc.running.Load() > 1) && !t.m.cost.quick() {
 				sc.srv.pool.start(t)
-			} else if !sc.runInline(t) {
+			} else if !sc.runInline(t, behind) {
 				return errTakenOver
 			}
 		case wire.KindCancel:
@@ -418,7 +420,16 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	buf := getBuffer()
 	buf.Write(make([]byte, wire.HeaderSize))
 	var flags uint8
-	if e, detail := s.execute(ctx, m, args, sc.codec, buf, sc.peer); e != nil {
+	var start time.Time
+	timed := id%costSampleEvery == 0
+	if timed {
+		start = time.Now()
+	}
+	e, detail := s.execute(ctx, m, args, sc.codec, buf, sc.peer)
+	if timed {
+		m.cost.observe(time.Since(start))
+	}
+	if e != nil {
 		buf.Truncate(wire.HeaderSize)
 		if err := appendErrorBody(buf, sc.codec, e, detail); err != nil {
 			sc.logger().Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
@@ -446,7 +457,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 // writes.
 // It returns the frame's place among those written on the connection.
 func (sc *serverConn) writeReply(frame []byte) (uint64, error) {
-	solo := sc.running.Load() <= 1 && (sc.readerIdle.Load() || sc.readerState.Load()&readerRunning != 0)
+	solo := sc.running.Load() <= 1 && (sc.readerIdle.Load() || sc.readerState.Load()&readerRunning != 0 && !sc.inlineBehind.Load())
 	return sc.w.WriteSeq(sc.ctx, frame, solo)
 }
 
