@@ -3,7 +3,6 @@ package simplerpc
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -31,21 +30,8 @@ func (q *quick) Hold() {
 // answered), and it disarms once calls stop.
 func TestTakeoverTimerFollowsCalls(t *testing.T) {
 	q := &quick{started: make(chan struct{}), release: make(chan struct{})}
-	srv := NewServer()
-	if err := srv.Register("Q", q); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		srv.Close()
-		<-served
-	}()
-	c, err := Dial(context.Background(), ln.Addr().String())
+	srv, addr := serveService(t, "Q", q)
+	c, err := Dial(context.Background(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,21 +158,8 @@ func TestQuickCallThatBlocksIsTakenOver(t *testing.T) {
 // that has done the handshake, for frames written by hand.
 func rawQuickServer(t *testing.T) (*Server, net.Conn) {
 	t.Helper()
-	srv := NewServer(WithLogger(slog.New(slog.DiscardHandler)))
-	if err := srv.Register("Q", &quick{started: make(chan struct{}), release: make(chan struct{})}); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-served
-	})
-	nc, err := net.Dial("tcp", ln.Addr().String())
+	srv, addr := serveService(t, "Q", &quick{started: make(chan struct{}), release: make(chan struct{})})
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package simplerpc
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 )
@@ -20,21 +19,8 @@ func (h *held) Blob(n int) []byte { return make([]byte, n) }
 // session keep every reply after it.
 func TestDeliveredRepliesAreForgotten(t *testing.T) {
 	h := &held{release: make(chan struct{})}
-	srv := NewServer()
-	if err := srv.Register("H", h); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		srv.Close()
-		<-served
-	}()
-	c, err := Dial(context.Background(), ln.Addr().String())
+	srv, addr := serveService(t, "H", h)
+	c, err := Dial(context.Background(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
