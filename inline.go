@@ -44,10 +44,11 @@ func (sc *serverConn) runInline(t task, behind bool) bool {
 		sc.takeover.Stop()
 	}
 	reading := sc.readerState.Load() // the reader's own: no one else changes it now
-	sc.inlineCalls.Add(1)
+	calls := sc.inlineCalls.Add(1)
 	sc.inlineBehind.Store(behind)
 	sc.readerState.Store(reading | readerRunning)
 	if !sc.watching.Load() && sc.watching.CompareAndSwap(false, true) {
+		sc.watchSeen.Store(calls)
 		sc.takeover.Reset(takeoverAfter)
 	}
 	sc.run(t.id, t.m, t.ctx, t.cancel, t.args)
@@ -55,14 +56,20 @@ func (sc *serverConn) runInline(t task, behind bool) bool {
 }
 
 // watch runs every takeoverAfter while the reader goroutine runs calls
-// (in a goroutine of its own, the timer's). A call seen running at two
-// checks in a row has run for at least takeoverAfter: unless it ends
-// meanwhile, this goroutine becomes the connection's reader. With no
-// call run since the last check, the timer is disarmed.
+// (in a goroutine of its own, the timer's). A call still running with no
+// call begun since the last check, or since this call armed the timer,
+// has run for at least takeoverAfter: unless it ends meanwhile, this
+// goroutine becomes the connection's reader. With no call running and
+// none begun since the last check, the timer is disarmed, so that a lone
+// call now and then costs one check.
 func (sc *serverConn) watch() {
+	// The state is loaded first: a call running then, with no call begun
+	// since seen, began before it. (A call ending and the next beginning
+	// between these loads and the swap below can still be taken over
+	// early, which costs a goroutine switch and nothing else.)
+	st := sc.readerState.Load()
 	calls := sc.inlineCalls.Load()
 	seen := sc.watchSeen.Swap(calls)
-	st := sc.readerState.Load()
 	if st&readerRunning != 0 && calls == seen &&
 		sc.readerState.CompareAndSwap(st, st&^readerRunning+readerTakeover) {
 		sc.watching.Store(false) // the new reader arms it again
