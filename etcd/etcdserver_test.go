@@ -55,7 +55,8 @@ func startEtcd(t testing.TB) *etcdServer {
 }
 
 func tryEtcd(t testing.TB, bin string) (*etcdServer, error) {
-	client, peer := freePort(t), freePort(t)
+	ports := freePorts(t, 2)
+	client, peer := ports[0], ports[1]
 	clientURL, peerURL := "http://"+client, "http://"+peer
 	dir := t.TempDir()
 	e := &etcdServer{endpoint: client, out: new(lockedBuffer), exited: make(chan struct{})}
@@ -138,15 +139,21 @@ func (e *etcdServer) stop() {
 	}
 }
 
-// freePort returns a loopback "host:port" that was free a moment ago.
-func freePort(t testing.TB) string {
+// freePorts returns n distinct loopback "host:port" addresses that were
+// free a moment ago. Each is held until all are chosen: one closed at once
+// could be handed out again by the next pick.
+func freePorts(t testing.TB, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs[i] = l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 // lockedBuffer collects a process's output.

@@ -77,8 +77,8 @@ func runDemo(args []string) error {
 			s.signal(syscall.SIGTERM)
 		}
 	}()
-	for range 3 {
-		s, err := startServerProc(*endpoints, freePort(), *ttl)
+	for _, addr := range freePorts(3) {
+		s, err := startServerProc(*endpoints, addr, *ttl)
 		if err != nil {
 			return err
 		}

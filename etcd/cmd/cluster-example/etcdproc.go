@@ -34,7 +34,8 @@ func startEtcd(bin string) (*etcdProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, peer := freePort(), freePort()
+	ports := freePorts(2)
+	client, peer := ports[0], ports[1]
 	e := &etcdProc{endpoint: client, dir: dir, exited: make(chan struct{}),
 		version: strings.TrimPrefix(strings.SplitN(string(version), "\n", 2)[0], "etcd Version: ")}
 	e.cmd = exec.Command(path, "--name", "demo", "--data-dir", filepath.Join(dir, "data"),
@@ -89,12 +90,18 @@ func (e *etcdProc) stop() {
 	os.RemoveAll(e.dir)
 }
 
-// freePort returns a loopback "host:port" that was free a moment ago.
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
+// freePorts returns n distinct loopback "host:port" addresses that were
+// free a moment ago. Each is held until all are chosen: one closed at once
+// could be handed out again by the next pick.
+func freePorts(n int) []string {
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer l.Close()
+		addrs[i] = l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
