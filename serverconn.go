@@ -209,9 +209,7 @@ func (sc *serverConn) keepaliveDead(err error) {
 
 // logger returns the server's logger with the client's address; it is
 // made only when there is something to log.
-func (sc *serverConn) logger() *slog.Logger {
-	return sc.srv.cfg.logger.With(slog.String("remote", sc.peer))
-}
+func (sc *serverConn) logger() *slog.Logger { return sc.srv.connLogger(sc.nc) }
 
 // handshake reads the client's hello and prepares the welcome that
 // answers it. With an error, the welcome (if the hello was read far

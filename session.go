@@ -14,8 +14,9 @@ import (
 const DefaultSessionTTL = 30 * time.Second
 
 // maxSessionCalls bounds the calls a server remembers per session; the
-// bytes of the replies it keeps are bounded by keepLimit. Past either bound the session is dropped: its connection keeps working,
-// but it can no longer be resumed.
+// bytes of the replies it keeps are bounded by keepLimit. Past either
+// bound the session is dropped: its connection keeps working, but it can
+// no longer be resumed.
 const maxSessionCalls = 8192
 
 // ackSweepEvery is how many acks pass between walks over a session's
