@@ -30,6 +30,7 @@ type serverConfig struct {
 	stackTraces    bool
 	maxConcurrent  int
 	maxMessageSize int
+	memoryBudget   int // WithMemoryBudget, in budget.go
 	writeTimeout   time.Duration
 	handshake      time.Duration
 	// noIntrospection turns off DescribeMethod (WithIntrospection, in
@@ -72,6 +73,7 @@ func newServerConfig(opts []ServerOption) serverConfig {
 		keepTimeout:    DefaultKeepaliveTimeout,
 		sessionTTL:     DefaultSessionTTL,
 		maxMessageSize: DefaultMaxMessageSize,
+		memoryBudget:   DefaultMemoryBudget,
 		writeTimeout:   DefaultWriteTimeout,
 		handshake:      handshakeTimeout,
 	}

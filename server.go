@@ -30,6 +30,11 @@ type Server struct {
 	// active counts calls accepted and not yet answered.
 	active atomic.Int64
 
+	// budget counts the memory held for clients (WithMemoryBudget).
+	budget memBudget
+	// logs rate-limits what peers can make the server log.
+	logs logLimiter
+
 	// stopping is the go-away flag of calls that come over HTTP
 	// (ServeHTTP): set when Shutdown or Close begins.
 	stopping atomic.Bool
@@ -54,6 +59,7 @@ func NewServer(opts ...ServerOption) *Server {
 		conns:     make(map[*serverConn]struct{}),
 		sessions:  make(map[[wire.SessionIDSize]byte]*session),
 	}
+	s.budget.limit = int64(s.cfg.memoryBudget)
 	s.pool.run = func(t task) { t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args) }
 	s.methods.Store(&map[string]*method{})
 	s.registerIntrospection()
