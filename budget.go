@@ -52,7 +52,6 @@ func (b *memBudget) take(n int64) { b.used.Add(n) }
 // give returns n bytes.
 func (b *memBudget) give(n int64) { b.used.Add(-n) }
 
-
 // inUse returns the bytes held.
 func (b *memBudget) inUse() int64 { return b.used.Load() }
 

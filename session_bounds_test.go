@@ -13,7 +13,9 @@ import (
 
 // ackFrame is an ack of every id up to id, with no count of frames read
 // (the body is optional).
-func ackFrame(id uint64) []byte { return wire.AppendHeader(nil, wire.Header{Kind: wire.KindAck, ID: id}) }
+func ackFrame(id uint64) []byte {
+	return wire.AppendHeader(nil, wire.Header{Kind: wire.KindAck, ID: id})
+}
 
 // TestEmptyAcksReleaseWhatTheServerKeeps checks that a client whose acks
 // carry no count of frames read still lets the server forget the replies
