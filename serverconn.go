@@ -365,7 +365,13 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, s.notFound(string(call.Method)))
 		return t, false, nil
 	}
-	if e := s.admit(m, &sc.goingAway); e != nil {
+	e := s.admit(m, &sc.goingAway)
+	if e != nil && !sc.goingAway.Load() && s.evictOldest("the limit of concurrent calls is reached") {
+		// Calls of a session whose client left may hold the slots: they
+		// end with their session, and the caller's retry finds room.
+		e = s.admit(m, &sc.goingAway)
+	}
+	if e != nil {
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
@@ -494,9 +500,10 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		flags = wire.FlagError
 	}
 	m.reply.observe(id, buf.Len())
-	// The reply built is counted where it goes — the session's memory or
-	// the write queue — in place of what was reserved for it.
-	sc.unreserve(reserve)
+	// The reply built stays counted, at its size, until it is queued or
+	// kept (a write may wait for room); then it is counted there.
+	reserve = sc.rereserve(reserve, int64(buf.Cap())+callOverhead)
+	defer sc.unreserve(reserve)
 	frame := buf.Bytes()
 	wire.PutSize(frame, len(frame)-wire.HeaderSize)
 	frame[4], frame[5] = byte(wire.KindReply), flags
