@@ -19,13 +19,21 @@ import (
 //
 // Batches of up to 1000 requests run up to 8 at a time. The body may be
 // at most the server's maximum message size (WithMaxMessageSize); a
-// larger one gets status 413. A response, or all the responses of a
-// batch together, may be at most that size too: past it, calls answer
-// with a resource_exhausted error. Every JSON-RPC response has status 200;
-// a lone notification, or a batch of notifications only, gets 204 and no
-// body; a method other than POST gets 405. Errors carry the simplerpc
-// code, the server-side error type and (WithStackTraces) the stack in
-// their data member, as docs/jsonrpc.md describes.
+// larger one gets status 413, after which the rest of the body is read
+// and discarded (up to four times the limit, at least 4 MiB, for up to
+// two seconds) so that the client can read the answer, and the
+// connection is closed. A response, or all the responses of a batch
+// together, may be at most that size too: past it, calls answer with a
+// resource_exhausted error, and a batch starts no more calls. The body,
+// every call while it runs (16 KiB, plus its params) and the responses
+// until written are charged to the memory budget (WithMemoryBudget),
+// which so bounds the calls running at once; a body it cannot hold gets
+// status 503, a call it cannot hold an unavailable error: neither is run.
+// Every JSON-RPC response has status 200; a lone notification, or a batch
+// of notifications only, gets 204 and no body; a method other than POST
+// gets 405. Errors carry the simplerpc code, the server-side error type
+// and (WithStackTraces) the stack in their data member, as
+// docs/jsonrpc.md describes.
 //
 // Serve answers HTTP/1.1 on its own port too: a connection that does not
 // open with the simplerpc handshake is served by ServeHTTP.

@@ -64,6 +64,10 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest,
 	}
 	defer s.release()
 	cost := rpcCallCost + int64(len(args)) + int64(elems)*rpcElementCost
+	if most := s.budget.limit / 8 * rpcBulkShare; cost > most {
+		// Never to fit: not worth a retry.
+		return nil, errorf(CodeResourceExhausted, m.name, "decoding the arguments would take %d bytes, more than the %d the memory budget allows a call", cost, most), nil
+	}
 	if !ch.tryTake(cost, bulk || cost > rpcSmallBody) {
 		s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC call refused: memory budget exhausted",
 			slog.String("remote", peerOf(ctx)), slog.String("method", m.name), slog.Int64("bytes", cost),
