@@ -69,6 +69,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		parts, out = s.answerBatch(ctx, log, reqs, ch)
 	} else {
 		out = s.answer(ctx, log, &reqs[0], ch, false)
+		ch.take(int64(cap(out)))
 	}
 	if t := s.cfg.writeTimeout; t > 0 {
 		_ = rc.SetWriteDeadline(time.Now().Add(t))
