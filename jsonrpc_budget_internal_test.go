@@ -155,12 +155,13 @@ func TestJSONRPCBatchFloodIsBounded(t *testing.T) {
 	const budget = minMemoryBudget
 	srv, url := serveRPC(t, WithMemoryBudget(budget))
 	var running, peak, runs atomic.Int64
+	release := make(chan struct{})
 	err := srv.RegisterFunc("slow", func() int {
 		runs.Add(1)
 		n := running.Add(1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
-		time.Sleep(100 * time.Millisecond)
+		<-release
 		running.Add(-1)
 		return 1
 	})
@@ -197,6 +198,16 @@ func TestJSONRPCBatchFloodIsBounded(t *testing.T) {
 			}
 		})
 	}
+	// The calls wait until as many run as the budget lets start, then
+	// all return.
+	for last, still, end := int64(-1), 0, time.Now().Add(5*time.Second); still < 6 && time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if n := running.Load(); n != last {
+			last, still = n, 0
+		} else if n > 0 {
+			still++
+		}
+	}
+	close(release)
 	wg.Wait()
 	peakBudget, _ := stopWatch()
 	good := stop()
