@@ -59,7 +59,7 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest,
 	if elems > codec.MaxElements {
 		return nil, errorf(CodeInvalidArgument, m.name, "arguments: %d elements exceed the limit of %d", elems, codec.MaxElements), nil
 	}
-	if e := s.admit(m, &s.stopping); e != nil {
+	if e := s.admitEvicting(m, &s.stopping); e != nil {
 		return nil, e, nil
 	}
 	defer s.release()

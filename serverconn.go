@@ -142,7 +142,7 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	// A client that does not read at all loses the connection when a
 	// write makes no progress for the write timeout.
 	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, s.backlogLimit(),
-		func(error) { nc.Close() }) // a failed write ends the connection
+		func(error) { sc.abort() }) // a failed write ends the connection
 	sc.w.Account(&s.budget.used)
 	if err == nil && !s.track(sc, true) {
 		sc.close()
@@ -229,6 +229,14 @@ func (sc *serverConn) ping() { sc.writeFrame(wire.Header{Kind: wire.KindPing}, n
 // keepaliveDead closes a connection whose peer stopped answering.
 func (sc *serverConn) keepaliveDead(err error) {
 	sc.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: connection closed", slog.Any("reason", err))
+	sc.abort()
+}
+
+// abort ends the connection from outside its reader: it cancels the
+// connection's context, which wakes a reader waiting for room, and
+// closes the connection, which ends the reader's read.
+func (sc *serverConn) abort() {
+	sc.cancel()
 	sc.nc.Close()
 }
 
@@ -365,11 +373,10 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, s.notFound(string(call.Method)))
 		return t, false, nil
 	}
-	e := s.admit(m, &sc.goingAway)
-	if e != nil && !sc.goingAway.Load() && s.evictOldest("the limit of concurrent calls is reached") {
-		// Calls of a session whose client left may hold the slots: they
-		// end with their session, and the caller's retry finds room.
-		e = s.admit(m, &sc.goingAway)
+	e := s.admitEvicting(m, &sc.goingAway)
+	if e == nil && !sc.fairSlot() {
+		s.release()
+		e = errorf(CodeUnavailable, m.name, "server busy: this connection runs its share of the %d calls the server runs at once; call not run", s.cfg.maxConcurrent)
 	}
 	if e != nil {
 		sc.refuse(h.ID, e)
