@@ -50,17 +50,45 @@ func (c *cborCodec) AppendArray(buf *bytes.Buffer, vals []any) error {
 	return nil
 }
 
-func (c *cborCodec) Unmarshal(data []byte, v any) error { return c.dec.Unmarshal(data, v) }
+func (c *cborCodec) Unmarshal(data []byte, v any) error {
+	end, cost, err := scanCBOR(data, 0, 1, 0)
+	switch {
+	case err != nil:
+	case end != len(data):
+		err = fmt.Errorf("%w: %d bytes after the value", ErrMalformed, len(data)-end)
+	default:
+		err = checkCost(cost, len(data))
+	}
+	if err == nil {
+		err = c.dec.Unmarshal(data, v)
+	}
+	return bound(err)
+}
 
 func (c *cborCodec) OpenArray(data []byte) (Array, error) {
-	if len(data) == 0 || data[0]>>5 != 4 {
+	if len(data) == 0 || data[0]>>5 != cborArray {
 		return Array{}, ErrNotArray
 	}
 	n, hl, ok := parseCBORCount(data)
-	if !ok || n > uint64(len(data)-hl) || n > MaxElements {
+	if !ok || n > uint64(len(data)-hl) {
 		return Array{}, fmt.Errorf("%w: bad array header", ErrNotArray)
 	}
-	return Array{n: int(n), rest: data[hl:], cbor: c}, nil
+	if n > MaxElements {
+		return Array{}, fmt.Errorf("%w: %d arguments, more than %d", ErrLimit, n, MaxElements)
+	}
+	end, cost, err := scanCBOR(data, hl, n, 1)
+	switch {
+	case err != nil:
+	case end != len(data):
+		err = fmt.Errorf("%w: %d bytes after the last array element", ErrMalformed, len(data)-end)
+	default:
+		cost += costSlot * int64(n)
+		err = checkCost(cost, len(data))
+	}
+	if err != nil {
+		return Array{}, bound(err)
+	}
+	return Array{n: int(n), cost: cost, rest: data[hl:], cbor: c}, nil
 }
 
 func (c *cborCodec) next(a *Array, v any) error {
@@ -73,9 +101,6 @@ func (c *cborCodec) next(a *Array, v any) error {
 		return err
 	}
 	a.rest = rest
-	if a.i == a.n-1 && len(rest) != 0 {
-		return fmt.Errorf("codec: %d bytes after the last array element", len(rest))
-	}
 	return nil
 }
 
