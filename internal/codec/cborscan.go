@@ -187,7 +187,7 @@ func (s *cborScanner) tagged(tag uint64, at int) error {
 	switch tag {
 	case 0:
 		if major != cborText {
-			return fmt.Errorf("%w: tag 0 (time) at byte %d holds %s, not text", ErrMalformed, at, cborKind(major))
+			return fmt.Errorf("%w: tag 0 (time) at byte %d holds %s, not text", ErrTag, at, cborKind(major))
 		}
 		if _, err := s.skipString(major, ai, arg); err != nil {
 			return err
@@ -195,12 +195,12 @@ func (s *cborScanner) tagged(tag uint64, at int) error {
 		s.cost += costTime
 	case 1:
 		if major != cborUint && major != cborNegInt && (b < 0xf9 || b > 0xfb) {
-			return fmt.Errorf("%w: tag 1 (time) at byte %d holds %s, not a number", ErrMalformed, at, cborKind(major))
+			return fmt.Errorf("%w: tag 1 (time) at byte %d holds %s, not a number", ErrTag, at, cborKind(major))
 		}
 		s.cost += costEpochTime
 	default:
 		if major != cborBytes {
-			return fmt.Errorf("%w: tag %d (bignum) at byte %d holds %s, not bytes", ErrMalformed, tag, at, cborKind(major))
+			return fmt.Errorf("%w: tag %d (bignum) at byte %d holds %s, not bytes", ErrTag, tag, at, cborKind(major))
 		}
 		if ai != 31 && arg > MaxBignumBytes {
 			return fmt.Errorf("%w: bignum of %d bytes at byte %d, more than %d", ErrLimit, arg, at, MaxBignumBytes)

@@ -22,36 +22,43 @@ const (
 
 // The cost model: the heap, in bytes, a value takes when decoded into any
 // (the costliest destination: every element an interface, every number
-// boxed, every map a map[string]any). Calibrated with go1.26 on amd64 by
-// decoding arrays of 10,000 copies of each shape into []any and dividing
-// runtime.MemStats.TotalAlloc by the count (bytes per element, CBOR / JSON):
+// boxed, every map a map[string]any). TestCostCalibration checks it: it
+// decodes arrays of 10,000 copies of each shape into any (go1.26, amd64)
+// and compares the estimate with runtime.MemStats (TotalAlloc while
+// decoding; HeapAlloc after a collection, with the values kept). Bytes per
+// element, CBOR; JSON's live heap is the same unless noted:
 //
-//	0, nil, true, ""             16 / 16+        an interface slot only
-//	300, -5, 1.5                 24 / 32         the slot and a boxed 8-byte number
-//	"a", "abcde", 20 x "x"       32, 38, 56      the slot, a boxed string header, the bytes
-//	h'', h'01', 20 bytes         40, 41, 64      the slot, a boxed slice header, the bytes
-//	[], [0], [0,0], 8 x [nil]    40, 56, 72, 168 the slot, a boxed slice header, 16 a slot
-//	{}, 1, 8, 16, 30 pairs       72, 400, 456, 1424, 2688
-//	time (tag 0), 2^128, 2^1020  56, 144, 240
+//	0, nil, true, ""           16      an interface slot only
+//	300, -5, 1.5               24      the slot and a boxed 8-byte number (JSON: 32)
+//	"a", "abcde", 20 x "x"     32, 38, 56    the slot, a boxed string header, the bytes
+//	h'01', 20 bytes            41, 64  the slot, a boxed slice header, the bytes
+//	[], [0], [0,0], 8 x [nil]  40, 56, 72, 168    the slot, a boxed slice header, 16 a slot
+//	{}; 1, 8, 9 pairs          72; 424, 648, 1008 (values "value", keys of 7 bytes)
+//	time (tag 0), 2^100, 2^1000    64, 128, 240
 //
-// JSON's arrays cost more: encoding/json grows a []any by appending, so up
-// to twice the slots stay live (and more are garbage until collected).
-// Maps are Go's swiss tables: a header, then groups of 8 slots of 32 bytes
-// (a 288-byte size class), kept at most 7/8 full, the slot count a power of
-// two. The model over-estimates a little where Go saves a little (boxing a
-// number below 256, a one-byte string), never the other way by much.
+// encoding/json grows a []any by appending, so up to twice its slots stay
+// live, and boxes each float64 in 16 bytes. Maps are Go's swiss tables: a
+// header, and once the map holds anything a table of groups of 8 slots of
+// 32 bytes (a 288-byte size class) kept at most 7/8 full, the slot count a
+// power of two. While decoding, encoding/json allocates up to 10 times the
+// live heap in garbage (its scanner, slices outgrown); that is the
+// collector's to reclaim and is not counted. The model over-estimates a
+// little where Go saves a little (a number below 256 boxed, a one-byte
+// string), never the other way by more than a few percent.
 const (
-	costSlot      = 16  // one element of a []any: an interface value
-	costSlotJSON  = 32  // the same when encoding/json appends: up to twice the capacity
-	costArray     = 24  // a []any's header boxed in an interface
-	costMap       = 88  // a map[string]any's header with the decoder's bookkeeping
-	costMapSlot   = 36  // one slot of a map group (288 bytes per 8)
-	costNumber    = 8   // a boxed int64, uint64 or float64
-	costString    = 16  // a string header boxed in an interface
-	costBytes     = 24  // a []byte header boxed in an interface
-	costTime      = 48  // a time.Time from tag 0 (RFC 3339 text) and the parse
-	costEpochTime = 32  // a time.Time from tag 1 (seconds since the epoch)
-	costBignum    = 104 // a big.Int from tags 2 and 3, beside its words
+	costSlot       = 16  // one element of a []any: an interface value
+	costSlotJSON   = 32  // the same when encoding/json appends: up to twice the capacity
+	costArray      = 24  // a []any's header boxed in an interface
+	costMap        = 56  // an empty map[string]any
+	costMapTable   = 32  // what a map holding anything adds beside its groups
+	costMapSlot    = 36  // one slot of a map group (288 bytes per 8)
+	costNumber     = 8   // a boxed int64, uint64 or float64
+	costNumberJSON = 16  // a float64 boxed by encoding/json
+	costString     = 16  // a string header boxed in an interface
+	costBytes      = 24  // a []byte header boxed in an interface
+	costTime       = 48  // a time.Time from tag 0 (RFC 3339 text) and the parse
+	costEpochTime  = 32  // a time.Time from tag 1 (seconds since the epoch)
+	costBignum     = 104 // a big.Int from tags 2 and 3, beside its words
 )
 
 // costData is the heap the bytes of a decoded string of n bytes take:
@@ -71,10 +78,10 @@ func costMapOf(n uint64) int64 {
 	case n == 0:
 		return costMap
 	case n <= 8:
-		return costMap + 8*costMapSlot
+		return costMap + costMapTable + 8*costMapSlot
 	}
 	slots := uint64(1) << bits.Len64((n*8+6)/7-1) // the power of two holding n at 7/8 full
-	return costMap + int64(slots)*costMapSlot
+	return costMap + costMapTable + int64(slots)*costMapSlot
 }
 
 // checkCost refuses input of size bytes whose estimated cost is over the bound.

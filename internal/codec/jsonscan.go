@@ -90,7 +90,7 @@ func (s *jsonScanner) run() error {
 				if err := s.number(); err != nil {
 					return err
 				}
-				s.cost += costNumber
+				s.cost += costNumberJSON
 			case c == 't':
 				if err := s.literal("true"); err != nil {
 					return err
