@@ -91,17 +91,30 @@ func (c *cborCodec) OpenArray(data []byte) (Array, error) {
 	return Array{n: int(n), cost: cost, rest: data[hl:], cbor: c}, nil
 }
 
+// next decodes the next element of a into v, or skips it if v is nil. An
+// element that does not decode is skipped too, so each element is read
+// once whatever fails.
 func (c *cborCodec) next(a *Array, v any) error {
-	if v == nil {
-		var skip cbor.RawMessage
-		v = &skip
-	}
-	rest, err := c.dec.UnmarshalFirst(a.rest, v)
-	if err != nil {
+	if v != nil {
+		rest, err := c.dec.UnmarshalFirst(a.rest, v)
+		if err == nil {
+			a.rest = rest
+			return nil
+		}
+		c.skip(a)
 		return err
 	}
-	a.rest = rest
+	c.skip(a)
 	return nil
+}
+
+// skip moves a past its next element, which OpenArray has scanned.
+func (c *cborCodec) skip(a *Array) {
+	end, _, err := scanCBOR(a.rest, 0, 1, 1)
+	if err != nil {
+		end = len(a.rest) // not reached: the element was scanned
+	}
+	a.rest = a.rest[end:]
 }
 
 func (c *cborCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {

@@ -2,6 +2,15 @@
 // CBOR (the default) and JSON. A codec encodes argument and result lists as
 // one array and decodes such an array element by element straight into the
 // destination types, so nothing on the wire chooses which Go type is built.
+//
+// Before decoding anything, OpenArray and Unmarshal check the whole input in
+// one pass over its bytes, which allocates nothing and keeps its open
+// containers on a fixed stack: nesting (MaxDepth), the size of each array
+// and map (MaxElements), the data items in all (MaxItems), CBOR tags (ErrTag)
+// and bignums (MaxBignumBytes), JSON numbers (MaxNumberLen), and an estimate
+// of the heap the decoded values can take (Array.Cost) against the encoded
+// size (CostRatio). Every error they and Array.Next return is at most 256
+// bytes of text, whatever input it quotes.
 package codec
 
 import (
