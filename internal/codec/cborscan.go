@@ -32,7 +32,8 @@ type cborFrame struct {
 }
 
 // cborScanner checks CBOR input against the limits in one pass, without
-// decoding or allocating: the open containers are on a fixed stack.
+// decoding or allocating: the open containers are on a fixed stack, on the
+// caller's Go stack.
 type cborScanner struct {
 	data  []byte
 	pos   int
@@ -40,8 +41,17 @@ type cborScanner struct {
 	items int   // data items seen
 	cost  int64 // estimated heap of the closed containers and scalars
 	sp    int
-	stack [MaxDepth + 1]cborFrame
+	stack []cborFrame
 }
+
+// shallowFrames is the stack a scan starts with: most input nests only a
+// few levels, and clearing a stack of MaxDepth frames would cost more than
+// the scan of a small call. Input nested deeper is scanned again from the
+// start with the full stack.
+const shallowFrames = 8
+
+// errDeeper stops a scan whose input nests deeper than its stack holds.
+var errDeeper = errors.New("codec: nested deeper than the scan's stack")
 
 // scanCBOR checks the count data items starting at data[pos], the
 // elements of a container at the given level (0 for a whole document, whose
@@ -49,15 +59,36 @@ type cborScanner struct {
 // just past them and their estimated cost, which leaves out the slots the
 // items fill in their container.
 func scanCBOR(data []byte, pos int, count uint64, level int) (end int, cost int64, err error) {
-	s := cborScanner{data: data, pos: pos, base: level}
-	if level == 0 {
-		s.items = -1
+	var shallow [shallowFrames]cborFrame
+	s := cborScanner{data: data, pos: pos, base: level, stack: shallow[:]}
+	err = s.scan(count)
+	if err == errDeeper {
+		var deep [MaxDepth + 1]cborFrame
+		s = cborScanner{data: data, pos: pos, base: level, stack: deep[:]}
+		err = s.scan(count)
 	}
-	s.stack[0] = cborFrame{left: uint32(count)} // at most MaxElements
-	if err := s.run(); err != nil {
+	if err != nil {
 		return 0, 0, err
 	}
 	return s.pos, s.cost, nil
+}
+
+func (s *cborScanner) scan(count uint64) error {
+	if s.base == 0 {
+		s.items = -1
+	}
+	s.stack[0] = cborFrame{left: uint32(count)} // at most MaxElements
+	return s.run()
+}
+
+// push opens a container.
+func (s *cborScanner) push(f cborFrame) error {
+	if s.sp+1 == len(s.stack) {
+		return errDeeper
+	}
+	s.sp++
+	s.stack[s.sp] = f
+	return nil
 }
 
 func (s *cborScanner) run() error {
@@ -144,17 +175,13 @@ func (s *cborScanner) item(f *cborFrame) error {
 				return s.malformed("container longer than the input")
 			}
 		}
-		s.sp++
-		s.stack[s.sp] = fr
-		return nil
+		return s.push(fr)
 	case cborTag:
 		if s.base+s.sp+1 > MaxDepth {
 			return s.tooDeep(at)
 		}
 		if arg == 55799 {
-			s.sp++
-			s.stack[s.sp] = cborFrame{major: cborTag, left: 1}
-			return nil
+			return s.push(cborFrame{major: cborTag, left: 1})
 		}
 		if err := s.tagged(arg, at); err != nil {
 			return err

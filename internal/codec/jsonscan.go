@@ -10,7 +10,8 @@ type jsonFrame struct {
 
 // jsonScanner checks a JSON document against the limits in one pass,
 // refusing what json.Valid refuses, without decoding or allocating: the
-// open containers are on a fixed stack.
+// open containers are on a fixed stack, on the caller's Go stack, which
+// starts shallow as cborScanner's does.
 type jsonScanner struct {
 	data  []byte
 	pos   int
@@ -19,7 +20,7 @@ type jsonScanner struct {
 	cost  int64
 	rootN int // the elements of the outermost container
 	sp    int
-	stack [MaxDepth]jsonFrame
+	stack []jsonFrame
 }
 
 const (
@@ -33,8 +34,21 @@ const (
 // estimated cost of decoding the value, the number of elements of the
 // outermost array or object, and where the first of them starts.
 func scanJSON(data []byte, list bool) (cost int64, n, first int, err error) {
-	s := jsonScanner{data: data, list: list}
+	var shallow [shallowFrames]jsonFrame
+	s := jsonScanner{data: data, list: list, stack: shallow[:]}
+	cost, n, first, err = s.scan()
+	if err == errDeeper {
+		var deep [MaxDepth]jsonFrame
+		s = jsonScanner{data: data, list: list, stack: deep[:]}
+		cost, n, first, err = s.scan()
+	}
+	return cost, n, first, err
+}
+
+func (s *jsonScanner) scan() (cost int64, n, first int, err error) {
+	data := s.data
 	s.skipSpace()
+	list := s.list
 	if list && (s.pos == len(data) || data[s.pos] != '[') {
 		return 0, 0, 0, ErrNotArray
 	}
@@ -65,6 +79,9 @@ func (s *jsonScanner) run() error {
 			case c == '[' || c == '{':
 				if s.sp == MaxDepth {
 					return fmt.Errorf("%w: nested deeper than %d levels at byte %d", ErrLimit, MaxDepth, s.pos)
+				}
+				if s.sp == len(s.stack) {
+					return errDeeper
 				}
 				s.stack[s.sp] = jsonFrame{obj: c == '{'}
 				s.sp++
