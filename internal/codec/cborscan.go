@@ -61,13 +61,23 @@ var errDeeper = errors.New("codec: nested deeper than the scan's stack")
 func scanCBOR(data []byte, pos int, count uint64, level int) (end int, cost int64, err error) {
 	var shallow [shallowFrames]cborFrame
 	s := cborScanner{data: data, pos: pos, base: level, stack: shallow[:]}
-	err = s.scan(count)
-	if err == errDeeper {
-		var deep [MaxDepth + 1]cborFrame
-		s = cborScanner{data: data, pos: pos, base: level, stack: deep[:]}
-		err = s.scan(count)
+	if err = s.scan(count); err == errDeeper {
+		return scanCBORDeep(data, pos, count, level)
 	}
 	if err != nil {
+		return 0, 0, err
+	}
+	return s.pos, s.cost, nil
+}
+
+// scanCBORDeep is scanCBOR with the full stack, apart so that its frame
+// is cleared only when needed.
+//
+//go:noinline
+func scanCBORDeep(data []byte, pos int, count uint64, level int) (end int, cost int64, err error) {
+	var deep [MaxDepth + 1]cborFrame
+	s := cborScanner{data: data, pos: pos, base: level, stack: deep[:]}
+	if err := s.scan(count); err != nil {
 		return 0, 0, err
 	}
 	return s.pos, s.cost, nil
@@ -113,6 +123,25 @@ func (s *cborScanner) run() error {
 			}
 			s.pos++
 			s.close()
+			continue
+		}
+		if b := s.data[s.pos]; b < 0x40 && b&0x1f < 28 && !(f.indef && f.n >= MaxElements) {
+			// An integer, the commonest item, scanned here.
+			n := 1
+			if ai := b & 0x1f; ai >= 24 {
+				n += 1 << (ai - 24)
+			}
+			if len(s.data)-s.pos < n {
+				return s.malformed("input ends inside an item head")
+			}
+			if s.items++; s.items > MaxItems {
+				return fmt.Errorf("%w: more than %d data items", ErrLimit, MaxItems)
+			}
+			if b >= 0x19 { // at least 256, or negative
+				s.cost += costNumber
+			}
+			s.pos += n
+			s.done()
 			continue
 		}
 		if err := s.item(f); err != nil {

@@ -36,13 +36,20 @@ const (
 func scanJSON(data []byte, list bool) (cost int64, n, first int, err error) {
 	var shallow [shallowFrames]jsonFrame
 	s := jsonScanner{data: data, list: list, stack: shallow[:]}
-	cost, n, first, err = s.scan()
-	if err == errDeeper {
-		var deep [MaxDepth]jsonFrame
-		s = jsonScanner{data: data, list: list, stack: deep[:]}
-		cost, n, first, err = s.scan()
+	if cost, n, first, err = s.scan(); err == errDeeper {
+		return scanJSONDeep(data, list)
 	}
 	return cost, n, first, err
+}
+
+// scanJSONDeep is scanJSON with the full stack, apart so that its frame
+// is cleared only when needed.
+//
+//go:noinline
+func scanJSONDeep(data []byte, list bool) (cost int64, n, first int, err error) {
+	var deep [MaxDepth]jsonFrame
+	s := jsonScanner{data: data, list: list, stack: deep[:]}
+	return s.scan()
 }
 
 func (s *jsonScanner) scan() (cost int64, n, first int, err error) {
