@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"reflect"
 	"testing"
@@ -32,7 +33,7 @@ func ordinary() (vals []any, dsts func() []any) {
 	when := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.FixedZone("", 3600))
 	in := inner{Name: "n", Tags: []string{"a", "b"}, Attrs: map[string]string{"k": "v"}}
 	vals = []any{
-		0, -1, 23, 24, 1 << 40, -(1 << 62), uint64(1<<64 - 1), 1.5, -0.0, 1e300, float32(2.5),
+		0, -1, 23, 24, 1 << 40, -(1 << 62), uint64(1<<64 - 1), 1.5, math.Copysign(0, -1), 1e300, float32(2.5),
 		"", "text", "ünïcödé", []byte{}, []byte{0, 1, 2}, nil, true, false,
 		[]int(nil), []string{"x", "y"}, map[string]int{"a": 1},
 		when, when.UTC(), big.NewInt(-12345), new(big.Int).Lsh(big.NewInt(1), 100),
