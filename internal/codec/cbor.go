@@ -50,33 +50,71 @@ func (c *cborCodec) AppendArray(buf *bytes.Buffer, vals []any) error {
 	return nil
 }
 
-func (c *cborCodec) Unmarshal(data []byte, v any) error { return c.dec.Unmarshal(data, v) }
+func (c *cborCodec) Unmarshal(data []byte, v any) error {
+	end, cost, err := scanCBOR(data, 0, 1, 0)
+	switch {
+	case err != nil:
+	case end != len(data):
+		err = fmt.Errorf("%w: %d bytes after the value", ErrMalformed, len(data)-end)
+	default:
+		err = checkCost(cost, len(data))
+	}
+	if err == nil {
+		err = c.dec.Unmarshal(data, v)
+	}
+	return bound(err)
+}
 
 func (c *cborCodec) OpenArray(data []byte) (Array, error) {
-	if len(data) == 0 || data[0]>>5 != 4 {
+	if len(data) == 0 || data[0]>>5 != cborArray {
 		return Array{}, ErrNotArray
 	}
 	n, hl, ok := parseCBORCount(data)
-	if !ok || n > uint64(len(data)-hl) || n > MaxElements {
+	if !ok || n > uint64(len(data)-hl) {
 		return Array{}, fmt.Errorf("%w: bad array header", ErrNotArray)
 	}
-	return Array{n: int(n), rest: data[hl:], cbor: c}, nil
+	if n > MaxElements {
+		return Array{}, fmt.Errorf("%w: %d arguments, more than %d", ErrLimit, n, MaxElements)
+	}
+	end, cost, err := scanCBOR(data, hl, n, 1)
+	switch {
+	case err != nil:
+	case end != len(data):
+		err = fmt.Errorf("%w: %d bytes after the last array element", ErrMalformed, len(data)-end)
+	default:
+		cost += costSlot * int64(n)
+		err = checkCost(cost, len(data))
+	}
+	if err != nil {
+		return Array{}, bound(err)
+	}
+	return Array{n: int(n), cost: cost, rest: data[hl:], cbor: c}, nil
 }
 
+// next decodes the next element of a into v, or skips it if v is nil. An
+// element that does not decode is skipped too, so each element is read
+// once whatever fails.
 func (c *cborCodec) next(a *Array, v any) error {
-	if v == nil {
-		var skip cbor.RawMessage
-		v = &skip
-	}
-	rest, err := c.dec.UnmarshalFirst(a.rest, v)
-	if err != nil {
+	if v != nil {
+		rest, err := c.dec.UnmarshalFirst(a.rest, v)
+		if err == nil {
+			a.rest = rest
+			return nil
+		}
+		c.skip(a)
 		return err
 	}
-	a.rest = rest
-	if a.i == a.n-1 && len(rest) != 0 {
-		return fmt.Errorf("codec: %d bytes after the last array element", len(rest))
-	}
+	c.skip(a)
 	return nil
+}
+
+// skip moves a past its next element, which OpenArray has scanned.
+func (c *cborCodec) skip(a *Array) {
+	end, _, err := scanCBOR(a.rest, 0, 1, 1)
+	if err != nil {
+		end = len(a.rest) // not reached: the element was scanned
+	}
+	a.rest = a.rest[end:]
 }
 
 func (c *cborCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {

@@ -2,6 +2,15 @@
 // CBOR (the default) and JSON. A codec encodes argument and result lists as
 // one array and decodes such an array element by element straight into the
 // destination types, so nothing on the wire chooses which Go type is built.
+//
+// Before decoding anything, OpenArray and Unmarshal check the whole input in
+// one pass over its bytes, which allocates nothing and keeps its open
+// containers on a fixed stack: nesting (MaxDepth), the size of each array
+// and map (MaxElements), the data items in all (MaxItems), CBOR tags (ErrTag)
+// and bignums (MaxBignumBytes), JSON numbers (MaxNumberLen), and an estimate
+// of the heap the decoded values can take (Array.Cost) against the encoded
+// size (CostRatio). Every error they and Array.Next return is at most 256
+// bytes of text, whatever input it quotes.
 package codec
 
 import (
@@ -20,24 +29,20 @@ type Codec interface {
 	AppendArray(buf *bytes.Buffer, vals []any) error
 	// Append appends v encoded to buf.
 	Append(buf *bytes.Buffer, v any) error
-	// Unmarshal decodes data, which must hold exactly one value, into v.
+	// Unmarshal decodes data, which must hold exactly one value, into v,
+	// after the same checks as OpenArray.
 	Unmarshal(data []byte, v any) error
 	// AppendValues appends vals encoded as one array to buf, like
 	// AppendArray, for values held by reflection.
 	AppendValues(buf *bytes.Buffer, vals []reflect.Value) error
-	// OpenArray starts decoding an encoded array.
+	// OpenArray starts decoding an encoded array. It first checks the
+	// whole array against the limits (see MaxDepth and CostRatio) and
+	// refuses input over them, or malformed, before decoding anything.
 	OpenArray(data []byte) (Array, error)
 }
 
 // ErrNotArray reports an argument or result list that is not an array.
 var ErrNotArray = errors.New("codec: value is not an array")
-
-// Limits applied by every decoder, so that no input can make it allocate
-// without bound or recurse without bound.
-const (
-	MaxDepth    = 64
-	MaxElements = 1 << 20
-)
 
 // ByName returns the codec with the given handshake name, or nil.
 func ByName(name string) Codec {
@@ -55,10 +60,18 @@ func ByName(name string) Codec {
 type Array struct {
 	n    int
 	i    int
-	cbor *cborCodec // set for CBOR arrays: rest holds the undecoded elements
-	rest []byte
-	raw  [][]byte // JSON arrays: the elements
+	cost int64
+	cbor *cborCodec // set for CBOR arrays, else the array is JSON
+	rest []byte     // the undecoded elements (JSON: up to the closing bracket)
 }
+
+// Cost returns an estimate, in bytes, of the heap the array's elements
+// can take once decoded, computed by OpenArray from the encoded bytes: the
+// cost of decoding every element into any, the costliest destination
+// (every element an interface, every number boxed, every map a
+// map[string]any). OpenArray refuses an array whose cost is over
+// CostRatio times its encoded size plus CostAllowance.
+func (a *Array) Cost() int64 { return a.cost }
 
 // Len returns the number of elements in the array.
 func (a *Array) Len() int { return a.n }
@@ -73,14 +86,14 @@ func (a *Array) NextIsMap() bool {
 		return false
 	}
 	if a.cbor != nil {
-		return len(a.rest) > 0 && a.rest[0]>>5 == 5
+		return len(a.rest) > 0 && a.rest[0]>>5 == cborMap
 	}
-	r := a.raw[a.i]
-	return len(r) > 0 && r[0] == '{'
+	return len(a.rest) > 0 && a.rest[0] == '{'
 }
 
 // Next decodes the next element into v, which must be a non-nil pointer;
-// a nil v skips the element.
+// a nil v skips the element. The text of an error it returns is at most
+// 256 bytes long.
 func (a *Array) Next(v any) error {
 	if a.i >= a.n {
 		return fmt.Errorf("codec: array has only %d elements", a.n)
@@ -88,9 +101,9 @@ func (a *Array) Next(v any) error {
 	var err error
 	if a.cbor != nil {
 		err = a.cbor.next(a, v)
-	} else if v != nil {
-		err = jsonUnmarshal(a.raw[a.i], v)
+	} else {
+		err = jsonNext(a, v)
 	}
 	a.i++
-	return err
+	return bound(err)
 }

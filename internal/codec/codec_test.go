@@ -80,38 +80,3 @@ func TestDecodeLimits(t *testing.T) {
 		t.Error("ByName")
 	}
 }
-
-func fuzzArray(f *testing.F, c Codec, seeds ...[]byte) {
-	for _, s := range seeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		arr, err := c.OpenArray(data)
-		if err != nil {
-			return
-		}
-		if arr.Len() > len(data) {
-			t.Fatalf("%d elements from %d bytes", arr.Len(), len(data))
-		}
-		targets := []func() any{
-			func() any { return new(int64) }, func() any { return new(string) }, func() any { return new([]byte) },
-			func() any { return new(point) }, func() any { return new(any) }, func() any { return new(map[string][]float64) },
-		}
-		for i := 0; arr.Remaining() > 0; i++ {
-			_ = arr.NextIsMap()
-			if arr.Next(targets[i%len(targets)]()) != nil {
-				return
-			}
-		}
-	})
-}
-
-func FuzzCBORArray(f *testing.F) {
-	var buf bytes.Buffer
-	_ = CBOR.AppendArray(&buf, []any{int64(1), "s", []byte{1}, point{1, 2, "x"}, nil, map[string][]float64{"a": {1.5}}})
-	fuzzArray(f, CBOR, buf.Bytes(), []byte{0x80}, []byte{0x9f, 0xff}, []byte{0x81, 0xbf})
-}
-
-func FuzzJSONArray(f *testing.F) {
-	fuzzArray(f, JSON, []byte(`[1,"s","AQ==",{"X":1,"Y":2,"label":"x"},null,{"a":[1.5]}]`), []byte(`[]`), []byte(`[[[[`))
-}

@@ -3,7 +3,6 @@ package codec
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"reflect"
 )
 
@@ -39,32 +38,25 @@ func (c jsonCodec) AppendArray(buf *bytes.Buffer, vals []any) error {
 }
 
 func (jsonCodec) Unmarshal(data []byte, v any) error {
-	if err := checkJSONDepth(data); err != nil {
-		return err
+	cost, _, _, err := scanJSON(data, false)
+	if err == nil {
+		err = checkCost(cost, len(data))
 	}
-	return json.Unmarshal(data, v)
+	if err == nil {
+		err = json.Unmarshal(data, v)
+	}
+	return bound(err)
 }
 
 func (c jsonCodec) OpenArray(data []byte) (Array, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '[' {
-		return Array{}, ErrNotArray
+	cost, n, first, err := scanJSON(data, true)
+	if err == nil {
+		err = checkCost(cost, len(data))
 	}
-	if err := checkJSONDepth(data); err != nil {
-		return Array{}, err
+	if err != nil {
+		return Array{}, bound(err)
 	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return Array{}, fmt.Errorf("%w: %w", ErrNotArray, err)
-	}
-	if len(raw) > MaxElements {
-		return Array{}, fmt.Errorf("%w: %d elements", ErrNotArray, len(raw))
-	}
-	items := make([][]byte, len(raw))
-	for i, r := range raw {
-		items[i] = r
-	}
-	return Array{n: len(items), raw: items}, nil
+	return Array{n: n, cost: cost, rest: data[first:]}, nil
 }
 
 func (c jsonCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {
@@ -81,34 +73,14 @@ func (c jsonCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {
 	return nil
 }
 
-// jsonUnmarshal decodes one array element.
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
-
-// checkJSONDepth refuses input nested deeper than MaxDepth without decoding
-// it, so a hostile document cannot make the decoder recurse deeply.
-func checkJSONDepth(data []byte) error {
-	depth, inString, escaped := 0, false, false
-	for _, b := range data {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-			}
-		case b == '"':
-			inString = true
-		case b == '[' || b == '{':
-			depth++
-			if depth > MaxDepth {
-				return fmt.Errorf("codec: JSON nested deeper than %d levels", MaxDepth)
-			}
-		case b == ']' || b == '}':
-			depth--
-		}
+// jsonNext decodes the next element of a, which OpenArray has scanned,
+// into v, or skips it if v is nil.
+func jsonNext(a *Array, v any) error {
+	end := jsonValueEnd(a.rest)
+	elem := a.rest[:end]
+	a.rest = jsonNextElement(a.rest[end:])
+	if v == nil {
+		return nil
 	}
-	return nil
+	return json.Unmarshal(elem, v)
 }
