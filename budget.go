@@ -68,21 +68,18 @@ func (s *Server) connShare() int64 {
 // bookkeeping.
 const callOverhead = 2 << 10
 
-// argsFactor bounds the memory the decoded arguments of a call take, per
-// byte of their encoding; the decoders refuse what would take more.
-const argsFactor = 4
-
 // reserve counts a call about to be decoded and run against the memory
-// budget: its overhead, its arguments and, until its reply is built,
+// budget: its overhead, its arguments (the decoder's estimate of what
+// decoding them may take) and, until its reply is built,
 // twice the reply its method is expected to make (the result values and
 // their encoding). It returns the bytes reserved, which the call gives
 // back with unreserve, or the error to refuse the call with when the
 // budget is spent even after evicting the sessions detached the longest.
 // A connection that holds nothing may always run one call, so that no
 // client is starved by others that fill the budget.
-func (sc *serverConn) reserve(m *method, argBytes int) (int64, *Error) {
+func (sc *serverConn) reserve(m *method, argsCost int64) (int64, *Error) {
 	s := sc.srv
-	n := callOverhead + argsFactor*int64(argBytes) + m.reply.reserve(s.connShare())
+	n := callOverhead + argsCost + m.reply.reserve(s.connShare())
 	for tries := 0; !s.budget.tryTake(n); tries++ {
 		if tries < 8 && s.evictOldest("the memory budget is spent") {
 			continue

@@ -14,10 +14,28 @@ import (
 // the method with. The first m.lead values (receiver, context) are left
 // for invoke to fill.
 func (m *method) decodeArgs(c codec.Codec, data []byte) ([]reflect.Value, *Error) {
+	arr, e := m.openArgs(c, data)
+	if e != nil {
+		return nil, e
+	}
+	return m.decodeArray(&arr)
+}
+
+// openArgs checks the encoded argument array against the decoders'
+// limits and opens it, for decodeArray; Cost then says how much memory
+// decoding it may take.
+func (m *method) openArgs(c codec.Codec, data []byte) (codec.Array, *Error) {
 	arr, err := c.OpenArray(data)
 	if err != nil {
-		return nil, errorf(CodeInvalidArgument, m.name, "arguments: %v", err)
+		return arr, errorf(CodeInvalidArgument, m.name, "arguments: %v", err)
 	}
+	return arr, nil
+}
+
+// decodeArray decodes an opened argument array into the values to call
+// the method with, as decodeArgs.
+func (m *method) decodeArray(a *codec.Array) ([]reflect.Value, *Error) {
+	arr := *a
 	// One non-map value for a struct of several fields is the struct
 	// itself, decoded as usual; every other argument list of a struct
 	// method is by name or by field position.

@@ -382,13 +382,19 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
-	reserve, e := sc.reserve(m, len(call.Args))
+	arr, e := m.openArgs(sc.codec, call.Args)
 	if e != nil {
 		s.release()
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
-	args, e := m.decodeArgs(sc.codec, call.Args)
+	reserve, e := sc.reserve(m, arr.Cost())
+	if e != nil {
+		s.release()
+		sc.refuse(h.ID, e)
+		return t, false, nil
+	}
+	args, e := m.decodeArray(&arr)
 	if e != nil {
 		sc.unreserve(reserve)
 		s.release()
