@@ -1,7 +1,9 @@
 package simplerpc
 
 import (
+	"log/slog"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultMemoryBudget is the memory a server lets what its clients send
@@ -50,9 +52,6 @@ func (b *memBudget) take(n int64) { b.used.Add(n) }
 // give returns n bytes.
 func (b *memBudget) give(n int64) { b.used.Add(-n) }
 
-// over reports whether the bytes held exceed the limit.
-func (b *memBudget) over() bool { return b.used.Load() > b.limit }
-
 // inUse returns the bytes held.
 func (b *memBudget) inUse() int64 { return b.used.Load() }
 
@@ -62,4 +61,88 @@ func (b *memBudget) inUse() int64 { return b.used.Load() }
 func (s *Server) connShare() int64 {
 	b := int64(s.cfg.memoryBudget)
 	return min(b, max(b/8, 2*int64(s.cfg.maxMessageSize)))
+}
+
+// callOverhead is what the budget counts for a running call besides its
+// arguments and its reply: its goroutine's state, context and
+// bookkeeping.
+const callOverhead = 2 << 10
+
+// argsFactor bounds the memory the decoded arguments of a call take, per
+// byte of their encoding; the decoders refuse what would take more.
+const argsFactor = 4
+
+// reserve counts a call about to be decoded and run against the memory
+// budget: its overhead, its arguments and, until its reply is built,
+// twice the reply its method is expected to make (the result values and
+// their encoding). It returns the bytes reserved, which the call gives
+// back with unreserve, or the error to refuse the call with when the
+// budget is spent even after evicting the sessions detached the longest.
+// A connection that holds nothing may always run one call, so that no
+// client is starved by others that fill the budget.
+func (sc *serverConn) reserve(m *method, argBytes int) (int64, *Error) {
+	s := sc.srv
+	n := callOverhead + argsFactor*int64(argBytes) + m.reply.reserve(s.connShare())
+	for tries := 0; !s.budget.tryTake(n); tries++ {
+		if tries < 8 && s.evictOldest("the memory budget is spent") {
+			continue
+		}
+		if sc.reserved.Load() == 0 && sc.w.Held() == 0 {
+			s.budget.take(n)
+			break
+		}
+		s.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: call refused: memory budget spent",
+			slog.String("method", m.name), slog.Int64("budget", s.budget.limit), slog.Int64("in_use", s.budget.inUse()))
+		return 0, errorf(CodeUnavailable, m.name, "server busy: its memory budget is spent; call not run")
+	}
+	sc.reserved.Add(n)
+	return n, nil
+}
+
+// unreserve gives back what reserve took, waking the reader if it waits
+// for the connection's share to fall.
+func (sc *serverConn) unreserve(n int64) {
+	if n == 0 {
+		return
+	}
+	sc.srv.budget.give(n)
+	sc.reserved.Add(-n)
+	if sc.roomWait.Load() {
+		select {
+		case sc.slotFree <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// roomPoll is how often a reader waiting for its connection's share to
+// fall looks at the bytes its write queue holds, which drain without
+// telling it.
+const roomPoll = 5 * time.Millisecond
+
+// waitRoom holds the reader, before it takes in another frame, while what
+// the connection holds — the reservations of its running calls and its
+// write queue — is at its share of the budget: the client is slowed,
+// through TCP, instead of making the server hold more.
+func (sc *serverConn) waitRoom(share int64) {
+	over := func() bool {
+		r := sc.reserved.Load()
+		return r > 0 && r+sc.w.Held() >= share
+	}
+	if !over() {
+		return
+	}
+	sc.roomWait.Store(true)
+	defer sc.roomWait.Store(false)
+	t := time.NewTimer(roomPoll)
+	defer t.Stop()
+	for over() {
+		select {
+		case <-sc.slotFree:
+		case <-t.C:
+			t.Reset(roomPoll)
+		case <-sc.ctx.Done():
+			return
+		}
+	}
 }

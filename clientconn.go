@@ -106,6 +106,8 @@ func handshake(nc net.Conn, r io.Reader, hello wire.Hello) (wire.Welcome, error)
 		return w, fmt.Errorf("handshake: server speaks protocol version %d, client %d", w.Version, wire.Version)
 	case wire.StatusBadCodec:
 		return w, fmt.Errorf("handshake: server does not support codec %q", hello.Codec)
+	case wire.StatusSessionRefused:
+		return w, fmt.Errorf("handshake: %w", errSessionRefused)
 	case wire.StatusTLSRequired:
 		return w, errors.New("handshake: the server requires TLS: dial with WithTLS")
 	}

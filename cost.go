@@ -42,3 +42,30 @@ func (c *runCost) quick() bool {
 	ns := c.ns.Load()
 	return ns > 0 && ns < int64(quickCall)
 }
+
+// replySize follows how large a method's replies are, so that the server
+// can reserve memory for a call before it runs: the largest reply seen
+// lately. A larger reply raises it at once; smaller ones lower it by an
+// eighth of the difference, on sampled calls.
+type replySize struct{ n atomic.Int64 }
+
+// observe records a reply of n bytes to call id.
+func (r *replySize) observe(id uint64, n int) {
+	old := r.n.Load()
+	switch {
+	case int64(n) > old:
+		r.n.Store(int64(n))
+	case id%costSampleEvery == 0 && int64(n) < old:
+		r.n.Store(old - (old-int64(n))/8)
+	}
+}
+
+// reserve returns what to reserve for a call's reply before it runs:
+// twice the expected reply (the results, then their encoding), or, for
+// a method with no reply seen yet, a quarter of a connection's share.
+func (r *replySize) reserve(share int64) int64 {
+	if n := r.n.Load(); n > 0 {
+		return 2 * n
+	}
+	return share / 4
+}

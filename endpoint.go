@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,16 @@ func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
 		resume := ep.dialed && !ep.cfg.noSessions
 		ep.mu.Unlock()
 		cc, resumed, err := ep.dial(ctx, resume)
+		if errors.Is(err, errSessionRefused) {
+			// The server holds the session id for another identity (or
+			// no longer lets this one resume it): start a new session.
+			// Calls waiting to be re-sent are lost with the old one.
+			ep.cfg.logger.Warn("simplerpc: the server refused the session; starting a new one", slog.String("server", ep.addr))
+			ep.mu.Lock()
+			_, _ = rand.Read(ep.sid[:])
+			ep.mu.Unlock()
+			cc, resumed, err = ep.dial(ctx, false)
+		}
 		ep.mu.Lock()
 		ep.dialing = nil
 		close(done)

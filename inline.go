@@ -51,7 +51,7 @@ func (sc *serverConn) runInline(t task, behind bool) bool {
 		sc.watchSeen.Store(calls)
 		sc.takeover.Reset(takeoverAfter)
 	}
-	sc.run(t.id, t.m, t.ctx, t.cancel, t.args)
+	sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve)
 	return sc.readerState.CompareAndSwap(reading|readerRunning, reading)
 }
 

@@ -37,6 +37,7 @@ type method struct {
 	fields    []int        // the struct's settable field indexes, in order
 	argsType  reflect.Type // a struct holding every parameter, for one allocation
 	cost      runCost      // how long its calls run, for runInline
+	reply     replySize    // how large its replies are, for the memory budget
 }
 
 // newMethod checks fn's signature and builds its table entry. fn is a

@@ -30,7 +30,8 @@ type serverConfig struct {
 	stackTraces    bool
 	maxConcurrent  int
 	maxMessageSize int
-	memoryBudget   int // WithMemoryBudget, in budget.go
+	memoryBudget   int                                              // WithMemoryBudget, in budget.go
+	identity       func(context.Context, *CallInfo) (string, error) // WithSessionIdentity, in identity.go
 	writeTimeout   time.Duration
 	handshake      time.Duration
 	// noIntrospection turns off DescribeMethod (WithIntrospection, in

@@ -113,6 +113,13 @@ func TestMetadataLimits(t *testing.T) {
 // certificate, and returns TLS configs for mutual TLS.
 func testCerts(t *testing.T) (server, client *tls.Config) {
 	t.Helper()
+	server, clients := testCertsN(t, 1)
+	return server, clients[0]
+}
+
+// testCertsN is testCerts with n client certificates of the same CA.
+func testCertsN(t *testing.T, n int) (server *tls.Config, clients []*tls.Config) {
+	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	ca := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
@@ -142,8 +149,10 @@ func testCerts(t *testing.T) (server, client *tls.Config) {
 	}
 	server = &tls.Config{Certificates: []tls.Certificate{leaf(2, x509.ExtKeyUsageServerAuth)},
 		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
-	client = &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{leaf(3, x509.ExtKeyUsageClientAuth)}}
-	return server, client
+	for i := range n {
+		clients = append(clients, &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{leaf(int64(3+i), x509.ExtKeyUsageClientAuth)}})
+	}
+	return server, clients
 }
 
 func TestMutualTLS(t *testing.T) {

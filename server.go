@@ -32,6 +32,8 @@ type Server struct {
 
 	// budget counts the memory held for clients (WithMemoryBudget).
 	budget memBudget
+	// orphanCalls counts calls still running for detached sessions.
+	orphanCalls atomic.Int64
 	// logs rate-limits what peers can make the server log.
 	logs logLimiter
 
@@ -44,6 +46,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}
 	sessions  map[[wire.SessionIDSize]byte]*session
+	detached  sessionList // sessions without a connection, the oldest first
 	shutting  bool
 	front     *httpFront     // HTTP server of non-simplerpc connections, started on demand
 	connWG    sync.WaitGroup // connection goroutines
@@ -60,7 +63,7 @@ func NewServer(opts ...ServerOption) *Server {
 		sessions:  make(map[[wire.SessionIDSize]byte]*session),
 	}
 	s.budget.limit = int64(s.cfg.memoryBudget)
-	s.pool.run = func(t task) { t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args) }
+	s.pool.run = func(t task) { t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve) }
 	s.methods.Store(&map[string]*method{})
 	s.registerIntrospection()
 	return s

@@ -73,6 +73,15 @@ type serverConn struct {
 	sess    *session    // nil when the client keeps no session
 	sent    []sentReply // replies kept by the session and written here, in order; under sess.mu
 	keep    *keepalive
+
+	// Owned by the reading goroutine. probation: the connection resumed
+	// sess but has yet to prove who it is (vetResume); vetted: its
+	// identity was given to the session.
+	probation bool
+	vetted    bool
+
+	reserved atomic.Int64 // the budget reserved by its running calls (see reserve)
+	roomWait atomic.Bool  // the reader waits for reserved to fall; freeSlot wakes it
 }
 
 // serveConn runs one connection to its end. The setup (TLS, handshake,
@@ -111,8 +120,17 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		rd = nc
 		br = bufio.NewReaderSize(rd, 4096)
 	}
-	if magic, err := br.Peek(len(wire.Magic)); err == nil && string(magic) != wire.Magic {
+	magic, err := br.Peek(len(wire.Magic))
+	switch {
+	case err == nil && string(magic) != wire.Magic:
 		s.serveForeign(nc, br)
+		nc.Close()
+		raw.Close()
+		return nil
+	case len(magic) == 0 && errors.Is(err, io.EOF):
+		// Closed before sending a byte: a spare connection a client
+		// opened and did not use. Nothing failed.
+		s.cfg.logger.Debug("simplerpc: connection closed before its hello", slog.String("remote", raw.RemoteAddr().String()))
 		nc.Close()
 		raw.Close()
 		return nil
@@ -125,16 +143,23 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	// write makes no progress for the write timeout.
 	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, s.backlogLimit(),
 		func(error) { nc.Close() }) // a failed write ends the connection
+	sc.w.Account(&s.budget.used)
 	if err == nil && !s.track(sc, true) {
 		sc.close()
 		return nil
 	}
 	if err == nil && hello.Flags&wire.HelloSession != 0 {
-		var resumed bool
-		if sc.sess, resumed = s.attachSession(hello, sc); resumed {
+		sess, res := s.attachSession(hello, sc)
+		switch res {
+		case sessionRefused:
+			welcome.Status = wire.StatusSessionRefused
+			err = errSessionRefused
+		case sessionResumed:
 			welcome.Flags |= wire.WelcomeResumed
 		}
-		sc.cancels = sc.sess.cancels
+		if sc.sess = sess; sess != nil && !sc.probation {
+			sc.cancels = sess.cancels
+		}
 	}
 	if welcome != nil {
 		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
@@ -143,7 +168,7 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		}
 	}
 	if err != nil {
-		s.connLogger(raw).Warn("simplerpc: handshake failed; connection closed", slog.Any("error", err))
+		s.logs.log(s.connLogger(raw), slog.LevelWarn, "simplerpc: handshake failed; connection closed", slog.Any("error", err))
 		sc.close()
 		return nil
 	}
@@ -173,8 +198,8 @@ func (sc *serverConn) read() {
 	if err == errTakenOver {
 		return
 	}
-	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-		sc.logger().Warn("simplerpc: connection closed", slog.Any("reason", err))
+	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errResumeRefused) {
+		sc.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: connection closed", slog.Any("reason", err))
 	}
 	sc.keep.stop()
 	if sc.takeover != nil {
@@ -203,7 +228,7 @@ func (sc *serverConn) ping() { sc.writeFrame(wire.Header{Kind: wire.KindPing}, n
 
 // keepaliveDead closes a connection whose peer stopped answering.
 func (sc *serverConn) keepaliveDead(err error) {
-	sc.logger().Warn("simplerpc: connection closed", slog.Any("reason", err))
+	sc.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: connection closed", slog.Any("reason", err))
 	sc.nc.Close()
 }
 
@@ -254,11 +279,13 @@ var errProtocol = errors.New("protocol violation")
 // (errTakenOver).
 func (sc *serverConn) readLoop() error {
 	pause := sc.srv.backlogLimit() / 4
+	share := sc.srv.connShare()
 	for {
 		// A writer that stopped is no reason to stop reading: a failed
 		// write closed the connection, which Next reports; a graceful
 		// close reads on until the client hangs up.
 		_ = sc.w.WaitBelow(sc.ctx, pause)
+		sc.waitRoom(share)
 		h, body, err := sc.fr.Next()
 		if err != nil {
 			return err
@@ -285,8 +312,8 @@ func (sc *serverConn) readLoop() error {
 			if err != nil {
 				return fmt.Errorf("%w: %w", errProtocol, err)
 			}
-			if sc.sess != nil {
-				sc.sess.ack(h.ID)
+			if sc.sess != nil && !sc.probation {
+				sc.sess.ack(h.ID, sc)
 				if ok {
 					sc.sess.delivered(sc, frames)
 				}
@@ -308,11 +335,29 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 	if err != nil {
 		return t, false, fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
+	if sc.sess != nil && !sc.vetted {
+		if err := sc.vet(h.ID, &call); err != nil {
+			return t, false, err
+		}
+		if !sc.vetted {
+			return t, false, nil // refused, and answered
+		}
+	}
 	if sc.sess != nil {
 		switch sc.sess.begin(h.ID, sc) {
-		case callRunning, callDone, callStale:
+		case callRunning, callDone:
 			return t, false, nil // answered, or will be when it finishes
+		case callStale:
+			sc.replyError(h.ID, errorf(CodeInvalidArgument, string(call.Method),
+				"call id %d is at or below the ids the client acknowledged: a call needs an id of its own; call not run", h.ID), nil)
+			return t, false, nil
+		case callDuplicate:
+			sc.replyError(h.ID, errorf(CodeInvalidArgument, string(call.Method), "call id %d is already running: a call needs an id of its own; call not run", h.ID), nil)
+			return t, false, nil
 		}
+	} else if !sc.cancels.claim(h.ID) {
+		sc.replyError(h.ID, errorf(CodeInvalidArgument, string(call.Method), "call id %d is already running: a call needs an id of its own; call not run", h.ID), nil)
+		return t, false, nil
 	}
 	s := sc.srv
 	m := s.lookup(call.Method)
@@ -324,18 +369,26 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
-	args, e := m.decodeArgs(sc.codec, call.Args)
+	reserve, e := sc.reserve(m, len(call.Args))
 	if e != nil {
 		s.release()
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
+	args, e := m.decodeArgs(sc.codec, call.Args)
+	if e != nil {
+		sc.unreserve(reserve)
+		s.release()
+		sc.refuse(h.ID, e)
+		return t, false, nil
+	}
 	if err := sc.takeSlot(); err != nil {
+		sc.unreserve(reserve)
 		s.release()
 		return t, false, err
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
-	return task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args}, true, nil
+	return task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args, reserve: reserve}, true, nil
 }
 
 // refuse answers a call that will not run. A session forgets it, so the
@@ -343,6 +396,8 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 func (sc *serverConn) refuse(id uint64, e *Error) {
 	if sc.sess != nil {
 		sc.sess.forget(id)
+	} else {
+		sc.cancels.remove(id)
 	}
 	sc.replyError(id, e, nil)
 }
@@ -403,16 +458,18 @@ func (sc *serverConn) freeSlot() {
 }
 
 // run executes one call and writes its reply.
-func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value) {
+func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value, reserve int64) {
 	s := sc.srv
 	defer func() {
 		sc.freeSlot()
 		s.release()
 	}()
-	if cancel != nil {
+	if cancel != nil || sc.sess == nil {
 		defer func() {
 			sc.cancels.remove(id)
-			cancel()
+			if cancel != nil {
+				cancel()
+			}
 		}()
 	}
 	buf := getBuffer()
@@ -436,6 +493,10 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		}
 		flags = wire.FlagError
 	}
+	m.reply.observe(id, buf.Len())
+	// The reply built is counted where it goes — the session's memory or
+	// the write queue — in place of what was reserved for it.
+	sc.unreserve(reserve)
 	frame := buf.Bytes()
 	wire.PutSize(frame, len(frame)-wire.HeaderSize)
 	frame[4], frame[5] = byte(wire.KindReply), flags
@@ -492,6 +553,19 @@ func (sc *serverConn) goAway(final bool) {
 		flags = wire.FlagFinal
 	}
 	sc.writeFrame(wire.Header{Kind: wire.KindGoAway, Flags: flags}, []byte("server shutting down"))
+}
+
+// flush writes what is queued for the connection, waiting at most
+// lingerTimeout, and stops its writer: for a connection about to be
+// closed whose last frames the client must read.
+func (sc *serverConn) flush() {
+	sc.w.CloseAfterFlush()
+	t := time.NewTimer(lingerTimeout)
+	defer t.Stop()
+	select {
+	case <-sc.w.Done():
+	case <-t.C:
+	}
 }
 
 // lingerTimeout bounds how long a connection closed gracefully waits for

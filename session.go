@@ -3,6 +3,7 @@ package simplerpc
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -22,6 +23,11 @@ const maxSessionCalls = 8192
 // ackSweepEvery is how many acks pass between walks over a session's
 // calls for replies settled by an ack's id alone.
 const ackSweepEvery = 16
+
+// keptOverhead is what the budget counts for a kept reply besides its
+// buffer: the buffer's header, its entry in the session's map and in
+// its connection's list of replies written.
+const keptOverhead = 160
 
 // sentReply is a kept reply written to a connection: the frame seq there.
 type sentReply struct{ id, seq uint64 }
@@ -48,20 +54,36 @@ func WithResumableSessions(on bool) ClientOption {
 
 // session is the server's memory of one client session across
 // connections: the calls it received, and the replies the client has not
-// yet acknowledged.
+// yet acknowledged. The server's table of sessions (session_table.go)
+// finds it by id, binds it to who opened it, and ends it when it expires
+// or is evicted.
+//
+// A session is attached (conn set) or detached; a detached one is listed
+// in the server's eviction order. It ends once: then it is broken, its
+// memory given back, its calls canceled, and it is out of the table.
 type session struct {
 	srv     *Server
 	id      [wire.SessionIDSize]byte
+	cert    string          // fingerprint of the client certificate that opened it; "" for none
 	ctx     context.Context // parent of its calls' contexts; ends with the session
 	cancel  context.CancelFunc
 	cancels *cancelSet
 
-	mu    sync.Mutex
-	conn  *serverConn // the connection replies go to; nil while detached
-	calls map[uint64]sessionCall
-	bytes int    // bytes of kept replies
-	acked uint64 // the client settled every id up to this
-	acks  int    // acks received
+	// Under srv.mu: its place in the server's list of detached sessions.
+	prev, next *session
+	listed     bool
+	detachedAt time.Time
+
+	mu       sync.Mutex
+	conn     *serverConn // the connection replies go to; nil while detached
+	owner    string      // the identity WithSessionIdentity gave its first call
+	ownerSet bool
+	calls    map[uint64]sessionCall
+	running  int    // calls begun and not finished
+	orphans  int    // of those, the ones counted in srv.orphanCalls (running while detached)
+	bytes    int    // bytes of kept replies, as the budget counts them
+	acked    uint64 // the client settled every id up to this
+	acks     int    // acks received
 	// The client's last count of frames read, on connection readOn.
 	readOn *serverConn
 	read   uint64
@@ -73,100 +95,26 @@ type session struct {
 // reply kept until the client acknowledges it.
 type sessionCall struct {
 	reply   *bytes.Buffer // nil while running
+	from    *serverConn   // the connection it was received on (while running)
 	sending bool          // finish is writing reply: it, not a release, pools the buffer
 	conn    *serverConn   // the connection reply was last written to, if any
 	seq     uint64        // its place among the frames written there
+	cost    int           // what the budget counts for reply
 }
 
 // What the server does with a call a session received.
 type callAction int
 
 const (
-	callNew     callAction = iota // run it
-	callRunning                   // it is running: its reply will follow
-	callDone                      // it ran: the kept reply was sent again
-	callStale                     // the client settled it already: ignore
+	callNew       callAction = iota // run it
+	callRunning                     // it is running: its reply will follow
+	callDone                        // it ran: the kept reply was sent again
+	callStale                       // its id is at or below the last ack: refuse it
+	callDuplicate                   // its id is running, received on this very connection: refuse it
 )
 
-// attachSession finds or starts the session a hello names and attaches
-// sc to it. It reports whether an existing session was resumed.
-func (s *Server) attachSession(h wire.Hello, sc *serverConn) (*session, bool) {
-	s.mu.Lock()
-	old := s.sessions[h.Session]
-	if old != nil && h.Flags&wire.HelloResume != 0 && old.attach(sc) {
-		s.mu.Unlock()
-		return old, true
-	}
-	sess := &session{srv: s, id: h.Session, calls: make(map[uint64]sessionCall), cancels: newCancelSet(), conn: sc}
-	sess.ctx, sess.cancel = context.WithCancel(context.Background())
-	s.sessions[h.Session] = sess
-	s.mu.Unlock()
-	if old != nil {
-		old.end()
-	}
-	return sess, false
-}
-
-// attach makes sc the session's connection, unless the session is broken.
-func (sess *session) attach(sc *serverConn) bool {
-	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	if sess.broken {
-		return false
-	}
-	sess.conn = sc
-	if sess.expiry != nil {
-		sess.expiry.Stop()
-		sess.expiry = nil
-	}
-	return true
-}
-
-// detach notes that sc ended. A session left without a connection ends
-// after the TTL unless it is resumed.
-func (sess *session) detach(sc *serverConn) {
-	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	if sess.readOn == sc {
-		sess.readOn, sess.read = nil, 0
-	}
-	sc.sent = nil // its replies wait for the client to send their calls again, or for an ack
-	if sess.conn != sc {
-		return
-	}
-	sess.conn = nil
-	if !sess.broken {
-		sess.expiry = time.AfterFunc(sess.srv.cfg.sessionTTL, sess.expire)
-	}
-}
-
-// expire ends a session nobody resumed.
-func (sess *session) expire() {
-	s := sess.srv
-	s.mu.Lock()
-	sess.mu.Lock()
-	gone := sess.conn == nil
-	sess.mu.Unlock()
-	if gone && s.sessions[sess.id] == sess {
-		delete(s.sessions, sess.id)
-	}
-	s.mu.Unlock()
-	if gone {
-		sess.end()
-	}
-}
-
-// end forgets everything and cancels the calls still running.
-func (sess *session) end() {
-	sess.cancel()
-	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	sess.forgetAll()
-	if sess.expiry != nil {
-		sess.expiry.Stop()
-		sess.expiry = nil
-	}
-}
+// keptCost is what the budget counts for keeping buf.
+func keptCost(buf *bytes.Buffer) int { return buf.Cap() + keptOverhead }
 
 // forgetAll drops the session's memory and marks it broken. sess.mu must
 // be held.
@@ -175,6 +123,12 @@ func (sess *session) forgetAll() {
 		if c.reply != nil && !c.sending {
 			putBuffer(c.reply)
 		}
+	}
+	sess.srv.budget.give(int64(sess.bytes))
+	sess.srv.orphanCalls.Add(-int64(sess.orphans))
+	sess.orphans = 0
+	if sess.conn != nil {
+		sess.conn.sent = nil
 	}
 	sess.calls, sess.bytes, sess.broken = nil, 0, true
 }
@@ -188,10 +142,13 @@ func (sess *session) begin(id uint64, sc *serverConn) callAction {
 	case sess.broken:
 		return callNew
 	case id <= sess.acked:
-		return callStale
+		return callStale // id 0 too: the first id a session may use is 1
 	}
 	if c, ok := sess.calls[id]; ok {
 		if c.reply == nil {
+			if c.from == sc {
+				return callDuplicate
+			}
 			return callRunning
 		}
 		if seq, err := sc.w.WriteSeq(sc.ctx, c.reply.Bytes(), false); err == nil && !c.sending {
@@ -202,11 +159,12 @@ func (sess *session) begin(id uint64, sc *serverConn) callAction {
 		return callDone
 	}
 	if len(sess.calls) >= maxSessionCalls {
-		sc.logger().Warn("simplerpc: session over its bounds; it can no longer be resumed", "calls", len(sess.calls))
+		sess.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: session over its bounds; it can no longer be resumed", "calls", len(sess.calls))
 		sess.forgetAll()
 		return callNew
 	}
-	sess.calls[id] = sessionCall{}
+	sess.calls[id] = sessionCall{from: sc}
+	sess.running++
 	return callNew
 }
 
@@ -215,8 +173,18 @@ func (sess *session) forget(id uint64) {
 	sess.mu.Lock()
 	if c, ok := sess.calls[id]; ok && c.reply == nil {
 		delete(sess.calls, id)
+		sess.ended()
 	}
 	sess.mu.Unlock()
+}
+
+// ended counts a call out of those running. sess.mu must be held.
+func (sess *session) ended() {
+	sess.running--
+	if sess.orphans > 0 {
+		sess.orphans--
+		sess.srv.orphanCalls.Add(-1)
+	}
 }
 
 // finish sends a call's reply frame, held in buf, to the session's
@@ -228,6 +196,9 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	sess.mu.Lock()
 	sc := sess.conn
 	_, keep := sess.calls[id]
+	if keep {
+		sess.ended()
+	}
 	keep = keep && id > sess.acked
 	if keep {
 		sess.calls[id] = sessionCall{reply: buf, sending: sc != nil}
@@ -248,14 +219,16 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 				c.conn, c.seq = sc, seq
 				sc.sent = append(sc.sent, sentReply{id, seq})
 			}
-			sess.bytes += buf.Len()
+			c.cost = keptCost(buf)
+			sess.bytes += c.cost
+			sess.srv.budget.take(int64(c.cost))
 			sess.calls[id] = c
 			buf = nil // kept
 			if c.conn != nil && c.conn == sess.readOn && c.seq <= sess.read {
 				sess.drop(id, c) // the client read it while it was being written
 			} else if limit := sess.keepLimit(); sess.bytes > limit {
 				if sc != nil {
-					sc.logger().Warn("simplerpc: session keeps too many unacknowledged replies; it can no longer be resumed",
+					sess.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: session keeps too many unacknowledged replies; it can no longer be resumed",
 						"bytes", sess.bytes, "limit", limit)
 				}
 				sess.forgetAll()
@@ -300,14 +273,15 @@ func (sess *session) delivered(sc *serverConn, frames uint64) {
 // drop forgets a call whose reply is kept, returning its buffer to the
 // pool. sess.mu must be held.
 func (sess *session) drop(id uint64, c sessionCall) {
-	sess.bytes -= c.reply.Len()
+	sess.bytes -= c.cost
+	sess.srv.budget.give(int64(c.cost))
 	putBuffer(c.reply)
 	delete(sess.calls, id)
 }
 
-// ack releases the replies of every call up to id: the client settled
-// them and will not send them again.
-func (sess *session) ack(id uint64) {
+// ack releases the replies of every call up to id, acknowledged on sc:
+// the client settled them and will not send them again.
+func (sess *session) ack(id uint64, sc *serverConn) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	if id <= sess.acked || sess.broken {
@@ -316,38 +290,38 @@ func (sess *session) ack(id uint64) {
 	sess.acked = id
 	// Replies the client read are released by delivered as they arrive;
 	// what an ack alone settles (a reply written to a connection that
-	// broke before the client said it read it) is rare, so the walk over
-	// every call is done one ack in ackSweepEvery.
+	// broke before the client said it read it, or every reply of a
+	// client whose acks carry no count of frames read) is swept one ack
+	// in ackSweepEvery.
 	if sess.acks++; sess.acks%ackSweepEvery != 0 {
 		return
 	}
 	for cid, c := range sess.calls {
 		if cid <= id && c.reply != nil {
 			if !c.sending { // finish counts and pools a reply once written
-				sess.bytes -= c.reply.Len()
+				sess.bytes -= c.cost
+				sess.srv.budget.give(int64(c.cost))
 				putBuffer(c.reply)
 			}
 			delete(sess.calls, cid)
 		}
 	}
-}
-
-// endSessions ends every session: the server is closing.
-func (s *Server) endSessions() {
-	s.mu.Lock()
-	all := make([]*session, 0, len(s.sessions))
-	for id, sess := range s.sessions {
-		all = append(all, sess)
-		delete(s.sessions, id)
+	// The connection's list of replies written keeps only those still kept.
+	kept := sc.sent[:0]
+	for _, r := range sc.sent {
+		if c, ok := sess.calls[r.id]; ok && c.conn == sc && c.seq == r.seq {
+			kept = append(kept, r)
+		}
 	}
-	s.mu.Unlock()
-	for _, sess := range all {
-		sess.end()
-	}
+	clear(sc.sent[len(kept):])
+	sc.sent = kept
 }
 
 // cancelSet holds the cancel functions of running calls by id, so a cancel
-// frame can reach them: per connection, or per session across them.
+// frame can reach them: per connection, or per session across them. On a
+// connection without a session it also holds the ids of every call
+// running (with a nil cancel for those that take no context), so that a
+// second call under a running one's id is refused.
 type cancelSet struct {
 	mu sync.Mutex
 	m  map[uint64]context.CancelFunc
@@ -359,6 +333,18 @@ func (cs *cancelSet) add(id uint64, cancel context.CancelFunc) {
 	cs.mu.Lock()
 	cs.m[id] = cancel
 	cs.mu.Unlock()
+}
+
+// claim records id as running, with no cancel function yet, unless it is
+// already; it reports whether it was not.
+func (cs *cancelSet) claim(id uint64) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if _, ok := cs.m[id]; ok {
+		return false
+	}
+	cs.m[id] = nil
+	return true
 }
 
 func (cs *cancelSet) remove(id uint64) {

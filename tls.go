@@ -36,7 +36,7 @@ const tlsRecordHandshake = 0x16
 func (s *Server) acceptTLS(nc net.Conn, act *activity, br *bufio.Reader) (net.Conn, bool) {
 	first, err := br.Peek(1)
 	if err != nil {
-		s.connLogger(nc).Warn("simplerpc: connection closed before its first byte", slog.Any("error", err))
+		s.logs.log(s.connLogger(nc), slog.LevelWarn, "simplerpc: connection closed before its first byte", slog.Any("error", err))
 		return nil, false
 	}
 	if first[0] != tlsRecordHandshake {
@@ -44,14 +44,14 @@ func (s *Server) acceptTLS(nc net.Conn, act *activity, br *bufio.Reader) (net.Co
 			_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
 			_, _ = nc.Write(wire.AppendWelcome(nil, wire.Welcome{Version: wire.Version, Status: wire.StatusTLSRequired}))
 		}
-		s.connLogger(nc).Warn("simplerpc: plain connection to a TLS server; closed")
+		s.logs.log(s.connLogger(nc), slog.LevelWarn, "simplerpc: plain connection to a TLS server; closed")
 		return nil, false
 	}
 	tc := tls.Server(&peekedConn{Conn: nc, r: br, rest: act}, s.cfg.tls)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.handshake)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
-		s.connLogger(nc).Warn("simplerpc: TLS handshake failed; connection closed", slog.Any("error", err))
+		s.logs.log(s.connLogger(nc), slog.LevelWarn, "simplerpc: TLS handshake failed; connection closed", slog.Any("error", err))
 		return nil, false
 	}
 	return tc, true

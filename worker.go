@@ -19,6 +19,9 @@ type task struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	args   []reflect.Value
+	// reserve is what the call holds of the memory budget until its reply
+	// is built (serverConn.reserve).
+	reserve int64
 }
 
 // workerPool keeps call goroutines between calls, so that a call spares

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,4 +222,47 @@ func TestWriterLoopEndsWhenIdle(t *testing.T) {
 	}
 	w.Close()
 	<-w.Done()
+}
+
+// TestWriterAccountsHeldBytes checks that a writer's shared counter
+// follows the frames it holds — queued, or being written to a peer that
+// does not read — and returns to zero when they are written or dropped.
+func TestWriterAccountsHeldBytes(t *testing.T) {
+	a, b := net.Pipe() // b is read only when the test says so
+	defer a.Close()
+	defer b.Close()
+	var shared atomic.Int64
+	w := NewWriter(a, 0, 0, nil)
+	w.Account(&shared)
+	frame := make([]byte, 1000)
+	for range 5 {
+		if err := w.Write(context.Background(), frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.Held(); got != 5000 {
+		t.Fatalf("held %d bytes after 5 frames of 1000 unwritten, want 5000", got)
+	}
+	if got := shared.Load(); got != 5000 {
+		t.Fatalf("shared counter %d, want 5000", got)
+	}
+	// Let the peer read a part: the bytes written leave the count.
+	go func() { _, _ = io.ReadFull(b, make([]byte, 5000)) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Held() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if w.Held() != 0 || shared.Load() != 0 {
+		t.Fatalf("after the peer read everything: held %d, shared %d, want 0", w.Held(), shared.Load())
+	}
+	// Frames dropped by Close leave it too.
+	for range 3 {
+		_ = w.Write(context.Background(), frame)
+	}
+	w.Close()
+	a.Close() // ends the write under way
+	<-w.Done()
+	if shared.Load() != 0 {
+		t.Fatalf("after Close: shared %d, want 0", shared.Load())
+	}
 }

@@ -30,6 +30,8 @@ type Writer struct {
 	mu      sync.Mutex
 	q       queue         // frames waiting for the loop
 	queued  atomic.Int64  // q.n, readable without mu
+	held    atomic.Int64  // bytes of frames queued or being written
+	acct    *atomic.Int64 // a counter shared with other writers, kept in step with held; may be nil
 	spare   queue         // the loop's last queue, emptied, for its slice
 	iov     net.Buffers   // the loop's vectored write, consumed by it; a field, so it does not escape
 	iovs    net.Buffers   // iov's backing array, for reuse
@@ -124,9 +126,30 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint
 	}
 	w.q.push(frame)
 	w.queued.Store(int64(w.q.n))
+	w.account(int64(len(frame)))
 	w.startLoopLocked()
 	w.mu.Unlock()
 	return seq, nil
+}
+
+// Account makes the writer add the bytes it holds — frames queued or
+// being written — to acct as well, which other writers may share: a
+// server counts what all its connections hold. Call it before the first
+// write.
+func (w *Writer) Account(acct *atomic.Int64) { w.acct = acct }
+
+// Held returns the bytes of frames queued or being written.
+func (w *Writer) Held() int64 { return w.held.Load() }
+
+// account records that the writer holds n bytes more (or fewer, if n < 0).
+func (w *Writer) account(n int64) {
+	if n == 0 {
+		return
+	}
+	w.held.Add(n)
+	if w.acct != nil {
+		w.acct.Add(n)
+	}
 }
 
 // WaitBelow waits until fewer than mark bytes are queued, the writer
@@ -207,7 +230,9 @@ func (w *Writer) loop() {
 		w.busy = true
 		w.mu.Unlock()
 		err := w.writeQueue(&b)
+		written := b.n
 		b.release()
+		w.account(-int64(written))
 		w.mu.Lock()
 		w.busy = false
 		w.spare = b
@@ -271,6 +296,7 @@ func (w *Writer) stop(err error) bool {
 		close(w.space)
 		w.space = nil
 	}
+	w.account(-int64(w.q.n))
 	w.q.release() // never the queue being written: the loop swaps that out under mu
 	w.queued.Store(0)
 	w.mu.Unlock()

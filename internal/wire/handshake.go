@@ -43,6 +43,9 @@ const (
 	StatusBadVersion  uint8 = 1 // the server does not speak the client's version
 	StatusBadCodec    uint8 = 2 // the server does not know the client's codec
 	StatusTLSRequired uint8 = 3 // the server accepts only TLS connections
+	// StatusSessionRefused: the hello names a session the server holds
+	// for another identity, or without asking to resume it.
+	StatusSessionRefused uint8 = 4
 )
 
 // Hello is the client's opening message.

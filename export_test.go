@@ -1,0 +1,49 @@
+package simplerpc
+
+// SessionIDOf returns the session id a client's connection to its only
+// server opens with — what an eavesdropper on a plain connection reads in
+// the hello. It exists for tests of session hijacking.
+func SessionIDOf(c *Client) [16]byte {
+	for _, ep := range *c.all.Load() {
+		return ep.sid
+	}
+	return [16]byte{}
+}
+
+// ForceSessionID gives a client's endpoints the session id sid and closes
+// their connections, so that the next call resumes sid.
+func ForceSessionID(c *Client, sid [16]byte) {
+	for _, ep := range *c.all.Load() {
+		ep.mu.Lock()
+		ep.sid = sid
+		cc := ep.cur
+		ep.mu.Unlock()
+		if cc != nil {
+			cc.nc.Close()
+		}
+	}
+}
+
+// SessionStats reports the sessions s holds, how many of them are
+// detached, and how many replies its connections list as written and
+// kept.
+func SessionStats(s *Server) (sessions, detached, sentListed int) {
+	s.mu.Lock()
+	sessions, detached = len(s.sessions), s.detached.n
+	conns := make([]*serverConn, 0, len(s.conns))
+	for sc := range s.conns {
+		conns = append(conns, sc)
+	}
+	s.mu.Unlock()
+	for _, sc := range conns {
+		if sc.sess != nil {
+			sc.sess.mu.Lock()
+			sentListed += len(sc.sent)
+			sc.sess.mu.Unlock()
+		}
+	}
+	return sessions, detached, sentListed
+}
+
+// BudgetInUse returns the bytes s's memory budget counts now.
+func BudgetInUse(s *Server) int64 { return s.budget.inUse() }
