@@ -99,9 +99,16 @@ func startAttackServer(t *testing.T, setup attackSetup) *attackServer {
 	return as
 }
 
+// closeLimit bounds how long Close may take: it cancels what runs.
+const closeLimit = 10 * time.Second
+
 // stop closes the server: what attacks left running is canceled.
 func (as *attackServer) stop() {
+	start := time.Now()
 	as.srv.Close()
+	if took := time.Since(start); took > closeLimit {
+		as.t.Errorf("Close took %v, more than %v", took.Round(time.Millisecond), closeLimit)
+	}
 	select {
 	case err := <-as.done:
 		if err != nil && !errors.Is(err, simplerpc.ErrServerClosed) {
