@@ -53,7 +53,7 @@ func TestAttackLogFlood(t *testing.T) {
 	t.Run("abandoned sessions", func(t *testing.T) {
 		as.attack(t, "abandoned sessions past the budget, logged", 60*time.Second, func(a *attackRun) string {
 			mark, start := as.logs.count(), time.Now()
-			outcome := abandonSessions(a, 8, 60, func(id uint64) []byte { return callFrame(id, "Victim.Big", 0, cborArray()) })
+			outcome := abandonSessions(a, 8, 60, false, func(id uint64) []byte { return callFrame(id, "Victim.Big", 0, cborArray()) })
 			return checkLogVolume(a, mark, start, outcome, logEviction, logBudget)
 		})
 	})

@@ -28,22 +28,25 @@ func TestAttackAbandonedSessions(t *testing.T) {
 		sessions := attackSize(8, 120)
 		as := startAttackServer(t, attackSetup{budget: attackBudget()})
 		as.attack(t, fmt.Sprintf("abandoned sessions: %d × 60 calls to the 1 MiB method", sessions), 60*time.Second, func(a *attackRun) string {
-			return abandonSessions(a, sessions, 60, func(id uint64) []byte { return callFrame(id, "Victim.Big", 0, cborArray()) })
+			return abandonSessions(a, sessions, 60, false, func(id uint64) []byte { return callFrame(id, "Victim.Big", 0, cborArray()) })
 		})
 	})
 	t.Run("small replies", func(t *testing.T) {
-		sessions, calls := attackSize(40, 400), attackSize(4000, 8000)
+		sessions, calls := attackSize(30, 400), attackSize(4000, 8000)
 		as := startAttackServer(t, attackSetup{budget: attackSize(16<<20, 0)})
 		as.attack(t, fmt.Sprintf("abandoned sessions: %d × %d calls to Add", sessions, calls), 120*time.Second, func(a *attackRun) string {
-			return abandonSessions(a, sessions, calls, func(id uint64) []byte { return addCall(id, id, 1) })
+			return abandonSessions(a, sessions, calls, true, func(id uint64) []byte { return addCall(id, id, 1) })
 		})
 	})
 }
 
 // abandonSessions opens sessions one after another, each sending calls
-// frames in one write and closing without reading; then it checks that
-// the oldest session was evicted.
-func abandonSessions(a *attackRun, sessions, calls int, frame func(id uint64) []byte) string {
+// frames in one write and closing without acknowledging a reply; then it
+// checks that the oldest session was evicted. With drain it reads the
+// replies first (the server cannot tell a reply read from one unread
+// until an ack says so), to know the server answered every call before
+// the close; without, it closes at once, its replies unread.
+func abandonSessions(a *attackRun, sessions, calls int, drain bool, frame func(id uint64) []byte) string {
 	t := a.t
 	ids := make([]sessionID, 0, sessions)
 	for range sessions {
@@ -60,7 +63,17 @@ func abandonSessions(a *attackRun, sessions, calls int, frame func(id uint64) []
 		if _, err := nc.Write(repeatFrames(calls, func(i int) []byte { return frame(uint64(i + 1)) })); err != nil {
 			t.Logf("session %d: sending the calls: %v", len(ids), err)
 		}
-		time.Sleep(20 * time.Millisecond) // the server reads them
+		if drain {
+			fr := newFastReader(nc)
+			for i := range calls {
+				if _, err := fr.nextReply(time.Now().Add(10 * time.Second)); err != nil {
+					t.Errorf("session %d: reply %d: %v", len(ids), i+1, err)
+					break
+				}
+			}
+		} else {
+			time.Sleep(20 * time.Millisecond) // the server reads them
+		}
 		nc.Close()
 	}
 	time.Sleep(500 * time.Millisecond) // the last calls finish
