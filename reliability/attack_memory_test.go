@@ -32,7 +32,7 @@ func TestAttackAbandonedSessions(t *testing.T) {
 		})
 	})
 	t.Run("small replies", func(t *testing.T) {
-		sessions, calls := attackSize(30, 400), attackSize(4000, 8000)
+		sessions, calls := attackSize(24, 400), attackSize(4000, 8000)
 		as := startAttackServer(t, attackSetup{budget: attackSize(16<<20, 0)})
 		as.attack(t, fmt.Sprintf("abandoned sessions: %d × %d calls to Add", sessions, calls), 120*time.Second, func(a *attackRun) string {
 			return abandonSessions(a, sessions, calls, true, func(id uint64) []byte { return addCall(id, id, 1) })

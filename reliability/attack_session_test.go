@@ -252,7 +252,7 @@ func helloWithoutResume(a *attackRun, hc hijackCase) string {
 	go func() {
 		ctx, cancel := context.WithTimeout(v.ctx(), 5*time.Second)
 		defer cancel()
-		slow <- v.c.Call(ctx, "Victim.Slow", []any{1500})
+		slow <- v.c.Call(ctx, "Victim.Slow", []any{800})
 	}()
 	for deadline := time.Now().Add(3 * time.Second); a.as.victim.running.Load() == 0 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)

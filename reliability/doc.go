@@ -16,6 +16,8 @@
 //	-soak DURATION    also run the soak test for that long, sampling memory
 //	-load.clients N   clients of the load test (default 1000)
 //	-load.duration D  how long the load test calls (default 2s)
+//	-attack.full      run the attack tests (attack_*_test.go) at the sizes
+//	                  of the security review, not their short form
 //
 // RELIABILITY.md at the repository root is generated with
 //

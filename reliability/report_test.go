@@ -157,6 +157,7 @@ func (r *report) write(path string) error {
 	b.WriteString("| the same tests, without writing the file | `go test -race ./reliability` |\n")
 	b.WriteString("| a heavier load (without the race detector, which allows at most 8128 goroutines) | `go test ./reliability -run TestLoad -v -args -load.clients=3000 -load.duration=10s` |\n")
 	b.WriteString("| the soak: the fault load for five minutes, a blip every 10 s, heap and goroutines printed every 5 s | `go test -race -timeout 20m ./reliability -run TestSoak -v -args -soak=5m` |\n")
+	b.WriteString("| the attacks at the security review's sizes (slow; without the race detector, which allows at most 8128 goroutines) | `go test -count=1 -timeout 30m ./reliability -run Attack -v -args -attack.full` |\n")
 	b.WriteString("| the slow-transfer keepalive test (once a known bug, now fixed) | `go test -race ./reliability -run TestSlowTransferSurvivesKeepalive -v` |\n")
 	b.WriteString("| the fault proxy's own tests | `go test -race ./internal/faultproxy` |\n")
 	return writeFile(path, b.String())
