@@ -8,8 +8,8 @@
 // load of 1,000 clients, and throw hostile input at a live server over
 // the native protocol and over JSON-RPC.
 //
-// The default run (go test -race ./reliability) stays within about a
-// minute on two cores. Flags, after -args:
+// The default run (go test -race ./reliability) stays within about two
+// minutes on two cores, half of it the attack tests' short form. Flags, after -args:
 //
 //	-report FILE      write the measured results as markdown (RELIABILITY.md);
 //	                  written only if every test passed
