@@ -115,6 +115,14 @@ func (sc *serverConn) unreserve(n int64) {
 	}
 }
 
+// rereserve changes what a call holds from old to n bytes, whether or
+// not the budget has room: the memory is held already. It returns n.
+func (sc *serverConn) rereserve(old, n int64) int64 {
+	sc.srv.budget.take(n - old)
+	sc.reserved.Add(n - old)
+	return n
+}
+
 // roomPoll is how often a reader waiting for its connection's share to
 // fall looks at the bytes its write queue holds, which drain without
 // telling it.

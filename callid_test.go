@@ -15,9 +15,18 @@ import (
 // (if sid is not zero) or none.
 func rawSession(t *testing.T, addr string, sid [16]byte) net.Conn {
 	t.Helper()
+	return rawSessionWith(t, addr, sid, nil)
+}
+
+// rawSessionWith is rawSession with a hook to set socket options first.
+func rawSessionWith(t *testing.T, addr string, sid [16]byte, setup func(*net.TCPConn)) net.Conn {
+	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(nc.(*net.TCPConn))
 	}
 	t.Cleanup(func() { nc.Close() })
 	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))

@@ -157,7 +157,6 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args, result
 		pc.release()
 		return errorf(CodeUnavailable, method, "connection closing; call not sent")
 	}
-	wire.PutID(frame, id)
 	write := cc.w.Write
 	if ep.inflight.Load() <= 1 {
 		write = cc.w.WriteSolo // the only call in flight: no one to share a write with

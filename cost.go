@@ -47,7 +47,10 @@ func (c *runCost) quick() bool {
 // can reserve memory for a call before it runs: the largest reply seen
 // lately. A larger reply raises it at once; smaller ones lower it by an
 // eighth of the difference, on sampled calls.
-type replySize struct{ n atomic.Int64 }
+type replySize struct {
+	n     atomic.Int64
+	fixed int64 // a bound on every reply, when the result types have a fixed size (fixedReply); else 0
+}
 
 // observe records a reply of n bytes to call id.
 func (r *replySize) observe(id uint64, n int) {
@@ -61,11 +64,17 @@ func (r *replySize) observe(id uint64, n int) {
 }
 
 // reserve returns what to reserve for a call's reply before it runs:
-// twice the expected reply (the results, then their encoding), or, for
-// a method with no reply seen yet, a quarter of a connection's share.
+// for a method whose results have a fixed size, their bound; else twice
+// the expected reply (the results, then their encoding), or, with no
+// reply seen yet, a 16th of a connection's share — so that a connection
+// runs at most 16 calls of a method whose replies may be large before
+// one of them says how large.
 func (r *replySize) reserve(share int64) int64 {
+	if r.fixed > 0 {
+		return r.fixed
+	}
 	if n := r.n.Load(); n > 0 {
 		return 2 * n
 	}
-	return share / 4
+	return share / 16
 }

@@ -27,7 +27,7 @@ func TestDescribe(t *testing.T) {
 			names = append(names, m.Name)
 		}
 		want := []string{"Calc.Add", "Calc.Block", "Calc.Crash", "Calc.Describe", "Calc.Div", "Calc.DivMod",
-			"Calc.Echo", "Calc.Nothing", "Calc.Sleep", "Calc.Sum"}
+			"Calc.Echo", "Calc.Nothing", "Calc.Sleep", "Calc.Sum", "Calc.Zeros"}
 		if !reflect.DeepEqual(names, want) {
 			t.Errorf("methods %v, want %v", names, want)
 		}

@@ -189,8 +189,8 @@ func (ep *endpoint) dial(ctx context.Context, resume bool) (*clientConn, bool, e
 	return newClientConn(dctx, ep, nc, hello)
 }
 
-// register assigns the next id to pc and records it as pending on cc,
-// unless cc takes no new calls.
+// register assigns the next id to pc, writes it into pc's frame, and
+// records the call as pending on cc, unless cc takes no new calls.
 func (ep *endpoint) register(cc *clientConn, pc *pendingCall) (uint64, bool) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
@@ -199,6 +199,10 @@ func (ep *endpoint) register(cc *clientConn, pc *pendingCall) (uint64, bool) {
 	}
 	ep.next++
 	pc.cc = cc
+	// The id is written into the frame before the call is published:
+	// once pending, a broken connection's orphans are copied to be
+	// re-sent (adoptOrphans), under ep.mu.
+	wire.PutID(pc.frame.Bytes(), ep.next)
 	ep.pending[ep.next] = pc
 	return ep.next, true
 }

@@ -47,3 +47,10 @@ func SessionStats(s *Server) (sessions, detached, sentListed int) {
 
 // BudgetInUse returns the bytes s's memory budget counts now.
 func BudgetInUse(s *Server) int64 { return s.budget.inUse() }
+
+// OrphanCalls returns the calls s runs for sessions whose connection is
+// gone.
+func OrphanCalls(s *Server) int64 { return s.orphanCalls.Load() }
+
+// ActiveCalls returns the calls s has accepted and not yet answered.
+func ActiveCalls(s *Server) int64 { return s.active.Load() }

@@ -91,6 +91,9 @@ func (c *Calc) Sleep(ctx context.Context, d time.Duration) error {
 
 func (c *Calc) Echo(b []byte) []byte { return b }
 
+// Zeros returns n zero bytes: a large reply from a small call.
+func (c *Calc) Zeros(n int) []byte { return make([]byte, n) }
+
 //lint:ignore U1000 it exists to prove unexported methods stay unreachable
 func (c *Calc) unexported() int { return 1 }
 

@@ -150,5 +150,5 @@ var errResumeRefused = errors.New("session resume refused")
 // same client resumed: its client has moved on, and must not wait on it.
 func (sc *serverConn) supersede() {
 	sc.srv.cfg.logger.Debug("simplerpc: connection superseded by a resume of its session; closed", slog.String("remote", sc.peer))
-	sc.nc.Close()
+	sc.abort()
 }

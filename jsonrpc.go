@@ -2,20 +2,12 @@ package simplerpc
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 )
-
-// batchParallelism is how many requests of one batch run at once.
-const batchParallelism = 8
 
 // ServeHTTP answers JSON-RPC 2.0 calls sent by HTTP POST, so that any
 // language, and curl, can call the server's methods: "Service.Method" for
@@ -27,13 +19,21 @@ const batchParallelism = 8
 //
 // Batches of up to 1000 requests run up to 8 at a time. The body may be
 // at most the server's maximum message size (WithMaxMessageSize); a
-// larger one gets status 413. A response, or all the responses of a
-// batch together, may be at most that size too: past it, calls answer
-// with a resource_exhausted error. Every JSON-RPC response has status 200;
-// a lone notification, or a batch of notifications only, gets 204 and no
-// body; a method other than POST gets 405. Errors carry the simplerpc
-// code, the server-side error type and (WithStackTraces) the stack in
-// their data member, as docs/jsonrpc.md describes.
+// larger one gets status 413, after which the rest of the body is read
+// and discarded (up to four times the limit, at least 4 MiB, for up to
+// two seconds) so that the client can read the answer, and the
+// connection is closed. A response, or all the responses of a batch
+// together, may be at most that size too: past it, calls answer with a
+// resource_exhausted error, and a batch starts no more calls. The body,
+// every call while it runs (16 KiB, plus its params) and the responses
+// until written are charged to the memory budget (WithMemoryBudget),
+// which so bounds the calls running at once; a body it cannot hold gets
+// status 503, a call it cannot hold an unavailable error: neither is run.
+// Every JSON-RPC response has status 200; a lone notification, or a batch
+// of notifications only, gets 204 and no body; a method other than POST
+// gets 405. Errors carry the simplerpc code, the server-side error type
+// and (WithStackTraces) the stack in their data member, as
+// docs/jsonrpc.md describes.
 //
 // Serve answers HTTP/1.1 on its own port too: a connection that does not
 // open with the simplerpc handshake is served by ServeHTTP.
@@ -50,99 +50,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if t := s.cfg.writeTimeout; t > 0 {
 		_ = rc.SetReadDeadline(time.Now().Add(t))
 	}
-	limit := s.cfg.maxMessageSize
-	if r.ContentLength > int64(limit) {
-		s.writeTooLarge(w, limit)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(limit)))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.writeTooLarge(w, limit)
-			return
-		}
-		s.cfg.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
-		// Say so, rather than let an empty 200 pass for an answer; the
-		// connection is not reused.
-		w.Header().Set("Connection", "close")
-		status := http.StatusBadRequest
-		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-			status = http.StatusRequestTimeout
-		}
-		http.Error(w, "simplerpc: reading the request body failed: "+err.Error(), status)
+	// What the request holds of the memory budget, until its response is
+	// written.
+	ch := &rpcCharge{b: &s.budget}
+	defer ch.release()
+	body, ok := s.readRPCBody(w, r, rc, ch)
+	if !ok {
 		return
 	}
 	reqs, batch := parseRPCBody(body)
+	ch.take(parsedSize(reqs))
 	log := s.cfg.logger.With(slog.String("remote", r.RemoteAddr))
 	// Interceptors see the request's headers as the call's metadata.
 	ctx := withIncoming(context.WithValue(r.Context(), peerKey{}, r.RemoteAddr), headerMetadata(r.Header))
 	var out []byte
+	var parts [][]byte
 	if batch {
-		out = s.answerBatch(ctx, log, reqs)
+		parts, out = s.answerBatch(ctx, log, reqs, ch)
 	} else {
-		out = s.answer(ctx, log, &reqs[0])
+		out = s.answer(ctx, log, &reqs[0], ch, false)
+		ch.take(int64(cap(out)))
 	}
 	if t := s.cfg.writeTimeout; t > 0 {
 		_ = rc.SetWriteDeadline(time.Now().Add(t))
 	}
-	if out == nil {
+	switch {
+	case out != nil:
+		writeJSON(w, http.StatusOK, out)
+	case parts != nil:
+		writeJSONArray(w, parts)
+	default:
 		w.WriteHeader(http.StatusNoContent)
-		return
 	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// answerBatch runs the requests of a batch, batchParallelism at a time,
-// and returns the array of their responses, or nil if there are none.
-// The responses together may take at most the maximum message size;
-// those past it are replaced by resource_exhausted errors. Once the
-// client has gone, no more requests are started.
-func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRequest) []byte {
-	limit := int64(s.cfg.maxMessageSize)
-	var total atomic.Int64
-	answers := make([][]byte, len(reqs))
-	sem := make(chan struct{}, batchParallelism)
-	var wg sync.WaitGroup
-	for i := range reqs {
-		sem <- struct{}{}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			req := &reqs[i]
-			a := s.answer(ctx, log, req)
-			if a != nil && total.Add(int64(len(a))) > limit {
-				e := errorf(CodeResourceExhausted, req.method, "the responses of the batch exceed the %d-byte limit", limit)
-				a = appendRPCError(nil, req.id, rpcErrorOf(e, nil))
-			}
-			answers[i] = a
-		})
-	}
-	wg.Wait()
-	var out []byte
-	for _, a := range answers {
-		if a == nil {
-			continue
-		}
-		if out == nil {
-			out = append(out, '[')
-		} else {
-			out = append(out, ',')
-		}
-		out = append(out, a...)
-	}
-	if out != nil {
-		out = append(out, ']')
-	}
-	return out
-}
-
-// writeTooLarge answers a request whose body exceeds limit.
-func (s *Server) writeTooLarge(w http.ResponseWriter, limit int) {
-	msg := fmt.Sprintf("invalid request: the body exceeds the %d-byte limit", limit)
-	writeJSON(w, http.StatusRequestEntityTooLarge, appendRPCError(nil, nil, protocolError(rpcInvalidRequest, msg)))
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
@@ -151,6 +90,32 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// writeJSONArray writes the non-nil parts, JSON values, as one array with
+// status 200, without joining them in memory first.
+func writeJSONArray(w http.ResponseWriter, parts [][]byte) {
+	n, sep := 1, "["
+	for _, p := range parts {
+		if p != nil {
+			n += len(p) + 1
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	for _, p := range parts {
+		if p == nil {
+			continue
+		}
+		_, _ = io.WriteString(w, sep)
+		if _, err := w.Write(p); err != nil {
+			return
+		}
+		sep = ","
+	}
+	_, _ = io.WriteString(w, "]")
 }
 
 type peerKey struct{}

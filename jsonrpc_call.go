@@ -11,12 +11,13 @@ import (
 )
 
 // answer runs one request and returns its response object, or nil for a
-// notification.
-func (s *Server) answer(ctx context.Context, log *slog.Logger, req *rpcRequest) []byte {
+// notification. The call is charged to ch while it runs, as a bulk
+// reservation for a call of a batch; its response is not.
+func (s *Server) answer(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) []byte {
 	if req.err != nil {
 		return appendRPCError(nil, req.id, req.err)
 	}
-	result, e, detail := s.callRPC(ctx, log, req)
+	result, e, detail := s.callRPC(ctx, log, req, ch, bulk)
 	switch {
 	case req.notification():
 		if e != nil {
@@ -32,8 +33,10 @@ func (s *Server) answer(ctx context.Context, log *slog.Logger, req *rpcRequest) 
 // callRPC runs a valid request through the method table, the admission
 // check and the method, as a native call runs. It returns the response
 // object of a successful call, or the call's error and the registered
-// error value to send with it.
-func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest) ([]byte, *Error, any) {
+// error value to send with it. The call is charged to ch while it runs
+// (rpcCallCost, its params and their elements); a call the budget cannot
+// take is refused with CodeUnavailable and not run.
+func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) ([]byte, *Error, any) {
 	m := (*s.methods.Load())[req.method]
 	if m == nil {
 		return nil, s.notFound(req.method), nil
@@ -52,10 +55,26 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest)
 		// sends named arguments.
 		args = append(append(append(make([]byte, 0, len(args)+2), '['), args...), ']')
 	}
-	if e := s.admit(m, &s.stopping); e != nil {
+	elems := jsonArrayLen(args)
+	if elems > codec.MaxElements {
+		return nil, errorf(CodeInvalidArgument, m.name, "arguments: %d elements exceed the limit of %d", elems, codec.MaxElements), nil
+	}
+	if e := s.admitEvicting(m, &s.stopping); e != nil {
 		return nil, e, nil
 	}
 	defer s.release()
+	cost := rpcCallCost + int64(len(args)) + int64(elems)*rpcElementCost
+	if most := s.budget.limit / 8 * rpcBulkShare; cost > most {
+		// Never to fit: not worth a retry.
+		return nil, errorf(CodeResourceExhausted, m.name, "decoding the arguments would take %d bytes, more than the %d the memory budget allows a call", cost, most), nil
+	}
+	if !ch.tryTake(cost, bulk || cost > rpcSmallBody) {
+		s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC call refused: memory budget exhausted",
+			slog.String("remote", peerOf(ctx)), slog.String("method", m.name), slog.Int64("bytes", cost),
+			slog.Int64("in_use", s.budget.inUse()), slog.Int64("budget", s.budget.limit))
+		return nil, errorf(CodeUnavailable, m.name, "server busy: memory budget exhausted; call not run"), nil
+	}
+	defer ch.give(cost)
 	vals, e := m.decodeArgs(codec.JSON, args)
 	if e != nil {
 		return nil, e, nil
@@ -65,7 +84,12 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest)
 	if e, detail := s.execute(ctx, m, vals, codec.JSON, buf, peerOf(ctx)); e != nil {
 		return nil, e, detail
 	}
-	return appendRPCResult(make([]byte, 0, buf.Len()+len(req.id)+32), req.id, rpcResult(len(m.results), buf.Bytes())), nil, nil
+	result := rpcResult(len(m.results), buf.Bytes())
+	size := len(rpcResultHead) + len(result) + len(rpcIDHead) + max(len(req.id), len(jsonNull)) + 1
+	if size > s.cfg.maxMessageSize {
+		return nil, errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", size, s.cfg.maxMessageSize), nil
+	}
+	return appendRPCResult(make([]byte, 0, size), req.id, result), nil, nil
 }
 
 // takesObject reports whether the method's only parameter takes a JSON

@@ -116,13 +116,19 @@ func appendRPCError(dst []byte, id json.RawMessage, re *rpcError) []byte {
 // appendRPCResult appends the response carrying the encoded result for
 // the request id.
 func appendRPCResult(dst []byte, id, result json.RawMessage) []byte {
-	dst = append(dst, `{"jsonrpc":"2.0","result":`...)
+	dst = append(dst, rpcResultHead...)
 	dst = append(dst, result...)
 	return appendRPCID(dst, id)
 }
 
+// The fixed parts of a response object.
+const (
+	rpcResultHead = `{"jsonrpc":"2.0","result":`
+	rpcIDHead     = `,"id":`
+)
+
 func appendRPCID(dst []byte, id json.RawMessage) []byte {
-	dst = append(dst, `,"id":`...)
+	dst = append(dst, rpcIDHead...)
 	if id == nil {
 		id = jsonNull
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"unsafe"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 )
@@ -38,21 +39,71 @@ func parseRPCBody(body []byte) (reqs []rpcRequest, batch bool) {
 	default:
 		return invalidBody(rpcInvalidRequest, "invalid request: the body must be a request object or a batch array"), false
 	}
+	// Counted before it is decoded: decoding a million tiny entries takes
+	// far more memory than their bytes.
+	switch n := jsonArrayLen(body); {
+	case n == 0:
+		return invalidBody(rpcInvalidRequest, "invalid request: empty batch"), false
+	case n > maxBatch:
+		return invalidBody(rpcInvalidRequest, fmt.Sprintf("invalid request: a batch of %d requests exceeds the limit of %d", n, maxBatch)), false
+	}
 	var raws []json.RawMessage
 	if err := codec.JSON.Unmarshal(body, &raws); err != nil {
 		return invalidBody(rpcInvalidRequest, "invalid request: "+err.Error()), false
-	}
-	switch {
-	case len(raws) == 0:
-		return invalidBody(rpcInvalidRequest, "invalid request: empty batch"), false
-	case len(raws) > maxBatch:
-		return invalidBody(rpcInvalidRequest, fmt.Sprintf("invalid request: a batch of %d requests exceeds the limit of %d", len(raws), maxBatch)), false
 	}
 	reqs = make([]rpcRequest, len(raws))
 	for i, raw := range raws {
 		reqs[i] = parseRPCRequest(raw)
 	}
 	return reqs, true
+}
+
+// jsonArrayLen returns the number of elements of data, a valid JSON
+// array (0 for anything else), without decoding it.
+func jsonArrayLen(data []byte) int {
+	data = bytes.TrimSpace(data)
+	if len(data) < 2 || data[0] != '[' {
+		return 0
+	}
+	n, depth, inString, escaped, empty := 0, 0, false, false, true
+	for _, b := range data[1 : len(data)-1] {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+			continue
+		case b == ' ' || b == '\t' || b == '\n' || b == '\r':
+			continue
+		case b == '"':
+			inString = true
+		case b == '[' || b == '{':
+			depth++
+		case b == ']' || b == '}':
+			depth--
+		case b == ',' && depth == 0:
+			n++
+		}
+		empty = false
+	}
+	if empty {
+		return 0
+	}
+	return n + 1
+}
+
+// parsedSize returns the bytes the parsed requests hold.
+func parsedSize(reqs []rpcRequest) int64 {
+	n := int64(len(reqs)) * int64(unsafe.Sizeof(rpcRequest{}))
+	for i := range reqs {
+		n += int64(len(reqs[i].id) + len(reqs[i].method) + len(reqs[i].params))
+	}
+	return n
 }
 
 func invalidBody(code int, msg string) []rpcRequest {

@@ -81,6 +81,7 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 		m.results = append(m.results, r)
 	}
 	m.argsType = reflect.StructOf(fields)
+	m.reply.fixed = fixedReply(m.results)
 	if len(m.params) == 1 && !m.variadic {
 		st := m.params[0]
 		if st.Kind() == reflect.Pointer {
@@ -96,6 +97,51 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 		}
 	}
 	return m, nil
+}
+
+// fixedReply returns a bound on the encoded size of results whose types
+// have a fixed size (numbers, bools, arrays and structs of them), or 0
+// when a result may be of any size (strings, slices, maps, pointers,
+// interfaces). An error reply is bounded too (errorwire.go).
+func fixedReply(results []reflect.Type) int64 {
+	n := int64(64) // the array head and an error reply's room
+	for _, t := range results {
+		size, ok := fixedSize(t, 0)
+		if !ok {
+			return 0
+		}
+		n += size
+	}
+	return n
+}
+
+// fixedSize returns a bound on the encoded size of a value of t, if t
+// has a fixed size: CBOR and JSON take at most a few times the bytes of
+// a number, and a struct's field names add their length.
+func fixedSize(t reflect.Type, depth int) (int64, bool) {
+	if depth > 8 {
+		return 0, false
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return 32, true
+	case reflect.Array:
+		e, ok := fixedSize(t.Elem(), depth+1)
+		return 8 + int64(t.Len())*e, ok && t.Len() <= 1024
+	case reflect.Struct:
+		n := int64(8)
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			e, ok := fixedSize(f.Type, depth+1)
+			if !ok {
+				return 0, false
+			}
+			n += e + int64(len(f.Name)) + 8
+		}
+		return n, true
+	}
+	return 0, false
 }
 
 // encodable reports why values of t cannot travel through a codec, or nil.

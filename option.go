@@ -184,8 +184,12 @@ func WithStackTraces(on bool) ServerOption {
 
 // WithMaxConcurrentCalls limits the calls a Server runs at once, over all
 // connections. A call over the limit is refused at once with
-// CodeUnavailable and never run; clients retry it. Zero (the default)
-// means no limit.
+// CodeUnavailable and never run; clients retry it. The last eighth of the
+// limit is kept for connections running fewer than an eighth of it, so
+// that one client cannot take every slot; calls still running for
+// clients that left (detached sessions) may hold at most half of it, and
+// a call refused at the limit first ends the session detached the
+// longest. Zero (the default) means no limit.
 func WithMaxConcurrentCalls(n int) ServerOption {
 	return serverOptionFunc(func(c *serverConfig) { c.maxConcurrent = max(n, 0) })
 }

@@ -219,6 +219,36 @@ func (s *Server) admit(m *method, goingAway *atomic.Bool) *Error {
 	return nil
 }
 
+// admitEvicting is admit, and when the server runs as many calls as it
+// may, it ends the session detached the longest — calls of a client that
+// left may hold the slots — and waits briefly for its calls to end.
+func (s *Server) admitEvicting(m *method, goingAway *atomic.Bool) *Error {
+	e := s.admit(m, goingAway)
+	if e == nil || goingAway.Load() || !s.evictOldest("the limit of concurrent calls is reached") {
+		return e
+	}
+	for deadline := time.Now().Add(evictWait); ; time.Sleep(time.Millisecond) {
+		if e = s.admit(m, goingAway); e == nil || time.Now().After(deadline) {
+			return e
+		}
+	}
+}
+
+// evictWait is how long a call refused at the limit of concurrent calls
+// waits for the calls of an evicted session to end.
+const evictWait = 20 * time.Millisecond
+
+// fairSlot reports whether a call admitted on sc may run: with a limit
+// of concurrent calls, the last eighth of it is kept for connections that
+// run fewer than an eighth, so that one client cannot take every slot.
+func (sc *serverConn) fairSlot() bool {
+	limit := sc.srv.cfg.maxConcurrent
+	if limit == 0 || sc.srv.active.Load() <= int64(limit-limit/8) {
+		return true
+	}
+	return sc.running.Load() < int32(max(limit/8, 1))
+}
+
 // release ends what admit began.
 func (s *Server) release() { s.active.Add(-1) }
 
@@ -379,7 +409,7 @@ func (s *Server) stopWorkers() { s.pool.close(true) }
 // use Shutdown to finish them.
 func (s *Server) Close() error {
 	for _, sc := range s.beginShutdown() {
-		sc.nc.Close()
+		sc.abort()
 	}
 	s.closeFront()
 	s.connWG.Wait()

@@ -142,7 +142,7 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	// A client that does not read at all loses the connection when a
 	// write makes no progress for the write timeout.
 	sc.w = frameio.NewWriter(nc, s.cfg.writeTimeout, s.backlogLimit(),
-		func(error) { nc.Close() }) // a failed write ends the connection
+		func(error) { sc.abort() }) // a failed write ends the connection
 	sc.w.Account(&s.budget.used)
 	if err == nil && !s.track(sc, true) {
 		sc.close()
@@ -229,6 +229,14 @@ func (sc *serverConn) ping() { sc.writeFrame(wire.Header{Kind: wire.KindPing}, n
 // keepaliveDead closes a connection whose peer stopped answering.
 func (sc *serverConn) keepaliveDead(err error) {
 	sc.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: connection closed", slog.Any("reason", err))
+	sc.abort()
+}
+
+// abort ends the connection from outside its reader: it cancels the
+// connection's context, which wakes a reader waiting for room, and
+// closes the connection, which ends the reader's read.
+func (sc *serverConn) abort() {
+	sc.cancel()
 	sc.nc.Close()
 }
 
@@ -365,7 +373,12 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, s.notFound(string(call.Method)))
 		return t, false, nil
 	}
-	if e := s.admit(m, &sc.goingAway); e != nil {
+	e := s.admitEvicting(m, &sc.goingAway)
+	if e == nil && !sc.fairSlot() {
+		s.release()
+		e = errorf(CodeUnavailable, m.name, "server busy: this connection runs its share of the %d calls the server runs at once; call not run", s.cfg.maxConcurrent)
+	}
+	if e != nil {
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
@@ -494,9 +507,10 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		flags = wire.FlagError
 	}
 	m.reply.observe(id, buf.Len())
-	// The reply built is counted where it goes — the session's memory or
-	// the write queue — in place of what was reserved for it.
-	sc.unreserve(reserve)
+	// The reply built stays counted, at its size, until it is queued or
+	// kept (a write may wait for room); then it is counted there.
+	reserve = sc.rereserve(reserve, int64(buf.Cap())+callOverhead)
+	defer sc.unreserve(reserve)
 	frame := buf.Bytes()
 	wire.PutSize(frame, len(frame)-wire.HeaderSize)
 	frame[4], frame[5] = byte(wire.KindReply), flags

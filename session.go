@@ -96,7 +96,7 @@ type session struct {
 type sessionCall struct {
 	reply   *bytes.Buffer // nil while running
 	from    *serverConn   // the connection it was received on (while running)
-	sending bool          // finish is writing reply: it, not a release, pools the buffer
+	sending bool          // finish still owns reply: it, not a release, pools the buffer
 	conn    *serverConn   // the connection reply was last written to, if any
 	seq     uint64        // its place among the frames written there
 	cost    int           // what the budget counts for reply
@@ -201,7 +201,9 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	}
 	keep = keep && id > sess.acked
 	if keep {
-		sess.calls[id] = sessionCall{reply: buf, sending: sc != nil}
+		// sending: finish owns buf until it takes the lock again, so a
+		// session ended meanwhile does not pool it under finish's feet.
+		sess.calls[id] = sessionCall{reply: buf, sending: true}
 	} else {
 		delete(sess.calls, id)
 	}

@@ -127,3 +127,85 @@ func TestAbandonedSessionsStayInTheBudget(t *testing.T) {
 		t.Errorf("all %d abandoned sessions still held (%d sessions in all): none was evicted", detached, sessions)
 	}
 }
+
+// TestNeverReadingConnectionStaysInItsShare sends many calls with large
+// replies on one connection that never reads: the server stops reading
+// it once it holds its share of the budget, instead of running every
+// call and holding every reply.
+func TestNeverReadingConnectionStaysInItsShare(t *testing.T) {
+	const budget, maxMsg = 64 << 20, 1 << 20 // a connection's share: 8 MiB
+	ts := startServer(t, simplerpc.WithMemoryBudget(budget), simplerpc.WithMaxMessageSize(maxMsg))
+	good := dial(t, ts.addr)
+	nc := rawSessionWith(t, ts.addr, [16]byte{12}, func(c *net.TCPConn) { _ = c.SetReadBuffer(4 << 10) })
+	var out []byte
+	for id := uint64(1); id <= 1024; id++ { // 1 GiB of replies
+		out = append(out, callBytes(t, id, "Calc.Zeros", 512<<10)...)
+	}
+	go func() { _, _ = nc.Write(out) }()
+	var peak int64
+	for range 50 {
+		time.Sleep(10 * time.Millisecond)
+		peak = max(peak, simplerpc.BudgetInUse(ts.srv))
+		var n int
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := good.Call(ctx, "Calc.Add", []any{40, 2}, &n); err != nil || n != 42 {
+			t.Fatalf("well-behaved call beside the connection that never reads: %d, %v", n, err)
+		}
+		cancel()
+	}
+	t.Logf("budget in use peaked at %.1f MiB (limit %d MiB)", float64(peak)/(1<<20), budget>>20)
+	// Its share (8 MiB) of calls running, the replies written and kept
+	// for its session (16 MiB, twice the backlog limit), and those
+	// queued (up to the backlog limit, 8 MiB), with those being built:
+	// within the budget.
+	if limit := int64(budget); peak > limit {
+		t.Errorf("a connection that never reads made the budget hold %d bytes; want at most %d", peak, limit)
+	}
+}
+
+// TestCallsOutlivingTheirConnectionAreBounded leaves sessions whose
+// connections close with thousands of slow calls running, more than the
+// server lets outlive their connections: the oldest sessions are evicted
+// and their calls canceled, and a well-behaved client's calls are not
+// refused, even with a limit on concurrent calls that the abandoned
+// calls would fill.
+func TestCallsOutlivingTheirConnectionAreBounded(t *testing.T) {
+	ts := startServer(t, simplerpc.WithMaxConcurrentCalls(5000))
+	good := dial(t, ts.addr)
+	// A first call tells the server how small Sleep's replies are, so
+	// that it reserves little for each of the calls below.
+	if err := good.Call(context.Background(), "Calc.Sleep", []any{time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	for s := range 3 {
+		nc := rawSession(t, ts.addr, [16]byte{13, byte(s)})
+		before := simplerpc.ActiveCalls(ts.srv)
+		var out []byte
+		for id := uint64(1); id <= 2000; id++ {
+			out = append(out, callBytes(t, id, "Calc.Sleep", int64(3*time.Second))...)
+		}
+		if _, err := nc.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		// (The third session's last calls pass the concurrency limit:
+		// they are refused once the oldest session is gone.)
+		deadline := time.Now().Add(2 * time.Second)
+		for simplerpc.ActiveCalls(ts.srv) < before+2000 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		nc.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for simplerpc.OrphanCalls(ts.srv) > 4096 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := simplerpc.OrphanCalls(ts.srv); n > 4096 {
+		t.Fatalf("%d calls still run for sessions whose connection is gone; want at most 4096", n)
+	}
+	var n int
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := good.Call(ctx, "Calc.Add", []any{40, 2}, &n); err != nil || n != 42 {
+		t.Fatalf("well-behaved call: %d, %v", n, err)
+	}
+}

@@ -172,7 +172,7 @@ func (sess *session) detach(sc *serverConn) {
 	} else if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id) // it can never be resumed: forget it now
 	}
-	over := s.detached.n > maxDetachedSessions || s.orphanCalls.Load() > maxOrphanCalls
+	over := s.overDetached()
 	sess.mu.Unlock()
 	s.mu.Unlock()
 	if broken {
@@ -180,16 +180,31 @@ func (sess *session) detach(sc *serverConn) {
 	}
 	for over {
 		why := "too many sessions detached"
-		if s.orphanCalls.Load() > maxOrphanCalls {
+		if s.orphanCalls.Load() > s.maxOrphans() {
 			why = "too many calls outlive their connections"
 		}
 		if !s.evictOldest(why) {
 			break
 		}
 		s.mu.Lock()
-		over = s.detached.n > maxDetachedSessions || s.orphanCalls.Load() > maxOrphanCalls
+		over = s.overDetached()
 		s.mu.Unlock()
 	}
+}
+
+// maxOrphans bounds the calls still running for detached sessions:
+// maxOrphanCalls, and with a limit of concurrent calls half of it.
+func (s *Server) maxOrphans() int64 {
+	if l := s.cfg.maxConcurrent; l > 0 {
+		return int64(min(maxOrphanCalls, max(l/2, 1)))
+	}
+	return maxOrphanCalls
+}
+
+// overDetached reports whether detached sessions are over their bounds.
+// s.mu must be held.
+func (s *Server) overDetached() bool {
+	return s.detached.n > maxDetachedSessions || s.orphanCalls.Load() > s.maxOrphans()
 }
 
 // expire ends a session nobody resumed.
@@ -247,7 +262,7 @@ func (sess *session) end() {
 	sc := sess.conn
 	sess.mu.Unlock()
 	if sc != nil {
-		sc.nc.Close()
+		sc.abort()
 	}
 }
 

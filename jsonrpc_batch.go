@@ -1,0 +1,123 @@
+package simplerpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+)
+
+// batchParallelism is how many requests of one batch run at once.
+const batchParallelism = 8
+
+// answerBatch runs the requests of a batch, batchParallelism at a time,
+// and returns their responses in order, nil for a request not answered,
+// or parts nil if none is. Instead of parts it returns one response,
+// whole, when the batch cannot be answered within the size limit at all.
+//
+// The responses together take at most the maximum message size. Room is
+// kept from the start for an error response to every request answered,
+// so whatever the calls return, every request gets a response within the
+// limit: a response that does not fit is replaced by a resource_exhausted
+// error, and from then on no call of the batch is started (its requests
+// answer resource_exhausted without running; notifications still run).
+// Once the client has gone, no more requests are started. Every call and
+// every response is charged to ch.
+func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRequest, ch *rpcCharge) (parts [][]byte, whole []byte) {
+	limit := int64(s.cfg.maxMessageSize)
+	b := &rpcBatch{limit: limit}
+	// The refusal of a call not run is the longer: the reserve covers both.
+	b.base = int64(len(b.refusal(&rpcRequest{}, true))) - int64(len(jsonNull))
+	for i := range reqs {
+		b.total.Add(b.reserve(&reqs[i]))
+	}
+	if b.total.Load() > limit {
+		msg := fmt.Sprintf("invalid request: the ids and method names of the batch leave no room for its responses within the %d-byte limit", limit)
+		return nil, appendRPCError(nil, nil, protocolError(rpcInvalidRequest, msg))
+	}
+	answers := make([][]byte, len(reqs))
+	var notRun atomic.Int64
+	sem := make(chan struct{}, batchParallelism)
+	var wg sync.WaitGroup
+	for i := range reqs {
+		req := &reqs[i]
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			break
+		}
+		if b.full.Load() && req.err == nil && !req.notification() {
+			<-sem
+			notRun.Add(1)
+			answers[i] = b.fit(req, b.refusal(req, true), ch)
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			answers[i] = b.fit(req, s.answer(ctx, log, req, ch, true), ch)
+		})
+	}
+	wg.Wait()
+	if n := notRun.Load(); n > 0 {
+		s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC batch cut short: its responses reached the size limit",
+			slog.String("remote", peerOf(ctx)), slog.Int64("not_run", n), slog.Int64("limit", limit))
+	}
+	for _, a := range answers {
+		if a != nil {
+			return answers, nil
+		}
+	}
+	return nil, nil
+}
+
+// rpcBatch follows the size of a batch's responses.
+type rpcBatch struct {
+	limit int64
+	base  int64 // size of a refusal, less its method name and id
+	// total is the bytes of the responses built, plus the reserve of
+	// every request answered whose response is not built yet.
+	total atomic.Int64
+	full  atomic.Bool // set once a response did not fit: no more calls start
+}
+
+// reserve returns the room kept for the response to req: as much as a
+// refusal of it takes, or 0 for a notification.
+func (b *rpcBatch) reserve(req *rpcRequest) int64 {
+	if req.notification() {
+		return 0
+	}
+	id := len(req.id)
+	if req.id == nil {
+		id = len(jsonNull)
+	}
+	// A method name may grow sixfold when escaped (\u00XX).
+	return b.base + int64(id) + 6*int64(len(req.method))
+}
+
+// refusal returns the resource_exhausted response of req, a call run or
+// not (notRun).
+func (b *rpcBatch) refusal(req *rpcRequest, notRun bool) []byte {
+	msg := "the responses of the batch exceed the %d-byte limit"
+	if notRun {
+		msg += "; call not run"
+	}
+	return appendRPCError(nil, req.id, rpcErrorOf(errorf(CodeResourceExhausted, req.method, msg, b.limit), nil))
+}
+
+// fit returns a, the response to req (nil for none), if it fits in the
+// batch's room, or else its refusal, which always fits, and charges ch
+// for the one it returns.
+func (b *rpcBatch) fit(req *rpcRequest, a []byte, ch *rpcCharge) []byte {
+	if a == nil {
+		return nil
+	}
+	d := int64(len(a)) - b.reserve(req)
+	if b.total.Add(d) > b.limit {
+		b.total.Add(-d)
+		b.full.Store(true)
+		a = b.refusal(req, false)
+		b.total.Add(int64(len(a)) - b.reserve(req))
+	}
+	ch.take(int64(cap(a)))
+	return a
+}

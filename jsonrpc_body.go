@@ -1,0 +1,153 @@
+package simplerpc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// A body the server refuses (too large, or no room in the memory budget)
+// is answered first, then read and discarded up to a bound, so that a
+// client that sends its whole body before reading the answer (as most
+// HTTP clients do) reads the answer rather than a connection reset. The
+// connection is closed after it.
+const (
+	// rpcDrainFactor bounds the bytes discarded: this many times the
+	// maximum message size, and at least rpcMinDrain.
+	rpcDrainFactor = 4
+	rpcMinDrain    = 4 << 20
+	// rpcDrainTime bounds the time spent discarding.
+	rpcDrainTime = 2 * time.Second
+)
+
+// rpcBodyStart is the first buffer of a body of unknown length.
+const rpcBodyStart = 4 << 10
+
+var (
+	errBodyTooLarge = errors.New("simplerpc: request body exceeds the size limit")
+	errBodyBudget   = errors.New("simplerpc: memory budget exhausted")
+)
+
+// readRPCBody reads the request's body, charging ch for the memory it
+// takes as it grows. If it cannot, it answers the request itself (413,
+// 503, 400 or 408) and returns false.
+func (s *Server) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge) ([]byte, bool) {
+	limit := s.cfg.maxMessageSize
+	if r.ContentLength > int64(limit) {
+		s.refuseTooLarge(w, r, rc, r.ContentLength, false)
+		return nil, false
+	}
+	body, err := readCharged(r.Body, r.ContentLength, limit, ch)
+	switch {
+	case err == nil:
+		return body, true
+	case errors.Is(err, errBodyTooLarge):
+		s.refuseTooLarge(w, r, rc, int64(len(body)), true)
+		return nil, false
+	case errors.Is(err, errBodyBudget):
+		s.refuseBusy(w, r, rc, max(r.ContentLength, int64(len(body))), len(body) > 0)
+		return nil, false
+	}
+	s.cfg.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
+	// Say so, rather than let an empty 200 pass for an answer; the
+	// connection is not reused.
+	w.Header().Set("Connection", "close")
+	status := http.StatusBadRequest
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		status = http.StatusRequestTimeout
+	}
+	http.Error(w, "simplerpc: reading the request body failed: "+err.Error(), status)
+	return nil, false
+}
+
+// readCharged reads a body of n bytes (-1: unknown) of at most limit,
+// charging ch for the buffer before it is allocated. It fails with
+// errBodyTooLarge past limit and with errBodyBudget when the budget
+// cannot hold the buffer; the body returned with those errors holds what
+// was read, to be reported.
+func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge) ([]byte, error) {
+	if n >= 0 {
+		if !ch.tryTake(n, n > rpcSmallBody) {
+			return nil, errBodyBudget
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(rd, body); err != nil {
+			return nil, fmt.Errorf("simplerpc: reading a body of %d bytes: %w", n, err)
+		}
+		return body, nil
+	}
+	size := int64(min(rpcBodyStart, limit+1))
+	if !ch.tryTake(size, false) {
+		return nil, errBodyBudget
+	}
+	body := make([]byte, 0, size)
+	for {
+		if len(body) == cap(body) {
+			if len(body) > limit {
+				return body, errBodyTooLarge
+			}
+			grown := int64(min(2*cap(body), limit+1))
+			if !ch.tryTake(grown, grown > rpcSmallBody) {
+				return body, errBodyBudget
+			}
+			body = append(make([]byte, 0, grown), body...)
+			ch.give(size)
+			size = grown
+		}
+		m, err := rd.Read(body[len(body):cap(body)])
+		body = body[:len(body)+m]
+		switch {
+		case errors.Is(err, io.EOF):
+			if len(body) > limit {
+				return body, errBodyTooLarge
+			}
+			return body, nil
+		case err != nil:
+			return nil, fmt.Errorf("simplerpc: reading a body: %w", err)
+		}
+	}
+}
+
+// refuseTooLarge answers a request whose body exceeds the size limit:
+// size bytes of it were declared or read; read says whether any were.
+func (s *Server) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
+	limit := s.cfg.maxMessageSize
+	s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: body over the size limit",
+		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size), slog.Int("limit", limit))
+	msg := fmt.Sprintf("invalid request: the body exceeds the %d-byte limit", limit)
+	s.refuse(w, r, rc, http.StatusRequestEntityTooLarge, protocolError(rpcInvalidRequest, msg), read)
+}
+
+// refuseBusy answers a request whose body of size bytes the memory
+// budget cannot hold; read says whether any of it was read.
+func (s *Server) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
+	s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: memory budget exhausted",
+		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size),
+		slog.Int64("in_use", s.budget.inUse()), slog.Int64("budget", s.budget.limit))
+	w.Header().Set("Retry-After", "1")
+	s.refuse(w, r, rc, http.StatusServiceUnavailable, protocolError(rpcUnavailable, "server busy: memory budget exhausted; call not run"), read)
+}
+
+// refuse answers a request whose body the server does not hold with
+// status and the error re, then discards what remains of the body, up to
+// rpcDrainFactor times the size limit and for up to rpcDrainTime, so that
+// the client can read the answer; the connection is closed after it. A
+// client that waits for "100 Continue" before sending its body has sent
+// none unless some was read (read), so nothing is drained then.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, status int, re *rpcError, read bool) {
+	w.Header().Set("Connection", "close")
+	// Reading the body after the answer is written: without this the
+	// HTTP/1 server would discard at most 256 KiB of it itself.
+	_ = rc.EnableFullDuplex()
+	writeJSON(w, status, appendRPCError(nil, nil, re))
+	_ = rc.Flush()
+	if !read && r.Header.Get("Expect") == "100-continue" {
+		return
+	}
+	_ = rc.SetReadDeadline(time.Now().Add(rpcDrainTime))
+	_, _ = io.CopyN(io.Discard, r.Body, max(rpcDrainFactor*int64(s.cfg.maxMessageSize), rpcMinDrain))
+}

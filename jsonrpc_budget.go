@@ -1,0 +1,73 @@
+package simplerpc
+
+import (
+	"sync/atomic"
+)
+
+// What a JSON-RPC request over HTTP charges to the server's memory
+// budget (WithMemoryBudget), besides its body and its responses, which
+// are charged at their size.
+const (
+	// rpcCallCost is charged for every call while it runs: its
+	// goroutine, stack and state. A batch call blocked in a method that
+	// calls nothing measured 7.4 KB; a lone call also holds its request's
+	// state on the connection (a lone request measured 41 KB for client
+	// and server together). 16 KiB covers either with a method's own
+	// stack, and bounds the calls running at once to the budget over
+	// 16 KiB (16,384 with the default budget) whatever
+	// WithMaxConcurrentCalls says.
+	rpcCallCost = 16 << 10
+	// rpcElementCost is charged, before decoding, for every element of a
+	// call's params array: the JSON decoder allocated 154 to 162 bytes an
+	// element while opening arrays of a million small elements.
+	rpcElementCost = 160
+)
+
+// rpcBulkShare is the part of the budget a bulk reservation (a call of a
+// batch, a body larger than rpcSmallBody) may fill, as a fraction
+// rpcBulkShare/8: the last eighth is kept for lone small requests, so a
+// flood of batches or large bodies does not starve the callers who send
+// one small call at a time.
+const rpcBulkShare = 7
+
+// rpcSmallBody is the largest body that may use the budget's last eighth.
+const rpcSmallBody = 64 << 10
+
+// rpcCharge is what one HTTP request holds of the server's memory
+// budget: its body, its calls while they run, its responses until they
+// are written. The calls of a batch charge it from their goroutines; the
+// request gives everything back at once when it ends.
+type rpcCharge struct {
+	b    *memBudget
+	held atomic.Int64 // bytes taken from b and not yet given back
+}
+
+// tryTake reserves n bytes if the budget can take them, and reports
+// whether it did. A bulk reservation must leave the budget's last
+// eighth free.
+func (c *rpcCharge) tryTake(n int64, bulk bool) bool {
+	if bulk && c.b.inUse()+n > c.b.limit/8*rpcBulkShare {
+		return false
+	}
+	if !c.b.tryTake(n) {
+		return false
+	}
+	c.held.Add(n)
+	return true
+}
+
+// take reserves n bytes already held in memory (a response built),
+// whether or not they fit.
+func (c *rpcCharge) take(n int64) {
+	c.b.take(n)
+	c.held.Add(n)
+}
+
+// give returns n bytes the request no longer holds.
+func (c *rpcCharge) give(n int64) {
+	c.held.Add(-n)
+	c.b.give(n)
+}
+
+// release returns everything the request holds.
+func (c *rpcCharge) release() { c.b.give(c.held.Swap(0)) }
