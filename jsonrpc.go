@@ -52,7 +52,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// What the request holds of the memory budget, until its response is
 	// written.
-	ch := &rpcCharge{b: &s.budget}
+	ch := &rpcCharge{b: &s.budget, evict: s.evictOldest}
 	defer ch.release()
 	body, ok := s.readRPCBody(w, r, rc, ch)
 	if !ok {

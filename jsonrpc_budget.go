@@ -38,22 +38,37 @@ const rpcSmallBody = 64 << 10
 // are written. The calls of a batch charge it from their goroutines; the
 // request gives everything back at once when it ends.
 type rpcCharge struct {
-	b    *memBudget
-	held atomic.Int64 // bytes taken from b and not yet given back
+	b     *memBudget
+	evict func(why string) bool // ends the session detached the longest (Server.evictOldest)
+	held  atomic.Int64          // bytes taken from b and not yet given back
 }
+
+// rpcEvictTries bounds the detached sessions one reservation may evict.
+const rpcEvictTries = 8
 
 // tryTake reserves n bytes if the budget can take them, and reports
 // whether it did. A bulk reservation must leave the budget's last
-// eighth free.
+// eighth free. When they do not fit, the sessions detached the longest
+// are evicted first, as for native calls.
 func (c *rpcCharge) tryTake(n int64, bulk bool) bool {
+	for tries := 0; ; tries++ {
+		if c.fits(n, bulk) {
+			c.held.Add(n)
+			return true
+		}
+		if tries >= rpcEvictTries || c.evict == nil || !c.evict("the memory budget is spent") {
+			return false
+		}
+	}
+}
+
+// fits reserves n bytes of the budget if they fit under the rule for
+// their kind.
+func (c *rpcCharge) fits(n int64, bulk bool) bool {
 	if bulk && c.b.inUse()+n > c.b.limit/8*rpcBulkShare {
 		return false
 	}
-	if !c.b.tryTake(n) {
-		return false
-	}
-	c.held.Add(n)
-	return true
+	return c.b.tryTake(n)
 }
 
 // take reserves n bytes already held in memory (a response built),
