@@ -20,6 +20,7 @@ type report struct {
 	faults  []faultRow
 	hostile []hostileRow
 	memory  []memoryRow
+	attacks []attackRow
 	soak    []string // soak samples, one line each
 }
 
@@ -62,6 +63,12 @@ func (r *report) addHostile(row hostileRow) {
 func (r *report) addMemory(row memoryRow) {
 	r.mu.Lock()
 	r.memory = append(r.memory, row)
+	r.mu.Unlock()
+}
+
+func (r *report) addAttack(row attackRow) {
+	r.mu.Lock()
+	r.attacks = append(r.attacks, row)
 	r.mu.Unlock()
 }
 
@@ -120,6 +127,8 @@ func (r *report) write(path string) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %d (%d) | %s |\n", h.input, h.outcome, h.took.Round(100*time.Microsecond), h.goodCalls, h.goodFails, mib(h.peak))
 	}
 
+	r.writeAttacks(&b)
+
 	b.WriteString("\n### Not withstood yet\n\nThese fail today (see *How to reproduce*):\n\n")
 	for _, name := range knownBugs() {
 		fmt.Fprintf(&b, "- %s\n", name)
@@ -148,9 +157,36 @@ func (r *report) write(path string) error {
 	b.WriteString("| the same tests, without writing the file | `go test -race ./reliability` |\n")
 	b.WriteString("| a heavier load (without the race detector, which allows at most 8128 goroutines) | `go test ./reliability -run TestLoad -v -args -load.clients=3000 -load.duration=10s` |\n")
 	b.WriteString("| the soak: the fault load for five minutes, a blip every 10 s, heap and goroutines printed every 5 s | `go test -race -timeout 20m ./reliability -run TestSoak -v -args -soak=5m` |\n")
+	b.WriteString("| the attacks at the security review's sizes (slow; without the race detector, which allows at most 8128 goroutines) | `go test -count=1 -timeout 30m ./reliability -run Attack -v -args -attack.full` |\n")
 	b.WriteString("| the slow-transfer keepalive test (once a known bug, now fixed) | `go test -race ./reliability -run TestSlowTransferSurvivesKeepalive -v` |\n")
 	b.WriteString("| the fault proxy's own tests | `go test -race ./internal/faultproxy` |\n")
 	return writeFile(path, b.String())
+}
+
+// writeAttacks renders the attacks table.
+func (r *report) writeAttacks(b *strings.Builder) {
+	b.WriteString("\n## Attacks\n\n")
+	form := "their short form (the default run)"
+	if *attackFull {
+		form = "the sizes of the security review (`-attack.full`)"
+	}
+	fmt.Fprintf(b, "The attacks a security review found, replayed against a live server at %s, each beside two well-behaved clients calling `Add` every 5 ms, one natively and one over JSON-RPC on the same port. *Heap*: in use in the whole test process, after full collections before and after, and the highest sampled every 5 ms during the attack, which must stay under the server's memory budget plus 64 MiB. The well-behaved calls must all succeed; their p99 latency is measured, not bounded (the machine is shared).\n\n", form)
+	b.WriteString("| attack | outcome | bytes sent | heap before | peak | after | well-behaved calls (failed) | p99 native | p99 JSON-RPC |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, a := range r.attacks {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %d (%d) | %v | %v |\n", a.attack, a.outcome, byteCount(a.sent), mib(a.before), mib(a.peak), mib(a.after),
+			a.good.calls(), a.good.fails(), a.good.native.p99.Round(10*time.Microsecond), a.good.json.p99.Round(10*time.Microsecond))
+	}
+}
+
+// byteCount renders n bytes in B, KiB or MiB.
+func byteCount(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return formatFloat(float64(n)/(1<<10), 1) + " KiB"
+	}
+	return mib(uint64(n))
 }
 
 func writeFile(path, content string) error {
