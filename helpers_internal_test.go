@@ -14,6 +14,13 @@ func serveService(t *testing.T, name string, rcvr any) (*Server, string) {
 	if err := srv.Register(name, rcvr); err != nil {
 		t.Fatal(err)
 	}
+	return srv, serveInternal(t, srv)
+}
+
+// serveInternal serves srv on a loopback port until the test ends and
+// returns its address.
+func serveInternal(t *testing.T, srv *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -24,5 +31,5 @@ func serveService(t *testing.T, name string, rcvr any) (*Server, string) {
 		srv.Close()
 		<-served
 	})
-	return srv, ln.Addr().String()
+	return ln.Addr().String()
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -24,17 +23,7 @@ func serveRPC(t *testing.T, opts ...ServerOption) (*Server, string) {
 	if err := srv.RegisterFunc("add", func(a, b int) int { return a + b }); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-served
-	})
-	return srv, "http://" + ln.Addr().String() + "/"
+	return srv, "http://" + serveInternal(t, srv) + "/"
 }
 
 // rpcClient returns an HTTP client whose connections are closed when the

@@ -163,25 +163,7 @@ func TestSessionCannotBeHijacked(t *testing.T) {
 	})
 	t.Run("token interceptor", func(t *testing.T) {
 		ts := startServer(t, simplerpc.WithInterceptor(tokenAuth("s3cret")))
-		withToken := simplerpc.WithInterceptor(func(next simplerpc.Invoker) simplerpc.Invoker {
-			return func(ctx context.Context, info *simplerpc.CallInfo) error {
-				info.Metadata.Set("authorization", "Bearer s3cret")
-				return next(ctx, info)
-			}
-		})
-		c, blocked := victimWithKeptReplies(t, ts, withToken)
-		status, a := hijackWith(t, ts.addr, nil, simplerpc.SessionIDOf(c), true)
-		if status != wire.StatusOK {
-			t.Fatalf("welcome status %d", status)
-		}
-		a.replay([]string{"authorization", "Bearer guess"}, 1, 2, 3, 4)
-		got := a.readAll(500 * time.Millisecond)
-		if bytes.Contains(got, secret) {
-			t.Error("the attacker read the victim's reply")
-		}
-		if !bytes.Contains(got, []byte("wrong token")) {
-			t.Errorf("the attacker's replayed call was not answered with the interceptor's refusal: %q", got)
-		}
+		c, blocked := refusedReplay(t, ts, withMetadata("authorization", "Bearer s3cret"), []string{"authorization", "Bearer guess"}, "wrong token")
 		// A hello naming the id without the resume flag is refused, and
 		// cancels nothing of the victim's.
 		if status, _ := hijackWith(t, ts.addr, nil, simplerpc.SessionIDOf(c), false); status != wire.StatusSessionRefused {
@@ -201,27 +183,43 @@ func TestSessionCannotBeHijacked(t *testing.T) {
 			return u, nil
 		}
 		ts := startServer(t, simplerpc.WithSessionIdentity(user))
-		asAlice := simplerpc.WithInterceptor(func(next simplerpc.Invoker) simplerpc.Invoker {
-			return func(ctx context.Context, info *simplerpc.CallInfo) error {
-				info.Metadata.Set("user", "alice")
-				return next(ctx, info)
-			}
-		})
-		c, blocked := victimWithKeptReplies(t, ts, asAlice)
-		status, a := hijackWith(t, ts.addr, nil, simplerpc.SessionIDOf(c), true)
-		if status != wire.StatusOK {
-			t.Fatalf("welcome status %d", status)
-		}
-		a.replay([]string{"user", "mallory"}, 1, 2, 3, 4)
-		got := a.readAll(500 * time.Millisecond)
-		if bytes.Contains(got, secret) {
-			t.Error("the attacker read the victim's reply")
-		}
-		if !bytes.Contains(got, []byte("another identity")) {
-			t.Errorf("the attacker's replayed call was not refused for its identity: %q", got)
-		}
+		c, blocked := refusedReplay(t, ts, withMetadata("user", "alice"), []string{"user", "mallory"}, "another identity")
 		victimStillWorks(t, ts, c, blocked)
 	})
+}
+
+// withMetadata is a client interceptor that sends key: value with every
+// call.
+func withMetadata(key, value string) simplerpc.ClientOption {
+	return simplerpc.WithInterceptor(func(next simplerpc.Invoker) simplerpc.Invoker {
+		return func(ctx context.Context, info *simplerpc.CallInfo) error {
+			info.Metadata.Set(key, value)
+			return next(ctx, info)
+		}
+	})
+}
+
+// refusedReplay makes a victim (dialed with victimOpt) with kept replies,
+// resumes its session from a raw connection whose replayed calls carry
+// md, and checks that they are refused with a message holding want and
+// that no byte of the victim's replies comes back. It returns the victim
+// and its call in flight.
+func refusedReplay(t *testing.T, ts *testServer, victimOpt simplerpc.ClientOption, md []string, want string) (*simplerpc.Client, chan error) {
+	t.Helper()
+	c, blocked := victimWithKeptReplies(t, ts, victimOpt)
+	status, a := hijackWith(t, ts.addr, nil, simplerpc.SessionIDOf(c), true)
+	if status != wire.StatusOK {
+		t.Fatalf("welcome status %d", status)
+	}
+	a.replay(md, 1, 2, 3, 4)
+	got := a.readAll(500 * time.Millisecond)
+	if bytes.Contains(got, secret) {
+		t.Error("the attacker read the victim's reply")
+	}
+	if !bytes.Contains(got, []byte(want)) {
+		t.Errorf("the attacker's replayed call was not refused with %q: %q", want, got)
+	}
+	return c, blocked
 }
 
 // TestResumeSupersedesTheOldConnection checks that a connection whose
