@@ -46,10 +46,17 @@ type rpcCharge struct {
 // rpcEvictTries bounds the detached sessions one reservation may evict.
 const rpcEvictTries = 8
 
+// rpcFloor is what a request may hold whatever the budget: a lone small
+// call (a body up to rpcSmallBody, its call and params) is always run, as
+// a native connection holding nothing may always run one call, so that
+// no client is starved by others filling the budget.
+const rpcFloor = 128 << 10
+
 // tryTake reserves n bytes if the budget can take them, and reports
 // whether it did. A bulk reservation must leave the budget's last
 // eighth free. When they do not fit, the sessions detached the longest
-// are evicted first, as for native calls.
+// are evicted first, as for native calls; a request holding no more than
+// rpcFloor in all is then let through anyway.
 func (c *rpcCharge) tryTake(n int64, bulk bool) bool {
 	for tries := 0; ; tries++ {
 		if c.fits(n, bulk) {
@@ -57,6 +64,10 @@ func (c *rpcCharge) tryTake(n int64, bulk bool) bool {
 			return true
 		}
 		if tries >= rpcEvictTries || c.evict == nil || !c.evict("the memory budget is spent") {
+			if !bulk && c.held.Load()+n <= rpcFloor {
+				c.take(n)
+				return true
+			}
 			return false
 		}
 	}
