@@ -513,9 +513,12 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		flags = wire.FlagError
 	}
 	m.reply.observe(id, buf.Len())
-	// The reply built stays counted, at its size, until it is queued or
-	// kept (a write may wait for room); then it is counted there.
-	reserve = sc.rereserve(reserve, int64(buf.Cap())+callOverhead)
+	// The reply built stays counted — by what was reserved for it, or at
+	// its size if it is larger — until it is queued or kept (a write may
+	// wait for room); then it is counted there.
+	if size := int64(buf.Cap()) + callOverhead; size > reserve {
+		reserve = sc.rereserve(reserve, size)
+	}
 	defer sc.unreserve(reserve)
 	frame := buf.Bytes()
 	wire.PutSize(frame, len(frame)-wire.HeaderSize)
