@@ -31,7 +31,12 @@ func WithMemoryBudget(n int) ServerOption {
 // limit. It is lock-free: a reservation is one atomic add.
 type memBudget struct {
 	limit int64
-	used  atomic.Int64
+	// used has a cache line of its own: every call writes it, and it must
+	// not make the lines of fields every call reads (the method table)
+	// bounce between cores.
+	_    [64]byte
+	used atomic.Int64
+	_    [56]byte
 }
 
 // tryTake reserves n bytes if they fit under the limit, and reports

@@ -35,8 +35,8 @@ func (Greeter) Greet(o Options) string {
 
 // serveExample starts a server for an example and returns its address and
 // a function that stops it.
-func serveExample() (string, func()) {
-	srv := simplerpc.NewServer()
+func serveExample(opts ...simplerpc.ServerOption) (string, func()) {
+	srv := simplerpc.NewServer(opts...)
 	if err := srv.Register("Greeter", Greeter{}); err != nil {
 		panic(err)
 	}
@@ -134,4 +134,35 @@ func ExampleError() {
 	// Output:
 	// not_found
 	// service Greeter has no method Hellp (it has: Fail, Greet, Hello)
+}
+
+// A server that authenticates its callers binds each client's session —
+// what lets the client resume after a broken connection — to the user
+// its calls come from, so that no other caller can resume it and read
+// its replies, even one who learns the session id.
+func ExampleWithSessionIdentity() {
+	user := func(_ context.Context, info *simplerpc.CallInfo) (string, error) {
+		// A real server would verify a token here and return its user.
+		if u := info.Metadata.Get("user"); u != "" {
+			return u, nil
+		}
+		return "", &simplerpc.Error{Code: simplerpc.CodeUnauthenticated, Message: "who are you?"}
+	}
+	addr, stop := serveExample(simplerpc.WithSessionIdentity(user))
+	defer stop()
+
+	c, err := simplerpc.Dial(context.Background(), addr)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	var greeting string
+	ctx := simplerpc.AppendMetadata(context.Background(), "user", "alice")
+	if err := c.Call(ctx, "Greeter.Hello", []any{"alice"}, &greeting); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(greeting)
+	// Output: hello, alice
 }
