@@ -447,23 +447,55 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 	return ctx, cancel
 }
 
-// takeSlot counts a call in as running, first waiting, at maxConnCalls,
-// for one to end.
+// takeSlot counts a call in as running, first waiting, at the
+// connection's limit (connCallLimit), for one to end.
 func (sc *serverConn) takeSlot() error {
+	var poll *time.Timer
+	defer func() {
+		if poll != nil {
+			poll.Stop()
+		}
+	}()
 	for {
 		n := sc.running.Load()
-		if n < maxConnCalls {
+		limit := sc.srv.connCallLimit()
+		if n < limit {
 			if sc.running.CompareAndSwap(n, n+1) {
 				return nil
 			}
 			continue
 		}
+		var tick <-chan time.Time
+		if limit < maxConnCalls {
+			// The limit rises as calls of other connections end, which
+			// nothing signals here: look again now and then.
+			if poll == nil {
+				poll = time.NewTimer(roomPoll)
+			} else {
+				poll.Reset(roomPoll)
+			}
+			tick = poll.C
+		}
 		select {
 		case <-sc.slotFree:
+		case <-tick:
 		case <-sc.ctx.Done():
 			return sc.ctx.Err()
 		}
 	}
+}
+
+// connCallLimit is how many calls one connection may run at once:
+// maxConnCalls, less what the calls outliving their connections run past
+// their bound (canceled, they may take a while to return), but at least
+// one — so that a client leaving thousands of calls behind cannot run as
+// many again at once on its next connection.
+func (s *Server) connCallLimit() int32 {
+	over := s.orphanCalls.Load() - s.maxOrphans()
+	if over <= 0 {
+		return maxConnCalls
+	}
+	return int32(max(int64(maxConnCalls)-over, 1))
 }
 
 // freeSlot counts a call out, waking the reader if it waits for a slot.
