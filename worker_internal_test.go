@@ -72,7 +72,7 @@ func TestWorkerPoolReusesAndRetires(t *testing.T) {
 // maxConnCalls running calls until one ends, and stops waiting when the
 // connection ends.
 func TestCallSlotsBound(t *testing.T) {
-	sc := &serverConn{slotFree: make(chan struct{}, 1)}
+	sc := &serverConn{srv: NewServer(), slotFree: make(chan struct{}, 1)}
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
 	defer sc.cancel()
 	for range maxConnCalls {
@@ -98,5 +98,41 @@ func TestCallSlotsBound(t *testing.T) {
 	sc.cancel()
 	if err := <-took; err == nil {
 		t.Fatal("a reader waiting for a slot was not released when the connection ended")
+	}
+}
+
+// TestCallSlotsShrinkWhileOrphansAreOver checks that while the calls
+// outliving their connections are over their bound, a connection may run
+// that many fewer calls, and as many again once they return.
+func TestCallSlotsShrinkWhileOrphansAreOver(t *testing.T) {
+	srv := NewServer()
+	sc := &serverConn{srv: srv, slotFree: make(chan struct{}, 1)}
+	sc.ctx, sc.cancel = context.WithCancel(context.Background())
+	defer sc.cancel()
+	srv.orphanCalls.Store(srv.maxOrphans() + maxConnCalls - 10) // 10 calls left for a connection
+	for range 10 {
+		if err := sc.takeSlot(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := make(chan error, 1)
+	go func() { took <- sc.takeSlot() }()
+	select {
+	case err := <-took:
+		t.Fatalf("an 11th call ran with room for 10: %v", err)
+	case <-time.After(3 * roomPoll):
+	}
+	srv.orphanCalls.Store(0) // the canceled calls returned
+	select {
+	case err := <-took:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the limit did not rise again when the calls outliving their connections returned")
+	}
+	srv.orphanCalls.Store(srv.maxOrphans() + 2*maxConnCalls) // far over: still one call each
+	if got := srv.connCallLimit(); got != 1 {
+		t.Fatalf("limit %d far over the bound, want 1", got)
 	}
 }
