@@ -17,10 +17,6 @@ const (
 	// 16 KiB (16,384 with the default budget) whatever
 	// WithMaxConcurrentCalls says.
 	rpcCallCost = 16 << 10
-	// rpcElementCost is charged, before decoding, for every element of a
-	// call's params array: the JSON decoder allocated 154 to 162 bytes an
-	// element while opening arrays of a million small elements.
-	rpcElementCost = 160
 )
 
 // rpcBulkShare is the part of the budget a bulk reservation (a call of a

@@ -34,7 +34,8 @@ func (s *Server) answer(ctx context.Context, log *slog.Logger, req *rpcRequest, 
 // check and the method, as a native call runs. It returns the response
 // object of a successful call, or the call's error and the registered
 // error value to send with it. The call is charged to ch while it runs
-// (rpcCallCost, its params and their elements); a call the budget cannot
+// (rpcCallCost, its params and the decoders' estimate of what decoding
+// them takes); a call the budget cannot
 // take is refused with CodeUnavailable and not run.
 func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) ([]byte, *Error, any) {
 	m := (*s.methods.Load())[req.method]
@@ -55,15 +56,17 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest,
 		// sends named arguments.
 		args = append(append(append(make([]byte, 0, len(args)+2), '['), args...), ']')
 	}
-	elems := jsonArrayLen(args)
-	if elems > codec.MaxElements {
-		return nil, errorf(CodeInvalidArgument, m.name, "arguments: %d elements exceed the limit of %d", elems, codec.MaxElements), nil
+	// The decoders' limits are checked, and what decoding may take
+	// estimated, before anything is decoded.
+	arr, e := m.openArgs(codec.JSON, args)
+	if e != nil {
+		return nil, e, nil
 	}
 	if e := s.admitEvicting(m, &s.stopping); e != nil {
 		return nil, e, nil
 	}
 	defer s.release()
-	cost := rpcCallCost + int64(len(args)) + int64(elems)*rpcElementCost
+	cost := rpcCallCost + int64(len(args)) + arr.Cost()
 	if most := s.budget.limit / 8 * rpcBulkShare; cost > most {
 		// Never to fit: not worth a retry.
 		return nil, errorf(CodeResourceExhausted, m.name, "decoding the arguments would take %d bytes, more than the %d the memory budget allows a call", cost, most), nil
@@ -75,7 +78,7 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest,
 		return nil, errorf(CodeUnavailable, m.name, "server busy: memory budget exhausted; call not run"), nil
 	}
 	defer ch.give(cost)
-	vals, e := m.decodeArgs(codec.JSON, args)
+	vals, e := m.decodeArray(&arr)
 	if e != nil {
 		return nil, e, nil
 	}

@@ -75,13 +75,13 @@ type serverConn struct {
 	keep    *keepalive
 
 	// Owned by the reading goroutine. probation: the connection resumed
-	// sess but has yet to prove who it is (vetResume); vetted: its
-	// identity was given to the session.
+	// sess but has yet to prove who it is (vet); vetted: it has, or it
+	// opened sess and gave it its identity.
 	probation bool
 	vetted    bool
 
 	reserved atomic.Int64 // the budget reserved by its running calls (see reserve)
-	roomWait atomic.Bool  // the reader waits for reserved to fall; freeSlot wakes it
+	roomWait atomic.Bool  // the reader waits for reserved to fall; unreserve wakes it
 }
 
 // serveConn runs one connection to its end. The setup (TLS, handshake,
@@ -356,15 +356,14 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		case callRunning, callDone:
 			return t, false, nil // answered, or will be when it finishes
 		case callStale:
-			sc.replyError(h.ID, errorf(CodeInvalidArgument, string(call.Method),
-				"call id %d is at or below the ids the client acknowledged: a call needs an id of its own; call not run", h.ID), nil)
+			sc.refuseID(h.ID, call.Method, "is at or below the ids the client acknowledged")
 			return t, false, nil
 		case callDuplicate:
-			sc.replyError(h.ID, errorf(CodeInvalidArgument, string(call.Method), "call id %d is already running: a call needs an id of its own; call not run", h.ID), nil)
+			sc.refuseID(h.ID, call.Method, "is already running")
 			return t, false, nil
 		}
 	} else if !sc.cancels.claim(h.ID) {
-		sc.replyError(h.ID, errorf(CodeInvalidArgument, string(call.Method), "call id %d is already running: a call needs an id of its own; call not run", h.ID), nil)
+		sc.refuseID(h.ID, call.Method, "is already running")
 		return t, false, nil
 	}
 	s := sc.srv
@@ -408,6 +407,12 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
 	return task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args, reserve: reserve}, true, nil
+}
+
+// refuseID answers a call whose id the connection cannot take, saying
+// why; the call the id belongs to, if any, is left alone.
+func (sc *serverConn) refuseID(id uint64, method []byte, why string) {
+	sc.replyError(id, errorf(CodeInvalidArgument, string(method), "call id %d %s: a call needs an id of its own; call not run", id, why), nil)
 }
 
 // refuse answers a call that will not run. A session forgets it, so the

@@ -112,11 +112,8 @@ func (s *Server) promoteLocked(sess *session, sc *serverConn, owner string, hasO
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	if sess.broken || hasOwner && sess.ownerSet && sess.owner != owner {
+	if sess.broken || hasOwner && !sess.claimLocked(owner) {
 		return nil, false
-	}
-	if hasOwner && !sess.ownerSet {
-		sess.owner, sess.ownerSet = owner, true
 	}
 	s.detached.remove(sess)
 	if old := sess.conn; old != sc {
@@ -138,6 +135,12 @@ func (s *Server) promoteLocked(sess *session, sc *serverConn, owner string, hasO
 func (sess *session) setOwner(owner string) bool {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
+	return sess.claimLocked(owner)
+}
+
+// claimLocked reports whether owner is the session's identity, making it
+// so if the session has none yet. sess.mu must be held.
+func (sess *session) claimLocked(owner string) bool {
 	if sess.ownerSet {
 		return sess.owner == owner
 	}

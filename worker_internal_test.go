@@ -72,9 +72,7 @@ func TestWorkerPoolReusesAndRetires(t *testing.T) {
 // maxConnCalls running calls until one ends, and stops waiting when the
 // connection ends.
 func TestCallSlotsBound(t *testing.T) {
-	sc := &serverConn{srv: NewServer(), slotFree: make(chan struct{}, 1)}
-	sc.ctx, sc.cancel = context.WithCancel(context.Background())
-	defer sc.cancel()
+	sc := slotConn(t, NewServer())
 	for range maxConnCalls {
 		if err := sc.takeSlot(); err != nil {
 			t.Fatal(err)
@@ -106,9 +104,7 @@ func TestCallSlotsBound(t *testing.T) {
 // that many fewer calls, and as many again once they return.
 func TestCallSlotsShrinkWhileOrphansAreOver(t *testing.T) {
 	srv := NewServer()
-	sc := &serverConn{srv: srv, slotFree: make(chan struct{}, 1)}
-	sc.ctx, sc.cancel = context.WithCancel(context.Background())
-	defer sc.cancel()
+	sc := slotConn(t, srv)
 	srv.orphanCalls.Store(srv.maxOrphans() + maxConnCalls - 10) // 10 calls left for a connection
 	for range 10 {
 		if err := sc.takeSlot(); err != nil {
@@ -135,4 +131,13 @@ func TestCallSlotsShrinkWhileOrphansAreOver(t *testing.T) {
 	if got := srv.connCallLimit(); got != 1 {
 		t.Fatalf("limit %d far over the bound, want 1", got)
 	}
+}
+
+// slotConn returns a connection of srv with just what takeSlot and
+// freeSlot use, ended with the test.
+func slotConn(t *testing.T, srv *Server) *serverConn {
+	sc := &serverConn{srv: srv, slotFree: make(chan struct{}, 1)}
+	sc.ctx, sc.cancel = context.WithCancel(context.Background())
+	t.Cleanup(sc.cancel)
+	return sc
 }
