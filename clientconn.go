@@ -161,17 +161,17 @@ func (cc *clientConn) roundTrip(ctx context.Context, method string, args, result
 	if ep.inflight.Load() <= 1 {
 		write = cc.w.WriteSolo // the only call in flight: no one to share a write with
 	}
-	if err := write(ctx, frame); err != nil {
-		// The frame was not queued, so the server never sees the call.
-		if _, mine := ep.remove(id); !mine {
-			<-pc.done
-		}
+	if err := write(ctx, frame); err != nil && ep.unsend(id, cc) {
+		// The frame was not queued, nor re-sent on another connection:
+		// the server never sees the call.
 		pc.release()
 		if ctx.Err() != nil {
 			return contextError(method, ctx.Err())
 		}
 		return &Error{Code: CodeUnavailable, Method: method, Message: "connection failed before the call was sent: " + err.Error(), cause: err}
 	}
+	// Sent, or, when cc broke meanwhile, re-sent with its id on the
+	// connection that replaced it (adoptOrphans): either way in flight.
 	if done := ctx.Done(); done == nil {
 		<-pc.done // a context that never ends: a plain receive is cheaper than a select
 	} else {

@@ -37,7 +37,7 @@ type endpoint struct {
 	cur      *clientConn              // the connection new calls go to
 	conns    map[*clientConn]struct{} // every open connection, draining ones too
 	dialing  chan struct{}            // non-nil while a dial is under way
-	dialed   bool                     // a connection was made: later ones resume the session
+	dialed   bool                     // a hello named the session: later ones resume it
 	closed   bool
 	retiring bool                    // the server left the target: no new calls
 	next     uint64                  // the last call id handed out
@@ -109,6 +109,10 @@ func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
 		}
 		ep.mu.Lock()
 		ep.dialing = nil
+		// Even a handshake that failed may have reached the server, which
+		// then holds the session: the next hello asks to resume it, lest it
+		// be refused as a new session under a held id.
+		ep.dialed = true
 		close(done)
 		if err != nil {
 			ep.mu.Unlock()
@@ -124,7 +128,6 @@ func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
 		}
 		ep.cur = cc
 		ep.conns[cc] = struct{}{}
-		ep.dialed = true
 		resend, lost := ep.adoptOrphans(cc, resumed)
 		ep.mu.Unlock()
 		ep.setHealthy(true)
@@ -221,6 +224,23 @@ func (ep *endpoint) remove(id uint64) (*clientConn, bool) {
 		ep.orphans--
 	}
 	return pc.cc, true
+}
+
+// unsend takes out call id, whose frame could not be written to cc,
+// unless it was meanwhile re-sent on another connection or answered: it
+// reports whether it did, and so whether the call never left.
+func (ep *endpoint) unsend(id uint64, cc *clientConn) bool {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	pc, ok := ep.pending[id]
+	if !ok || pc.cc != cc && pc.cc != nil {
+		return false
+	}
+	delete(ep.pending, id)
+	if pc.cc == nil {
+		ep.orphans--
+	}
+	return true
 }
 
 // take removes the call a reply of size bytes answers, and says whether

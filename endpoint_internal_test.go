@@ -52,3 +52,47 @@ func TestAckIsBelowEveryPendingCall(t *testing.T) {
 		t.Fatalf("all settled: ack %d (sent %v), want 512", ack, sent)
 	}
 }
+
+// TestUnsentCallReSentElsewhereStaysInFlight checks the rule for a call
+// whose frame could not be written: taken out (to be retried as never
+// sent) only while no other connection carries it. A call re-sent with its
+// id after its connection broke is in flight; retrying it too would run it
+// twice.
+func TestUnsentCallReSentElsewhereStaysInFlight(t *testing.T) {
+	broken, next := &clientConn{}, &clientConn{}
+	ep := &endpoint{cfg: &clientConfig{}, pending: map[uint64]*pendingCall{}}
+	frame := getBuffer()
+	frame.WriteString("frame")
+	for id := uint64(1); id <= 3; id++ {
+		ep.pending[id] = &pendingCall{cc: broken, frame: frame}
+	}
+	ep.next = 3
+	// The connection broke: its calls wait for a new one.
+	for _, pc := range ep.pending {
+		pc.cc = nil
+		ep.orphans++
+	}
+	// Call 1's writer notices first: nothing carries it yet.
+	if !ep.unsend(1, broken) {
+		t.Fatal("an orphaned call whose frame was never written was not taken out")
+	}
+	resend, lost := ep.adoptOrphans(next, true)
+	if len(lost) != 0 || resend.Len() != 2*len("frame") {
+		t.Fatalf("re-sent %d bytes, lost %d; want the frames of calls 2 and 3", resend.Len(), len(lost))
+	}
+	putBuffer(resend)
+	if ep.unsend(2, broken) {
+		t.Fatal("a call re-sent on the new connection was taken out: the caller would send it again")
+	}
+	if pc := ep.pending[2]; pc == nil || pc.cc != next {
+		t.Fatalf("call 2 is no longer in flight on the new connection: %+v", pc)
+	}
+	ep.pending[4] = &pendingCall{cc: next, frame: frame}
+	if !ep.unsend(4, next) {
+		t.Fatal("a call on its own connection, never written, was not taken out")
+	}
+	if _, ok := ep.pending[4]; ok || ep.orphans != 0 {
+		t.Fatalf("after unsend: pending %v, orphans %d", ep.pending, ep.orphans)
+	}
+	putBuffer(frame)
+}

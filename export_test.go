@@ -30,17 +30,17 @@ func ForceSessionID(c *Client, sid [16]byte) {
 func SessionStats(s *Server) (sessions, detached, sentListed int) {
 	s.mu.Lock()
 	sessions, detached = len(s.sessions), s.detached.n
-	conns := make([]*serverConn, 0, len(s.conns))
-	for sc := range s.conns {
-		conns = append(conns, sc)
+	all := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		all = append(all, sess)
 	}
 	s.mu.Unlock()
-	for _, sc := range conns {
-		if sc.sess != nil {
-			sc.sess.mu.Lock()
-			sentListed += len(sc.sent)
-			sc.sess.mu.Unlock()
+	for _, sess := range all {
+		sess.mu.Lock()
+		if sess.conn != nil {
+			sentListed += len(sess.conn.sent)
 		}
+		sess.mu.Unlock()
 	}
 	return sessions, detached, sentListed
 }

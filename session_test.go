@@ -237,3 +237,50 @@ func TestManyCallsAcrossRepeatedBlips(t *testing.T) {
 	}
 	t.Logf("%d connections used", d.count())
 }
+
+// TestHandshakeCutAfterHelloResumes checks a first connection cut after
+// its hello reached the server, before the welcome came back: the server
+// holds the session, so the next hello asks to resume it rather than be
+// refused as a new session under a held id.
+func TestHandshakeCutAfterHelloResumes(t *testing.T) {
+	ts := startServer(t)
+	var logs syncBuffer
+	var dials atomic.Int64
+	dialer := func(ctx context.Context, addr string) (net.Conn, error) {
+		var nd net.Dialer
+		nc, err := nd.DialContext(ctx, "tcp", addr)
+		if err != nil || dials.Add(1) > 1 {
+			return nc, err
+		}
+		return &cutBeforeWelcome{Conn: nc, srv: ts.srv}, nil
+	}
+	c := dial(t, ts.addr, simplerpc.WithDialer(dialer), simplerpcLogger(&logs))
+	var got int
+	if err := c.Call(context.Background(), "Calc.Add", []any{40, 2}, &got); err != nil || got != 42 {
+		t.Fatalf("Add after a cut handshake: %d, %v", got, err)
+	}
+	if dials.Load() < 2 {
+		t.Fatalf("%d dials; the first connection should have been cut", dials.Load())
+	}
+	if contains(logs.String(), "refused the session") {
+		t.Errorf("the client's second hello was refused: %s", logs.String())
+	}
+}
+
+// cutBeforeWelcome is a connection whose first read waits until the
+// server holds a session, then fails: the hello arrived, the welcome is
+// lost.
+type cutBeforeWelcome struct {
+	net.Conn
+	srv *simplerpc.Server
+}
+
+func (c *cutBeforeWelcome) Read([]byte) (int, error) {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if sessions, _, _ := simplerpc.SessionStats(c.srv); sessions > 0 {
+			break
+		}
+	}
+	c.Conn.Close()
+	return 0, net.ErrClosed
+}
