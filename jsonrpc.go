@@ -58,7 +58,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Parsing a large body only computes, and takes a while (a batch of
+	// a thousand requests, milliseconds): such bodies take turns, so that
+	// many at once do not hold up every other client's requests.
+	gated := len(body) > rpcParseGated
+	if gated && !s.parsing.enter(r.Context()) {
+		return // the client has gone
+	}
 	reqs, batch := parseRPCBody(body)
+	if gated {
+		s.parsing.leave()
+	}
 	ch.take(parsedSize(reqs))
 	log := s.cfg.logger.With(slog.String("remote", r.RemoteAddr))
 	// Interceptors see the request's headers as the call's metadata.
@@ -83,6 +93,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
+
+// rpcParseGated is the body size above which bodies are parsed a few at
+// a time (Server.parsing): about what a batch of 64 requests takes.
+const rpcParseGated = 4 << 10
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()

@@ -4,17 +4,34 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
 
-// batchParallelism is how many requests of one batch run at once.
+// batchParallelism is how many requests of one batch run at once in
+// goroutines of their own: those whose methods are not quick.
 const batchParallelism = 8
 
-// answerBatch runs the requests of a batch, batchParallelism at a time,
-// and returns their responses in order, nil for a request not answered,
-// or parts nil if none is. Instead of parts it returns one response,
-// whole, when the batch cannot be answered within the size limit at all.
+// batchYieldEvery is how many quick calls of a batch run between yields
+// of the request's goroutine to the others waiting to run.
+const batchYieldEvery = 16
+
+// answerBatch runs the requests of a batch and returns their responses
+// in order, nil for a request not answered, or parts nil if none is.
+// Instead of parts it returns one response, whole, when the batch cannot
+// be answered within the size limit at all.
+//
+// A batch is many calls from one client, and CPU is shared the way the
+// runtime schedules goroutines: had the calls of a few hundred batches
+// goroutines of their own, another client's call would wait behind all
+// of them. So the calls of quick methods (see runCost), and requests
+// answered without a call, run one after another in the request's own
+// goroutine, which yields to the others every batchYieldEvery calls;
+// hundreds of batches then take turns with every other client, as
+// hundreds of sequential callers would. Calls of other methods — slow,
+// or not yet timed — run in goroutines, batchParallelism at a time, so
+// that one that blocks holds up neither the batch nor the server.
 //
 // The responses together take at most the maximum message size. Room is
 // kept from the start for an error response to every request answered,
@@ -40,17 +57,31 @@ func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRe
 	var notRun atomic.Int64
 	sem := make(chan struct{}, batchParallelism)
 	var wg sync.WaitGroup
+	inline := 0
 	for i := range reqs {
 		req := &reqs[i]
-		sem <- struct{}{}
+		req.timed = i%costSampleEvery == 0
 		if ctx.Err() != nil {
 			break
 		}
 		if b.full.Load() && req.err == nil && !req.notification() {
-			<-sem
 			notRun.Add(1)
 			answers[i] = b.fit(req, b.refusal(req, true), ch)
 			continue
+		}
+		if s.runsInline(req) {
+			answers[i] = b.fit(req, s.answer(ctx, log, req, ch, true), ch)
+			if inline++; inline%batchYieldEvery == 0 {
+				runtime.Gosched()
+			}
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -68,6 +99,17 @@ func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRe
 		}
 	}
 	return nil, nil
+}
+
+// runsInline reports whether a batch runs req in the request's own
+// goroutine: a request answered without a call (malformed, or naming no
+// method), or a call of a quick method.
+func (s *Server) runsInline(req *rpcRequest) bool {
+	if req.err != nil {
+		return true
+	}
+	m := (*s.methods.Load())[req.method]
+	return m == nil || m.cost.quick()
 }
 
 // rpcBatch follows the size of a batch's responses.

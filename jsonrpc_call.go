@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math/rand/v2"
 	"reflect"
+	"time"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 )
@@ -84,7 +86,20 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest,
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if e, detail := s.execute(ctx, m, vals, codec.JSON, buf, peerOf(ctx)); e != nil {
+	// A sample of the calls is timed, as on native connections, so that
+	// a batch knows which methods are quick (answerBatch): every
+	// costSampleEvery-th call of a batch, and as many of other calls, at
+	// random.
+	timed := req.timed || !bulk && rand.Uint32()%costSampleEvery == 0
+	var start time.Time
+	if timed {
+		start = time.Now()
+	}
+	e, detail := s.execute(ctx, m, vals, codec.JSON, buf, peerOf(ctx))
+	if timed {
+		m.cost.observe(time.Since(start))
+	}
+	if e != nil {
 		return nil, e, detail
 	}
 	result := rpcResult(len(m.results), buf.Bytes())

@@ -18,6 +18,7 @@ type rpcRequest struct {
 	method string
 	params json.RawMessage // an array or object; nil when absent
 	err    *rpcError       // why the request is invalid; nil if it is valid
+	timed  bool            // its call's run time is a sample for runCost (answerBatch)
 }
 
 // notification reports whether the request wants no response. An invalid

@@ -36,6 +36,9 @@ type Server struct {
 	orphanCalls atomic.Int64
 	// logs rate-limits what peers can make the server log.
 	logs logLimiter
+	// parsing bounds the large JSON-RPC bodies parsed at once
+	// (rpcParseGated).
+	parsing *cpuGate
 
 	// stopping is the go-away flag of calls that come over HTTP
 	// (ServeHTTP): set when Shutdown or Close begins.
@@ -61,6 +64,7 @@ func NewServer(opts ...ServerOption) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*serverConn]struct{}),
 		sessions:  make(map[[wire.SessionIDSize]byte]*session),
+		parsing:   newCPUGate(),
 	}
 	s.budget.limit = int64(s.cfg.memoryBudget)
 	s.pool.run = func(t task) { t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve) }

@@ -141,3 +141,41 @@ func slotConn(t *testing.T, srv *Server) *serverConn {
 	t.Cleanup(sc.cancel)
 	return sc
 }
+
+// TestCPUGateBoundsTurns checks the gate: as many turns at once as it
+// has, the next goroutine waiting until one leaves, or until its context
+// ends.
+func TestCPUGateBoundsTurns(t *testing.T) {
+	g := &cpuGate{turns: make(chan struct{}, 2)}
+	ctx := context.Background()
+	if !g.enter(ctx) || !g.enter(ctx) {
+		t.Fatal("a gate of two turns refused one of the first two")
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if g.enter(canceled) {
+		t.Fatal("a third goroutine entered a full gate")
+	}
+	entered := make(chan struct{})
+	go func() {
+		if g.enter(ctx) {
+			close(entered)
+		}
+	}()
+	select {
+	case <-entered:
+		t.Fatal("a third goroutine entered before a turn ended")
+	case <-time.After(20 * time.Millisecond):
+	}
+	g.leave()
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting goroutine did not enter once a turn ended")
+	}
+	g.leave()
+	g.leave()
+	if len(g.turns) != 0 {
+		t.Fatalf("%d turns held after all left", len(g.turns))
+	}
+}
