@@ -52,6 +52,9 @@ func (c *Conf) HasDeadline(ctx context.Context) bool {
 	return ok
 }
 
+// Take accepts any value, and returns 1.
+func (c *Conf) Take(v any) int { return 1 }
+
 // Fail returns an error that wraps another.
 func (c *Conf) Fail() error { return fmt.Errorf("outer: %w", io.ErrUnexpectedEOF) }
 
