@@ -248,6 +248,22 @@ func (sc *serverConn) logger() *slog.Logger { return sc.srv.connLogger(sc.nc) }
 // answers it. With an error, the welcome (if the hello was read far
 // enough to answer it) says why.
 func (s *Server) handshake(br *bufio.Reader) (codec.Codec, wire.Hello, *wire.Welcome, error) {
+	// Magic and version first: a client of another version may send a
+	// hello of another shape, or wait for the welcome before sending the
+	// rest, so the server answers it on these five bytes alone.
+	head, err := br.Peek(wire.HelloVersionSize)
+	if err != nil {
+		return nil, wire.Hello{}, nil, fmt.Errorf("reading hello: %w", err)
+	}
+	version, err := wire.ParseHelloVersion(head)
+	if err != nil {
+		return nil, wire.Hello{}, nil, err
+	}
+	welcome := &wire.Welcome{Version: wire.Version, MaxBody: uint32(s.cfg.maxMessageSize)}
+	if version != wire.Version {
+		welcome.Status = wire.StatusBadVersion
+		return nil, wire.Hello{Version: version}, welcome, fmt.Errorf("client speaks protocol version %d, server speaks %d", version, wire.Version)
+	}
 	prefix, err := br.Peek(wire.HelloPrefixSize)
 	if err != nil {
 		return nil, wire.Hello{}, nil, fmt.Errorf("reading hello: %w", err)
@@ -259,13 +275,6 @@ func (s *Server) handshake(br *bufio.Reader) (codec.Codec, wire.Hello, *wire.Wel
 	if _, err := br.Discard(wire.HelloPrefixSize); err != nil {
 		return nil, hello, nil, err
 	}
-	welcome := &wire.Welcome{Version: wire.Version, MaxBody: uint32(s.cfg.maxMessageSize)}
-	if hello.Version != wire.Version {
-		// The rest of the hello may mean something else in that version:
-		// answer without reading it.
-		welcome.Status = wire.StatusBadVersion
-		return nil, hello, welcome, fmt.Errorf("client speaks protocol version %d, server speaks %d", hello.Version, wire.Version)
-	}
 	rest := make([]byte, n)
 	if _, err := io.ReadFull(br, rest); err != nil {
 		return nil, hello, nil, fmt.Errorf("reading hello: %w", err)
@@ -275,6 +284,13 @@ func (s *Server) handshake(br *bufio.Reader) (codec.Codec, wire.Hello, *wire.Wel
 	if c == nil {
 		welcome.Status = wire.StatusBadCodec
 		return nil, hello, welcome, fmt.Errorf("unknown codec %q", hello.Codec)
+	}
+	if hello.Flags&(wire.HelloSession|wire.HelloResume) == wire.HelloResume {
+		// Resuming names no session: the client is confused about which
+		// it holds, and is told, as for any session it cannot have, to
+		// start a new one.
+		welcome.Status = wire.StatusSessionRefused
+		return nil, hello, welcome, errors.New("hello asks to resume a session without naming one")
 	}
 	return c, hello, welcome, nil
 }
@@ -340,6 +356,12 @@ func (sc *serverConn) readLoop() error {
 // frame returns an error.
 func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, err error) {
 	call, err := wire.ParseCall(body, h.Flags)
+	if le, ok := errors.AsType[*wire.LimitError](err); ok {
+		// The frame was read whole: refuse this call alone. It touches
+		// no session (its id may be a running call's, which stays so).
+		sc.replyError(h.ID, errorf(CodeInvalidArgument, string(call.Method), "call %d: %v; call not run", h.ID, le), nil)
+		return t, false, nil
+	}
 	if err != nil {
 		return t, false, fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}

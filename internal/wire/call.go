@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"math"
 	"time"
 )
 
@@ -11,6 +13,11 @@ const MaxMethodLen = 1024
 
 // MaxMetadata bounds the number of metadata pairs in a call frame.
 const MaxMetadata = 64
+
+// MaxTimeout is the longest timeout, in microseconds, a call's deadline
+// can hold: the longest time.Duration. A larger one — such as 2^64−1,
+// which some clients send for "no limit" — means no deadline, as 0 does.
+const MaxTimeout = math.MaxInt64 / uint64(time.Microsecond)
 
 // Call is the parsed body of a call frame. Method, the metadata strings and
 // Args alias the parsed buffer.
@@ -23,6 +30,22 @@ type Call struct {
 
 // ErrMalformedCall reports a call body that does not follow PROTOCOL.md.
 var ErrMalformedCall = errors.New("wire: malformed call body")
+
+// LimitError reports a call body that is well formed but breaks one of
+// the limits PROTOCOL.md §8 sets on its fields. The frame was read whole,
+// so the connection can go on: the receiver refuses the call alone.
+type LimitError struct {
+	Field string // what broke the limit: "method name", "metadata"
+	Got   uint64 // its size: bytes of a name, pairs of metadata
+	Min   uint64 // the least it may be
+	Max   uint64 // the most it may be
+	Unit  string // what Got counts: "bytes", "pairs"
+}
+
+// Error says what broke which limit, for the error reply.
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("%s of %d %s: must be %d to %d %s", e.Field, e.Got, e.Unit, e.Min, e.Max, e.Unit)
+}
 
 // AppendCallPrefix appends everything of a call body that precedes the
 // arguments: method name, timeout and, when md is not empty, metadata
@@ -50,24 +73,35 @@ func AppendCallPrefix(dst []byte, method string, timeout time.Duration, md []str
 	return dst, FlagMetadata
 }
 
-// ParseCall parses a call body. flags are the frame header's flags.
+// ParseCall parses a call body. flags are the frame header's flags. A
+// body whose fields cannot be read is ErrMalformedCall; one that breaks a
+// limit is a *LimitError, returned with the fields read before it (the
+// method name, when it is not the field at fault).
 func ParseCall(body []byte, flags uint8) (Call, error) {
 	var c Call
-	method, rest, ok := readBytes(body, MaxMethodLen)
-	if !ok || len(method) == 0 {
+	method, rest, ok := readBytes(body, len(body))
+	if !ok {
 		return c, ErrMalformedCall
+	}
+	if len(method) == 0 || len(method) > MaxMethodLen {
+		return c, &LimitError{Field: "method name", Got: uint64(len(method)), Min: 1, Max: MaxMethodLen, Unit: "bytes"}
 	}
 	c.Method = method
 	us, n := binary.Uvarint(rest)
-	if n <= 0 || us > uint64(1<<62)/uint64(time.Microsecond) {
+	if n <= 0 {
 		return c, ErrMalformedCall
 	}
-	c.Timeout = time.Duration(us) * time.Microsecond
+	if us <= MaxTimeout {
+		c.Timeout = time.Duration(us) * time.Microsecond
+	}
 	rest = rest[n:]
 	if flags&FlagMetadata != 0 {
 		pairs, n := binary.Uvarint(rest)
-		if n <= 0 || pairs > MaxMetadata {
+		if n <= 0 {
 			return c, ErrMalformedCall
+		}
+		if pairs > MaxMetadata {
+			return c, &LimitError{Field: "metadata", Got: pairs, Min: 0, Max: MaxMetadata, Unit: "pairs"}
 		}
 		rest = rest[n:]
 		c.Metadata = make([]string, 0, 2*pairs)

@@ -61,6 +61,42 @@ const (
 	FlagFinal uint8 = 1 << 2
 )
 
+// Flags returns the flags a frame of kind k may carry; every other bit is
+// reserved and must be clear.
+func (k Kind) Flags() uint8 {
+	switch k {
+	case KindCall:
+		return FlagMetadata
+	case KindReply:
+		return FlagError
+	case KindGoAway:
+		return FlagFinal
+	}
+	return 0
+}
+
+// ErrReserved reports a frame that sets a reserved flag or carries a body
+// where PROTOCOL.md says it is empty.
+var ErrReserved = errors.New("wire: frame uses a reserved field")
+
+// CheckReserved checks what PROTOCOL.md §2 reserves in a frame of a known
+// kind: only the kind's own flags may be set, and a cancel, ping or pong
+// has an empty body. A frame that breaks this is a protocol violation;
+// accepting it would let a peer rely on a meaning a later version may
+// give those bits.
+func CheckReserved(h Header) error {
+	if extra := h.Flags &^ h.Kind.Flags(); extra != 0 {
+		return fmt.Errorf("%w: %s frame with reserved flags %#02x", ErrReserved, h.Kind, extra)
+	}
+	switch h.Kind {
+	case KindCancel, KindPing, KindPong:
+		if h.Size != 0 {
+			return fmt.Errorf("%w: %s frame with a %d-byte body, want none", ErrReserved, h.Kind, h.Size)
+		}
+	}
+	return nil
+}
+
 // Header is the fixed part in front of every frame.
 type Header struct {
 	Size  uint32 // length of the body that follows the header
@@ -89,9 +125,10 @@ func PutSize(frame []byte, size int) {
 	binary.BigEndian.PutUint32(frame, uint32(size))
 }
 
-// ParseHeader parses a frame header from b and checks it against maxBody.
-// A header announcing a body larger than maxBody is refused before anything
-// is allocated for it.
+// ParseHeader parses a frame header from b and checks it against maxBody
+// and CheckReserved. A header announcing a body larger than maxBody, or a
+// body its kind must not have, is refused before anything is allocated
+// for it.
 func ParseHeader(b []byte, maxBody int) (Header, error) {
 	if len(b) < HeaderSize {
 		return Header{}, ErrShortHeader
@@ -108,7 +145,7 @@ func ParseHeader(b []byte, maxBody int) (Header, error) {
 	if uint64(h.Size) > uint64(maxBody) {
 		return h, fmt.Errorf("%w: %d > %d bytes", ErrTooLarge, h.Size, maxBody)
 	}
-	return h, nil
+	return h, CheckReserved(h)
 }
 
 // PutID overwrites the id field of the header at the start of frame.

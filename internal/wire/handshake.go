@@ -14,6 +14,10 @@ const Version = 1
 
 // Handshake sizes.
 const (
+	// HelloVersionSize is the part of the hello that every version of
+	// the protocol shares: magic and version. A server reads no further
+	// before it knows it speaks the version.
+	HelloVersionSize = len(Magic) + 1
 	// HelloPrefixSize is the fixed part of the client hello: magic, version,
 	// flags and the codec name's length.
 	HelloPrefixSize = len(Magic) + 3
@@ -23,11 +27,16 @@ const (
 	SessionIDSize = 16
 )
 
-// Hello flags.
+// Hello flags. The other bits are reserved: a client sends them clear and
+// a server ignores them, so that a later client may ask for something an
+// older server does not know, and learn from the welcome's flags that it
+// was not granted.
 const (
 	// HelloSession: a session id follows the codec name.
 	HelloSession uint8 = 1 << 0
-	// HelloResume: resume that session rather than start it.
+	// HelloResume: resume that session rather than start it. Without
+	// HelloSession it names no session, and the server refuses the hello
+	// (StatusSessionRefused).
 	HelloResume uint8 = 1 << 1
 )
 
@@ -44,7 +53,8 @@ const (
 	StatusBadCodec    uint8 = 2 // the server does not know the client's codec
 	StatusTLSRequired uint8 = 3 // the server accepts only TLS connections
 	// StatusSessionRefused: the hello names a session the server holds
-	// for another identity, or without asking to resume it.
+	// for another identity, or without asking to resume it, or asks to
+	// resume without naming a session.
 	StatusSessionRefused uint8 = 4
 )
 
@@ -78,6 +88,19 @@ func AppendHello(dst []byte, h Hello) []byte {
 		dst = append(dst, h.Session[:]...)
 	}
 	return dst
+}
+
+// ParseHelloVersion parses the magic and version that open a hello,
+// from b holding at least HelloVersionSize bytes. What follows them may
+// mean something else in another version.
+func ParseHelloVersion(b []byte) (uint8, error) {
+	if len(b) < HelloVersionSize {
+		return 0, fmt.Errorf("wire: short hello")
+	}
+	if string(b[:len(Magic)]) != Magic {
+		return 0, ErrBadMagic
+	}
+	return b[len(Magic)], nil
 }
 
 // ParseHelloPrefix parses the fixed part of a hello and returns it with the

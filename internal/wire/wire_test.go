@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -45,9 +46,87 @@ func TestCallRoundTrip(t *testing.T) {
 	if c, err := ParseCall(b, flags); err != nil || c.Timeout != 0 || c.Metadata != nil || flags != 0 {
 		t.Fatalf("no timeout: %+v, %v", c, err)
 	}
-	for _, bad := range [][]byte{nil, {0}, {5, 'a'}, {1, 'a'}, {1, 'a', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
+	for _, bad := range [][]byte{nil, {5, 'a'}, {1, 'a'}, {1, 'a', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}} {
 		if _, err := ParseCall(bad, 0); !errors.Is(err, ErrMalformedCall) {
 			t.Errorf("ParseCall(%x) = %v", bad, err)
+		}
+	}
+}
+
+// TestCallLimits checks that a call breaking a limit of a field is told
+// apart from one that cannot be read: the first is refused alone, the
+// second ends the connection.
+func TestCallLimits(t *testing.T) {
+	long := bytes.Repeat([]byte("m"), MaxMethodLen+1)
+	tooLong, _ := AppendCallPrefix(nil, string(long), 0, nil)
+	md := make([]string, 2*(MaxMetadata+1))
+	tooMany, flags := AppendCallPrefix(nil, "f", 0, md)
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		flags  uint8
+		field  string
+		method string
+	}{
+		{"empty method", []byte{0, 0}, 0, "method name", ""},
+		{"long method", tooLong, 0, "method name", ""},
+		{"65 pairs", tooMany, flags, "metadata", "f"},
+	} {
+		c, err := ParseCall(tc.body, tc.flags)
+		var le *LimitError
+		if !errors.As(err, &le) || le.Field != tc.field || string(c.Method) != tc.method {
+			t.Errorf("%s: ParseCall = %+v, %v; want a %s limit", tc.name, c, err, tc.field)
+		}
+	}
+	ok, flags := AppendCallPrefix(nil, string(long[:MaxMethodLen]), 0, md[:2*MaxMetadata])
+	if c, err := ParseCall(ok, flags); err != nil || len(c.Metadata) != 2*MaxMetadata {
+		t.Errorf("at the limits: %+v, %v", c, err)
+	}
+}
+
+// TestCallTimeoutBeyondDuration checks that timeouts a deadline cannot
+// hold, up to 2^64−1 µs, mean no deadline rather than a malformed call.
+func TestCallTimeoutBeyondDuration(t *testing.T) {
+	for _, us := range []uint64{MaxTimeout + 1, 1 << 62, 1<<64 - 1} {
+		body := binary.AppendUvarint([]byte{1, 'f'}, us)
+		c, err := ParseCall(body, 0)
+		if err != nil || c.Timeout != 0 {
+			t.Errorf("timeout %d µs: %v, %v; want no deadline", us, c.Timeout, err)
+		}
+	}
+	body := binary.AppendUvarint([]byte{1, 'f'}, MaxTimeout)
+	if c, err := ParseCall(body, 0); err != nil || c.Timeout != time.Duration(MaxTimeout)*time.Microsecond {
+		t.Errorf("timeout %d µs: %v, %v", MaxTimeout, c.Timeout, err)
+	}
+}
+
+func TestCheckReserved(t *testing.T) {
+	for _, h := range []Header{
+		{Kind: KindCall, Flags: FlagMetadata, Size: 9},
+		{Kind: KindReply, Flags: FlagError, Size: 9},
+		{Kind: KindGoAway, Flags: FlagFinal, Size: 9},
+		{Kind: KindAck, Size: AckBodySize},
+		{Kind: KindPing, ID: 7},
+	} {
+		if err := CheckReserved(h); err != nil {
+			t.Errorf("%+v: %v", h, err)
+		}
+	}
+	for _, h := range []Header{
+		{Kind: KindCall, Flags: FlagError},
+		{Kind: KindCall, Flags: 1 << 7},
+		{Kind: KindReply, Flags: FlagFinal},
+		{Kind: KindCancel, Flags: FlagError},
+		{Kind: KindAck, Flags: FlagMetadata},
+		{Kind: KindCancel, Size: 1},
+		{Kind: KindPing, Size: 8},
+		{Kind: KindPong, Size: 1},
+	} {
+		if err := CheckReserved(h); !errors.Is(err, ErrReserved) {
+			t.Errorf("%+v: %v", h, err)
+		}
+		if _, err := ParseHeader(AppendHeader(nil, h), DefaultMaxBody); !errors.Is(err, ErrReserved) {
+			t.Errorf("ParseHeader(%+v): %v", h, err)
 		}
 	}
 }
@@ -73,6 +152,12 @@ func TestHandshakeRoundTrip(t *testing.T) {
 	if err != nil || got != w {
 		t.Fatalf("welcome: %+v %v", got, err)
 	}
+	if v, err := ParseHelloVersion([]byte("SRPC\x02")); err != nil || v != 2 {
+		t.Errorf("version alone: %d, %v", v, err)
+	}
+	if _, err := ParseHelloVersion([]byte("SRPC")); err == nil {
+		t.Error("a hello without its version parsed")
+	}
 	if _, _, err := ParseHelloPrefix([]byte("HTTP/1.1")); !errors.Is(err, ErrBadMagic) {
 		t.Errorf("bad magic: %v", err)
 	}
@@ -87,7 +172,7 @@ func FuzzParseHeader(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if h.Size > DefaultMaxBody || !h.Kind.Valid() {
+		if h.Size > DefaultMaxBody || !h.Kind.Valid() || CheckReserved(h) != nil {
 			t.Fatalf("accepted %+v", h)
 		}
 		if !bytes.Equal(AppendHeader(nil, h), b[:HeaderSize]) {
@@ -148,6 +233,9 @@ func FuzzHandshake(f *testing.F) {
 	f.Add(AppendWelcome(nil, Welcome{Version: Version, MaxBody: 99}))
 	f.Add([]byte("SRPC"))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if v, err := ParseHelloVersion(b); err == nil && (len(b) < HelloVersionSize || v != b[4]) {
+			t.Fatalf("version %d of % x", v, b)
+		}
 		if h, n, err := ParseHelloPrefix(b); err == nil {
 			if n > 255+SessionIDSize || h.Version != b[4] {
 				t.Fatalf("hello %+v %d", h, n)
