@@ -28,7 +28,7 @@ func Skip(reason string) error { return &SkipError{Reason: reason} }
 // method, and returns it.
 func wantError(err error, method string, code simplerpc.Code) (*simplerpc.Error, error) {
 	if err == nil {
-		return nil, fmt.Errorf("%s succeeded, want a %s error", method, code)
+		return nil, fmt.Errorf("%s succeeded, want a failure with code %s", method, code)
 	}
 	var e *simplerpc.Error
 	if !errors.As(err, &e) {

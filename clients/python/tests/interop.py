@@ -148,7 +148,7 @@ def want_error(target, fn, method, code):
         if target.transport == "jsonrpc" and e.rpc_code is not None and e.rpc_code != JSONRPC_CODES[code]:
             raise Failure("%s: JSON-RPC code %d for %s, want %d" % (method, e.rpc_code, code, JSONRPC_CODES[code])) from None
         return e
-    raise Failure("%s succeeded, want a %s error" % (method, code))
+    raise Failure("%s succeeded, want a failure with code %s" % (method, code))
 
 
 def unbytes(s):
