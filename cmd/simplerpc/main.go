@@ -1,13 +1,15 @@
 // Command simplerpc is the command-line companion of the simplerpc
 // library: it runs a demo, lists what a server exposes, calls and
-// benchmarks its methods, and generates typed clients.
+// benchmarks its methods, generates typed clients, and runs the interop
+// suite.
 //
 // Usage:
 //
 //	simplerpc <command> [flags] [arguments]
 //
-// The commands are demo, list, call, bench and gen; "simplerpc <command> -h"
-// describes each. See docs/cli.md in the repository for examples.
+// The commands are demo, list, call, bench, gen, interop-server and
+// interop-client; "simplerpc <command> -h" describes each. See docs/cli.md
+// in the repository for examples.
 package main
 
 import (
@@ -40,6 +42,8 @@ var commands = []command{
 	{"call", "call a method and print its results as JSON", runCall},
 	{"bench", "call a method repeatedly and report throughput and latency", runBench},
 	{"gen", "generate a typed client for a server type or interface", runGen},
+	{"interop-server", "serve the interop test service (docs/interop.md)", runInteropServer},
+	{"interop-client", "run the interop cases against a server and report each", runInteropClient},
 }
 
 func main() {
@@ -73,8 +77,12 @@ func run(e *env, args []string) int {
 func usage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("simplerpc is a tool for simplerpc servers.\n\nUsage:\n\n\tsimplerpc <command> [flags] [arguments]\n\nCommands:\n\n")
+	width := 0
 	for _, c := range commands {
-		fmt.Fprintf(&b, "\t%-6s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(&b, "\t%-*s %s\n", width, c.name, c.summary)
 	}
 	b.WriteString("\nRun \"simplerpc <command> -h\" for a command's flags and arguments.\n")
 	io.WriteString(w, b.String())
