@@ -37,9 +37,7 @@ func SessionStats(s *Server) (sessions, detached, sentListed int) {
 	s.mu.Unlock()
 	for _, sess := range all {
 		sess.mu.Lock()
-		if sess.conn != nil {
-			sentListed += len(sess.conn.sent)
-		}
+		sentListed += len(sess.sent)
 		sess.mu.Unlock()
 	}
 	return sessions, detached, sentListed

@@ -69,9 +69,8 @@ type serverConn struct {
 	inlineBehind atomic.Bool   // frames wait behind the call runInline runs
 	watchSeen    atomic.Uint64 // inlineCalls at watch's last check
 
-	cancels *cancelSet  // running calls that take a context (the session's, if any)
-	sess    *session    // nil when the client keeps no session
-	sent    []sentReply // replies kept by the session and written here, in order; under sess.mu
+	cancels *cancelSet // running calls that take a context (the session's, if any)
+	sess    *session   // nil when the client keeps no session
 	keep    *keepalive
 
 	// Owned by the reading goroutine. probation: the connection resumed
@@ -337,7 +336,7 @@ func (sc *serverConn) readLoop() error {
 				return fmt.Errorf("%w: %w", errProtocol, err)
 			}
 			if sc.sess != nil && !sc.probation {
-				sc.sess.ack(h.ID, sc)
+				sc.sess.ack(h.ID)
 				if ok {
 					sc.sess.delivered(sc, frames)
 				}
@@ -374,9 +373,12 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		}
 	}
 	if sc.sess != nil {
-		switch sc.sess.begin(h.ID, sc) {
-		case callRunning, callDone:
-			return t, false, nil // answered, or will be when it finishes
+		switch act, r := sc.sess.begin(h.ID, sc); act {
+		case callDone:
+			sc.sess.resend(sc, r) // answered from memory
+			return t, false, nil
+		case callRunning:
+			return t, false, nil // answered when it finishes
 		case callStale:
 			sc.refuseID(h.ID, call.Method, "is at or below the ids the client acknowledged")
 			return t, false, nil

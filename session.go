@@ -36,6 +36,23 @@ const keptOverhead = 256
 // sentReply is a kept reply written to a connection: the frame seq there.
 type sentReply struct{ id, seq uint64 }
 
+// replyConn is what a session needs of the connection it answers on
+// (a *serverConn): the session never writes while it holds its lock, and
+// reaches its connections only through these.
+type replyConn interface {
+	// writeReply queues a reply frame, waiting for room in the
+	// connection's queue, and returns its place among the frames
+	// written there.
+	writeReply(frame []byte) (uint64, error)
+	// abort closes the connection at once: the session it answered for
+	// is gone.
+	abort()
+	// supersede closes the connection: its session moved to another.
+	supersede()
+	// logger is the server's logger, with the connection's peer.
+	logger() *slog.Logger
+}
+
 // WithSessionTTL sets how long a server keeps a disconnected client's
 // session for it to resume (default 30s).
 func WithSessionTTL(d time.Duration) ServerOption {
@@ -79,8 +96,8 @@ type session struct {
 	detachedAt time.Time
 
 	mu       sync.Mutex
-	conn     *serverConn // the connection replies go to; nil while detached
-	owner    string      // the identity WithSessionIdentity gave its first call
+	conn     replyConn // the connection replies go to; nil while detached
+	owner    string    // the identity WithSessionIdentity gave its first call
 	ownerSet bool
 	calls    map[uint64]sessionCall
 	running  int    // calls begun and not finished
@@ -89,8 +106,13 @@ type session struct {
 	acked    uint64 // the client settled every id up to this
 	acks     int    // acks received
 	// The client's last count of frames read, on connection readOn.
-	readOn *serverConn
+	readOn replyConn
 	read   uint64
+	// The kept replies written to sentOn, the session's connection, in
+	// about the order they were: delivered walks only those the client
+	// has read.
+	sentOn replyConn
+	sent   []sentReply
 	broken bool // over its bounds or ended: no more memory, no resume
 	expiry *time.Timer
 }
@@ -99,9 +121,9 @@ type session struct {
 // reply kept until the client acknowledges it.
 type sessionCall struct {
 	reply   *bytes.Buffer // nil while running
-	from    *serverConn   // the connection it was received on (while running)
+	from    replyConn     // the connection it was received on (while running)
 	sending bool          // finish still owns reply: it, not a release, pools the buffer
-	conn    *serverConn   // the connection reply was last written to, if any
+	conn    replyConn     // the connection reply was last written to, if any
 	seq     uint64        // its place among the frames written there
 	cost    int           // what the budget counts for reply
 }
@@ -131,45 +153,76 @@ func (sess *session) forgetAll() {
 	sess.srv.budget.give(int64(sess.bytes))
 	// Its calls still running stay counted in srv.orphanCalls, if they
 	// were, until they return (finish): canceled, they still run.
-	if sess.conn != nil {
-		sess.conn.sent = nil
-	}
+	sess.sentOn, sess.sent = nil, nil
 	sess.calls, sess.bytes, sess.broken = nil, 0, true
 }
 
-// begin decides what to do with call id arriving on sc. A call already
-// answered has its reply written to sc again.
-func (sess *session) begin(id uint64, sc *serverConn) callAction {
+// begin decides what to do with call id arriving on sc. For a call
+// already answered (callDone) it returns a copy of the kept reply, for
+// the caller to send again with resend: the session never writes while
+// it holds its lock, since a write may wait for room.
+func (sess *session) begin(id uint64, sc replyConn) (callAction, resent) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	switch {
 	case sess.broken:
-		return callNew
+		return callNew, resent{}
 	case id <= sess.acked:
-		return callStale // id 0 too: the first id a session may use is 1
+		return callStale, resent{} // id 0 too: the first id a session may use is 1
 	}
 	if c, ok := sess.calls[id]; ok {
 		if c.reply == nil {
 			if c.from == sc {
-				return callDuplicate
+				return callDuplicate, resent{}
 			}
-			return callRunning
+			return callRunning, resent{}
 		}
-		if seq, err := sc.w.WriteSeq(sc.ctx, c.reply.Bytes(), false); err == nil && !c.sending {
-			c.conn, c.seq = sc, seq
-			sess.calls[id] = c
-			sc.sent = append(sc.sent, sentReply{id, seq})
-		}
-		return callDone
+		return callDone, resent{id: id, reply: c.reply, frame: bytes.Clone(c.reply.Bytes())}
 	}
 	if len(sess.calls) >= maxSessionCalls {
 		sess.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: session over its bounds; it can no longer be resumed", "calls", len(sess.calls))
 		sess.forgetAll()
-		return callNew
+		return callNew, resent{}
 	}
 	sess.calls[id] = sessionCall{from: sc}
 	sess.running++
-	return callNew
+	return callNew, resent{}
+}
+
+// resent is a kept reply to send again: a copy of its frame, and the
+// buffer it was copied from, which identifies it.
+type resent struct {
+	id    uint64
+	reply *bytes.Buffer
+	frame []byte
+}
+
+// resend writes r, a kept reply begin copied, to sc, and notes where it
+// went, unless the reply was released meanwhile.
+func (sess *session) resend(sc replyConn, r resent) {
+	seq, err := sc.writeReply(r.frame)
+	if err != nil {
+		return
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if c, ok := sess.calls[r.id]; ok && c.reply == r.reply && !c.sending {
+		c.conn, c.seq = sc, seq
+		sess.calls[r.id] = c
+		sess.noteSent(sc, r.id, seq)
+	}
+}
+
+// noteSent lists a kept reply written to sc, the session's connection,
+// at seq. sess.mu must be held.
+func (sess *session) noteSent(sc replyConn, id, seq uint64) {
+	if sc != sess.conn {
+		return // a connection the session has left: its client reads no more
+	}
+	if sess.sentOn != sc {
+		sess.sentOn, sess.sent = sc, sess.sent[:0]
+	}
+	sess.sent = append(sess.sent, sentReply{id, seq})
 }
 
 // forget drops a call that was refused before it ran.
@@ -225,7 +278,7 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 			c.sending = false
 			if sc != nil && err == nil {
 				c.conn, c.seq = sc, seq
-				sc.sent = append(sc.sent, sentReply{id, seq})
+				sess.noteSent(sc, id, seq)
 			}
 			c.cost = keptCost(buf)
 			sess.bytes += c.cost
@@ -258,24 +311,27 @@ func (sess *session) keepLimit() int { return 2 * sess.srv.backlogLimit() }
 // delivered releases the replies the client has read: those written to
 // sc among its first frames frames. The client will not send their calls
 // again, so they are forgotten altogether — earlier than an ack of their
-// ids, which waits for every call before them. sc.sent lists the replies
-// written to sc in about the order they were, so this walks only those
-// the client has read.
-func (sess *session) delivered(sc *serverConn, frames uint64) {
+// ids, which waits for every call before them. sess.sent lists the
+// replies written to sc in about the order they were, so this walks only
+// those the client has read.
+func (sess *session) delivered(sc replyConn, frames uint64) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	if sess.broken {
 		return
 	}
 	sess.readOn, sess.read = sc, frames
+	if sess.sentOn != sc {
+		return
+	}
 	n := 0
-	for ; n < len(sc.sent) && sc.sent[n].seq <= frames; n++ {
-		r := sc.sent[n]
+	for ; n < len(sess.sent) && sess.sent[n].seq <= frames; n++ {
+		r := sess.sent[n]
 		if c, ok := sess.calls[r.id]; ok && c.reply != nil && !c.sending && c.conn == sc && c.seq == r.seq {
 			sess.drop(r.id, c)
 		}
 	}
-	sc.sent = append(sc.sent[:0], sc.sent[n:]...)
+	sess.sent = append(sess.sent[:0], sess.sent[n:]...)
 }
 
 // drop forgets a call whose reply is kept, returning its buffer to the
@@ -289,7 +345,7 @@ func (sess *session) drop(id uint64, c sessionCall) {
 
 // ack releases the replies of every call up to id, acknowledged on sc:
 // the client settled them and will not send them again.
-func (sess *session) ack(id uint64, sc *serverConn) {
+func (sess *session) ack(id uint64) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	if id <= sess.acked || sess.broken {
@@ -314,15 +370,15 @@ func (sess *session) ack(id uint64, sc *serverConn) {
 			delete(sess.calls, cid)
 		}
 	}
-	// The connection's list of replies written keeps only those still kept.
-	kept := sc.sent[:0]
-	for _, r := range sc.sent {
-		if c, ok := sess.calls[r.id]; ok && c.conn == sc && c.seq == r.seq {
+	// The list of replies written keeps only those still kept.
+	kept := sess.sent[:0]
+	for _, r := range sess.sent {
+		if c, ok := sess.calls[r.id]; ok && c.conn == sess.sentOn && c.seq == r.seq {
 			kept = append(kept, r)
 		}
 	}
-	clear(sc.sent[len(kept):])
-	sc.sent = kept
+	clear(sess.sent[len(kept):])
+	sess.sent = kept
 }
 
 // cancelSet holds the cancel functions of running calls by id, so a cancel

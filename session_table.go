@@ -106,7 +106,7 @@ func (s *Server) attachSession(h wire.Hello, sc *serverConn) (*session, attachRe
 // server's, and returns the connection it replaces, if any, to be closed.
 // With hasOwner, owner is the identity sc proved: it must be the
 // session's, or becomes it. s.mu must be held.
-func (s *Server) promoteLocked(sess *session, sc *serverConn, owner string, hasOwner bool) (superseded *serverConn, ok bool) {
+func (s *Server) promoteLocked(sess *session, sc *serverConn, owner string, hasOwner bool) (superseded replyConn, ok bool) {
 	if s.sessions[sess.id] != sess {
 		return nil, false
 	}
@@ -155,11 +155,13 @@ func (sess *session) detach(sc *serverConn) {
 	s := sess.srv
 	s.mu.Lock()
 	sess.mu.Lock()
-	if sess.readOn == sc {
+	if sess.readOn == replyConn(sc) {
 		sess.readOn, sess.read = nil, 0
 	}
-	sc.sent = nil // its replies wait for the client to send their calls again, or for an ack
-	if sess.conn != sc {
+	if sess.sentOn == replyConn(sc) {
+		sess.sentOn, sess.sent = nil, nil // its replies wait for the client to send their calls again, or for an ack
+	}
+	if sess.conn != replyConn(sc) {
 		sess.mu.Unlock()
 		s.mu.Unlock()
 		return
