@@ -111,7 +111,7 @@ func (sc *serverConn) unreserve(n int64) {
 	sc.reserved.Add(-n)
 	if sc.roomWait.Load() {
 		select {
-		case sc.slotFree <- struct{}{}:
+		case sc.sched.wake <- struct{}{}:
 		default:
 		}
 	}
@@ -148,7 +148,7 @@ func (sc *serverConn) waitRoom(share int64) {
 	defer t.Stop()
 	for over() {
 		select {
-		case <-sc.slotFree:
+		case <-sc.sched.wake:
 		case <-t.C:
 			t.Reset(roomPoll)
 		case <-sc.ctx.Done():

@@ -242,17 +242,6 @@ func (s *Server) admitEvicting(m *method, goingAway *atomic.Bool) *Error {
 // waits for the calls of an evicted session to end.
 const evictWait = 20 * time.Millisecond
 
-// fairSlot reports whether a call admitted on sc may run: with a limit
-// of concurrent calls, the last eighth of it is kept for connections that
-// run fewer than an eighth, so that one client cannot take every slot.
-func (sc *serverConn) fairSlot() bool {
-	limit := sc.srv.cfg.maxConcurrent
-	if limit == 0 || sc.srv.active.Load() <= int64(limit-limit/8) {
-		return true
-	}
-	return sc.running.Load() < int32(max(limit/8, 1))
-}
-
 // release ends what admit began.
 func (s *Server) release() { s.active.Add(-1) }
 

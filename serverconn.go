@@ -36,11 +36,6 @@ const minBacklog = 8 << 20
 // TCP, rather than let the queue grow.
 func (s *Server) backlogLimit() int { return max(minBacklog, 2*s.cfg.maxMessageSize) }
 
-// maxConnCalls bounds the calls running at once for one connection. At the
-// bound the server stops reading that connection until a call finishes, so
-// a client cannot make it start goroutines without limit.
-const maxConnCalls = 4096
-
 // serverConn is the server's side of one client connection. Its reader
 // goroutine (serve) owns the connection; the writer's send loop runs
 // while replies wait; each call runs in a goroutine of its own.
@@ -57,17 +52,9 @@ type serverConn struct {
 	ctx    context.Context // canceled when the connection ends
 	cancel context.CancelFunc
 
-	goingAway    atomic.Bool
-	readerIdle   atomic.Bool   // the reader waits for bytes, with none unread
-	readerState  atomic.Uint64 // readerRunning, and a count of takeovers
-	running      atomic.Int32  // calls running for this connection, up to maxConnCalls
-	slotFree     chan struct{} // signaled when a call ends while the reader waits at the bound
-	fr           *frameio.Reader
-	takeover     *time.Timer   // fires watch; made by the first call run inline
-	watching     atomic.Bool   // the takeover timer is armed
-	inlineCalls  atomic.Uint64 // calls begun by runInline
-	inlineBehind atomic.Bool   // frames wait behind the call runInline runs
-	watchSeen    atomic.Uint64 // inlineCalls at watch's last check
+	goingAway atomic.Bool
+	fr        *frameio.Reader
+	sched     connScheduler // where its calls run (scheduler.go)
 
 	cancels *cancelSet // running calls that take a context (the session's, if any)
 	sess    *session   // nil when the client keeps no session
@@ -136,7 +123,8 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	}
 	c, hello, welcome, err := s.handshake(br)
 	sc := &serverConn{srv: s, nc: nc, raw: raw, codec: c, peer: nc.RemoteAddr().String(), cancels: newCancelSet(),
-		slotFree: make(chan struct{}, 1), act: act, rd: rd, br: br}
+		act: act, rd: rd, br: br}
+	sc.sched.wake = make(chan struct{}, 1)
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
 	// A client that does not read at all loses the connection when a
 	// write makes no progress for the write timeout.
@@ -183,7 +171,7 @@ func (sc *serverConn) serve() {
 	// dropped: an idle connection keeps no buffer.
 	ahead, _ := sc.br.Peek(sc.br.Buffered())
 	sc.fr = frameio.NewReader(sc.rd, ahead, s.cfg.maxMessageSize)
-	sc.fr.Idle = &sc.readerIdle
+	sc.fr.Idle = &sc.sched.readerIdle
 	useRaw(sc.fr, sc.nc, sc.act)
 	sc.br = nil
 	sc.read()
@@ -201,9 +189,7 @@ func (sc *serverConn) read() {
 		sc.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: connection closed", slog.Any("reason", err))
 	}
 	sc.keep.stop()
-	if sc.takeover != nil {
-		sc.takeover.Stop()
-	}
+	sc.sched.stop()
 	sc.close()
 	sc.srv.connWG.Done()
 }
@@ -322,10 +308,7 @@ func (sc *serverConn) readLoop() error {
 			if !ok {
 				break
 			}
-			behind := sc.fr.Buffered() > 0
-			if (behind || sc.running.Load() > 1) && !t.m.cost.quick() {
-				sc.srv.pool.start(t)
-			} else if !sc.runInline(t, behind) {
+			if !sc.dispatch(t, sc.fr.Buffered() > 0) {
 				return errTakenOver
 			}
 		case wire.KindCancel:
@@ -476,72 +459,11 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 	return ctx, cancel
 }
 
-// takeSlot counts a call in as running, first waiting, at the
-// connection's limit (connCallLimit), for one to end.
-func (sc *serverConn) takeSlot() error {
-	var poll *time.Timer
-	defer func() {
-		if poll != nil {
-			poll.Stop()
-		}
-	}()
-	for {
-		n := sc.running.Load()
-		limit := sc.srv.connCallLimit()
-		if n < limit {
-			if sc.running.CompareAndSwap(n, n+1) {
-				return nil
-			}
-			continue
-		}
-		var tick <-chan time.Time
-		if limit < maxConnCalls {
-			// The limit rises as calls of other connections end, which
-			// nothing signals here: look again now and then.
-			if poll == nil {
-				poll = time.NewTimer(roomPoll)
-			} else {
-				poll.Reset(roomPoll)
-			}
-			tick = poll.C
-		}
-		select {
-		case <-sc.slotFree:
-		case <-tick:
-		case <-sc.ctx.Done():
-			return sc.ctx.Err()
-		}
-	}
-}
-
-// connCallLimit is how many calls one connection may run at once:
-// maxConnCalls, less what the calls outliving their connections run past
-// their bound (canceled, they may take a while to return), but at least
-// one — so that a client leaving thousands of calls behind cannot run as
-// many again at once on its next connection.
-func (s *Server) connCallLimit() int32 {
-	over := s.orphanCalls.Load() - s.maxOrphans()
-	if over <= 0 {
-		return maxConnCalls
-	}
-	return int32(max(int64(maxConnCalls)-over, 1))
-}
-
-// freeSlot counts a call out, waking the reader if it waits for a slot.
-func (sc *serverConn) freeSlot() {
-	if sc.running.Add(-1) == maxConnCalls-1 {
-		select {
-		case sc.slotFree <- struct{}{}:
-		default: // a wake-up is already pending
-		}
-	}
-}
-
 // run executes one call and writes its reply.
 func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value, reserve int64) {
 	s := sc.srv
 	defer func() {
-		sc.freeSlot()
+		sc.sched.leave()
 		s.release()
 	}()
 	if cancel != nil || sc.sess == nil {
@@ -600,8 +522,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 // writes.
 // It returns the frame's place among those written on the connection.
 func (sc *serverConn) writeReply(frame []byte) (uint64, error) {
-	solo := sc.running.Load() <= 1 && (sc.readerIdle.Load() || sc.readerState.Load()&readerRunning != 0 && !sc.inlineBehind.Load())
-	return sc.w.WriteSeq(sc.ctx, frame, solo)
+	return sc.w.WriteSeq(sc.ctx, frame, sc.sched.soloReply())
 }
 
 // replyError writes an error reply.

@@ -85,11 +85,11 @@ func TestCallSlotsBound(t *testing.T) {
 		t.Fatalf("a slot past the bound was taken: %v", err)
 	case <-time.After(20 * time.Millisecond):
 	}
-	sc.freeSlot()
+	sc.sched.leave()
 	if err := <-took; err != nil {
 		t.Fatal(err)
 	}
-	if n := sc.running.Load(); n != maxConnCalls {
+	if n := sc.sched.running.Load(); n != maxConnCalls {
 		t.Fatalf("%d calls counted running, want %d", n, maxConnCalls)
 	}
 	go func() { took <- sc.takeSlot() }()
@@ -136,7 +136,8 @@ func TestCallSlotsShrinkWhileOrphansAreOver(t *testing.T) {
 // slotConn returns a connection of srv with just what takeSlot and
 // freeSlot use, ended with the test.
 func slotConn(t *testing.T, srv *Server) *serverConn {
-	sc := &serverConn{srv: srv, slotFree: make(chan struct{}, 1)}
+	sc := &serverConn{srv: srv}
+	sc.sched.wake = make(chan struct{}, 1)
 	sc.ctx, sc.cancel = context.WithCancel(context.Background())
 	t.Cleanup(sc.cancel)
 	return sc

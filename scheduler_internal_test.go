@@ -49,18 +49,18 @@ func TestTakeoverTimerFollowsCalls(t *testing.T) {
 		add()
 	}
 	sc := onlyConn(t, srv)
-	if sc.inlineCalls.Load() == 0 {
+	if sc.sched.inlineCalls.Load() == 0 {
 		t.Fatal("no call ran in the reader goroutine")
 	}
 
 	// The held call may go to a worker (when a frame such as an ack
 	// arrived with it); it is sent until it runs in the reader goroutine.
 	for inline := false; !inline; {
-		before := sc.inlineCalls.Load()
+		before := sc.sched.inlineCalls.Load()
 		holding := make(chan error, 1)
 		go func() { holding <- c.Call(context.Background(), "Q.Hold", nil) }()
 		<-q.started
-		inline = sc.inlineCalls.Load() != before
+		inline = sc.sched.inlineCalls.Load() != before
 		for range 3 {
 			add()
 		}
@@ -68,13 +68,13 @@ func TestTakeoverTimerFollowsCalls(t *testing.T) {
 		if err := <-holding; err != nil {
 			t.Fatal(err)
 		}
-		if inline && sc.readerState.Load()/readerTakeover == 0 {
+		if inline && sc.sched.readerState.Load()/readerTakeover == 0 {
 			t.Fatal("the held call ran in the reader goroutine and was not taken over")
 		}
 	}
 
 	deadline := time.Now().Add(2 * time.Second)
-	for sc.watching.Load() {
+	for sc.sched.watching.Load() {
 		if time.Now().After(deadline) {
 			t.Fatal("the takeover timer is still armed 2s after the last call")
 		}
@@ -120,7 +120,7 @@ func TestQuickCallsRunInline(t *testing.T) {
 			t.Fatalf("reply %d: % x, want 81 05", id, body)
 		}
 	}
-	if n := onlyConn(t, srv).inlineCalls.Load(); n != uint64(len(ids)) {
+	if n := onlyConn(t, srv).sched.inlineCalls.Load(); n != uint64(len(ids)) {
 		t.Fatalf("%d of %d calls ran in the reader goroutine", n, len(ids))
 	}
 }
@@ -145,7 +145,7 @@ func TestQuickCallThatBlocksIsTakenOver(t *testing.T) {
 			t.Fatal("the held call was answered before it was released")
 		}
 	}
-	if onlyConn(t, srv).readerState.Load()/readerTakeover == 0 {
+	if onlyConn(t, srv).sched.readerState.Load()/readerTakeover == 0 {
 		t.Fatal("the calls behind the held one were answered without a takeover")
 	}
 	q.release <- struct{}{}

@@ -1,0 +1,240 @@
+package simplerpc
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// maxConnCalls bounds the calls running at once for one connection. At the
+// bound the server stops reading that connection until a call finishes, so
+// a client cannot make it start goroutines without limit.
+const maxConnCalls = 4096
+
+// connScheduler decides where the calls of one connection run, and
+// counts them. Its one entry point is dispatch, for each call the reader
+// has admitted (serverConn.startCall); takeSlot and leave count calls in
+// and out at the connection's limit, and soloReply tells a finished call
+// whether to write its reply itself.
+//
+// A call runs in one of two places:
+//
+//   - in the reader goroutine (runInline), when it is the only call
+//     running with no frame behind it — a sequential caller's — or when
+//     its method is quick (runCost) whatever is behind it: this spares a
+//     goroutine switch per call;
+//   - otherwise in a call goroutine of the server's pool (workerPool),
+//     and the reader reads on.
+//
+// Who reads the connection. One goroutine at a time owns the read loop;
+// readerState's low bit says whether it is running a call inline, the
+// bits above count takeovers:
+//
+//	          call dispatched inline
+//	reading ──────────────────────────► running inline
+//	   ▲                                  │       │
+//	   │  the call ends; the state is     │       │ watch (the takeover
+//	   │  still this goroutine's: it      │       │ timer's goroutine):
+//	   │  reads on                        │       │ the call has run for
+//	   └──────────────────────────────────┘       │ takeoverAfter and no
+//	                                              │ call began since
+//	                                              ▼
+//	           the timer's goroutine becomes the reader (reading);
+//	           the old one finishes its call, finds the takeover count
+//	           moved, and returns (errTakenOver) without touching the
+//	           connection again
+//
+// The fields are atomics, written by the reader and read by the call
+// goroutines and the timer's; takeover itself is set once, by the reader.
+type connScheduler struct {
+	readerIdle   atomic.Bool   // the reader waits for bytes, with none unread
+	readerState  atomic.Uint64 // readerRunning, and a count of takeovers
+	running      atomic.Int32  // calls running for this connection, up to maxConnCalls
+	wake         chan struct{} // signaled when a call ends, or memory is given back, while the reader waits
+	takeover     *time.Timer   // fires watch; made by the first call run inline
+	watching     atomic.Bool   // the takeover timer is armed
+	inlineCalls  atomic.Uint64 // calls begun by runInline
+	inlineBehind atomic.Bool   // frames wait behind the call runInline runs
+	watchSeen    atomic.Uint64 // inlineCalls at watch's last check
+}
+
+// dispatch runs t, a call the reader admitted; behind says whether frames
+// wait behind it. It reports whether this goroutine is still the reader.
+func (sc *serverConn) dispatch(t task, behind bool) bool {
+	if (behind || sc.sched.running.Load() > 1) && !t.m.cost.quick() {
+		sc.srv.pool.start(t)
+		return true
+	}
+	return sc.runInline(t, behind)
+}
+
+// soloReply reports whether a finished call writes its reply itself
+// rather than through the send loop: it is the one call running, and the
+// reader has nothing more to read — it waits for bytes, or it ran the
+// call itself with no frame behind it.
+func (s *connScheduler) soloReply() bool {
+	return s.running.Load() <= 1 && (s.readerIdle.Load() || s.readerState.Load()&readerRunning != 0 && !s.inlineBehind.Load())
+}
+
+// stop disarms the takeover timer: the connection is closing.
+func (s *connScheduler) stop() {
+	if s.takeover != nil {
+		s.takeover.Stop()
+	}
+}
+
+// takeoverAfter is how long the reader goroutine runs a call itself
+// before another goroutine takes over reading the connection (at least;
+// at most twice as long).
+const takeoverAfter = 100 * time.Microsecond
+
+// readerState's low bit says whether the reader goroutine is running a
+// call itself; the bits above count takeovers, so that a goroutine whose
+// reading was taken over can never mistake a later state for its own.
+const (
+	readerRunning  = 1
+	readerTakeover = 2 // one takeover, in the count
+)
+
+// errTakenOver ends a read loop whose goroutine ran a call for so long
+// that another goroutine took the reading over.
+var errTakenOver = errors.New("reading taken over")
+
+// runInline runs a call in the reader goroutine. The reader does so for
+// a lone call, the one running on the connection with no frame behind it,
+// which spares the hand-off to another goroutine and answers a sequential
+// caller sooner; and for a call of a quick method (see runCost) whatever
+// is behind it, which spares a loaded server a goroutine switch per call.
+// behind says whether frames wait behind the call: if not, it writes its
+// reply itself. A call that runs longer than takeoverAfter does not hold
+// up the connection: a new goroutine takes over its reading. runInline
+// reports whether this goroutine is still the reader.
+//
+// The takeover timer is not set per call: setting a timer wakes the
+// runtime's network poller, which costs a sequential caller more than
+// the rest of the server's work on its call. Once armed, the timer
+// checks the connection every takeoverAfter while calls keep coming
+// (see watch) and disarms itself when they stop.
+func (sc *serverConn) runInline(t task, behind bool) bool {
+	if sc.sched.takeover == nil {
+		// Made stopped, before the state below publishes it to watch.
+		sc.sched.takeover = time.AfterFunc(time.Hour, sc.watch)
+		sc.sched.takeover.Stop()
+	}
+	reading := sc.sched.readerState.Load() // the reader's own: no one else changes it now
+	calls := sc.sched.inlineCalls.Add(1)
+	sc.sched.inlineBehind.Store(behind)
+	sc.sched.readerState.Store(reading | readerRunning)
+	if !sc.sched.watching.Load() && sc.sched.watching.CompareAndSwap(false, true) {
+		sc.sched.watchSeen.Store(calls)
+		sc.sched.takeover.Reset(takeoverAfter)
+	}
+	sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve)
+	return sc.sched.readerState.CompareAndSwap(reading|readerRunning, reading)
+}
+
+// watch runs every takeoverAfter while the reader goroutine runs calls
+// (in a goroutine of its own, the timer's). A call still running with no
+// call begun since the last check, or since this call armed the timer,
+// has run for at least takeoverAfter: unless it ends meanwhile, this
+// goroutine becomes the connection's reader. With no call running and
+// none begun since the last check, the timer is disarmed, so that a lone
+// call now and then costs one check.
+func (sc *serverConn) watch() {
+	// The state is loaded first: a call running then, with no call begun
+	// since seen, began before it. (A call ending and the next beginning
+	// between these loads and the swap below can still be taken over
+	// early, which costs a goroutine switch and nothing else.)
+	st := sc.sched.readerState.Load()
+	calls := sc.sched.inlineCalls.Load()
+	seen := sc.sched.watchSeen.Swap(calls)
+	if st&readerRunning != 0 && calls == seen &&
+		sc.sched.readerState.CompareAndSwap(st, st&^readerRunning+readerTakeover) {
+		sc.sched.watching.Store(false) // the new reader arms it again
+		sc.read()
+		return
+	}
+	if calls != seen || st&readerRunning != 0 {
+		sc.sched.takeover.Reset(takeoverAfter)
+		return
+	}
+	sc.sched.watching.Store(false)
+	// A call that began after the loads above saw watching still set and
+	// did not arm the timer: arm it for that call.
+	if sc.sched.inlineCalls.Load() != calls && sc.sched.watching.CompareAndSwap(false, true) {
+		sc.sched.takeover.Reset(takeoverAfter)
+	}
+}
+
+// takeSlot counts a call in as running, first waiting, at the
+// connection's limit (connCallLimit), for one to end.
+func (sc *serverConn) takeSlot() error {
+	s := &sc.sched
+	var poll *time.Timer
+	defer func() {
+		if poll != nil {
+			poll.Stop()
+		}
+	}()
+	for {
+		n := s.running.Load()
+		limit := sc.srv.connCallLimit()
+		if n < limit {
+			if s.running.CompareAndSwap(n, n+1) {
+				return nil
+			}
+			continue
+		}
+		var tick <-chan time.Time
+		if limit < maxConnCalls {
+			// The limit rises as calls of other connections end, which
+			// nothing signals here: look again now and then.
+			if poll == nil {
+				poll = time.NewTimer(roomPoll)
+			} else {
+				poll.Reset(roomPoll)
+			}
+			tick = poll.C
+		}
+		select {
+		case <-s.wake:
+		case <-tick:
+		case <-sc.ctx.Done():
+			return sc.ctx.Err()
+		}
+	}
+}
+
+// connCallLimit is how many calls one connection may run at once:
+// maxConnCalls, less what the calls outliving their connections run past
+// their bound (canceled, they may take a while to return), but at least
+// one — so that a client leaving thousands of calls behind cannot run as
+// many again at once on its next connection.
+func (s *Server) connCallLimit() int32 {
+	over := s.orphanCalls.Load() - s.maxOrphans()
+	if over <= 0 {
+		return maxConnCalls
+	}
+	return int32(max(int64(maxConnCalls)-over, 1))
+}
+
+// leave counts a call out, waking the reader if it waits for a slot.
+func (s *connScheduler) leave() {
+	if s.running.Add(-1) == maxConnCalls-1 {
+		select {
+		case s.wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
+
+// fairSlot reports whether a call admitted on sc may run: with a limit
+// of concurrent calls, the last eighth of it is kept for connections that
+// run fewer than an eighth, so that one client cannot take every slot.
+func (sc *serverConn) fairSlot() bool {
+	limit := sc.srv.cfg.maxConcurrent
+	if limit == 0 || sc.srv.active.Load() <= int64(limit-limit/8) {
+		return true
+	}
+	return sc.sched.running.Load() < int32(max(limit/8, 1))
+}
