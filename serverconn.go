@@ -504,9 +504,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	}
 	defer sc.unreserve(reserve)
 	frame := buf.Bytes()
-	wire.PutSize(frame, len(frame)-wire.HeaderSize)
-	frame[4], frame[5] = byte(wire.KindReply), flags
-	wire.PutID(frame, id)
+	wire.PutHeader(frame, wire.KindReply, flags, id)
 	if sc.sess != nil {
 		sc.sess.finish(id, buf) // sent to the session's current connection, and kept
 		return

@@ -119,6 +119,16 @@ func AppendHeader(dst []byte, h Header) []byte {
 	return binary.BigEndian.AppendUint64(dst, h.ID)
 }
 
+// PutHeader writes the header of frame, whose first HeaderSize bytes
+// were reserved for it: kind, flags and id as given, and the size of the
+// body that follows. It lets a writer reserve a header, append the body,
+// then fill the header in.
+func PutHeader(frame []byte, k Kind, flags uint8, id uint64) {
+	PutSize(frame, len(frame)-HeaderSize)
+	frame[4], frame[5] = byte(k), flags
+	PutID(frame, id)
+}
+
 // PutSize overwrites the size field of the header at the start of frame.
 // It lets a writer reserve a header, append the body, then fix the size.
 func PutSize(frame []byte, size int) {

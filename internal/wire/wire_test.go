@@ -252,3 +252,17 @@ func FuzzHandshake(f *testing.F) {
 		}
 	})
 }
+
+// TestPutHeader checks that a header written in place over reserved
+// bytes reads back as written, with the size of the body behind it.
+func TestPutHeader(t *testing.T) {
+	frame := append(make([]byte, HeaderSize), "body"...)
+	PutHeader(frame, KindReply, FlagError, 1<<40+7)
+	h, err := ParseHeader(frame, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Header{Size: 4, Kind: KindReply, Flags: FlagError, ID: 1<<40 + 7}); h != want {
+		t.Fatalf("PutHeader wrote %+v, want %+v", h, want)
+	}
+}
