@@ -2,7 +2,6 @@ package simplerpc
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -279,9 +277,6 @@ func (s *Server) handshake(br *bufio.Reader) (codec.Codec, wire.Hello, *wire.Wel
 	}
 	return c, hello, welcome, nil
 }
-
-// errProtocol marks a peer that broke the protocol.
-var errProtocol = errors.New("protocol violation")
 
 // readLoop reads frames until the connection fails or the peer breaks the
 // protocol, or until another goroutine takes the reading over
@@ -571,10 +566,6 @@ func (sc *serverConn) flush() {
 	}
 }
 
-// lingerTimeout bounds how long a connection closed gracefully waits for
-// the client to hang up.
-const lingerTimeout = time.Second
-
 // closeGently ends a connection whose last frames are written: it closes
 // the write side and lets the reader finish when the client hangs up (or
 // after lingerTimeout), rather than resetting the connection with frames
@@ -585,21 +576,4 @@ func (sc *serverConn) closeGently() {
 		return
 	}
 	sc.nc.Close()
-}
-
-// ---- Buffers -------------------------------------------------------------------
-
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledBuffer is the largest buffer returned to the pool.
-const maxPooledBuffer = 256 << 10
-
-func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
-
-func putBuffer(b *bytes.Buffer) {
-	if b.Cap() > maxPooledBuffer {
-		return
-	}
-	b.Reset()
-	bufferPool.Put(b)
 }
