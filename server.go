@@ -184,19 +184,40 @@ func (s *Server) lookup(name []byte) *method {
 	return (*s.methods.Load())[string(name)]
 }
 
-// notFound explains a failed lookup, naming the methods the service has.
+// notFound explains a failed lookup. Only a server that says what it
+// serves (WithIntrospection, the default) names what the service has, a
+// few of its methods and their count; the name looked up is quoted valid
+// UTF-8 and cut short (peerText), as it comes from the peer.
 func (s *Server) notFound(name string) *Error {
+	name = peerText(name)
 	svc, meth, ok := strings.Cut(name, ".")
 	s.mu.Lock()
 	methods, known := s.services[svc]
 	s.mu.Unlock()
 	switch {
+	case ok && known && !s.cfg.noIntrospection:
+		return errorf(CodeNotFound, name, "service %s has no method %s (%s)", svc, meth, someMethods(methods))
 	case ok && known:
-		return errorf(CodeNotFound, name, "service %s has no method %s (it has: %s)", svc, meth, strings.Join(methods, ", "))
+		return errorf(CodeNotFound, name, "service %s has no method %s", svc, meth)
 	case ok:
 		return errorf(CodeNotFound, name, "no service %s", svc)
 	}
 	return errorf(CodeNotFound, name, "no function %s", name)
+}
+
+// notFoundListed is how many of a service's methods a not-found message
+// names.
+const notFoundListed = 5
+
+// someMethods names the first few of a service's methods, sorted, and
+// how many more it has: "it has: Add, Area, Crash, Div, Sum and 33 more;
+// simplerpc.describe lists them all".
+func someMethods(methods []string) string {
+	if len(methods) <= notFoundListed {
+		return "it has: " + strings.Join(methods, ", ")
+	}
+	return fmt.Sprintf("it has: %s and %d more; %s lists them all",
+		strings.Join(methods[:notFoundListed], ", "), len(methods)-notFoundListed, DescribeMethod)
 }
 
 // ---- Admission -----------------------------------------------------------------
