@@ -108,7 +108,12 @@ func remoteError(method string, err error, stacks bool) (*Error, any) {
 		e.Stack = errorChain(err)
 	}
 	var detail any
-	e.Name, detail = matchRegistered(err)
+	var cfg errorConfig
+	e.Name, detail, cfg = matchRegistered(err)
+	e.rpcCode = cfg.rpcCode
+	if c, ok := errors.AsType[JSONRPCCoder](err); ok && validRPCCode(c.JSONRPCCode()) {
+		e.rpcCode = c.JSONRPCCode()
+	}
 	return e, detail
 }
 

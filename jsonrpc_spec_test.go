@@ -1,10 +1,15 @@
 package simplerpc_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/simplerpc/simplerpc"
 )
 
 // batch posts a batch and returns its responses by id.
@@ -93,5 +98,67 @@ func TestJSONRPCIDEchoedExactly(t *testing.T) {
 	status, out := post(t, hc, url, "{\"jsonrpc\":\"2.0\",\"method\":\"Calc.Add\",\"params\":[1,2],\"id\":\"a\xffb\"}")
 	if want := "{\"jsonrpc\":\"2.0\",\"result\":3,\"id\":\"a\ufffdb\"}"; status != http.StatusOK || string(out) != want {
 		t.Errorf("id with a byte not UTF-8: %s, want %s", out, want)
+	}
+}
+
+// reservedCoder asks for a code the specification reserves.
+type reservedCoder struct{ code int }
+
+func (e reservedCoder) Error() string    { return fmt.Sprintf("wants %d", e.code) }
+func (e reservedCoder) JSONRPCCode() int { return e.code }
+
+// TestJSONRPCErrorOwnCode: section 5.1, "The remainder of the space is
+// available for application defined errors": an error may choose its
+// code there, by registration or by a method of its own, and keeps its
+// data member; codes of the reserved range other than -32602 and -32603
+// are refused at registration and ignored from an error's method.
+func TestJSONRPCErrorOwnCode(t *testing.T) {
+	ts := startServer(t)
+	if err := ts.srv.RegisterFunc("fail", func(kind string, code int) error {
+		switch kind {
+		case "sentinel":
+			return fmt.Errorf("wrapped: %w", errOutOfStock)
+		case "coder":
+			return &quotaError{Left: code}
+		}
+		return reservedCoder{code}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	hc, url := httpClient(t), "http://"+ts.addr+"/"
+	for _, tc := range []struct {
+		params string
+		code   int
+	}{
+		{`["sentinel", 0]`, 1001},
+		{`["coder", 3]`, 429},
+		{`["reserved", -32602]`, -32602},
+		{`["reserved", -32603]`, -32603},
+		{`["reserved", -32601]`, -32000},
+		{`["reserved", -32768]`, -32000},
+		{`["reserved", -32769]`, -32769},
+		{`["reserved", -31999]`, -31999},
+		{`["reserved", 0]`, -32000},
+	} {
+		e := wantError(t, tc.params, rpc(t, hc, url, call("fail", tc.params, 1)), tc.code, "")
+		if e.Data["code"] != "application" || e.Data["method"] != "fail" {
+			t.Errorf("%s: data %v", tc.params, e.Data)
+		}
+	}
+	// Native clients see the Code and the name, as ever.
+	err := dial(t, ts.addr).Call(context.Background(), "fail", []any{"sentinel", 0})
+	var e *simplerpc.Error
+	if !errors.As(err, &e) || e.Code != simplerpc.CodeApplication || e.Name != "shop.out_of_stock" || !errors.Is(err, errOutOfStock) {
+		t.Errorf("native: %#v", err)
+	}
+	for _, code := range []int{-32000, -32600, -32700, -32768, -32099} {
+		func() {
+			defer func() {
+				if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "reserves -32768 to -32000") {
+					t.Errorf("WithJSONRPCCode(%d): %v, want a panic", code, p)
+				}
+			}()
+			simplerpc.WithJSONRPCCode(code)
+		}()
 	}
 }
