@@ -275,7 +275,9 @@ func (s *Server) release() { s.active.Add(-1) }
 
 // ---- Serving -------------------------------------------------------------------
 
-// ListenAndServe listens on the TCP address addr and calls Serve.
+// ListenAndServe listens on the TCP address addr and calls Serve. As
+// Serve, it returns ErrServerClosed as soon as Shutdown begins; the
+// program must wait for Shutdown to return.
 func (s *Server) ListenAndServe(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -287,6 +289,10 @@ func (s *Server) ListenAndServe(addr string) error {
 // Serve accepts connections on l and serves each in its own goroutine. It
 // closes l before returning. It returns ErrServerClosed after Shutdown or
 // Close, or the listener's error.
+//
+// When Shutdown is called, Serve and ListenAndServe return ErrServerClosed
+// at once, while the calls in flight are still running: make sure the
+// program does not exit then, but waits for Shutdown to return.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.shutting {
@@ -386,6 +392,21 @@ func (s *Server) beginShutdown() []*serverConn {
 // elsewhere. JSON-RPC calls over HTTP are waited for too, and new ones
 // are refused with -32001 (unavailable). If ctx ends first, Shutdown
 // returns its error and leaves the rest to Close.
+//
+// When Shutdown is called, Serve and ListenAndServe return ErrServerClosed
+// at once. Make sure the program does not exit then, but waits for
+// Shutdown to return: the calls in flight are answered only by then.
+//
+//	go func() {
+//		<-ctx.Done() // SIGTERM, say
+//		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+//		defer cancel()
+//		shutdownErr <- srv.Shutdown(sctx)
+//	}()
+//	if err := srv.ListenAndServe(addr); !errors.Is(err, simplerpc.ErrServerClosed) {
+//		return err
+//	}
+//	return <-shutdownErr
 func (s *Server) Shutdown(ctx context.Context) error {
 	conns := s.beginShutdown()
 	for _, sc := range conns {
