@@ -30,6 +30,9 @@ import (
 // until written are charged to the memory budget (WithMemoryBudget),
 // which so bounds the calls running at once; a body it cannot hold gets
 // status 503, a call it cannot hold an unavailable error: neither is run.
+// A gzip body (Content-Encoding: gzip) is decompressed, the size limit
+// and the budget applying to it decompressed; a response of 1 KiB or more
+// is compressed for a client that accepts gzip; any other coding gets 415.
 // Every JSON-RPC response has status 200; a lone notification, or a batch
 // of notifications only, gets 204 and no body; a method other than POST
 // gets 405. Errors carry the simplerpc code, the server-side error type
