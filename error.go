@@ -31,6 +31,9 @@ type Error struct {
 	Name string
 
 	cause error
+	// rpcCode is the JSON-RPC error code the server-side error chose
+	// (JSONRPCCoder, WithJSONRPCCode), or 0 for the mapping of Code.
+	rpcCode int
 }
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
@@ -101,24 +104,49 @@ var errorRegistry struct {
 type namedError struct {
 	name string
 	err  error
+	cfg  errorConfig
 }
 
 type namedType struct {
 	name string
 	typ  reflect.Type
+	cfg  errorConfig
+}
+
+// An ErrorOption configures an error registered with RegisterError or
+// RegisterErrorType.
+type ErrorOption interface{ applyError(*errorConfig) }
+
+// errorConfig is what ErrorOptions set for a registered error.
+type errorConfig struct {
+	rpcCode int // WithJSONRPCCode; 0 for the mapping of the error's Code
+}
+
+type errorOptionFunc func(*errorConfig)
+
+func (f errorOptionFunc) applyError(c *errorConfig) { f(c) }
+
+func newErrorConfig(opts []ErrorOption) errorConfig {
+	var c errorConfig
+	for _, o := range opts {
+		o.applyError(&c)
+	}
+	return c
 }
 
 // RegisterError registers a sentinel error under name. When a server-side
 // error wraps the sentinel (errors.Is), the reply names it, and a client
 // that registered the same name returns an *Error for which
 // errors.Is(err, sentinel) holds. Register at init time, the same name on
-// both sides. It panics if name is empty or taken, or err is nil.
-func RegisterError(name string, err error) {
+// both sides. Options apply to the server side (WithJSONRPCCode). It
+// panics if name is empty or taken, or err is nil.
+func RegisterError(name string, err error, opts ...ErrorOption) {
 	if err == nil {
 		panic("simplerpc: RegisterError of nil error")
 	}
+	cfg := newErrorConfig(opts)
 	register(name, err)
-	errorRegistry.sentinels = append(errorRegistry.sentinels, namedError{name, err})
+	errorRegistry.sentinels = append(errorRegistry.sentinels, namedError{name, err, cfg})
 	errorRegistry.Unlock()
 }
 
@@ -126,15 +154,17 @@ func RegisterError(name string, err error) {
 // values of that type travel with their exported fields: when a
 // server-side error has one in its chain (errors.As), the reply carries it
 // encoded, and a client that registered the same name decodes it, so
-// errors.As on the client's *Error finds it. It panics if name is empty or
-// taken, or example is nil.
-func RegisterErrorType(name string, example error) {
+// errors.As on the client's *Error finds it. Options apply to the server
+// side (WithJSONRPCCode). It panics if name is empty or taken, or example
+// is nil.
+func RegisterErrorType(name string, example error, opts ...ErrorOption) {
 	if example == nil {
 		panic("simplerpc: RegisterErrorType of nil error")
 	}
+	cfg := newErrorConfig(opts)
 	t := reflect.TypeOf(example)
 	register(name, t)
-	errorRegistry.types = append(errorRegistry.types, namedType{name, t})
+	errorRegistry.types = append(errorRegistry.types, namedType{name, t, cfg})
 	errorRegistry.Unlock()
 }
 
@@ -155,22 +185,23 @@ func register(name string, v any) {
 }
 
 // matchRegistered finds the first registered type, then sentinel, in err's
-// chain. For a type it also returns the matching value, to be encoded.
-func matchRegistered(err error) (name string, detail any) {
+// chain, and returns its name and options. For a type it also returns the
+// matching value, to be encoded.
+func matchRegistered(err error) (name string, detail any, cfg errorConfig) {
 	errorRegistry.RLock()
 	defer errorRegistry.RUnlock()
 	for _, nt := range errorRegistry.types {
 		p := reflect.New(nt.typ)
 		if errors.As(err, p.Interface()) {
-			return nt.name, p.Elem().Interface()
+			return nt.name, p.Elem().Interface(), nt.cfg
 		}
 	}
 	for _, ne := range errorRegistry.sentinels {
 		if errors.Is(err, ne.err) {
-			return ne.name, nil
+			return ne.name, nil, ne.cfg
 		}
 	}
-	return "", nil
+	return "", nil, errorConfig{}
 }
 
 // lookupRegistered returns the sentinel registered under name, or a new

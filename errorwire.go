@@ -19,8 +19,12 @@ import (
 
 // appendErrorBody encodes e, with the registered error value detail (or
 // nil), into buf.
+//
+// Its strings go out as text, which must be UTF-8 (a strict CBOR decoder
+// refuses the reply otherwise): bytes that are not are replaced with
+// U+FFFD, whether they came from the peer or from a method's error.
 func appendErrorBody(buf *bytes.Buffer, c codec.Codec, e *Error, detail any) error {
-	vals := []any{uint8(e.Code), e.Message, e.Method, e.RemoteType, e.Stack, e.Name}
+	vals := []any{uint8(e.Code), validUTF8(e.Message), validUTF8(e.Method), validUTF8(e.RemoteType), validUTF8(e.Stack), validUTF8(e.Name)}
 	if detail != nil {
 		vals = append(vals, detail)
 	}
@@ -104,7 +108,12 @@ func remoteError(method string, err error, stacks bool) (*Error, any) {
 		e.Stack = errorChain(err)
 	}
 	var detail any
-	e.Name, detail = matchRegistered(err)
+	var cfg errorConfig
+	e.Name, detail, cfg = matchRegistered(err)
+	e.rpcCode = cfg.rpcCode
+	if c, ok := errors.AsType[JSONRPCCoder](err); ok && validRPCCode(c.JSONRPCCode()) {
+		e.rpcCode = c.JSONRPCCode()
+	}
 	return e, detail
 }
 

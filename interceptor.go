@@ -76,7 +76,7 @@ func chain(interceptors []Interceptor, final Invoker) Invoker {
 // execute runs an admitted call from peer: the interceptors, then the
 // method, whose results it appends to buf. It returns the error to send
 // (with the registered error value to send with it), after logging a
-// panic.
+// panic, or results that could not be encoded, each as what it is.
 func (s *Server) execute(ctx context.Context, m *method, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, peer string) (*Error, any) {
 	start := buf.Len()
 	var e *Error
@@ -89,11 +89,17 @@ func (s *Server) execute(ctx context.Context, m *method, args []reflect.Value, c
 	if e == nil && buf.Len()-start > s.cfg.maxMessageSize {
 		e = errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", buf.Len()-start, s.cfg.maxMessageSize)
 	}
-	if e != nil && e.Code == CodeInternal {
+	switch {
+	case e == nil:
+		return nil, nil
+	case errors.Is(e, errResult):
+		// The method ran and returned; what it returned has no encoding.
+		s.cfg.logger.Error("simplerpc: method result could not be encoded", "method", m.name, "codec", c.Name(), "error", e.Message, "peer", peer)
+	case errors.Is(e, errPanic):
 		s.cfg.logger.Error("simplerpc: method panicked", "method", m.name, "panic", e.Message, "stack", e.Stack, "peer", peer)
-		if !s.cfg.stackTraces {
-			e.Stack = ""
-		}
+	}
+	if e.Code == CodeInternal && !s.cfg.stackTraces {
+		e.Stack = ""
 	}
 	return e, detail
 }

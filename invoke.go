@@ -3,6 +3,7 @@ package simplerpc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime/debug"
@@ -112,15 +113,33 @@ func (m *method) decodeStructArg(arr *codec.Array) (reflect.Value, *Error) {
 	return sv.Elem(), nil
 }
 
+// errPanic is the cause of the CodeInternal error of a call whose method
+// panicked.
+var errPanic = errors.New("the method panicked")
+
+// errResult is the cause of the CodeInternal error of a call whose
+// results could not be encoded (a NaN into JSON, say): the method ran,
+// so it is not a panic, and execute logs it apart.
+var errResult = errors.New("the result could not be encoded")
+
 // invoke runs the method with args (from decodeArgs), recovering a panic.
-// It appends the encoded result array to buf, or returns the error to send.
+// It appends the encoded result array to buf, or returns the error to send:
+// a results that cannot be encoded gives a CodeInternal error whose cause
+// is errResult, and leaves buf as it was.
 func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, stacks bool) (e *Error, detail any) {
+	start := buf.Len()
+	encoding := false
 	defer func() {
 		if p := recover(); p != nil {
-			e = &Error{Code: CodeInternal, Method: m.name, Message: fmt.Sprint(p), RemoteType: fmt.Sprintf("%T", p)}
-			if stacks {
-				e.Stack = string(debug.Stack())
+			e = &Error{Code: CodeInternal, Method: m.name, Message: fmt.Sprint(p), RemoteType: fmt.Sprintf("%T", p), cause: errPanic}
+			if encoding {
+				// A result's own encoding method (MarshalJSON) panicked.
+				buf.Truncate(start)
+				e = resultError(m.name, fmt.Errorf("panic: %v", p))
 			}
+			// Captured whatever stacks says, for the log: execute drops it
+			// from the reply unless the server sends stacks.
+			e.Stack = string(debug.Stack())
 			detail = nil
 		}
 	}()
@@ -142,8 +161,18 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 		}
 		out = out[:len(out)-1]
 	}
+	encoding = true
 	if err := c.AppendValues(buf, out); err != nil {
-		return errorf(CodeInternal, m.name, "encoding results: %v", err), nil
+		buf.Truncate(start)
+		return resultError(m.name, err), nil
 	}
 	return nil, nil
+}
+
+// resultError is the error of a call of method whose results did not
+// encode because of err.
+func resultError(method string, err error) *Error {
+	e := newError(CodeInternal, method, fmt.Errorf("%w: %w", errResult, err))
+	e.RemoteType = fmt.Sprintf("%T", err)
+	return e
 }

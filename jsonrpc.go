@@ -1,6 +1,7 @@
 package simplerpc
 
 import (
+	"compress/gzip"
 	"context"
 	"io"
 	"log/slog"
@@ -29,6 +30,9 @@ import (
 // until written are charged to the memory budget (WithMemoryBudget),
 // which so bounds the calls running at once; a body it cannot hold gets
 // status 503, a call it cannot hold an unavailable error: neither is run.
+// A gzip body (Content-Encoding: gzip) is decompressed, the size limit
+// and the budget applying to it decompressed; a response of 1 KiB or more
+// is compressed for a client that accepts gzip; any other coding gets 415.
 // Every JSON-RPC response has status 200; a lone notification, or a batch
 // of notifications only, gets 204 and no body; a method other than POST
 // gets 405. Errors carry the simplerpc code, the server-side error type
@@ -86,12 +90,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case out != nil:
-		writeJSON(w, http.StatusOK, out)
-	case parts != nil:
-		writeJSONArray(w, parts)
-	default:
+		parts = [][]byte{out}
+	case parts == nil:
 		w.WriteHeader(http.StatusNoContent)
+		return
 	}
+	// The response depends on what the client accepts.
+	w.Header().Add("Vary", "Accept-Encoding")
+	if zw := s.compressor(w, r, out == nil, parts, ch); zw != nil {
+		writeJSONParts(zw, out == nil, parts)
+		_ = zw.Close()
+		putGzipWriter(zw)
+		return
+	}
+	writeJSONArray(w, out == nil, parts)
+}
+
+// compressor returns a gzip writer for the response of the parts (an
+// array of them if array), with its headers set, when the client
+// accepts gzip, the response is at least rpcGzipMin bytes and the
+// memory budget holds the writer; or nil to send it as is.
+func (s *Server) compressor(w http.ResponseWriter, r *http.Request, array bool, parts [][]byte, ch *rpcCharge) *gzip.Writer {
+	// The writer's charge is given back with everything the request
+	// holds, once it is answered.
+	if jsonPartsLen(array, parts) < rpcGzipMin || !acceptsGzip(r.Header) || !ch.tryTake(rpcGzipWriterCost, true) {
+		return nil
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Encoding", "gzip")
+	w.WriteHeader(http.StatusOK)
+	return gzipWriter(w)
 }
 
 // rpcParseGated is the body size above which bodies are parsed a few at
@@ -106,19 +135,40 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// writeJSONArray writes the non-nil parts, JSON values, as one array with
-// status 200, without joining them in memory first.
-func writeJSONArray(w http.ResponseWriter, parts [][]byte) {
-	n, sep := 1, "["
+// jsonPartsLen returns the length of the non-nil parts, JSON values, as
+// one array if array, or of the one part.
+func jsonPartsLen(array bool, parts [][]byte) int {
+	if !array {
+		return len(parts[0])
+	}
+	n := 1 // "[", then each part and a comma or the "]"
 	for _, p := range parts {
 		if p != nil {
 			n += len(p) + 1
 		}
 	}
+	return n
+}
+
+// writeJSONArray writes the non-nil parts, JSON values, as one array
+// (or the one part, unless array) with status 200, without joining them
+// in memory first.
+func writeJSONArray(w http.ResponseWriter, array bool, parts [][]byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(n))
+	h.Set("Content-Length", strconv.Itoa(jsonPartsLen(array, parts)))
 	w.WriteHeader(http.StatusOK)
+	writeJSONParts(w, array, parts)
+}
+
+// writeJSONParts writes the non-nil parts as one array, or the one part
+// unless array.
+func writeJSONParts(w io.Writer, array bool, parts [][]byte) {
+	if !array {
+		_, _ = w.Write(parts[0])
+		return
+	}
+	sep := "["
 	for _, p := range parts {
 		if p == nil {
 			continue

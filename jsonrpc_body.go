@@ -32,25 +32,59 @@ var (
 	errBodyBudget   = errors.New("simplerpc: memory budget exhausted")
 )
 
-// readRPCBody reads the request's body, charging ch for the memory it
-// takes as it grows. If it cannot, it answers the request itself (413,
-// 503, 400 or 408) and returns false.
+// readRPCBody reads the request's body, decompressed if it is gzip,
+// charging ch for the memory it takes as it grows. If it cannot, it
+// answers the request itself (413, 415, 503, 400 or 408) and returns
+// false.
 func (s *Server) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge) ([]byte, bool) {
 	limit := s.cfg.maxMessageSize
-	if r.ContentLength > int64(limit) {
-		s.refuseTooLarge(w, r, rc, r.ContentLength, false)
+	gz, bad := requestCoding(r.Header)
+	switch {
+	case bad != "":
+		s.refuseCoding(w, r, rc, bad)
+		return nil, false
+	case r.ContentLength > int64(limit):
+		// Compressed, it decompresses larger still.
+		s.refuseTooLarge(w, r, rc, r.ContentLength, gz, false)
 		return nil, false
 	}
-	body, err := readCharged(r.Body, r.ContentLength, limit, ch)
+	var src io.Reader = r.Body
+	n := r.ContentLength
+	if gz {
+		if !ch.tryTake(rpcGzipReaderCost, false) {
+			s.refuseBusy(w, r, rc, r.ContentLength, false)
+			return nil, false
+		}
+		defer ch.give(rpcGzipReaderCost)
+		zr, err := openGzip(r.Body)
+		if err != nil {
+			return nil, s.bodyFailed(w, r, rc, err)
+		}
+		defer zr.close()
+		src, n = zr, -1 // the decompressed size is known once read
+	}
+	body, err := readCharged(src, n, limit, ch)
 	switch {
 	case err == nil:
 		return body, true
 	case errors.Is(err, errBodyTooLarge):
-		s.refuseTooLarge(w, r, rc, int64(len(body)), true)
+		s.refuseTooLarge(w, r, rc, int64(len(body)), gz, true)
 		return nil, false
 	case errors.Is(err, errBodyBudget):
-		s.refuseBusy(w, r, rc, max(r.ContentLength, int64(len(body))), len(body) > 0)
+		s.refuseBusy(w, r, rc, max(r.ContentLength, int64(len(body))), len(body) > 0 || gz)
 		return nil, false
+	}
+	return nil, s.bodyFailed(w, r, rc, err)
+}
+
+// bodyFailed answers a request whose body could not be read because of
+// err: a gzip body that does not decompress gets a parse error, a body the
+// connection failed to bring a plain 400 or 408. It returns false.
+func (s *Server) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, err error) bool {
+	if ge, ok := errors.AsType[*gzipError](err); ok {
+		s.cfg.logger.Debug("simplerpc: a JSON-RPC request's gzip body does not decompress", slog.String("remote", r.RemoteAddr), slog.Any("error", ge.err))
+		s.refuse(w, r, rc, http.StatusBadRequest, protocolError(rpcParseError, "parse error: "+ge.Error()), true)
+		return false
 	}
 	s.cfg.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
 	// Say so, rather than let an empty 200 pass for an answer; the
@@ -61,7 +95,7 @@ func (s *Server) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.Re
 		status = http.StatusRequestTimeout
 	}
 	http.Error(w, "simplerpc: reading the request body failed: "+err.Error(), status)
-	return nil, false
+	return false
 }
 
 // readCharged reads a body of n bytes (-1: unknown) of at most limit,
@@ -113,13 +147,25 @@ func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge) ([]byte, error
 }
 
 // refuseTooLarge answers a request whose body exceeds the size limit:
-// size bytes of it were declared or read; read says whether any were.
-func (s *Server) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
+// size bytes of it were declared or read (decompressed, for a gzip body,
+// gz); read says whether any were.
+func (s *Server) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, gz, read bool) {
 	limit := s.cfg.maxMessageSize
 	s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: body over the size limit",
-		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size), slog.Int("limit", limit))
+		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size), slog.Int("limit", limit), slog.Bool("gzip", gz))
 	msg := fmt.Sprintf("invalid request: the body exceeds the %d-byte limit", limit)
+	if gz && read {
+		msg = fmt.Sprintf("invalid request: the body decompresses past the %d-byte limit", limit)
+	}
 	s.refuse(w, r, rc, http.StatusRequestEntityTooLarge, protocolError(rpcInvalidRequest, msg), read)
+}
+
+// refuseCoding answers a request whose body has a Content-Encoding the
+// server does not take, with 415 and the codings it takes.
+func (s *Server) refuseCoding(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, coding string) {
+	w.Header().Set("Accept-Encoding", "gzip")
+	msg := fmt.Sprintf("invalid request: Content-Encoding %q is not supported; send the body as is or gzip-compressed", coding)
+	s.refuse(w, r, rc, http.StatusUnsupportedMediaType, protocolError(rpcInvalidRequest, msg), false)
 }
 
 // refuseBusy answers a request whose body of size bytes the memory

@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"encoding/json"
+	"fmt"
 )
 
 // JSON-RPC 2.0 error codes. The first five are the specification's; the
@@ -55,6 +56,43 @@ func JSONRPCCode(c Code) int {
 	return rpcApplicationError
 }
 
+// A JSONRPCCoder is an error that chooses the code of the JSON-RPC error
+// object it is sent as, in place of the mapping of its Code (JSONRPCCode):
+// a method error with one in its chain (errors.As) is sent with that code,
+// if it is one an application may use (see WithJSONRPCCode); otherwise,
+// or for 0, the mapping holds. It says nothing to native clients, which see the
+// Code.
+type JSONRPCCoder interface {
+	error
+	JSONRPCCode() int
+}
+
+// WithJSONRPCCode gives an error registered with RegisterError or
+// RegisterErrorType its own JSON-RPC error code: a method error that
+// matches it is sent to JSON-RPC clients with code, rather than the
+// -32000 of application errors. The data member is the same.
+//
+// JSON-RPC 2.0 reserves -32768 to -32000 for the specification and the
+// server (docs/jsonrpc.md lists what simplerpc sends there), and some
+// clients treat codes of that range as the server's own (one drops the
+// data member of -32000 to -32099); choose code outside it, or -32602
+// (invalid params) or -32603 (internal error), which the specification
+// defines for what a method may itself find. It panics on any other code
+// in the range.
+func WithJSONRPCCode(code int) ErrorOption {
+	if !validRPCCode(code) {
+		panic(fmt.Sprintf("simplerpc: WithJSONRPCCode(%d): JSON-RPC 2.0 reserves -32768 to -32000; choose a code outside that range, or -32602 or -32603", code))
+	}
+	return errorOptionFunc(func(c *errorConfig) { c.rpcCode = code })
+}
+
+// validRPCCode reports whether an application may send code: any code
+// outside the range the specification reserves, and of those in it the
+// two that speak of a method's own findings.
+func validRPCCode(code int) bool {
+	return code < -32768 || code > -32000 || code == rpcInvalidParams || code == rpcInternalError
+}
+
 // rpcError is a JSON-RPC error object.
 type rpcError struct {
 	Code    int           `json:"code"`
@@ -82,8 +120,12 @@ func protocolError(code int, msg string) *rpcError {
 // rpcErrorOf converts a call's *Error, with the registered error value
 // detail (or nil), into its JSON-RPC error object.
 func rpcErrorOf(e *Error, detail any) *rpcError {
+	code := e.rpcCode
+	if code == 0 {
+		code = JSONRPCCode(e.Code)
+	}
 	return &rpcError{
-		Code:    JSONRPCCode(e.Code),
+		Code:    code,
 		Message: e.Message,
 		Data: &rpcErrorData{
 			Code:   e.Code.String(),

@@ -258,8 +258,18 @@ func TestJSONRPCInvalidRequests(t *testing.T) {
 		}
 	}
 	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
-	wantError(t, "deep params", rpc(t, hc, url, call("Calc.Sum", deep, 1)), -32600, "nested deeper")
-	wantError(t, "deep batch", rpc(t, hc, url, deep), -32600, "nested deeper")
+	r := rpc(t, hc, url, call("Calc.Sum", deep, 1))
+	wantError(t, "deep params", r, -32600, "nested deeper")
+	if string(r.ID) != "1" {
+		t.Errorf("deep params: id %s, want 1", r.ID)
+	}
+	// A batch whose one element is no request: that element is answered.
+	status, out := post(t, hc, url, deep)
+	var rs []rpcResponse
+	if err := json.Unmarshal(out, &rs); status != http.StatusOK || err != nil || len(rs) != 1 {
+		t.Fatalf("deep batch: status %d: %s", status, out)
+	}
+	wantError(t, "deep batch", rs[0], -32600, "must be a JSON object")
 }
 
 func TestJSONRPCBatch(t *testing.T) {

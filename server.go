@@ -188,19 +188,40 @@ func (s *Server) lookup(name []byte) *method {
 	return (*s.methods.Load())[string(name)]
 }
 
-// notFound explains a failed lookup, naming the methods the service has.
+// notFound explains a failed lookup. Only a server that says what it
+// serves (WithIntrospection, the default) names what the service has, a
+// few of its methods and their count; the name looked up is quoted valid
+// UTF-8 and cut short (peerText), as it comes from the peer.
 func (s *Server) notFound(name string) *Error {
+	name = peerText(name)
 	svc, meth, ok := strings.Cut(name, ".")
 	s.mu.Lock()
 	methods, known := s.services[svc]
 	s.mu.Unlock()
 	switch {
+	case ok && known && !s.cfg.noIntrospection:
+		return errorf(CodeNotFound, name, "service %s has no method %s (%s)", svc, meth, someMethods(methods))
 	case ok && known:
-		return errorf(CodeNotFound, name, "service %s has no method %s (it has: %s)", svc, meth, strings.Join(methods, ", "))
+		return errorf(CodeNotFound, name, "service %s has no method %s", svc, meth)
 	case ok:
 		return errorf(CodeNotFound, name, "no service %s", svc)
 	}
 	return errorf(CodeNotFound, name, "no function %s", name)
+}
+
+// notFoundListed is how many of a service's methods a not-found message
+// names.
+const notFoundListed = 5
+
+// someMethods names the first few of a service's methods, sorted, and
+// how many more it has: "it has: Add, Area, Crash, Div, Sum and 33 more;
+// simplerpc.describe lists them all".
+func someMethods(methods []string) string {
+	if len(methods) <= notFoundListed {
+		return "it has: " + strings.Join(methods, ", ")
+	}
+	return fmt.Sprintf("it has: %s and %d more; %s lists them all",
+		strings.Join(methods[:notFoundListed], ", "), len(methods)-notFoundListed, DescribeMethod)
 }
 
 // ---- Admission -----------------------------------------------------------------
@@ -247,7 +268,9 @@ func (s *Server) release() { s.active.Add(-1) }
 
 // ---- Serving -------------------------------------------------------------------
 
-// ListenAndServe listens on the TCP address addr and calls Serve.
+// ListenAndServe listens on the TCP address addr and calls Serve. As
+// Serve, it returns ErrServerClosed as soon as Shutdown begins; the
+// program must wait for Shutdown to return.
 func (s *Server) ListenAndServe(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -259,6 +282,10 @@ func (s *Server) ListenAndServe(addr string) error {
 // Serve accepts connections on l and serves each in its own goroutine. It
 // closes l before returning. It returns ErrServerClosed after Shutdown or
 // Close, or the listener's error.
+//
+// When Shutdown is called, Serve and ListenAndServe return ErrServerClosed
+// at once, while the calls in flight are still running: make sure the
+// program does not exit then, but waits for Shutdown to return.
 func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.shutting {
@@ -358,6 +385,21 @@ func (s *Server) beginShutdown() []*serverConn {
 // elsewhere. JSON-RPC calls over HTTP are waited for too, and new ones
 // are refused with -32001 (unavailable). If ctx ends first, Shutdown
 // returns its error and leaves the rest to Close.
+//
+// When Shutdown is called, Serve and ListenAndServe return ErrServerClosed
+// at once. Make sure the program does not exit then, but waits for
+// Shutdown to return: the calls in flight are answered only by then.
+//
+//	go func() {
+//		<-ctx.Done() // SIGTERM, say
+//		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+//		defer cancel()
+//		shutdownErr <- srv.Shutdown(sctx)
+//	}()
+//	if err := srv.ListenAndServe(addr); !errors.Is(err, simplerpc.ErrServerClosed) {
+//		return err
+//	}
+//	return <-shutdownErr
 func (s *Server) Shutdown(ctx context.Context) error {
 	conns := s.beginShutdown()
 	for _, sc := range conns {

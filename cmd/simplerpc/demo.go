@@ -158,7 +158,22 @@ func (ds *demoServer) stop() {
 	<-ds.done
 }
 
-// serveDemo serves DemoCalc on addr until the command is interrupted.
+// shutdown stops the server gracefully and waits for it: Serve returns
+// as soon as Shutdown begins, the calls in flight are answered only once
+// Shutdown returns. Calls still running after timeout are cut off.
+func (ds *demoServer) shutdown(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := ds.srv.Shutdown(ctx)
+	if err != nil {
+		ds.srv.Close()
+	}
+	<-ds.done
+	return err
+}
+
+// serveDemo serves DemoCalc on addr until the command is interrupted,
+// then finishes the calls in flight.
 func serveDemo(e *env, addr string) int {
 	ds, err := startDemoServer(addr)
 	if err != nil {
@@ -167,7 +182,10 @@ func serveDemo(e *env, addr string) int {
 	}
 	fmt.Fprintf(e.stderr, "serving Calc on %s; interrupt to stop\n", ds.addr)
 	<-e.ctx.Done()
-	ds.stop()
+	if err := ds.shutdown(5 * time.Second); err != nil {
+		fmt.Fprintf(e.stderr, "simplerpc demo: shutdown: %v; calls still running were cut off\n", err)
+		return 1
+	}
 	return 0
 }
 

@@ -13,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/simplerpc/simplerpc"
@@ -63,23 +65,60 @@ func (Calc) Crash(msg string) int { panic(msg) }
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9000", "address to listen on")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := newServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := run(ctx, srv, *addr, func(addr string) {
+		log.Printf("serving Calc on %s (JSON-RPC over HTTP and native simplerpc)", addr)
+	}); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// newServer returns the server of Calc and greet.
+func newServer() (*simplerpc.Server, error) {
 	srv := simplerpc.NewServer(simplerpc.WithStackTraces(true))
 	if err := srv.Register("Calc", Calc{}); err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
 	if err := srv.RegisterFunc("greet", func(name string) string { return "hello, " + name }); err != nil {
-		log.Fatal(err)
+		return nil, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	log.Printf("serving Calc on %s (JSON-RPC over HTTP and native simplerpc)", *addr)
-	if err := srv.ListenAndServe(*addr); err != nil && !errors.Is(err, simplerpc.ErrServerClosed) {
-		log.Fatal(err)
+	return srv, nil
+}
+
+// run serves srv on addr until ctx ends, then shuts it down gracefully:
+// it returns once every call in flight has finished and its response has
+// been written, or 5 seconds later at most. ready is called with the
+// address once the server listens.
+func run(ctx context.Context, srv *simplerpc.Server, addr string, ready func(addr string)) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
 	}
+	ready(l.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		return err // the listener failed
+	case <-ctx.Done():
+	}
+	// Serve returns ErrServerClosed as soon as Shutdown begins: what
+	// matters is that Shutdown returns, once the calls in flight are
+	// answered. Returning from main before then would lose them.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if err != nil {
+		err = fmt.Errorf("shutdown: %w; calls still running were cut off", err)
+		srv.Close()
+	}
+	if serr := <-served; !errors.Is(serr, simplerpc.ErrServerClosed) {
+		return serr
+	}
+	return err
 }
