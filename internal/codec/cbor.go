@@ -29,6 +29,13 @@ func newCBOR() *cborCodec {
 		MaxMapPairs:      MaxElements,
 		DefaultMapType:   reflect.TypeFor[map[string]any](),
 		UTF8:             cbor.UTF8RejectInvalid,
+		// One key twice in a map, or two keys of one struct field, is
+		// refused (the JSON codec refuses them too).
+		DupMapKey: cbor.DupMapKeyEnforcedAPF,
+		// Integers decode into any exactly, as int64 when they fit, else
+		// as *big.Int, as the JSON codec decodes them.
+		IntDec:    cbor.IntDecConvertSignedOrBigInt,
+		BigIntDec: cbor.BigIntDecodePointer,
 	}.DecMode()
 	if err != nil {
 		panic(err)
