@@ -117,8 +117,8 @@ func decodesItself(t reflect.Type) bool {
 }
 
 // IsPlainStruct reports whether t is a struct that both codecs decode from
-// a map, key by field: a struct with exported fields and no decoding
-// method of its own (time.Time and big.Int are not plain structs).
+// a map, key by field: a struct without a decoding method of its own
+// (time.Time and big.Int are not plain structs).
 func IsPlainStruct(t reflect.Type) bool {
-	return t.Kind() == reflect.Struct && !decodesItself(t) && len(fieldsOf(t)) > 0
+	return t.Kind() == reflect.Struct && !decodesItself(t)
 }
