@@ -44,7 +44,9 @@ type Wrapper struct {
 	Inner Point `json:"inner"`
 }
 
-func (Shapes) Unwrap(w Wrapper) string { return fmt.Sprintf("%s(%d,%d)", w.Inner.Label, w.Inner.X, w.Inner.Y) }
+func (Shapes) Unwrap(w Wrapper) string {
+	return fmt.Sprintf("%s(%d,%d)", w.Inner.Label, w.Inner.X, w.Inner.Y)
+}
 
 func (Shapes) EchoAny(v any) any { return v }
 
