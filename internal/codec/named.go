@@ -149,8 +149,8 @@ func jsonMapKeys(b []byte, fn func(string)) {
 }
 
 // closestField returns the field name nearest to key, or "" when none is
-// near: the same ignoring case, '_' and '-', or at most a third of the
-// name's letters away.
+// near: the same ignoring case, '_' and '-', or about a third of the
+// name's letters away at most (one letter for names of up to four).
 func closestField(fs []field, key string) string {
 	norm := func(s string) string {
 		return strings.Map(func(r rune) rune {
@@ -164,7 +164,7 @@ func closestField(fs []field, key string) string {
 	best, bestD := "", 0
 	for _, f := range fs {
 		d := editDistance(k, norm(f.name))
-		if d <= max(1, len(f.name)/3) && (best == "" || d < bestD) {
+		if d <= max(1, (len(f.name)+1)/3) && (best == "" || d < bestD) {
 			best, bestD = f.name, d
 		}
 	}
