@@ -71,8 +71,13 @@ func fuzzArray(t *testing.T, c Codec, data []byte) (Array, error) {
 	}
 	typed := arr
 	for i := 0; typed.Remaining() > 0; i++ {
-		_ = typed.NextIsMap()
-		if err := typed.Next(decodeTargets[i%len(decodeTargets)]()); err != nil && len(err.Error()) > maxErrorLen {
+		var err error
+		if typed.NextIsMap() && i%2 == 1 {
+			err = typed.NextStrict(new(point)) // named arguments
+		} else {
+			err = typed.Next(decodeTargets[i%len(decodeTargets)]())
+		}
+		if err != nil && len(err.Error()) > maxErrorLen {
 			t.Fatalf("error of %d bytes", len(err.Error()))
 		}
 	}

@@ -17,7 +17,6 @@ type typesPoint struct {
 	X     int `json:"x"`
 	Y     int `json:"y"`
 	Label string
-	skip  int
 	Gone  int `json:"-"`
 }
 
