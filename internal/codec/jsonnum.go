@@ -121,6 +121,10 @@ func exactNumbers(v reflect.Value) error {
 		if !holdsAny(v.Type().Elem()) {
 			return nil
 		}
+		if s, ok := v.Interface().([]any); ok {
+			_, err := exactAny(s)
+			return err
+		}
 		for i := 0; i < v.Len(); i++ {
 			if err := exactNumbers(v.Index(i)); err != nil {
 				return err
@@ -129,6 +133,10 @@ func exactNumbers(v reflect.Value) error {
 	case reflect.Map:
 		if !holdsAny(v.Type().Elem()) {
 			return nil
+		}
+		if m, ok := v.Interface().(map[string]any); ok {
+			_, err := exactAny(m) // in place, without a value copied per key
+			return err
 		}
 		iter := v.MapRange()
 		for iter.Next() {
