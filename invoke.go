@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"strings"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 )
@@ -37,10 +38,9 @@ func (m *method) openArgs(c codec.Codec, data []byte) (codec.Array, *Error) {
 // the method with, as decodeArgs.
 func (m *method) decodeArray(a *codec.Array) ([]reflect.Value, *Error) {
 	arr := *a
-	// One non-map value for a struct of several fields is the struct
-	// itself, decoded as usual; every other argument list of a struct
-	// method is by name or by field position.
-	if m.structArg && !(arr.Len() == 1 && !arr.NextIsMap() && len(m.fields) != 1) {
+	// A struct method's arguments are one map, by name, or else the
+	// struct's fields by position (see decodeStructArg).
+	if m.structArg {
 		v, e := m.decodeStructArg(&arr)
 		if e != nil {
 			return nil, e
@@ -81,7 +81,13 @@ func (m *method) decodeArray(a *codec.Array) ([]reflect.Value, *Error) {
 }
 
 // decodeStructArg decodes the arguments of a method whose only parameter
-// is a struct: one map by field name, or the fields by position.
+// is a plain struct. The rule has no ambiguous case: an argument list of
+// exactly one element that is a map holds the arguments by name (the
+// map's keys are the struct's field names); any other list holds a prefix
+// of the fields by position — one element that is not a map is the first
+// field, even when that field is itself a struct. A key that names no
+// field is refused, with the nearest field name when one is close; keys
+// inside the fields' own values follow the codecs' rule (ignored).
 func (m *method) decodeStructArg(arr *codec.Array) (reflect.Value, *Error) {
 	pt := m.params[0]
 	ptr := pt.Kind() == reflect.Pointer
@@ -91,7 +97,11 @@ func (m *method) decodeStructArg(arr *codec.Array) (reflect.Value, *Error) {
 	}
 	sv := reflect.New(st)
 	if arr.Len() == 1 && arr.NextIsMap() {
-		if err := arr.Next(sv.Interface()); err != nil {
+		if err := arr.NextStrict(sv.Interface()); err != nil {
+			var unknown *codec.UnknownFieldError
+			if errors.As(err, &unknown) {
+				return reflect.Value{}, errorf(CodeInvalidArgument, m.name, "%s has no parameter %s", m.name, unknownNames(unknown))
+			}
 			return reflect.Value{}, errorf(CodeInvalidArgument, m.name, "named arguments: %v", err)
 		}
 	} else {
@@ -121,6 +131,22 @@ var errPanic = errors.New("the method panicked")
 // results could not be encoded (a NaN into JSON, say): the method ran,
 // so it is not a panic, and execute logs it apart.
 var errResult = errors.New("the result could not be encoded")
+
+// unknownNames lists the keys of e for a message:
+// "first_nme" (did you mean "first_name"?), "x".
+func unknownNames(e *codec.UnknownFieldError) string {
+	var b strings.Builder
+	for i, k := range e.Keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", k)
+		if e.Suggest[i] != "" {
+			fmt.Fprintf(&b, " (did you mean %q?)", e.Suggest[i])
+		}
+	}
+	return b.String()
+}
 
 // invoke runs the method with args (from decodeArgs), recovering a panic.
 // It appends the encoded result array to buf, or returns the error to send:

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/simplerpc/simplerpc/internal/codec"
 )
 
 func btoi(b bool) int {
@@ -31,8 +33,11 @@ type method struct {
 	variadic bool
 	results  []reflect.Type // without the trailing error
 	hasErr   bool
-	// structArg is set when the only parameter is a struct (or a pointer to
-	// one): its arguments may come by position or by field name.
+	// structArg is set when the only parameter is a plain struct (or a
+	// pointer to one), one the codecs decode from a map by field: its
+	// arguments may come by position or by field name. A struct that
+	// decodes itself (time.Time, big.Int, an UnmarshalJSON method) is an
+	// ordinary parameter.
 	structArg bool
 	fields    []int        // the struct's settable field indexes, in order
 	argsType  reflect.Type // a struct holding every parameter, for one allocation
@@ -87,7 +92,7 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 		if st.Kind() == reflect.Pointer {
 			st = st.Elem()
 		}
-		if st.Kind() == reflect.Struct {
+		if codec.IsPlainStruct(st) {
 			m.structArg = true
 			for i := 0; i < st.NumField(); i++ {
 				if f := st.Field(i); f.IsExported() && f.Tag.Get("json") != "-" {

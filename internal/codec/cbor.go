@@ -29,6 +29,13 @@ func newCBOR() *cborCodec {
 		MaxMapPairs:      MaxElements,
 		DefaultMapType:   reflect.TypeFor[map[string]any](),
 		UTF8:             cbor.UTF8RejectInvalid,
+		// One key twice in a map, or two keys of one struct field, is
+		// refused (the JSON codec refuses them too).
+		DupMapKey: cbor.DupMapKeyEnforcedAPF,
+		// Integers decode into any exactly, as int64 when they fit, else
+		// as *big.Int, as the JSON codec decodes them.
+		IntDec:    cbor.IntDecConvertSignedOrBigInt,
+		BigIntDec: cbor.BigIntDecodePointer,
 	}.DecMode()
 	if err != nil {
 		panic(err)
@@ -60,9 +67,20 @@ func (c *cborCodec) Unmarshal(data []byte, v any) error {
 		err = checkCost(cost, len(data))
 	}
 	if err == nil {
-		err = c.dec.Unmarshal(data, v)
+		err = cborError(c.dec.Unmarshal(data, v))
 	}
 	return bound(err)
+}
+
+// cborError gives a decoding error the codecs' sentinel for it.
+func cborError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*cbor.DupMapKeyError); ok {
+		return fmt.Errorf("%w: %v", ErrDuplicateKey, err)
+	}
+	return err
 }
 
 func (c *cborCodec) OpenArray(data []byte) (Array, error) {
@@ -102,7 +120,7 @@ func (c *cborCodec) next(a *Array, v any) error {
 			return nil
 		}
 		c.skip(a)
-		return err
+		return cborError(err)
 	}
 	c.skip(a)
 	return nil

@@ -4,12 +4,18 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ErrTag reports a CBOR tag that no Go type decodes from. The accepted
 // tags are 0 and 1 (time.Time), 2 and 3 (big.Int, ints, floats) and 55799
 // (self-described CBOR).
 var ErrTag = errors.New("codec: unsupported CBOR tag")
+
+// ErrSimple reports a CBOR simple value other than false, true, null,
+// undefined and the floats: no Go type decodes from one (decoded into any
+// it would be a type of the CBOR library).
+var ErrSimple = errors.New("codec: unsupported CBOR simple value")
 
 // CBOR major types.
 const (
@@ -216,6 +222,9 @@ func (s *cborScanner) item(f *cborFrame) error {
 			return err
 		}
 	case cborSimple:
+		if ai < 20 || ai == 24 {
+			return fmt.Errorf("%w: simple value %d at byte %d", ErrSimple, arg, at)
+		}
 		if ai >= 25 {
 			s.cost += costNumber
 		}
@@ -311,11 +320,15 @@ func (s *cborScanner) head() (major, ai byte, arg uint64, err error) {
 
 // skipString skips the content of a byte or text string whose head was
 // read, returning its length; an indefinite-length one is a series of
-// definite-length chunks of the same type ending with a break.
+// definite-length chunks of the same type ending with a break. Text must
+// be valid UTF-8, each chunk on its own (RFC 8949 §3.2.3).
 func (s *cborScanner) skipString(major, ai byte, n uint64) (uint64, error) {
 	if ai != 31 {
 		if n > uint64(len(s.data)-s.pos) {
 			return 0, s.malformed("string longer than the input")
+		}
+		if major == cborText && !utf8.Valid(s.data[s.pos:s.pos+int(n)]) {
+			return 0, fmt.Errorf("%w: invalid UTF-8 in a CBOR text string at byte %d", ErrText, s.pos)
 		}
 		s.pos += int(n)
 		return n, nil

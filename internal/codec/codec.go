@@ -62,6 +62,7 @@ type Array struct {
 	i    int
 	cost int64
 	cbor *cborCodec // set for CBOR arrays, else the array is JSON
+	objs bool       // JSON: the array holds an object, whose keys Next checks
 	rest []byte     // the undecoded elements (JSON: up to the closing bracket)
 }
 

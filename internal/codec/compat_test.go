@@ -55,7 +55,8 @@ func ordinary() (vals []any, dsts func() []any) {
 
 // TestOrdinaryValues checks that ordinary values decode exactly as they
 // did before the scan: as the libraries decode them directly, element by
-// element, into typed destinations and into any.
+// element, into typed destinations and into any (JSON numbers into any
+// given their exact value, as docs/types.md says).
 func TestOrdinaryValues(t *testing.T) {
 	vals, dsts := ordinary()
 	for _, c := range []Codec{CBOR, JSON} {
@@ -130,11 +131,62 @@ type rawCBOR []byte
 
 func (r *rawCBOR) UnmarshalCBOR(b []byte) error { *r = append((*r)[:0], b...); return nil }
 
+// directDecode decodes one element as the libraries do. For JSON into
+// any, numbers are then given their exact value as docs/types.md says:
+// int64 for an integer that fits, else *big.Int; float64 otherwise.
 func directDecode(c Codec, elem []byte, v any) error {
 	if c == JSON {
-		return json.Unmarshal(elem, v)
+		d := json.NewDecoder(bytes.NewReader(elem))
+		d.UseNumber()
+		if err := d.Decode(v); err != nil {
+			return err
+		}
+		exactlyIn(reflect.ValueOf(v))
+		return nil
 	}
 	return c.(*cborCodec).dec.Unmarshal(elem, v)
+}
+
+// exactlyIn replaces the json.Numbers in the interfaces v holds.
+func exactlyIn(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Interface:
+		if !v.IsNil() {
+			v.Set(reflect.ValueOf(exactly(v.Elem().Interface())))
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			exactlyIn(v.Elem())
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			exactlyIn(v.Index(i))
+		}
+	}
+}
+
+// exactly replaces the json.Numbers in x by their exact values.
+func exactly(x any) any {
+	switch x := x.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		if b, ok := new(big.Int).SetString(string(x), 10); ok {
+			return b
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = exactly(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = exactly(x[k])
+		}
+	}
+	return x
 }
 
 // TestRealisticPayloadsPass checks that large lists of the values real

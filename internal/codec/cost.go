@@ -84,6 +84,14 @@ func costMapOf(n uint64) int64 {
 	return costMap + costMapTable + int64(slots)*costMapSlot
 }
 
+// costBignumOf is the heap a JSON integer of the given number of decimal
+// digits takes as a *big.Int in an interface: the header and its words
+// (a decimal digit is log2(10) < 3.33 bits).
+func costBignumOf(digits int) int64 {
+	words := (int64(digits)*333/100 + 64) / 64
+	return costBignum + 8*words
+}
+
 // checkCost refuses input of size bytes whose estimated cost is over the bound.
 func checkCost(cost int64, size int) error {
 	if limit := CostRatio*int64(size) + CostAllowance; cost > limit {

@@ -7,7 +7,10 @@ import (
 )
 
 // JSON is the JSON codec (encoding/json). Byte slices travel as base64
-// strings, as encoding/json writes them.
+// strings, as encoding/json writes them. Where the two codecs could decode
+// one value differently, JSON follows the rules CBOR's options set
+// (docs/types.md): numbers decoded into any stay exact (jsonnum.go), and
+// duplicate keys and invalid text are refused (jsonkeys.go, jsonscan.go).
 var JSON Codec = jsonCodec{}
 
 type jsonCodec struct{}
@@ -38,25 +41,25 @@ func (c jsonCodec) AppendArray(buf *bytes.Buffer, vals []any) error {
 }
 
 func (jsonCodec) Unmarshal(data []byte, v any) error {
-	cost, _, _, err := scanJSON(data, false)
+	cost, _, _, objs, err := scanJSON(data, false)
 	if err == nil {
 		err = checkCost(cost, len(data))
 	}
 	if err == nil {
-		err = json.Unmarshal(data, v)
+		err = jsonDecode(data, v, objs)
 	}
 	return bound(err)
 }
 
 func (c jsonCodec) OpenArray(data []byte) (Array, error) {
-	cost, n, first, err := scanJSON(data, true)
+	cost, n, first, objs, err := scanJSON(data, true)
 	if err == nil {
 		err = checkCost(cost, len(data))
 	}
 	if err != nil {
 		return Array{}, bound(err)
 	}
-	return Array{n: n, cost: cost, rest: data[first:]}, nil
+	return Array{n: n, cost: cost, rest: data[first:], objs: objs}, nil
 }
 
 func (c jsonCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {
@@ -82,5 +85,5 @@ func jsonNext(a *Array, v any) error {
 	if v == nil {
 		return nil
 	}
-	return json.Unmarshal(elem, v)
+	return jsonDecode(elem, v, a.objs && (elem[0] == '{' || elem[0] == '['))
 }

@@ -1,6 +1,9 @@
 package codec
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // jsonFrame is one open array or object while scanning.
 type jsonFrame struct {
@@ -18,7 +21,8 @@ type jsonScanner struct {
 	list  bool // the document is an argument list: its own slots are the caller's
 	items int
 	cost  int64
-	rootN int // the elements of the outermost container
+	rootN int  // the elements of the outermost container
+	objs  bool // an object was seen: its keys are checked when decoded
 	sp    int
 	stack []jsonFrame
 }
@@ -32,41 +36,42 @@ const (
 // scanJSON checks data, one JSON value with optional white space around it.
 // If list, the value must be an array: the argument list. It returns the
 // estimated cost of decoding the value, the number of elements of the
-// outermost array or object, and where the first of them starts.
-func scanJSON(data []byte, list bool) (cost int64, n, first int, err error) {
+// outermost array or object, where the first of them starts, and whether
+// the value holds an object.
+func scanJSON(data []byte, list bool) (cost int64, n, first int, objs bool, err error) {
 	var shallow [shallowFrames]jsonFrame
 	s := jsonScanner{data: data, list: list, stack: shallow[:]}
-	if cost, n, first, err = s.scan(); err == errDeeper {
+	if cost, n, first, objs, err = s.scan(); err == errDeeper {
 		return scanJSONDeep(data, list)
 	}
-	return cost, n, first, err
+	return cost, n, first, objs, err
 }
 
 // scanJSONDeep is scanJSON with the full stack, apart so that its frame
 // is cleared only when needed.
 //
 //go:noinline
-func scanJSONDeep(data []byte, list bool) (cost int64, n, first int, err error) {
+func scanJSONDeep(data []byte, list bool) (cost int64, n, first int, objs bool, err error) {
 	var deep [MaxDepth]jsonFrame
 	s := jsonScanner{data: data, list: list, stack: deep[:]}
 	return s.scan()
 }
 
-func (s *jsonScanner) scan() (cost int64, n, first int, err error) {
+func (s *jsonScanner) scan() (cost int64, n, first int, objs bool, err error) {
 	data := s.data
 	s.skipSpace()
 	list := s.list
 	if list && (s.pos == len(data) || data[s.pos] != '[') {
-		return 0, 0, 0, ErrNotArray
+		return 0, 0, 0, false, ErrNotArray
 	}
 	first = s.pos + 1
 	if err := s.run(); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, false, err
 	}
 	for first < len(data) && isSpace(data[first]) {
 		first++
 	}
-	return s.cost, s.rootN, first, nil
+	return s.cost, s.rootN, first, s.objs, nil
 }
 
 func (s *jsonScanner) run() error {
@@ -91,6 +96,7 @@ func (s *jsonScanner) run() error {
 					return errDeeper
 				}
 				s.stack[s.sp] = jsonFrame{obj: c == '{'}
+				s.objs = s.objs || c == '{'
 				s.sp++
 				s.pos++
 				s.skipSpace()
@@ -111,10 +117,14 @@ func (s *jsonScanner) run() error {
 					s.cost += costString + costData(n)
 				}
 			case c == '-' || c >= '0' && c <= '9':
-				if err := s.number(); err != nil {
+				big, err := s.number()
+				if err != nil {
 					return err
 				}
 				s.cost += costNumberJSON
+				if big > 0 {
+					s.cost += costBignumOf(big)
+				}
 			case c == 't':
 				if err := s.literal("true"); err != nil {
 					return err
@@ -200,15 +210,17 @@ func (s *jsonScanner) close() {
 }
 
 // str scans the string starting at pos and returns a bound on its decoded
-// length: encoding/json replaces each byte of invalid UTF-8 with the three
-// bytes of U+FFFD, so every byte above 0x7f may count three.
+// length, its encoded length (escapes never decode longer). A string must
+// be valid UTF-8 and its escapes whole characters, as CBOR text must be:
+// encoding/json would replace invalid bytes and lone surrogates with
+// U+FFFD, so that the two codecs would not decode the same text alike.
 func (s *jsonScanner) str() (uint64, error) {
 	s.pos++
-	start, high := s.pos, 0
+	start := s.pos
 	for s.pos < len(s.data) {
 		switch c := s.data[s.pos]; {
 		case c == '"':
-			n := s.pos - start + 2*high
+			n := s.pos - start
 			s.pos++
 			return uint64(n), nil
 		case c == '\\':
@@ -219,57 +231,110 @@ func (s *jsonScanner) str() (uint64, error) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				s.pos += 2
 			case 'u':
-				if len(s.data)-s.pos < 6 || !isHex(s.data[s.pos+2]) || !isHex(s.data[s.pos+3]) ||
-					!isHex(s.data[s.pos+4]) || !isHex(s.data[s.pos+5]) {
-					return 0, s.malformed(`invalid \u escape`)
+				if err := s.escape(); err != nil {
+					return 0, err
 				}
-				s.pos += 6
 			default:
 				return 0, s.malformed("invalid escape in a string")
 			}
 		case c < 0x20:
 			return 0, s.malformed("control character in a string")
-		default:
-			if c >= 0x80 {
-				high++
-			}
+		case c < 0x80:
 			s.pos++
+		default:
+			r, size := utf8.DecodeRune(s.data[s.pos:])
+			if r == utf8.RuneError && size == 1 {
+				return 0, fmt.Errorf("%w: invalid UTF-8 in a JSON string at byte %d", ErrText, s.pos)
+			}
+			s.pos += size
 		}
 	}
 	return 0, s.malformed("input ends inside a string")
 }
 
+// escape scans the \u escape at pos. A UTF-16 surrogate must be the high
+// half of a pair whose low half follows at once.
+func (s *jsonScanner) escape() error {
+	r, ok := s.hex4(s.pos)
+	if !ok {
+		return s.malformed(`invalid \u escape`)
+	}
+	if r < 0xd800 || r > 0xdfff {
+		s.pos += 6
+		return nil
+	}
+	if r <= 0xdbff {
+		if low, ok := s.hex4(s.pos + 6); ok && low >= 0xdc00 && low <= 0xdfff {
+			s.pos += 12
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: JSON \\u escape of a lone surrogate at byte %d", ErrText, s.pos)
+}
+
+// hex4 reads the escape \uXXXX at data[at:], if there is one.
+func (s *jsonScanner) hex4(at int) (rune, bool) {
+	if len(s.data)-at < 6 || s.data[at] != '\\' || s.data[at+1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.data[at+2 : at+6] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
 // number scans a number literal: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *jsonScanner) number() error {
+// It returns the digits of an integer literal too long for an int64,
+// which decodes into any as a *big.Int, else 0.
+func (s *jsonScanner) number() (bigDigits int, err error) {
 	start := s.pos
 	if s.data[s.pos] == '-' {
 		s.pos++
 	}
+	intDigits := 1
 	switch {
 	case s.pos < len(s.data) && s.data[s.pos] == '0':
 		s.pos++
-	case s.digits() == 0:
-		return s.malformed("invalid number")
+	default:
+		if intDigits = s.digits(); intDigits == 0 {
+			return 0, s.malformed("invalid number")
+		}
 	}
+	integer := true
 	if s.pos < len(s.data) && s.data[s.pos] == '.' {
 		s.pos++
+		integer = false
 		if s.digits() == 0 {
-			return s.malformed("number without digits after its point")
+			return 0, s.malformed("number without digits after its point")
 		}
 	}
 	if s.pos < len(s.data) && (s.data[s.pos] == 'e' || s.data[s.pos] == 'E') {
 		s.pos++
+		integer = false
 		if s.pos < len(s.data) && (s.data[s.pos] == '+' || s.data[s.pos] == '-') {
 			s.pos++
 		}
 		if s.digits() == 0 {
-			return s.malformed("number without digits in its exponent")
+			return 0, s.malformed("number without digits in its exponent")
 		}
 	}
 	if n := s.pos - start; n > MaxNumberLen {
-		return fmt.Errorf("%w: number of %d bytes at byte %d, more than %d", ErrLimit, n, start, MaxNumberLen)
+		return 0, fmt.Errorf("%w: number of %d bytes at byte %d, more than %d", ErrLimit, n, start, MaxNumberLen)
 	}
-	return nil
+	if integer && intDigits > 18 {
+		return intDigits, nil
+	}
+	return 0, nil
 }
 
 // digits skips decimal digits and returns how many.
@@ -300,8 +365,6 @@ func (s *jsonScanner) malformed(what string) error {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 func jsonKind(obj bool) string {
 	if obj {

@@ -37,3 +37,13 @@ var ErrLimit = errors.New("codec: decode limit exceeded")
 
 // ErrMalformed reports input that is not well-formed CBOR or valid JSON.
 var ErrMalformed = errors.New("codec: malformed input")
+
+// ErrText reports text that is not valid UTF-8: invalid bytes in a string
+// (either codec), or a JSON \u escape of half a UTF-16 surrogate pair.
+// Both codecs refuse it rather than decode it differently.
+var ErrText = errors.New("codec: invalid text")
+
+// ErrDuplicateKey reports a map (JSON object) that holds one key twice, or,
+// decoded into a struct, two keys that match one field. Both codecs refuse
+// it, where each would otherwise keep a different one of the values.
+var ErrDuplicateKey = errors.New("codec: duplicate map key")
