@@ -3,6 +3,7 @@ package simplerpc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
@@ -162,19 +163,27 @@ func parseRPCRequest(raw []byte) rpcRequest {
 	if len(raw) == 0 || raw[0] != '{' {
 		return rpcRequest{err: protocolError(rpcInvalidRequest, "invalid request: a request must be a JSON object")}
 	}
-	// The members this server reads; others are ignored. As for
-	// encoding/json, the last of duplicate keys counts.
+	// The members this server reads; others are ignored. One of them
+	// twice is refused, as a duplicate key is everywhere (docs/types.md);
+	// its last value is still read for the id to answer with.
 	var id, version, method, params []byte
+	var twice string
+	note := func(dst *[]byte, k string, v []byte) {
+		if *dst != nil && twice == "" {
+			twice = k
+		}
+		*dst = v
+	}
 	jsonSplit(raw, func(member []byte) {
 		switch k, v := jsonMember(member); k {
 		case "id":
-			id = v
+			note(&id, k, v)
 		case "jsonrpc":
-			version = v
+			note(&version, k, v)
 		case "method":
-			method = v
+			note(&method, k, v)
 		case "params":
-			params = v
+			note(&params, k, v)
 		}
 	})
 	var req rpcRequest
@@ -187,10 +196,16 @@ func parseRPCRequest(raw []byte) rpcRequest {
 	invalid := func(msg string) rpcRequest {
 		return rpcRequest{id: req.id, err: protocolError(rpcInvalidRequest, "invalid request: "+msg)}
 	}
+	if twice != "" {
+		return invalid(fmt.Sprintf("the member %q appears twice", twice))
+	}
 	// The decoders' limits (nesting, items, number length) hold for the
 	// whole request, checked in one pass before anything is decoded;
-	// decoding into an empty struct then allocates nothing.
-	if err := codec.JSON.Unmarshal(raw, &struct{}{}); err != nil {
+	// decoding into an empty struct then allocates nothing. The text
+	// rules are not the envelope's to apply: an id is echoed as sent
+	// (parseRPCID), and the params' text and keys are checked when they
+	// are decoded, as invalid params.
+	if err := codec.JSON.Unmarshal(raw, &struct{}{}); err != nil && !errors.Is(err, codec.ErrText) && !errors.Is(err, codec.ErrDuplicateKey) {
 		return invalid(err.Error())
 	}
 	var v string

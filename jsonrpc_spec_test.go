@@ -162,3 +162,18 @@ func TestJSONRPCErrorOwnCode(t *testing.T) {
 		}()
 	}
 }
+
+// TestJSONRPCDuplicateMember checks that a request naming one of its
+// members twice is invalid, as a duplicate key is anywhere, and is
+// answered with its id; a duplicate key inside params makes the params
+// invalid.
+func TestJSONRPCDuplicateMember(t *testing.T) {
+	ts := startServer(t)
+	hc, url := httpClient(t), "http://"+ts.addr+"/"
+	r := rpc(t, hc, url, `{"jsonrpc":"2.0","method":"Calc.Add","method":"Calc.Sum","params":[1,2],"id":7}`)
+	wantError(t, "method twice", r, -32600, `the member "method" appears twice`)
+	if string(r.ID) != "7" {
+		t.Errorf("method twice: id %s, want 7", r.ID)
+	}
+	wantError(t, "a key twice in params", rpc(t, hc, url, `{"jsonrpc":"2.0","method":"Calc.Sum","params":[{"a":1,"a":2}],"id":8}`), -32602, "duplicate")
+}

@@ -191,8 +191,9 @@ func TestExactNumbers(t *testing.T) {
 	wantResult(t, "JSON-RPC big", rpc(t, hc, url, call("Shapes.EchoAny", `[123456789012345678901234567890]`, 1)), `123456789012345678901234567890`)
 	wantResult(t, "JSON-RPC in a map", rpc(t, hc, url, call("Shapes.EchoAny", `[{"n":9007199254740993,"f":1.0}]`, 1)), `{"f":1,"n":9007199254740993}`)
 	wantResult(t, "JSON-RPC type", rpc(t, hc, url, call("Shapes.TypeOf", `[1.0]`, 1)), `"float64"`)
-	// Text that is not valid UTF-8 makes the body itself invalid.
-	wantError(t, "JSON-RPC lone surrogate", rpc(t, hc, url, call("Shapes.EchoAny", `["\ud800"]`, 1)), -32600, "invalid text")
-	wantError(t, "JSON-RPC invalid UTF-8", rpc(t, hc, url, call("Shapes.EchoAny", "[\"\xff\"]", 1)), -32600, "invalid text")
+	// Text that is not valid UTF-8, as a duplicate key, makes the params
+	// invalid: the request is answered with its id.
+	wantError(t, "JSON-RPC lone surrogate", rpc(t, hc, url, call("Shapes.EchoAny", `["\ud800"]`, 1)), -32602, "invalid text")
+	wantError(t, "JSON-RPC invalid UTF-8", rpc(t, hc, url, call("Shapes.EchoAny", "[\"\xff\"]", 1)), -32602, "invalid text")
 	wantError(t, "JSON-RPC duplicate key", rpc(t, hc, url, call("Shapes.EchoAny", `[{"w":2,"w":3}]`, 1)), -32602, "duplicate map key")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -69,10 +70,22 @@ func (a *Array) unknownKeys(fs []field) error {
 	} else {
 		jsonMapKeys(a.rest, check)
 	}
-	if len(e.Keys) > 0 {
-		return &e
+	if len(e.Keys) == 0 {
+		return nil
 	}
-	return nil
+	// In sorted order, so the message is the same however the client's
+	// encoder ordered the map.
+	order := make([]int, len(e.Keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return strings.Compare(e.Keys[i], e.Keys[j]) })
+	keys, suggest := make([]string, len(order)), make([]string, len(order))
+	for n, i := range order {
+		keys[n], suggest[n] = e.Keys[i], e.Suggest[i]
+	}
+	e.Keys, e.Suggest = keys, suggest
+	return &e
 }
 
 // mapKeys calls fn with each text key of the map b starts with, which has
