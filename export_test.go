@@ -52,13 +52,3 @@ func OrphanCalls(s *Server) int64 { return s.orphanCalls.Load() }
 
 // ActiveCalls returns the calls s has accepted and not yet answered.
 func ActiveCalls(s *Server) int64 { return s.active.Load() }
-
-// MarkQuick makes s time method's calls as quick, as a run of quick
-// samples would.
-func MarkQuick(s *Server, method string) { (*s.methods.Load())[method].cost.ns.Store(1) }
-
-// MethodIsQuick reports whether s times the calls of method as quick.
-func MethodIsQuick(s *Server, method string) bool {
-	m := (*s.methods.Load())[method]
-	return m != nil && m.cost.quick()
-}
