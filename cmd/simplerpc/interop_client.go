@@ -9,7 +9,7 @@ import (
 	"github.com/simplerpc/simplerpc/internal/interop"
 )
 
-const interopClientSynopsis = "-addr ADDR [-transport native|jsonrpc] [-codec cbor|json] [-case NAME|all|pending]"
+const interopClientSynopsis = "-addr ADDR [-transport native|jsonrpc] [-codec cbor|json] [-case NAME|all]"
 
 const interopClientHelp = `
 Interop-client runs the interop cases (docs/interop.md) against the
@@ -25,8 +25,8 @@ any case failed.
 
 -transport native speaks the native protocol with -codec; -transport
 jsonrpc speaks JSON-RPC 2.0 over HTTP, always in JSON. -case takes "all"
-(the cases every server must pass), "pending" (cases for behaviour still
-being fixed), a case's name, or names separated by commas.
+(the cases every server must pass), a case's name, or names separated by
+commas.
 
 Example:
 
@@ -39,7 +39,7 @@ func runInteropClient(e *env, args []string) int {
 	addr := fs.String("addr", "", "the interop server's `addr` (host:port; required)")
 	transport := fs.String("transport", interop.TransportNative, "`transport`: native or jsonrpc")
 	codec := fs.String("codec", "cbor", "the native protocol's `codec`: cbor or json")
-	which := fs.String("case", "all", "the `cases` to run: all, pending, a name, or names separated by commas")
+	which := fs.String("case", "all", "the `cases` to run: all, a name, or names separated by commas")
 	pos, code, ok := parse(fs, e, args)
 	if !ok {
 		return code

@@ -143,30 +143,3 @@ func TestInteropClientUsage(t *testing.T) {
 		}
 	}
 }
-
-// TestInteropPendingListed checks that -case pending runs the pending
-// cases, and only those, each with a line of its own.
-func TestInteropPendingListed(t *testing.T) {
-	addr := startInteropServer(t)
-	r := cli(t, "interop-client", "-addr", addr, "-case", "pending")
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != len(interop.Pending)+1 {
-		t.Fatalf("-case pending printed:\n%s", r.stdout)
-	}
-	failed := 0
-	for i, c := range interop.Pending {
-		switch {
-		case strings.HasPrefix(lines[i], "PASS "+c.Name):
-		case strings.HasPrefix(lines[i], "FAIL "+c.Name+": "):
-			failed++
-		default:
-			t.Errorf("line %d is %q, want PASS or FAIL %s", i+1, lines[i], c.Name)
-		}
-	}
-	if want := fmt.Sprintf("%d passed, %d failed", len(interop.Pending)-failed, failed); lines[len(lines)-1] != want {
-		t.Errorf("closing line %q, want %q", lines[len(lines)-1], want)
-	}
-	if (failed > 0) != (r.code == 1) {
-		t.Errorf("exit %d with %d failed", r.code, failed)
-	}
-}

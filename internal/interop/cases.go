@@ -44,32 +44,23 @@ var Cases = []Case{
 	{"big_integers", "int64 and uint64 extremes through typed parameters, exactly", bigIntegers},
 	{"bytes", "byte strings of every byte value, and empty", byteStrings},
 	{"unicode", "strings beyond ASCII, astral planes and NUL included", unicodeStrings},
-}
-
-// Pending are cases for behaviour being fixed: they state what a server
-// should do and fail against one that does not yet. They are not in
-// "all"; "-case pending" runs them.
-var Pending = []Case{
 	{"big_integers_any", "integers beyond 2^53 through an empty interface, exactly", bigIntegersAny},
 	{"struct_one_element_prefix", "a struct parameter filled by a one-element positional prefix", structOneElementPrefix},
 	{"unknown_named_parameter", "a named parameter the struct lacks is invalid_argument", unknownNamedParameter},
 	{"utf8_in_errors", "error messages are valid UTF-8, whatever the method or argument held", utf8InErrors},
 }
 
-// Select returns the cases that name selects: "all" (Cases), "pending"
-// (Pending), or a comma-separated list of case names from either.
+// Select returns the cases that name selects: "all" (Cases), or a
+// comma-separated list of case names.
 func Select(name string) ([]Case, error) {
-	switch name {
-	case "all", "":
+	if name == "all" || name == "" {
 		return Cases, nil
-	case "pending":
-		return Pending, nil
 	}
 	var out []Case
 	for n := range strings.SplitSeq(name, ",") {
 		c, ok := lookup(strings.TrimSpace(n))
 		if !ok {
-			return nil, fmt.Errorf("no interop case %q (the cases: %s; or all, pending)", n, strings.Join(names(), ", "))
+			return nil, fmt.Errorf("no interop case %q (the cases: %s; or all)", n, strings.Join(names(), ", "))
 		}
 		out = append(out, c)
 	}
@@ -77,7 +68,7 @@ func Select(name string) ([]Case, error) {
 }
 
 func lookup(name string) (Case, bool) {
-	for _, c := range append(Cases[:len(Cases):len(Cases)], Pending...) {
+	for _, c := range Cases {
 		if c.Name == name {
 			return c, true
 		}
@@ -87,7 +78,7 @@ func lookup(name string) (Case, bool) {
 
 func names() []string {
 	var out []string
-	for _, c := range append(Cases[:len(Cases):len(Cases)], Pending...) {
+	for _, c := range Cases {
 		out = append(out, c.Name)
 	}
 	return out
@@ -406,7 +397,7 @@ func unicodeStrings(ctx context.Context, t Target) error {
 	return nil
 }
 
-// ---- Pending cases -----------------------------------------------------------
+// ---- Cases of the argument and error rules ------------------------------------
 
 func bigIntegersAny(ctx context.Context, t Target) error {
 	for _, v := range []any{int64(1<<53 + 1), int64(math.MinInt64), int64(math.MaxInt64), uint64(math.MaxUint64)} {

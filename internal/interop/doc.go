@@ -4,8 +4,7 @@
 // describes each case as it looks on the wire.
 //
 // Service is the service a server registers (Register does it, under
-// ServiceName). Cases lists the cases that must pass; Pending lists cases
-// for behaviour still being fixed, which are run only when asked for.
+// ServiceName). Cases lists the cases that must pass.
 // Run runs cases against a Target: Native reaches a server by the native
 // protocol through a simplerpc.Client, JSONRPC by JSON-RPC 2.0 over HTTP
 // with a small client of its own (the library has no Go JSON-RPC client).

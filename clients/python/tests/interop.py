@@ -13,7 +13,7 @@ then "N passed, M failed" (and ", K skipped"). It exits with status 1 if
 any case failed.
 
     python3 clients/python/tests/interop.py --addr 127.0.0.1:7070 --transport native
-    python3 clients/python/tests/interop.py --addr 127.0.0.1:7070 --transport jsonrpc --case pending
+    python3 clients/python/tests/interop.py --addr 127.0.0.1:7070 --transport jsonrpc --case big_integers_any
 """
 
 import argparse
@@ -306,7 +306,7 @@ def unicode_strings(t):
         expect(got == s and runes == len(s), "Unicode(%r) = %r, %r; want it back with %d code points", s, got, runes, len(s))
 
 
-# Pending cases: behaviour being fixed (docs/interop.md, "Pending cases").
+# The argument and error rules (docs/types.md, docs/interop.md).
 
 def big_integers_any(t):
     for v in (2**53 + 1, MIN_INT64, MAX_INT64, MAX_UINT64):
@@ -350,9 +350,6 @@ CASES = [
     ("big_integers", big_integers),
     ("bytes", byte_strings),
     ("unicode", unicode_strings),
-]
-
-PENDING = [
     ("big_integers_any", big_integers_any),
     ("struct_one_element_prefix", struct_one_element_prefix),
     ("unknown_named_parameter", unknown_named_parameter),
@@ -361,17 +358,15 @@ PENDING = [
 
 
 def select(which):
-    """The cases "all", "pending" or a comma-separated list names."""
+    """The cases "all" or a comma-separated list names."""
     if which in ("all", ""):
         return CASES
-    if which == "pending":
-        return PENDING
-    known = dict(CASES + PENDING)
+    known = dict(CASES)
     out = []
     for name in which.split(","):
         name = name.strip()
         if name not in known:
-            raise ValueError("no interop case %r (the cases: %s; or all, pending)" % (name, ", ".join(known)))
+            raise ValueError("no interop case %r (the cases: %s; or all)" % (name, ", ".join(known)))
         out.append((name, known[name]))
     return out
 
@@ -413,7 +408,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="Run the interop cases (docs/interop.md) against an interop server.")
     p.add_argument("--addr", required=True, help="the interop server's host:port")
     p.add_argument("--transport", default="native", choices=("native", "jsonrpc"))
-    p.add_argument("--case", default="all", help="all, pending, a case's name, or names separated by commas")
+    p.add_argument("--case", default="all", help="all, a case's name, or names separated by commas")
     args = p.parse_args(argv)
     try:
         cases = select(args.case)
