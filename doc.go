@@ -7,6 +7,10 @@
 //	srv.Register("Calc", &Calc{})
 //	go srv.ListenAndServe("127.0.0.1:9000")
 //
+// A program that stops the server calls Shutdown and waits for it to
+// return before it exits: ListenAndServe returns as soon as Shutdown
+// begins, with calls still finishing.
+//
 // A client calls by name, or binds a struct of funcs that then looks
 // exactly like the server object:
 //
