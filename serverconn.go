@@ -461,14 +461,23 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		sc.sched.leave()
 		s.release()
 	}()
-	if cancel != nil || sc.sess == nil {
-		defer func() {
+	// settle frees the call's id and ends its context, once: before its
+	// reply is written, since a client that has the reply may use the id
+	// again (without a session), and at the latest on the way out.
+	settled := false
+	settle := func() {
+		if settled {
+			return
+		}
+		settled = true
+		if cancel != nil || sc.sess == nil {
 			sc.cancels.remove(id)
 			if cancel != nil {
 				cancel()
 			}
-		}()
+		}
 	}
+	defer settle()
 	buf := getBuffer()
 	buf.Write(make([]byte, wire.HeaderSize))
 	var flags uint8
@@ -500,6 +509,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	defer sc.unreserve(reserve)
 	frame := buf.Bytes()
 	wire.PutHeader(frame, wire.KindReply, flags, id)
+	settle()
 	if sc.sess != nil {
 		sc.sess.finish(id, buf) // sent to the session's current connection, and kept
 		return

@@ -99,7 +99,7 @@ func TestStructArgumentRule(t *testing.T) {
 			t.Errorf("%s: Unwrap(inner=...) = %q, %v", name, s, err)
 		}
 		err := c.Call(ctx, "Shapes.Unwrap", []any{Point{X: 1, Y: 2, Label: "p"}}, &s)
-		if codeOf(t, err) != simplerpc.CodeInvalidArgument || !strings.Contains(err.Error(), `no parameter "x"`) {
+		if codeOf(t, err) != simplerpc.CodeInvalidArgument || !strings.Contains(err.Error(), `no parameter "Label", "x", "y"`) {
 			t.Errorf("%s: Unwrap with the field's value as the map: %v", name, err)
 		}
 		// A struct that decodes itself is one ordinary argument.
@@ -122,7 +122,7 @@ func TestStructArgumentRule(t *testing.T) {
 	wantResult(t, "Unwrap by name", rpc(t, hc, url, call("Shapes.Unwrap", `{"inner":{"x":1,"y":2,"Label":"q"}}`, 1)), `"q(1,2)"`)
 	// One map is by name, also inside a positional params array.
 	wantError(t, "Unwrap's field as the only element", rpc(t, hc, url, call("Shapes.Unwrap", `[{"x":1,"y":2,"Label":"q"}]`, 1)),
-		-32602, `has no parameter "x"`)
+		-32602, `has no parameter "Label", "x", "y"`)
 }
 
 // TestUnknownNamedArguments checks that a named argument that names no
