@@ -13,20 +13,6 @@ const DefaultMemoryBudget = 256 << 20
 // minMemoryBudget is the least budget WithMemoryBudget sets.
 const minMemoryBudget = 16 << 20
 
-// WithMemoryBudget bounds the memory, in bytes, that what clients send
-// may make the server hold at once (default 256 MiB): the decoded
-// arguments and the results of running calls, replies waiting to be
-// written, replies kept for sessions to resume, and JSON-RPC request and
-// response bodies, each counted at its size in memory. A connection may
-// hold an eighth of it (at least twice the maximum message size); past
-// that the server stops reading it until its replies drain. Past the
-// whole budget new calls are refused with CodeUnavailable (never run, so
-// safe to retry) and the sessions detached the longest are ended first.
-// Values below 16 MiB are raised to 16 MiB.
-func WithMemoryBudget(n int) ServerOption {
-	return serverOptionFunc(func(c *serverConfig) { c.memoryBudget = max(n, minMemoryBudget) })
-}
-
 // memBudget counts the bytes a server holds for its clients against a
 // limit. It is lock-free: a reservation is one atomic add.
 type memBudget struct {

@@ -110,14 +110,6 @@ func (c *Client) Describe(ctx context.Context) (*Description, error) {
 	return &d, nil
 }
 
-// WithIntrospection turns the server's DescribeMethod on (the default) or
-// off. Without it a server does not say what it serves; calls of
-// DescribeMethod fail with CodeNotFound, and Client.Bind skips its
-// contract check.
-func WithIntrospection(on bool) ServerOption {
-	return serverOptionFunc(func(c *serverConfig) { c.noIntrospection = !on })
-}
-
 // registerIntrospection adds DescribeMethod to the method table, unless
 // turned off. NewServer calls it.
 func (s *Server) registerIntrospection() {

@@ -145,9 +145,9 @@ func RegisterError(name string, err error, opts ...ErrorOption) {
 		panic("simplerpc: RegisterError of nil error")
 	}
 	cfg := newErrorConfig(opts)
-	register(name, err)
-	errorRegistry.sentinels = append(errorRegistry.sentinels, namedError{name, err, cfg})
-	errorRegistry.Unlock()
+	register(name, err, func() {
+		errorRegistry.sentinels = append(errorRegistry.sentinels, namedError{name, err, cfg})
+	})
 }
 
 // RegisterErrorType registers the type of example under name, so that
@@ -163,25 +163,28 @@ func RegisterErrorType(name string, example error, opts ...ErrorOption) {
 	}
 	cfg := newErrorConfig(opts)
 	t := reflect.TypeOf(example)
-	register(name, t)
-	errorRegistry.types = append(errorRegistry.types, namedType{name, t, cfg})
-	errorRegistry.Unlock()
+	register(name, t, func() {
+		errorRegistry.types = append(errorRegistry.types, namedType{name, t, cfg})
+	})
 }
 
-// register claims name and leaves the registry locked.
-func register(name string, v any) {
+// register claims name for v and runs add, which records v in the
+// registry's lists, under the registry's lock; it panics if name is
+// empty or taken.
+func register(name string, v any, add func()) {
 	if name == "" {
 		panic("simplerpc: error registered with an empty name")
 	}
 	errorRegistry.Lock()
+	defer errorRegistry.Unlock()
 	if errorRegistry.byName == nil {
 		errorRegistry.byName = make(map[string]any)
 	}
 	if _, dup := errorRegistry.byName[name]; dup {
-		errorRegistry.Unlock()
 		panic("simplerpc: error name registered twice: " + name)
 	}
 	errorRegistry.byName[name] = v
+	add()
 }
 
 // matchRegistered finds the first registered type, then sentinel, in err's

@@ -12,27 +12,6 @@ import (
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
-// WithSessionIdentity makes a server bind each session to an identity
-// that fn derives from a call — typically the user an authorization token
-// in its metadata names (not the token itself, which may be renewed). The
-// identity of a session is what fn returns for the first call of the
-// connection that opened it. A connection that resumes the session
-// receives nothing of it — no kept reply, no reply of a running call —
-// until fn returns the same identity for its first call; a call for which
-// it returns another is answered with CodePermissionDenied and its
-// connection closed. An error from fn refuses the call: an *Error keeps
-// its Code, any other error becomes CodeUnauthenticated.
-//
-// Without it a session is still bound to the TLS client certificate of
-// the connection that opened it, when there is one, and a resumed
-// connection's first call passes the server's interceptors before
-// anything of the session reaches it. On a connection with neither TLS
-// client certificates nor interceptors that check the caller, the session
-// id is a bearer secret: whoever knows it may resume the session.
-func WithSessionIdentity(fn func(ctx context.Context, info *CallInfo) (string, error)) ServerOption {
-	return serverOptionFunc(func(c *serverConfig) { c.identity = fn })
-}
-
 // errSessionRefused is the cause of a dial the server answered with
 // StatusSessionRefused: the session id is held by another identity.
 var errSessionRefused = errors.New("the server refused the session: its id is in use by another connection's identity")

@@ -34,15 +34,6 @@ type Invoker func(ctx context.Context, info *CallInfo) error
 // CodeUnauthenticated), any other error becomes CodeApplication.
 type Interceptor func(next Invoker) Invoker
 
-// WithInterceptor adds interceptors to a Client or a Server. The first one
-// given is the outermost: it sees the call first.
-func WithInterceptor(interceptors ...Interceptor) Option {
-	return bothOption{
-		server: func(c *serverConfig) { c.interceptors = append(c.interceptors, interceptors...) },
-		client: func(c *clientConfig) { c.interceptors = append(c.interceptors, interceptors...) },
-	}
-}
-
 // intercept runs the method inside the server's interceptors.
 func (s *Server) intercept(ctx context.Context, m *method, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, peer string) (e *Error, detail any) {
 	start := buf.Len()

@@ -16,19 +16,6 @@ const (
 	DefaultKeepaliveTimeout  = 10 * time.Second
 )
 
-// WithKeepalive sets how a Server or Client detects a dead peer, such as
-// the far end of a half-open connection: when nothing has arrived for
-// interval, it sends a ping; when nothing arrives for timeout after that,
-// it closes the connection. A peer that vanished is noticed within
-// interval+timeout. Zero interval turns keepalive off. Defaults: 15s and 10s.
-func WithKeepalive(interval, timeout time.Duration) Option {
-	set := func(i, t *time.Duration) { *i, *t = interval, timeout }
-	return bothOption{
-		server: func(c *serverConfig) { set(&c.keepInterval, &c.keepTimeout) },
-		client: func(c *clientConfig) { set(&c.keepInterval, &c.keepTimeout) },
-	}
-}
-
 // activity notes when bytes last arrived on a connection: its Read
 // wraps the connection's, so a large frame still arriving counts as life,
 // not only whole frames.

@@ -21,19 +21,19 @@ type Option interface {
 }
 
 type serverConfig struct {
-	tls            *tls.Config
-	keepInterval   time.Duration
-	keepTimeout    time.Duration
-	sessionTTL     time.Duration
-	logger         *slog.Logger
-	interceptors   []Interceptor
-	stackTraces    bool
-	maxConcurrent  int
-	maxMessageSize int
-	memoryBudget   int                                              // WithMemoryBudget, in budget.go
-	identity       func(context.Context, *CallInfo) (string, error) // WithSessionIdentity, in identity.go
-	writeTimeout   time.Duration
-	handshake      time.Duration
+	tls              *tls.Config
+	keepInterval     time.Duration
+	keepTimeout      time.Duration
+	sessionTTL       time.Duration
+	logger           *slog.Logger
+	interceptors     []Interceptor
+	stackTraces      bool
+	maxConcurrent    int
+	maxMessageSize   int
+	memoryBudget     int                                              // WithMemoryBudget, in budget.go
+	identity         func(context.Context, *CallInfo) (string, error) // WithSessionIdentity, in identity.go
+	writeTimeout     time.Duration
+	handshakeTimeout time.Duration
 	// noIntrospection turns off DescribeMethod (WithIntrospection, in
 	// describe.go).
 	noIntrospection bool
@@ -70,13 +70,13 @@ const (
 
 func newServerConfig(opts []ServerOption) serverConfig {
 	cfg := serverConfig{
-		keepInterval:   DefaultKeepaliveInterval,
-		keepTimeout:    DefaultKeepaliveTimeout,
-		sessionTTL:     DefaultSessionTTL,
-		maxMessageSize: DefaultMaxMessageSize,
-		memoryBudget:   DefaultMemoryBudget,
-		writeTimeout:   DefaultWriteTimeout,
-		handshake:      handshakeTimeout,
+		keepInterval:     DefaultKeepaliveInterval,
+		keepTimeout:      DefaultKeepaliveTimeout,
+		sessionTTL:       DefaultSessionTTL,
+		maxMessageSize:   DefaultMaxMessageSize,
+		memoryBudget:     DefaultMemoryBudget,
+		writeTimeout:     DefaultWriteTimeout,
+		handshakeTimeout: handshakeTimeout,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -170,7 +170,7 @@ func WithWriteTimeout(d time.Duration) Option {
 func WithHandshakeTimeout(d time.Duration) ServerOption {
 	return serverOptionFunc(func(c *serverConfig) {
 		if d > 0 {
-			c.handshake = d
+			c.handshakeTimeout = d
 		}
 	})
 }
@@ -216,4 +216,102 @@ func WithCodec(name string) ClientOption {
 // net.Dialer: for custom transports, proxies or in-memory pipes.
 func WithDialer(dial func(ctx context.Context, addr string) (net.Conn, error)) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.dialer = dial })
+}
+
+// WithMemoryBudget bounds the memory, in bytes, that what clients send
+// may make the server hold at once (default 256 MiB): the decoded
+// arguments and the results of running calls, replies waiting to be
+// written, replies kept for sessions to resume, and JSON-RPC request and
+// response bodies, each counted at its size in memory. A connection may
+// hold an eighth of it (at least twice the maximum message size); past
+// that the server stops reading it until its replies drain. Past the
+// whole budget new calls are refused with CodeUnavailable (never run, so
+// safe to retry) and the sessions detached the longest are ended first.
+// Values below 16 MiB are raised to 16 MiB.
+func WithMemoryBudget(n int) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) { c.memoryBudget = max(n, minMemoryBudget) })
+}
+
+// WithIntrospection turns the server's DescribeMethod on (the default) or
+// off. Without it a server does not say what it serves; calls of
+// DescribeMethod fail with CodeNotFound, and Client.Bind skips its
+// contract check.
+func WithIntrospection(on bool) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) { c.noIntrospection = !on })
+}
+
+// WithSessionIdentity makes a server bind each session to an identity
+// that fn derives from a call — typically the user an authorization token
+// in its metadata names (not the token itself, which may be renewed). The
+// identity of a session is what fn returns for the first call of the
+// connection that opened it. A connection that resumes the session
+// receives nothing of it — no kept reply, no reply of a running call —
+// until fn returns the same identity for its first call; a call for which
+// it returns another is answered with CodePermissionDenied and its
+// connection closed. An error from fn refuses the call: an *Error keeps
+// its Code, any other error becomes CodeUnauthenticated.
+//
+// Without it a session is still bound to the TLS client certificate of
+// the connection that opened it, when there is one, and a resumed
+// connection's first call passes the server's interceptors before
+// anything of the session reaches it. On a connection with neither TLS
+// client certificates nor interceptors that check the caller, the session
+// id is a bearer secret: whoever knows it may resume the session.
+func WithSessionIdentity(fn func(ctx context.Context, info *CallInfo) (string, error)) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) { c.identity = fn })
+}
+
+// WithInterceptor adds interceptors to a Client or a Server. The first one
+// given is the outermost: it sees the call first.
+func WithInterceptor(interceptors ...Interceptor) Option {
+	return bothOption{
+		server: func(c *serverConfig) { c.interceptors = append(c.interceptors, interceptors...) },
+		client: func(c *clientConfig) { c.interceptors = append(c.interceptors, interceptors...) },
+	}
+}
+
+// WithKeepalive sets how a Server or Client detects a dead peer, such as
+// the far end of a half-open connection: when nothing has arrived for
+// interval, it sends a ping; when nothing arrives for timeout after that,
+// it closes the connection. A peer that vanished is noticed within
+// interval+timeout. Zero interval turns keepalive off. Defaults: 15s and 10s.
+func WithKeepalive(interval, timeout time.Duration) Option {
+	set := func(i, t *time.Duration) { *i, *t = interval, timeout }
+	return bothOption{
+		server: func(c *serverConfig) { set(&c.keepInterval, &c.keepTimeout) },
+		client: func(c *clientConfig) { set(&c.keepInterval, &c.keepTimeout) },
+	}
+}
+
+// WithSessionTTL sets how long a server keeps a disconnected client's
+// session for it to resume (default 30s).
+func WithSessionTTL(d time.Duration) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) {
+		if d > 0 {
+			c.sessionTTL = d
+		}
+	})
+}
+
+// WithTLS makes a Server accept only TLS connections, or a Client connect
+// with TLS, using cfg. A server's cfg needs certificates (and ClientAuth and
+// ClientCAs for mutual TLS); a client's needs RootCAs (and Certificates for
+// mutual TLS). A client's ServerName defaults to the host it dials. A plain
+// client talking to a TLS server, or a TLS client to a plain server, gets an
+// error that says so.
+func WithTLS(cfg *tls.Config) Option {
+	return bothOption{
+		server: func(c *serverConfig) { c.tls = cfg },
+		client: func(c *clientConfig) { c.tls = cfg },
+	}
+}
+
+// WithResumableSessions turns session resumption on or off for a client
+// (on by default). With it, calls in flight when a connection breaks are
+// re-sent under their original ids on a new connection, and the server
+// answers each from its memory or runs it if it never received it: a
+// network blip loses no call and runs none twice. Without it, such calls
+// fail with CodeConnectionLost.
+func WithResumableSessions(on bool) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.noSessions = !on })
 }

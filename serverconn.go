@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -94,7 +95,7 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	act := newActivity(nc)
 	var rd io.Reader = act
 	br := bufio.NewReaderSize(rd, 4096)
-	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.handshake))
+	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.handshakeTimeout))
 	if s.cfg.tls != nil {
 		var ok bool
 		if nc, ok = s.acceptTLS(nc, act, br); !ok {
@@ -119,7 +120,7 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		raw.Close()
 		return nil
 	}
-	c, hello, welcome, err := s.handshake(br)
+	c, hello, welcome, err := s.readHello(br)
 	sc := &serverConn{srv: s, nc: nc, raw: raw, codec: c, peer: nc.RemoteAddr().String(), cancels: newCancelSet(),
 		act: act, rd: rd, br: br}
 	sc.sched.wake = make(chan struct{}, 1)
@@ -147,7 +148,7 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		}
 	}
 	if welcome != nil {
-		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
+		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshakeTimeout))
 		if _, werr := nc.Write(wire.AppendWelcome(nil, *welcome)); werr != nil && err == nil {
 			err = fmt.Errorf("writing welcome: %w", werr)
 		}
@@ -227,10 +228,10 @@ func (sc *serverConn) abort() {
 // made only when there is something to log.
 func (sc *serverConn) logger() *slog.Logger { return sc.srv.connLogger(sc.nc) }
 
-// handshake reads the client's hello and prepares the welcome that
+// readHello reads the client's hello and prepares the welcome that
 // answers it. With an error, the welcome (if the hello was read far
 // enough to answer it) says why.
-func (s *Server) handshake(br *bufio.Reader) (codec.Codec, wire.Hello, *wire.Welcome, error) {
+func (s *Server) readHello(br *bufio.Reader) (codec.Codec, wire.Hello, *wire.Welcome, error) {
 	// Magic and version first: a client of another version may send a
 	// hello of another shape, or wait for the welcome before sending the
 	// rest, so the server answers it on these five bytes alone.
@@ -492,11 +493,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	}
 	if e != nil {
 		buf.Truncate(wire.HeaderSize)
-		if err := appendErrorBody(buf, sc.codec, e, detail); err != nil {
-			sc.logger().Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
-			buf.Truncate(wire.HeaderSize)
-			_ = appendErrorBody(buf, sc.codec, errorf(CodeInternal, m.name, "the error could not be encoded: %v", err), nil)
-		}
+		sc.appendError(buf, e, detail)
 		flags = wire.FlagError
 	}
 	m.reply.observe(id, buf.Len())
@@ -532,11 +529,20 @@ func (sc *serverConn) writeReply(frame []byte) (uint64, error) {
 func (sc *serverConn) replyError(id uint64, e *Error, detail any) {
 	buf := getBuffer()
 	defer putBuffer(buf)
+	sc.appendError(buf, e, detail)
+	sc.writeFrame(wire.Header{Kind: wire.KindReply, Flags: wire.FlagError, ID: id}, buf.Bytes())
+}
+
+// appendError appends the body of an error reply for e to buf. An error
+// whose detail cannot be encoded is logged and replaced by an internal
+// error saying so, which always can: every call gets its reply.
+func (sc *serverConn) appendError(buf *bytes.Buffer, e *Error, detail any) {
+	start := buf.Len()
 	if err := appendErrorBody(buf, sc.codec, e, detail); err != nil {
 		sc.logger().Error("simplerpc: encoding an error reply failed", slog.Any("error", err))
-		return
+		buf.Truncate(start)
+		_ = appendErrorBody(buf, sc.codec, errorf(CodeInternal, e.Method, "the error could not be encoded: %v", err), nil)
 	}
-	sc.writeFrame(wire.Header{Kind: wire.KindReply, Flags: wire.FlagError, ID: id}, buf.Bytes())
 }
 
 // writeFrame queues a frame with the given header and body.

@@ -53,26 +53,6 @@ type replyConn interface {
 	logger() *slog.Logger
 }
 
-// WithSessionTTL sets how long a server keeps a disconnected client's
-// session for it to resume (default 30s).
-func WithSessionTTL(d time.Duration) ServerOption {
-	return serverOptionFunc(func(c *serverConfig) {
-		if d > 0 {
-			c.sessionTTL = d
-		}
-	})
-}
-
-// WithResumableSessions turns session resumption on or off for a client
-// (on by default). With it, calls in flight when a connection breaks are
-// re-sent under their original ids on a new connection, and the server
-// answers each from its memory or runs it if it never received it: a
-// network blip loses no call and runs none twice. Without it, such calls
-// fail with CodeConnectionLost.
-func WithResumableSessions(on bool) ClientOption {
-	return clientOptionFunc(func(c *clientConfig) { c.noSessions = !on })
-}
-
 // session is the server's memory of one client session across
 // connections: the calls it received, and the replies the client has not
 // yet acknowledged. The server's table of sessions (session_table.go)

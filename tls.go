@@ -13,19 +13,6 @@ import (
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
-// WithTLS makes a Server accept only TLS connections, or a Client connect
-// with TLS, using cfg. A server's cfg needs certificates (and ClientAuth and
-// ClientCAs for mutual TLS); a client's needs RootCAs (and Certificates for
-// mutual TLS). A client's ServerName defaults to the host it dials. A plain
-// client talking to a TLS server, or a TLS client to a plain server, gets an
-// error that says so.
-func WithTLS(cfg *tls.Config) Option {
-	return bothOption{
-		server: func(c *serverConfig) { c.tls = cfg },
-		client: func(c *clientConfig) { c.tls = cfg },
-	}
-}
-
 // tlsRecordHandshake is the first byte of a TLS connection.
 const tlsRecordHandshake = 0x16
 
@@ -41,14 +28,14 @@ func (s *Server) acceptTLS(nc net.Conn, act *activity, br *bufio.Reader) (net.Co
 	}
 	if first[0] != tlsRecordHandshake {
 		if magic, err := br.Peek(len(wire.Magic)); err == nil && string(magic) == wire.Magic {
-			_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshake))
+			_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshakeTimeout))
 			_, _ = nc.Write(wire.AppendWelcome(nil, wire.Welcome{Version: wire.Version, Status: wire.StatusTLSRequired}))
 		}
 		s.logs.log(s.connLogger(nc), slog.LevelWarn, "simplerpc: plain connection to a TLS server; closed")
 		return nil, false
 	}
 	tc := tls.Server(&peekedConn{Conn: nc, r: br, rest: act}, s.cfg.tls)
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.handshake)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.handshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
 		s.logs.log(s.connLogger(nc), slog.LevelWarn, "simplerpc: TLS handshake failed; connection closed", slog.Any("error", err))
