@@ -150,7 +150,7 @@ func (c *Client) retire(ep *endpoint) {
 	defer c.bg.Done()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for ep.pendingCount() > 0 {
+	for ep.calls.pending() > 0 {
 		select {
 		case <-c.ctx.Done():
 			ep.close()
@@ -179,32 +179,33 @@ func (c *Client) recompute() {
 
 // pick chooses the endpoint for a call, avoiding the one that just
 // refused it when there is another. When none is known to be healthy it
-// tries them in turn.
-func (c *Client) pick(avoid *endpoint) *endpoint {
+// tries them in turn. It fails only when the Balancer returns an Endpoint
+// that is not one of those it was given.
+func (c *Client) pick(method string, avoid *endpoint) (*endpoint, error) {
 	ready := *c.ready.Load()
 	switch {
 	case len(ready) == 1 && ready[0] != Endpoint(avoid):
-		return ready[0].(*endpoint)
+		return ready[0].(*endpoint), nil
 	case len(ready) > 0:
 		ep := c.cfg.balancer.Pick(ready).(*endpoint)
 		if ep == avoid && len(ready) > 1 {
 			for _, other := range ready {
 				if other != Endpoint(avoid) {
-					return other.(*endpoint)
+					return other.(*endpoint), nil
 				}
 			}
 		}
-		return ep
+		return ep, nil
 	}
 	all := *c.all.Load()
 	if len(all) == 0 {
-		return nil
+		return nil, nil
 	}
 	c.mu.Lock()
 	c.rr++
 	i := c.rr
 	c.mu.Unlock()
-	return all[i%uint64(len(all))]
+	return all[i%uint64(len(all))], nil
 }
 
 // EndpointStatus describes one server behind a Client's target.
@@ -263,14 +264,17 @@ func (c *Client) call(ctx context.Context, method string, args, results []any, m
 	var err error
 	var ep *endpoint
 	for n := 1; ; n++ {
-		if ep = c.pick(ep); ep == nil {
+		ep, err = c.pick(method, ep)
+		switch {
+		case err != nil:
+			// The Balancer returned what it was not given: a bug in it,
+			// not retried (CodeInternal).
+		case ep == nil:
 			err = errorf(CodeUnavailable, method, "no servers for %s; call not sent", c.target)
-		} else {
+		default:
 			var cc *clientConn
 			if cc, err = ep.conn(ctx); err == nil {
-				ep.inflight.Add(1)
-				err = cc.roundTrip(ctx, method, args, results, md)
-				ep.inflight.Add(-1)
+				err = ep.roundTrip(ctx, cc, method, args, results, md)
 			} else if ctx.Err() == nil {
 				ep.markDown()
 				c.refresh()
