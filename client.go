@@ -187,7 +187,11 @@ func (c *Client) pick(method string, avoid *endpoint) (*endpoint, error) {
 	case len(ready) == 1 && ready[0] != Endpoint(avoid):
 		return ready[0].(*endpoint), nil
 	case len(ready) > 0:
-		ep := c.cfg.balancer.Pick(ready).(*endpoint)
+		chosen := c.cfg.balancer.Pick(ready)
+		ep, ours := chosen.(*endpoint)
+		if !ours || !slices.Contains(ready, chosen) {
+			return nil, errorf(CodeInternal, method, "the Balancer (%T) returned %T, which is not one of the ready endpoints it was given: Pick must return an element of its argument; call not sent", c.cfg.balancer, chosen)
+		}
 		if ep == avoid && len(ready) > 1 {
 			for _, other := range ready {
 				if other != Endpoint(avoid) {
