@@ -19,6 +19,13 @@ import (
 // next one (see WithResumableSessions). A target that names many servers
 // (see Dial) spreads the calls over them. A Client is safe for concurrent
 // use by any number of goroutines.
+//
+// The layers of a call, each using only the one below it: Client picks an
+// endpoint (Balancer) and retries; endpoint dials and tends its
+// connections; roundTrip registers the call in the endpoint's callTable
+// and writes it on a clientConn, whose reader completes it in the table.
+// Lock order: c.mu, then an endpoint's mu, then a connection's mu; the
+// call table's mu is a leaf.
 type Client struct {
 	target string
 	cfg    clientConfig
@@ -29,7 +36,7 @@ type Client struct {
 	ready atomic.Pointer[[]Endpoint]  // healthy endpoints, for the balancer
 	all   atomic.Pointer[[]*endpoint] // every endpoint
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards the fields below
 	eps    map[string]*endpoint
 	closed bool
 	rr     uint64 // round-robin over all endpoints when none is healthy
