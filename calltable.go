@@ -43,9 +43,15 @@ import (
 // stream is resumed or failed with its connection's calls. A stream leaves
 // the table when both sides have closed it, not on its first message.
 type callTable struct {
-	noSessions bool // no session: calls never outlive their connection, and no acks are sent
+	// active counts the calls registered whose callers have not yet
+	// returned (leave): a call whose reply was read but whose caller has
+	// not run yet still counts, so that callers woken together by a burst
+	// of replies share a write rather than each making its own. The write
+	// path and Endpoint.InFlight read it without mu.
+	active atomic.Int64
+	_      [56]byte // active on a cache line of its own: callers leaving do not contend with mu
 
-	inflight atomic.Int64 // len(calls), written under mu, read without it (Endpoint.InFlight)
+	noSessions bool // no session: calls never outlive their connection, and no acks are sent
 
 	mu       sync.Mutex // guards every field below; a leaf: no other lock is taken under it
 	sid      [wire.SessionIDSize]byte
@@ -148,7 +154,8 @@ func (t *callTable) answered(resumed bool) {
 
 // register numbers pc, writes the id into its frame and records it as
 // pending on l, unless l takes no new calls. It returns the calls now in
-// flight, pc included: with one, no other call shares the write.
+// flight, pc included: with one, no other call shares the write. A
+// caller whose call was registered calls leave when it returns.
 func (t *callTable) register(l *lane, pc *pendingCall) (id uint64, inflight int, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -162,9 +169,11 @@ func (t *callTable) register(l *lane, pc *pendingCall) (id uint64, inflight int,
 	pc.on = l
 	l.n++
 	t.calls[t.next] = pc
-	t.inflight.Store(int64(len(t.calls)))
-	return t.next, len(t.calls), true
+	return t.next, int(t.active.Add(1)), true
 }
+
+// leave records that the caller of a registered call has returned.
+func (t *callTable) leave() { t.active.Add(-1) }
 
 // remove takes call id out for a caller that gives up on it, reporting
 // whether it was still there (and so is now the caller's) and the
@@ -298,7 +307,14 @@ func (t *callTable) orphaned() int {
 }
 
 // pending returns the number of calls waiting for replies.
-func (t *callTable) pending() int { return int(t.inflight.Load()) }
+func (t *callTable) pending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.calls)
+}
+
+// inFlight returns the calls registered whose callers have not returned.
+func (t *callTable) inFlight() int { return int(t.active.Load()) }
 
 // retire refuses new calls: the server left the target. Calls in flight
 // go on.
@@ -323,7 +339,6 @@ func (t *callTable) close() {
 func (t *callTable) deleteLocked(id uint64, pc *pendingCall) {
 	delete(t.calls, id)
 	t.countLocked(pc.on, -1)
-	t.inflight.Store(int64(len(t.calls)))
 }
 
 // countLocked adds d to the calls counted on l (nil: the orphans). t.mu

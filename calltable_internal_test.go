@@ -154,6 +154,14 @@ func TestCallTableRegisterNumbersFrames(t *testing.T) {
 	if pc, _ := tb.complete(l, 2, 1); pc == nil || tb.pending() != 2 {
 		t.Fatalf("complete(2): %v, pending %d", pc, tb.pending())
 	}
+	// Answered, but its caller has not returned: still in flight.
+	if tb.inFlight() != 3 {
+		t.Fatalf("in flight %d before the caller left, want 3", tb.inFlight())
+	}
+	tb.leave()
+	if tb.inFlight() != 2 {
+		t.Fatalf("in flight %d after the caller left, want 2", tb.inFlight())
+	}
 	if pc, _ := tb.complete(l, 2, 1); pc != nil {
 		t.Fatal("a second reply for one call completed it twice")
 	}

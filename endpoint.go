@@ -175,8 +175,8 @@ func (ep *endpoint) dial(ctx context.Context) (*clientConn, bool, error) {
 // Addr returns the endpoint's "host:port" (Endpoint).
 func (ep *endpoint) Addr() string { return ep.addr }
 
-// InFlight returns the calls waiting for replies (Endpoint).
-func (ep *endpoint) InFlight() int { return ep.calls.pending() }
+// InFlight returns the calls sent and not yet answered (Endpoint).
+func (ep *endpoint) InFlight() int { return ep.calls.inFlight() }
 
 // setHealthy records whether the endpoint is reachable, telling the
 // client when that changes.

@@ -38,6 +38,7 @@ func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string
 	if err := cc.send(ctx, frame, inflight <= 1); err != nil && calls.unsend(id, cc.lane) {
 		// The frame was not queued, nor re-sent on another connection:
 		// the server never sees the call.
+		calls.leave()
 		pc.release()
 		if ctx.Err() != nil {
 			return contextError(method, ctx.Err())
@@ -57,12 +58,14 @@ func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string
 					sentOn.cancel(id)
 				}
 				// pc stays out of the pool: a late reply for its id is dropped.
+				calls.leave()
 				return contextError(method, ctx.Err())
 			}
 			<-pc.done // the reader owns it and is delivering the reply
 		}
 	}
 	err = pc.err
+	calls.leave()
 	pc.release()
 	return err
 }
