@@ -16,7 +16,9 @@ type Endpoint interface {
 // A Balancer chooses, for each call, one of the endpoints ready to take
 // it. It must be safe for concurrent use.
 type Balancer interface {
-	// Pick returns one element of ready, which is never empty.
+	// Pick returns one element of ready, which is never empty. Anything
+	// else — an Endpoint of its own making, or nil — fails the call with
+	// CodeInternal, unsent.
 	Pick(ready []Endpoint) Endpoint
 }
 

@@ -19,6 +19,13 @@ import (
 // next one (see WithResumableSessions). A target that names many servers
 // (see Dial) spreads the calls over them. A Client is safe for concurrent
 // use by any number of goroutines.
+//
+// The layers of a call, each using only the one below it: Client picks an
+// endpoint (Balancer) and retries; endpoint dials and tends its
+// connections; roundTrip registers the call in the endpoint's callTable
+// and writes it on a clientConn, whose reader completes it in the table.
+// Lock order: c.mu, then an endpoint's mu, then a connection's mu; the
+// call table's mu is a leaf.
 type Client struct {
 	target string
 	cfg    clientConfig
@@ -29,7 +36,7 @@ type Client struct {
 	ready atomic.Pointer[[]Endpoint]  // healthy endpoints, for the balancer
 	all   atomic.Pointer[[]*endpoint] // every endpoint
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards the fields below
 	eps    map[string]*endpoint
 	closed bool
 	rr     uint64 // round-robin over all endpoints when none is healthy
@@ -150,7 +157,7 @@ func (c *Client) retire(ep *endpoint) {
 	defer c.bg.Done()
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for ep.pendingCount() > 0 {
+	for ep.calls.pending() > 0 {
 		select {
 		case <-c.ctx.Done():
 			ep.close()
@@ -179,32 +186,37 @@ func (c *Client) recompute() {
 
 // pick chooses the endpoint for a call, avoiding the one that just
 // refused it when there is another. When none is known to be healthy it
-// tries them in turn.
-func (c *Client) pick(avoid *endpoint) *endpoint {
+// tries them in turn. It fails only when the Balancer returns an Endpoint
+// that is not one of those it was given.
+func (c *Client) pick(method string, avoid *endpoint) (*endpoint, error) {
 	ready := *c.ready.Load()
 	switch {
 	case len(ready) == 1 && ready[0] != Endpoint(avoid):
-		return ready[0].(*endpoint)
+		return ready[0].(*endpoint), nil
 	case len(ready) > 0:
-		ep := c.cfg.balancer.Pick(ready).(*endpoint)
+		chosen := c.cfg.balancer.Pick(ready)
+		ep, ours := chosen.(*endpoint)
+		if !ours || !slices.Contains(ready, chosen) {
+			return nil, errorf(CodeInternal, method, "the Balancer (%T) returned %T, which is not one of the ready endpoints it was given: Pick must return an element of its argument; call not sent", c.cfg.balancer, chosen)
+		}
 		if ep == avoid && len(ready) > 1 {
 			for _, other := range ready {
 				if other != Endpoint(avoid) {
-					return other.(*endpoint)
+					return other.(*endpoint), nil
 				}
 			}
 		}
-		return ep
+		return ep, nil
 	}
 	all := *c.all.Load()
 	if len(all) == 0 {
-		return nil
+		return nil, nil
 	}
 	c.mu.Lock()
 	c.rr++
 	i := c.rr
 	c.mu.Unlock()
-	return all[i%uint64(len(all))]
+	return all[i%uint64(len(all))], nil
 }
 
 // EndpointStatus describes one server behind a Client's target.
@@ -263,14 +275,17 @@ func (c *Client) call(ctx context.Context, method string, args, results []any, m
 	var err error
 	var ep *endpoint
 	for n := 1; ; n++ {
-		if ep = c.pick(ep); ep == nil {
+		ep, err = c.pick(method, ep)
+		switch {
+		case err != nil:
+			// The Balancer returned what it was not given: a bug in it,
+			// not retried (CodeInternal).
+		case ep == nil:
 			err = errorf(CodeUnavailable, method, "no servers for %s; call not sent", c.target)
-		} else {
+		default:
 			var cc *clientConn
 			if cc, err = ep.conn(ctx); err == nil {
-				ep.inflight.Add(1)
-				err = cc.roundTrip(ctx, method, args, results, md)
-				ep.inflight.Add(-1)
+				err = ep.roundTrip(ctx, cc, method, args, results, md)
 			} else if ctx.Err() == nil {
 				ep.markDown()
 				c.refresh()

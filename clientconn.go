@@ -16,43 +16,58 @@ import (
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
-// clientConn is one connection of an endpoint. Its reader goroutine
+// clientConn is one connection to a server. Its reader goroutine
 // decodes replies straight into the callers' result pointers; its writer
-// goroutine is the send loop; a timer watches it for silence.
+// (frameio.Writer) is the send loop; a timer watches it for silence. It
+// knows nothing of what is above it: it hands the replies it reads to its
+// callSink, reports there that it takes no new calls or has ended, and
+// nudges its owner (owner) so that it can tend to it. Its goroutines
+// start in newClientConn and end with it (close); done is closed when
+// they have returned.
 type clientConn struct {
-	ep      *endpoint
 	nc      net.Conn
 	codec   codec.Codec
 	w       *frameio.Writer
 	keep    *keepalive
-	maxBody int           // the server's limit on a call frame's body
-	done    chan struct{} // closed when both goroutines have returned
-	frames  uint64        // frames read so far, for acks; the read loop's own
+	sink    callSink
+	lane    *lane           // this connection in the sink's table
+	owner   chan<- struct{} // nudged, without blocking, when the connection stops or ends
+	maxBody int             // the server's limit on a call frame's body
+	done    chan struct{}   // closed when both goroutines have returned
+	frames  uint64          // frames read so far, for acks; the read loop's own
 
-	mu       sync.Mutex
-	err      error // why the connection ended; nil while it is open
-	draining bool  // the server sent go-away: no new calls here
-	final    bool  // the server promised every accepted call was answered
+	mu       sync.Mutex // guards the fields below; taken under the endpoint's mu, never the other way
+	err      error      // why the connection ended; nil while it is open
+	draining bool       // the server sent go-away, or a write failed: no new calls here
+	final    bool       // the server promised every accepted call was answered
 }
 
-// pendingCall is a call waiting for its reply. The goroutine that removes
-// it from the endpoint's pending map owns it and must signal done exactly
-// once.
-type pendingCall struct {
-	method  string
-	cc      *clientConn   // the connection it was sent on; nil while orphaned
-	frame   *bytes.Buffer // the encoded call, kept to re-send it
-	results []any         // the caller's result pointers, copied into small when they fit
-	small   [4]any
-	err     error
-	done    chan struct{}
+// callSink is what a connection reports to: the client's call table. It
+// is the connection's only way up.
+type callSink interface {
+	// complete takes the call a reply of size bytes answers (nil if none
+	// waits for it), and says whether to ack and whether l is drained.
+	complete(l *lane, id uint64, size int) (*pendingCall, settle)
+	// stop records that l takes no new calls; it reports whether l
+	// carries none.
+	stop(l *lane) (idle bool)
+	// end records that l's connection ended for reason; final says the
+	// server promised its unanswered calls were never run.
+	end(l *lane, reason error, final bool)
 }
 
-var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(chan struct{}, 1)} }}
+// connSettings is what a connection needs of the client's options.
+type connSettings struct {
+	writeTimeout   time.Duration
+	keepInterval   time.Duration
+	keepTimeout    time.Duration
+	maxMessageSize int
+}
 
-// newClientConn performs the handshake on nc and starts the connection.
-// It reports whether the server resumed the session.
-func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.Hello) (*clientConn, bool, error) {
+// newClientConn performs the handshake on nc and starts the connection,
+// which reports to sink and nudges owner. It reports whether the server
+// resumed the session.
+func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSettings, sink callSink, owner chan<- struct{}) (*clientConn, bool, error) {
 	cd := codec.ByName(hello.Codec)
 	if cd == nil {
 		nc.Close()
@@ -68,18 +83,19 @@ func newClientConn(ctx context.Context, ep *endpoint, nc net.Conn, hello wire.He
 		return nil, false, err
 	}
 	_ = nc.SetDeadline(time.Time{})
-	cfg := ep.cfg
 	cc := &clientConn{
-		ep:      ep,
 		nc:      nc,
 		codec:   cd,
+		sink:    sink,
+		owner:   owner,
 		maxBody: int(welcome.MaxBody),
 		done:    make(chan struct{}),
 	}
-	cc.w = frameio.NewWriter(nc, cfg.writeTimeout, writeHighWater, func(error) { cc.writeFailed() })
-	cc.keep = startKeepalive(cfg.keepInterval, cfg.keepTimeout, act,
+	cc.lane = newLane(cc)
+	cc.w = frameio.NewWriter(nc, cs.writeTimeout, writeHighWater, func(error) { cc.writeFailed() })
+	cc.keep = startKeepalive(cs.keepInterval, cs.keepTimeout, act,
 		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
-	fr := frameio.NewReader(act, nil, cfg.maxMessageSize)
+	fr := frameio.NewReader(act, nil, cs.maxMessageSize)
 	useRaw(fr, nc, act)
 	go cc.readLoop(fr)
 	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
@@ -121,84 +137,63 @@ func (cc *clientConn) usable() bool {
 	return cc.err == nil && !cc.draining
 }
 
-// roundTrip sends one call on cc and waits for its reply.
-func (cc *clientConn) roundTrip(ctx context.Context, method string, args, results []any, md []string) error {
-	if len(md) > 2*wire.MaxMetadata {
-		return errorf(CodeInvalidArgument, method, "%d metadata pairs; at most %d may travel with a call", len(md)/2, wire.MaxMetadata)
+// status reports whether new calls may go to this connection, whether it
+// has ended, and whether what stopped it says the server is not to be
+// called for now: a go-away, a failed write, or a break — not a drain
+// after go-away, nor the client closing it.
+func (cc *clientConn) status() (usable, ended, down bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	benign := cc.err == nil || errors.Is(cc.err, errDrained) || errors.Is(cc.err, ErrClientClosed)
+	return cc.err == nil && !cc.draining, cc.err != nil, cc.draining || !benign
+}
+
+// nudge tells the connection's owner that it changed, without waiting.
+func (cc *clientConn) nudge() {
+	select {
+	case cc.owner <- struct{}{}:
+	default: // a nudge is already waiting: the owner looks at every connection
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
+}
+
+// appendCall appends to buf the frame of a call of method, its id left
+// zero for the call table to fill in, and returns the frame.
+func (cc *clientConn) appendCall(buf *bytes.Buffer, method string, timeout time.Duration, md []string, args []any) ([]byte, error) {
 	var hdr [wire.HeaderSize]byte
 	buf.Write(hdr[:])
-	prefix, flags := wire.AppendCallPrefix(buf.AvailableBuffer(), method, timeoutOf(ctx), md)
+	prefix, flags := wire.AppendCallPrefix(buf.AvailableBuffer(), method, timeout, md)
 	buf.Write(prefix)
 	if err := cc.codec.AppendArray(buf, args); err != nil {
-		return errorf(CodeInvalidArgument, method, "cannot encode the arguments: %v", err)
+		return nil, errorf(CodeInvalidArgument, method, "cannot encode the arguments: %v", err)
 	}
 	if size := buf.Len() - wire.HeaderSize; size > cc.maxBody {
-		return errorf(CodeResourceExhausted, method, "call of %d bytes exceeds the server's %d-byte limit", size, cc.maxBody)
+		return nil, errorf(CodeResourceExhausted, method, "call of %d bytes exceeds the server's %d-byte limit", size, cc.maxBody)
 	}
 	frame := buf.Bytes()
 	wire.PutSize(frame, len(frame)-wire.HeaderSize)
 	frame[4], frame[5] = byte(wire.KindCall), flags
-
-	pc := pendingPool.Get().(*pendingCall)
-	pc.method, pc.frame, pc.err = method, buf, nil
-	// Copying the pointers, rather than keeping the caller's slice, lets
-	// the variadic slice of Call stay on the caller's stack.
-	if len(results) <= len(pc.small) {
-		pc.results = append(pc.small[:0], results...)
-	} else {
-		pc.results = append([]any(nil), results...)
-	}
-	ep := cc.ep
-	id, ok := ep.register(cc, pc)
-	if !ok {
-		pc.release()
-		return errorf(CodeUnavailable, method, "connection closing; call not sent")
-	}
-	write := cc.w.Write
-	if ep.inflight.Load() <= 1 {
-		write = cc.w.WriteSolo // the only call in flight: no one to share a write with
-	}
-	if err := write(ctx, frame); err != nil && ep.unsend(id, cc) {
-		// The frame was not queued, nor re-sent on another connection:
-		// the server never sees the call.
-		pc.release()
-		if ctx.Err() != nil {
-			return contextError(method, ctx.Err())
-		}
-		return &Error{Code: CodeUnavailable, Method: method, Message: "connection failed before the call was sent: " + err.Error(), cause: err}
-	}
-	// Sent, or, when cc broke meanwhile, re-sent with its id on the
-	// connection that replaced it (adoptOrphans): either way in flight.
-	if done := ctx.Done(); done == nil {
-		<-pc.done // a context that never ends: a plain receive is cheaper than a select
-	} else {
-		select {
-		case <-pc.done:
-		case <-done:
-			if sentOn, mine := ep.remove(id); mine {
-				if sentOn != nil {
-					sentOn.writeControl(wire.KindCancel, id)
-				}
-				// pc stays out of the pool: a late reply for its id is dropped.
-				return contextError(method, ctx.Err())
-			}
-			<-pc.done // the reader owns it and is delivering the reply
-		}
-	}
-	err := pc.err
-	pc.release()
-	return err
+	return frame, nil
 }
 
-// release returns a settled call to the pool.
-func (pc *pendingCall) release() {
-	clear(pc.small[:])
-	pc.results, pc.err, pc.cc, pc.frame = nil, nil, nil, nil
-	pendingPool.Put(pc)
+// send writes a call's frame. alone says no other call is in flight: the
+// caller then writes it itself, there being no one to share a write with.
+func (cc *clientConn) send(ctx context.Context, frame []byte, alone bool) error {
+	if alone {
+		return cc.w.WriteSolo(ctx, frame)
+	}
+	return cc.w.Write(ctx, frame)
 }
+
+// resend writes the frames of calls sent again after their connection
+// broke.
+func (cc *clientConn) resend(ctx context.Context, frames []byte) {
+	if len(frames) > 0 {
+		_ = cc.w.Write(ctx, frames)
+	}
+}
+
+// cancel asks the server to cancel call id.
+func (cc *clientConn) cancel(id uint64) { cc.writeControl(wire.KindCancel, id) }
 
 // writeControl queues a body-less control frame, ahead of any wait for
 // queue space: a full queue of calls neither holds it back nor drops it.
@@ -249,9 +244,9 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 
 // deliver completes the pending call a reply answers.
 func (cc *clientConn) deliver(h wire.Header, body []byte) {
-	pc, ack, sendAck := cc.ep.take(h.ID, len(body))
-	if sendAck {
-		cc.writeAck(ack)
+	pc, s := cc.sink.complete(cc.lane, h.ID, len(body))
+	if s.sendAck {
+		cc.writeAck(s.ack)
 	}
 	if pc != nil {
 		if h.Flags&wire.FlagError != 0 {
@@ -261,15 +256,9 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 		}
 		pc.done <- struct{}{}
 	}
-	if cc.isDraining() && cc.ep.idle(cc) {
+	if s.drained {
 		cc.close(errDrained)
 	}
-}
-
-func (cc *clientConn) isDraining() bool {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	return cc.draining
 }
 
 // errDrained ends a connection the server asked to leave, once its last
@@ -299,8 +288,9 @@ func (cc *clientConn) goAway(final bool) {
 	cc.draining = true
 	cc.final = cc.final || final
 	cc.mu.Unlock()
-	cc.ep.goneAway(cc)
-	if cc.ep.idle(cc) {
+	idle := cc.sink.stop(cc.lane)
+	cc.nudge()
+	if idle {
 		cc.close(errDrained)
 	}
 }
@@ -312,7 +302,8 @@ func (cc *clientConn) writeFailed() {
 	cc.mu.Lock()
 	cc.draining = true
 	cc.mu.Unlock()
-	cc.ep.goneAway(cc)
+	cc.sink.stop(cc.lane)
+	cc.nudge()
 	_ = cc.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
 }
 
@@ -334,5 +325,6 @@ func (cc *clientConn) close(reason error) {
 	cc.keep.stop()
 	cc.nc.Close()
 	cc.w.Close()
-	cc.ep.connLost(cc, reason, final)
+	cc.sink.end(cc.lane, reason, final)
+	cc.nudge()
 }

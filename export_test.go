@@ -5,7 +5,9 @@ package simplerpc
 // the hello. It exists for tests of session hijacking.
 func SessionIDOf(c *Client) [16]byte {
 	for _, ep := range *c.all.Load() {
-		return ep.sid
+		ep.calls.mu.Lock()
+		defer ep.calls.mu.Unlock()
+		return ep.calls.sid
 	}
 	return [16]byte{}
 }
@@ -14,8 +16,10 @@ func SessionIDOf(c *Client) [16]byte {
 // their connections, so that the next call resumes sid.
 func ForceSessionID(c *Client, sid [16]byte) {
 	for _, ep := range *c.all.Load() {
+		ep.calls.mu.Lock()
+		ep.calls.sid = sid
+		ep.calls.mu.Unlock()
 		ep.mu.Lock()
-		ep.sid = sid
 		cc := ep.cur
 		ep.mu.Unlock()
 		if cc != nil {
