@@ -22,12 +22,6 @@ type Balancer interface {
 	Pick(ready []Endpoint) Endpoint
 }
 
-// WithBalancer sets the policy that spreads calls over the servers behind
-// a target. The default is LeastLoadedOfTwo.
-func WithBalancer(b Balancer) ClientOption {
-	return clientOptionFunc(func(c *clientConfig) { c.balancer = b })
-}
-
 // LeastLoadedOfTwo returns the default balancer: it picks two endpoints at
 // random and sends the call to the one with fewer calls in flight (the
 // "power of two choices"), which spreads load evenly and steers away from

@@ -16,6 +16,10 @@ import (
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
+// writeHighWater is how many bytes of calls a client connection queues
+// before callers wait for the send loop.
+const writeHighWater = 1 << 20
+
 // clientConn is one connection to a server. Its reader goroutine
 // decodes replies straight into the callers' result pointers; its writer
 // (frameio.Writer) is the send loop; a timer watches it for silence. It
@@ -77,7 +81,7 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 		_ = nc.SetDeadline(dl)
 	}
 	act := newActivity(nc)
-	welcome, err := handshake(nc, act, hello)
+	welcome, err := greet(nc, act, hello)
 	if err != nil {
 		nc.Close()
 		return nil, false, err
@@ -101,9 +105,9 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
 }
 
-// handshake sends the hello and reads the server's welcome, and not a
+// greet sends the hello and reads the server's welcome, and not a
 // byte more: what follows is the frame reader's.
-func handshake(nc net.Conn, r io.Reader, hello wire.Hello) (wire.Welcome, error) {
+func greet(nc net.Conn, r io.Reader, hello wire.Hello) (wire.Welcome, error) {
 	if _, err := nc.Write(wire.AppendHello(nil, hello)); err != nil {
 		return wire.Welcome{}, fmt.Errorf("handshake: %w", err)
 	}
@@ -170,8 +174,7 @@ func (cc *clientConn) appendCall(buf *bytes.Buffer, method string, timeout time.
 		return nil, errorf(CodeResourceExhausted, method, "call of %d bytes exceeds the server's %d-byte limit", size, cc.maxBody)
 	}
 	frame := buf.Bytes()
-	wire.PutSize(frame, len(frame)-wire.HeaderSize)
-	frame[4], frame[5] = byte(wire.KindCall), flags
+	wire.PutHeader(frame, wire.KindCall, flags, 0) // the call table writes its id (register)
 	return frame, nil
 }
 

@@ -315,3 +315,15 @@ func WithTLS(cfg *tls.Config) Option {
 func WithResumableSessions(on bool) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.noSessions = !on })
 }
+
+// WithBalancer sets the policy that spreads calls over the servers behind
+// a target. The default is LeastLoadedOfTwo.
+func WithBalancer(b Balancer) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.balancer = b })
+}
+
+// WithResolver makes the client find its servers through r: the target
+// given to Dial is passed to r as it is.
+func WithResolver(r Resolver) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.resolver = r })
+}

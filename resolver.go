@@ -27,12 +27,6 @@ type Refresher interface {
 	Refresh(target string)
 }
 
-// WithResolver makes the client find its servers through r: the target
-// given to Dial is passed to r as it is.
-func WithResolver(r Resolver) ClientOption {
-	return clientOptionFunc(func(c *clientConfig) { c.resolver = r })
-}
-
 // resolverFor picks the resolver for target: the configured one, or the
 // built-in one its scheme names, or none for a plain "host:port".
 func resolverFor(cfg *clientConfig, target string) (Resolver, string) {

@@ -18,10 +18,6 @@ import (
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
-// writeHighWater is how many bytes of calls a client connection queues
-// before callers wait for the send loop.
-const writeHighWater = 1 << 20
-
 // minBacklog is the least backlogLimit is; it is twice the maximum
 // message size when that is larger.
 const minBacklog = 8 << 20
