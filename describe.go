@@ -120,20 +120,14 @@ func (s *Server) registerIntrospection() {
 	if err != nil {
 		panic("simplerpc: " + err.Error()) // the signature is fixed
 	}
-	if err := s.add("", map[string]*method{DescribeMethod: m}); err != nil {
+	if err := s.dispatch.add("", map[string]*method{DescribeMethod: m}); err != nil {
 		panic(err) // the table is empty
 	}
 }
 
 // describe builds the server's Description from its method table.
 func (s *Server) describe() *Description {
-	table := *s.methods.Load()
-	s.mu.Lock()
-	services := make(map[string][]string, len(s.services))
-	for k, v := range s.services {
-		services[k] = v
-	}
-	s.mu.Unlock()
+	table, services := s.dispatch.table()
 	b := newSchemaBuilder()
 	d := &Description{Services: []ServiceDescription{}, Functions: []MethodDescription{}}
 	for _, name := range slices.Sorted(maps.Keys(services)) {

@@ -55,4 +55,4 @@ func BudgetInUse(s *Server) int64 { return s.budget.inUse() }
 func OrphanCalls(s *Server) int64 { return s.orphanCalls.Load() }
 
 // ActiveCalls returns the calls s has accepted and not yet answered.
-func ActiveCalls(s *Server) int64 { return s.active.Load() }
+func ActiveCalls(s *Server) int64 { return s.dispatch.running() }

@@ -41,7 +41,10 @@ import (
 //
 // Serve answers HTTP/1.1 on its own port too: a connection that does not
 // open with the simplerpc handshake is served by ServeHTTP.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.rpc.serveHTTP(w, r) }
+
+// serveHTTP is ServeHTTP.
+func (h *rpcHandler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "simplerpc: JSON-RPC 2.0 calls must be sent with POST", http.StatusMethodNotAllowed)
@@ -51,14 +54,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the response's departure (not the method's run): a client that
 	// trickles its body or stops reading loses its connection.
 	rc := http.NewResponseController(w)
-	if t := s.cfg.writeTimeout; t > 0 {
+	if t := h.writeTimeout; t > 0 {
 		_ = rc.SetReadDeadline(time.Now().Add(t))
 	}
 	// What the request holds of the memory budget, until its response is
 	// written.
-	ch := &rpcCharge{b: &s.budget, evict: s.evictOldest}
+	ch := &rpcCharge{b: h.budget, evict: h.evict}
 	defer ch.release()
-	body, ok := s.readRPCBody(w, r, rc, ch)
+	body, ok := h.readRPCBody(w, r, rc, ch)
 	if !ok {
 		return
 	}
@@ -66,26 +69,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a thousand requests, milliseconds): such bodies take turns, so that
 	// many at once do not hold up every other client's requests.
 	gated := len(body) > rpcParseGated
-	if gated && !s.parsing.enter(r.Context()) {
+	if gated && !h.parsing.enter(r.Context()) {
 		return // the client has gone
 	}
 	reqs, batch := parseRPCBody(body)
 	if gated {
-		s.parsing.leave()
+		h.parsing.leave()
 	}
 	ch.take(parsedSize(reqs))
-	log := s.cfg.logger.With(slog.String("remote", r.RemoteAddr))
+	log := h.logger.With(slog.String("remote", r.RemoteAddr))
 	// Interceptors see the request's headers as the call's metadata.
 	ctx := withIncoming(context.WithValue(r.Context(), peerKey{}, r.RemoteAddr), headerMetadata(r.Header))
 	var out []byte
 	var parts [][]byte
 	if batch {
-		parts, out = s.answerBatch(ctx, log, reqs, ch)
+		parts, out = h.answerBatch(ctx, log, reqs, ch)
 	} else {
-		out = s.answer(ctx, log, &reqs[0], ch, false)
+		out = h.answer(ctx, log, &reqs[0], ch, false)
 		ch.take(int64(cap(out)))
 	}
-	if t := s.cfg.writeTimeout; t > 0 {
+	if t := h.writeTimeout; t > 0 {
 		_ = rc.SetWriteDeadline(time.Now().Add(t))
 	}
 	switch {
@@ -97,7 +100,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The response depends on what the client accepts.
 	w.Header().Add("Vary", "Accept-Encoding")
-	if zw := s.compressor(w, r, out == nil, parts, ch); zw != nil {
+	if zw := h.compressor(w, r, out == nil, parts, ch); zw != nil {
 		writeJSONParts(zw, out == nil, parts)
 		_ = zw.Close()
 		putGzipWriter(zw)
@@ -110,21 +113,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // array of them if array), with its headers set, when the client
 // accepts gzip, the response is at least rpcGzipMin bytes and the
 // memory budget holds the writer; or nil to send it as is.
-func (s *Server) compressor(w http.ResponseWriter, r *http.Request, array bool, parts [][]byte, ch *rpcCharge) *gzip.Writer {
+func (h *rpcHandler) compressor(w http.ResponseWriter, r *http.Request, array bool, parts [][]byte, ch *rpcCharge) *gzip.Writer {
 	// The writer's charge is given back with everything the request
 	// holds, once it is answered.
 	if jsonPartsLen(array, parts) < rpcGzipMin || !acceptsGzip(r.Header) || !ch.tryTake(rpcGzipWriterCost, true) {
 		return nil
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Encoding", "gzip")
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Content-Encoding", "gzip")
 	w.WriteHeader(http.StatusOK)
 	return gzipWriter(w)
 }
 
 // rpcParseGated is the body size above which bodies are parsed a few at
-// a time (Server.parsing): about what a batch of 64 requests takes.
+// a time (rpcHandler.parsing): about what a batch of 64 requests takes.
 const rpcParseGated = 4 << 10
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

@@ -45,8 +45,8 @@ var sampleBatchCalls = true
 // answer resource_exhausted without running; notifications still run).
 // Once the client has gone, no more requests are started. Every call and
 // every response is charged to ch.
-func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRequest, ch *rpcCharge) (parts [][]byte, whole []byte) {
-	limit := int64(s.cfg.maxMessageSize)
+func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRequest, ch *rpcCharge) (parts [][]byte, whole []byte) {
+	limit := int64(h.maxMessageSize)
 	b := &rpcBatch{limit: limit}
 	// The refusal of a call not run is the longer: the reserve covers both.
 	b.base = int64(len(b.refusal(&rpcRequest{}, true))) - int64(len(jsonNull))
@@ -73,8 +73,8 @@ func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRe
 			answers[i] = b.fit(req, b.refusal(req, true), ch)
 			continue
 		}
-		if s.runsInline(req) {
-			answers[i] = b.fit(req, s.answer(ctx, log, req, ch, true), ch)
+		if h.runsInline(req) {
+			answers[i] = b.fit(req, h.answer(ctx, log, req, ch, true), ch)
 			if inline++; inline%batchYieldEvery == 0 {
 				runtime.Gosched()
 			}
@@ -89,12 +89,12 @@ func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRe
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			answers[i] = b.fit(req, s.answer(ctx, log, req, ch, true), ch)
+			answers[i] = b.fit(req, h.answer(ctx, log, req, ch, true), ch)
 		})
 	}
 	wg.Wait()
 	if n := notRun.Load(); n > 0 {
-		s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC batch cut short: its responses reached the size limit",
+		h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC batch cut short: its responses reached the size limit",
 			slog.String("remote", peerOf(ctx)), slog.Int64("not_run", n), slog.Int64("limit", limit))
 	}
 	for _, a := range answers {
@@ -108,11 +108,11 @@ func (s *Server) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRe
 // runsInline reports whether a batch runs req in the request's own
 // goroutine: a request answered without a call (malformed, or naming no
 // method), or a call of a quick method.
-func (s *Server) runsInline(req *rpcRequest) bool {
+func (h *rpcHandler) runsInline(req *rpcRequest) bool {
 	if req.err != nil {
 		return true
 	}
-	m := (*s.methods.Load())[req.method]
+	m := h.dispatch.lookupName(req.method)
 	return m == nil || m.cost.quick()
 }
 

@@ -31,7 +31,7 @@ func TestJSONRPCBatchRunsQuickCallsInOneGoroutine(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	(*srv.methods.Load())["double"].cost.ns.Store(1) // quick
+	srv.dispatch.lookupName("double").cost.ns.Store(1) // quick
 	status, out, err := postRPC(rpcClient(t), url, rpcBatchOf(500, "double", "[21]"))
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("status %d, %v: %.200s", status, err, out)
@@ -50,7 +50,7 @@ func TestJSONRPCBatchRunsQuickCallsInOneGoroutine(t *testing.T) {
 	if len(ran) != 1 {
 		t.Errorf("the batch's 500 quick calls ran in %d goroutines, want 1", len(ran))
 	}
-	if m := (*srv.methods.Load())["double"]; !m.cost.quick() {
+	if m := srv.dispatch.lookupName("double"); !m.cost.quick() {
 		t.Error("the method is no longer quick, though no call was timed")
 	}
 }

@@ -36,29 +36,29 @@ var (
 // charging ch for the memory it takes as it grows. If it cannot, it
 // answers the request itself (413, 415, 503, 400 or 408) and returns
 // false.
-func (s *Server) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge) ([]byte, bool) {
-	limit := s.cfg.maxMessageSize
+func (h *rpcHandler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge) ([]byte, bool) {
+	limit := h.maxMessageSize
 	gz, bad := requestCoding(r.Header)
 	switch {
 	case bad != "":
-		s.refuseCoding(w, r, rc, bad)
+		h.refuseCoding(w, r, rc, bad)
 		return nil, false
 	case r.ContentLength > int64(limit):
 		// Compressed, it decompresses larger still.
-		s.refuseTooLarge(w, r, rc, r.ContentLength, gz, false)
+		h.refuseTooLarge(w, r, rc, r.ContentLength, gz, false)
 		return nil, false
 	}
 	var src io.Reader = r.Body
 	n := r.ContentLength
 	if gz {
 		if !ch.tryTake(rpcGzipReaderCost, false) {
-			s.refuseBusy(w, r, rc, r.ContentLength, false)
+			h.refuseBusy(w, r, rc, r.ContentLength, false)
 			return nil, false
 		}
 		defer ch.give(rpcGzipReaderCost)
 		zr, err := openGzip(r.Body)
 		if err != nil {
-			return nil, s.bodyFailed(w, r, rc, err)
+			return nil, h.bodyFailed(w, r, rc, err)
 		}
 		defer zr.close()
 		src, n = zr, -1 // the decompressed size is known once read
@@ -68,25 +68,25 @@ func (s *Server) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.Re
 	case err == nil:
 		return body, true
 	case errors.Is(err, errBodyTooLarge):
-		s.refuseTooLarge(w, r, rc, int64(len(body)), gz, true)
+		h.refuseTooLarge(w, r, rc, int64(len(body)), gz, true)
 		return nil, false
 	case errors.Is(err, errBodyBudget):
-		s.refuseBusy(w, r, rc, max(r.ContentLength, int64(len(body))), len(body) > 0 || gz)
+		h.refuseBusy(w, r, rc, max(r.ContentLength, int64(len(body))), len(body) > 0 || gz)
 		return nil, false
 	}
-	return nil, s.bodyFailed(w, r, rc, err)
+	return nil, h.bodyFailed(w, r, rc, err)
 }
 
 // bodyFailed answers a request whose body could not be read because of
 // err: a gzip body that does not decompress gets a parse error, a body the
 // connection failed to bring a plain 400 or 408. It returns false.
-func (s *Server) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, err error) bool {
+func (h *rpcHandler) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, err error) bool {
 	if ge, ok := errors.AsType[*gzipError](err); ok {
-		s.cfg.logger.Debug("simplerpc: a JSON-RPC request's gzip body does not decompress", slog.String("remote", r.RemoteAddr), slog.Any("error", ge.err))
-		s.refuse(w, r, rc, http.StatusBadRequest, protocolError(rpcParseError, "parse error: "+ge.Error()), true)
+		h.logger.Debug("simplerpc: a JSON-RPC request's gzip body does not decompress", slog.String("remote", r.RemoteAddr), slog.Any("error", ge.err))
+		h.refuse(w, r, rc, http.StatusBadRequest, protocolError(rpcParseError, "parse error: "+ge.Error()), true)
 		return false
 	}
-	s.cfg.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
+	h.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
 	// Say so, rather than let an empty 200 pass for an answer; the
 	// connection is not reused.
 	w.Header().Set("Connection", "close")
@@ -149,33 +149,33 @@ func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge) ([]byte, error
 // refuseTooLarge answers a request whose body exceeds the size limit:
 // size bytes of it were declared or read (decompressed, for a gzip body,
 // gz); read says whether any were.
-func (s *Server) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, gz, read bool) {
-	limit := s.cfg.maxMessageSize
-	s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: body over the size limit",
+func (h *rpcHandler) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, gz, read bool) {
+	limit := h.maxMessageSize
+	h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: body over the size limit",
 		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size), slog.Int("limit", limit), slog.Bool("gzip", gz))
 	msg := fmt.Sprintf("invalid request: the body exceeds the %d-byte limit", limit)
 	if gz && read {
 		msg = fmt.Sprintf("invalid request: the body decompresses past the %d-byte limit", limit)
 	}
-	s.refuse(w, r, rc, http.StatusRequestEntityTooLarge, protocolError(rpcInvalidRequest, msg), read)
+	h.refuse(w, r, rc, http.StatusRequestEntityTooLarge, protocolError(rpcInvalidRequest, msg), read)
 }
 
 // refuseCoding answers a request whose body has a Content-Encoding the
 // server does not take, with 415 and the codings it takes.
-func (s *Server) refuseCoding(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, coding string) {
+func (h *rpcHandler) refuseCoding(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, coding string) {
 	w.Header().Set("Accept-Encoding", "gzip")
 	msg := fmt.Sprintf("invalid request: Content-Encoding %q is not supported; send the body as is or gzip-compressed", coding)
-	s.refuse(w, r, rc, http.StatusUnsupportedMediaType, protocolError(rpcInvalidRequest, msg), false)
+	h.refuse(w, r, rc, http.StatusUnsupportedMediaType, protocolError(rpcInvalidRequest, msg), false)
 }
 
 // refuseBusy answers a request whose body of size bytes the memory
 // budget cannot hold; read says whether any of it was read.
-func (s *Server) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
-	s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: memory budget exhausted",
+func (h *rpcHandler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
+	h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: memory budget exhausted",
 		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size),
-		slog.Int64("in_use", s.budget.inUse()), slog.Int64("budget", s.budget.limit))
+		slog.Int64("in_use", h.budget.inUse()), slog.Int64("budget", h.budget.limit))
 	w.Header().Set("Retry-After", "1")
-	s.refuse(w, r, rc, http.StatusServiceUnavailable, protocolError(rpcUnavailable, "server busy: memory budget exhausted; call not run"), read)
+	h.refuse(w, r, rc, http.StatusServiceUnavailable, protocolError(rpcUnavailable, "server busy: memory budget exhausted; call not run"), read)
 }
 
 // refuse answers a request whose body the server does not hold with
@@ -184,7 +184,7 @@ func (s *Server) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.Res
 // the client can read the answer; the connection is closed after it. A
 // client that waits for "100 Continue" before sending its body has sent
 // none unless some was read (read), so nothing is drained then.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, status int, re *rpcError, read bool) {
+func (h *rpcHandler) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, status int, re *rpcError, read bool) {
 	w.Header().Set("Connection", "close")
 	// Reading the body after the answer is written: without this the
 	// HTTP/1 server would discard at most 256 KiB of it itself.
@@ -195,5 +195,5 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, rc *http.Respons
 		return
 	}
 	_ = rc.SetReadDeadline(time.Now().Add(rpcDrainTime))
-	_, _ = io.CopyN(io.Discard, r.Body, max(rpcDrainFactor*int64(s.cfg.maxMessageSize), rpcMinDrain))
+	_, _ = io.CopyN(io.Discard, r.Body, max(rpcDrainFactor*int64(h.maxMessageSize), rpcMinDrain))
 }

@@ -15,11 +15,11 @@ import (
 // answer runs one request and returns its response object, or nil for a
 // notification. The call is charged to ch while it runs, as a bulk
 // reservation for a call of a batch; its response is not.
-func (s *Server) answer(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) []byte {
+func (h *rpcHandler) answer(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) []byte {
 	if req.err != nil {
 		return appendRPCError(nil, req.id, req.err)
 	}
-	result, e, detail := s.callRPC(ctx, log, req, ch, bulk)
+	result, e, detail := h.callRPC(ctx, log, req, ch, bulk)
 	switch {
 	case req.notification():
 		if e != nil {
@@ -39,10 +39,10 @@ func (s *Server) answer(ctx context.Context, log *slog.Logger, req *rpcRequest, 
 // (rpcCallCost, its params and the decoders' estimate of what decoding
 // them takes); a call the budget cannot
 // take is refused with CodeUnavailable and not run.
-func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) ([]byte, *Error, any) {
-	m := (*s.methods.Load())[req.method]
+func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) ([]byte, *Error, any) {
+	m := h.dispatch.lookupName(req.method)
 	if m == nil {
-		return nil, s.notFound(req.method), nil
+		return nil, h.dispatch.notFound(req.method), nil
 	}
 	args := req.params
 	switch {
@@ -64,19 +64,19 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest,
 	if e != nil {
 		return nil, e, nil
 	}
-	if e := s.admitEvicting(m, &s.stopping); e != nil {
+	if e := h.dispatch.admit(m, h.stopping); e != nil {
 		return nil, e, nil
 	}
-	defer s.release()
+	defer h.dispatch.release()
 	cost := rpcCallCost + int64(len(args)) + arr.Cost()
-	if most := s.budget.limit / 8 * rpcBulkShare; cost > most {
+	if most := h.budget.limit / 8 * rpcBulkShare; cost > most {
 		// Never to fit: not worth a retry.
 		return nil, errorf(CodeResourceExhausted, m.name, "decoding the arguments would take %d bytes, more than the %d the memory budget allows a call", cost, most), nil
 	}
 	if !ch.tryTake(cost, bulk || cost > rpcSmallBody) {
-		s.logs.log(s.cfg.logger, slog.LevelWarn, "simplerpc: JSON-RPC call refused: memory budget exhausted",
+		h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC call refused: memory budget exhausted",
 			slog.String("remote", peerOf(ctx)), slog.String("method", m.name), slog.Int64("bytes", cost),
-			slog.Int64("in_use", s.budget.inUse()), slog.Int64("budget", s.budget.limit))
+			slog.Int64("in_use", h.budget.inUse()), slog.Int64("budget", h.budget.limit))
 		return nil, errorf(CodeUnavailable, m.name, "server busy: memory budget exhausted; call not run"), nil
 	}
 	defer ch.give(cost)
@@ -95,7 +95,7 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest,
 	if timed {
 		start = time.Now()
 	}
-	e, detail := s.execute(ctx, m, vals, codec.JSON, buf, peerOf(ctx))
+	e, detail := h.dispatch.execute(ctx, m, vals, codec.JSON, buf, peerOf(ctx))
 	if timed {
 		m.cost.observe(time.Since(start))
 	}
@@ -104,8 +104,8 @@ func (s *Server) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest,
 	}
 	result := rpcResult(len(m.results), buf.Bytes())
 	size := len(rpcResultHead) + len(result) + len(rpcIDHead) + max(len(req.id), len(jsonNull)) + 1
-	if size > s.cfg.maxMessageSize {
-		return nil, errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", size, s.cfg.maxMessageSize), nil
+	if size > h.maxMessageSize {
+		return nil, errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", size, h.maxMessageSize), nil
 	}
 	return appendRPCResult(make([]byte, 0, size), req.id, result), nil, nil
 }

@@ -232,8 +232,9 @@ func (s *connScheduler) leave() {
 // of concurrent calls, the last eighth of it is kept for connections that
 // run fewer than an eighth, so that one client cannot take every slot.
 func (sc *serverConn) fairSlot() bool {
-	limit := sc.srv.cfg.maxConcurrent
-	if limit == 0 || sc.srv.active.Load() <= int64(limit-limit/8) {
+	d := sc.srv.dispatch
+	limit := d.maxConcurrent()
+	if limit == 0 || d.running() <= int64(limit-limit/8) {
 		return true
 	}
 	return sc.sched.running.Load() < int32(max(limit/8, 1))

@@ -101,7 +101,7 @@ func onlyConn(t *testing.T, srv *Server) *serverConn {
 // each, and answers every one.
 func TestQuickCallsRunInline(t *testing.T) {
 	srv, nc := rawQuickServer(t)
-	srv.lookup([]byte("Q.Add")).cost.ns.Store(1)
+	srv.dispatch.lookup([]byte("Q.Add")).cost.ns.Store(1)
 	var burst []byte
 	var ids []uint64
 	for id := uint64(1); len(ids) < 50; id++ {
@@ -131,8 +131,8 @@ func TestQuickCallsRunInline(t *testing.T) {
 // over.
 func TestQuickCallThatBlocksIsTakenOver(t *testing.T) {
 	srv, nc := rawQuickServer(t)
-	q := srv.lookup([]byte("Q.Hold")).rcvr.Interface().(*quick)
-	srv.lookup([]byte("Q.Hold")).cost.ns.Store(1)
+	q := srv.dispatch.lookup([]byte("Q.Hold")).rcvr.Interface().(*quick)
+	srv.dispatch.lookup([]byte("Q.Hold")).cost.ns.Store(1)
 	burst := appendCall(nil, 1, "Q.Hold", []byte{0x80})
 	burst = appendCall(burst, 2, "Q.Add", []byte{0x82, 0x02, 0x03})
 	burst = appendCall(burst, 3, "Q.Add", []byte{0x82, 0x04, 0x05})

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"reflect"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,12 +20,11 @@ import (
 type Server struct {
 	cfg serverConfig
 
-	// methods maps "Service.Method" and bare function names to their
-	// entries. It is replaced, never mutated, so calls read it without a lock.
-	methods atomic.Pointer[map[string]*method]
-
-	// active counts calls accepted and not yet answered.
-	active atomic.Int64
+	// dispatch holds the method table, admits calls and runs them; the
+	// native connections and JSON-RPC both go through it.
+	dispatch *dispatcher
+	// rpc answers JSON-RPC over HTTP (ServeHTTP).
+	rpc *rpcHandler
 
 	// budget counts the memory held for clients (WithMemoryBudget).
 	budget memBudget
@@ -45,7 +41,6 @@ type Server struct {
 	stopping atomic.Bool
 
 	mu        sync.Mutex
-	services  map[string][]string // service name -> its method names
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}
 	sessions  map[[wire.SessionIDSize]byte]*session
@@ -60,7 +55,6 @@ type Server struct {
 func NewServer(opts ...ServerOption) *Server {
 	s := &Server{
 		cfg:       newServerConfig(opts),
-		services:  make(map[string][]string),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*serverConn]struct{}),
 		sessions:  make(map[[wire.SessionIDSize]byte]*session),
@@ -68,7 +62,16 @@ func NewServer(opts ...ServerOption) *Server {
 	}
 	s.budget.limit = int64(s.cfg.memoryBudget)
 	s.pool.run = func(t task) { t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve) }
-	s.methods.Store(&map[string]*method{})
+	s.dispatch = newDispatcher(dispatchConfig{
+		logger:        s.cfg.logger,
+		interceptors:  s.cfg.interceptors,
+		stackTraces:   s.cfg.stackTraces,
+		maxConcurrent: s.cfg.maxConcurrent,
+		maxReply:      s.cfg.maxMessageSize,
+		listMethods:   !s.cfg.noIntrospection,
+		evict:         s.evictOldest,
+	})
+	s.rpc = s.newRPCHandler()
 	s.registerIntrospection()
 	return s
 }
@@ -83,188 +86,11 @@ func NewServer(opts ...ServerOption) *Server {
 // funcs, unsafe pointers, complex numbers, non-empty interfaces) is left
 // out with a warning logged. Register fails when no method can be exposed
 // or the name is taken.
-func (s *Server) Register(name string, obj any) error {
-	if obj == nil {
-		return errors.New("simplerpc: Register of nil object")
-	}
-	v := reflect.ValueOf(obj)
-	t := v.Type()
-	if name == "" {
-		name = reflect.Indirect(v).Type().Name()
-		if name == "" {
-			return fmt.Errorf("simplerpc: Register: type %s has no name; pass a service name", t)
-		}
-	}
-	if err := validName(name); err != nil {
-		return fmt.Errorf("simplerpc: Register(%q): %w", name, err)
-	}
-	entries := make(map[string]*method)
-	var skipped []string
-	for i := 0; i < t.NumMethod(); i++ {
-		mt := t.Method(i)
-		if !mt.IsExported() {
-			continue
-		}
-		full := name + "." + mt.Name
-		m, err := newMethod(full, mt.Func, v)
-		if err != nil {
-			s.cfg.logger.Warn("simplerpc: method not exposed", slog.String("method", full), slog.String("reason", err.Error()))
-			skipped = append(skipped, fmt.Sprintf("%s: %v", mt.Name, err))
-			continue
-		}
-		entries[full] = m
-	}
-	if len(entries) == 0 {
-		hint := fmt.Sprintf("type %s has no exported methods", t)
-		if len(skipped) > 0 {
-			hint = "none can be exposed: " + strings.Join(skipped, "; ")
-		} else if t.Kind() != reflect.Pointer && reflect.PointerTo(t).NumMethod() > 0 {
-			hint += fmt.Sprintf("; its methods have pointer receivers: register a *%s", t)
-		}
-		return fmt.Errorf("simplerpc: Register(%q): %s", name, hint)
-	}
-	return s.add(name, entries)
-}
+func (s *Server) Register(name string, obj any) error { return s.dispatch.register(name, obj) }
 
 // RegisterFunc exposes the function fn under the bare name name. fn may
 // have any signature Register accepts for methods.
-func (s *Server) RegisterFunc(name string, fn any) error {
-	v := reflect.ValueOf(fn)
-	if !v.IsValid() || v.Kind() != reflect.Func || v.IsNil() {
-		return fmt.Errorf("simplerpc: RegisterFunc(%q): %T is not a function", name, fn)
-	}
-	if err := validName(name); err != nil {
-		return fmt.Errorf("simplerpc: RegisterFunc(%q): %w", name, err)
-	}
-	m, err := newMethod(name, v, reflect.Value{})
-	if err != nil {
-		return fmt.Errorf("simplerpc: RegisterFunc(%q): %w", name, err)
-	}
-	return s.add("", map[string]*method{name: m})
-}
-
-func validName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("empty name")
-	case strings.ContainsAny(name, ". \t\r\n"):
-		return errors.New("a name may not contain dots or spaces")
-	}
-	return nil
-}
-
-// add publishes entries; service is "" for a function.
-func (s *Server) add(service string, entries map[string]*method) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := *s.methods.Load()
-	taken := func(n string) bool { _, ok := s.services[n]; _, fok := old[n]; return ok || fok }
-	if service != "" && taken(service) {
-		return fmt.Errorf("simplerpc: Register(%q): name already registered", service)
-	}
-	next := make(map[string]*method, len(old)+len(entries))
-	for k, m := range old {
-		next[k] = m
-	}
-	var names []string
-	for k, m := range entries {
-		if service == "" && taken(k) {
-			return fmt.Errorf("simplerpc: RegisterFunc(%q): name already registered", k)
-		}
-		next[k] = m
-		names = append(names, strings.TrimPrefix(k, service+"."))
-	}
-	if service != "" {
-		slices.Sort(names)
-		s.services[service] = names
-	}
-	s.methods.Store(&next)
-	return nil
-}
-
-// lookup finds a method. name is the wire bytes; the map lookup with
-// string(name) does not allocate.
-func (s *Server) lookup(name []byte) *method {
-	return (*s.methods.Load())[string(name)]
-}
-
-// notFound explains a failed lookup. Only a server that says what it
-// serves (WithIntrospection, the default) names what the service has, a
-// few of its methods and their count; the name looked up is quoted valid
-// UTF-8 and cut short (peerText), as it comes from the peer.
-func (s *Server) notFound(name string) *Error {
-	name = peerText(name)
-	svc, meth, ok := strings.Cut(name, ".")
-	s.mu.Lock()
-	methods, known := s.services[svc]
-	s.mu.Unlock()
-	switch {
-	case ok && known && !s.cfg.noIntrospection:
-		return errorf(CodeNotFound, name, "service %s has no method %s (%s)", svc, meth, someMethods(methods))
-	case ok && known:
-		return errorf(CodeNotFound, name, "service %s has no method %s", svc, meth)
-	case ok:
-		return errorf(CodeNotFound, name, "no service %s", svc)
-	}
-	return errorf(CodeNotFound, name, "no function %s", name)
-}
-
-// notFoundListed is how many of a service's methods a not-found message
-// names.
-const notFoundListed = 5
-
-// someMethods names the first few of a service's methods, sorted, and
-// how many more it has: "it has: Add, Area, Crash, Div, Sum and 33 more;
-// simplerpc.describe lists them all".
-func someMethods(methods []string) string {
-	if len(methods) <= notFoundListed {
-		return "it has: " + strings.Join(methods, ", ")
-	}
-	return fmt.Sprintf("it has: %s and %d more; %s lists them all",
-		strings.Join(methods[:notFoundListed], ", "), len(methods)-notFoundListed, DescribeMethod)
-}
-
-// ---- Admission -----------------------------------------------------------------
-
-// admit counts a call about to run, or refuses it with CodeUnavailable
-// when the server is shutting down (goingAway set for the caller's
-// connection) or busy. Every admitted call must be released once.
-func (s *Server) admit(m *method, goingAway *atomic.Bool) *Error {
-	// Count the call before looking at the go-away flag: Shutdown sets the
-	// flag, then waits for the count to reach zero.
-	n := s.active.Add(1)
-	switch {
-	case goingAway.Load():
-		s.active.Add(-1)
-		return errorf(CodeUnavailable, m.name, "server is shutting down; call not run")
-	case s.cfg.maxConcurrent > 0 && n > int64(s.cfg.maxConcurrent):
-		s.active.Add(-1)
-		return errorf(CodeUnavailable, m.name, "server busy: %d calls running; call not run", s.cfg.maxConcurrent)
-	}
-	return nil
-}
-
-// admitEvicting is admit, and when the server runs as many calls as it
-// may, it ends the session detached the longest — calls of a client that
-// left may hold the slots — and waits briefly for its calls to end.
-func (s *Server) admitEvicting(m *method, goingAway *atomic.Bool) *Error {
-	e := s.admit(m, goingAway)
-	if e == nil || goingAway.Load() || !s.evictOldest("the limit of concurrent calls is reached") {
-		return e
-	}
-	for deadline := time.Now().Add(evictWait); ; time.Sleep(time.Millisecond) {
-		if e = s.admit(m, goingAway); e == nil || time.Now().After(deadline) {
-			return e
-		}
-	}
-}
-
-// evictWait is how long a call refused at the limit of concurrent calls
-// waits for the calls of an evicted session to end.
-const evictWait = 20 * time.Millisecond
-
-// release ends what admit began.
-func (s *Server) release() { s.active.Add(-1) }
+func (s *Server) RegisterFunc(name string, fn any) error { return s.dispatch.registerFunc(name, fn) }
 
 // ---- Serving -------------------------------------------------------------------
 
@@ -407,7 +233,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	for s.active.Load() > 0 {
+	for s.dispatch.running() > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -365,16 +365,16 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuseID(h.ID, call.Method, "is already running")
 		return t, false, nil
 	}
-	s := sc.srv
-	m := s.lookup(call.Method)
+	d := sc.srv.dispatch
+	m := d.lookup(call.Method)
 	if m == nil {
-		sc.refuse(h.ID, s.notFound(string(call.Method)))
+		sc.refuse(h.ID, d.notFound(string(call.Method)))
 		return t, false, nil
 	}
-	e := s.admitEvicting(m, &sc.goingAway)
+	e := d.admit(m, &sc.goingAway)
 	if e == nil && !sc.fairSlot() {
-		s.release()
-		e = errorf(CodeUnavailable, m.name, "server busy: this connection runs its share of the %d calls the server runs at once; call not run", s.cfg.maxConcurrent)
+		d.release()
+		e = errorf(CodeUnavailable, m.name, "server busy: this connection runs its share of the %d calls the server runs at once; call not run", d.maxConcurrent())
 	}
 	if e != nil {
 		sc.refuse(h.ID, e)
@@ -382,26 +382,26 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 	}
 	arr, e := m.openArgs(sc.codec, call.Args)
 	if e != nil {
-		s.release()
+		d.release()
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
 	reserve, e := sc.reserve(m, arr.Cost())
 	if e != nil {
-		s.release()
+		d.release()
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
 	args, e := m.decodeArray(&arr)
 	if e != nil {
 		sc.unreserve(reserve)
-		s.release()
+		d.release()
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
 	if err := sc.takeSlot(); err != nil {
 		sc.unreserve(reserve)
-		s.release()
+		d.release()
 		return t, false, err
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
@@ -438,7 +438,7 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 	if len(kv) > 0 {
 		ctx = withIncoming(ctx, metadataFromPairs(kv))
 	}
-	if !m.ctx && len(sc.srv.cfg.interceptors) == 0 {
+	if !m.ctx && !sc.srv.dispatch.intercepted() {
 		return ctx, nil
 	}
 	var cancel context.CancelFunc
@@ -453,10 +453,10 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 
 // run executes one call and writes its reply.
 func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value, reserve int64) {
-	s := sc.srv
+	d := sc.srv.dispatch
 	defer func() {
 		sc.sched.leave()
-		s.release()
+		d.release()
 	}()
 	// settle frees the call's id and ends its context, once: before its
 	// reply is written, since a client that has the reply may use the id
@@ -483,7 +483,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	if timed {
 		start = time.Now()
 	}
-	e, detail := s.execute(ctx, m, args, sc.codec, buf, sc.peer)
+	e, detail := d.execute(ctx, m, args, sc.codec, buf, sc.peer)
 	if timed {
 		m.cost.observe(time.Since(start))
 	}
