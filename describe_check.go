@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/simplerpc/simplerpc/internal/text"
 	"reflect"
 	"strings"
 	"time"
@@ -116,7 +117,7 @@ func suggest(d *Description, service, method string) string {
 	want := shortName(method)
 	best, bestDist := "", max(2, len(want)/3+1) // at most one edit in three letters
 	for _, n := range names {
-		if dist := editDistance(strings.ToLower(n), strings.ToLower(want)); dist < bestDist {
+		if dist := text.Distance(strings.ToLower(n), strings.ToLower(want)); dist < bestDist {
 			best, bestDist = n, dist
 		}
 	}
@@ -125,27 +126,6 @@ func suggest(d *Description, service, method string) string {
 		hint = fmt.Sprintf("; did you mean %s?%s", best, hint)
 	}
 	return hint
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // compareFunc compares a stub func type with the server's method. Types

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/simplerpc/simplerpc/internal/text"
 	"reflect"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
@@ -24,7 +25,7 @@ import (
 // refuses the reply otherwise): bytes that are not are replaced with
 // U+FFFD, whether they came from the peer or from a method's error.
 func appendErrorBody(buf *bytes.Buffer, c codec.Codec, e *Error, detail any) error {
-	vals := []any{uint8(e.Code), validUTF8(e.Message), validUTF8(e.Method), validUTF8(e.RemoteType), validUTF8(e.Stack), validUTF8(e.Name)}
+	vals := []any{uint8(e.Code), text.Valid(e.Message), text.Valid(e.Method), text.Valid(e.RemoteType), text.Valid(e.Stack), text.Valid(e.Name)}
 	if detail != nil {
 		vals = append(vals, detail)
 	}

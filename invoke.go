@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
-	"strings"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 )
@@ -100,7 +99,7 @@ func (m *method) decodeStructArg(arr *codec.Array) (reflect.Value, *Error) {
 		if err := arr.NextStrict(sv.Interface()); err != nil {
 			var unknown *codec.UnknownFieldError
 			if errors.As(err, &unknown) {
-				return reflect.Value{}, errorf(CodeInvalidArgument, m.name, "%s has no parameter %s", m.name, unknownNames(unknown))
+				return reflect.Value{}, errorf(CodeInvalidArgument, m.name, "%s has no parameter %s", m.name, unknown.Names())
 			}
 			return reflect.Value{}, errorf(CodeInvalidArgument, m.name, "named arguments: %v", err)
 		}
@@ -131,22 +130,6 @@ var errPanic = errors.New("the method panicked")
 // results could not be encoded (a NaN into JSON, say): the method ran,
 // so it is not a panic, and execute logs it apart.
 var errResult = errors.New("the result could not be encoded")
-
-// unknownNames lists the keys of e for a message:
-// "first_nme" (did you mean "first_name"?), "x".
-func unknownNames(e *codec.UnknownFieldError) string {
-	var b strings.Builder
-	for i, k := range e.Keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%q", k)
-		if e.Suggest[i] != "" {
-			fmt.Fprintf(&b, " (did you mean %q?)", e.Suggest[i])
-		}
-	}
-	return b.String()
-}
 
 // invoke runs the method with args (from decodeArgs), recovering a panic.
 // It appends the encoded result array to buf, or returns the error to send:

@@ -1,9 +1,6 @@
 package simplerpc
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "github.com/simplerpc/simplerpc/internal/text"
 
 // maxPeerText bounds what of a peer's input (a method name it called) a
 // message the server builds quotes: a JSON-RPC method name may be
@@ -14,24 +11,4 @@ const maxPeerText = 256
 // byte that is not part of valid UTF-8 replaced with U+FFFD, since a
 // strict decoder refuses a CBOR text string that is not UTF-8, and cut
 // to at most maxPeerText bytes, ending with an ellipsis if cut.
-func peerText(s string) string {
-	s = validUTF8(s)
-	if len(s) <= maxPeerText {
-		return s
-	}
-	const ellipsis = "…"
-	cut := maxPeerText - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
-}
-
-// validUTF8 returns s with every byte that is not part of valid UTF-8
-// replaced with U+FFFD; s itself, without copying, when it is valid.
-func validUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
-}
+func peerText(s string) string { return text.Cut(text.Valid(s), maxPeerText) }

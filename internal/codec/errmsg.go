@@ -1,6 +1,6 @@
 package codec
 
-import "unicode/utf8"
+import "github.com/simplerpc/simplerpc/internal/text"
 
 // maxErrorLen bounds the text of every error OpenArray, Array.Next and
 // Unmarshal return: a decoder's message may quote the value it refused,
@@ -22,20 +22,6 @@ func bound(err error) error {
 	return boundedError{err}
 }
 
-func (e boundedError) Error() string { return truncate(e.err.Error(), maxErrorLen) }
+func (e boundedError) Error() string { return text.Cut(e.err.Error(), maxErrorLen) }
 
 func (e boundedError) Unwrap() error { return e.err }
-
-// truncate cuts s to at most n bytes, ending it with an ellipsis if cut,
-// and never in the middle of a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	cut := n - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
-}

@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"github.com/simplerpc/simplerpc/internal/text"
+
 	"bytes"
 	"errors"
 	"strings"
@@ -178,8 +180,8 @@ func TestErrorsBounded(t *testing.T) {
 	}
 	check("JSON", arr.Next(&tm))
 	check("JSON Unmarshal", JSON.Unmarshal([]byte(`"`+long+`"`), &tm))
-	text := append([]byte{0xc0, 0x7a, 0, 0x10, 0, 0}, long...)
-	arr, err = CBOR.OpenArray(cborList(text))
+	timeText := append([]byte{0xc0, 0x7a, 0, 0x10, 0, 0}, long...)
+	arr, err = CBOR.OpenArray(cborList(timeText))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +189,7 @@ func TestErrorsBounded(t *testing.T) {
 	if arr, _ := JSON.OpenArray([]byte(`["` + long + `"]`)); arr.Next(&n) == nil {
 		t.Error("a string decoded into an int")
 	}
-	if got := truncate(strings.Repeat("é", 200), 11); got != "éééé…" {
-		t.Errorf("truncate: %q", got)
+	if got := text.Cut(strings.Repeat("é", 200), 11); got != "éééé…" {
+		t.Errorf("text.Cut: %q", got)
 	}
 }

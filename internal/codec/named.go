@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"github.com/simplerpc/simplerpc/internal/text"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -21,16 +23,21 @@ type UnknownFieldError struct {
 const maxUnknownKeys = 4
 
 func (e *UnknownFieldError) Error() string {
-	var b strings.Builder
-	b.WriteString("unknown field")
 	if len(e.Keys) > 1 {
-		b.WriteString("s")
+		return "unknown fields " + e.Names()
 	}
+	return "unknown field " + e.Names()
+}
+
+// Names lists the keys, each with the field it may have meant:
+// "first_nme" (did you mean "first_name"?), "x".
+func (e *UnknownFieldError) Names() string {
+	var b strings.Builder
 	for i, k := range e.Keys {
 		if i > 0 {
-			b.WriteString(",")
+			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, " %q", k)
+		fmt.Fprintf(&b, "%q", k)
 		if e.Suggest[i] != "" {
 			fmt.Fprintf(&b, " (did you mean %q?)", e.Suggest[i])
 		}
@@ -62,7 +69,7 @@ func (a *Array) unknownKeys(fs []field) error {
 		if _, ok := lookupField(fs, key); ok || len(e.Keys) == maxUnknownKeys {
 			return
 		}
-		e.Keys = append(e.Keys, truncate(key, 64))
+		e.Keys = append(e.Keys, text.Cut(key, 64))
 		e.Suggest = append(e.Suggest, closestField(fs, key))
 	}
 	if a.cbor != nil {
@@ -165,6 +172,9 @@ func jsonMapKeys(b []byte, fn func(string)) {
 // near: the same ignoring case, '_' and '-', or about a third of the
 // name's letters away at most (one letter for names of up to four).
 func closestField(fs []field, key string) string {
+	if len(key) > 64 {
+		return "" // not near any name, and not worth the comparing
+	}
 	norm := func(s string) string {
 		return strings.Map(func(r rune) rune {
 			if r == '_' || r == '-' {
@@ -176,34 +186,10 @@ func closestField(fs []field, key string) string {
 	k := norm(key)
 	best, bestD := "", 0
 	for _, f := range fs {
-		d := editDistance(k, norm(f.name))
+		d := text.Distance(k, norm(f.name))
 		if d <= max(1, (len(f.name)+1)/3) && (best == "" || d < bestD) {
 			best, bestD = f.name, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes; keys
-// longer than 64 bytes are never near.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 30
-	}
-	var prev, cur [65]int
-	for j := range len(b) + 1 {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
