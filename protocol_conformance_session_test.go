@@ -88,13 +88,7 @@ func TestProtocol_6_SupersededConnectionClosed(t *testing.T) {
 // running at the resume goes to the new connection as soon as it
 // finishes, though the client did not send the call again.
 func TestProtocol_6_RunningReplyPushedAfterResume(t *testing.T) {
-	cs := startConf(t)
-	sid := newSessionID(t)
-	old, _ := openSession(t, cs.addr, sid, false)
-	old.call(1, "Conf.Wait", "running")
-	cs.waitStarted(t, "running")
-	old.nc.Close()
-	cs.waitDetached(t, 1)
+	cs, sid := detachedWithCall(t, "running")
 	w, wel := openSession(t, cs.addr, sid, true)
 	if wel.Flags != wire.WelcomeResumed {
 		t.Fatalf("resume: %+v", wel)
@@ -113,13 +107,7 @@ func TestProtocol_6_RunningReplyPushedAfterResume(t *testing.T) {
 // resume; it is written when the client sends the call again, and the
 // call is not run again.
 func TestProtocol_6_KeptReplyOnlyWhenSentAgain(t *testing.T) {
-	cs := startConf(t)
-	sid := newSessionID(t)
-	old, _ := openSession(t, cs.addr, sid, false)
-	old.call(1, "Conf.Wait", "done")
-	cs.waitStarted(t, "done")
-	old.nc.Close()
-	cs.waitDetached(t, 1)
+	cs, sid := detachedWithCall(t, "done")
 	cs.open()
 	cs.waitIdle(t)
 	w, wel := openSession(t, cs.addr, sid, true)
@@ -145,13 +133,7 @@ func TestProtocol_6_KeptReplyOnlyWhenSentAgain(t *testing.T) {
 // TestProtocol_6_RunningCallSentAgainAnsweredOnce: a call sent again
 // after a resume while it still runs is answered once, when it finishes.
 func TestProtocol_6_RunningCallSentAgainAnsweredOnce(t *testing.T) {
-	cs := startConf(t)
-	sid := newSessionID(t)
-	old, _ := openSession(t, cs.addr, sid, false)
-	old.call(1, "Conf.Wait", "once")
-	cs.waitStarted(t, "once")
-	old.nc.Close()
-	cs.waitDetached(t, 1)
+	cs, sid := detachedWithCall(t, "once")
 	w, _ := openSession(t, cs.addr, sid, true)
 	w.call(1, "Conf.Wait", "once")
 	w.expectSilence(100 * time.Millisecond)
@@ -254,4 +236,19 @@ func TestProtocol_6_WithoutSessionIDs(t *testing.T) {
 	if runs := cs.conf.runs.Load(); runs != 4 {
 		t.Fatalf("%d runs, want 4", runs)
 	}
+}
+
+// detachedWithCall opens a session on a new Conf server, leaves call 1
+// (Conf.Wait with tag) running on it and closes the connection, then
+// waits until the server holds the session detached.
+func detachedWithCall(t *testing.T, tag string) (*confServer, [wire.SessionIDSize]byte) {
+	t.Helper()
+	cs := startConf(t)
+	sid := newSessionID(t)
+	old, _ := openSession(t, cs.addr, sid, false)
+	old.call(1, "Conf.Wait", tag)
+	cs.waitStarted(t, tag)
+	old.nc.Close()
+	cs.waitDetached(t, 1)
+	return cs, sid
 }
