@@ -17,6 +17,11 @@ import (
 // Server exposes registered objects and functions to clients. Create one
 // with NewServer, register what it serves, then call Serve. A Server is
 // safe for concurrent use; methods may be registered while it serves.
+//
+// Its goroutines: one accept loop per Serve (the caller's), one reader per
+// connection (serveConn, tracked by connWG), the call goroutines of pool,
+// and the HTTP front's, started on the first connection that is not
+// simplerpc (foreign.go); docs/architecture.md lists them all.
 type Server struct {
 	cfg serverConfig
 
@@ -40,6 +45,9 @@ type Server struct {
 	// (ServeHTTP): set when Shutdown or Close begins.
 	stopping atomic.Bool
 
+	// mu guards the fields below it but connWG and pool (which guard
+	// themselves). Lock order: mu before a session's mu (session_table.go);
+	// nothing else is locked under it.
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*serverConn]struct{}

@@ -33,7 +33,11 @@ func (s *Server) backlogLimit() int { return max(minBacklog, 2*s.cfg.maxMessageS
 
 // serverConn is the server's side of one client connection. Its reader
 // goroutine (serve) owns the connection; the writer's send loop runs
-// while replies wait; each call runs in a goroutine of its own.
+// while replies wait; calls run in the reader or in call goroutines
+// (scheduler.go). It has no mutex: the fields set at openConn are read
+// only after; probation and vetted are the reader's own; the rest are
+// atomics, a channel, or guarded by what they belong to (the session's
+// mu, the writer's).
 type serverConn struct {
 	srv    *Server
 	nc     net.Conn // the connection, TLS if it is one

@@ -62,6 +62,11 @@ type replyConn interface {
 // A session is attached (conn set) or detached; a detached one is listed
 // in the server's eviction order. It ends once: then it is broken, its
 // memory given back, its calls canceled, and it is out of the table.
+//
+// Locks: the list fields are the server's mu's; every field from mu down
+// is mu's. The server's mu is taken before mu, never after; no write to a
+// connection, and no other lock but the budget's atomics, happens under
+// mu.
 type session struct {
 	srv     *Server
 	id      [wire.SessionIDSize]byte
