@@ -35,7 +35,9 @@ func (s *Server) backlogLimit() int { return max(minBacklog, 2*s.cfg.maxMessageS
 // goroutine (serve) owns the connection; the writer's send loop runs
 // while replies wait; calls run in the reader or in call goroutines
 // (scheduler.go). It has no mutex: the fields set at openConn are read
-// only after; probation and vetted are the reader's own; the rest are
+// only after (cancels changes once, on the reader, when a resumed
+// connection is vetted, before any of its calls runs); probation and
+// vetted are the reader's own; the rest are
 // atomics, a channel, or guarded by what they belong to (the session's
 // mu, the writer's).
 type serverConn struct {
