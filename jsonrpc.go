@@ -18,7 +18,8 @@ import (
 // admission checks (WithMaxConcurrentCalls, Shutdown) and panic recovery
 // as native calls, with the request's context as the call's context.
 //
-// Batches of up to 1000 requests run up to 8 at a time. The body may be
+// Batches hold up to 1000 requests: calls of quick methods run one after
+// another, others up to 8 at a time (docs/jsonrpc.md). The body may be
 // at most the server's maximum message size (WithMaxMessageSize); a
 // larger one gets status 413, after which the rest of the body is read
 // and discarded (up to four times the limit, at least 4 MiB, for up to
