@@ -200,12 +200,11 @@ func parseRPCRequest(raw []byte) rpcRequest {
 		return invalid(fmt.Sprintf("the member %q appears twice", twice))
 	}
 	// The decoders' limits (nesting, items, number length) hold for the
-	// whole request, checked in one pass before anything is decoded;
-	// decoding into an empty struct then allocates nothing. The text
-	// rules are not the envelope's to apply: an id is echoed as sent
-	// (parseRPCID), and the params' text and keys are checked when they
-	// are decoded, as invalid params.
-	if err := codec.JSON.Unmarshal(raw, &struct{}{}); err != nil && !errors.Is(err, codec.ErrText) && !errors.Is(err, codec.ErrDuplicateKey) {
+	// whole request, checked in one scan, without decoding it. The text
+	// rule is not the envelope's to apply: an id is echoed as sent
+	// (parseRPCID), and the params' text is checked when they are
+	// decoded, as invalid params (so are their keys).
+	if err := codec.CheckJSON(raw); err != nil && !errors.Is(err, codec.ErrText) {
 		return invalid(err.Error())
 	}
 	var v string

@@ -40,6 +40,17 @@ func (c jsonCodec) AppendArray(buf *bytes.Buffer, vals []any) error {
 	return nil
 }
 
+// CheckJSON checks data, one JSON value, against the decoders' limits
+// (nesting, items, number length, text, the cost of decoding it) without
+// decoding it: the one scan Unmarshal and OpenArray begin with.
+func CheckJSON(data []byte) error {
+	cost, _, _, _, err := scanJSON(data, false)
+	if err == nil {
+		err = checkCost(cost, len(data))
+	}
+	return bound(err)
+}
+
 func (jsonCodec) Unmarshal(data []byte, v any) error {
 	cost, _, _, objs, err := scanJSON(data, false)
 	if err == nil {
