@@ -1,9 +1,7 @@
 package simplerpc
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -32,13 +30,9 @@ func TestJSONRPCBatchRunsQuickCallsInOneGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.dispatch.lookupName("double").cost.ns.Store(1) // quick
-	status, out, err := postRPC(rpcClient(t), url, rpcBatchOf(500, "double", "[21]"))
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("status %d, %v: %.200s", status, err, out)
-	}
-	var rs []testResponse
-	if err := json.Unmarshal(out, &rs); err != nil || len(rs) != 500 {
-		t.Fatalf("%d responses (%v): %.200s", len(rs), err, out)
+	rs, _, ok := postBatch(t, rpcClient(t), url, rpcBatchOf(500, "double", "[21]"), 500)
+	if !ok {
+		t.FailNow()
 	}
 	for i, r := range rs {
 		if r.Error != nil || string(r.Result) != "42" {

@@ -55,6 +55,22 @@ func postRPC(hc *http.Client, url string, body []byte) (int, []byte, error) {
 	return resp.StatusCode, out, err
 }
 
+// postBatch posts body, a batch of calls requests, and returns its
+// responses and the raw body; it reports false, and fails the test, if
+// the answer is not status 200 with one response per request.
+func postBatch(t *testing.T, hc *http.Client, url string, body []byte, calls int) ([]testResponse, []byte, bool) {
+	status, out, err := postRPC(hc, url, body)
+	var rs []testResponse
+	if err == nil {
+		err = json.Unmarshal(out, &rs)
+	}
+	if err != nil || status != http.StatusOK || len(rs) != calls {
+		t.Errorf("batch: status %d, %d responses, %v: %.200s", status, len(rs), err, out)
+		return nil, out, false
+	}
+	return rs, out, true
+}
+
 // rpcBatchOf returns a batch of n calls of method with params.
 func rpcBatchOf(n int, method, params string) []byte {
 	var b strings.Builder
@@ -166,13 +182,8 @@ func TestJSONRPCBatchFloodIsBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for range batches {
 		wg.Go(func() {
-			status, out, err := postRPC(hc, url, body)
-			var rs []testResponse
-			if err == nil {
-				err = json.Unmarshal(out, &rs)
-			}
-			if err != nil || status != http.StatusOK || len(rs) != calls {
-				t.Errorf("batch: status %d, %d responses, %v: %.200s", status, len(rs), err, out)
+			rs, _, answered := postBatch(t, hc, url, body, calls)
+			if !answered {
 				return
 			}
 			for _, r := range rs {
@@ -240,13 +251,8 @@ func TestJSONRPCBigResponsesAreBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	for range batches {
 		wg.Go(func() {
-			status, out, err := postRPC(hc, url, body)
-			var rs []testResponse
-			if err == nil {
-				err = json.Unmarshal(out, &rs)
-			}
-			if err != nil || status != http.StatusOK || len(rs) != calls {
-				t.Errorf("batch: status %d, %d responses, %v: %.200s", status, len(rs), err, out)
+			rs, out, answered := postBatch(t, hc, url, body, calls)
+			if !answered {
 				return
 			}
 			if len(out) > limit {
