@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"log/slog"
+	"runtime/metrics"
 	"sync/atomic"
 	"time"
 )
@@ -23,16 +24,58 @@ type memBudget struct {
 	_    [64]byte
 	used atomic.Int64
 	_    [56]byte
+	// freed counts memory given back in bulk (giveFreed) that is garbage
+	// until the collector has run: it counts against the limit until
+	// then. freedAt is the collector's cycle count when it was given.
+	freed   atomic.Int64
+	freedAt atomic.Uint64
 }
 
 // tryTake reserves n bytes if they fit under the limit, and reports
 // whether it did.
 func (b *memBudget) tryTake(n int64) bool {
-	if b.used.Add(n) > b.limit {
+	if b.used.Add(n)+b.pendingFree() > b.limit {
 		b.used.Add(-n)
 		return false
 	}
 	return true
+}
+
+// giveFreed returns n bytes that just became garbage in bulk — the kept
+// replies of a session that ended: they stay counted, as freed, until
+// the collector has run a whole cycle since. Given back at once, they
+// would be taken again by new calls while the old ones still fill the
+// heap, and a stream of evictions would hold the heap far past the
+// budget.
+func (b *memBudget) giveFreed(n int64) {
+	if n == 0 {
+		return
+	}
+	b.freedAt.Store(gcCycles())
+	b.freed.Add(n)
+	b.used.Add(-n)
+}
+
+// pendingFree returns the bytes given back by giveFreed that the
+// collector may not have reclaimed yet: none once two cycles have ended
+// since the last were given (the first may have begun before).
+func (b *memBudget) pendingFree() int64 {
+	n := b.freed.Load()
+	if n == 0 {
+		return 0
+	}
+	if gcCycles() >= b.freedAt.Load()+2 {
+		b.freed.CompareAndSwap(n, 0)
+		return 0
+	}
+	return n
+}
+
+// gcCycles returns how many collections the runtime has completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // take reserves n bytes whether or not they fit: for memory already held
@@ -43,8 +86,9 @@ func (b *memBudget) take(n int64) { b.used.Add(n) }
 // give returns n bytes.
 func (b *memBudget) give(n int64) { b.used.Add(-n) }
 
-// inUse returns the bytes held.
-func (b *memBudget) inUse() int64 { return b.used.Load() }
+// inUse returns the bytes held, those freed but not yet collected
+// included.
+func (b *memBudget) inUse() int64 { return b.used.Load() + b.pendingFree() }
 
 // connShare is the most one connection (or one session) may hold of the
 // server's budget: an eighth of it, but at least two maximum-size

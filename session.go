@@ -135,7 +135,7 @@ func (sess *session) forgetAll() {
 			putBuffer(c.reply)
 		}
 	}
-	sess.srv.budget.give(int64(sess.bytes))
+	sess.srv.budget.giveFreed(int64(sess.bytes))
 	// Its calls still running stay counted in srv.orphanCalls, if they
 	// were, until they return (finish): canceled, they still run.
 	sess.sentOn, sess.sent = nil, nil
