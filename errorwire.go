@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/simplerpc/simplerpc/internal/text"
 	"reflect"
+
+	"github.com/simplerpc/simplerpc/internal/jsonrpc"
+	"github.com/simplerpc/simplerpc/internal/text"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 )
@@ -112,7 +114,7 @@ func remoteError(method string, err error, stacks bool) (*Error, any) {
 	var cfg errorConfig
 	e.Name, detail, cfg = matchRegistered(err)
 	e.rpcCode = cfg.rpcCode
-	if c, ok := errors.AsType[JSONRPCCoder](err); ok && validRPCCode(c.JSONRPCCode()) {
+	if c, ok := errors.AsType[JSONRPCCoder](err); ok && jsonrpc.ValidAppCode(c.JSONRPCCode()) {
 		e.rpcCode = c.JSONRPCCode()
 	}
 	return e, detail

@@ -3,11 +3,11 @@ package simplerpc
 import (
 	"compress/gzip"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/jsonrpc"
 )
 
 // ServeHTTP answers JSON-RPC 2.0 calls sent by HTTP POST, so that any
@@ -73,11 +73,11 @@ func (h *rpcHandler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if gated && !h.parsing.enter(r.Context()) {
 		return // the client has gone
 	}
-	reqs, batch := parseRPCBody(body)
+	reqs, batch := jsonrpc.ParseBody(body)
 	if gated {
 		h.parsing.leave()
 	}
-	ch.take(parsedSize(reqs))
+	ch.take(jsonrpc.ParsedSize(reqs))
 	log := h.logger.With(slog.String("remote", r.RemoteAddr))
 	// Interceptors see the request's headers as the call's metadata.
 	ctx := withIncoming(context.WithValue(r.Context(), peerKey{}, r.RemoteAddr), headerMetadata(r.Header))
@@ -86,7 +86,7 @@ func (h *rpcHandler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if batch {
 		parts, out = h.answerBatch(ctx, log, reqs, ch)
 	} else {
-		out = h.answer(ctx, log, &reqs[0], ch, false)
+		out = h.answer(ctx, log, &reqs[0], ch, false, false)
 		ch.take(int64(cap(out)))
 	}
 	if t := h.writeTimeout; t > 0 {
@@ -102,89 +102,34 @@ func (h *rpcHandler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// The response depends on what the client accepts.
 	w.Header().Add("Vary", "Accept-Encoding")
 	if zw := h.compressor(w, r, out == nil, parts, ch); zw != nil {
-		writeJSONParts(zw, out == nil, parts)
+		jsonrpc.WriteParts(zw, out == nil, parts)
 		_ = zw.Close()
-		putGzipWriter(zw)
+		jsonrpc.PutGzipWriter(zw)
 		return
 	}
-	writeJSONArray(w, out == nil, parts)
+	jsonrpc.WriteArray(w, out == nil, parts)
 }
 
 // compressor returns a gzip writer for the response of the parts (an
 // array of them if array), with its headers set, when the client
-// accepts gzip, the response is at least rpcGzipMin bytes and the
+// accepts gzip, the response is at least jsonrpc.GzipMin bytes and the
 // memory budget holds the writer; or nil to send it as is.
 func (h *rpcHandler) compressor(w http.ResponseWriter, r *http.Request, array bool, parts [][]byte, ch *rpcCharge) *gzip.Writer {
 	// The writer's charge is given back with everything the request
 	// holds, once it is answered.
-	if jsonPartsLen(array, parts) < rpcGzipMin || !acceptsGzip(r.Header) || !ch.tryTake(rpcGzipWriterCost, true) {
+	if jsonrpc.PartsLen(array, parts) < jsonrpc.GzipMin || !jsonrpc.AcceptsGzip(r.Header) || !ch.tryTake(jsonrpc.GzipWriterCost, true) {
 		return nil
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Content-Encoding", "gzip")
 	w.WriteHeader(http.StatusOK)
-	return gzipWriter(w)
+	return jsonrpc.GzipWriter(w)
 }
 
 // rpcParseGated is the body size above which bodies are parsed a few at
 // a time (rpcHandler.parsing): about what a batch of 64 requests takes.
 const rpcParseGated = 4 << 10
-
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// jsonPartsLen returns the length of the non-nil parts, JSON values, as
-// one array if array, or of the one part.
-func jsonPartsLen(array bool, parts [][]byte) int {
-	if !array {
-		return len(parts[0])
-	}
-	n := 1 // "[", then each part and a comma or the "]"
-	for _, p := range parts {
-		if p != nil {
-			n += len(p) + 1
-		}
-	}
-	return n
-}
-
-// writeJSONArray writes the non-nil parts, JSON values, as one array
-// (or the one part, unless array) with status 200, without joining them
-// in memory first.
-func writeJSONArray(w http.ResponseWriter, array bool, parts [][]byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(jsonPartsLen(array, parts)))
-	w.WriteHeader(http.StatusOK)
-	writeJSONParts(w, array, parts)
-}
-
-// writeJSONParts writes the non-nil parts as one array, or the one part
-// unless array.
-func writeJSONParts(w io.Writer, array bool, parts [][]byte) {
-	if !array {
-		_, _ = w.Write(parts[0])
-		return
-	}
-	sep := "["
-	for _, p := range parts {
-		if p == nil {
-			continue
-		}
-		_, _ = io.WriteString(w, sep)
-		if _, err := w.Write(p); err != nil {
-			return
-		}
-		sep = ","
-	}
-	_, _ = io.WriteString(w, "]")
-}
 
 type peerKey struct{}
 

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/simplerpc/simplerpc/internal/jsonrpc"
 )
 
 // batchParallelism is how many requests of one batch run at once in
@@ -45,17 +47,17 @@ var sampleBatchCalls = true
 // answer resource_exhausted without running; notifications still run).
 // Once the client has gone, no more requests are started. Every call and
 // every response is charged to ch.
-func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []rpcRequest, ch *rpcCharge) (parts [][]byte, whole []byte) {
+func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []jsonrpc.Request, ch *rpcCharge) (parts [][]byte, whole []byte) {
 	limit := int64(h.maxMessageSize)
 	b := &rpcBatch{limit: limit}
 	// The refusal of a call not run is the longer: the reserve covers both.
-	b.base = int64(len(b.refusal(&rpcRequest{}, true))) - int64(len(jsonNull))
+	b.base = int64(len(b.refusal(&jsonrpc.Request{}, true))) - int64(len(jsonrpc.Null))
 	for i := range reqs {
 		b.total.Add(b.reserve(&reqs[i]))
 	}
 	if b.total.Load() > limit {
 		msg := fmt.Sprintf("invalid request: the ids and method names of the batch leave no room for its responses within the %d-byte limit", limit)
-		return nil, appendRPCError(nil, nil, protocolError(rpcInvalidRequest, msg))
+		return nil, jsonrpc.AppendError(nil, nil, jsonrpc.Invalid(jsonrpc.CodeInvalidRequest, msg))
 	}
 	answers := make([][]byte, len(reqs))
 	var notRun atomic.Int64
@@ -64,17 +66,17 @@ func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []r
 	inline := 0
 	for i := range reqs {
 		req := &reqs[i]
-		req.timed = sampleBatchCalls && i%costSampleEvery == 0
+		timed := sampleBatchCalls && i%costSampleEvery == 0
 		if ctx.Err() != nil {
 			break
 		}
-		if b.full.Load() && req.err == nil && !req.notification() {
+		if b.full.Load() && req.Err == nil && !req.Notification() {
 			notRun.Add(1)
 			answers[i] = b.fit(req, b.refusal(req, true), ch)
 			continue
 		}
 		if h.runsInline(req) {
-			answers[i] = b.fit(req, h.answer(ctx, log, req, ch, true), ch)
+			answers[i] = b.fit(req, h.answer(ctx, log, req, ch, true, timed), ch)
 			if inline++; inline%batchYieldEvery == 0 {
 				runtime.Gosched()
 			}
@@ -89,7 +91,7 @@ func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []r
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			answers[i] = b.fit(req, h.answer(ctx, log, req, ch, true), ch)
+			answers[i] = b.fit(req, h.answer(ctx, log, req, ch, true, timed), ch)
 		})
 	}
 	wg.Wait()
@@ -108,11 +110,11 @@ func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []r
 // runsInline reports whether a batch runs req in the request's own
 // goroutine: a request answered without a call (malformed, or naming no
 // method), or a call of a quick method.
-func (h *rpcHandler) runsInline(req *rpcRequest) bool {
-	if req.err != nil {
+func (h *rpcHandler) runsInline(req *jsonrpc.Request) bool {
+	if req.Err != nil {
 		return true
 	}
-	m := h.dispatch.lookupName(req.method)
+	m := h.dispatch.lookupName(req.Method)
 	return m == nil || m.cost.quick()
 }
 
@@ -128,32 +130,32 @@ type rpcBatch struct {
 
 // reserve returns the room kept for the response to req: as much as a
 // refusal of it takes, or 0 for a notification.
-func (b *rpcBatch) reserve(req *rpcRequest) int64 {
-	if req.notification() {
+func (b *rpcBatch) reserve(req *jsonrpc.Request) int64 {
+	if req.Notification() {
 		return 0
 	}
-	id := len(req.id)
-	if req.id == nil {
-		id = len(jsonNull)
+	id := len(req.ID)
+	if req.ID == nil {
+		id = len(jsonrpc.Null)
 	}
 	// A method name may grow sixfold when escaped (\u00XX).
-	return b.base + int64(id) + 6*int64(len(req.method))
+	return b.base + int64(id) + 6*int64(len(req.Method))
 }
 
 // refusal returns the resource_exhausted response of req, a call run or
 // not (notRun).
-func (b *rpcBatch) refusal(req *rpcRequest, notRun bool) []byte {
+func (b *rpcBatch) refusal(req *jsonrpc.Request, notRun bool) []byte {
 	msg := "the responses of the batch exceed the %d-byte limit"
 	if notRun {
 		msg += "; call not run"
 	}
-	return appendRPCError(nil, req.id, rpcErrorOf(errorf(CodeResourceExhausted, req.method, msg, b.limit), nil))
+	return jsonrpc.AppendError(nil, req.ID, rpcErrorOf(errorf(CodeResourceExhausted, req.Method, msg, b.limit), nil))
 }
 
 // fit returns a, the response to req (nil for none), if it fits in the
 // batch's room, or else its refusal, which always fits, and charges ch
 // for the one it returns.
-func (b *rpcBatch) fit(req *rpcRequest, a []byte, ch *rpcCharge) []byte {
+func (b *rpcBatch) fit(req *jsonrpc.Request, a []byte, ch *rpcCharge) []byte {
 	if a == nil {
 		return nil
 	}

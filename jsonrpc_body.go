@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/jsonrpc"
 )
 
 // A body the server refuses (too large, or no room in the memory budget)
@@ -38,7 +40,7 @@ var (
 // false.
 func (h *rpcHandler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge) ([]byte, bool) {
 	limit := h.maxMessageSize
-	gz, bad := requestCoding(r.Header)
+	gz, bad := jsonrpc.RequestCoding(r.Header)
 	switch {
 	case bad != "":
 		h.refuseCoding(w, r, rc, bad)
@@ -51,16 +53,16 @@ func (h *rpcHandler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *htt
 	var src io.Reader = r.Body
 	n := r.ContentLength
 	if gz {
-		if !ch.tryTake(rpcGzipReaderCost, false) {
+		if !ch.tryTake(jsonrpc.GzipReaderCost, false) {
 			h.refuseBusy(w, r, rc, r.ContentLength, false)
 			return nil, false
 		}
-		defer ch.give(rpcGzipReaderCost)
-		zr, err := openGzip(r.Body)
+		defer ch.give(jsonrpc.GzipReaderCost)
+		zr, err := jsonrpc.OpenGzip(r.Body)
 		if err != nil {
 			return nil, h.bodyFailed(w, r, rc, err)
 		}
-		defer zr.close()
+		defer zr.Close()
 		src, n = zr, -1 // the decompressed size is known once read
 	}
 	body, err := readCharged(src, n, limit, ch)
@@ -81,9 +83,9 @@ func (h *rpcHandler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *htt
 // err: a gzip body that does not decompress gets a parse error, a body the
 // connection failed to bring a plain 400 or 408. It returns false.
 func (h *rpcHandler) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, err error) bool {
-	if ge, ok := errors.AsType[*gzipError](err); ok {
-		h.logger.Debug("simplerpc: a JSON-RPC request's gzip body does not decompress", slog.String("remote", r.RemoteAddr), slog.Any("error", ge.err))
-		h.refuse(w, r, rc, http.StatusBadRequest, protocolError(rpcParseError, "parse error: "+ge.Error()), true)
+	if ge, ok := errors.AsType[*jsonrpc.GzipError](err); ok {
+		h.logger.Debug("simplerpc: a JSON-RPC request's gzip body does not decompress", slog.String("remote", r.RemoteAddr), slog.Any("error", ge.Unwrap()))
+		h.refuse(w, r, rc, http.StatusBadRequest, jsonrpc.Invalid(jsonrpc.CodeParseError, "parse error: "+ge.Error()), true)
 		return false
 	}
 	h.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
@@ -157,7 +159,7 @@ func (h *rpcHandler) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *
 	if gz && read {
 		msg = fmt.Sprintf("invalid request: the body decompresses past the %d-byte limit", limit)
 	}
-	h.refuse(w, r, rc, http.StatusRequestEntityTooLarge, protocolError(rpcInvalidRequest, msg), read)
+	h.refuse(w, r, rc, http.StatusRequestEntityTooLarge, jsonrpc.Invalid(jsonrpc.CodeInvalidRequest, msg), read)
 }
 
 // refuseCoding answers a request whose body has a Content-Encoding the
@@ -165,7 +167,7 @@ func (h *rpcHandler) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *
 func (h *rpcHandler) refuseCoding(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, coding string) {
 	w.Header().Set("Accept-Encoding", "gzip")
 	msg := fmt.Sprintf("invalid request: Content-Encoding %q is not supported; send the body as is or gzip-compressed", coding)
-	h.refuse(w, r, rc, http.StatusUnsupportedMediaType, protocolError(rpcInvalidRequest, msg), false)
+	h.refuse(w, r, rc, http.StatusUnsupportedMediaType, jsonrpc.Invalid(jsonrpc.CodeInvalidRequest, msg), false)
 }
 
 // refuseBusy answers a request whose body of size bytes the memory
@@ -175,7 +177,7 @@ func (h *rpcHandler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http
 		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size),
 		slog.Int64("in_use", h.budget.inUse()), slog.Int64("budget", h.budget.limit))
 	w.Header().Set("Retry-After", "1")
-	h.refuse(w, r, rc, http.StatusServiceUnavailable, protocolError(rpcUnavailable, "server busy: memory budget exhausted; call not run"), read)
+	h.refuse(w, r, rc, http.StatusServiceUnavailable, jsonrpc.Invalid(jsonrpc.CodeUnavailable, "server busy: memory budget exhausted; call not run"), read)
 }
 
 // refuse answers a request whose body the server does not hold with
@@ -184,12 +186,12 @@ func (h *rpcHandler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http
 // the client can read the answer; the connection is closed after it. A
 // client that waits for "100 Continue" before sending its body has sent
 // none unless some was read (read), so nothing is drained then.
-func (h *rpcHandler) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, status int, re *rpcError, read bool) {
+func (h *rpcHandler) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, status int, re *jsonrpc.Error, read bool) {
 	w.Header().Set("Connection", "close")
 	// Reading the body after the answer is written: without this the
 	// HTTP/1 server would discard at most 256 KiB of it itself.
 	_ = rc.EnableFullDuplex()
-	writeJSON(w, status, appendRPCError(nil, nil, re))
+	jsonrpc.WriteJSON(w, status, jsonrpc.AppendError(nil, nil, re))
 	_ = rc.Flush()
 	if !read && r.Header.Get("Expect") == "100-continue" {
 		return

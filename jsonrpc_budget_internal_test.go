@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/jsonrpc"
 )
 
 // serveRPC serves a server made with opts on a loopback port until the
@@ -190,7 +192,7 @@ func TestJSONRPCBatchFloodIsBounded(t *testing.T) {
 				switch {
 				case r.Error == nil:
 					ok.Add(1)
-				case r.Error.Code == rpcUnavailable && strings.Contains(r.Error.Message, "memory budget exhausted; call not run"):
+				case r.Error.Code == jsonrpc.CodeUnavailable && strings.Contains(r.Error.Message, "memory budget exhausted; call not run"):
 					refused.Add(1)
 				default:
 					t.Errorf("batch call: %+v", r.Error)
@@ -262,7 +264,7 @@ func TestJSONRPCBigResponsesAreBounded(t *testing.T) {
 				switch {
 				case r.Error == nil:
 					ok.Add(1)
-				case r.Error.Code == rpcResourceExhausted, r.Error.Code == rpcUnavailable:
+				case r.Error.Code == jsonrpc.CodeResourceExhausted, r.Error.Code == jsonrpc.CodeUnavailable:
 				default:
 					t.Errorf("batch call: %+v", r.Error)
 				}
@@ -308,9 +310,9 @@ func TestJSONRPCTinyElementBodies(t *testing.T) {
 		body string
 		code int
 	}{
-		"batch":               {huge, rpcInvalidRequest},
-		"params":              {`{"jsonrpc":"2.0","method":"add","params":` + huge + `,"id":1}`, rpcResourceExhausted},
-		"params, variadic":    {`{"jsonrpc":"2.0","method":"count","params":` + huge + `,"id":1}`, rpcResourceExhausted},
+		"batch":               {huge, jsonrpc.CodeInvalidRequest},
+		"params":              {`{"jsonrpc":"2.0","method":"add","params":` + huge + `,"id":1}`, jsonrpc.CodeResourceExhausted},
+		"params, variadic":    {`{"jsonrpc":"2.0","method":"count","params":` + huge + `,"id":1}`, jsonrpc.CodeResourceExhausted},
 		"params within share": {`{"jsonrpc":"2.0","method":"count","params":` + elements(10_000) + `,"id":1}`, 0},
 	}
 	stop := wellBehaved(t, url)
@@ -326,11 +328,11 @@ func TestJSONRPCTinyElementBodies(t *testing.T) {
 					err = json.Unmarshal(out, &r)
 				}
 				switch {
-				case err == nil && status == http.StatusServiceUnavailable && r.Error != nil && r.Error.Code == rpcUnavailable:
+				case err == nil && status == http.StatusServiceUnavailable && r.Error != nil && r.Error.Code == jsonrpc.CodeUnavailable:
 					// The budget could not hold the body.
 				case err != nil || status != http.StatusOK:
 					t.Errorf("%s: status %d, %v: %.200s", name, status, err, out)
-				case b.code == 0 && r.Error != nil && r.Error.Code != rpcUnavailable, b.code == 0 && r.Error == nil && string(r.Result) != "10000":
+				case b.code == 0 && r.Error != nil && r.Error.Code != jsonrpc.CodeUnavailable, b.code == 0 && r.Error == nil && string(r.Result) != "10000":
 					t.Errorf("%s: %s", name, out)
 				case b.code != 0 && (r.Error == nil || r.Error.Code != b.code):
 					t.Errorf("%s: %.300s, want error %d", name, out, b.code)
@@ -387,7 +389,7 @@ func TestJSONRPCBudgetRefusals(t *testing.T) {
 	resp.Body.Close()
 	var r testResponse
 	if err := json.Unmarshal(out, &r); err != nil || resp.StatusCode != http.StatusServiceUnavailable ||
-		r.Error == nil || r.Error.Code != rpcUnavailable || !strings.Contains(r.Error.Message, "call not run") ||
+		r.Error == nil || r.Error.Code != jsonrpc.CodeUnavailable || !strings.Contains(r.Error.Message, "call not run") ||
 		resp.Header.Get("Retry-After") == "" {
 		t.Errorf("body refused: status %d, Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), out)
 	}
@@ -407,7 +409,7 @@ func TestJSONRPCBudgetRefusals(t *testing.T) {
 	if err == nil {
 		err = json.Unmarshal(out, &rs)
 	}
-	if err != nil || status != http.StatusOK || len(rs) != 1 || rs[0].Error == nil || rs[0].Error.Code != rpcUnavailable || !strings.Contains(rs[0].Error.Message, "memory budget exhausted; call not run") {
+	if err != nil || status != http.StatusOK || len(rs) != 1 || rs[0].Error == nil || rs[0].Error.Code != jsonrpc.CodeUnavailable || !strings.Contains(rs[0].Error.Message, "memory budget exhausted; call not run") {
 		t.Errorf("call refused: status %d, %v: %s", status, err, out)
 	}
 	srv.budget.give(srv.budget.limit - int64(len(batch)) - 4096)

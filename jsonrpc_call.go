@@ -1,7 +1,6 @@
 package simplerpc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -10,24 +9,25 @@ import (
 	"time"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
+	"github.com/simplerpc/simplerpc/internal/jsonrpc"
 )
 
 // answer runs one request and returns its response object, or nil for a
 // notification. The call is charged to ch while it runs, as a bulk
 // reservation for a call of a batch; its response is not.
-func (h *rpcHandler) answer(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) []byte {
-	if req.err != nil {
-		return appendRPCError(nil, req.id, req.err)
+func (h *rpcHandler) answer(ctx context.Context, log *slog.Logger, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool) []byte {
+	if req.Err != nil {
+		return jsonrpc.AppendError(nil, req.ID, req.Err)
 	}
-	result, e, detail := h.callRPC(ctx, log, req, ch, bulk)
+	result, e, detail := h.callRPC(ctx, log, req, ch, bulk, timed)
 	switch {
-	case req.notification():
+	case req.Notification():
 		if e != nil {
-			log.Debug("simplerpc: notification failed", slog.String("method", req.method), slog.Any("error", e))
+			log.Debug("simplerpc: notification failed", slog.String("method", req.Method), slog.Any("error", e))
 		}
 		return nil
 	case e != nil:
-		return appendRPCError(nil, req.id, rpcErrorOf(e, detail))
+		return jsonrpc.AppendError(nil, req.ID, rpcErrorOf(e, detail))
 	}
 	return result
 }
@@ -39,12 +39,12 @@ func (h *rpcHandler) answer(ctx context.Context, log *slog.Logger, req *rpcReque
 // (rpcCallCost, its params and the decoders' estimate of what decoding
 // them takes); a call the budget cannot
 // take is refused with CodeUnavailable and not run.
-func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequest, ch *rpcCharge, bulk bool) ([]byte, *Error, any) {
-	m := h.dispatch.lookupName(req.method)
+func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool) ([]byte, *Error, any) {
+	m := h.dispatch.lookupName(req.Method)
 	if m == nil {
-		return nil, h.dispatch.notFound(req.method), nil
+		return nil, h.dispatch.notFound(req.Method), nil
 	}
-	args := req.params
+	args := req.Params
 	switch {
 	case args == nil:
 		args = json.RawMessage("[]")
@@ -90,7 +90,7 @@ func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequ
 	// a batch knows which methods are quick (answerBatch): every
 	// costSampleEvery-th call of a batch, and as many of other calls, at
 	// random.
-	timed := req.timed || !bulk && rand.Uint32()%costSampleEvery == 0
+	timed = timed || !bulk && rand.Uint32()%costSampleEvery == 0
 	var start time.Time
 	if timed {
 		start = time.Now()
@@ -102,12 +102,12 @@ func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *rpcRequ
 	if e != nil {
 		return nil, e, detail
 	}
-	result := rpcResult(len(m.results), buf.Bytes())
-	size := len(rpcResultHead) + len(result) + len(rpcIDHead) + max(len(req.id), len(jsonNull)) + 1
+	result := jsonrpc.Result(len(m.results), buf.Bytes())
+	size := jsonrpc.ResultSize(req.ID, result)
 	if size > h.maxMessageSize {
 		return nil, errorf(CodeResourceExhausted, m.name, "reply of %d bytes exceeds the %d-byte limit", size, h.maxMessageSize), nil
 	}
-	return appendRPCResult(make([]byte, 0, size), req.id, result), nil, nil
+	return jsonrpc.AppendResult(make([]byte, 0, size), req.ID, result), nil, nil
 }
 
 // takesObject reports whether the method's only parameter takes a JSON
@@ -118,18 +118,4 @@ func takesObject(m *method) bool {
 	}
 	k := m.params[0].Kind()
 	return k == reflect.Map || k == reflect.Interface
-}
-
-// rpcResult shapes the encoded result array of a method with n results
-// into the JSON-RPC result: null for none, the value for one, the array
-// for several.
-func rpcResult(n int, array []byte) json.RawMessage {
-	switch n {
-	case 0:
-		return jsonNull
-	case 1:
-		array = bytes.TrimSpace(array)
-		return bytes.TrimSpace(array[1 : len(array)-1])
-	}
-	return array
 }

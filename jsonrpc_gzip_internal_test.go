@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/jsonrpc"
 )
 
 // TestJSONRPCGzipBodyChargedDecompressed: the memory budget is charged
@@ -41,7 +43,7 @@ func TestJSONRPCGzipBodyChargedDecompressed(t *testing.T) {
 			defer resp.Body.Close()
 			var r testResponse
 			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusServiceUnavailable ||
-				r.Error == nil || r.Error.Code != rpcUnavailable || resp.Header.Get("Retry-After") != "1" {
+				r.Error == nil || r.Error.Code != jsonrpc.CodeUnavailable || resp.Header.Get("Retry-After") != "1" {
 				t.Errorf("%d-byte body: status %d, %+v, %v", len(body), resp.StatusCode, r.Error, err)
 			}
 		})

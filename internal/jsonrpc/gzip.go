@@ -1,4 +1,4 @@
-package simplerpc
+package jsonrpc
 
 import (
 	"bufio"
@@ -17,16 +17,16 @@ import (
 // decompresses, so a small body that decompresses to gigabytes is
 // refused once past the limit.
 
-// rpcGzipMin is the smallest response compressed: below it, compressing
+// GzipMin is the smallest response compressed: below it, compressing
 // saves too little to be worth the work.
-const rpcGzipMin = 1 << 10
+const GzipMin = 1 << 10
 
 // What a gzip reader and a gzip writer hold while in use, charged to
 // the memory budget: a reader measured 45 KB, a writer at the default
 // level 0.8 MB. Both are pooled, so these are held only while in use.
 const (
-	rpcGzipReaderCost = 64 << 10
-	rpcGzipWriterCost = 1 << 20
+	GzipReaderCost = 64 << 10
+	GzipWriterCost = 1 << 20
 )
 
 var (
@@ -34,10 +34,10 @@ var (
 	gzipWriters sync.Pool // *gzip.Writer
 )
 
-// requestCoding reads the request's Content-Encoding: gz when the body
+// RequestCoding reads the request's Content-Encoding: gz when the body
 // is gzip-compressed, or the coding the server does not take (bad); no
 // coding, or identity, is neither.
-func requestCoding(h http.Header) (gz bool, bad string) {
+func RequestCoding(h http.Header) (gz bool, bad string) {
 	for _, v := range h.Values("Content-Encoding") {
 		for c := range strings.SplitSeq(v, ",") {
 			switch c = strings.ToLower(strings.TrimSpace(c)); c {
@@ -55,9 +55,9 @@ func requestCoding(h http.Header) (gz bool, bad string) {
 	return gz, ""
 }
 
-// acceptsGzip reports whether the request's Accept-Encoding takes gzip:
+// AcceptsGzip reports whether the request's Accept-Encoding takes gzip:
 // named with a q-value above 0, or "*" above 0 without gzip named.
-func acceptsGzip(h http.Header) bool {
+func AcceptsGzip(h http.Header) bool {
 	named, star := false, false
 	for _, v := range h.Values("Accept-Encoding") {
 		for item := range strings.SplitSeq(v, ",") {
@@ -83,19 +83,19 @@ func acceptsGzip(h http.Header) bool {
 	return star && !named
 }
 
-// gzipError is the error of a gzip body that does not decompress.
-type gzipError struct{ err error }
+// GzipError is the error of a gzip body that does not decompress.
+type GzipError struct{ err error }
 
-func (e *gzipError) Error() string {
+func (e *GzipError) Error() string {
 	return "the gzip-compressed body does not decompress: " + e.err.Error()
 }
 
-func (e *gzipError) Unwrap() error { return e.err }
+func (e *GzipError) Unwrap() error { return e.err }
 
-// gzipBody is a gzip-compressed request body being decompressed: Read
+// GzipBody is a gzip-compressed request body being decompressed: Read
 // gives the decompressed bytes; an error of the compressed stream itself
-// (not of the connection under it) is a *gzipError.
-type gzipBody struct {
+// (not of the connection under it) is a *GzipError.
+type GzipBody struct {
 	zr  *gzip.Reader
 	raw *errReader
 }
@@ -114,9 +114,9 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// openGzip starts decompressing body; the caller closes what it returns.
-func openGzip(body io.Reader) (*gzipBody, error) {
-	g := &gzipBody{raw: &errReader{r: body}}
+// OpenGzip starts decompressing body; the caller closes what it returns.
+func OpenGzip(body io.Reader) (*GzipBody, error) {
+	g := &GzipBody{raw: &errReader{r: body}}
 	// The reader reads byte by byte at times: a buffer keeps that off the
 	// connection.
 	src := bufio.NewReaderSize(g.raw, 4<<10)
@@ -127,13 +127,13 @@ func openGzip(body io.Reader) (*gzipBody, error) {
 		g.zr, err = gzip.NewReader(src)
 	}
 	if err != nil {
-		g.close()
+		g.Close()
 		return nil, g.mark(err)
 	}
 	return g, nil
 }
 
-func (g *gzipBody) Read(p []byte) (int, error) {
+func (g *GzipBody) Read(p []byte) (int, error) {
 	n, err := g.zr.Read(p)
 	if err != nil && err != io.EOF {
 		err = g.mark(err)
@@ -141,25 +141,25 @@ func (g *gzipBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// mark returns err as a *gzipError, unless the connection failed.
-func (g *gzipBody) mark(err error) error {
+// mark returns err as a *GzipError, unless the connection failed.
+func (g *GzipBody) mark(err error) error {
 	if g.raw.err != nil {
 		return err
 	}
-	return &gzipError{err}
+	return &GzipError{err}
 }
 
-// close returns the reader to the pool.
-func (g *gzipBody) close() {
+// Close returns the reader to the pool.
+func (g *GzipBody) Close() {
 	if g.zr != nil {
 		gzipReaders.Put(g.zr)
 		g.zr = nil
 	}
 }
 
-// gzipWriter returns a pooled writer compressing to w; putGzipWriter
+// GzipWriter returns a pooled writer compressing to w; PutGzipWriter
 // gives it back once closed.
-func gzipWriter(w io.Writer) *gzip.Writer {
+func GzipWriter(w io.Writer) *gzip.Writer {
 	if zw, ok := gzipWriters.Get().(*gzip.Writer); ok {
 		zw.Reset(w)
 		return zw
@@ -167,7 +167,7 @@ func gzipWriter(w io.Writer) *gzip.Writer {
 	return gzip.NewWriter(w)
 }
 
-func putGzipWriter(zw *gzip.Writer) {
+func PutGzipWriter(zw *gzip.Writer) {
 	zw.Reset(io.Discard) // drops w
 	gzipWriters.Put(zw)
 }
