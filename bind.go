@@ -86,6 +86,9 @@ func stubName(st reflect.Type) string {
 
 // bindFunc makes a func of type ft that calls method.
 func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error) {
+	if s := streamOfStub(ft); s != nil {
+		return c.bindStream(method, ft, s)
+	}
 	if ft.NumOut() == 0 || ft.Out(ft.NumOut()-1) != errorType {
 		return reflect.Value{}, errors.New("must return error as its last result")
 	}

@@ -88,6 +88,8 @@ type pendingCall struct {
 	small   [4]any
 	err     error
 	done    chan struct{}
+	stream  *clientStream // the call's stream, if it opens one
+	reply   []byte        // a stream's reply body, decoded by Finish
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(chan struct{}, 1)} }}
@@ -95,7 +97,7 @@ var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(cha
 // release returns a settled call to the pool.
 func (pc *pendingCall) release() {
 	clear(pc.small[:])
-	pc.results, pc.err, pc.on, pc.frame = nil, nil, nil, nil
+	pc.results, pc.err, pc.on, pc.frame, pc.stream, pc.reply = nil, nil, nil, nil, nil, nil
 	pendingPool.Put(pc)
 }
 
@@ -251,6 +253,16 @@ func (t *callTable) complete(l *lane, id uint64, size int) (*pendingCall, settle
 
 // stop records that l takes no new calls (the server sent go-away, or a
 // write failed), and reports whether it carries none.
+// stream returns the stream of the pending call id, or nil.
+func (t *callTable) stream(id uint64) *clientStream {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pc := t.calls[id]; pc != nil {
+		return pc.stream
+	}
+	return nil
+}
+
 func (t *callTable) stop(l *lane) (idle bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -363,7 +375,9 @@ func (t *callTable) moveLocked(from, to *lane, drop bool, frames *bytes.Buffer) 
 		if pc.on != from {
 			continue
 		}
-		if drop {
+		if drop || pc.stream != nil {
+			// A stream's items are not kept to be sent again: it ends
+			// with its connection.
 			t.deleteLocked(id, pc)
 			dropped = append(dropped, pc)
 			continue

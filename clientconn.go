@@ -37,6 +37,7 @@ type clientConn struct {
 	lane    *lane           // this connection in the sink's table
 	owner   chan<- struct{} // nudged, without blocking, when the connection stops or ends
 	maxBody int             // the server's limit on a call frame's body
+	streams bool            // the server takes streams on this connection
 	done    chan struct{}   // closed when both goroutines have returned
 	frames  uint64          // frames read so far, for acks; the read loop's own
 
@@ -52,6 +53,7 @@ type callSink interface {
 	// complete takes the call a reply of size bytes answers (nil if none
 	// waits for it), and says whether to ack and whether l is drained.
 	complete(l *lane, id uint64, size int) (*pendingCall, settle)
+	stream(id uint64) *clientStream
 	// stop records that l takes no new calls; it reports whether l
 	// carries none.
 	stop(l *lane) (idle bool)
@@ -93,6 +95,7 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 		sink:    sink,
 		owner:   owner,
 		maxBody: int(welcome.MaxBody),
+		streams: welcome.Flags&wire.WelcomeStreams != 0,
 		done:    make(chan struct{}),
 	}
 	cc.lane = newLane(cc)
@@ -232,6 +235,8 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 				// before this goroutine goes back to wait on the socket.
 				runtime.Gosched()
 			}
+		case wire.KindItem, wire.KindWindow:
+			err = cc.streamFrame(h, body)
 		case wire.KindGoAway:
 			cc.goAway(h.Flags&wire.FlagFinal != 0)
 		case wire.KindPing:
@@ -252,9 +257,13 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 		cc.writeAck(s.ack)
 	}
 	if pc != nil {
-		if h.Flags&wire.FlagError != 0 {
+		switch {
+		case h.Flags&wire.FlagError != 0:
 			pc.err = decodeErrorBody(cc.codec, body, pc.method)
-		} else {
+		case pc.stream != nil:
+			// Its results are decoded when the caller asks for them.
+			pc.reply = append([]byte(nil), body...)
+		default:
 			pc.err = decodeResults(cc.codec, body, pc.method, pc.results)
 		}
 		pc.done <- struct{}{}

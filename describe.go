@@ -60,6 +60,23 @@ type MethodDescription struct {
 	// to one): callers may send its fields by position, or one map of
 	// fields by name.
 	StructArg bool `json:"structArg"`
+	// Stream is set for a method that streams: its last parameter, its
+	// results, or both are iterators of items. Params and Results then
+	// leave the iterators out.
+	Stream *StreamDescription `json:"stream,omitempty"`
+}
+
+// StreamDescription describes how a method streams.
+type StreamDescription struct {
+	// Kind is "server" (the method yields items), "client" (it receives
+	// them) or "bidi" (both).
+	Kind string `json:"kind"`
+	// Receives describes the items the method receives from the client,
+	// for client and bidi streams.
+	Receives *TypeDescription `json:"receives,omitempty"`
+	// Yields describes the items the method sends, for server and bidi
+	// streams.
+	Yields *TypeDescription `json:"yields,omitempty"`
 }
 
 // TypeDescription describes one parameter or result.
@@ -167,6 +184,15 @@ func (m *method) describe(b *schemaBuilder) MethodDescription {
 	}
 	for i, r := range m.results {
 		md.Results[i] = TypeDescription{Go: r.String(), Schema: b.schema(r)}
+	}
+	if s := m.stream; s != nil {
+		md.Stream = &StreamDescription{Kind: s.kind()}
+		if s.in != nil {
+			md.Stream.Receives = &TypeDescription{Go: s.in.String(), Schema: b.schema(s.in)}
+		}
+		if s.out != nil {
+			md.Stream.Yields = &TypeDescription{Go: s.out.String(), Schema: b.schema(s.out)}
+		}
 	}
 	return md
 }

@@ -132,8 +132,18 @@ func suggest(d *Description, service, method string) string {
 // match by shape (see shapeDiff), not by name.
 func compareFunc(d *Description, m *MethodDescription, ft reflect.Type) []string {
 	b := newSchemaBuilder()
+	s := streamOfStub(ft)
+	if s != nil || m.Stream != nil {
+		if diffs := compareStream(d, b, m, s); len(diffs) > 0 {
+			return diffs
+		}
+	}
+	nin, nres := ft.NumIn(), ft.NumOut()-1 // the stub's last result is its error
+	if s != nil {
+		nin, nres = s.params, s.nresults
+	}
 	var params []reflect.Type
-	for i := 0; i < ft.NumIn(); i++ {
+	for i := 0; i < nin; i++ {
 		if i == 0 && ft.In(0) == contextType {
 			continue
 		}
@@ -141,7 +151,6 @@ func compareFunc(d *Description, m *MethodDescription, ft reflect.Type) []string
 	}
 	var diffs []string
 	diffs = append(diffs, compareParams(d, b, m, params, ft.IsVariadic())...)
-	nres := ft.NumOut() - 1 // the stub's last result is its error
 	if nres > len(m.Results) {
 		diffs = append(diffs, fmt.Sprintf("the server returns %s, the stub expects %d", count(len(m.Results), "result"), nres))
 		nres = len(m.Results)
@@ -243,4 +252,29 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// compareStream compares how a stub streams (s, nil for not at all) with
+// how the server's method does.
+func compareStream(d *Description, b *schemaBuilder, m *MethodDescription, s *stubStream) []string {
+	switch {
+	case s == nil:
+		return []string{fmt.Sprintf("the server's method streams (a %s stream): declare its iterators in the stub", m.Stream.Kind)}
+	case m.Stream == nil:
+		return []string{fmt.Sprintf("the stub streams (a %s stream), the server's method does not", s.kind())}
+	case s.kind() != m.Stream.Kind:
+		return []string{fmt.Sprintf("the server's method is a %s stream, the stub a %s stream", m.Stream.Kind, s.kind())}
+	}
+	var diffs []string
+	if s.in != nil {
+		if why := shapeDiff(b, s.in, d, m.Stream.Receives.Schema); why != "" {
+			diffs = append(diffs, fmt.Sprintf("stream items sent: the server expects %s, the stub sends %s%s", m.Stream.Receives.Go, s.in, detail(why)))
+		}
+	}
+	if s.out != nil {
+		if why := shapeDiff(b, s.out, d, m.Stream.Yields.Schema); why != "" {
+			diffs = append(diffs, fmt.Sprintf("stream items received: the server yields %s, the stub expects %s%s", m.Stream.Yields.Go, s.out, detail(why)))
+		}
+	}
+	return diffs
 }

@@ -50,7 +50,7 @@ func (d *dispatcher) intercept(ctx context.Context, m *method, args []reflect.Va
 		}
 		return nil
 	}
-	info := &CallInfo{Method: m.name, Metadata: IncomingMetadata(ctx), Peer: peer}
+	info := &CallInfo{Method: m.name, Metadata: IncomingMetadata(ctx), Peer: peer, Stream: m.stream != nil}
 	if err := chain(d.cfg.interceptors, final)(ctx, info); err != nil {
 		var ie *Error
 		if !errors.As(err, &ie) || ie != e {

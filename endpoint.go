@@ -160,11 +160,11 @@ func (ep *endpoint) dial(ctx context.Context) (*clientConn, bool, error) {
 			return nil, false, err
 		}
 	}
-	hello := wire.Hello{Version: wire.Version, Codec: ep.cfg.codec}
+	hello := wire.Hello{Version: wire.Version, Codec: ep.cfg.codec, Flags: wire.HelloStreams}
 	if !ep.cfg.noSessions {
 		var resume bool
 		hello.Session, resume = ep.calls.hello()
-		hello.Flags = wire.HelloSession
+		hello.Flags |= wire.HelloSession
 		if resume {
 			hello.Flags |= wire.HelloResume
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"reflect"
@@ -27,6 +28,17 @@ func (fuzzTarget) Sum(ctx context.Context, n ...int64) int64    { return 0 }
 func (fuzzTarget) Point(p fuzzPoint) string                     { return p.Label }
 func (fuzzTarget) PtrPoint(p *fuzzPoint) string                 { return "" }
 func (fuzzTarget) Mixed(b []byte, m map[string]any, s []string) {}
+
+// Echo streams back what it receives, a bidirectional stream.
+func (fuzzTarget) Echo(in iter.Seq2[int, error]) iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		for v, err := range in {
+			if !yield(v, err) || err != nil {
+				return
+			}
+		}
+	}
+}
 
 // FuzzDecodeArgs feeds arbitrary argument arrays to every method shape on
 // both codecs: decoding may fail, never panic, and what it builds always
@@ -105,6 +117,15 @@ func FuzzServerConn(f *testing.F) {
 	f.Add(wire.AppendHeader(nil, wire.Header{Kind: wire.KindPing, ID: 7}))
 	f.Add(wire.AppendHeader(nil, wire.Header{Kind: wire.KindCancel, ID: 1}))
 	f.Add([]byte{0, 0, 0, 1, 1, 0})
+	// A stream (the server asked for them): call, items, a window, the end.
+	open, oflags := wire.AppendCallPrefix(nil, "F.Echo", time.Second, nil)
+	open = append(open, 0x80)
+	stream := wire.AppendHeader(nil, wire.Header{Size: uint32(len(open)), Kind: wire.KindCall, Flags: oflags | wire.FlagStream, ID: 3})
+	stream = append(stream, open...)
+	stream = append(wire.AppendHeader(stream, wire.Header{Size: 1, Kind: wire.KindItem, ID: 3}), 0x05)
+	stream = wire.AppendWindowBody(wire.AppendHeader(stream, wire.Header{Size: wire.WindowBodySize, Kind: wire.KindWindow, ID: 3}), wire.Window{Items: 1, Bytes: 33})
+	stream = wire.AppendHeader(stream, wire.Header{Kind: wire.KindItem, Flags: wire.FlagEnd, ID: 3})
+	f.Add(append([]byte{0xff}, stream...))
 	s := NewServer(WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err := s.Register("F", fuzzTarget{}); err != nil {
 		f.Fatal(err)
@@ -120,7 +141,12 @@ func FuzzServerConn(f *testing.F) {
 		}()
 		go io.Copy(io.Discard, client) //nolint:errcheck // drains replies until the pipe closes
 		_ = client.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := client.Write(wire.AppendHello(nil, wire.Hello{Version: wire.Version, Codec: "cbor"})); err == nil {
+		// A first byte with its top bit set asks for streams.
+		hello := wire.Hello{Version: wire.Version, Codec: "cbor"}
+		if len(data) > 0 && data[0]&0x80 != 0 {
+			hello.Flags, data = wire.HelloStreams, data[1:]
+		}
+		if _, err := client.Write(wire.AppendHello(nil, hello)); err == nil {
 			_, _ = client.Write(data)
 		}
 		client.Close()

@@ -17,6 +17,10 @@ type CallInfo struct {
 	// Args are, on a client, the call's arguments. On a server they are
 	// nil: they are decoded into the method's own parameter types.
 	Args []any
+	// Stream is set for a call that opens a stream. On a server the
+	// interceptors run around the whole stream, until the method and its
+	// iterators are done; on a client, around its opening (OpenStream).
+	Stream bool
 }
 
 // An Invoker makes a call: on a client it sends it and waits for the

@@ -158,6 +158,16 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 	if m.ctx {
 		args[m.lead-1] = reflect.ValueOf(ctx) // converted to context.Context by Call
 	}
+	var st *serverStream
+	if m.stream != nil {
+		st = ctx.Value(streamKey{}).(*serverStream)
+		if m.stream.in != nil {
+			args = append(args, st.input(ctx, c, m.name))
+			if m.stream.out == nil {
+				st.opened()
+			}
+		}
+	}
 	var out []reflect.Value
 	if m.variadic {
 		out = m.fn.CallSlice(args)
@@ -169,6 +179,17 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 			return remoteError(m.name, err, stacks)
 		}
 		out = out[:len(out)-1]
+	}
+	if st != nil {
+		if m.stream.out != nil {
+			if e, detail := st.output(ctx, c, m.name, out[0], stacks); e != nil {
+				return e, detail
+			}
+			out = nil
+		}
+		if e := st.decodeFailure(); e != nil {
+			return e, nil
+		}
 	}
 	encoding = true
 	if err := c.AppendValues(buf, out); err != nil {

@@ -44,6 +44,9 @@ func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *jsonrpc
 	if m == nil {
 		return nil, h.dispatch.notFound(req.Method), nil
 	}
+	if m.stream != nil {
+		return nil, errorf(CodeInvalidArgument, m.name, "%s streams (a %s stream): call it over the native protocol; JSON-RPC over HTTP carries no streams", m.name, m.stream.kind()), nil
+	}
 	args := req.Params
 	switch {
 	case args == nil:

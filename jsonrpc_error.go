@@ -88,4 +88,3 @@ func rpcErrorOf(e *Error, detail any) *jsonrpc.Error {
 		},
 	}
 }
-

@@ -43,6 +43,7 @@ type method struct {
 	argsType  reflect.Type // a struct holding every parameter, for one allocation
 	cost      runCost      // how long its calls run, for runInline
 	reply     replySize    // how large its replies are, for the memory budget
+	stream    *streamShape // how it streams; nil for a method that does not
 }
 
 // newMethod checks fn's signature and builds its table entry. fn is a
@@ -68,13 +69,35 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 		if p == contextType {
 			return nil, fmt.Errorf("parameter %d is a context.Context; only the first parameter may be", i+1-btoi(rcvr.IsValid()))
 		}
+		if elem, withErr, ok := iterShape(p); ok && i == t.NumIn()-1 && !m.variadic {
+			if err := checkItem(elem); err != nil {
+				return nil, fmt.Errorf("parameter %d (%s): %w", len(m.params)+1, p, err)
+			}
+			m.stream = &streamShape{in: elem, inSeq: p, inErr: withErr}
+			break
+		}
 		if err := encodable(p, nil); err != nil {
 			return nil, fmt.Errorf("parameter %d (%s): %w", len(m.params)+1, p, err)
 		}
 		m.params = append(m.params, p)
 		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("P%d", i), Type: p})
 	}
-	for i := 0; i < t.NumOut(); i++ {
+	if t.NumOut() > 0 {
+		if elem, withErr, ok := iterShape(t.Out(0)); ok {
+			if t.NumOut() > 2 || t.NumOut() == 2 && t.Out(1) != errorType {
+				return nil, fmt.Errorf("result 1 (%s) is a stream: it may be followed only by an error result", t.Out(0))
+			}
+			if err := checkItem(elem); err != nil {
+				return nil, fmt.Errorf("result 1 (%s): %w", t.Out(0), err)
+			}
+			if m.stream == nil {
+				m.stream = &streamShape{}
+			}
+			m.stream.out, m.stream.outErr = elem, withErr
+			m.hasErr = t.NumOut() == 2
+		}
+	}
+	for i := 0; i < t.NumOut() && (m.stream == nil || m.stream.out == nil); i++ {
 		r := t.Out(i)
 		if r == errorType && i == t.NumOut()-1 {
 			m.hasErr = true

@@ -24,7 +24,12 @@ func TestProtocol_2_ViolationsClose(t *testing.T) {
 		log   string
 	}{
 		{"kind 0", 0, 0, nil, "unknown frame kind"},
-		{"kind 8", 8, 0, nil, "unknown frame kind"},
+		{"kind 10", 10, 0, nil, "unknown frame kind"},
+		{"item without streams", wire.KindItem, 0, []byte{0x01}, "without asking for streams"},
+		{"window without streams", wire.KindWindow, 0, make([]byte, wire.WindowBodySize), "without asking for streams"},
+		{"window of 8 bytes", wire.KindWindow, 0, make([]byte, 8), "window frame with a 8-byte body"},
+		{"item ending with a body", wire.KindItem, wire.FlagEnd, []byte{0x01}, "ending its stream with a 1-byte body"},
+		{"stream call without streams", wire.KindCall, wire.FlagStream, []byte{1, 'f', 0, 0x80}, "without the client asking for streams"},
 		{"reply from the client", wire.KindReply, 0, nil, "client sent a reply"},
 		{"go-away from the client", wire.KindGoAway, 0, nil, "client sent a go-away"},
 		{"call with flag error", wire.KindCall, wire.FlagError, []byte{1, 'f', 0, 0x80}, "reserved flags"},

@@ -69,7 +69,13 @@ func NewServer(opts ...ServerOption) *Server {
 		parsing:   newCPUGate(),
 	}
 	s.budget.limit = int64(s.cfg.memoryBudget)
-	s.pool.run = func(t task) { t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve) }
+	s.pool.run = func(t task) {
+		if t.stream != nil {
+			t.sc.runStream(t)
+			return
+		}
+		t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve)
+	}
 	s.dispatch = newDispatcher(dispatchConfig{
 		logger:        s.cfg.logger,
 		interceptors:  s.cfg.interceptors,
@@ -244,6 +250,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for s.dispatch.running() > 0 {
 		select {
 		case <-ctx.Done():
+			stopStreams(conns)
 			return ctx.Err()
 		case <-tick.C:
 		}

@@ -57,6 +57,9 @@ type serverConn struct {
 	fr        *frameio.Reader
 	sched     connScheduler // where its calls run (scheduler.go)
 
+	streamsOK bool      // the client may open streams (the hello asked, the welcome granted)
+	streams   streamsOf // its running streams, by call id (stream_server.go)
+
 	cancels *cancelSet // running calls that take a context (the session's, if any)
 	sess    *session   // nil when the client keeps no session
 	keep    *keepalive
@@ -148,6 +151,10 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		if sc.sess = sess; sess != nil && !sc.probation {
 			sc.cancels = sess.cancels
 		}
+	}
+	if err == nil && hello.Flags&wire.HelloStreams != 0 {
+		sc.streamsOK = true
+		welcome.Flags |= wire.WelcomeStreams
 	}
 	if welcome != nil {
 		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshakeTimeout))
@@ -322,6 +329,18 @@ func (sc *serverConn) readLoop() error {
 					sc.sess.delivered(sc, frames)
 				}
 			}
+		case wire.KindItem, wire.KindWindow:
+			if !sc.streamsOK {
+				return fmt.Errorf("%w: client sent a %s frame without asking for streams in its hello", errProtocol, h.Kind)
+			}
+			if h.Kind == wire.KindItem {
+				err = sc.streamItem(h, body)
+			} else {
+				err = sc.streamWindow(h, body)
+			}
+			if err != nil {
+				return err
+			}
 		case wire.KindPing:
 			sc.writeFrame(wire.Header{Kind: wire.KindPong, ID: h.ID}, nil)
 		case wire.KindPong:
@@ -344,6 +363,10 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 	}
 	if err != nil {
 		return t, false, fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+	}
+	stream := h.Flags&wire.FlagStream != 0
+	if stream && !sc.streamsOK {
+		return t, false, fmt.Errorf("%w: call %d opens a stream without the client asking for streams in its hello", errProtocol, h.ID)
 	}
 	if sc.sess != nil && !sc.vetted {
 		if err := sc.vet(h.ID, &call); err != nil {
@@ -375,6 +398,10 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 	m := d.lookup(call.Method)
 	if m == nil {
 		sc.refuse(h.ID, d.notFound(string(call.Method)))
+		return t, false, nil
+	}
+	if e := streamMismatch(m, stream); e != nil {
+		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
 	e := d.admit(m, &sc.goingAway)
@@ -411,7 +438,12 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		return t, false, err
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
-	return task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args, reserve: reserve}, true, nil
+	t = task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args, reserve: reserve}
+	if stream {
+		t.stream = sc.openStream(h.ID, m)
+		t.ctx = context.WithValue(ctx, streamKey{}, t.stream)
+	}
+	return t, true, nil
 }
 
 // refuseID answers a call whose id the connection cannot take, saying
@@ -444,7 +476,7 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 	if len(kv) > 0 {
 		ctx = withIncoming(ctx, metadataFromPairs(kv))
 	}
-	if !m.ctx && !sc.srv.dispatch.intercepted() {
+	if !m.ctx && !sc.srv.dispatch.intercepted() && m.stream == nil {
 		return ctx, nil
 	}
 	var cancel context.CancelFunc

@@ -22,6 +22,8 @@ type task struct {
 	// reserve is what the call holds of the memory budget until its reply
 	// is built (serverConn.reserve).
 	reserve int64
+	// stream is the call's stream, if it opens one.
+	stream *serverStream
 }
 
 // workerPool keeps call goroutines between calls, so that a call spares

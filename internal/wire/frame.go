@@ -24,6 +24,8 @@ const (
 	KindPong   Kind = 5 // answer to a ping
 	KindGoAway Kind = 6 // the server accepts no new calls on this connection
 	KindAck    Kind = 7 // the client settled every call with an id up to this one
+	KindItem   Kind = 8 // one value of the stream opened by the call with this id
+	KindWindow Kind = 9 // what the receiver of a stream's items has consumed of them
 )
 
 // String returns the kind's name as PROTOCOL.md spells it.
@@ -43,12 +45,16 @@ func (k Kind) String() string {
 		return "go-away"
 	case KindAck:
 		return "ack"
+	case KindItem:
+		return "item"
+	case KindWindow:
+		return "window"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // Valid reports whether k is a kind this version of the protocol defines.
-func (k Kind) Valid() bool { return k >= KindCall && k <= KindAck }
+func (k Kind) Valid() bool { return k >= KindCall && k <= KindWindow }
 
 // Frame flags.
 const (
@@ -59,6 +65,12 @@ const (
 	// FlagFinal marks the last go-away of a connection: every call the
 	// server accepted on it has been answered, and no other will be run.
 	FlagFinal uint8 = 1 << 2
+	// FlagStream marks a call that opens a stream: items may follow it
+	// both ways under its id (stream.go).
+	FlagStream uint8 = 1 << 3
+	// FlagEnd marks the item frame that ends its sender's half of a
+	// stream; its body is empty.
+	FlagEnd uint8 = 1 << 0
 )
 
 // Flags returns the flags a frame of kind k may carry; every other bit is
@@ -66,7 +78,9 @@ const (
 func (k Kind) Flags() uint8 {
 	switch k {
 	case KindCall:
-		return FlagMetadata
+		return FlagMetadata | FlagStream
+	case KindItem:
+		return FlagEnd
 	case KindReply:
 		return FlagError
 	case KindGoAway:
@@ -92,6 +106,14 @@ func CheckReserved(h Header) error {
 	case KindCancel, KindPing, KindPong:
 		if h.Size != 0 {
 			return fmt.Errorf("%w: %s frame with a %d-byte body, want none", ErrReserved, h.Kind, h.Size)
+		}
+	case KindItem:
+		if h.Flags&FlagEnd != 0 && h.Size != 0 {
+			return fmt.Errorf("%w: item frame ending its stream with a %d-byte body, want none", ErrReserved, h.Size)
+		}
+	case KindWindow:
+		if h.Size != WindowBodySize {
+			return fmt.Errorf("%w: window frame with a %d-byte body, want %d", ErrReserved, h.Size, WindowBodySize)
 		}
 	}
 	return nil

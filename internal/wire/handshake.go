@@ -38,12 +38,18 @@ const (
 	// HelloSession it names no session, and the server refuses the hello
 	// (StatusSessionRefused).
 	HelloResume uint8 = 1 << 1
+	// HelloStreams: the client can open streams (stream.go).
+	HelloStreams uint8 = 1 << 2
 )
 
 // Welcome flags.
 const (
 	// WelcomeResumed: the server still had the session and resumed it.
 	WelcomeResumed uint8 = 1 << 0
+	// WelcomeStreams: the server takes streams from this client, which
+	// asked for them with HelloStreams. A server that does not set it
+	// treats a call that opens a stream as a protocol violation.
+	WelcomeStreams uint8 = 1 << 1
 )
 
 // Welcome statuses.

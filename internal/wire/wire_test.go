@@ -266,3 +266,27 @@ func TestPutHeader(t *testing.T) {
 		t.Fatalf("PutHeader wrote %+v, want %+v", h, want)
 	}
 }
+
+// FuzzParseWindowBody checks that any window body parses or is refused
+// without panicking, that counts never go back, and that a parsed body
+// encodes back to itself.
+func FuzzParseWindowBody(f *testing.F) {
+	f.Add(AppendWindowBody(nil, Window{Items: 3, Bytes: 99}), uint64(1), uint64(10))
+	f.Add([]byte{1, 2, 3}, uint64(0), uint64(0))
+	f.Fuzz(func(t *testing.T, b []byte, items, bytes uint64) {
+		prev := Window{Items: items, Bytes: bytes}
+		w, err := ParseWindowBody(b, prev)
+		if err != nil {
+			if w != prev {
+				t.Fatalf("a refused body changed the window to %+v", w)
+			}
+			return
+		}
+		if w.Items < prev.Items || w.Bytes < prev.Bytes {
+			t.Fatalf("window went back: %+v after %+v", w, prev)
+		}
+		if got := AppendWindowBody(nil, w); string(got) != string(b) {
+			t.Fatalf("round trip %x != %x", got, b)
+		}
+	})
+}

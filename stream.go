@@ -1,0 +1,364 @@
+package simplerpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"maps"
+	"sync"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
+
+// A ClientStream is a call of a streaming method in progress: a method
+// whose results are an iterator (the server streams), whose last
+// parameter is one (the client streams), or both. Client.OpenStream opens
+// it; Bind's stubs and Stream use it underneath.
+//
+// Send sends the items of the client's half and CloseSend ends it; Recv
+// receives the server's items until io.EOF; Finish waits for the
+// method's results. Close cancels the stream if it has not finished.
+// Recv may run in one goroutine while Send runs in another; each of them
+// is not to be called from two goroutines at once.
+//
+// The stream's context bounds it whole: when it ends, the stream is
+// canceled on the server. The items each way are flow-controlled
+// (PROTOCOL.md §12): Send waits while the server has not consumed the
+// window, so a slow consumer holds up only its own stream.
+type ClientStream struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	stop   func() bool // undoes the AfterFunc that cancels on ctx
+	ep     *endpoint
+	cs     *clientStream
+	pc     *pendingCall
+	method string
+
+	mu       sync.Mutex // guards the fields below
+	over     bool       // the reply arrived, or the call failed
+	closed   bool       // the caller's half was ended
+	finished bool       // Close ran
+}
+
+// OpenStream opens a stream call of method with args, the parameters
+// before the stream (a streaming method's last parameter is its stream
+// of items). Metadata and interceptors apply as to Call: the interceptors
+// run around the opening. It retries, under the retry policy, only while
+// the call has not been sent.
+//
+// A server that does not stream (an older version) fails it with
+// CodeNotFound.
+func (c *Client) OpenStream(ctx context.Context, method string, args ...any) (*ClientStream, error) {
+	var s *ClientStream
+	md := OutgoingMetadata(ctx)
+	open := func(ctx context.Context, info *CallInfo) error {
+		var err error
+		s, err = c.openStream(ctx, info.Method, info.Args, info.Metadata.pairs())
+		return err
+	}
+	var err error
+	if len(c.cfg.interceptors) == 0 {
+		err = open(ctx, &CallInfo{Method: method, Metadata: md, Args: args, Stream: true})
+	} else {
+		info := &CallInfo{Method: method, Metadata: maps.Clone(md), Peer: c.target, Args: args, Stream: true}
+		if info.Metadata == nil {
+			info.Metadata = make(Metadata)
+		}
+		err = chain(c.cfg.interceptors, open)(ctx, info)
+	}
+	if err != nil {
+		if c.cfg.debug {
+			c.debugLog(err)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// openStream opens the stream under the retry policy.
+func (c *Client) openStream(ctx context.Context, method string, args []any, md []string) (*ClientStream, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, contextError(method, err)
+	}
+	var err error
+	var ep *endpoint
+	for n := 1; ; n++ {
+		var s *ClientStream
+		ep, err = c.pick(method, ep)
+		switch {
+		case err != nil:
+		case ep == nil:
+			err = errorf(CodeUnavailable, method, "no servers for %s; call not sent", c.target)
+		default:
+			var cc *clientConn
+			if cc, err = ep.conn(ctx); err == nil {
+				s, err = ep.open(ctx, cc, method, args, md)
+			} else if ctx.Err() == nil {
+				ep.markDown()
+				c.refresh()
+			}
+		}
+		if err == nil {
+			return s, nil
+		}
+		var more bool
+		if more, err = c.again(ctx, method, n, err); !more {
+			return nil, err
+		}
+	}
+}
+
+// open sends the call that opens a stream on cc.
+func (ep *endpoint) open(ctx context.Context, cc *clientConn, method string, args []any, md []string) (*ClientStream, error) {
+	if !cc.streams {
+		return nil, errorf(CodeNotFound, method, "the server takes no streams (it speaks an older version of the protocol); call not sent")
+	}
+	if len(md) > 2*wire.MaxMetadata {
+		return nil, errorf(CodeInvalidArgument, method, "%d metadata pairs; at most %d may travel with a call", len(md)/2, wire.MaxMetadata)
+	}
+	buf := getBuffer()
+	frame, err := cc.appendCall(buf, method, timeoutOf(ctx), md, args)
+	if err != nil {
+		putBuffer(buf)
+		return nil, err
+	}
+	frame[5] |= wire.FlagStream
+	cs := &clientStream{cc: cc, method: method, got: make(chan struct{}, 1)}
+	pc := pendingPool.Get().(*pendingCall)
+	pc.method, pc.frame, pc.err, pc.stream = method, buf, nil, cs
+	pc.results = pc.small[:0]
+	id, _, ok := ep.calls.register(cc.lane, pc)
+	if !ok {
+		pc.release()
+		putBuffer(buf)
+		return nil, errorf(CodeUnavailable, method, "connection closing; call not sent")
+	}
+	ep.calls.leave() // a stream is not a caller waiting on the connection
+	cs.id = id
+	s := &ClientStream{ep: ep, cs: cs, pc: pc, method: method}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.stop = context.AfterFunc(s.ctx, s.abort)
+	if err := cc.send(ctx, frame, false); err != nil && ep.calls.unsend(id, cc.lane) {
+		s.stop()
+		s.cancel()
+		pc.release()
+		if ctx.Err() != nil {
+			return nil, contextError(method, ctx.Err())
+		}
+		return nil, &Error{Code: CodeUnavailable, Method: method, Message: "connection failed before the call was sent: " + err.Error(), cause: err}
+	}
+	return s, nil
+}
+
+// abort cancels the stream on the server, if it is still running, when
+// its context ends.
+func (s *ClientStream) abort() {
+	if sentOn, mine := s.ep.calls.remove(s.cs.id); mine {
+		if sentOn != nil {
+			sentOn.cancel(s.cs.id)
+		}
+		s.pc.err = contextError(s.method, context.Cause(s.ctx))
+		s.pc.done <- struct{}{}
+	}
+}
+
+// wait waits for something to happen on the stream: an item, a window,
+// or its end. It reports false once the stream is over.
+func (s *ClientStream) wait() bool {
+	s.mu.Lock()
+	over := s.over
+	s.mu.Unlock()
+	if over {
+		return false
+	}
+	select {
+	case <-s.cs.got:
+		return true
+	case <-s.pc.done:
+		s.mu.Lock()
+		s.over = true
+		s.mu.Unlock()
+		return false
+	}
+}
+
+// isOver reports whether the reply arrived or the call failed.
+func (s *ClientStream) isOver() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.over
+}
+
+// Send sends v as the next item of the client's half of the stream,
+// first waiting while the server's window is full. It fails once the
+// stream is over — the server returned, or the stream was canceled —
+// with the stream's error, or io.EOF if it ended without one.
+func (s *ClientStream) Send(v any) error {
+	for !s.cs.room() {
+		if !s.wait() {
+			return s.endErr()
+		}
+	}
+	if s.isOver() {
+		return s.endErr()
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	buf.Write(make([]byte, wire.HeaderSize))
+	cc := s.cs.cc
+	if err := cc.codec.Append(buf, v); err != nil {
+		return errorf(CodeInvalidArgument, s.method, "cannot encode the stream item: %v", err)
+	}
+	if n := buf.Len() - wire.HeaderSize; n > cc.maxBody {
+		return errorf(CodeResourceExhausted, s.method, "stream item of %d bytes exceeds the server's %d-byte limit", n, cc.maxBody)
+	}
+	frame := buf.Bytes()
+	wire.PutHeader(frame, wire.KindItem, 0, s.cs.id)
+	if err := s.cs.sendFrame(s.ctx, frame); err != nil {
+		if s.ctx.Err() != nil {
+			return contextError(s.method, s.ctx.Err())
+		}
+		return errorf(CodeConnectionLost, s.method, "sending a stream item: %v", err)
+	}
+	return nil
+}
+
+// CloseSend ends the client's half of the stream: the method's iterator
+// of items ends. It does nothing the second time.
+func (s *ClientStream) CloseSend() error {
+	s.mu.Lock()
+	done := s.closed || s.over
+	s.closed = true
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	frame := wire.AppendHeader(make([]byte, 0, wire.HeaderSize), wire.Header{Kind: wire.KindItem, Flags: wire.FlagEnd, ID: s.cs.id})
+	return s.cs.cc.w.Write(s.ctx, frame)
+}
+
+// Recv receives the next item the server sent into v, a pointer, waiting
+// for one. At the end of the stream it returns io.EOF, or the error the
+// stream ended with.
+func (s *ClientStream) Recv(v any) error {
+	for {
+		if err := s.ctx.Err(); err != nil {
+			return contextError(s.method, err)
+		}
+		if body, ok := s.cs.take(); ok {
+			if err := s.cs.cc.codec.Unmarshal(body, v); err != nil {
+				return errorf(CodeInvalidArgument, s.method, "stream item does not decode into %T: %v", v, err)
+			}
+			return nil
+		}
+		if !s.wait() {
+			if _, ok := s.cs.take(); ok {
+				continue // items are queued before the reply is delivered
+			}
+			return s.endErr()
+		}
+	}
+}
+
+// opened waits until the server says that the stream is open, or it is
+// over; it returns the stream's error if it is over with one.
+func (s *ClientStream) opened() error {
+	for !s.cs.isOpen() {
+		if !s.wait() {
+			if err := s.endErr(); err != io.EOF {
+				return err
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// endErr is what the stream ended with: its error, or io.EOF.
+func (s *ClientStream) endErr() error {
+	if s.pc.err != nil {
+		return s.pc.err
+	}
+	return io.EOF
+}
+
+// Finish ends the client's half if it is open, waits for the end of the
+// stream, and decodes the method's results (those after the stream) into
+// results, pointers. Items the server sent that were not received are
+// dropped. It returns the stream's error, if it ended with one.
+func (s *ClientStream) Finish(results ...any) error {
+	_ = s.CloseSend()
+	for s.wait() {
+		for {
+			if _, ok := s.cs.take(); !ok {
+				break
+			}
+		}
+	}
+	defer s.Close()
+	if s.pc.err != nil {
+		return s.pc.err
+	}
+	if len(results) == 0 {
+		return nil
+	}
+	return decodeResults(s.cs.cc.codec, s.pc.reply, s.method, results)
+}
+
+// Close cancels the stream if it is not over, and releases it. It is
+// safe to call more than once, and after Finish.
+func (s *ClientStream) Close() {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	s.finished = true
+	s.mu.Unlock()
+	s.cancel() // runs abort unless the stream is over
+	s.wait()
+	s.stop()
+}
+
+// errStreamUsed is the error of a stream iterator ranged over twice.
+var errStreamUsed = errors.New("simplerpc: a stream's iterator can be ranged over once")
+
+// Stream calls method, a method that streams its results, with args, and
+// returns its items as an iterator of values of type T. The call is made
+// when the loop starts; breaking out of it cancels the stream on the
+// server. The iterator yields the stream's error, if it ends with one, as
+// its last pair.
+//
+//	for line, err := range simplerpc.Stream[string](ctx, c, "Logs.Tail", "app.log") {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(line)
+//	}
+func Stream[T any](ctx context.Context, c *Client, method string, args ...any) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		s, err := c.OpenStream(ctx, method, args...)
+		if err != nil {
+			var zero T
+			yield(zero, err)
+			return
+		}
+		defer s.Close()
+		_ = s.CloseSend()
+		for {
+			var v T
+			err := s.Recv(&v)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(v, err)
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
+}
