@@ -135,7 +135,7 @@ func (c *Client) upload(ctx context.Context, method string, ft reflect.Type, s *
 // sendAll sends the items of input, the caller's iterator, then ends the
 // client's half. The stream ending first stops it without an error: its
 // own error is Finish's or Recv's to report. An error the iterator yields
-// cancels the stream and is returned.
+// is returned, for the caller to cancel the stream with.
 func sendAll(st *ClientStream, s *stubStream, input reflect.Value) error {
 	if !input.IsValid() || input.IsNil() {
 		return st.CloseSend()
@@ -143,8 +143,7 @@ func sendAll(st *ClientStream, s *stubStream, input reflect.Value) error {
 	if s.inErr {
 		for v, ev := range input.Seq2() {
 			if err, _ := ev.Interface().(error); err != nil {
-				st.Close()
-				return err
+				return err // the caller cancels the stream
 			}
 			if st.Send(v.Interface()) != nil {
 				return nil
@@ -194,8 +193,14 @@ func (c *Client) download(ctx context.Context, method string, ft reflect.Type, s
 			}
 		}
 		defer stream.Close()
+		failed := make(chan error, 1)
 		if s.in != nil {
-			go func() { _ = sendAll(stream, s, input) }() // ends when the caller's iterator does
+			go func() { // ends when the caller's iterator does
+				if err := sendAll(stream, s, input); err != nil {
+					failed <- err
+					stream.Close()
+				}
+			}()
 		} else {
 			_ = stream.CloseSend()
 		}
@@ -206,6 +211,11 @@ func (c *Client) download(ctx context.Context, method string, ft reflect.Type, s
 				return nil
 			}
 			if err != nil {
+				select {
+				case ferr := <-failed:
+					err = ferr // the caller's iterator failed, and canceled the stream
+				default:
+				}
 				c.yieldErr(yield, s, method, err)
 				return nil
 			}

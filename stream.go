@@ -35,8 +35,10 @@ type ClientStream struct {
 	pc     *pendingCall
 	method string
 
+	overCh chan struct{} // closed once the stream is over
+
 	mu       sync.Mutex // guards the fields below
-	over     bool       // the reply arrived, or the call failed
+	over     bool       // the reply arrived, or the call failed; overCh is closed
 	closed   bool       // the caller's half was ended
 	finished bool       // Close ran
 }
@@ -136,7 +138,7 @@ func (ep *endpoint) open(ctx context.Context, cc *clientConn, method string, arg
 	}
 	ep.calls.leave() // a stream is not a caller waiting on the connection
 	cs.id = id
-	s := &ClientStream{ep: ep, cs: cs, pc: pc, method: method}
+	s := &ClientStream{ep: ep, cs: cs, pc: pc, method: method, overCh: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.stop = context.AfterFunc(s.ctx, s.abort)
 	if err := cc.send(ctx, frame, false); err != nil && ep.calls.unsend(id, cc.lane) {
@@ -164,13 +166,13 @@ func (s *ClientStream) abort() {
 }
 
 // wait waits for something to happen on the stream: an item, a window,
-// or its end. It reports false once the stream is over.
+// or its end. It reports false once the stream is over. The goroutine
+// that takes the pending call's completion tells every other waiter.
 func (s *ClientStream) wait() bool {
-	s.mu.Lock()
-	over := s.over
-	s.mu.Unlock()
-	if over {
+	select {
+	case <-s.overCh:
 		return false
+	default:
 	}
 	select {
 	case <-s.cs.got:
@@ -178,7 +180,10 @@ func (s *ClientStream) wait() bool {
 	case <-s.pc.done:
 		s.mu.Lock()
 		s.over = true
+		close(s.overCh)
 		s.mu.Unlock()
+		return false
+	case <-s.overCh:
 		return false
 	}
 }
@@ -321,8 +326,11 @@ func (s *ClientStream) Close() {
 	s.stop()
 }
 
-// errStreamUsed is the error of a stream iterator ranged over twice.
-var errStreamUsed = errors.New("simplerpc: a stream's iterator can be ranged over once")
+// Opened waits until the server says that the stream is open — its
+// method has started and, for one that returns its stream, has returned
+// it — or the stream is over. It returns the error the stream ended with
+// before it opened (the method's own, say), or nil.
+func (s *ClientStream) Opened() error { return s.opened() }
 
 // Stream calls method, a method that streams its results, with args, and
 // returns its items as an iterator of values of type T. The call is made
@@ -337,15 +345,79 @@ var errStreamUsed = errors.New("simplerpc: a stream's iterator can be ranged ove
 //		fmt.Println(line)
 //	}
 func Stream[T any](ctx context.Context, c *Client, method string, args ...any) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
+	return StreamWith[T, struct{}](ctx, c, method, nil, args...)
+}
+
+// StreamWith calls method, a bidirectional streaming method, with args:
+// the items of in (nil for none) are sent in a goroutine of the call,
+// which ends when in does, while the returned iterator yields the
+// method's items of type Out. An error in yields cancels the stream and
+// is the iterator's last error.
+func StreamWith[Out, In any](ctx context.Context, c *Client, method string, in iter.Seq2[In, error], args ...any) iter.Seq2[Out, error] {
+	return func(yield func(Out, error) bool) {
 		s, err := c.OpenStream(ctx, method, args...)
 		if err != nil {
-			var zero T
+			var zero Out
 			yield(zero, err)
 			return
 		}
 		defer s.Close()
-		_ = s.CloseSend()
+		failed := make(chan error, 1)
+		if in == nil {
+			_ = s.CloseSend()
+		} else {
+			go func() { // ends when in does
+				if err := sendItems(s, in); err != nil {
+					failed <- err
+					s.Close()
+				}
+			}()
+		}
+		for v, err := range Items[Out](s) {
+			if err != nil {
+				select {
+				case ferr := <-failed:
+					if ferr != nil {
+						err = ferr
+					}
+				default:
+				}
+			}
+			if !yield(v, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// sendItems sends the items of in, then ends the client's half; the
+// stream ending first stops it. It returns an error in yields, for the
+// caller to cancel the stream with.
+func sendItems[T any](s *ClientStream, in iter.Seq2[T, error]) error {
+	for v, err := range in {
+		if err != nil {
+			return err
+		}
+		if s.Send(v) != nil {
+			return nil
+		}
+	}
+	return s.CloseSend()
+}
+
+// Items returns the items the server sends on s as an iterator of values
+// of type T, which can be ranged over once. It ends at the end of the
+// stream, yielding the stream's error, if it ends with one, as its last
+// pair. It does not close s.
+func Items[T any](s *ClientStream) iter.Seq2[T, error] {
+	used := false
+	return func(yield func(T, error) bool) {
+		if used {
+			var zero T
+			yield(zero, errStreamUsed)
+			return
+		}
+		used = true
 		for {
 			var v T
 			err := s.Recv(&v)
@@ -362,3 +434,6 @@ func Stream[T any](ctx context.Context, c *Client, method string, args ...any) i
 		}
 	}
 }
+
+// errStreamUsed is the error of a stream iterator ranged over twice.
+var errStreamUsed = errors.New("simplerpc: a stream's iterator can be ranged over once")

@@ -518,3 +518,32 @@ func TestStreamShutdown(t *testing.T) {
 		t.Fatal("the server's stream outlived Close")
 	}
 }
+
+// An error of the caller's input iterator ends a bidi stream with it, in
+// a stub and by name.
+func TestStreamBidiInputError(t *testing.T) {
+	_, _, c, stub := startFeed(t)
+	boom := errors.New("input failed")
+	in := func(yield func(string, error) bool) {
+		if yield("a", nil) {
+			time.Sleep(20 * time.Millisecond)
+			yield("", boom)
+		}
+	}
+	for range 20 {
+		var last error
+		for _, err := range stub.Talk(context.Background(), in) {
+			last = err
+		}
+		if !errors.Is(last, boom) {
+			t.Fatalf("stub: stream ended with %v, want %v", last, boom)
+		}
+		last = nil
+		for _, err := range simplerpc.StreamWith[string](context.Background(), c, "Feed.Talk", iter.Seq2[string, error](in)) {
+			last = err
+		}
+		if !errors.Is(last, boom) {
+			t.Fatalf("StreamWith: stream ended with %v, want %v", last, boom)
+		}
+	}
+}

@@ -91,9 +91,15 @@ func (g *generator) file(named *types.Named, isIface bool, funcs []*types.Func) 
 			satisfies = false
 			continue
 		}
-		satisfies = satisfies && m.ctx && m.hasErr
+		// The generated method has the server's signature when it takes a
+		// context and returns an error — or a stream, which yields its error.
+		satisfies = satisfies && m.ctx && (m.hasErr || m.out != nil)
 		body.WriteString("\n")
-		g.method(&body, m)
+		if m.in != nil || m.out != nil {
+			g.streamMethod(&body, m)
+		} else {
+			g.method(&body, m)
+		}
 	}
 	var head bytes.Buffer
 	head.WriteString(Header + "\n")
@@ -149,39 +155,11 @@ func lastElem(path string) string { return path[strings.LastIndexByte(path, '/')
 
 // method writes one client method.
 func (g *generator) method(w *bytes.Buffer, m *method) {
-	full := g.cfg.Service + "." + m.name
-	if m.doc != "" {
-		for _, line := range strings.Split(strings.TrimRight(m.doc, "\n"), "\n") {
-			fmt.Fprintf(w, "//%s\n", prefixSpace(line))
-		}
-		w.WriteString("//\n")
-	}
-	fmt.Fprintf(w, "// %s calls %s on the server.\n", m.name, full)
-	// Type strings first: they record the imports the names must not hide.
-	ptypes := make([]string, len(m.params))
-	for i, p := range m.params {
-		ptypes[i] = g.typeString(p.Type())
-		if m.variadic && i == len(m.params)-1 {
-			ptypes[i] = "..." + g.typeString(p.Type().(*types.Slice).Elem())
-		}
-	}
+	full := g.methodDoc(w, m)
+	names, ptypes := g.paramList(m)
 	rtypes := make([]string, 0, len(m.results)+1)
 	for _, r := range m.results {
 		rtypes = append(rtypes, g.typeString(r))
-	}
-	// Local names: the parameters keep theirs unless they would clash.
-	used := map[string]bool{"c": true, "ctx": true, "err": true, "args": true, "v": true}
-	for name := range g.names {
-		used[name] = true
-	}
-	names := make([]string, len(m.params))
-	for i, p := range m.params {
-		n := p.Name()
-		if n == "" || n == "_" || used[n] || isLocal(n) {
-			n = fmt.Sprintf("arg%d", i)
-		}
-		used[n] = true
-		names[i] = n
 	}
 	params := []string{"ctx context.Context"}
 	for i := range m.params {
@@ -228,6 +206,60 @@ func (g *generator) method(w *bytes.Buffer, m *method) {
 	}
 	fmt.Fprintf(w, "\t\treturn %s, err\n\t}\n", strings.Join(zeros, ", "))
 	fmt.Fprintf(w, "\treturn %s, nil\n}\n", strings.Join(outs, ", "))
+}
+
+// methodDoc writes the doc comment of m's client method and returns the
+// name the call names.
+func (g *generator) methodDoc(w *bytes.Buffer, m *method) string {
+	full := g.cfg.Service + "." + m.name
+	if m.doc != "" {
+		for _, line := range strings.Split(strings.TrimRight(m.doc, "\n"), "\n") {
+			fmt.Fprintf(w, "//%s\n", prefixSpace(line))
+		}
+		w.WriteString("//\n")
+	}
+	fmt.Fprintf(w, "// %s calls %s on the server.\n", m.name, full)
+	return full
+}
+
+// paramList returns the local names and the type strings of m's
+// parameters, the stream parameter last if it has one. Type strings come
+// first: they record the imports the names must not hide.
+func (g *generator) paramList(m *method) (names, ptypes []string) {
+	ptypes = make([]string, len(m.params))
+	for i, p := range m.params {
+		ptypes[i] = g.typeString(p.Type())
+		if m.variadic && i == len(m.params)-1 {
+			ptypes[i] = "..." + g.typeString(p.Type().(*types.Slice).Elem())
+		}
+	}
+	raw := make([]string, len(m.params))
+	for i, p := range m.params {
+		raw[i] = p.Name()
+	}
+	if m.in != nil {
+		ptypes = append(ptypes, g.typeString(m.in.iter))
+		raw = append(raw, m.inName)
+	}
+	// Local names: the parameters keep theirs unless they would clash.
+	used := map[string]bool{"c": true, "ctx": true, "err": true, "args": true, "v": true}
+	if m.in != nil || m.out != nil {
+		for _, n := range []string{"s", "yield", "items", "in2"} {
+			used[n] = true
+		}
+	}
+	for name := range g.names {
+		used[name] = true
+	}
+	names = make([]string, len(raw))
+	for i, n := range raw {
+		if n == "" || n == "_" || used[n] || isLocal(n) {
+			n = fmt.Sprintf("arg%d", i)
+		}
+		used[n] = true
+		names[i] = n
+	}
+	return names, ptypes
 }
 
 // isLocal reports whether name has the form of a generated local: r0, z1.

@@ -28,6 +28,7 @@ var goldens = []struct {
 	{"calc_client", Config{Pattern: "./testdata/src/calc", Type: "Calc"}, "testdata/src/calc"},
 	{"calculator_client", Config{Pattern: "./testdata/src/calc", Type: "Calculator", Service: "Calc"}, "testdata/src/calc"},
 	{"calc_other_package", Config{Pattern: "./testdata/src/calc", Type: "Calc", Client: "Client", Package: "calcclient"}, "testdata/src/calcclient"},
+	{"feed_client", Config{Pattern: "./testdata/src/feed", Type: "Feed"}, "testdata/src/feed"},
 }
 
 func TestGolden(t *testing.T) {

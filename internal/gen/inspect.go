@@ -15,6 +15,40 @@ type method struct {
 	variadic bool
 	results  []types.Type // without the trailing error
 	hasErr   bool
+	in       *side  // the stream the method receives (its last parameter), or nil
+	inName   string // that parameter's name
+	out      *side  // the stream it yields (its first result), or nil
+}
+
+// side is one direction of a stream: the iterator type and its items.
+type side struct {
+	iter    types.Type // iter.Seq[T] or iter.Seq2[T, error], as the server names it
+	elem    types.Type
+	withErr bool // iter.Seq2[T, error]
+}
+
+// iterSide reports whether t is an iterator of items, as Register finds
+// streams: func(yield func(T) bool) or func(yield func(T, error) bool),
+// named (iter.Seq, iter.Seq2) or not.
+func iterSide(t types.Type) *side {
+	sig, ok := t.Underlying().(*types.Signature)
+	if !ok || sig.Params().Len() != 1 || sig.Results().Len() != 0 || sig.Variadic() {
+		return nil
+	}
+	y, ok := sig.Params().At(0).Type().Underlying().(*types.Signature)
+	if !ok || y.Results().Len() != 1 || y.Variadic() {
+		return nil
+	}
+	if b, ok := y.Results().At(0).Type().Underlying().(*types.Basic); !ok || b.Kind() != types.Bool {
+		return nil
+	}
+	switch {
+	case y.Params().Len() == 1:
+		return &side{iter: t, elem: y.Params().At(0).Type()}
+	case y.Params().Len() == 2 && isError(y.Params().At(1).Type()):
+		return &side{iter: t, elem: y.Params().At(0).Type(), withErr: true}
+	}
+	return nil
 }
 
 // inspect checks a method the way Register does and returns it, or why
@@ -31,10 +65,30 @@ func (g *generator) inspect(f *types.Func) (*method, string) {
 			m.ctx = true
 			continue
 		}
+		if sd := iterSide(p.Type()); sd != nil && i == sig.Params().Len()-1 && !sig.Variadic() {
+			if why := g.unusable(sd.elem, nil); why != "" {
+				return nil, fmt.Sprintf("parameter %d (%s): items: %s", i+1, g.shortString(p.Type()), why)
+			}
+			m.in = sd
+			m.inName = p.Name()
+			break
+		}
 		if why := g.unusable(p.Type(), nil); why != "" {
 			return nil, fmt.Sprintf("parameter %d (%s): %s", i+1, g.shortString(p.Type()), why)
 		}
 		m.params = append(m.params, p)
+	}
+	if n := sig.Results().Len(); n > 0 {
+		if sd := iterSide(sig.Results().At(0).Type()); sd != nil {
+			if n > 2 || n == 2 && !isError(sig.Results().At(1).Type()) {
+				return nil, "result 1 is a stream: it may be followed only by an error result"
+			}
+			if why := g.unusable(sd.elem, nil); why != "" {
+				return nil, fmt.Sprintf("result 1 (%s): items: %s", g.shortString(sd.iter), why)
+			}
+			m.out, m.hasErr = sd, n == 2
+			return m, ""
+		}
 	}
 	for i := 0; i < sig.Results().Len(); i++ {
 		r := sig.Results().At(i).Type()
