@@ -291,7 +291,8 @@ func (s *ClientStream) endErr() error {
 // Finish ends the client's half if it is open, waits for the end of the
 // stream, and decodes the method's results (those after the stream) into
 // results, pointers. Items the server sent that were not received are
-// dropped. It returns the stream's error, if it ended with one.
+// dropped. It returns the stream's error, if it ended with one. Send must
+// not run during or after it.
 func (s *ClientStream) Finish(results ...any) error {
 	_ = s.CloseSend()
 	for s.wait() {

@@ -100,7 +100,15 @@ func bench(ctx context.Context, cfg benchConfig, progress io.Writer) (*report, e
 	// One call first: it tells the number of results, and a call that
 	// fails every time is better reported at once.
 	cctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-	first, err := call(cctx, clients[0], cfg.method, cfg.args)
+	defer cancel()
+	m, err := describeMethod(cctx, clients[0], cfg.method)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil && m.Stream != nil {
+		return nil, fmt.Errorf("%s streams (a %s stream): bench measures calls", cfg.method, m.Stream.Kind)
+	}
+	first, err := call(cctx, clients[0], cfg.method, m, cfg.args)
 	cancel()
 	if err != nil {
 		return nil, err

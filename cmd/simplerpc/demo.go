@@ -18,11 +18,13 @@ const demoHelp = `
 Demo starts a server and a client on loopback (127.0.0.1, a free port) and
 shows, step by step, what simplerpc does: calls through Bind, variadic and
 struct arguments, an application error that errors.Is recognizes on the
-client, a panic with the server-side traceback, a deadline, and a client
-riding through a server restart. It takes about a second and exits 0 when
-every step behaved as described.
+client, a panic with the server-side traceback, a deadline, a file bigger
+than a message streamed down and back up, and a client riding through a
+server restart. It takes about a second and exits 0 when every step
+behaved as described.
 
-With -serve, it serves the demo's Calc service (with stack traces on)
+With -serve, it serves the demo's Calc and Files services (with stack
+traces on)
 until interrupted, for trying "simplerpc list", "call" and "bench":
 
 	simplerpc demo -serve 127.0.0.1:4000 &
@@ -147,6 +149,10 @@ func startDemoServer(addr string) (*demoServer, error) {
 		l.Close()
 		return nil, fmt.Errorf("register: %w", err)
 	}
+	if err := srv.Register("Files", DemoFiles{}); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("register: %w", err)
+	}
 	ds := &demoServer{srv: srv, addr: l.Addr().String(), done: make(chan error, 1)}
 	go func() { ds.done <- srv.Serve(l) }()
 	return ds, nil
@@ -180,7 +186,7 @@ func serveDemo(e *env, addr string) int {
 		fmt.Fprintf(e.stderr, "simplerpc demo: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(e.stderr, "serving Calc on %s; interrupt to stop\n", ds.addr)
+	fmt.Fprintf(e.stderr, "serving Calc and Files on %s; interrupt to stop\n", ds.addr)
 	<-e.ctx.Done()
 	if err := ds.shutdown(5 * time.Second); err != nil {
 		fmt.Fprintf(e.stderr, "simplerpc demo: shutdown: %v; calls still running were cut off\n", err)
@@ -224,6 +230,7 @@ func demo(ctx context.Context, w io.Writer) (err error) {
 		{"An application error with a registered sentinel", stepAppError},
 		{"A panic, with the server-side traceback the debug client logs", stepPanic},
 		{"A deadline", stepDeadline},
+		{"Streams: a file bigger than a message, down and back up", stepStreams},
 	}
 	for i, s := range steps {
 		p.say("\n%d. %s", i+1, s.title)

@@ -24,6 +24,7 @@ import (
 // env is what a command runs with: its arguments and where it writes.
 type env struct {
 	ctx    context.Context // canceled on interrupt
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -48,7 +49,7 @@ var commands = []command{
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(&env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	code := run(&env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

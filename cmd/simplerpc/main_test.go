@@ -54,7 +54,14 @@ type result struct {
 // cli runs the built binary with args and returns what it printed.
 func cli(t *testing.T, args ...string) result {
 	t.Helper()
+	return cliIn(t, "", args...)
+}
+
+// cliIn runs the binary with stdin as its standard input.
+func cliIn(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	done := make(chan error, 1)
