@@ -176,7 +176,7 @@ func (c *Client) recompute() {
 	ready := make([]Endpoint, 0, len(c.eps))
 	for _, ep := range c.eps {
 		all = append(all, ep)
-		if ep.healthy.Load() {
+		if ep.ready() {
 			ready = append(ready, ep)
 		}
 	}
