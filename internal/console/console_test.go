@@ -50,7 +50,9 @@ func (Shop) DivMod(a, b int) (int, int, error) {
 
 func (Shop) Crash() int { panic("boom") }
 
-func (Shop) Who(ctx context.Context) string { return simplerpc.IncomingMetadata(ctx).Get("authorization") }
+func (Shop) Who(ctx context.Context) string {
+	return simplerpc.IncomingMetadata(ctx).Get("authorization")
+}
 
 // start serves Shop on loopback and returns the console of a client of
 // it, behind an httptest server.
