@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -82,4 +83,14 @@ func get[T any](t *testing.T, ctx context.Context, step string, a chromedp.Actio
 		t.Fatalf("%s: %v", step, err)
 	}
 	return v
+}
+
+// waitCalls waits until the console's history holds n calls: the n-th
+// call's outcome is on the page.
+func waitCalls(n int) chromedp.Action[chromedp.Void] {
+	poll := chromedp.Poll[bool](fmt.Sprintf(`document.querySelectorAll("#history li").length >= %d`, n))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := poll(ctx, t)
+		return chromedp.Void{}, err
+	}
 }

@@ -40,6 +40,34 @@ func (Shop) Place(o Order) string {
 	return fmt.Sprintf("%d x %s %v %v %q due %s", o.Qty, o.Item, o.Tags, o.Attrs, o.Note, o.Due.UTC().Format(time.RFC3339))
 }
 
+// Node is a recursive type: its schema refers to itself.
+type Node struct {
+	Val  int   `json:"val"`
+	Next *Node `json:"next"`
+}
+
+// Total sums a chain of nodes.
+func (Shop) Total(n *Node) int {
+	t := 0
+	for ; n != nil; n = n.Next {
+		t += n.Val
+	}
+	return t
+}
+
+// Sum is variadic.
+func (Shop) Sum(base int, more ...int) int {
+	for _, m := range more {
+		base += m
+	}
+	return base
+}
+
+// Who answers the authorization metadata of the call.
+func (Shop) Who(ctx context.Context) string {
+	return simplerpc.IncomingMetadata(ctx).Get("authorization")
+}
+
 // Restock fails, showing the server-side traceback.
 func (Shop) Restock(item string) int { panic("out of " + item) }
 
@@ -114,7 +142,7 @@ func TestConsole(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`[data-path="p0.note"]`), "gift"),
 		chromedp.SetValue(chromedp.CSS(`[data-path="p0.due"]`), "2026-03-04T05:06:07Z"),
 		chromedp.Click(chromedp.CSS(`#call`)),
-		chromedp.WaitVisible(chromedp.CSS(`#status.ok`)),
+		waitCalls(2),
 	)
 	result = get(t, ctx, "read the result", chromedp.Text(chromedp.CSS(`#result`)))
 	if want := `"3 x pen [blue fine] map[weight:12] \"gift\" due 2026-03-04T05:06:07Z"`; result != want {
@@ -175,5 +203,85 @@ func checkScreenshot(t *testing.T, b []byte) {
 		if err := os.WriteFile(*screenshot, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestConsoleForms checks the forms of variadic, recursive (pointer) and
+// positional struct parameters, parameters written as JSON, and metadata
+// set on the page.
+func TestConsoleForms(t *testing.T) {
+	url := serveShop(t)
+	ctx := browser(t)
+	call := func(step string) string {
+		t.Helper()
+		n := get(t, ctx, step, chromedp.Evaluate[int](`document.querySelectorAll("#history li").length`))
+		do(t, ctx, step, chromedp.Click(chromedp.CSS(`#call`)), waitCalls(n+1))
+		if status := get(t, ctx, step, chromedp.Text(chromedp.CSS(`#status`))); !strings.HasPrefix(status, "OK") {
+			t.Errorf("%s: status %q, error %q", step, status, get(t, ctx, step, chromedp.TextContent(chromedp.CSS(`#error`))))
+		}
+		return get(t, ctx, step, chromedp.Text(chromedp.CSS(`#result`)))
+	}
+	do(t, ctx, "variadic", chromedp.Navigate(url),
+		chromedp.Click(chromedp.CSS(`button[data-method="Shop.Sum"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0"]`), "1"),
+		chromedp.Click(chromedp.CSS(`[data-path="p1.add"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p1.0"]`), "10"),
+		chromedp.Click(chromedp.CSS(`[data-path="p1.add"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p1.1"]`), "100"))
+	if got := call("call Shop.Sum"); got != "111" {
+		t.Errorf("Shop.Sum(1, 10, 100) = %s", got)
+	}
+
+	// A pointer starts null; unticking it opens the struct, whose own
+	// pointer field opens the recursive type again.
+	do(t, ctx, "recursive", chromedp.Click(chromedp.CSS(`button[data-method="Shop.Total"]`)))
+	if got := call("call Shop.Total(nil)"); got != "0" {
+		t.Errorf("Shop.Total(nil) = %s", got)
+	}
+	do(t, ctx, "recursive",
+		chromedp.Click(chromedp.CSS(`[data-path="p0.null"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0.val"]`), "5"),
+		chromedp.Click(chromedp.CSS(`[data-path="p0.next.null"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0.next.val"]`), "7"))
+	if got := call("call Shop.Total(5 -> 7)"); got != "12" {
+		t.Errorf("Shop.Total(5 -> 7) = %s", got)
+	}
+
+	// A struct's fields by position, as the form collects them.
+	do(t, ctx, "positional struct",
+		chromedp.Click(chromedp.CSS(`button[data-method="Shop.Place"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0.item"]`), "cup"),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0.qty"]`), "2"),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0.due"]`), "2026-01-01T00:00:00Z"),
+		chromedp.Click(chromedp.CSS(`input[name="mode"][value="positional"]`)))
+	if got, want := call("call Shop.Place by position"), `"2 x cup [] map[] \"\" due 2026-01-01T00:00:00Z"`; got != want {
+		t.Errorf("Shop.Place by position = %s, want %s", got, want)
+	}
+
+	// Parameters written as JSON.
+	do(t, ctx, "raw JSON",
+		chromedp.Click(chromedp.CSS(`button[data-method="Shop.Sum"]`)),
+		chromedp.Click(chromedp.CSS(`#raw summary`)),
+		chromedp.Click(chromedp.CSS(`#use-raw`)),
+		chromedp.SetValue(chromedp.CSS(`#raw-params`), `[1, 2, 3, {"not": "an int"}]`),
+		chromedp.Click(chromedp.CSS(`#call`)),
+		waitCalls(5))
+	if code := get(t, ctx, "read the code", chromedp.Text(chromedp.CSS(`#error-code`))); code != "invalid_argument" {
+		t.Errorf("Shop.Sum with an object: code %q", code)
+	}
+	do(t, ctx, "raw JSON", chromedp.SetValue(chromedp.CSS(`#raw-params`), `[1, 2, 3]`))
+	if got := call("call Shop.Sum as JSON"); got != "6" {
+		t.Errorf("Shop.Sum(1, 2, 3) as JSON = %s", got)
+	}
+
+	// Metadata set on the page travels with the call.
+	do(t, ctx, "metadata",
+		chromedp.Click(chromedp.CSS(`button[data-method="Shop.Who"]`)),
+		chromedp.Click(chromedp.CSS(`#meta summary`)),
+		chromedp.Click(chromedp.CSS(`#add-metadata`)),
+		chromedp.SetValue(chromedp.CSS(`.meta-key`), "Authorization"),
+		chromedp.SetValue(chromedp.CSS(`.meta-value`), "Bearer from-page"))
+	if got := call("call Shop.Who"); got != `"Bearer from-page"` {
+		t.Errorf("Shop.Who = %s", got)
 	}
 }
