@@ -349,8 +349,10 @@ func WithBalancer(b Balancer) ClientOption {
 // health (HealthMethod) every interval, on the connection it has to it,
 // and treat one that reports NOT_SERVING as draining: new calls go to
 // the others, and to it only when none is serving. A server that does
-// not answer in time, or whose health method is refused, keeps the
-// status it had. Zero (the default) turns checks off.
+// not answer in time, or refuses the check (its interceptors see it as
+// any call; it is sent without the client's interceptors and
+// metadata), keeps the status it had; one without the health method
+// counts as serving. Zero (the default) turns checks off.
 func WithHealthCheck(interval time.Duration) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.healthInterval = max(interval, 0) })
 }

@@ -102,6 +102,9 @@ func serveConsole(e *env, listen, target string, md simplerpc.Metadata, tlsOpt s
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
+	if a, ok := l.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		fmt.Fprintf(e.stderr, "simplerpc console: warning: %s is not a loopback address: whoever reaches it can call %s through the console, with its metadata and TLS identity\n", l.Addr(), target)
+	}
 	fmt.Fprintf(e.stdout, "simplerpc console for %s on http://%s/\n", target, l.Addr())
 	select {
 	case err := <-done:
