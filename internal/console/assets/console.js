@@ -50,6 +50,7 @@ function typeName(schema) {
 // Error naming what is wrong (and marks the input).
 function field(schema, label, path, goType) {
   const s = resolve(schema);
+  if (!goType && schema && schema.$ref) goType = (s.nullable ? "*" : "") + schema.$ref.replace("#/$defs/", "");
   if (s.nullable) return nullableField(s, label, path, goType);
   return plainField(s, label, path, goType);
 }
@@ -159,8 +160,10 @@ function nullableField(s, label, path, goType) {
   isNull.addEventListener("change", sync);
   sync();
   return {
-    el: el("div", { class: "field" }, el("label", { for: id }, isNull, " " + label + " is null ", el("span", { class: "type", text: goType || "pointer" })), box),
+    el: el("div", { class: "field" }, el("label", { for: id }, isNull, " " + label + " is null ", el("span", { class: "type", text: goType || "pointer to " + typeName(inner) })), box),
     get: () => (isNull.checked ? "null" : sub.get()),
+    // The struct's fields, for sending them by position, once it is not null.
+    get fields() { return isNull.checked || !sub ? undefined : sub.fields; },
     set: (v) => { isNull.checked = v === null; sync(); if (v !== null) sub.set(v); },
   };
 }
