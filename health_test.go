@@ -234,3 +234,27 @@ func TestHealthCheckOnlyServer(t *testing.T) {
 		t.Fatalf("hit = %d, %v", got, err)
 	}
 }
+
+// TestHealthWithoutIntrospection checks that the health call stays on
+// without introspection, is not listed in the description, and answers
+// over JSON-RPC too.
+func TestHealthWithoutIntrospection(t *testing.T) {
+	ts := startServer(t, simplerpc.WithIntrospection(false))
+	c := dial(t, ts.addr)
+	if h, err := c.Health(context.Background(), "Calc"); err != nil || h.Status != simplerpc.HealthServing {
+		t.Fatalf("Health(Calc) without introspection = %+v, %v", h, err)
+	}
+	resp, body := request(t, ts, http.MethodPost, "/", `{"jsonrpc":"2.0","id":1,"method":"simplerpc.health","params":["Calc"]}`, nil)
+	if resp.StatusCode != 200 || body != `{"jsonrpc":"2.0","result":{"service":"Calc","status":"SERVING"},"id":1}` {
+		t.Errorf("simplerpc.health over JSON-RPC: %d %s", resp.StatusCode, body)
+	}
+
+	listed := startServer(t)
+	d, err := dial(t, listed.addr).Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Method(simplerpc.HealthMethod) != nil || d.Service("simplerpc") != nil {
+		t.Errorf("the description lists the health call: %+v", d)
+	}
+}
