@@ -1,8 +1,11 @@
 package simplerpc_test
 
 import (
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -127,4 +130,53 @@ func TestCORSAnyOrigin(t *testing.T) {
 	if resp, _ = request(t, ts, http.MethodOptions, "/", "", nil); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("plain OPTIONS: %d, want 405", resp.StatusCode)
 	}
+}
+
+// FuzzHTTPRouting sends requests of any method, path, query and CORS
+// headers to ServeHTTP: health checks answer JSON with 200, 503 or 404,
+// and the CORS headers go only to the allowed origin.
+func FuzzHTTPRouting(f *testing.F) {
+	const allowed = "http://app.example:8080"
+	f.Add("GET", "/healthz", "service=Calc", "", "", "")
+	f.Add("HEAD", "/healthz", "", allowed, "", "")
+	f.Add("OPTIONS", "/", "", allowed, "POST", "content-type, authorization")
+	f.Add("OPTIONS", "/healthz", "", "HTTP://APP.EXAMPLE:8080", "GET", "")
+	f.Add("OPTIONS", "/", "", "null", "POST", "")
+	f.Add("POST", "/healthz", "", allowed, "", "")
+	f.Add("PUT", "/", "service=%zz", "http://evil.example", "DELETE", "x")
+	srv := simplerpc.NewServer(simplerpc.WithCORS(allowed), simplerpc.WithLogger(slog.New(slog.DiscardHandler)))
+	if err := srv.Register("Calc", &Calc{}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, method, path, query, origin, reqMethod, reqHeaders string) {
+		req, err := http.NewRequest(method, "http://127.0.0.1/", strings.NewReader(addCall))
+		if err != nil {
+			return // not a request an HTTP server would parse
+		}
+		req.URL.Path, req.URL.RawQuery = path, query
+		for k, v := range map[string]string{"Origin": origin, "Access-Control-Request-Method": reqMethod, "Access-Control-Request-Headers": reqHeaders} {
+			if v != "" {
+				req.Header.Set(k, v)
+			}
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		hdr := w.Result().Header
+		if got := hdr.Get("Access-Control-Allow-Origin"); got != "" && (got != origin || !strings.EqualFold(origin, allowed)) {
+			t.Fatalf("Access-Control-Allow-Origin %q for origin %q", got, origin)
+		}
+		if hdr.Get("Access-Control-Allow-Credentials") != "" && hdr.Get("Access-Control-Allow-Origin") == "" {
+			t.Fatal("credentials allowed without an allowed origin")
+		}
+		if path == "/healthz" && (method == "GET" || method == "HEAD") && hdr.Get("Access-Control-Allow-Methods") == "" {
+			switch w.Code {
+			case 200, 503, 404:
+			default:
+				t.Fatalf("GET /healthz?%s: status %d", query, w.Code)
+			}
+			if method == "GET" && !json.Valid(w.Body.Bytes()) {
+				t.Fatalf("GET /healthz?%s: body %q", query, w.Body.Bytes())
+			}
+		}
+	})
 }
