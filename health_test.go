@@ -206,6 +206,11 @@ func TestHealthCheckDrains(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	for _, e := range c.Endpoints() {
+		if e.NotServing != (e.Addr == a.addr) {
+			t.Errorf("Endpoints: %+v; only %s reports NOT_SERVING", e, a.addr)
+		}
+	}
 	beforeA, beforeB := a.hits.Load(), b.hits.Load()
 	calls(200)
 	if a.hits.Load() != beforeA || b.hits.Load() != beforeB+200 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/simplerpc/simplerpc"
 	"github.com/simplerpc/simplerpc/internal/console"
 )
@@ -283,5 +284,45 @@ func TestConsoleForms(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`.meta-value`), "Bearer from-page"))
 	if got := call("call Shop.Who"); got != `"Bearer from-page"` {
 		t.Errorf("Shop.Who = %s", got)
+	}
+}
+
+// TestConsoleKeyboard uses the console from the keyboard alone, and
+// checks that every control of a form has a label.
+func TestConsoleKeyboard(t *testing.T) {
+	url := serveShop(t)
+	ctx := browser(t)
+	do(t, ctx, "pick Shop.Add with the keyboard",
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-method="Shop.Add"]`)),
+		chromedp.Focus(chromedp.CSS(`button[data-method="Shop.Add"]`)),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`[data-path="p0"]`)))
+	if got := get(t, ctx, "read the focus", chromedp.Evaluate[string](`document.activeElement.dataset.path || ""`)); got != "p0" {
+		t.Errorf("after picking a method the focus is on %q, not its first field", got)
+	}
+	do(t, ctx, "call with Ctrl+Enter",
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0"]`), "40"),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p1"]`), "2"),
+		chromedp.Focus(chromedp.CSS(`[data-path="p1"]`)),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		waitCalls(1))
+	if got := get(t, ctx, "read the result", chromedp.Text(chromedp.CSS(`#result`))); got != "42" {
+		t.Errorf("Shop.Add by keyboard = %q", got)
+	}
+
+	do(t, ctx, "open every part of the Shop.Place form",
+		chromedp.Click(chromedp.CSS(`button[data-method="Shop.Place"]`)),
+		chromedp.Click(chromedp.CSS(`[data-path="p0.tags.add"]`)),
+		chromedp.Click(chromedp.CSS(`[data-path="p0.attrs.add"]`)),
+		chromedp.Click(chromedp.CSS(`#raw summary`)),
+		chromedp.Click(chromedp.CSS(`#meta summary`)),
+		chromedp.Click(chromedp.CSS(`#add-metadata`)))
+	unlabeled := get(t, ctx, "find controls without a label", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("main input, main textarea, main select")]
+			.filter(e => !e.closest("[hidden]") && e.labels.length === 0 && !e.getAttribute("aria-label"))
+			.map(e => e.outerHTML)`))
+	if len(unlabeled) > 0 {
+		t.Errorf("controls without a label: %q", unlabeled)
 	}
 }
