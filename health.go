@@ -41,7 +41,7 @@ type Health struct {
 // healthState is what SetServing recorded. Its zero value serves: every
 // registered service, and the server as a whole.
 type healthState struct {
-	mu   sync.Mutex      // guards the fields below
+	mu   sync.Mutex      // guards the fields below; a leaf: nothing is locked under it
 	off  bool            // SetServing("", false)
 	sets map[string]bool // service -> serving, as SetServing set it
 }

@@ -8,8 +8,8 @@
 //	simplerpc <command> [flags] [arguments]
 //
 // The commands are demo, list, call, bench, health, console, gen,
-// interop-server and interop-client; "simplerpc <command> -h" describes each. See docs/cli.md
-// in the repository for examples.
+// interop-server and interop-client; "simplerpc <command> -h" describes
+// each. See docs/cli.md in the repository for examples.
 package main
 
 import (
