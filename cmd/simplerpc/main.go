@@ -1,7 +1,7 @@
 // Command simplerpc is the command-line companion of the simplerpc
 // library: it runs a demo, lists what a server exposes, calls and
-// benchmarks its methods, generates typed clients, and runs the interop
-// suite.
+// benchmarks its methods, checks its health, serves a web console for
+// it, generates typed clients, and runs the interop suite.
 //
 // Usage:
 //
