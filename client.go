@@ -176,7 +176,7 @@ func (c *Client) recompute() {
 	ready := make([]Endpoint, 0, len(c.eps))
 	for _, ep := range c.eps {
 		all = append(all, ep)
-		if ep.healthy.Load() {
+		if ep.ready() {
 			ready = append(ready, ep)
 		}
 	}
@@ -224,6 +224,9 @@ type EndpointStatus struct {
 	Addr     string
 	Healthy  bool // false while the client cannot reach it; a probe redials it
 	InFlight int  // calls sent and not yet answered
+	// NotServing is set while the server reports NOT_SERVING
+	// (WithHealthCheck): it gets new calls only when no other serves.
+	NotServing bool
 }
 
 // Endpoints reports the servers behind the client's target, sorted by
@@ -232,7 +235,7 @@ func (c *Client) Endpoints() []EndpointStatus {
 	all := *c.all.Load()
 	out := make([]EndpointStatus, 0, len(all))
 	for _, ep := range all {
-		out = append(out, EndpointStatus{Addr: ep.addr, Healthy: ep.healthy.Load(), InFlight: ep.InFlight()})
+		out = append(out, EndpointStatus{Addr: ep.addr, Healthy: ep.healthy.Load(), InFlight: ep.InFlight(), NotServing: ep.notServing.Load()})
 	}
 	slices.SortFunc(out, func(a, b EndpointStatus) int { return strings.Compare(a.Addr, b.Addr) })
 	return out

@@ -24,7 +24,9 @@ import (
 // started by newEndpoint and ended by close (through ctx), does the
 // endpoint's background work: it forgets connections that ended, marks
 // the endpoint down, re-sends orphaned calls, and probes a down endpoint
-// until it answers.
+// until it answers. With WithHealthCheck a second one, watchHealth
+// (endpoint_health.go), started and ended likewise, asks the server for
+// its health.
 //
 // Lock order: ep.mu before cc.mu (conn and prune ask a connection whether
 // it is usable); the call table's mu is a leaf, never held with another.
@@ -40,7 +42,13 @@ type endpoint struct {
 	exited chan struct{} // closed when the supervisor has returned
 
 	healthy  atomic.Bool // reachable as far as the client knows
-	onChange func()      // told when healthy changes
+	onChange func()      // told when healthy or notServing changes
+
+	// notServing is set while the server reports NOT_SERVING
+	// (WithHealthCheck: endpoint_health.go, whose goroutine closes
+	// healthDone when it ends with ctx).
+	notServing atomic.Bool
+	healthDone chan struct{}
 
 	mu       sync.Mutex           // guards the fields below
 	cur      *clientConn          // the connection new calls go to
@@ -64,6 +72,7 @@ func newEndpoint(cfg *clientConfig, addr string, onChange func()) *endpoint {
 	}
 	ep.ctx, ep.cancel = context.WithCancel(context.Background())
 	go ep.supervise()
+	ep.startHealthWatch()
 	return ep
 }
 
@@ -237,4 +246,5 @@ func (ep *endpoint) close() {
 		<-cc.done
 	}
 	<-ep.exited
+	<-ep.healthDone
 }

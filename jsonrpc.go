@@ -40,9 +40,19 @@ import (
 // and (WithStackTraces) the stack in their data member, as
 // docs/jsonrpc.md describes.
 //
+// GET /healthz answers the server's Health (?service=NAME, a service's)
+// as JSON, with status 200, 503 or 404 (SetServing); with WithCORS,
+// browsers' preflight requests are answered and allowed origins get the
+// CORS headers.
+//
 // Serve answers HTTP/1.1 on its own port too: a connection that does not
 // open with the simplerpc handshake is served by ServeHTTP.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.rpc.serveHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveCORS(w, r) || s.serveHealth(w, r) {
+		return
+	}
+	s.rpc.serveHTTP(w, r)
+}
 
 // serveHTTP is ServeHTTP.
 func (h *rpcHandler) serveHTTP(w http.ResponseWriter, r *http.Request) {

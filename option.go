@@ -37,6 +37,7 @@ type serverConfig struct {
 	// noIntrospection turns off DescribeMethod (WithIntrospection, in
 	// describe.go).
 	noIntrospection bool
+	cors            *corsPolicy // WithCORS, in cors.go
 }
 
 type clientConfig struct {
@@ -54,6 +55,7 @@ type clientConfig struct {
 	dialer         func(ctx context.Context, addr string) (net.Conn, error)
 	maxMessageSize int
 	writeTimeout   time.Duration
+	healthInterval time.Duration // WithHealthCheck
 }
 
 // Defaults for the options.
@@ -293,6 +295,27 @@ func WithSessionTTL(d time.Duration) ServerOption {
 	})
 }
 
+// WithCORS lets pages of the given origins ("https://app.example.com",
+// "http://localhost:8080": scheme, host and port, compared without case)
+// call the server's JSON-RPC endpoint and GET /healthz from a browser:
+// their responses carry the CORS headers that let such a page read them,
+// and the server answers their preflight (OPTIONS) requests, allowing
+// POST, GET and every request header (headers are call metadata). Off by
+// default: no CORS header is sent, and browsers keep other origins'
+// pages from reading the server's answers.
+//
+// An origin given by name may send credentials (cookies, HTTP
+// authentication, TLS client certificates): its responses carry
+// Access-Control-Allow-Credentials. "*" allows every origin but never
+// with credentials: its responses carry Access-Control-Allow-Origin "*".
+// List by name only the origins whose pages you trust to call the
+// server as their user. A header such as Authorization that a page sets
+// itself needs no credentials.
+func WithCORS(origins ...string) ServerOption {
+	p := newCORSPolicy(origins)
+	return serverOptionFunc(func(c *serverConfig) { c.cors = p })
+}
+
 // WithTLS makes a Server accept only TLS connections, or a Client connect
 // with TLS, using cfg. A server's cfg needs certificates (and ClientAuth and
 // ClientCAs for mutual TLS); a client's needs RootCAs (and Certificates for
@@ -320,6 +343,18 @@ func WithResumableSessions(on bool) ClientOption {
 // a target. The default is LeastLoadedOfTwo.
 func WithBalancer(b Balancer) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.balancer = b })
+}
+
+// WithHealthCheck makes the client ask each of its servers for its
+// health (HealthMethod) every interval, on the connection it has to it,
+// and treat one that reports NOT_SERVING as draining: new calls go to
+// the others, and to it only when none is serving. A server that does
+// not answer in time, or refuses the check (its interceptors see it as
+// any call; it is sent without the client's interceptors and
+// metadata), keeps the status it had; one without the health method
+// counts as serving. Zero (the default) turns checks off.
+func WithHealthCheck(interval time.Duration) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.healthInterval = max(interval, 0) })
 }
 
 // WithResolver makes the client find its servers through r: the target

@@ -44,6 +44,9 @@ type Server struct {
 	// stopping is the go-away flag of calls that come over HTTP
 	// (ServeHTTP): set when Shutdown or Close begins.
 	stopping atomic.Bool
+	// health is what SetServing set (health.go); stopping makes
+	// everything NOT_SERVING.
+	health healthState
 
 	// mu guards the fields below it but connWG and pool (which guard
 	// themselves). Lock order: mu before a session's mu (session_table.go);
@@ -87,6 +90,7 @@ func NewServer(opts ...ServerOption) *Server {
 	})
 	s.rpc = s.newRPCHandler()
 	s.registerIntrospection()
+	s.registerHealth()
 	return s
 }
 

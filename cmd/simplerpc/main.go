@@ -1,15 +1,15 @@
 // Command simplerpc is the command-line companion of the simplerpc
 // library: it runs a demo, lists what a server exposes, calls and
-// benchmarks its methods, generates typed clients, and runs the interop
-// suite.
+// benchmarks its methods, checks its health, serves a web console for
+// it, generates typed clients, and runs the interop suite.
 //
 // Usage:
 //
 //	simplerpc <command> [flags] [arguments]
 //
-// The commands are demo, list, call, bench, gen, interop-server and
-// interop-client; "simplerpc <command> -h" describes each. See docs/cli.md
-// in the repository for examples.
+// The commands are demo, list, call, bench, health, console, gen,
+// interop-server and interop-client; "simplerpc <command> -h" describes
+// each. See docs/cli.md in the repository for examples.
 package main
 
 import (
@@ -42,6 +42,8 @@ var commands = []command{
 	{"list", "list the services and methods a server exposes", runList},
 	{"call", "call a method and print its results as JSON", runCall},
 	{"bench", "call a method repeatedly and report throughput and latency", runBench},
+	{"health", "ask a server for its health; exit 0 if serving (a probe)", runHealth},
+	{"console", "serve a web page to browse and call a server's methods", runConsole},
 	{"gen", "generate a typed client for a server type or interface", runGen},
 	{"interop-server", "serve the interop test service (docs/interop.md)", runInteropServer},
 	{"interop-client", "run the interop cases against a server and report each", runInteropClient},

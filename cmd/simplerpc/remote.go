@@ -18,8 +18,9 @@ import (
 // dialServer connects to addr for a command. The connection uses the JSON
 // codec, so that arguments given as JSON travel to the server as they
 // are (json.RawMessage) whatever the server's Go types, and results come
-// back as JSON. With debug, server-side tracebacks go to stderr.
-func dialServer(ctx context.Context, addr string, debug bool, stderr io.Writer) (*simplerpc.Client, error) {
+// back as JSON. With debug, server-side tracebacks go to stderr. extra
+// options (TLS, say) come last.
+func dialServer(ctx context.Context, addr string, debug bool, stderr io.Writer, extra ...simplerpc.ClientOption) (*simplerpc.Client, error) {
 	opts := []simplerpc.ClientOption{
 		simplerpc.WithCodec("json"),
 		simplerpc.WithLogger(newTermLogger(stderr, slog.LevelWarn, "")),
@@ -27,7 +28,7 @@ func dialServer(ctx context.Context, addr string, debug bool, stderr io.Writer) 
 		// Fail fast when nothing listens: a person is waiting.
 		simplerpc.WithRetry(simplerpc.RetryPolicy{MaxAttempts: 3, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}),
 	}
-	return simplerpc.Dial(ctx, addr, opts...)
+	return simplerpc.Dial(ctx, addr, append(opts, extra...)...)
 }
 
 // namedArg matches an argument given as name=value.

@@ -1,0 +1,294 @@
+// Package console is the web console of simplerpc (the "simplerpc
+// console" command): an http.Handler that serves a page listing a
+// server's services and methods (from its description), with a form for
+// each method's parameters, and that makes the calls the page asks for
+// over the native protocol, through the console's own Client — so the
+// console reaches whatever the Client can: TLS servers, static:/// and
+// dns:/// targets.
+//
+// The page is plain HTML, CSS and JavaScript embedded in the binary
+// (assets/): it loads nothing from elsewhere and works offline. It
+// speaks to the handler's small JSON API:
+//
+//	GET  /api/describe  the server's Description
+//	GET  /api/health    the server's Health
+//	POST /api/call      {"method", "params", "metadata", "timeoutMs"}
+//	                    -> {"results", "durationMs"} or {"error", "durationMs"}
+//
+// The handler answers only same-origin requests addressed to an IP
+// address or localhost, so that neither another site's page nor one on a
+// name rebound to the console's address can make calls through it.
+package console
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/simplerpc/simplerpc"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Limits of what the page may ask for.
+const (
+	// maxRequest bounds the body of a call request.
+	maxRequest = 16 << 20
+	// DefaultCallTimeout bounds a call whose request names no timeout.
+	DefaultCallTimeout = 30 * time.Second
+	// maxCallTimeout bounds the timeout a request may ask for.
+	maxCallTimeout = 10 * time.Minute
+)
+
+// Options configure a Handler.
+type Options struct {
+	// Target is what the client dialed, shown on the page.
+	Target string
+	// Metadata is sent with every call, under what the page adds.
+	Metadata simplerpc.Metadata
+	// Logger logs the calls that failed locally; slog.Default() if nil.
+	Logger *slog.Logger
+}
+
+// Handler serves the console of one Client. It starts no goroutines;
+// each call it makes runs in its request's goroutine and ends with it.
+type Handler struct {
+	c    *simplerpc.Client
+	opts Options
+	mux  *http.ServeMux
+}
+
+// New returns the console of c. c should use the JSON codec
+// (simplerpc.WithCodec("json")), so that parameters written as JSON on
+// the page travel as they are and results come back as JSON.
+func New(c *simplerpc.Client, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Handler{c: c, opts: opts, mux: http.NewServeMux()}
+	static, _ := fs.Sub(assets, "assets") // the directory is embedded
+	files := http.FileServerFS(static)
+	h.mux.Handle("GET /", files)
+	h.mux.HandleFunc("GET /api/describe", h.describe)
+	h.mux.HandleFunc("GET /api/health", h.health)
+	h.mux.HandleFunc("POST /api/call", h.call)
+	return h
+}
+
+// ServeHTTP serves the page and its API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if why := refuse(r); why != "" {
+		http.Error(w, "simplerpc console: "+why, http.StatusForbidden)
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+	h.mux.ServeHTTP(w, r)
+}
+
+// refuse says why r may not be served, or "" if it may: it must be
+// addressed to an IP address or localhost (not a name that could be
+// rebound to the console's address), and a request that says where it
+// comes from must come from the console's own page.
+func refuse(r *http.Request) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if net.ParseIP(host) == nil && !strings.EqualFold(host, "localhost") {
+		return "open the console by IP address or localhost"
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
+		return "cross-origin request refused"
+	}
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" && s != "none" {
+		return "cross-site request refused"
+	}
+	return ""
+}
+
+// info is what /api/describe answers: the target and its description.
+type info struct {
+	Target      string                 `json:"target"`
+	Description *simplerpc.Description `json:"description"`
+}
+
+func (h *Handler) describe(w http.ResponseWriter, r *http.Request) {
+	d, err := h.c.Describe(r.Context())
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, callResponse{Error: errorOf(err)})
+		return
+	}
+	writeJSON(w, http.StatusOK, info{Target: h.opts.Target, Description: d})
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	hl, err := h.c.Health(r.Context(), r.URL.Query().Get("service"))
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, callResponse{Error: errorOf(err)})
+		return
+	}
+	writeJSON(w, http.StatusOK, hl)
+}
+
+// callRequest is the body of POST /api/call.
+type callRequest struct {
+	// Method is "Service.Method" or a function's name.
+	Method string `json:"method"`
+	// Params are the arguments, by position; for a method whose only
+	// parameter is a struct, one object of its fields by name may stand
+	// for them.
+	Params []json.RawMessage `json:"params"`
+	// Metadata travels with the call, over Options.Metadata.
+	Metadata map[string]string `json:"metadata"`
+	// TimeoutMs bounds the call; DefaultCallTimeout if 0.
+	TimeoutMs int64 `json:"timeoutMs"`
+}
+
+// callResponse is the answer of POST /api/call.
+type callResponse struct {
+	Results []json.RawMessage `json:"results,omitempty"`
+	// Pretty is the results indented for people, as the server sent
+	// them (the page shows it as is: parsing it in JavaScript would
+	// round large integers): the result itself when there is one, an
+	// array when there are several, "" when there are none.
+	Pretty     string     `json:"pretty,omitempty"`
+	Error      *callError `json:"error,omitempty"`
+	DurationMs float64    `json:"durationMs"`
+}
+
+// callError is a failed call as the page shows it.
+type callError struct {
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	Method     string `json:"method,omitempty"`
+	RemoteType string `json:"remoteType,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Stack      string `json:"stack,omitempty"`
+}
+
+func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		http.Error(w, "simplerpc console: a call is sent as application/json", http.StatusUnsupportedMediaType)
+		return
+	}
+	var req callRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
+	if err := dec.Decode(&req); err != nil || req.Method == "" {
+		if err == nil {
+			err = errors.New("no method")
+		}
+		writeJSON(w, http.StatusBadRequest, callResponse{Error: &callError{Code: "local", Message: fmt.Sprintf("bad call request: %v", err)}})
+		return
+	}
+	timeout := DefaultCallTimeout
+	if req.TimeoutMs > 0 {
+		timeout = min(time.Duration(req.TimeoutMs)*time.Millisecond, maxCallTimeout)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	var kv []string
+	for k, v := range h.opts.Metadata {
+		if _, over := req.Metadata[k]; !over {
+			kv = append(kv, k, v)
+		}
+	}
+	for k, v := range req.Metadata {
+		if k != "" {
+			kv = append(kv, k, v)
+		}
+	}
+	if len(kv) > 0 {
+		ctx = simplerpc.AppendMetadata(ctx, kv...)
+	}
+	results, d, err := h.invoke(ctx, req.Method, req.Params)
+	took := float64(d.Microseconds()) / 1000
+	if err != nil {
+		writeJSON(w, http.StatusOK, callResponse{Error: errorOf(err), DurationMs: took})
+		return
+	}
+	writeJSON(w, http.StatusOK, callResponse{Results: results, Pretty: pretty(results), DurationMs: took})
+}
+
+// pretty returns results indented: the result itself when there is one,
+// an array when there are several, "" for none.
+func pretty(results []json.RawMessage) string {
+	var raw []byte
+	switch len(results) {
+	case 0:
+		return ""
+	case 1:
+		raw = results[0]
+	default:
+		raw, _ = json.Marshal(results) // valid JSON values: cannot fail
+	}
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// invoke calls method with params and returns its results as JSON and
+// how long the call took; the description says how many results there
+// are (one if the server does not say).
+func (h *Handler) invoke(ctx context.Context, method string, params []json.RawMessage) ([]json.RawMessage, time.Duration, error) {
+	n := 1
+	d, err := h.c.Describe(ctx)
+	switch {
+	case err == nil:
+		if m := d.Method(method); m != nil {
+			n = len(m.Results)
+		}
+	case errors.Is(err, &simplerpc.Error{Code: simplerpc.CodeNotFound}):
+	default:
+		return nil, 0, err
+	}
+	args := make([]any, len(params))
+	for i, p := range params {
+		args[i] = p
+	}
+	results := make([]json.RawMessage, n)
+	ptrs := make([]any, n)
+	for i := range results {
+		ptrs[i] = &results[i]
+	}
+	start := time.Now()
+	err = h.c.Call(ctx, method, args, ptrs...)
+	took := time.Since(start)
+	if err != nil {
+		return nil, took, err
+	}
+	return results, took, nil
+}
+
+// errorOf turns a call's error into what the page shows.
+func errorOf(err error) *callError {
+	var e *simplerpc.Error
+	if !errors.As(err, &e) {
+		return &callError{Code: "local", Message: err.Error()}
+	}
+	return &callError{Code: e.Code.String(), Message: e.Message, Method: e.Method, RemoteType: e.RemoteType, Name: e.Name, Stack: e.Stack}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"local","message":"cannot encode the answer"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
