@@ -63,15 +63,18 @@ func statusName(code simplerpc.Code) string {
 type callAttrs struct {
 	// name is the span name: the method, or otherMethod.
 	name string
-	// original is the method called when name is otherMethod, else "".
-	original string
 	// start are the span's start options: its kind and attributes.
 	start []trace.SpanStartOption
-	// active are the options of the active-call counter.
-	active []metric.AddOption
+	// active counts the calls running; the active-call instrument
+	// reports it, with activeAttrs, when the metrics are collected.
+	active      atomic.Int64
+	activeAttrs metric.ObserveOption
 	// done holds, by Code (0 for success), the options of the duration
 	// histogram.
 	done [maxCode + 1][]metric.RecordOption
+	// end holds, by Code, the attributes a span gets when its call ends:
+	// rpc.response.status_code and error.type.
+	end [maxCode + 1][]attribute.KeyValue
 	// base are the attributes every measurement of done carries.
 	base []attribute.KeyValue
 }
@@ -84,9 +87,10 @@ func newCallAttrs(kind trace.SpanKind, method string, peer []attribute.KeyValue)
 	base := append([]attribute.KeyValue{systemName, semconv.RPCMethod(method)}, peer...)
 	a.base = base
 	a.start = []trace.SpanStartOption{trace.WithSpanKind(kind), trace.WithAttributes(base...)}
-	a.active = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(base[:2]...))}
+	a.activeAttrs = metric.WithAttributeSet(attribute.NewSet(base...))
 	for code := range a.done {
 		a.done[code] = a.record(simplerpc.Code(code))
+		a.end[code] = endAttrs(simplerpc.Code(code))
 	}
 	return a
 }
@@ -99,6 +103,23 @@ func (a *callAttrs) record(code simplerpc.Code) []metric.RecordOption {
 		kv = append(kv, semconv.ErrorTypeKey.String(code.String()))
 	}
 	return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
+}
+
+// endAttrs returns the attributes of a span whose call ended with code.
+func endAttrs(code simplerpc.Code) []attribute.KeyValue {
+	kv := []attribute.KeyValue{semconv.RPCResponseStatusCode(statusName(code))}
+	if code != 0 {
+		kv = append(kv, semconv.ErrorTypeKey.String(code.String()))
+	}
+	return kv
+}
+
+// endFor returns the attributes of a span whose call ended with code.
+func (a *callAttrs) endFor(code simplerpc.Code) []attribute.KeyValue {
+	if code <= maxCode {
+		return a.end[code]
+	}
+	return endAttrs(code)
 }
 
 // recordFor returns the options of the duration histogram for code.
@@ -128,41 +149,38 @@ func newAttrCache(kind trace.SpanKind) *attrCache {
 	return c
 }
 
-// get returns the attributes of calls of method to (or from) peer.
-func (c *attrCache) get(method, peer string) *callAttrs {
+// get returns the attributes of calls of method to (or from) peer, and,
+// when they are those shared past MaxMethods, the method's name for the
+// span (rpc.method_original), else "".
+func (c *attrCache) get(method, peer string) (a *callAttrs, original string) {
 	k := attrKey{method, peer}
 	if a := (*c.m.Load())[k]; a != nil {
-		return a
+		return a, ""
 	}
 	return c.add(k)
 }
 
-// add builds the entry of k, or, past MaxMethods, shares one for all
-// further methods of the peer.
-func (c *attrCache) add(k attrKey) *callAttrs {
+// add builds the entry of k, or, past MaxMethods, returns the one shared
+// by all further methods of the peer (of any peer, past MaxMethods
+// peers).
+func (c *attrCache) add(k attrKey) (*callAttrs, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := *c.m.Load()
 	if a := old[k]; a != nil {
-		return a
+		return a, ""
 	}
 	if len(old) >= MaxMethods {
-		o := c.other[k.peer]
-		if o == nil && len(c.other) < MaxMethods {
-			o = newCallAttrs(c.kind, otherMethod, peerAttrs(k.peer))
-			c.other[k.peer] = o
+		peer := k.peer
+		if c.other[peer] == nil && len(c.other) >= MaxMethods {
+			peer = ""
 		}
+		o := c.other[peer]
 		if o == nil {
-			o = c.other[""]
-			if o == nil {
-				o = newCallAttrs(c.kind, otherMethod, nil)
-				c.other[""] = o
-			}
+			o = newCallAttrs(c.kind, otherMethod, peerAttrs(peer))
+			c.other[peer] = o
 		}
-		// A copy naming the method on the span alone.
-		cp := *o
-		cp.original = k.method
-		return &cp
+		return o, k.method
 	}
 	a := newCallAttrs(c.kind, k.method, peerAttrs(k.peer))
 	next := make(map[attrKey]*callAttrs, len(old)+1)
@@ -171,7 +189,19 @@ func (c *attrCache) add(k attrKey) *callAttrs {
 	}
 	next[k] = a
 	c.m.Store(&next)
-	return a
+	return a, ""
+}
+
+// each calls f with every entry.
+func (c *attrCache) each(f func(*callAttrs)) {
+	for _, a := range *c.m.Load() {
+		f(a)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.other {
+		f(a)
+	}
 }
 
 // peerAttrs returns server.address and server.port of a client's target:
@@ -192,19 +222,19 @@ func peerAttrs(target string) []attribute.KeyValue {
 	return []attribute.KeyValue{semconv.ServerAddress(target)}
 }
 
-// peerSpanAttrs returns network.peer.address and network.peer.port of the
-// address a server's caller calls from.
-func peerSpanAttrs(addr string) []attribute.KeyValue {
+// appendPeer appends network.peer.address and network.peer.port of the
+// address a server's caller calls from to kv.
+func appendPeer(kv []attribute.KeyValue, addr string) []attribute.KeyValue {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		if addr == "" {
-			return nil
+			return kv
 		}
-		return []attribute.KeyValue{semconv.NetworkPeerAddress(addr)}
+		return append(kv, semconv.NetworkPeerAddress(addr))
 	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return []attribute.KeyValue{semconv.NetworkPeerAddress(host)}
+	kv = append(kv, semconv.NetworkPeerAddress(host))
+	if p, err := strconv.Atoi(port); err == nil {
+		kv = append(kv, semconv.NetworkPeerPort(p))
 	}
-	return []attribute.KeyValue{semconv.NetworkPeerAddress(host), semconv.NetworkPeerPort(p)}
+	return kv
 }

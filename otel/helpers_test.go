@@ -138,7 +138,7 @@ func (Calc) Sqrt(x float64) (float64, error) {
 
 // serve starts srv on a loopback port and returns its address; the
 // server is closed when the test ends.
-func serve(t *testing.T, srv *simplerpc.Server) string {
+func serve(t testing.TB, srv *simplerpc.Server) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -6,12 +6,14 @@ import (
 
 	"github.com/simplerpc/simplerpc"
 	otelapi "go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // durationBuckets are the bounds of the duration histograms, in seconds:
@@ -26,17 +28,12 @@ var durationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 // times the others too. It continues the trace the caller's metadata
 // carries, and runs the method with a context holding the server's span,
 // so that the calls the method makes with that context continue it.
+// With a no-op TracerProvider (go.opentelemetry.io/otel/trace/noop) it
+// records metrics only, and still passes the caller's trace context on.
 func ServerInterceptor(opts ...Option) simplerpc.Interceptor {
-	c := newConfig(opts)
-	meter := c.meter()
-	t := &telemetry{
-		prop:   c.propagator,
-		tracer: c.tracer(),
-		attrs:  newAttrCache(trace.SpanKindServer),
-		duration: histogram(meter, "rpc.server.call.duration",
-			"Measures the duration of an incoming Remote Procedure Call (RPC)."),
-		active: upDown(meter, "simplerpc.server.call.active", "{call}", "Calls the server is running."),
-	}
+	t := newTelemetry(opts, trace.SpanKindServer, "rpc.server.call.duration",
+		"Measures the duration of an incoming Remote Procedure Call (RPC).",
+		"simplerpc.server.call.active", "Calls the server is running.")
 	return t.server
 }
 
@@ -45,27 +42,53 @@ func ServerInterceptor(opts ...Option) simplerpc.Interceptor {
 // simplerpc.WithInterceptor. Its span is a child of the span in the
 // call's context, and the trace context travels in the call's metadata.
 // A call retried is one span and one measurement, the retries included.
+// With a no-op TracerProvider it records metrics only, and still passes
+// the trace context of the call's context on.
 func ClientInterceptor(opts ...Option) simplerpc.Interceptor {
-	c := newConfig(opts)
-	meter := c.meter()
-	t := &telemetry{
-		prop:   c.propagator,
-		tracer: c.tracer(),
-		attrs:  newAttrCache(trace.SpanKindClient),
-		duration: histogram(meter, "rpc.client.call.duration",
-			"Measures the duration of an outgoing Remote Procedure Call (RPC)."),
-		active: upDown(meter, "simplerpc.client.call.active", "{call}", "Calls the client sent and has no answer for yet."),
-	}
+	t := newTelemetry(opts, trace.SpanKindClient, "rpc.client.call.duration",
+		"Measures the duration of an outgoing Remote Procedure Call (RPC).",
+		"simplerpc.client.call.active", "Calls the client sent and has no answer for yet.")
 	return t.client
 }
 
 // telemetry is one interceptor's instruments.
 type telemetry struct {
-	prop     propagation.TextMapPropagator
+	prop propagation.TextMapPropagator
+	// tracer makes the spans; nil when tracing is off (a no-op
+	// TracerProvider), which saves a context per call.
 	tracer   trace.Tracer
 	attrs    *attrCache
 	duration metric.Float64Histogram
-	active   metric.Int64UpDownCounter
+}
+
+// newTelemetry makes the instruments of an interceptor of kind. The
+// calls in flight are counted per method with an atomic add and reported
+// when the metrics are collected: an asynchronous instrument, cheaper
+// than two synchronous updates per call.
+func newTelemetry(opts []Option, kind trace.SpanKind, durName, durDesc, activeName, activeDesc string) *telemetry {
+	c := newConfig(opts)
+	meter := c.meter()
+	t := &telemetry{
+		prop:     c.propagator,
+		attrs:    newAttrCache(kind),
+		duration: histogram(meter, durName, durDesc),
+	}
+	if _, off := c.tracerProvider.(noop.TracerProvider); !off {
+		t.tracer = c.tracer()
+	}
+	active, err := meter.Int64ObservableUpDownCounter(activeName, metric.WithUnit("{call}"), metric.WithDescription(activeDesc))
+	if err == nil {
+		// The registration lasts as long as the meter provider: an
+		// interceptor has no end of its own.
+		_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+			t.attrs.each(func(a *callAttrs) { o.ObserveInt64(active, a.active.Load(), a.activeAttrs) })
+			return nil
+		}, active)
+	}
+	if err != nil {
+		otelapi.Handle(err)
+	}
+	return t
 }
 
 // server is the server interceptor.
@@ -74,21 +97,31 @@ func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
 		start := time.Now()
 		// A server's methods are its own: their number is bounded, and
 		// the caller's address is never an attribute of a measurement.
-		a := t.attrs.get(info.Method, "")
+		a, original := t.attrs.get(info.Method, "")
 		ctx = t.prop.Extract(ctx, MetadataCarrier(info.Metadata))
-		ctx, span := t.tracer.Start(ctx, a.name, a.start...)
-		if span.IsRecording() {
-			span.SetAttributes(peerSpanAttrs(info.Peer)...)
-			if a.original != "" {
-				span.SetAttributes(semconv.RPCMethodOriginal(a.original))
-			}
+		var span trace.Span
+		if t.tracer != nil {
+			ctx, span = t.tracer.Start(ctx, a.name, a.start...)
 		}
-		t.active.Add(ctx, 1, a.active...)
+		a.active.Add(1)
 		err := next(ctx, info)
 		code := codeOf(err)
-		t.active.Add(ctx, -1, a.active...)
+		a.active.Add(-1)
 		t.duration.Record(ctx, time.Since(start).Seconds(), a.recordFor(code)...)
-		endSpan(span, code, err, serverFault(code))
+		if span != nil {
+			if span.IsRecording() {
+				// One slice and one SetAttributes: each call of it grows
+				// the span's attributes.
+				end := a.endFor(code)
+				kv := make([]attribute.KeyValue, 0, len(end)+3)
+				kv = append(appendPeer(kv, info.Peer), end...)
+				if original != "" {
+					kv = append(kv, semconv.RPCMethodOriginal(original))
+				}
+				span.SetAttributes(kv...)
+			}
+			endSpan(span, err, serverFault(code))
+		}
 		return err
 	}
 }
@@ -97,18 +130,27 @@ func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
 func (t *telemetry) client(next simplerpc.Invoker) simplerpc.Invoker {
 	return func(ctx context.Context, info *simplerpc.CallInfo) error {
 		start := time.Now()
-		a := t.attrs.get(info.Method, info.Peer)
-		ctx, span := t.tracer.Start(ctx, a.name, a.start...)
-		if a.original != "" && span.IsRecording() {
-			span.SetAttributes(semconv.RPCMethodOriginal(a.original))
+		a, original := t.attrs.get(info.Method, info.Peer)
+		var span trace.Span
+		if t.tracer != nil {
+			ctx, span = t.tracer.Start(ctx, a.name, a.start...)
 		}
 		t.prop.Inject(ctx, MetadataCarrier(info.Metadata))
-		t.active.Add(ctx, 1, a.active...)
+		a.active.Add(1)
 		err := next(ctx, info)
 		code := codeOf(err)
-		t.active.Add(ctx, -1, a.active...)
+		a.active.Add(-1)
 		t.duration.Record(ctx, time.Since(start).Seconds(), a.recordFor(code)...)
-		endSpan(span, code, err, code != 0)
+		if span != nil {
+			if span.IsRecording() {
+				end := a.endFor(code)
+				if original != "" {
+					end = append(end[:len(end):len(end)], semconv.RPCMethodOriginal(original))
+				}
+				span.SetAttributes(end...)
+			}
+			endSpan(span, err, code != 0)
+		}
 		return err
 	}
 }
@@ -128,17 +170,12 @@ func serverFault(code simplerpc.Code) bool {
 	return true
 }
 
-// endSpan sets the outcome of a call on its span, and ends it.
-func endSpan(span trace.Span, code simplerpc.Code, err error, fault bool) {
-	if span.IsRecording() {
-		span.SetAttributes(semconv.RPCResponseStatusCode(statusName(code)))
-		if code != 0 {
-			span.SetAttributes(semconv.ErrorTypeKey.String(code.String()))
-		}
-		if fault {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		}
+// endSpan marks a span whose call failed through fault an error, and
+// ends it; its attributes are set.
+func endSpan(span trace.Span, err error, fault bool) {
+	if fault && span.IsRecording() {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
 	}
 	span.End()
 }
@@ -153,19 +190,7 @@ func histogram(meter metric.Meter, name, desc string) metric.Float64Histogram {
 		otelapi.Handle(err)
 	}
 	if h == nil {
-		return noop.Float64Histogram{}
+		return metricnoop.Float64Histogram{}
 	}
 	return h
-}
-
-// upDown returns an up-down counter as histogram returns a histogram.
-func upDown(meter metric.Meter, name, unit, desc string) metric.Int64UpDownCounter {
-	u, err := meter.Int64UpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-	if err != nil {
-		otelapi.Handle(err)
-	}
-	if u == nil {
-		return noop.Int64UpDownCounter{}
-	}
-	return u
 }
