@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -255,6 +256,7 @@ func runOtelCost(cfg config) error {
 	res := newResults(systemNames(systems))
 	start := time.Now()
 	for rep := range cfg.reps {
+		rates := make(map[string]float64, len(systems))
 		for i := range systems {
 			s := systems[(rep+i)%len(systems)]
 			fmt.Fprintf(os.Stderr, "rep %d/%d %-26s %v\n", rep+1, cfg.reps, s.name(), time.Since(start).Round(time.Second))
@@ -263,10 +265,12 @@ func runOtelCost(cfg config) error {
 				res.failures = append(res.failures, fmt.Sprintf("rep %d %s: %v", rep+1, s.name(), err))
 				continue
 			}
+			rates[s.name()] = r.rate
 			res.add(s.name(), metric{"add", kindTput, otelConc}, r.rate)
 			res.add(s.name(), metric{"add", kindAllocs, otelConc}, r.mallocs)
 			res.add(s.name(), metric{"add", kindBytes, otelConc}, r.bytes)
 		}
+		addOtelRatios(res, rates)
 	}
 	for _, f := range res.failures {
 		fmt.Fprintln(os.Stderr, "failure:", f)
@@ -285,6 +289,30 @@ func runOtelCost(cfg config) error {
 	return nil
 }
 
+// kindRatio is a system's throughput over its stack's with
+// instrumentation off, in one repetition.
+const kindRatio = "ratio"
+
+// otelStacks are the stacks measured, as named in otelSystems.
+var otelStacks = []string{"simplerpc-cbor", "grpc"}
+
+// addOtelRatios records each system's throughput over that of its stack
+// with instrumentation off in the same repetition: measured a few
+// seconds apart, a pair shares the machine's load of the moment.
+func addOtelRatios(res *results, rates map[string]float64) {
+	for _, stack := range otelStacks {
+		off := rates[stack+" "+otelOff.String()]
+		if off <= 0 {
+			continue
+		}
+		for _, m := range otelModes {
+			if r, ok := rates[stack+" "+m.String()]; ok {
+				res.add(stack+" "+m.String(), metric{"add", kindRatio, otelConc}, r/off)
+			}
+		}
+	}
+}
+
 // otelReport renders the medians: throughput, its ratio to the same
 // stack with instrumentation off, and allocations per call.
 func otelReport(cfg config, res *results, took time.Duration) string {
@@ -294,9 +322,10 @@ func otelReport(cfg config, res *results, took time.Duration) string {
 		"instrumentation on both sides; medians of %d repetitions of %v each (%v in all).\n"+
 		"Allocations are per call, client and server together (one process).\n\n",
 		strings.Join(cfg.args, " "), otelConc, cfg.reps, cfg.d, took.Round(time.Second))
+	fmt.Fprintf(&b, "× off is the median, over the repetitions, of the system's throughput over that of its stack "+
+		"with instrumentation off in the same repetition (range in brackets).\n\n")
 	fmt.Fprintf(&b, "| stack | instrumentation | calls/s | × off | allocs/call | bytes/call |\n|---|---|---:|---:|---:|---:|\n")
-	for _, stack := range []string{"simplerpc-cbor", "grpc"} {
-		off, _ := res.median(stack+" off", metric{"add", kindTput, otelConc})
+	for _, stack := range otelStacks {
 		for _, m := range otelModes {
 			name := stack + " " + m.String()
 			tput, ok := res.median(name, metric{"add", kindTput, otelConc})
@@ -307,8 +336,10 @@ func otelReport(cfg config, res *results, took time.Duration) string {
 			allocs, _ := res.median(name, metric{"add", kindAllocs, otelConc})
 			bytes, _ := res.median(name, metric{"add", kindBytes, otelConc})
 			ratio := "—"
-			if off > 0 {
-				ratio = fmt.Sprintf("%.2f", tput/off)
+			key := metric{"add", kindRatio, otelConc}
+			if med, ok := res.median(name, key); ok {
+				rs := res.values[name][key]
+				ratio = fmt.Sprintf("%.2f (%.2f–%.2f)", med, slices.Min(rs), slices.Max(rs))
 			}
 			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %.1f | %.0f |\n", stack, m, tput, ratio, allocs, bytes)
 		}

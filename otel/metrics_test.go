@@ -156,3 +156,33 @@ func TestServerGauges(t *testing.T) {
 		t.Errorf("simplerpc.server.call.refused: %v, want busy 1", r)
 	}
 }
+
+// A call running counts as active on both sides until it ends.
+func TestActiveCalls(t *testing.T) {
+	tel := newTelemetry(t)
+	srv := newServer(tel.opts()...)
+	started, release := make(chan struct{}), make(chan struct{})
+	if err := srv.RegisterFunc("wait", func() { close(started); <-release }); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, serve(t, srv), tel.opts()...)
+	done := make(chan error, 1)
+	go func() { done <- c.Call(context.Background(), "wait", nil) }()
+	<-started
+	rm := tel.collect(t)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"server", "client"} {
+		if n := sumPoints(t, metricNamed(t, rm, "simplerpc."+side+".call.active"), "rpc.method")["wait"]; n != 1 {
+			t.Errorf("simplerpc.%s.call.active with one call running: %d", side, n)
+		}
+	}
+	rm = tel.collect(t)
+	for _, side := range []string{"server", "client"} {
+		if n := sumPoints(t, metricNamed(t, rm, "simplerpc."+side+".call.active"), "rpc.method")["wait"]; n != 0 {
+			t.Errorf("simplerpc.%s.call.active after the call: %d", side, n)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // A call is a client span and, as its child in the same trace, a server
@@ -234,4 +235,37 @@ func TestJSONRPCTraceparentJoinsTrace(t *testing.T) {
 	sid, _ := trace.SpanIDFromHex(spanID)
 	root := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, Remote: true})
 	hopChain(t, tel, root, "")
+}
+
+// A hop that records metrics only (a no-op TracerProvider) makes no span
+// and passes the trace on: B's server span is the child of the caller's.
+func TestMetricsOnlyHopPassesTraceOn(t *testing.T) {
+	tel := newTelemetry(t)
+	b := newServer(tel.opts()...)
+	if err := b.Register("Calc", Calc{}); err != nil {
+		t.Fatal(err)
+	}
+	metricsOnly := []srpcotel.Option{srpcotel.WithTracerProvider(noop.NewTracerProvider()), srpcotel.WithMeterProvider(tel.mp)}
+	toB := dial(t, serve(t, b), metricsOnly...)
+	a := newServer(metricsOnly...)
+	if err := a.Register("Relay", &Relay{next: toB}); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, serve(t, a), tel.opts()...)
+	if err := c.Call(context.Background(), "Relay.Add", []any{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	spans := tel.spans.GetSpans()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want the caller's and B's: %v", len(spans), spanNames(spans))
+	}
+	cs, bs := spanNamed(t, spans, "Relay.Add", "client"), spanNamed(t, spans, "Calc.Add", "server")
+	if bs.SpanContext.TraceID() != cs.SpanContext.TraceID() || bs.Parent.SpanID() != cs.SpanContext.SpanID() {
+		t.Errorf("B's span %v (parent %v) is not the child of the caller's %v", bs.SpanContext, bs.Parent, cs.SpanContext)
+	}
+	// A measured the call all the same.
+	rm := tel.collect(t)
+	if p := histogramPoints(t, metricNamed(t, rm, "rpc.server.call.duration")); p["Relay.Add ok"].Count != 1 {
+		t.Errorf("A's server measured %v", p)
+	}
 }
