@@ -29,7 +29,7 @@ type telemetry struct {
 	mp     *sdkmetric.MeterProvider
 }
 
-func newTelemetry(t *testing.T) *telemetry {
+func newTelemetry(t testing.TB) *telemetry {
 	t.Helper()
 	tel := &telemetry{spans: tracetest.NewInMemoryExporter(), reader: sdkmetric.NewManualReader()}
 	tel.tp = sdktrace.NewTracerProvider(sdktrace.WithSyncer(tel.spans), sdktrace.WithSampler(sdktrace.AlwaysSample()))
@@ -48,7 +48,7 @@ func (tel *telemetry) opts() []srpcotel.Option {
 }
 
 // collect returns the metrics recorded so far.
-func (tel *telemetry) collect(t *testing.T) metricdata.ResourceMetrics {
+func (tel *telemetry) collect(t testing.TB) metricdata.ResourceMetrics {
 	t.Helper()
 	var rm metricdata.ResourceMetrics
 	if err := tel.reader.Collect(context.Background(), &rm); err != nil {
