@@ -249,28 +249,53 @@ func otelOnce(cfg config, s system) (r run, err error) {
 	return throughput(ctx, c, add, otelConc, cfg.d)
 }
 
-// runOtelCost measures every system of otelSystems cfg.reps times, in a
-// rotating order, and writes the report to cfg.out.
+// runOtelCost measures the systems of otelSystems in back-to-back pairs:
+// each instrumented system beside its stack with instrumentation off,
+// the order of the two swapped from one pair to the next, cfg.reps pairs
+// each; it writes the report to cfg.out. Measured seconds apart, the two
+// of a pair share the machine's load of the moment.
 func runOtelCost(cfg config) error {
 	systems := otelSystems()
+	byName := make(map[string]system, len(systems))
+	for _, s := range systems {
+		byName[s.name()] = s
+	}
 	res := newResults(systemNames(systems))
 	start := time.Now()
-	for rep := range cfg.reps {
-		rates := make(map[string]float64, len(systems))
-		for i := range systems {
-			s := systems[(rep+i)%len(systems)]
-			fmt.Fprintf(os.Stderr, "rep %d/%d %-26s %v\n", rep+1, cfg.reps, s.name(), time.Since(start).Round(time.Second))
-			r, err := otelOnce(cfg, s)
-			if err != nil {
-				res.failures = append(res.failures, fmt.Sprintf("rep %d %s: %v", rep+1, s.name(), err))
-				continue
-			}
-			rates[s.name()] = r.rate
-			res.add(s.name(), metric{"add", kindTput, otelConc}, r.rate)
-			res.add(s.name(), metric{"add", kindAllocs, otelConc}, r.mallocs)
-			res.add(s.name(), metric{"add", kindBytes, otelConc}, r.bytes)
+	measure := func(rep int, s system) (float64, bool) {
+		fmt.Fprintf(os.Stderr, "rep %d/%d %-34s %v\n", rep+1, cfg.reps, s.name(), time.Since(start).Round(time.Second))
+		r, err := otelOnce(cfg, s)
+		if err != nil {
+			res.failures = append(res.failures, fmt.Sprintf("rep %d %s: %v", rep+1, s.name(), err))
+			return 0, false
 		}
-		addOtelRatios(res, rates)
+		res.add(s.name(), metric{"add", kindTput, otelConc}, r.rate)
+		res.add(s.name(), metric{"add", kindAllocs, otelConc}, r.mallocs)
+		res.add(s.name(), metric{"add", kindBytes, otelConc}, r.bytes)
+		return r.rate, true
+	}
+	pair := 0
+	for rep := range cfg.reps {
+		for _, stack := range otelStacks {
+			off := byName[stack+" "+otelOff.String()]
+			for _, m := range otelModes[1:] {
+				on := byName[stack+" "+m.String()]
+				first, second := off, on
+				if pair%2 == 1 {
+					first, second = on, off
+				}
+				pair++
+				a, okA := measure(rep, first)
+				b, okB := measure(rep, second)
+				if !okA || !okB {
+					continue
+				}
+				if first == on {
+					a, b = b, a
+				}
+				res.add(on.name(), metric{"add", kindRatio, otelConc}, b/a)
+			}
+		}
 	}
 	for _, f := range res.failures {
 		fmt.Fprintln(os.Stderr, "failure:", f)
@@ -289,29 +314,12 @@ func runOtelCost(cfg config) error {
 	return nil
 }
 
-// kindRatio is a system's throughput over its stack's with
-// instrumentation off, in one repetition.
+// kindRatio is an instrumented system's throughput over that of its
+// stack with instrumentation off, measured back to back.
 const kindRatio = "ratio"
 
 // otelStacks are the stacks measured, as named in otelSystems.
 var otelStacks = []string{"simplerpc-cbor", "grpc"}
-
-// addOtelRatios records each system's throughput over that of its stack
-// with instrumentation off in the same repetition: measured a few
-// seconds apart, a pair shares the machine's load of the moment.
-func addOtelRatios(res *results, rates map[string]float64) {
-	for _, stack := range otelStacks {
-		off := rates[stack+" "+otelOff.String()]
-		if off <= 0 {
-			continue
-		}
-		for _, m := range otelModes {
-			if r, ok := rates[stack+" "+m.String()]; ok {
-				res.add(stack+" "+m.String(), metric{"add", kindRatio, otelConc}, r/off)
-			}
-		}
-	}
-}
 
 // otelReport renders the medians: throughput, its ratio to the same
 // stack with instrumentation off, and allocations per call.
@@ -319,11 +327,11 @@ func otelReport(cfg config, res *results, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Cost of OpenTelemetry instrumentation\n\n")
 	fmt.Fprintf(&b, "`go run . %s` — Add(int64, int64) at %d callers over 127.0.0.1, one shared client; "+
-		"instrumentation on both sides; medians of %d repetitions of %v each (%v in all).\n"+
-		"Allocations are per call, client and server together (one process).\n\n",
-		strings.Join(cfg.args, " "), otelConc, cfg.reps, cfg.d, took.Round(time.Second))
-	fmt.Fprintf(&b, "× off is the median, over the repetitions, of the system's throughput over that of its stack "+
-		"with instrumentation off in the same repetition (range in brackets).\n\n")
+		"instrumentation on both sides; %v per measurement (%v in all).\n"+
+		"Each instrumented system is measured %d times, each time back to back with its stack's `off`, "+
+		"the order swapped from one pair to the next. × off is the median of the pairs' ratios (their range in brackets); "+
+		"calls/s, allocations and bytes are medians of the measurements, allocations per call counting client and server together (one process).\n\n",
+		strings.Join(cfg.args, " "), otelConc, cfg.d, took.Round(time.Second), cfg.reps)
 	fmt.Fprintf(&b, "| stack | instrumentation | calls/s | × off | allocs/call | bytes/call |\n|---|---|---:|---:|---:|---:|\n")
 	for _, stack := range otelStacks {
 		for _, m := range otelModes {
@@ -335,7 +343,7 @@ func otelReport(cfg config, res *results, took time.Duration) string {
 			}
 			allocs, _ := res.median(name, metric{"add", kindAllocs, otelConc})
 			bytes, _ := res.median(name, metric{"add", kindBytes, otelConc})
-			ratio := "—"
+			ratio := "1"
 			key := metric{"add", kindRatio, otelConc}
 			if med, ok := res.median(name, key); ok {
 				rs := res.values[name][key]

@@ -23,6 +23,7 @@ func TestOtelSystems(t *testing.T) {
 			res.add(s.name(), metric{"add", kindTput, otelConc}, r.rate)
 			res.add(s.name(), metric{"add", kindAllocs, otelConc}, r.mallocs)
 			res.add(s.name(), metric{"add", kindBytes, otelConc}, r.bytes)
+			res.add(s.name(), metric{"add", kindRatio, otelConc}, 1)
 		})
 	}
 	md := otelReport(cfg, res, time.Second)
