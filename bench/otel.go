@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/simplerpc/simplerpc"
@@ -223,30 +224,59 @@ func otelSystems() []system {
 	return out
 }
 
+// otelRun is one measurement of the cost: the throughput run, and the
+// CPU time the process (client and server) spent per call in it.
+type otelRun struct {
+	run
+	cpu float64 // seconds per call
+}
+
+// processCPU returns the user and system CPU time the process has used.
+func processCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
+
 // otelOnce serves s, dials it and measures Add at otelConc callers.
-func otelOnce(cfg config, s system) (r run, err error) {
+func otelOnce(cfg config, s system) (r otelRun, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*(cfg.d+cfg.warm)+time.Minute)
 	defer cancel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return run{}, fmt.Errorf("listen: %w", err)
+		return otelRun{}, fmt.Errorf("listen: %w", err)
 	}
 	stop, err := s.serve(ln)
 	if err != nil {
 		ln.Close()
-		return run{}, err
+		return otelRun{}, err
 	}
 	defer func() { err = errors.Join(err, stop()) }()
 	c, err := s.dial(ctx, ln.Addr().String())
 	if err != nil {
-		return run{}, err
+		return otelRun{}, err
 	}
 	defer func() { err = errors.Join(err, c.close()) }()
 	add := workload{name: "add", call: callAdd}
 	if err := warmUp(ctx, c, add, otelConc, cfg.warm); err != nil {
-		return run{}, err
+		return otelRun{}, err
 	}
-	return throughput(ctx, c, add, otelConc, cfg.d)
+	before, err := processCPU()
+	if err != nil {
+		return otelRun{}, err
+	}
+	r.run, err = throughput(ctx, c, add, otelConc, cfg.d)
+	if err != nil {
+		return otelRun{}, err
+	}
+	after, err := processCPU()
+	if err != nil {
+		return otelRun{}, err
+	}
+	r.cpu = (after - before).Seconds() / float64(max(r.calls, 1))
+	return r, nil
 }
 
 // runOtelCost measures the systems of otelSystems in back-to-back pairs:
@@ -262,17 +292,18 @@ func runOtelCost(cfg config) error {
 	}
 	res := newResults(systemNames(systems))
 	start := time.Now()
-	measure := func(rep int, s system) (float64, bool) {
+	measure := func(rep int, s system) (otelRun, bool) {
 		fmt.Fprintf(os.Stderr, "rep %d/%d %-34s %v\n", rep+1, cfg.reps, s.name(), time.Since(start).Round(time.Second))
 		r, err := otelOnce(cfg, s)
 		if err != nil {
 			res.failures = append(res.failures, fmt.Sprintf("rep %d %s: %v", rep+1, s.name(), err))
-			return 0, false
+			return otelRun{}, false
 		}
 		res.add(s.name(), metric{"add", kindTput, otelConc}, r.rate)
 		res.add(s.name(), metric{"add", kindAllocs, otelConc}, r.mallocs)
 		res.add(s.name(), metric{"add", kindBytes, otelConc}, r.bytes)
-		return r.rate, true
+		res.add(s.name(), metric{"add", kindCPU, otelConc}, r.cpu)
+		return r, true
 	}
 	pair := 0
 	for rep := range cfg.reps {
@@ -293,7 +324,8 @@ func runOtelCost(cfg config) error {
 				if first == on {
 					a, b = b, a
 				}
-				res.add(on.name(), metric{"add", kindRatio, otelConc}, b/a)
+				res.add(on.name(), metric{"add", kindRatio, otelConc}, b.rate/a.rate)
+				res.add(on.name(), metric{"add", kindCPURatio, otelConc}, a.cpu/b.cpu)
 			}
 		}
 	}
@@ -318,6 +350,18 @@ func runOtelCost(cfg config) error {
 // stack with instrumentation off, measured back to back.
 const kindRatio = "ratio"
 
+// kindCPU is the process's CPU time per call, client and server
+// together, in seconds.
+const kindCPU = "cpu"
+
+// kindCPURatio is the CPU time per call of a stack with instrumentation
+// off over that of an instrumented system, measured back to back: the
+// throughput ratio where calls are bound by CPU, as they are at 64
+// callers on a few cores, and steadier than the throughput ratio on a
+// machine that other work shares, since it does not depend on the share
+// of the CPU the process gets.
+const kindCPURatio = "cpuratio"
+
 // otelStacks are the stacks measured, as named in otelSystems.
 var otelStacks = []string{"simplerpc-cbor", "grpc"}
 
@@ -329,31 +373,41 @@ func otelReport(cfg config, res *results, took time.Duration) string {
 	fmt.Fprintf(&b, "`go run . %s` — Add(int64, int64) at %d callers over 127.0.0.1, one shared client; "+
 		"instrumentation on both sides; %v per measurement (%v in all).\n"+
 		"Each instrumented system is measured %d times, each time back to back with its stack's `off`, "+
-		"the order swapped from one pair to the next. × off is the median of the pairs' ratios (their range in brackets); "+
-		"calls/s, allocations and bytes are medians of the measurements, allocations per call counting client and server together (one process).\n\n",
+		"the order swapped from one pair to the next. × off is the median of the pairs' throughput ratios (their range in brackets); "+
+		"CPU × off the median of the ratios of CPU time per call, off over on: the throughput ratio when calls are bound by CPU, "+
+		"which does not depend on the share of the machine the process gets. "+
+		"calls/s, CPU time, allocations and bytes are medians of the measurements, client and server together (one process).\n\n",
 		strings.Join(cfg.args, " "), otelConc, cfg.d, took.Round(time.Second), cfg.reps)
-	fmt.Fprintf(&b, "| stack | instrumentation | calls/s | × off | allocs/call | bytes/call |\n|---|---|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| stack | instrumentation | calls/s | × off | CPU µs/call | CPU × off | allocs/call | bytes/call |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, stack := range otelStacks {
 		for _, m := range otelModes {
 			name := stack + " " + m.String()
 			tput, ok := res.median(name, metric{"add", kindTput, otelConc})
 			if !ok {
-				fmt.Fprintf(&b, "| %s | %s | failed | | | |\n", stack, m)
+				fmt.Fprintf(&b, "| %s | %s | failed | | | | | |\n", stack, m)
 				continue
 			}
 			allocs, _ := res.median(name, metric{"add", kindAllocs, otelConc})
 			bytes, _ := res.median(name, metric{"add", kindBytes, otelConc})
-			ratio := "1"
-			key := metric{"add", kindRatio, otelConc}
-			if med, ok := res.median(name, key); ok {
-				rs := res.values[name][key]
-				ratio = fmt.Sprintf("%.2f (%.2f–%.2f)", med, slices.Min(rs), slices.Max(rs))
-			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %.1f | %.0f |\n", stack, m, tput, ratio, allocs, bytes)
+			ratio, cpuRatio := medianRange(res, name, kindRatio), medianRange(res, name, kindCPURatio)
+			cpu, _ := res.median(name, metric{"add", kindCPU, otelConc})
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %.1f | %s | %.1f | %.0f |\n", stack, m, tput, ratio, cpu*1e6, cpuRatio, allocs, bytes)
 		}
 	}
 	for _, f := range res.failures {
 		fmt.Fprintf(&b, "\nfailure: %s\n", f)
 	}
 	return b.String()
+}
+
+// medianRange renders the median of a ratio of system, with the range of
+// its values; "1" for a system with none (a stack's off).
+func medianRange(res *results, system, kind string) string {
+	key := metric{"add", kind, otelConc}
+	med, ok := res.median(system, key)
+	if !ok {
+		return "1"
+	}
+	rs := res.values[system][key]
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", med, slices.Min(rs), slices.Max(rs))
 }
