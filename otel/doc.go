@@ -36,8 +36,8 @@
 //
 //	rpc.server.call.duration       histogram, s     a call's run on the server, interceptors included
 //	rpc.client.call.duration       histogram, s     a call as the client saw it, retries included
-//	simplerpc.server.call.active   updown, {call}   calls running on the server
-//	simplerpc.client.call.active   updown, {call}   calls sent and not yet answered
+//	simplerpc.server.call.active   updown, {call}   calls running on the server (asynchronous)
+//	simplerpc.client.call.active   updown, {call}   calls sent and not yet answered (asynchronous)
 //	simplerpc.server.connections   updown, {connection}      native connections open (ObserveServer)
 //	simplerpc.server.sessions      updown, {session}         sessions kept, by simplerpc.session.state
 //	simplerpc.server.memory.used   updown, By       memory budget in use
@@ -46,8 +46,9 @@
 //
 // The duration histograms carry rpc.system.name, rpc.method,
 // rpc.response.status_code, error.type on failure, and on the client
-// server.address and server.port; the active-call counters carry
-// rpc.system.name and rpc.method.
+// server.address and server.port; the active-call counters the same but
+// the status and error.type. The calls in flight are counted with an
+// atomic add and reported when the metrics are collected.
 //
 // # Bounds
 //

@@ -38,7 +38,7 @@ func ServerInterceptor(opts ...Option) simplerpc.Interceptor {
 }
 
 // ClientInterceptor returns a client interceptor that traces and measures
-// every call: pass it to simplerpc.Dial (or NewClient) with
+// every call: pass it to simplerpc.Dial with
 // simplerpc.WithInterceptor. Its span is a child of the span in the
 // call's context, and the trace context travels in the call's metadata.
 // A call retried is one span and one measurement, the retries included.
