@@ -84,7 +84,9 @@ func parseFlags(args []string) (config, error) {
 		out:   *out,
 		args:  args,
 	}
-	if cfg.otel && !strings.Contains(strings.Join(args, " "), "-out") {
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if cfg.otel && !outSet {
 		cfg.out = "results/otel.md"
 	}
 	if cfg.d <= 0 || cfg.reps < 1 {
