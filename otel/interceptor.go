@@ -30,6 +30,8 @@ var durationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 // so that the calls the method makes with that context continue it.
 // With a no-op TracerProvider (go.opentelemetry.io/otel/trace/noop) it
 // records metrics only, and still passes the caller's trace context on.
+// As ClientInterceptor's, each one keeps a callback registered with the
+// MeterProvider: make one per server.
 func ServerInterceptor(opts ...Option) simplerpc.Interceptor {
 	t := newTelemetry(opts, trace.SpanKindServer, "rpc.server.call.duration",
 		"Measures the duration of an incoming Remote Procedure Call (RPC).",
@@ -43,7 +45,10 @@ func ServerInterceptor(opts ...Option) simplerpc.Interceptor {
 // call's context, and the trace context travels in the call's metadata.
 // A call retried is one span and one measurement, the retries included.
 // With a no-op TracerProvider it records metrics only, and still passes
-// the trace context of the call's context on.
+// the trace context of the call's context on. Make one and share it among
+// the clients of a program: each interceptor keeps a callback registered
+// with the MeterProvider (its calls in flight) for as long as the
+// provider lives.
 func ClientInterceptor(opts ...Option) simplerpc.Interceptor {
 	t := newTelemetry(opts, trace.SpanKindClient, "rpc.client.call.duration",
 		"Measures the duration of an outgoing Remote Procedure Call (RPC).",
