@@ -123,6 +123,7 @@ func (sc *serverConn) reserve(m *method, argsCost int64) (int64, *Error) {
 			s.budget.take(n)
 			break
 		}
+		s.refused.memory.Add(1)
 		s.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: call refused: memory budget spent",
 			slog.String("method", m.name), slog.Int64("budget", s.budget.limit), slog.Int64("in_use", s.budget.inUse()))
 		return 0, errorf(CodeUnavailable, m.name, "server busy: its memory budget is spent; call not run")

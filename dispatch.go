@@ -60,10 +60,15 @@ type dispatchConfig struct {
 	// and reports whether there was one; admission calls it when the
 	// limit of concurrent calls is reached. Nil means none to end.
 	evict func(why string) bool
+	// refused counts the calls admission refuses.
+	refused *refusals
 }
 
 // newDispatcher returns a dispatcher with an empty method table.
 func newDispatcher(cfg dispatchConfig) *dispatcher {
+	if cfg.refused == nil {
+		cfg.refused = new(refusals)
+	}
 	d := &dispatcher{cfg: cfg, services: make(map[string][]string)}
 	d.methods.Store(&map[string]*method{})
 	return d

@@ -32,9 +32,11 @@ func (d *dispatcher) tryAdmit(m *method, goingAway *atomic.Bool) *Error {
 	switch {
 	case goingAway.Load():
 		d.active.Add(-1)
+		d.cfg.refused.shutdown.Add(1)
 		return errorf(CodeUnavailable, m.name, "server is shutting down; call not run")
 	case d.cfg.maxConcurrent > 0 && n > int64(d.cfg.maxConcurrent):
 		d.active.Add(-1)
+		d.cfg.refused.busy.Add(1)
 		return errorf(CodeUnavailable, m.name, "server busy: %d calls running; call not run", d.cfg.maxConcurrent)
 	}
 	return nil

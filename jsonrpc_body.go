@@ -173,6 +173,7 @@ func (h *rpcHandler) refuseCoding(w http.ResponseWriter, r *http.Request, rc *ht
 // refuseBusy answers a request whose body of size bytes the memory
 // budget cannot hold; read says whether any of it was read.
 func (h *rpcHandler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
+	h.dispatch.cfg.refused.memory.Add(1)
 	h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: memory budget exhausted",
 		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size),
 		slog.Int64("in_use", h.budget.inUse()), slog.Int64("budget", h.budget.limit))

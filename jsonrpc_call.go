@@ -77,6 +77,7 @@ func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *jsonrpc
 		return nil, errorf(CodeResourceExhausted, m.name, "decoding the arguments would take %d bytes, more than the %d the memory budget allows a call", cost, most), nil
 	}
 	if !ch.tryTake(cost, bulk || cost > rpcSmallBody) {
+		h.dispatch.cfg.refused.memory.Add(1)
 		h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC call refused: memory budget exhausted",
 			slog.String("remote", peerOf(ctx)), slog.String("method", m.name), slog.Int64("bytes", cost),
 			slog.Int64("in_use", h.budget.inUse()), slog.Int64("budget", h.budget.limit))

@@ -33,6 +33,8 @@ type Server struct {
 
 	// budget counts the memory held for clients (WithMemoryBudget).
 	budget memBudget
+	// refused counts the calls refused under the limits (Stats).
+	refused refusals
 	// orphanCalls counts calls still running for detached sessions.
 	orphanCalls atomic.Int64
 	// logs rate-limits what peers can make the server log.
@@ -87,6 +89,7 @@ func NewServer(opts ...ServerOption) *Server {
 		maxReply:      s.cfg.maxMessageSize,
 		listMethods:   !s.cfg.noIntrospection,
 		evict:         s.evictOldest,
+		refused:       &s.refused,
 	})
 	s.rpc = s.newRPCHandler()
 	s.registerIntrospection()

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	go run . [-d 1s] [-reps 5] [-smoke] [-systems floor,grpc,...] [-workloads add,idle,...] [-out results/latest.md]
+//	go run . [-d 1s] [-reps 5] [-smoke] [-systems floor,grpc,...] [-workloads add,idle,...] [-otel] [-out results/latest.md]
 //
 // Each repetition visits every system in turn (starting one system later
 // each time), so drift in a shared machine's speed hits all systems alike;
@@ -30,6 +30,7 @@ type config struct {
 	d, warm time.Duration
 	reps    int
 	smoke   bool
+	otel    bool // the cost of OpenTelemetry instrumentation alone (otel.go)
 	conc    []int
 	idleN   []int
 	work    []workload // the call workloads to run
@@ -51,7 +52,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	if err := runAll(cfg); err != nil {
+	run := runAll
+	if cfg.otel {
+		run = runOtelCost
+	}
+	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -64,6 +69,7 @@ func parseFlags(args []string) (config, error) {
 	smoke := fs.Bool("smoke", false, "quick check: 0.2s per measurement, 1 repetition, 100 idle connections (overrides -d and -reps)")
 	only := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(systemNames(allSystems()), ","))
 	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(workloadNames(workloads()), idleWorkload), ","))
+	otel := fs.Bool("otel", false, "measure only the cost of OpenTelemetry instrumentation, simplerpc beside gRPC-go with otelgrpc (otel.go); default -out results/otel.md")
 	out := fs.String("out", "results/latest.md", "markdown report path; throughput.svg is written beside it")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -72,10 +78,16 @@ func parseFlags(args []string) (config, error) {
 		d:     *d,
 		reps:  *reps,
 		smoke: *smoke,
+		otel:  *otel,
 		conc:  []int{1, 8, 64, 256, 1024},
 		idleN: []int{1000, 10000},
 		out:   *out,
 		args:  args,
+	}
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
+	if cfg.otel && !outSet {
+		cfg.out = "results/otel.md"
 	}
 	if cfg.d <= 0 || cfg.reps < 1 {
 		return config{}, errors.New("bench: -d must be positive and -reps at least 1")

@@ -1,0 +1,201 @@
+package otel
+
+import (
+	"context"
+	"time"
+
+	"github.com/simplerpc/simplerpc"
+	otelapi "go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+// durationBuckets are the bounds of the duration histograms, in seconds:
+// those the semantic conventions advise (5 ms to 10 s), below them the
+// tenths of a millisecond to milliseconds a call on a local network
+// takes.
+var durationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+
+// ServerInterceptor returns a server interceptor that traces and measures
+// every call: pass it to simplerpc.NewServer with
+// simplerpc.WithInterceptor, first among the interceptors so that it
+// times the others too. It continues the trace the caller's metadata
+// carries, and runs the method with a context holding the server's span,
+// so that the calls the method makes with that context continue it.
+// With a no-op TracerProvider (go.opentelemetry.io/otel/trace/noop) it
+// records metrics only, and still passes the caller's trace context on.
+// As ClientInterceptor's, each one keeps a callback registered with the
+// MeterProvider: make one per server.
+func ServerInterceptor(opts ...Option) simplerpc.Interceptor {
+	t := newTelemetry(opts, trace.SpanKindServer, "rpc.server.call.duration",
+		"Measures the duration of an incoming Remote Procedure Call (RPC).",
+		"simplerpc.server.call.active", "Calls the server is running.")
+	return t.server
+}
+
+// ClientInterceptor returns a client interceptor that traces and measures
+// every call: pass it to simplerpc.Dial with
+// simplerpc.WithInterceptor. Its span is a child of the span in the
+// call's context, and the trace context travels in the call's metadata.
+// A call retried is one span and one measurement, the retries included.
+// With a no-op TracerProvider it records metrics only, and still passes
+// the trace context of the call's context on. Make one and share it among
+// the clients of a program: each interceptor keeps a callback registered
+// with the MeterProvider (its calls in flight) for as long as the
+// provider lives.
+func ClientInterceptor(opts ...Option) simplerpc.Interceptor {
+	t := newTelemetry(opts, trace.SpanKindClient, "rpc.client.call.duration",
+		"Measures the duration of an outgoing Remote Procedure Call (RPC).",
+		"simplerpc.client.call.active", "Calls the client sent and has no answer for yet.")
+	return t.client
+}
+
+// telemetry is one interceptor's instruments.
+type telemetry struct {
+	prop propagation.TextMapPropagator
+	// tracer makes the spans; nil when tracing is off (a no-op
+	// TracerProvider), which saves a context per call.
+	tracer   trace.Tracer
+	attrs    *attrCache
+	duration metric.Float64Histogram
+}
+
+// newTelemetry makes the instruments of an interceptor of kind. The
+// calls in flight are counted per method with an atomic add and reported
+// when the metrics are collected: an asynchronous instrument, cheaper
+// than two synchronous updates per call.
+func newTelemetry(opts []Option, kind trace.SpanKind, durName, durDesc, activeName, activeDesc string) *telemetry {
+	c := newConfig(opts)
+	meter := c.meter()
+	t := &telemetry{
+		prop:     c.propagator,
+		attrs:    newAttrCache(kind),
+		duration: histogram(meter, durName, durDesc),
+	}
+	if _, off := c.tracerProvider.(noop.TracerProvider); !off {
+		t.tracer = c.tracer()
+	}
+	active, err := meter.Int64ObservableUpDownCounter(activeName, metric.WithUnit("{call}"), metric.WithDescription(activeDesc))
+	if err == nil {
+		// The registration lasts as long as the meter provider: an
+		// interceptor has no end of its own.
+		_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+			t.attrs.each(func(a *callAttrs) { o.ObserveInt64(active, a.active.Load(), a.activeAttrs) })
+			return nil
+		}, active)
+	}
+	if err != nil {
+		otelapi.Handle(err)
+	}
+	return t
+}
+
+// server is the server interceptor.
+func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
+	return func(ctx context.Context, info *simplerpc.CallInfo) error {
+		start := time.Now()
+		// A server's methods are its own: their number is bounded, and
+		// the caller's address is never an attribute of a measurement.
+		a, original := t.attrs.get(info.Method, "")
+		ctx = t.prop.Extract(ctx, MetadataCarrier(info.Metadata))
+		var span trace.Span
+		if t.tracer != nil {
+			ctx, span = t.tracer.Start(ctx, a.name, a.start...)
+		}
+		a.active.Add(1)
+		err := next(ctx, info)
+		code := codeOf(err)
+		a.active.Add(-1)
+		t.duration.Record(ctx, time.Since(start).Seconds(), a.recordFor(code)...)
+		if span != nil {
+			if span.IsRecording() {
+				// One slice and one SetAttributes: each call of it grows
+				// the span's attributes.
+				end := a.endFor(code)
+				kv := make([]attribute.KeyValue, 0, len(end)+3)
+				kv = append(appendPeer(kv, info.Peer), end...)
+				if original != "" {
+					kv = append(kv, semconv.RPCMethodOriginal(original))
+				}
+				span.SetAttributes(kv...)
+			}
+			endSpan(span, err, serverFault(code))
+		}
+		return err
+	}
+}
+
+// client is the client interceptor.
+func (t *telemetry) client(next simplerpc.Invoker) simplerpc.Invoker {
+	return func(ctx context.Context, info *simplerpc.CallInfo) error {
+		start := time.Now()
+		a, original := t.attrs.get(info.Method, info.Peer)
+		var span trace.Span
+		if t.tracer != nil {
+			ctx, span = t.tracer.Start(ctx, a.name, a.start...)
+		}
+		t.prop.Inject(ctx, MetadataCarrier(info.Metadata))
+		a.active.Add(1)
+		err := next(ctx, info)
+		code := codeOf(err)
+		a.active.Add(-1)
+		t.duration.Record(ctx, time.Since(start).Seconds(), a.recordFor(code)...)
+		if span != nil {
+			if span.IsRecording() {
+				end := a.endFor(code)
+				if original != "" {
+					end = append(end[:len(end):len(end)], semconv.RPCMethodOriginal(original))
+				}
+				span.SetAttributes(end...)
+			}
+			endSpan(span, err, code != 0)
+		}
+		return err
+	}
+}
+
+// serverFault reports whether a call that ended with code failed through
+// the server's fault, which marks its server span as an error; a call
+// refused for what the caller sent (not found, invalid arguments, not
+// authenticated or not allowed) or ended by the caller (canceled,
+// deadline) did not. The method's own error counts as a fault, as
+// gRPC's UNKNOWN does.
+func serverFault(code simplerpc.Code) bool {
+	switch code {
+	case 0, simplerpc.CodeNotFound, simplerpc.CodeInvalidArgument, simplerpc.CodeCanceled,
+		simplerpc.CodeDeadlineExceeded, simplerpc.CodeUnauthenticated, simplerpc.CodePermissionDenied:
+		return false
+	}
+	return true
+}
+
+// endSpan marks a span whose call failed through fault an error, and
+// ends it; its attributes are set.
+func endSpan(span trace.Span, err error, fault bool) {
+	if fault && span.IsRecording() {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// histogram returns a duration histogram, or, if the meter cannot make
+// one, a histogram that records nothing, after reporting why to the
+// global error handler.
+func histogram(meter metric.Meter, name, desc string) metric.Float64Histogram {
+	h, err := meter.Float64Histogram(name, metric.WithUnit("s"), metric.WithDescription(desc),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
+	if err != nil {
+		otelapi.Handle(err)
+	}
+	if h == nil {
+		return metricnoop.Float64Histogram{}
+	}
+	return h
+}
