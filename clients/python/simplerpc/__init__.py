@@ -13,8 +13,11 @@ RemoteError subclasses (NotFoundError, ApplicationError, ...); a server
 that cannot be reached raises ConnectionError.
 """
 
-from .client import Client, Method
+from .aio import AsyncClient
+from .client import Batch, Client, Method, Pending, Service
+from .retry import RetryPolicy
 from .errors import (
+    register_error,
     ApplicationError,
     CanceledError,
     ConnectionLostError,
@@ -33,7 +36,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Client",
+    "AsyncClient",
+    "RetryPolicy",
+    "register_error",
     "Method",
+    "Service",
+    "Batch",
+    "Pending",
     "RemoteError",
     "ApplicationError",
     "CanceledError",
