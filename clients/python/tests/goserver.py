@@ -70,3 +70,8 @@ class GoServer:
 def _address(hostport):
     host, _, port = hostport.rpartition(":")
     return (host, int(port))
+
+
+def http(address):
+    """The http:// URL of a (host, port) address: JSON-RPC over HTTP."""
+    return "http://%s:%d/" % tuple(address)
