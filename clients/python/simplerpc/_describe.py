@@ -1,8 +1,12 @@
 """The server's description (the simplerpc.describe call,
 docs/introspection.md), as dir(), help() and "did you mean" use it."""
 
+import base64
+import binascii
+import datetime
 import difflib
 import inspect
+import re
 
 __all__ = ["Description"]
 
@@ -21,6 +25,25 @@ class Description:
                 methods[m["name"].rpartition(".")[2]] = m
             self.services[svc["name"]] = methods
         self.functions = {f["name"]: f for f in obj.get("functions") or ()}
+        self._converters = {}
+
+    def converter(self, name):
+        """A function that turns the results of name, as a codec decoded
+        them, into the Python types of their Go types (time.Time into
+        datetime; []byte and floats where JSON loses them); None when
+        nothing needs turning."""
+        try:
+            return self._converters[name]
+        except KeyError:
+            pass
+        e = self.entry(name)
+        convs = [_CONVERT.get(r.get("go")) for r in (e.get("results") or ())] if e else []
+        fn = None
+        if any(convs):
+            def fn(results, convs=convs):
+                return [c(v) if c is not None and v is not None else v for c, v in zip(convs, results)]
+        self._converters[name] = fn
+        return fn
 
     def entry(self, name):
         """The entry of "Service.Method" or a function, or None."""
@@ -95,3 +118,45 @@ def _hint(name, known):
         if name.lower() in lower:
             close = [lower[name.lower()]]
     return " (did you mean %s?)" % close[0] if close else ""
+
+
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
+
+
+def _to_datetime(v):
+    """RFC 3339 text, as Go writes a time.Time, as a datetime (to the
+    microsecond: Python's precision)."""
+    if isinstance(v, datetime.datetime) or not isinstance(v, str):
+        return v
+    m = _RFC3339.match(v)
+    if not m:
+        return v
+    frac = (m.group(2) or "")[:6].ljust(6, "0")
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    try:
+        return datetime.datetime.fromisoformat("%s.%s%s" % (m.group(1), frac, zone))
+    except ValueError:
+        return v
+
+
+def _to_bytes(v):
+    if isinstance(v, str):
+        try:
+            return base64.b64decode(v, validate=True)
+        except (binascii.Error, ValueError):
+            return v
+    return v
+
+
+def _to_float(v):
+    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+# The conversion of a result by its Go type (as reflect prints it).
+_CONVERT = {
+    "time.Time": _to_datetime,
+    "*time.Time": _to_datetime,
+    "[]uint8": _to_bytes,
+    "float64": _to_float,
+    "float32": _to_float,
+}

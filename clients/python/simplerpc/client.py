@@ -144,7 +144,7 @@ class Client:
         names = list(d.services) + list(d.functions) if d is not None else []
         return sorted(set(names) | {"close", "describe", "batch", "notify"})
 
-    def describe(self, refresh=False):
+    def describe(self, refresh=False, timeout=None, _for_call=False):
         """The server's description (services, methods, Go signatures),
         fetched once; None when the server does not describe itself."""
         if self._description is not None and not refresh:
@@ -152,10 +152,15 @@ class Client:
         with self._describe_mu:
             if self._description is None or refresh:
                 try:
-                    self._description = Description(self._call_once(_DESCRIBE, (), {}, None, None))
-                except Exception:  # introspection off, or the server unreachable: no description
-                    self._description = False if not refresh else None
+                    self._description = Description(self._call_once(_DESCRIBE, (), {}, timeout, self._metadata))
+                except ConnectionError:
+                    if _for_call:  # the call itself could not be sent either
+                        raise
                     return None
+                except (UnavailableError, DeadlineExceededError):
+                    return None  # not now: asked again later
+                except Exception:  # introspection off, or an answer this client cannot read
+                    self._description = False
         return self._description or None
 
     def _check_name(self, name):
@@ -176,6 +181,8 @@ class Client:
         metadata = kwargs.pop("_metadata", None) if kwargs else None
         if args and kwargs:
             raise TypeError("%s: pass arguments by position or by name, not both" % method.name)
+        if self._description is None and self._native:
+            self.describe(timeout=timeout, _for_call=True)  # once: names are checked, results typed by it
         if self._description:
             self._check_name(method.name)
         if self._metadata:
@@ -197,6 +204,10 @@ class Client:
                     if prefix is None:
                         prefix = _wire.method_prefix(name)
                     results = self._transport.call(name, prefix, [kwargs] if kwargs else args, remaining, metadata)
+                    if self._description:
+                        convert = self._description.converter(name)
+                        if convert is not None:
+                            results = convert(results)
                     return results[0] if len(results) == 1 else (results or None)
                 return self._post(name, args, kwargs, remaining, metadata)
             except NotSent as e:

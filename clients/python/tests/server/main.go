@@ -1,14 +1,19 @@
 // Command server is the simplerpc server the Python client's tests call.
-// It listens on three ports of 127.0.0.1 and prints them as one JSON line
-// on stdout:
+// It listens on ports of 127.0.0.1 and prints them as one JSON line on
+// stdout:
 //
-//	{"main": "127.0.0.1:p1", "limited": "127.0.0.1:p2", "idle": "127.0.0.1:p3"}
+//	{"main": "127.0.0.1:p1", "limited": "127.0.0.1:p2", "idle": "127.0.0.1:p3",
+//	 "proxied": "127.0.0.1:p4", "tls": "127.0.0.1:p5", "ca": "-----BEGIN CERTIFICATE-----..."}
 //
 // main serves with stack traces; limited runs one call at a time and
 // sends no stack traces; idle is the JSON-RPC handler mounted on an
-// http.Server that closes keep-alive connections idle for 100 ms. Each
-// counts the TCP connections it accepted (Stats.Connections). The server
-// shuts down when its standard input reaches end of file.
+// http.Server that closes keep-alive connections idle for 100 ms;
+// proxied is a fault proxy (internal/faultproxy) in front of main, whose
+// connections Fault.Reset (called on main) breaks; tls serves with TLS,
+// with a certificate for 127.0.0.1 made at start and signed by the CA
+// printed as "ca". Each counts the TCP connections it accepted
+// (Stats.Connections). The server shuts down when its standard input
+// reaches end of file.
 package main
 
 import (
@@ -27,6 +32,7 @@ import (
 	"time"
 
 	"github.com/simplerpc/simplerpc"
+	"github.com/simplerpc/simplerpc/internal/faultproxy"
 )
 
 // Calc is the service most tests call.
@@ -100,6 +106,15 @@ func (Calc) Crash(msg string) int { panic(msg) }
 // Nothing returns nothing.
 func (Calc) Nothing() {}
 
+// Year returns the year of t, in UTC.
+func (Calc) Year(t time.Time) int { return t.UTC().Year() }
+
+// Later returns t plus d.
+func (Calc) Later(t time.Time, d time.Duration) time.Time { return t.Add(d) }
+
+// Any returns its argument as decoded into an any.
+func (Calc) Any(v any) any { return v }
+
 // Echo returns its bytes.
 func (Calc) Echo(b []byte) []byte { return b }
 
@@ -171,6 +186,29 @@ func (c *Counter) Hit(ms int) int64 {
 // Count returns the hits so far.
 func (c *Counter) Count() int64 { return c.n.Load() }
 
+// Fault breaks the proxied connections.
+type Fault struct{ p *faultproxy.Proxy }
+
+// Reset closes every connection through the proxy with a TCP RST and
+// returns how many it closed.
+func (f Fault) Reset() int { return f.p.Reset() }
+
+// Conns returns the number of connections open through the proxy.
+func (f Fault) Conns() int { return f.p.Conns() }
+
+// Echo returns the caller's metadata.
+type Echo struct{}
+
+// Metadata returns the value of each key asked for ("" when absent).
+func (Echo) Metadata(ctx context.Context, keys ...string) map[string]string {
+	md := simplerpc.IncomingMetadata(ctx)
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		out[k] = md.Get(k)
+	}
+	return out
+}
+
 // Stats reports a listener's accepted connections.
 type Stats struct{ l *countingListener }
 
@@ -199,9 +237,10 @@ func listen() *countingListener {
 	return &countingListener{Listener: l}
 }
 
-func newServer(l *countingListener, gate *Gate, counter *Counter, opts ...simplerpc.ServerOption) *simplerpc.Server {
+func newServer(l *countingListener, gate *Gate, counter *Counter, fault Fault, opts ...simplerpc.ServerOption) *simplerpc.Server {
 	srv := simplerpc.NewServer(append(opts, simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))...)
-	for name, obj := range map[string]any{"Calc": Calc{}, "Coded": Coded{}, "Gate": gate, "Counter": counter, "Stats": Stats{l}} {
+	for name, obj := range map[string]any{"Calc": Calc{}, "Coded": Coded{}, "Gate": gate, "Counter": counter,
+		"Stats": Stats{l}, "Fault": fault, "Echo": Echo{}} {
 		if err := srv.Register(name, obj); err != nil {
 			log.Fatal(err)
 		}
@@ -215,10 +254,18 @@ func newServer(l *countingListener, gate *Gate, counter *Counter, opts ...simple
 func main() {
 	gate := &Gate{open: make(chan struct{})}
 	counter := &Counter{}
-	mainL, limitedL, idleL := listen(), listen(), listen()
-	mainSrv := newServer(mainL, gate, counter, simplerpc.WithStackTraces(true))
-	limitedSrv := newServer(limitedL, gate, counter, simplerpc.WithMaxConcurrentCalls(1))
-	idleSrv := newServer(idleL, gate, counter, simplerpc.WithStackTraces(true))
+	mainL, limitedL, idleL, tlsL := listen(), listen(), listen(), listen()
+	proxy, err := faultproxy.New(mainL.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = proxy.Close() }()
+	fault := Fault{proxy}
+	ca, cfg := certificates()
+	mainSrv := newServer(mainL, gate, counter, fault, simplerpc.WithStackTraces(true))
+	limitedSrv := newServer(limitedL, gate, counter, fault, simplerpc.WithMaxConcurrentCalls(1))
+	idleSrv := newServer(idleL, gate, counter, fault, simplerpc.WithStackTraces(true))
+	tlsSrv := newServer(tlsL, gate, counter, fault, simplerpc.WithTLS(cfg))
 	idleHTTP := &http.Server{Handler: idleSrv, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 100 * time.Millisecond}
 
 	var wg sync.WaitGroup
@@ -226,6 +273,7 @@ func main() {
 		func() error { return mainSrv.Serve(mainL) },
 		func() error { return limitedSrv.Serve(limitedL) },
 		func() error { return idleHTTP.Serve(idleL) },
+		func() error { return tlsSrv.Serve(tlsL) },
 	} {
 		wg.Go(func() {
 			if err := run(); err != nil && !errors.Is(err, simplerpc.ErrServerClosed) && !errors.Is(err, http.ErrServerClosed) {
@@ -235,6 +283,7 @@ func main() {
 	}
 	addrs, _ := json.Marshal(map[string]string{
 		"main": mainL.Addr().String(), "limited": limitedL.Addr().String(), "idle": idleL.Addr().String(),
+		"proxied": proxy.Addr(), "tls": tlsL.Addr().String(), "ca": ca,
 	})
 	fmt.Println(string(addrs))
 
@@ -246,5 +295,6 @@ func main() {
 	_ = limitedSrv.Shutdown(ctx)
 	_ = idleHTTP.Shutdown(ctx)
 	_ = idleSrv.Shutdown(ctx)
+	_ = tlsSrv.Shutdown(ctx)
 	wg.Wait()
 }
