@@ -57,6 +57,41 @@ def _json_decode(body, _loads=json.loads):
 
 JSON = Codec("json", _json_encode, _json_decode, False)
 
+# Byte strings at least this long skip cbor2, whose C encoder and decoder
+# copy them several times: the codec writes their head itself and keeps
+# the bytes as they are (encoding), or slices them out of the body
+# (decoding).
+_BIG = 64 << 10
+
+
+def _cbor_head(major, n):
+    """The head of a CBOR item of major type major and argument n."""
+    if n < 24:
+        return bytes((major << 5 | n,))
+    if n < 1 << 8:
+        return bytes((major << 5 | 24, n))
+    if n < 1 << 16:
+        return bytes((major << 5 | 25,)) + n.to_bytes(2, "big")
+    if n < 1 << 32:
+        return bytes((major << 5 | 26,)) + n.to_bytes(4, "big")
+    return bytes((major << 5 | 27,)) + n.to_bytes(8, "big")
+
+
+def _cbor_read_head(b, pos):
+    """(major type, argument, position after the head) of the item at
+    b[pos], for definite lengths; None for anything else."""
+    ib = b[pos]
+    major, info = ib >> 5, ib & 31
+    if info < 24:
+        return major, info, pos + 1
+    if info > 27:
+        return None
+    size = 1 << (info - 24)
+    if pos + 1 + size > len(b):
+        return None
+    return major, int.from_bytes(b[pos + 1:pos + 1 + size], "big"), pos + 1 + size
+
+
 if _cbor2 is not None:
     def _cbor_default(encoder, v):
         if isinstance(v, memoryview):
@@ -65,12 +100,50 @@ if _cbor2 is not None:
         raise _cbor2.CBOREncodeTypeError("Object of type %s cannot travel" % type(v).__name__)
 
     def _cbor_encode(args, _dumps=_cbor2.dumps):
+        """The argument array: bytes, or a list of parts when it holds
+        large byte strings (kept as they are, not copied)."""
         # Naive datetimes are taken as UTC; datetimes travel as tag 0
         # (RFC 3339 text), which Go decodes into time.Time.
-        return _dumps(args, timezone=_UTC, datetime_as_timestamp=False, default=_cbor_default)
+        for a in args:
+            if isinstance(a, (bytes, bytearray, memoryview)) and len(a) >= _BIG:
+                break
+        else:
+            return _dumps(args, timezone=_UTC, datetime_as_timestamp=False, default=_cbor_default)
+        parts = [_cbor_head(4, len(args))]
+        for a in args:
+            if isinstance(a, (bytes, bytearray, memoryview)) and len(a) >= _BIG:
+                a = memoryview(a).cast("B")
+                parts.append(_cbor_head(2, len(a)))
+                parts.append(a)
+            else:
+                parts.append(_dumps(a, timezone=_UTC, datetime_as_timestamp=False, default=_cbor_default))
+        return parts
 
     def _cbor_decode(body, _loads=_cbor2.loads):
+        if len(body) >= _BIG:
+            out = _cbor_split_bytes(body)
+            if out is not None:
+                return out
         return _loads(bytes(body) if isinstance(body, memoryview) else body)
+
+    def _cbor_split_bytes(body):
+        """An array of definite byte strings, sliced out of body without
+        cbor2; None when body is anything else."""
+        head = _cbor_read_head(body, 0)
+        if head is None or head[0] != 4:
+            return None
+        _, n, pos = head
+        view = memoryview(body)
+        out = []
+        for _ in range(n):
+            if pos >= len(body):
+                return None
+            head = _cbor_read_head(body, pos)
+            if head is None or head[0] != 2 or head[2] + head[1] > len(body):
+                return None
+            out.append(bytes(view[head[2]:head[2] + head[1]]))
+            pos = head[2] + head[1]
+        return out if pos == len(body) else None
 
     CBOR = Codec("cbor", _cbor_encode, _cbor_decode, True)
 else:

@@ -206,7 +206,7 @@ class Session:
                 try:
                     for c in again:
                         c.conn = new
-                        new.sock.sendall(c.frame)
+                        _wire.sendall(new.sock, c.frame)
                 except OSError:
                     new.kill()
             return new
@@ -221,7 +221,7 @@ class Session:
                 raise NotRun("the session is going away")
             call_id = self.next_id
             self.next_id += 1
-            c = _Call(_wire.HEADER.pack(len(body), _wire.CALL, flags, call_id) + body, method)
+            c = _Call(_wire.frame_of(_wire.HEADER.pack(len(body), _wire.CALL, flags, call_id), body), method)
             c.id = call_id
             self.calls[call_id] = c
         return c
@@ -235,7 +235,7 @@ class Session:
                 return
             c.conn = conn
             try:
-                conn.sock.sendall(c.frame)
+                _wire.sendall(conn.sock, c.frame)
                 conn.last_tx = time.monotonic()
             except OSError:
                 conn.kill()  # the reader resumes the session and sends it again
@@ -246,13 +246,13 @@ class Session:
             conn = self.conn
             if conn is None or conn.dead:
                 return
-            frames = []
+            frames = _wire.Parts()
             for c in calls:
                 if c.conn is not conn:
                     c.conn = conn
-                    frames.append(c.frame)
+                    frames.extend(c.frame.iter() if isinstance(c.frame, _wire.Parts) else (c.frame,))
             try:
-                conn.sock.sendall(b"".join(frames))
+                _wire.sendall(conn.sock, frames)
             except OSError:
                 conn.kill()
 

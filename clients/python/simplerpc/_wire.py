@@ -92,7 +92,8 @@ def method_prefix(method):
 def call_body(prefix, timeout, metadata, args):
     """The flags and body of a call frame. prefix is method_prefix's
     bytes, timeout seconds or None, metadata a dict of str or None, args
-    the encoded argument array."""
+    the encoded argument array (bytes, or a list of parts). The body is
+    bytes, or, for a large one, a Parts list (not joined: not copied)."""
     flags = 0
     parts = [prefix, NO_TIMEOUT if timeout is None else uvarint(max(1, int(timeout * 1e6)))]
     if metadata:
@@ -104,8 +105,49 @@ def call_body(prefix, timeout, metadata, args):
             for s in (str(k).encode("utf-8"), str(v).encode("utf-8")):
                 parts.append(uvarint(len(s)))
                 parts.append(s)
+    if isinstance(args, list):
+        parts.extend(args)
+        return flags, Parts(parts)
     parts.append(args)
     return flags, b"".join(parts)
+
+
+class Parts(list):
+    """A frame or body in pieces, to be written with one sendmsg."""
+
+    def __len__(self):
+        return sum(len(p) for p in self.iter())
+
+    def iter(self):
+        return list.__iter__(self)
+
+
+def frame_of(header, body):
+    """header + body, joined unless body is Parts."""
+    if isinstance(body, Parts):
+        return Parts([header] + list(body.iter()))
+    return header + body
+
+
+def sendall(sock, data):
+    """sock.sendall(data) for bytes, or a Parts list written with sendmsg
+    (no copy), resuming after short writes."""
+    if not isinstance(data, Parts):
+        sock.sendall(data)
+        return
+    if not hasattr(sock, "sendmsg"):  # TLS: the record layer copies anyway
+        sock.sendall(b"".join(data.iter()))
+        return
+    views = [memoryview(p).cast("B") for p in data.iter() if len(p)]
+    while views:
+        n = sock.sendmsg(views[:512])
+        while n and views:
+            if n >= len(views[0]):
+                n -= len(views[0])
+                views.pop(0)
+            else:
+                views[0] = views[0][n:]
+                n = 0
 
 
 def frame(kind, frame_id, body=b"", flags=0):

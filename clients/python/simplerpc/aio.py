@@ -300,7 +300,9 @@ class _AsyncSession:
             raise NotRun("the session is going away")
         call_id = self.next_id
         self.next_id += 1
-        c = _ACall(_wire.HEADER.pack(len(body), _wire.CALL, flags, call_id) + body, method, self.loop.create_future())
+        frame = _wire.HEADER.pack(len(body), _wire.CALL, flags, call_id)
+        frame = frame + body if not isinstance(body, _wire.Parts) else b"".join([frame] + list(body.iter()))
+        c = _ACall(frame, method, self.loop.create_future())
         c.id = call_id
         self.calls[call_id] = c
         if not self.conn.dead:
