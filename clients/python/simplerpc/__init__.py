@@ -25,6 +25,7 @@ from .errors import (
     InternalError,
     InvalidArgumentError,
     NotFoundError,
+    UnknownNameError,
     PermissionDeniedError,
     RemoteError,
     ResourceExhaustedError,
@@ -32,7 +33,7 @@ from .errors import (
     UnavailableError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Client",
@@ -51,6 +52,7 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "NotFoundError",
+    "UnknownNameError",
     "PermissionDeniedError",
     "ResourceExhaustedError",
     "UnauthenticatedError",

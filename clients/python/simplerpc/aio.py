@@ -22,7 +22,7 @@ from . import _codec, _wire
 from ._describe import Description
 from ._session import ACK_BYTES, ACK_EVERY, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, result
 from .client import Client, _check_metadata, parse_address
-from .errors import (ConnectionLostError, DeadlineExceededError, NotFoundError, NotRun, NotSent, RemoteError,
+from .errors import (ConnectionLostError, DeadlineExceededError, UnknownNameError, NotRun, NotSent, RemoteError,
                      ResourceExhaustedError, UnavailableError)
 from .retry import DEFAULT_RETRY, RetryPolicy
 
@@ -413,7 +413,7 @@ class AsyncClient:
         if self._description:
             hint = self._description.missing(name)
             if hint:
-                raise NotFoundError(hint, method=name)
+                raise UnknownNameError(hint, method=name)
 
     def _sess(self):
         s = self._session

@@ -9,7 +9,7 @@ import urllib.parse
 
 from . import _wire
 from ._describe import Description
-from .errors import (DeadlineExceededError, InternalError, NotFoundError, NotRun, NotSent, RemoteError,
+from .errors import (DeadlineExceededError, InternalError, UnknownNameError, NotRun, NotSent, RemoteError,
                      ResourceExhaustedError, UnavailableError, from_error_object)
 from .native import NativeTransport
 from .retry import DEFAULT_RETRY, RetryPolicy
@@ -171,7 +171,7 @@ class Client:
             return
         hint = d.missing(name)
         if hint:
-            raise NotFoundError(hint, method=name)
+            raise UnknownNameError(hint, method=name)
 
     # ---- calls ------------------------------------------------------------
 

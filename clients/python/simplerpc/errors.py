@@ -11,6 +11,7 @@ __all__ = [
     "RemoteError",
     "ApplicationError",
     "NotFoundError",
+    "UnknownNameError",
     "InvalidArgumentError",
     "InternalError",
     "UnavailableError",
@@ -73,6 +74,11 @@ class NotFoundError(RemoteError):
     """No such service, method or function."""
 
     code = "not_found"
+
+
+class UnknownNameError(NotFoundError, AttributeError):
+    """A name the server's description does not hold, caught before any
+    call; also an AttributeError, so hasattr() and completion work."""
 
 
 class InvalidArgumentError(RemoteError):
