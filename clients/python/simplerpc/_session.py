@@ -25,6 +25,7 @@ A call's life:
 import secrets
 import select
 import socket
+import struct
 import threading
 import time
 
@@ -41,6 +42,9 @@ KEEPALIVE_TIMEOUT = 10.0
 # Acks: after this many replies or bytes of them (PROTOCOL.md §6).
 ACK_EVERY = 128
 ACK_BYTES = 1 << 20
+
+# A write that makes no progress for this long breaks the connection.
+WRITE_TIMEOUT = 30.0
 
 # A connection idle for longer is checked for a close by the server
 # before a call is sent on it.
@@ -60,10 +64,17 @@ class _Conn:
     """One connection of a session: the socket, its read buffer (the
     reading thread's alone) and its counters."""
 
-    __slots__ = ("sock", "max_body", "buf", "start", "end", "frames", "dead", "last_rx", "last_tx", "ping_at")
+    __slots__ = ("sock", "max_body", "buf", "start", "end", "frames", "dead", "last_rx", "last_tx", "ping_at",
+                 "rcvtimeo")
+
+    # The socket is in blocking mode, and its waits are bounded by the
+    # kernel (SO_RCVTIMEO, SO_SNDTIMEO): one system call per read or
+    # write, where a Python socket timeout adds a poll before each.
 
     def __init__(self, sock, max_body):
         self.sock = sock
+        self.rcvtimeo = None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(WRITE_TIMEOUT))
         self.max_body = max_body
         self.buf = bytearray(_READ_CHUNK)
         self.start = 0  # buf[start:end] holds bytes read, not yet parsed
@@ -72,6 +83,13 @@ class _Conn:
         self.dead = False
         self.last_rx = self.last_tx = time.monotonic()
         self.ping_at = None  # when the keepalive ping went out
+
+    def read_timeout(self, seconds):
+        """Bound the next reads to seconds (None: no bound)."""
+        tv = _timeval(seconds) if seconds is not None else _timeval(0)
+        if tv != self.rcvtimeo:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            self.rcvtimeo = tv
 
     def kill(self):
         if not self.dead:
@@ -83,8 +101,18 @@ class _Conn:
             self.sock.close()
 
 
+_allocate_lock = threading.Lock
+
+
+def _wake(c):
+    """Wake c's caller if it is blocked (under the session's mu)."""
+    if c.waiting:
+        c.waiting = False
+        c.wake.release()
+
+
 class _Call:
-    __slots__ = ("id", "frame", "method", "conn", "done", "flags", "body", "error", "event", "waiting", "pong")
+    __slots__ = ("id", "frame", "method", "conn", "done", "flags", "body", "error", "wake", "waiting", "pong")
 
     def __init__(self, frame, method):
         self.frame = frame
@@ -94,7 +122,11 @@ class _Call:
         self.flags = 0
         self.body = None
         self.error = None
-        self.event = threading.Event()
+        # wake is held while nobody has woken the caller: it blocks on
+        # acquiring it, and one wake releases it. waiting (under the
+        # session's mu) says a caller is blocked and no wake is pending.
+        self.wake = _allocate_lock()
+        self.wake.acquire()
         self.waiting = False
         self.pong = False  # a ping waiting for its pong, not a call
 
@@ -145,7 +177,7 @@ class Session:
             sock.close()
             raise NotSent(ConnectionRefusedError(
                 "the server refused the hello: %s" % _wire.STATUSES.get(status, "status %d" % status)))
-        sock.settimeout(None)
+        sock.settimeout(None)  # blocking: the kernel's timeouts bound waits (_Conn)
         return _Conn(sock, max_body), resumed
 
     def connected(self):
@@ -306,13 +338,20 @@ class Session:
                 finally:
                     self._handoff()
                 continue
-            timeout = None if deadline is None else deadline - time.monotonic()
-            if timeout is not None and timeout <= 0:
+            timeout = -1 if deadline is None else deadline - time.monotonic()
+            if deadline is not None and timeout <= 0:
+                with self.mu:
+                    if c.waiting:
+                        c.waiting = False
+                    else:
+                        c.wake.acquire()
                 raise DeadlineExceededError("no reply within the call's timeout", method=c.method)
-            c.event.wait(timeout)
-            with self.mu:
-                c.waiting = False
-                c.event.clear()
+            if not c.wake.acquire(True, timeout):
+                with self.mu:
+                    if c.waiting:
+                        c.waiting = False  # no wake is coming
+                    else:
+                        c.wake.acquire()  # one came as the wait ended: take it
 
     def _handoff(self):
         """Give the reading turn up, waking a caller to take it."""
@@ -320,14 +359,24 @@ class Session:
             self.reading = False
             for other in self.calls.values():
                 if other.waiting:
-                    other.event.set()
+                    _wake(other)
                     break
             idle_goaway = self.going_away and not self.calls
         if idle_goaway:
             self.close()
 
     def _lead(self, c, deadline):
-        """Read frames until c is answered (or fails)."""
+        """Read frames until c is answered (or fails), then file the
+        replies already read, so that their callers need not read."""
+        self._read_until(c, deadline)
+        conn = self.conn
+        try:
+            while conn is not None and not conn.dead and _complete(conn):
+                self._read_frame(conn, None)
+        except (OSError, _wire.ProtocolError):
+            conn.kill()
+
+    def _read_until(self, c, deadline):
         while not c.done:
             conn = self.conn
             if conn is None or conn.dead:
@@ -354,7 +403,7 @@ class Session:
                 continue
             try:
                 self._read_frame(conn, ka if wait is None else min(wait, ka))
-            except socket.timeout:
+            except (socket.timeout, BlockingIOError):
                 continue
             except (OSError, _wire.ProtocolError):
                 conn.kill()
@@ -378,11 +427,11 @@ class Session:
             body[:have] = buf[start:conn.end]
             conn.start = conn.end = 0
             view = memoryview(body)
-            conn.sock.settimeout(KEEPALIVE_INTERVAL + KEEPALIVE_TIMEOUT)
+            conn.read_timeout(KEEPALIVE_INTERVAL + KEEPALIVE_TIMEOUT)
             while have < size:
                 try:
                     n = conn.sock.recv_into(view[have:])
-                except socket.timeout:
+                except (socket.timeout, BlockingIOError):
                     raise ConnectionError("the server stopped in the middle of a reply") from None
                 if not n:
                     raise ConnectionError("the server closed the connection")
@@ -403,7 +452,7 @@ class Session:
                 if c is not None and c.pong:
                     del self.calls[frame_id]
                     c.done = True
-                    c.event.set()
+                    _wake(c)
 
     def _fill(self, conn, need, timeout):
         """Read until conn.buf holds need unparsed bytes."""
@@ -412,7 +461,7 @@ class Session:
             n = conn.end - conn.start
             buf[:n] = buf[conn.start:conn.end]
             conn.start, conn.end = 0, n
-        conn.sock.settimeout(timeout)
+        conn.read_timeout(timeout)
         view = memoryview(buf)
         while conn.end - conn.start < need:
             n = conn.sock.recv_into(view[conn.end:])
@@ -429,8 +478,7 @@ class Session:
                 c.flags = flags
                 c.body = body
                 c.done = True
-                if c.waiting:
-                    c.event.set()
+                _wake(c)
             self._settled += 1
             self._settled_bytes += len(body)
             if self._settled < ACK_EVERY and self._settled_bytes < ACK_BYTES:
@@ -449,7 +497,7 @@ class Session:
             for c in lost:
                 c.error = NotRun("the server is shutting down: call not run")
                 c.done = True
-                c.event.set()
+                _wake(c)
         if self._on_goaway is not None:
             self._on_goaway(self)
 
@@ -472,7 +520,7 @@ class Session:
                 del self.calls[c.id]
                 c.error = cls(message, method=c.method)
                 c.done = True
-                c.event.set()
+                _wake(c)
 
     def close(self):
         """Close the connection; calls still waiting fail."""
@@ -513,6 +561,23 @@ def error_from_object(obj, method):
     return new_error(code, str(obj[1]), method=obj[2] or method, type=obj[3] or None,
                      traceback=obj[4] or None, name=obj[5] or None,
                      detail=obj[6] if len(obj) > 6 else None)
+
+
+def _timeval(seconds):
+    """seconds as a struct timeval; 0 is no timeout, so at least 1 µs."""
+    if not seconds:
+        return struct.pack("@ll", 0, 0)
+    us = max(1, int(seconds * 1e6))
+    return struct.pack("@ll", us // 1000000, us % 1000000)
+
+
+def _complete(conn):
+    """Report whether conn's buffer holds a whole frame."""
+    n = conn.end - conn.start
+    if n < _wire.HEADER_SIZE:
+        return False
+    size = int.from_bytes(conn.buf[conn.start:conn.start + 4], "big")
+    return n >= _wire.HEADER_SIZE + size
 
 
 def _read_exactly(sock, n):

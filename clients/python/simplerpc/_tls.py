@@ -13,7 +13,8 @@ _CHUNK = 256 << 10
 
 class TLSSocket:
     """A TLS connection over sock, with the socket methods the native
-    transport uses: sendall, recv_into, settimeout, shutdown, close.
+    transport uses: sendall, recv_into, settimeout, setsockopt, shutdown,
+    close.
 
     sendall may be called by one thread at a time (the transport's write
     lock) while one other thread reads."""
@@ -87,6 +88,9 @@ class TLSSocket:
 
     def settimeout(self, t):
         self.sock.settimeout(t)
+
+    def setsockopt(self, *args):
+        self.sock.setsockopt(*args)
 
     def fileno(self):
         return self.sock.fileno()
