@@ -14,17 +14,23 @@ Ownership: an _AsyncSession owns its connection's transport, its
 keepalive timer and at most one reconnect task; close() ends all three.
 """
 
+from __future__ import annotations
+
 import asyncio
 import secrets
 import time
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import _codec, _wire
 from ._describe import Description
 from ._session import ACK_BYTES, ACK_EVERY, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, result
-from .client import Client, _check_metadata, parse_address
+from .client import Address, Client, _check_metadata, parse_address
 from .errors import (ConnectionLostError, DeadlineExceededError, UnknownNameError, NotRun, NotSent, RemoteError,
                      ResourceExhaustedError, UnavailableError)
 from .retry import DEFAULT_RETRY, RetryPolicy
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["AsyncClient"]
 
@@ -358,8 +364,10 @@ class AsyncClient:
     raises NotFoundError with a hint before any call.
     """
 
-    def __init__(self, address, debug=False, timeout=None, *, codec=None, connect_timeout=10.0, metadata=None,
-                 ssl_context=None, server_hostname=None, retry=None):
+    def __init__(self, address: Address, debug: bool = False, timeout: Optional[float] = None, *,
+                 codec: Optional[str] = None, connect_timeout: float = 10.0,
+                 metadata: Optional[Dict[str, str]] = None, ssl_context: Optional["ssl.SSLContext"] = None,
+                 server_hostname: Optional[str] = None, retry: Optional[RetryPolicy] = None) -> None:
         scheme, host, port, _ = parse_address(address)
         if retry is None:
             retry = DEFAULT_RETRY
@@ -384,12 +392,12 @@ class AsyncClient:
             self._sync = Client(address, debug=debug, timeout=timeout, connect_timeout=connect_timeout,
                                 metadata=metadata, ssl_context=ssl_context, retry=retry)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         return self[name]
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Any:
         obj = self._names.get(name)
         if obj is None:
             service, dot, meth = name.partition(".")
@@ -400,7 +408,7 @@ class AsyncClient:
         d = self._description
         return sorted(set(list(d.services) + list(d.functions) if d else []) | {"close", "describe"})
 
-    async def describe(self):
+    async def describe(self) -> Optional[Description]:
         """The server's description, fetched once (None if it has none)."""
         if self._description is None:
             try:
@@ -487,7 +495,7 @@ class AsyncClient:
                 raise DeadlineExceededError("the call was not run before its deadline: %s" % err, method=name)
             await asyncio.sleep(wait)
 
-    async def close(self):
+    async def close(self) -> None:
         """Close the connections; calls in flight fail."""
         for s in [self._session] + self._old:
             if s is not None:
@@ -497,10 +505,10 @@ class AsyncClient:
         if not self._native:
             self._sync.close()
 
-    async def __aenter__(self):
+    async def __aenter__(self) -> "AsyncClient":
         return self
 
-    async def __aexit__(self, *exc):
+    async def __aexit__(self, *exc: Any) -> None:
         await self.close()
 
     def __repr__(self):

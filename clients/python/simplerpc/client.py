@@ -1,11 +1,15 @@
 """The Client: a simplerpc server's methods as Python attributes."""
 
+from __future__ import annotations
+
 import itertools
 import json
 import sys
 import threading
 import time
 import urllib.parse
+
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
 
 from . import _wire
 from ._describe import Description
@@ -26,10 +30,16 @@ _HEADERS = {
     "User-Agent": "simplerpc-python",
 }
 
+if TYPE_CHECKING:
+    import ssl
+
+# A server's address: (host, port), or a URL.
+Address = Union[Tuple[str, int], str]
+
 _DESCRIBE = "simplerpc.describe"
 
 
-def parse_address(address):
+def parse_address(address: Address) -> Tuple[str, str, int, str]:
     """Return (scheme, host, port, path) for a (host, port) tuple (the
     native protocol) or a URL: simplerpc://host:port (native),
     simplerpcs://host:port (native over TLS), http://host:port/path
@@ -89,8 +99,10 @@ class Client:
     closes its connections, and a later call connects again.
     """
 
-    def __init__(self, address, debug=False, timeout=None, *, codec=None, connect_timeout=10.0, metadata=None,
-                 ssl_context=None, server_hostname=None, retry=None):
+    def __init__(self, address: Address, debug: bool = False, timeout: Optional[float] = None, *,
+                 codec: Optional[str] = None, connect_timeout: float = 10.0,
+                 metadata: Optional[Dict[str, str]] = None, ssl_context: Optional["ssl.SSLContext"] = None,
+                 server_hostname: Optional[str] = None, retry: Optional[RetryPolicy] = None) -> None:
         scheme, host, port, path = parse_address(address)
         if retry is None:
             retry = DEFAULT_RETRY
@@ -122,12 +134,12 @@ class Client:
 
     # ---- names ------------------------------------------------------------
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         return self[name]
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Any:
         obj = self._names.get(name)
         if obj is None:
             service, dot, meth = name.partition(".")
@@ -144,7 +156,8 @@ class Client:
         names = list(d.services) + list(d.functions) if d is not None else []
         return sorted(set(names) | {"close", "describe", "batch", "notify"})
 
-    def describe(self, refresh=False, timeout=None, _for_call=False):
+    def describe(self, refresh: bool = False, timeout: Optional[float] = None,
+                 _for_call: bool = False) -> Optional[Description]:
         """The server's description (services, methods, Go signatures),
         fetched once; None when the server does not describe itself."""
         if self._description is not None and not refresh:
@@ -257,7 +270,7 @@ class Client:
             return None
         return _result(name, req_id, status, reason, data, _one_response)
 
-    def notify(self, name, *args, **kwargs):
+    def notify(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Call the method called name and do not wait for its result
         (errors are not reported). Over HTTP it is a JSON-RPC
         notification; natively the call is sent and its reply dropped."""
@@ -272,7 +285,7 @@ class Client:
             return
         self._post(name, args, kwargs, self._timeout, metadata, notify=True)
 
-    def batch(self):
+    def batch(self) -> "Batch":
         """A Batch: calls queued in it are sent together when it ends (one
         write natively, one JSON-RPC batch over HTTP).
 
@@ -284,17 +297,17 @@ class Client:
         """
         return Batch(self)
 
-    def close(self):
+    def close(self) -> None:
         """Close the client's connections. A later call reconnects."""
         self._transport.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self._native:
             return "<simplerpc.Client %s://%s:%d>" % ((self._scheme,) + self._address)
         return "<simplerpc.Client %s://%s:%d%s>" % ((self._scheme,) + self._address + (self._transport.path,))
@@ -355,10 +368,10 @@ class Method:
         self.name = name
         self.prefix = _wire.method_prefix(name)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._client._call(self, args, kwargs)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         raise AttributeError("%s is a method: it has no attribute %s" % (self.name, name))
@@ -405,7 +418,7 @@ class Batch:
         self._queued.append((p, name, args, kwargs, timeout, metadata))
         return p
 
-    def send(self):
+    def send(self) -> None:
         """Send the queued calls and wait for their results."""
         queued, self._queued = self._queued, []
         if not queued:
@@ -489,7 +502,7 @@ class Pending:
     def _set(self, value, error):
         self._done, self._value, self._error = True, value, error
 
-    def result(self):
+    def result(self) -> Any:
         """The call's result, or raise its error."""
         if not self._done:
             raise RuntimeError("the batch holding %s has not been sent" % self.method)

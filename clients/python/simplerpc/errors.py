@@ -6,6 +6,10 @@ subclass for its simplerpc code (NotFoundError, ApplicationError, ...).
 A server that cannot be reached raises the built-in ConnectionError.
 """
 
+from __future__ import annotations
+
+from typing import Any, Optional
+
 __all__ = [
     "register_error",
     "RemoteError",
@@ -42,8 +46,9 @@ class RemoteError(Exception):
 
     code = None
 
-    def __init__(self, message, code=None, type=None, traceback=None, method=None,
-                 name=None, detail=None, rpc_code=None):
+    def __init__(self, message: str, code: Optional[str] = None, type: Optional[str] = None,
+                 traceback: Optional[str] = None, method: Optional[str] = None, name: Optional[str] = None,
+                 detail: Any = None, rpc_code: Optional[int] = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -170,7 +175,7 @@ RPC_CODES = {
 REGISTERED = {}
 
 
-def register_error(name, cls):
+def register_error(name: str, cls: type) -> None:
     """Raise cls for every error the server registered under name (with
     Go's simplerpc.RegisterError or RegisterErrorType):
 

@@ -14,8 +14,11 @@ start, wait for and cancel calls by id:
         c.cancel(call_id)
 """
 
+from __future__ import annotations
+
 import socket
 import time
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import _codec, _session, _wire
 from ._tls import TLSSocket
@@ -166,7 +169,8 @@ class NativeClient:
     connection is opened at once; close() closes it.
     """
 
-    def __init__(self, address, timeout=30.0, codec=None, ssl_context=None):
+    def __init__(self, address: Tuple[str, int], timeout: Optional[float] = 30.0, codec: Optional[str] = None,
+                 ssl_context: Any = None) -> None:
         host, port = address
         self.timeout = timeout
         self._t = NativeTransport(host, port, codec=codec, ssl_context=ssl_context, connect_timeout=timeout)
@@ -184,12 +188,14 @@ class NativeClient:
         """The codec's name: "cbor" or "json"."""
         return self._t.codec.name
 
-    def call(self, method, *args, timeout=None, metadata=None):
+    def call(self, method: str, *args: Any, timeout: Optional[float] = None,
+             metadata: Optional[Dict[str, str]] = None) -> List[Any]:
         """Call method with args and return the list of its results; a
         failed call raises the RemoteError subclass for its code."""
         return self.wait(self.start(method, *args, timeout=timeout, metadata=metadata))
 
-    def start(self, method, *args, timeout=None, metadata=None):
+    def start(self, method: str, *args: Any, timeout: Optional[float] = None,
+              metadata: Optional[Dict[str, str]] = None) -> int:
         """Send a call without waiting for its reply; return its id."""
         try:
             s, c = self._t.start(method, _wire.method_prefix(method), list(args), timeout, metadata)
@@ -199,7 +205,7 @@ class NativeClient:
         self._calls[c.id] = (s, c, None if wait is None else time.monotonic() + wait)
         return c.id
 
-    def wait(self, call_id):
+    def wait(self, call_id: int) -> List[Any]:
         """Wait for the reply of call call_id; return its results."""
         s, c, deadline = self._calls.pop(call_id)
         try:
@@ -209,12 +215,12 @@ class NativeClient:
         except DeadlineExceededError:
             raise
 
-    def cancel(self, call_id):
+    def cancel(self, call_id: int) -> None:
         """Cancel call call_id on the server and forget it."""
         s, c, _ = self._calls.pop(call_id)
         s.forget(c)
 
-    def ping(self, timeout=None):
+    def ping(self, timeout: Optional[float] = None) -> float:
         """Send a ping and wait for its pong; return the round trip."""
         s = self._t.session()
         s.connected()

@@ -1,5 +1,7 @@
 """RetryPolicy: how a client retries a call that was not run."""
 
+from __future__ import annotations
+
 import random
 
 __all__ = ["RetryPolicy", "DEFAULT_RETRY"]
@@ -24,7 +26,7 @@ class RetryPolicy:
 
     __slots__ = ("max_attempts", "initial_backoff", "max_backoff")
 
-    def __init__(self, max_attempts=10, initial_backoff=0.001, max_backoff=1.0):
+    def __init__(self, max_attempts: int = 10, initial_backoff: float = 0.001, max_backoff: float = 1.0) -> None:
         if int(max_attempts) < 1:
             raise ValueError("max_attempts must be at least 1, not %r" % (max_attempts,))
         if initial_backoff < 0 or max_backoff < 0:
@@ -33,7 +35,7 @@ class RetryPolicy:
         self.initial_backoff = float(initial_backoff)
         self.max_backoff = float(max_backoff)
 
-    def backoff(self, attempt):
+    def backoff(self, attempt: int) -> float:
         """The wait, in seconds, after try number attempt (from 1)."""
         d = self.initial_backoff * (2 ** min(attempt - 1, 62))
         if self.max_backoff and d > self.max_backoff:

@@ -40,7 +40,7 @@ def _build():
 
 
 class GoServer:
-    """The running server. main, limited, idle, proxied and tls are
+    """The running server. main, limited, idle, proxied, tls and restart are
     (host, port) addresses, ca the PEM of the TLS server's CA: see
     tests/server/main.go."""
 
@@ -58,6 +58,7 @@ class GoServer:
         self.proxied = _address(addrs["proxied"])
         self.tls = _address(addrs["tls"])
         self.ca = addrs["ca"]
+        self.restart = _address(addrs["restart"])
 
     def stop(self):
         """Shut the server down (it exits when its stdin closes)."""

@@ -265,6 +265,27 @@ class ResumeTest(unittest.TestCase):
             self.assertEqual(results, {i: i + 1 for i in range(8)})
 
 
+class GoAwayTest(unittest.TestCase):
+    def test_graceful_restart(self):
+        # The call in flight is answered by the old server (which sends
+        # go-away, finishes it, then a final go-away); later calls go to
+        # a new session on the new server.
+        with Client(server.restart) as c, Client(server.main) as control:
+            before = c.Counter.Count()
+            got = []
+            t = threading.Thread(target=lambda: got.append(c.Counter.Hit(300)))
+            t.start()
+            wait_until(lambda: control.Counter.Count() == before + 1)
+            control.Restart.Now()
+            t.join(10)
+            self.assertEqual(got, [before + 1])
+            self.assertEqual(c.Calc.Add(1, 2), 3)
+            self.assertEqual(control.Counter.Count(), before + 1)
+            # One connection to the new server (a new listener, counting
+            # from zero): the new session's.
+            self.assertEqual(c.Stats.Connections(), 1)
+
+
 class RetryTest(unittest.TestCase):
     def closed_port(self):
         s = socket.socket()
