@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
@@ -484,7 +485,6 @@ class AsyncClient:
                 raise
             except RemoteError as e:
                 if self._debug and e.traceback:
-                    import sys
                     tb = e.traceback if e.traceback.endswith("\n") else e.traceback + "\n"
                     sys.stderr.write("Server side traceback:\n" + tb)
                 raise

@@ -17,12 +17,13 @@ start, wait for and cancel calls by id:
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import _codec, _session, _wire
 from ._tls import TLSSocket
-from .errors import DeadlineExceededError, NotRun, NotSent, ResourceExhaustedError, UnavailableError
+from .errors import NotRun, NotSent, ResourceExhaustedError, UnavailableError
 
 __all__ = ["NativeTransport", "NativeClient", "HandshakeError"]
 
@@ -51,10 +52,9 @@ class NativeTransport:
         self._ssl = ssl_context
         self._server_hostname = server_hostname or host
         self.connect_timeout = connect_timeout
-        self._mu = _session.threading.Lock()
+        self._mu = threading.Lock()  # guards _session and _old
         self._session = None  # the session new calls go to
         self._old = []  # sessions going away, finishing their calls
-        self._closed = False
 
     def _dial(self):
         sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
@@ -75,8 +75,6 @@ class NativeTransport:
         with self._mu:
             s = self._session
             if s is None or s.going_away or s.closed:
-                if self._closed:
-                    raise NotSent(ConnectionError("the client is closed"))
                 s = self._session = _session.Session(self._dial, self.codec.name, self._going_away)
         return s
 
@@ -212,8 +210,6 @@ class NativeClient:
             return self._t.finish(s, c, deadline)
         except NotRun:
             raise UnavailableError("the server shut down: call not run", method=c.method) from None
-        except DeadlineExceededError:
-            raise
 
     def cancel(self, call_id: int) -> None:
         """Cancel call call_id on the server and forget it."""

@@ -151,6 +151,22 @@ class ParserTest(unittest.TestCase):
             if out is not None:  # a well-formed array of byte strings, wholly within the body
                 self.assertEqual(sum(len(x) for x in out) <= len(b), True)
 
+    @unittest.skipUnless(_codec.HAVE_CBOR, "the cbor2 package is not installed")
+    def test_flat_cbor_reads_as_cbor2_reads(self):
+        # The hand-written encoder of plain scalars against cbor2's decoder.
+        rnd = random.Random(4)
+        pick = [lambda: rnd.randrange(-(1 << 64), 1 << 64), lambda: rnd.randrange(0, 300), lambda: rnd.random() * 1e9,
+                lambda: "".join(chr(rnd.randrange(1, 0x2FFF)) for _ in range(rnd.randrange(0, 40))),
+                lambda: bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(0, 300))),
+                lambda: rnd.choice([None, True, False])]
+        for _ in range(3000):
+            args = tuple(rnd.choice(pick)() for _ in range(rnd.randrange(0, 30)))
+            enc = _codec._cbor_flat(args)
+            self.assertIsNotNone(enc)
+            self.assertEqual(_codec._cbor2.loads(enc), list(args))
+        self.assertIsNone(_codec._cbor_flat((1 << 64,)))
+        self.assertIsNone(_codec._cbor_flat(([1],)))
+
     def test_uvarint(self):
         for n in (0, 1, 127, 128, 300, 2**63, 2**64 - 1):
             enc = _wire.uvarint(n)
