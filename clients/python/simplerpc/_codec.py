@@ -167,8 +167,14 @@ if _cbor2 is not None:
         return parts
 
     def _cbor_decode(body, _loads=_cbor2.loads):
-        if len(body) == 2 and body[0] == 0x81 and body[1] < 24:  # [n], n < 24: the commonest reply
-            return [body[1]]
+        n = len(body)
+        if 2 <= n <= 10 and body[0] == 0x81 and body[1] < 0x3C:  # [an integer]: the commonest reply
+            ib = body[1]
+            info = ib & 31
+            size = 0 if info < 24 else 1 << (info - 24)
+            if info < 28 and n == 2 + size:
+                v = info if info < 24 else int.from_bytes(body[2:], "big")
+                return [v if ib < 0x20 else -1 - v]
         if len(body) >= _BIG:
             out = _cbor_split_bytes(body)
             if out is not None:

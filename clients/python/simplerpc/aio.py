@@ -298,7 +298,9 @@ class _AsyncSession:
     # ---- calls ------------------------------------------------------------
 
     async def call(self, method, prefix, args, timeout, metadata):
-        conn = await self.connected()
+        conn = self.conn
+        if conn is None or conn.dead:
+            conn = await self.connected()
         flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
         if len(body) > conn.max_body:
             raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"

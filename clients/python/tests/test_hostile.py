@@ -165,6 +165,11 @@ class ParserTest(unittest.TestCase):
             self.assertIsNotNone(enc)
             self.assertEqual(_codec._cbor2.loads(enc), list(args))
         self.assertIsNone(_codec._cbor_flat((1 << 64,)))
+        # The decoder's fast path for one integer, against cbor2's.
+        for v in (0, 23, 24, 255, 256, 65535, 65536, 1 << 32, (1 << 64) - 1, -1, -24, -25, -(1 << 64)):
+            enc = _codec._cbor2.dumps([v])
+            self.assertEqual(_codec.CBOR.decode(enc), [v])
+            self.assertEqual(_codec.CBOR.decode(enc), _codec._cbor2.loads(enc))
         self.assertIsNone(_codec._cbor_flat(([1],)))
 
     def test_uvarint(self):
