@@ -265,6 +265,106 @@ class ResumeTest(unittest.TestCase):
             self.assertEqual(results, {i: i + 1 for i in range(8)})
 
 
+class UnavailableTest(unittest.TestCase):
+    def test_refused_calls_are_retried_until_the_server_has_room(self):
+        # limited runs one call at a time: a second is refused as
+        # unavailable (not run) and retried.
+        with Client(server.limited) as holder, Client(server.limited) as c, Client(server.main) as control:
+            self.assertEqual(c.Calc.Add(0, 0), 0)  # connected and described before the gate closes
+            held = threading.Thread(target=holder.Gate.Wait)
+            held.start()
+            wait_until(lambda: control.Gate.Waiting() == 1)
+            before = control.Counter.Count()
+            opener = threading.Timer(0.05, control.Gate.Open)
+            opener.start()
+            self.assertEqual(c.Counter.Hit(0), before + 1)  # refused, retried, run once
+            opener.join()
+            held.join()
+            self.assertEqual(control.Counter.Count(), before + 1)
+
+    def test_gives_up_after_the_policy(self):
+        with Client(server.limited) as holder, Client(server.main) as control:
+            c = Client(server.limited, retry=RetryPolicy(max_attempts=3, initial_backoff=0.001))
+            self.addCleanup(c.close)
+            self.assertEqual(c.Calc.Add(0, 0), 0)
+            held = threading.Thread(target=holder.Gate.Wait)
+            held.start()
+            try:
+                wait_until(lambda: control.Gate.Waiting() == 1)
+                before = control.Counter.Count()
+                with mock.patch.object(c._transport, "call", wraps=c._transport.call) as call:
+                    with self.assertRaises(simplerpc.UnavailableError):
+                        c.Counter.Hit(0)
+                self.assertEqual(call.call_count, 3)
+                self.assertEqual(control.Counter.Count(), before)
+            finally:
+                control.Gate.Open()
+                held.join()
+
+
+class HTTPFeaturesTest(unittest.TestCase):
+    """What the native tests above check, over JSON-RPC/HTTP."""
+
+    def test_describe_registered_errors_retry(self):
+        with Client(goserver.http(server.main)) as c:
+            self.assertIn("Add", dir(c.Calc))
+            with self.assertRaises(simplerpc.UnknownNameError) as cm:
+                c.Calc.Ad(1, 2)
+            self.assertIn("did you mean Add?", cm.exception.message)
+
+            class DivByZero(simplerpc.ApplicationError):
+                pass
+
+            simplerpc.register_error("calc.div_by_zero", DivByZero)
+            self.addCleanup(simplerpc.errors.REGISTERED.pop, "calc.div_by_zero", None)
+            with self.assertRaises(DivByZero):
+                c.Calc.Div(1, 0)
+        attempts = []
+        real = socket.create_connection
+
+        def counting(*args, **kwargs):
+            attempts.append(args[0])
+            return real(*args, **kwargs)
+
+        with mock.patch("socket.create_connection", counting):
+            with self.assertRaises(ConnectionError):
+                Client(goserver.http(RetryTest.closed_port(None)), retry=RetryPolicy(max_attempts=3)).Calc.Add(1, 2)
+        self.assertEqual(len(attempts), 3)
+
+    def test_url_path(self):
+        # The client posts to the URL's path (a handler mounted at /rpc).
+        import http.server
+        import json
+
+        seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                seen.append((self.path, req["method"], self.headers.get("authorization")))
+                body = json.dumps({"jsonrpc": "2.0", "result": 3, "id": req["id"]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        t = threading.Thread(target=httpd.serve_forever)
+        t.start()
+        try:
+            with Client("http://127.0.0.1:%d/rpc" % httpd.server_address[1]) as c:
+                self.assertEqual(c.Calc.Add(1, 2, _metadata={"authorization": "Bearer t"}), 3)
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+            t.join()
+        self.assertEqual(seen, [("/rpc", "Calc.Add", "Bearer t")])
+
+
 class GoAwayTest(unittest.TestCase):
     def test_graceful_restart(self):
         # The call in flight is answered by the old server (which sends
