@@ -65,7 +65,7 @@ class _Conn:
     reading thread's alone) and its counters."""
 
     __slots__ = ("sock", "max_body", "buf", "start", "end", "frames", "dead", "last_rx", "last_tx", "ping_at",
-                 "rcvtimeo")
+                 "rcvtimeo", "mid")
 
     # The socket is in blocking mode, and its waits are bounded by the
     # kernel (SO_RCVTIMEO, SO_SNDTIMEO): one system call per read or
@@ -83,6 +83,7 @@ class _Conn:
         self.dead = False
         self.last_rx = self.last_tx = time.monotonic()
         self.ping_at = None  # when the keepalive ping went out
+        self.mid = False  # a frame is taken from the buffer and not yet filed
 
     def read_timeout(self, seconds):
         """Bound the next reads to seconds (None: no bound)."""
@@ -335,6 +336,18 @@ class Session:
             if lead:
                 try:
                     self._lead(c, deadline)
+                except DeadlineExceededError:
+                    raise  # raised between frames: the stream is whole
+                except BaseException:
+                    # A KeyboardInterrupt that came between taking a frame
+                    # from the buffer and filing it lost that frame: give
+                    # the connection up, so that the session's resume sends
+                    # every waiting call again and no reply is lost. (One
+                    # that came while waiting for bytes lost nothing.)
+                    conn = self.conn
+                    if conn is not None and conn.mid:
+                        conn.kill()
+                    raise
                 finally:
                     self._handoff()
                 continue
@@ -415,6 +428,7 @@ class Session:
         if conn.end - conn.start < _wire.HEADER_SIZE:
             self._fill(conn, _wire.HEADER_SIZE, timeout)
         size, kind, flags, frame_id = _wire.parse_header(buf, conn.start, max(conn.max_body, _wire.MAX_REPLY))
+        conn.mid = True
         start = conn.start + _wire.HEADER_SIZE
         if conn.end - start >= size:
             body = bytes(buf[start:start + size])
@@ -453,6 +467,7 @@ class Session:
                     del self.calls[frame_id]
                     c.done = True
                     _wake(c)
+        conn.mid = False
 
     def _fill(self, conn, need, timeout):
         """Read until conn.buf holds need unparsed bytes."""
