@@ -97,6 +97,33 @@ class AsyncTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(await control.Counter.Count(), before + 1)
             self.assertEqual(await c.Calc.Add(2, 2), 4)
 
+    async def test_graceful_restart(self):
+        async with AsyncClient(server.restart) as c, AsyncClient(server.main) as control:
+            before = await c.Counter.Count()
+            call = asyncio.ensure_future(c.Counter.Hit(300))
+            await until(lambda: _eq(control.Counter.Count(), before + 1))
+            await control.Restart.Now()
+            self.assertEqual(await asyncio.wait_for(call, 10), before + 1)
+            self.assertEqual(await c.Calc.Add(1, 2), 3)  # a new session on the new server
+            self.assertEqual(await c.Stats.Connections(), 1)
+
+    async def test_hostile_server(self):
+        import test_hostile
+
+        for answer in (lambda i: b"\x00\x00\x00\x00\x09\x00" + i.to_bytes(8, "big"),  # kind 9
+                       lambda i: b"\xff\xff\xff\xff\x02\x00" + i.to_bytes(8, "big"),  # 4 GiB
+                       lambda i: b"\x00\x00\x00\x03\x02\x00" + i.to_bytes(8, "big") + b"[1,"):
+            fake = test_hostile.FakeNativeServer(answer)
+            try:
+                async with AsyncClient(fake.address, codec="json", retry=simplerpc.RetryPolicy(max_attempts=2)) as c:
+                    c._description = False
+                    with self.assertRaises((simplerpc.ConnectionLostError, simplerpc.InternalError)):
+                        await c.Calc.Add(1, 2, _timeout=10)
+            finally:
+                # Not in the loop's thread: the client's hang-up, which the
+                # fake server waits for, needs the loop to run.
+                await asyncio.get_running_loop().run_in_executor(None, fake.close)
+
     async def test_tls_metadata_http(self):
         ctx = ssl.create_default_context(cadata=server.ca)
         async with AsyncClient("simplerpcs://127.0.0.1:%d" % server.tls[1], ssl_context=ctx,
