@@ -31,6 +31,7 @@ import time
 
 from . import _wire
 from .errors import ConnectionLostError, DeadlineExceededError, InternalError, NotRun, NotSent, new_error
+from .retry import DEFAULT_RETRY
 
 __all__ = ["Session", "result", "error_from_object", "CODES"]
 
@@ -136,8 +137,9 @@ class Session:
     """A session with one server. dial() returns a connected socket (TLS
     included); codec names the hello's codec. Safe for threads."""
 
-    def __init__(self, dial, codec, on_goaway=None):
+    def __init__(self, dial, codec, on_goaway=None, retry=None):
         self._dial = dial
+        self._retry = retry or DEFAULT_RETRY
         self._codec = codec
         self._on_goaway = on_goaway
         self.sid = secrets.token_bytes(16)
@@ -156,10 +158,10 @@ class Session:
 
     # ---- connecting -------------------------------------------------------
 
-    def _handshake(self):
-        """Dial and greet; return (conn, resumed)."""
+    def _handshake(self, deadline=None):
+        """Dial and greet, within deadline; return (conn, resumed)."""
         try:
-            sock = self._dial()
+            sock = self._dial(None if deadline is None else max(deadline - time.monotonic(), 0.001))
         except OSError as e:
             raise NotSent(e) from e
         try:
@@ -208,7 +210,7 @@ class Session:
         finally:
             self._handoff()
 
-    def _reconnect(self, old):
+    def _reconnect(self, old, deadline=None):
         """Replace the broken connection old (or none); with calls in
         flight, resume the session and send them again. Raises NotSent if
         no connection could be made."""
@@ -218,7 +220,7 @@ class Session:
                 return conn
             if self.closed:
                 raise NotSent(ConnectionError("the client is closed"))
-            new, resumed = self._handshake()
+            new, resumed = self._handshake(deadline)
             lost = None
             if new is None:  # session refused: a new id, the calls in flight are lost
                 lost = "the server refused to resume the session"
@@ -393,12 +395,7 @@ class Session:
         while not c.done:
             conn = self.conn
             if conn is None or conn.dead:
-                try:
-                    conn = self._reconnect(conn)
-                except NotSent as e:
-                    self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may "
-                                  "not have run), and no new one could be made: %s" % e.cause)
-                    return
+                self._resume(conn, deadline, c)
                 continue
             wait = None
             now = time.monotonic()
@@ -420,6 +417,30 @@ class Session:
                 continue
             except (OSError, _wire.ProtocolError):
                 conn.kill()
+
+    def _resume(self, old, deadline, c):
+        """Replace the broken connection old, trying as the retry policy
+        allows; when no connection can be made, every waiting call fails
+        (connection_lost: it may have run). The caller's deadline passing
+        fails its call alone: the next reader tries on."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._reconnect(old, deadline)
+                return
+            except NotSent as e:
+                err = e
+            now = time.monotonic()
+            wait = self._retry.backoff(attempt)
+            if attempt >= self._retry.max_attempts:
+                self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may "
+                              "not have run), and no new one could be made: %s" % err.cause)
+                return
+            if deadline is not None and now + wait >= deadline:
+                raise DeadlineExceededError("no reply within the call's timeout (reconnecting: %s)" % err.cause,
+                                            method=c.method)
+            time.sleep(wait)
 
     def _read_frame(self, conn, timeout):
         """Read one frame from conn (waiting at most timeout seconds for

@@ -120,7 +120,8 @@ class Client:
         self._native = scheme.startswith("simplerpc")
         if self._native:
             self._transport = NativeTransport(host, port, codec=codec, ssl_context=ssl_context,
-                                              server_hostname=server_hostname, connect_timeout=connect_timeout)
+                                              server_hostname=server_hostname, connect_timeout=connect_timeout,
+                                              retry=retry)
         else:
             if codec not in (None, "json"):
                 raise ValueError("JSON-RPC over HTTP carries JSON only")

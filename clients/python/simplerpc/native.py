@@ -42,11 +42,15 @@ class NativeTransport:
     codec is "cbor", "json" or None (cbor when the cbor2 package is
     installed). ssl_context, an ssl.SSLContext, turns TLS on;
     server_hostname is the name its certificate is checked against (the
-    host by default). connect_timeout bounds dialing and the handshake.
+    host by default). connect_timeout bounds dialing and the handshake;
+    retry, a RetryPolicy, the reconnecting of a session with calls in
+    flight.
     """
 
-    def __init__(self, host, port, codec=None, ssl_context=None, server_hostname=None, connect_timeout=10.0):
+    def __init__(self, host, port, codec=None, ssl_context=None, server_hostname=None, connect_timeout=10.0,
+                 retry=None):
         self.host = host
+        self.retry = retry  # bounds a session's reconnecting (RetryPolicy; None: the default)
         self.port = int(port)
         self.codec = _codec.get(codec)
         self._ssl = ssl_context
@@ -56,8 +60,12 @@ class NativeTransport:
         self._session = None  # the session new calls go to
         self._old = []  # sessions going away, finishing their calls
 
-    def _dial(self):
-        sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+    def _dial(self, timeout=None):
+        """A connected socket (TLS included), within timeout seconds and
+        the connect timeout."""
+        if timeout is None or timeout > self.connect_timeout:
+            timeout = self.connect_timeout
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._ssl is not None:
@@ -75,7 +83,7 @@ class NativeTransport:
         with self._mu:
             s = self._session
             if s is None or s.going_away or s.closed:
-                s = self._session = _session.Session(self._dial, self.codec.name, self._going_away)
+                s = self._session = _session.Session(self._dial, self.codec.name, self._going_away, self.retry)
         return s
 
     def _going_away(self, s):

@@ -386,6 +386,76 @@ class GoAwayTest(unittest.TestCase):
             self.assertEqual(c.Stats.Connections(), 1)
 
 
+class Forwarder:
+    """A TCP forwarder to the server that can go away: stop() closes its
+    listener and every connection through it."""
+
+    def __init__(self, target):
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(8)
+        self.ls.settimeout(0.05)
+        self.address = self.ls.getsockname()
+        self.target = target
+        self.socks = []
+        self.pipes = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.accept)
+        self.thread.start()
+
+    def accept(self):
+        while not self.stopped.is_set():
+            try:
+                a, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            b = socket.create_connection(self.target)
+            self.socks += [a, b]
+            for src, dst in ((a, b), (b, a)):
+                p = threading.Thread(target=_pump, args=(src, dst))
+                p.start()
+                self.pipes.append(p)
+        self.ls.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join(5)
+        for s in self.socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for p in self.pipes:
+            p.join(5)
+
+
+class SessionLostTest(unittest.TestCase):
+    def test_no_new_connection_within_the_policy_loses_the_call(self):
+        fwd = Forwarder(server.main)
+        self.addCleanup(fwd.stop)
+        with Client(fwd.address, retry=RetryPolicy(max_attempts=3)) as c, Client(server.main) as control:
+            self.assertEqual(c.Calc.Add(1, 1), 2)
+            before = control.Counter.Count()
+            errors = []
+
+            def call():
+                try:
+                    c.Counter.Hit(300)
+                except Exception as e:  # checked below
+                    errors.append(e)
+
+            t = threading.Thread(target=call)
+            t.start()
+            wait_until(lambda: control.Counter.Count() == before + 1)
+            start = time.monotonic()
+            fwd.stop()  # the connection breaks and nothing listens any more
+            t.join(10)
+            self.assertLess(time.monotonic() - start, 5)
+            self.assertEqual(len(errors), 1)
+            self.assertIsInstance(errors[0], simplerpc.ConnectionLostError)
+            self.assertIn("no new one could be made", errors[0].message)
+
+
 class RetryTest(unittest.TestCase):
     def closed_port(self):
         s = socket.socket()
