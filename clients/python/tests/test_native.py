@@ -174,13 +174,17 @@ class SharingTest(unittest.TestCase):
             self.assertEqual(c.Stats.Connections(), before)
 
     def test_slow_call_does_not_hold_back_others(self):
-        with Client(server.main) as c:
-            slow = threading.Thread(target=c.Calc.Sleep, args=(300,))
-            start = time.monotonic()
+        # Calls on the one connection are answered while a slow call on
+        # it is still running.
+        with Client(server.main) as c, Client(server.main) as control:
+            before = control.Gate.Waiting()
+            slow = threading.Thread(target=c.Gate.Wait)
             slow.start()
+            wait_until(lambda: control.Gate.Waiting() == before + 1)
             for i in range(20):
                 self.assertEqual(c.Calc.Add(i, 1), i + 1)
-            self.assertLess(time.monotonic() - start, 0.3)
+            self.assertTrue(slow.is_alive())
+            control.Gate.Open()
             slow.join()
 
     def test_many_calls_are_acknowledged(self):
