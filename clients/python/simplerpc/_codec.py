@@ -8,7 +8,7 @@ import json
 import struct
 
 try:
-    import cbor2 as _cbor2
+    import cbor2 as _cbor2  # type: ignore[import]
 except ImportError:  # the standard library alone: JSON only
     _cbor2 = None
 
@@ -202,7 +202,7 @@ if _cbor2 is not None:
 
     CBOR = Codec("cbor", _cbor_encode, _cbor_decode, True)
 else:
-    CBOR = None
+    CBOR = None  # type: ignore[assignment]
 
 
 def default_name():

@@ -20,7 +20,7 @@ import asyncio
 import secrets
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 from . import _codec, _wire
 from ._describe import Description
@@ -388,9 +388,9 @@ class AsyncClient:
         self._metadata = _check_metadata(metadata) if metadata else None
         self._retry = retry
         self._session = None
-        self._old = []
-        self._names = {}
-        self._description = None
+        self._old: List[_AsyncSession] = []
+        self._names: Dict[str, Any] = {}
+        self._description: Union[None, bool, Description] = None
         if not self._native:
             self._sync = Client(address, debug=debug, timeout=timeout, connect_timeout=connect_timeout,
                                 metadata=metadata, ssl_context=ssl_context, retry=retry)
@@ -418,7 +418,7 @@ class AsyncClient:
                 self._description = Description(await self._call_once(_DESCRIBE, (), {}, None, None))
             except Exception:  # introspection off, or unreachable
                 self._description = False
-        return self._description or None
+        return self._description if isinstance(self._description, Description) else None
 
     def _check_name(self, name):
         if self._description:

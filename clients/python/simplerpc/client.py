@@ -118,6 +118,7 @@ class Client:
         self._metadata = _check_metadata(metadata) if metadata else None
         self._retry = retry
         self._native = scheme.startswith("simplerpc")
+        self._transport: Any
         if self._native:
             self._transport = NativeTransport(host, port, codec=codec, ssl_context=ssl_context,
                                               server_hostname=server_hostname, connect_timeout=connect_timeout,
@@ -128,9 +129,10 @@ class Client:
             self._transport = Transport(host, port, timeout, path=path, ssl_context=ssl_context,
                                         connect_timeout=connect_timeout, server_hostname=server_hostname)
         self._ids = itertools.count(1)
-        self._names = {}  # name -> Service or Method, made once
+        self._names: Dict[str, Any] = {}  # name -> Service or Method, made once
         self._names_mu = threading.Lock()
-        self._description = None  # a Description once fetched
+        # A Description once fetched; False when the server has none.
+        self._description: Union[None, bool, Description] = None
         self._describe_mu = threading.Lock()
 
     # ---- names ------------------------------------------------------------
@@ -162,7 +164,7 @@ class Client:
         """The server's description (services, methods, Go signatures),
         fetched once; None when the server does not describe itself."""
         if self._description is not None and not refresh:
-            return self._description or None
+            return self._description if isinstance(self._description, Description) else None
         with self._describe_mu:
             if self._description is None or refresh:
                 try:
@@ -175,7 +177,7 @@ class Client:
                     return None  # not now: asked again later
                 except Exception:  # introspection off, or an answer this client cannot read
                     self._description = False
-        return self._description or None
+        return self._description if isinstance(self._description, Description) else None
 
     def _check_name(self, name):
         """Raise NotFoundError, with a hint, for a name the server's

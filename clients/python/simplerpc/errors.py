@@ -81,7 +81,7 @@ class NotFoundError(RemoteError):
     code = "not_found"
 
 
-class UnknownNameError(NotFoundError, AttributeError):
+class UnknownNameError(NotFoundError, AttributeError):  # type: ignore[misc]
     """A name the server's description does not hold, caught before any
     call; also an AttributeError, so hasattr() and completion work."""
 

@@ -180,7 +180,7 @@ class NativeClient:
         host, port = address
         self.timeout = timeout
         self._t = NativeTransport(host, port, codec=codec, ssl_context=ssl_context, connect_timeout=timeout)
-        self._calls = {}  # id -> (session, call, deadline)
+        self._calls: Dict[int, Any] = {}  # id -> (session, call, deadline)
         try:
             self.max_body = self._t.max_body()
         except NotSent as e:

@@ -52,7 +52,7 @@ class RetryPolicy:
         return (self.max_attempts, self.initial_backoff, self.max_backoff) == (
             other.max_attempts, other.initial_backoff, other.max_backoff)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]
 
 
 DEFAULT_RETRY = RetryPolicy()
