@@ -245,6 +245,26 @@ class ResumeTest(unittest.TestCase):
             self.assertEqual(control.Counter.Count(), before + 1)
             self.assertEqual(c.Calc.Add(1, 1), 2)
 
+    def test_keepalive_notices_a_silent_connection(self):
+        # The connection goes silent both ways without closing (a peer
+        # that vanished): the waiting caller pings it, hears nothing, gives
+        # it up and resumes the session on a new connection.
+        from simplerpc import _session
+
+        with mock.patch.object(_session, "KEEPALIVE_INTERVAL", 0.3), \
+                mock.patch.object(_session, "KEEPALIVE_TIMEOUT", 0.3):
+            with Client(server.proxied) as c, Client(server.main) as control:
+                self.assertEqual(c.Calc.Add(1, 1), 2)
+                before = control.Counter.Count()
+                got = []
+                t = threading.Thread(target=lambda: got.append(c.Counter.Hit(1500)))
+                t.start()
+                wait_until(lambda: control.Counter.Count() == before + 1)
+                self.assertGreaterEqual(control.Fault.Silence(), 1)
+                t.join(15)
+                self.assertEqual(got, [before + 1])
+                self.assertEqual(control.Counter.Count(), before + 1)
+
     def test_broken_idle_connection_is_replaced(self):
         with Client(server.proxied) as c, Client(server.main) as control:
             self.assertEqual(c.Calc.Add(1, 2), 3)

@@ -195,6 +195,11 @@ type Fault struct{ p *faultproxy.Proxy }
 // returns how many it closed.
 func (f Fault) Reset() int { return f.p.Reset() }
 
+// Silence stops the connections open through the proxy from forwarding
+// anything, without telling either side; new connections are forwarded.
+// It returns how many it silenced.
+func (f Fault) Silence() int { return f.p.Silence() }
+
 // Conns returns the number of connections open through the proxy.
 func (f Fault) Conns() int { return f.p.Conns() }
 
