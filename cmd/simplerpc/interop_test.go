@@ -108,7 +108,7 @@ func TestInteropPython(t *testing.T) {
 	addr := startInteropServer(t)
 	for transport, skip := range map[string][]string{
 		"native":  nil,
-		"jsonrpc": {"deadline_propagation", "cancel_after_begin", "metadata_echo"},
+		"jsonrpc": {"deadline_propagation", "cancel_after_begin"},
 	} {
 		cmd := exec.Command(python, "../../clients/python/tests/interop.py", "--addr", addr, "--transport", transport)
 		var stderr strings.Builder

@@ -1,20 +1,29 @@
 """Python client for simplerpc servers.
 
-    from simplerpc import Client
+    import simplerpc
 
-    client = Client(("127.0.0.1", 9000))
+    client = simplerpc.Client(("127.0.0.1", 9000))
     client.Calc.Add(1, 2)         # 3: the Go method Calc.Add
     client.Calc.Area(w=3, h=4)    # 12: keyword arguments fill a struct
     client.greet("ada")           # a function registered with RegisterFunc
 
-It speaks JSON-RPC 2.0 over HTTP/1.1 to the server's port, keeping
-connections alive, and uses the standard library only. Server errors raise
-RemoteError subclasses (NotFoundError, ApplicationError, ...); a server
-that cannot be reached raises ConnectionError.
+    async with simplerpc.AsyncClient(("127.0.0.1", 9000)) as ac:
+        await ac.Calc.Add(1, 2)
+
+A (host, port) address speaks the native protocol: one multiplexed
+connection per client with a resumable session, CBOR when the cbor2
+package is installed and JSON otherwise; "http://host:port/path" speaks
+JSON-RPC 2.0 over HTTP. Server errors raise RemoteError subclasses
+(NotFoundError, ApplicationError, or the classes given to register_error);
+a server that cannot be reached raises ConnectionError. See README.md.
 """
 
-from .client import Client, Method
+
+from .aio import AsyncClient
+from .client import Batch, Client, Method, Pending, Service
+from .retry import RetryPolicy
 from .errors import (
+    register_error,
     ApplicationError,
     CanceledError,
     ConnectionLostError,
@@ -22,6 +31,7 @@ from .errors import (
     InternalError,
     InvalidArgumentError,
     NotFoundError,
+    UnknownNameError,
     PermissionDeniedError,
     RemoteError,
     ResourceExhaustedError,
@@ -29,11 +39,17 @@ from .errors import (
     UnavailableError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Client",
+    "AsyncClient",
+    "RetryPolicy",
+    "register_error",
     "Method",
+    "Service",
+    "Batch",
+    "Pending",
     "RemoteError",
     "ApplicationError",
     "CanceledError",
@@ -42,6 +58,7 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "NotFoundError",
+    "UnknownNameError",
     "PermissionDeniedError",
     "ResourceExhaustedError",
     "UnauthenticatedError",

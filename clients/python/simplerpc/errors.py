@@ -6,10 +6,16 @@ subclass for its simplerpc code (NotFoundError, ApplicationError, ...).
 A server that cannot be reached raises the built-in ConnectionError.
 """
 
+from __future__ import annotations
+
+from typing import Any, Optional
+
 __all__ = [
+    "register_error",
     "RemoteError",
     "ApplicationError",
     "NotFoundError",
+    "UnknownNameError",
     "InvalidArgumentError",
     "InternalError",
     "UnavailableError",
@@ -40,8 +46,9 @@ class RemoteError(Exception):
 
     code = None
 
-    def __init__(self, message, code=None, type=None, traceback=None, method=None,
-                 name=None, detail=None, rpc_code=None):
+    def __init__(self, message: str, code: Optional[str] = None, type: Optional[str] = None,
+                 traceback: Optional[str] = None, method: Optional[str] = None, name: Optional[str] = None,
+                 detail: Any = None, rpc_code: Optional[int] = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -72,6 +79,11 @@ class NotFoundError(RemoteError):
     """No such service, method or function."""
 
     code = "not_found"
+
+
+class UnknownNameError(NotFoundError, AttributeError):  # type: ignore[misc]
+    """A name the server's description does not hold, caught before any
+    call; also an AttributeError, so hasattr() and completion work."""
 
 
 class InvalidArgumentError(RemoteError):
@@ -159,8 +171,37 @@ RPC_CODES = {
 }
 
 
+# The exception class of each registered error name (register_error).
+REGISTERED = {}
+
+
+def register_error(name: str, cls: type) -> None:
+    """Raise cls for every error the server registered under name (with
+    Go's simplerpc.RegisterError or RegisterErrorType):
+
+        class OutOfStock(simplerpc.ApplicationError): pass
+        simplerpc.register_error("shop.out_of_stock", OutOfStock)
+
+    cls must be a subclass of RemoteError (usually of ApplicationError, the
+    code such errors travel with); it is built with the same arguments as
+    RemoteError. Registering a name again replaces its class."""
+    if not isinstance(name, str) or not name:
+        raise TypeError("the error name must be a non-empty string")
+    if not (isinstance(cls, type) and issubclass(cls, RemoteError)):
+        raise TypeError("register_error needs a subclass of simplerpc.RemoteError, not %r" % (cls,))
+    REGISTERED[name] = cls
+
+
 def new_error(code, message, **attrs):
-    """Return the RemoteError subclass instance for code."""
+    """Return the RemoteError subclass instance for code (or for the
+    registered name in attrs)."""
+    name = attrs.get("name")
+    if name and name in REGISTERED:
+        cls = REGISTERED[name]
+        err = cls(message, **attrs)
+        if type(err).code is None or type(err).code != code:
+            err.code = code
+        return err
     cls = CLASSES.get(code)
     if cls is None:
         return RemoteError(message, code=code, **attrs)
@@ -194,3 +235,20 @@ def from_error_object(obj, method):
 
 def _text(v):
     return v if isinstance(v, str) and v else None
+
+
+class NotSent(Exception):
+    """No connection could be made, or the request did not reach the
+    server whole: the call was not run, and may be retried. cause is the
+    socket error. (Internal: the client retries, then raises the built-in
+    ConnectionError.)"""
+
+    def __init__(self, cause):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class NotRun(Exception):
+    """The server promised the call was not run (a final go-away, or a
+    session going away): it may be sent again. (Internal: the client
+    retries it.)"""

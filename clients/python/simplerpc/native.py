@@ -1,55 +1,31 @@
-"""A minimal, synchronous client of simplerpc's native protocol.
+"""The native protocol (PROTOCOL.md) over one TCP or TLS connection.
+
+NativeTransport is what Client uses for a (host, port) address or a
+simplerpc:// URL: every thread's calls multiplexed on one connection of a
+session, resumed when the connection breaks. NativeClient is the
+lower-level face of the same machinery, for tests and tools that want to
+start, wait for and cancel calls by id:
 
     from simplerpc.native import NativeClient
 
     with NativeClient(("127.0.0.1", 9000)) as c:
         c.call("Calc.Add", 1, 2)                     # [3]: the list of results
-        c.call("Calc.Sleep", 10**9, timeout=0.1)     # raises DeadlineExceededError
-
-It speaks PROTOCOL.md version 1 over one TCP connection with the JSON
-codec (the standard library's json), and implements the hello and
-welcome, call, reply and error frames, cancel, ping and pong, and
-go-away. It is minimal on purpose: no sessions (a broken connection
-fails the calls in flight with ConnectionLostError), no retries, no TLS,
-no CBOR, and no background thread — replies are read while a caller
-waits for one, so several calls may be in flight (start, then wait) but
-a NativeClient is not safe to share between threads. For everyday use,
-Client (JSON-RPC over HTTP) is the complete client.
+        call_id = c.start("Calc.Sleep", 10**9)
+        c.cancel(call_id)
 """
 
-import base64
-import json
+from __future__ import annotations
+
 import socket
-import struct
+import threading
 import time
+from typing import Any, Dict, List, Optional, Tuple
 
-from .errors import ConnectionLostError, DeadlineExceededError, InternalError, UnavailableError, new_error
+from . import _codec, _session, _wire
+from ._tls import TLSSocket
+from .errors import NotRun, NotSent, ResourceExhaustedError, UnavailableError
 
-__all__ = ["NativeClient", "HandshakeError", "CODES"]
-
-MAGIC = b"SRPC"
-VERSION = 1
-
-# Frame kinds (PROTOCOL.md §2).
-CALL, REPLY, CANCEL, PING, PONG, GOAWAY, ACK = 1, 2, 3, 4, 5, 6, 7
-# Frame flags.
-FLAG_ERROR, FLAG_METADATA, FLAG_FINAL = 1, 2, 4
-
-_HEADER = struct.Struct(">IBBQ")  # size, kind, flags, id: 14 bytes
-
-# The simplerpc codes by number (PROTOCOL.md §4).
-CODES = {
-    1: "application", 2: "not_found", 3: "invalid_argument", 4: "internal",
-    5: "unavailable", 6: "connection_lost", 7: "canceled", 8: "deadline_exceeded",
-    9: "resource_exhausted", 10: "unauthenticated", 11: "permission_denied",
-}
-
-# The welcome's statuses other than 0 (OK).
-_STATUSES = {1: "unsupported version", 2: "unknown codec", 3: "TLS required", 4: "session refused"}
-
-# How long past a call's own timeout the client waits for the server's
-# deadline_exceeded reply before giving up on its own.
-_GRACE = 1.0
+__all__ = ["NativeTransport", "NativeClient", "HandshakeError"]
 
 
 class HandshakeError(ConnectionError):
@@ -60,214 +36,208 @@ class HandshakeError(ConnectionError):
         self.status = status
 
 
-class NativeClient:
-    """One native-protocol connection to a simplerpc server.
+class NativeTransport:
+    """Calls to one server over the native protocol, shared by threads.
 
-    address is a (host, port) tuple. timeout, in seconds, bounds
-    connecting and each wait for a call that has no timeout of its own
-    (None: no limit). The connection is opened at once; close() closes it.
+    codec is "cbor", "json" or None (cbor when the cbor2 package is
+    installed). ssl_context, an ssl.SSLContext, turns TLS on;
+    server_hostname is the name its certificate is checked against (the
+    host by default). connect_timeout bounds dialing and the handshake;
+    retry, a RetryPolicy, the reconnecting of a session with calls in
+    flight.
     """
 
-    def __init__(self, address, timeout=30.0):
+    def __init__(self, host, port, codec=None, ssl_context=None, server_hostname=None, connect_timeout=10.0,
+                 retry=None):
+        self.host = host
+        self.retry = retry  # bounds a session's reconnecting (RetryPolicy; None: the default)
+        self.port = int(port)
+        self.codec = _codec.get(codec)
+        self._ssl = ssl_context
+        self._server_hostname = server_hostname or host
+        self.connect_timeout = connect_timeout
+        self._mu = threading.Lock()  # guards _session and _old
+        self._session = None  # the session new calls go to
+        self._old = []  # sessions going away, finishing their calls
+
+    def _dial(self, timeout=None):
+        """A connected socket (TLS included), within timeout seconds and
+        the connect timeout."""
+        if timeout is None or timeout > self.connect_timeout:
+            timeout = self.connect_timeout
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._ssl is not None:
+                sock = TLSSocket(sock, self._ssl, self._server_hostname)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def session(self):
+        """The session new calls go to, made if needed."""
+        s = self._session
+        if s is not None and not s.going_away and not s.closed:
+            return s
+        with self._mu:
+            s = self._session
+            if s is None or s.going_away or s.closed:
+                s = self._session = _session.Session(self._dial, self.codec.name, self._going_away, self.retry)
+        return s
+
+    def _going_away(self, s):
+        with self._mu:
+            if self._session is s:
+                self._session = None
+            self._old = [o for o in self._old if not o.closed]
+            self._old.append(s)
+
+    def start(self, method, prefix, args, timeout, metadata):
+        """Send a call; return (session, call). Raises NotSent or NotRun
+        when it was not sent."""
+        s = self.session()
+        conn = s.connected()
+        flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
+        if len(body) > conn.max_body:
+            raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"
+                                         % (len(body), conn.max_body), method=method)
+        c = s.register(flags, body, method)
+        s.send(c)
+        return s, c
+
+    def finish(self, s, c, deadline):
+        """Wait for call c of session s and return its results."""
+        try:
+            s.wait(c, deadline)
+        except BaseException:  # the deadline, KeyboardInterrupt: the server is told
+            s.forget(c)
+            raise
+        return _session.result(c, self.codec.decode)
+
+    def call(self, method, prefix, args, timeout=None, metadata=None):
+        """One attempt at a call: its results, or its error. Raises
+        NotSent or NotRun when the call was not run."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        s, c = self.start(method, prefix, args, timeout, metadata)
+        return self.finish(s, c, deadline)
+
+    def call_many(self, calls):
+        """Send several calls with one write and return, for each, its
+        results or the exception it raised. calls: (method, prefix, args,
+        timeout, metadata) tuples."""
+        s = self.session()
+        conn = s.connected()
+        pending = []
+        out = [None] * len(calls)
+        for i, (method, prefix, args, timeout, metadata) in enumerate(calls):
+            try:
+                flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
+                if len(body) > conn.max_body:
+                    raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"
+                                                 % (len(body), conn.max_body), method=method)
+                c = s.register(flags, body, method)
+            except Exception as e:
+                out[i] = e
+                continue
+            deadline = None if timeout is None else time.monotonic() + timeout
+            pending.append((i, c, deadline))
+        s.send_all([c for _, c, _ in pending])
+        for i, c, deadline in pending:
+            try:
+                out[i] = self.finish(s, c, deadline)
+            except Exception as e:
+                out[i] = e
+        return out
+
+    def max_body(self):
+        """The server's limit on a frame body (connecting if needed)."""
+        return self.session().connected().max_body
+
+    def close(self):
+        """Close every connection; calls in flight fail. A later call
+        connects anew."""
+        with self._mu:
+            sessions = [self._session] + self._old
+            self._session = None
+            self._old = []
+        for s in sessions:
+            if s is not None:
+                s.close()
+
+
+class NativeClient:
+    """Calls by method name on one native-protocol session, with ids: the
+    interop suite's face of NativeTransport.
+
+    address is a (host, port) tuple; timeout, in seconds, bounds
+    connecting and each wait of a call without a timeout of its own. The
+    connection is opened at once; close() closes it.
+    """
+
+    def __init__(self, address: Tuple[str, int], timeout: Optional[float] = 30.0, codec: Optional[str] = None,
+                 ssl_context: Any = None) -> None:
         host, port = address
         self.timeout = timeout
-        self._sock = socket.create_connection((host, int(port)), timeout=timeout)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._next_id = 1
-        self._replies = {}  # call id -> (flags, body) read while waiting for another
-        self._deadlines = {}  # call id -> when the caller stops waiting (monotonic), or None
-        self._abandoned = set()  # canceled call ids, whose replies are dropped
-        self._pongs = set()
-        self._going_away = False
+        self._t = NativeTransport(host, port, codec=codec, ssl_context=ssl_context, connect_timeout=timeout)
+        self._calls: Dict[int, Any] = {}  # id -> (session, call, deadline)
         try:
-            self._handshake()
-        except BaseException:
-            self._sock.close()
-            raise
+            self.max_body = self._t.max_body()
+        except NotSent as e:
+            self._t.close()
+            if isinstance(e.cause, ConnectionRefusedError) and "refused the hello" in str(e.cause):
+                raise HandshakeError(str(e.cause)) from None
+            raise e.cause from None
 
-    def _handshake(self):
-        codec = b"json"
-        self._sock.sendall(MAGIC + bytes([VERSION, 0, len(codec)]) + codec)
-        welcome = self._read_exactly(11)
-        if welcome[:4] != MAGIC:
-            raise HandshakeError("not a simplerpc server (welcome %r)" % (welcome,))
-        status = welcome[5]
-        if status != 0:
-            raise HandshakeError("the server refused the hello: %s" % _STATUSES.get(status, "status %d" % status), status)
-        self.max_body = struct.unpack(">I", welcome[7:11])[0]
+    @property
+    def codec(self):
+        """The codec's name: "cbor" or "json"."""
+        return self._t.codec.name
 
-    # ---- calls ----------------------------------------------------------
-
-    def call(self, method, *args, timeout=None, metadata=None):
-        """Call method with args and return the list of its results.
-
-        timeout, in seconds, travels with the call: the server's context
-        ends then, and it answers deadline_exceeded. metadata is a dict of
-        strings sent with the call. A failed call raises the RemoteError
-        subclass for its code.
-        """
+    def call(self, method: str, *args: Any, timeout: Optional[float] = None,
+             metadata: Optional[Dict[str, str]] = None) -> List[Any]:
+        """Call method with args and return the list of its results; a
+        failed call raises the RemoteError subclass for its code."""
         return self.wait(self.start(method, *args, timeout=timeout, metadata=metadata))
 
-    def start(self, method, *args, timeout=None, metadata=None):
-        """Send a call without waiting for its reply; return its id, for
-        wait or cancel."""
-        if self._going_away:
-            raise UnavailableError("the server is going away; call not sent", method=method)
-        name = method.encode("utf-8")
-        body = bytearray(_uvarint(len(name)) + name)
-        micros = 0 if timeout is None else max(1, int(timeout * 1e6))
-        body += _uvarint(micros)
-        flags = 0
-        if metadata:
-            flags |= FLAG_METADATA
-            body += _uvarint(len(metadata))
-            for k, v in metadata.items():
-                for s in (k.encode("utf-8"), v.encode("utf-8")):
-                    body += _uvarint(len(s)) + s
-        body += json.dumps(list(args), default=_encode, allow_nan=False, separators=(",", ":")).encode("utf-8")
-        if len(body) > self.max_body:
-            raise new_error("resource_exhausted", "call of %d bytes exceeds the server's %d-byte limit"
-                            % (len(body), self.max_body), method=method)
-        call_id = self._next_id
-        self._next_id += 1
-        self._deadlines[call_id] = (None if timeout is None else time.monotonic() + timeout + _GRACE, method)
-        self._send(CALL, flags, call_id, bytes(body))
-        return call_id
-
-    def wait(self, call_id):
-        """Wait for the reply of call call_id and return its results, or
-        raise its error."""
-        deadline, method = self._deadlines[call_id]
+    def start(self, method: str, *args: Any, timeout: Optional[float] = None,
+              metadata: Optional[Dict[str, str]] = None) -> int:
+        """Send a call without waiting for its reply; return its id."""
         try:
-            while call_id not in self._replies:
-                self._read_frame(deadline, method)
-            flags, body = self._replies.pop(call_id)
-        except DeadlineExceededError:
-            self.cancel(call_id)
-            raise
-        finally:
-            self._deadlines.pop(call_id, None)
+            s, c = self._t.start(method, _wire.method_prefix(method), list(args), timeout, metadata)
+        except NotRun:
+            raise UnavailableError("the server is going away; call not sent", method=method) from None
+        wait = timeout if timeout is not None else self.timeout
+        self._calls[c.id] = (s, c, None if wait is None else time.monotonic() + wait)
+        return c.id
+
+    def wait(self, call_id: int) -> List[Any]:
+        """Wait for the reply of call call_id; return its results."""
+        s, c, deadline = self._calls.pop(call_id)
         try:
-            value = json.loads(body.decode("utf-8"))
-        except ValueError:
-            raise InternalError("malformed reply (%d bytes)" % len(body), method=method) from None
-        if not isinstance(value, list):
-            raise InternalError("malformed reply: not an array", method=method)
-        if flags & FLAG_ERROR:
-            raise _error(value, method)
-        return value
+            return self._t.finish(s, c, deadline)
+        except NotRun:
+            raise UnavailableError("the server shut down: call not run", method=c.method) from None
 
-    def cancel(self, call_id):
-        """Ask the server to cancel call call_id, and forget it: its reply,
-        should one still come, is dropped."""
-        self._deadlines.pop(call_id, None)
-        self._replies.pop(call_id, None)
-        self._abandoned.add(call_id)
-        self._send(CANCEL, 0, call_id, b"")
+    def cancel(self, call_id: int) -> None:
+        """Cancel call call_id on the server and forget it."""
+        s, c, _ = self._calls.pop(call_id)
+        s.forget(c)
 
-    def ping(self, timeout=None):
-        """Send a ping and wait for its pong; return the round trip in
-        seconds."""
-        token = self._next_id
-        self._next_id += 1
+    def ping(self, timeout: Optional[float] = None) -> float:
+        """Send a ping and wait for its pong; return the round trip."""
+        s = self._t.session()
+        s.connected()
         start = time.monotonic()
-        self._send(PING, 0, token, b"")
-        deadline = None if timeout is None else start + timeout
-        while token not in self._pongs:
-            self._read_frame(deadline, "ping")
-        self._pongs.discard(token)
+        s.ping(None if timeout is None else start + timeout)
         return time.monotonic() - start
 
     def close(self):
-        """Close the connection. Calls still in flight are abandoned."""
-        self._sock.close()
+        """Close the connection. Calls still in flight fail."""
+        self._t.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
-
-    # ---- frames ---------------------------------------------------------
-
-    def _send(self, kind, flags, frame_id, body):
-        try:
-            self._sock.sendall(_HEADER.pack(len(body), kind, flags, frame_id) + body)
-        except OSError as e:
-            raise ConnectionLostError("sending on the connection failed: %s" % e) from e
-
-    def _read_frame(self, deadline, method):
-        """Read one frame and file it: a reply, a pong, a ping answered, a
-        go-away noted. deadline (monotonic) bounds the wait."""
-        header = self._read_exactly(_HEADER.size, deadline, method)
-        size, kind, flags, frame_id = _HEADER.unpack(header)
-        if size > max(self.max_body, 16 << 20):
-            raise ConnectionLostError("the server sent a frame of %d bytes" % size, method=method)
-        body = self._read_exactly(size, deadline, method) if size else b""
-        if kind == REPLY:
-            if frame_id in self._abandoned:
-                self._abandoned.discard(frame_id)
-            else:
-                self._replies[frame_id] = (flags, body)
-        elif kind == PING:
-            self._send(PONG, 0, frame_id, b"")
-        elif kind == PONG:
-            self._pongs.add(frame_id)
-        elif kind == GOAWAY:
-            self._going_away = True
-        else:
-            self.close()
-            raise ConnectionLostError("the server sent a frame of kind %d" % kind, method=method)
-
-    def _read_exactly(self, n, deadline=None, method=None):
-        buf = bytearray()
-        while len(buf) < n:
-            wait = self.timeout
-            if deadline is not None:
-                wait = deadline - time.monotonic()
-                if wait <= 0:
-                    raise DeadlineExceededError("no reply within the call's timeout", method=method)
-            self._sock.settimeout(wait)
-            try:
-                chunk = self._sock.recv(n - len(buf))
-            except socket.timeout:
-                if deadline is not None:
-                    continue  # the loop raises DeadlineExceededError
-                raise DeadlineExceededError("no reply within %ss" % self.timeout, method=method) from None
-            except OSError as e:
-                raise ConnectionLostError("the connection broke: %s" % e, method=method) from e
-            if not chunk:
-                raise ConnectionLostError("the server closed the connection", method=method)
-            buf += chunk
-        return bytes(buf)
-
-
-def _error(obj, method):
-    """The exception for an error object [code, message, method, type,
-    stack, name, detail?] (PROTOCOL.md §4)."""
-    if len(obj) < 6:
-        return InternalError("malformed error reply", method=method)
-    code = CODES.get(obj[0], "internal")  # an unknown code counts as internal
-    return new_error(code, str(obj[1]), method=obj[2] or method, type=obj[3] or None,
-                     traceback=obj[4] or None, name=obj[5] or None,
-                     detail=obj[6] if len(obj) > 6 else None)
-
-
-def _uvarint(n):
-    """n as an unsigned LEB128 varint."""
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _encode(v):
-    """Encode bytes as base64, as Go's []byte travels in JSON."""
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(v)).decode("ascii")
-    raise TypeError("Object of type %s is not JSON serializable" % type(v).__name__)

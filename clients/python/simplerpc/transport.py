@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from .errors import ConnectionLostError, DeadlineExceededError
+from .errors import ConnectionLostError, DeadlineExceededError, NotSent
 
 __all__ = ["NotSent", "Transport"]
 
@@ -25,29 +25,25 @@ IDLE_LIMIT = 30.0
 MAX_IDLE = 16
 
 
-class NotSent(Exception):
-    """The request did not reach the server whole, so the server cannot
-    have run it: the call is safe to retry. cause is the socket error."""
-
-    def __init__(self, cause):
-        super().__init__(str(cause))
-        self.cause = cause
-
-
 class Transport:
     """Posts JSON-RPC requests to host:port over pooled connections."""
 
-    def __init__(self, host, port, timeout=None, path="/"):
+    def __init__(self, host, port, timeout=None, path="/", ssl_context=None, connect_timeout=None,
+                 server_hostname=None):
         self.host = host
         self.port = port
         self.timeout = timeout
         self.path = path
+        self.ssl_context = ssl_context
+        self.connect_timeout = connect_timeout if connect_timeout is not None else timeout
+        self.server_hostname = server_hostname
         self._lock = threading.Lock()
         self._idle = []  # [(connection, idle since)], most recent last
         self._generation = 0  # bumped by close(): older connections are not pooled again
 
-    def post(self, body, headers, method):
-        """Send body and return (status, reason, response body).
+    def post(self, body, headers, method, timeout=None):
+        """Send body and return (status, reason, response body). timeout
+        (seconds) bounds this request's waits, the transport's when None.
 
         Raises NotSent when the request was not delivered whole (it cannot
         have run), DeadlineExceededError when the timeout passed, and
@@ -59,15 +55,19 @@ class Transport:
         conn = self._take()
         if conn.sock is None:
             try:
+                conn.timeout = self.connect_timeout
                 conn.connect()
             except OSError as e:
                 conn.close()
                 raise NotSent(e) from e
+        wait = timeout if timeout is not None else self.timeout
+        conn.sock.settimeout(wait)
+        conn.timeout = wait
         try:
             conn.request("POST", self.path, body, headers)
         except socket.timeout as e:
             conn.close()
-            raise DeadlineExceededError("timed out sending the request (timeout %ss)" % self.timeout,
+            raise DeadlineExceededError("timed out sending the request (timeout %ss)" % wait,
                                         method=method) from e
         except (OSError, http.client.HTTPException) as e:
             # The server closed the connection before taking the whole
@@ -79,7 +79,7 @@ class Transport:
             data = resp.read()
         except socket.timeout as e:
             conn.close()
-            raise DeadlineExceededError("no response within the timeout of %ss; the call may have run" % self.timeout,
+            raise DeadlineExceededError("no response within the timeout of %ss; the call may have run" % wait,
                                         method=method) from e
         except (OSError, http.client.HTTPException) as e:
             conn.close()
@@ -119,7 +119,11 @@ class Transport:
         for c in stale:
             c.close()
         if conn is None:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            if self.ssl_context is not None:
+                conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                                   context=self.ssl_context)
+            else:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return conn
 
     def _give_back(self, conn, generation):

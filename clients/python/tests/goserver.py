@@ -40,8 +40,9 @@ def _build():
 
 
 class GoServer:
-    """The running server. main, limited and idle are (host, port)
-    addresses: see tests/server/main.go."""
+    """The running server. main, limited, idle, proxied, tls and restart are
+    (host, port) addresses, ca the PEM of the TLS server's CA: see
+    tests/server/main.go."""
 
     def __init__(self):
         self._proc = subprocess.Popen([_build()], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -54,6 +55,10 @@ class GoServer:
         self.main = _address(addrs["main"])
         self.limited = _address(addrs["limited"])
         self.idle = _address(addrs["idle"])
+        self.proxied = _address(addrs["proxied"])
+        self.tls = _address(addrs["tls"])
+        self.ca = addrs["ca"]
+        self.restart = _address(addrs["restart"])
 
     def stop(self):
         """Shut the server down (it exits when its stdin closes)."""
@@ -70,3 +75,8 @@ class GoServer:
 def _address(hostport):
     host, _, port = hostport.rpartition(":")
     return (host, int(port))
+
+
+def http(address):
+    """The http:// URL of a (host, port) address: JSON-RPC over HTTP."""
+    return "http://%s:%d/" % tuple(address)

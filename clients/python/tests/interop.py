@@ -1,8 +1,8 @@
 """The interop cases (docs/interop.md), written again in Python.
 
 Runs every case against a server of the interop service ("simplerpc
-interop-server") with the Python client over JSON-RPC, or with
-simplerpc.native over the native protocol, and prints, as
+interop-server") with the Python client over JSON-RPC (an http:// URL),
+or with simplerpc.native over the native protocol, and prints, as
 "simplerpc interop-client" does, one line per case:
 
     PASS name
@@ -12,7 +12,7 @@ simplerpc.native over the native protocol, and prints, as
 then "N passed, M failed" (and ", K skipped"). It exits with status 1 if
 any case failed.
 
-    python3 clients/python/tests/interop.py --addr 127.0.0.1:7070 --transport native
+    python3 clients/python/tests/interop.py --addr 127.0.0.1:7070 --transport native [--codec json]
     python3 clients/python/tests/interop.py --addr 127.0.0.1:7070 --transport jsonrpc --case big_integers_any
 """
 
@@ -56,12 +56,13 @@ def m(name):
 
 
 class NativeTarget:
-    """The server reached by simplerpc.native (the JSON codec)."""
+    """The server reached by simplerpc.native, with the codec asked for
+    (cbor when the cbor2 package is installed, else json)."""
 
     transport = "native"
 
-    def __init__(self, address):
-        self.conn = native.NativeClient(address, timeout=15)
+    def __init__(self, address, codec=None):
+        self.conn = native.NativeClient(address, timeout=15, codec=codec)
 
     def call(self, method, *args, n=1, timeout=None, metadata=None):
         results = self.conn.call(method, *args, timeout=timeout, metadata=metadata)
@@ -90,18 +91,17 @@ class JSONRPCTarget:
 
     def __init__(self, address):
         self.address = address
-        self.client = simplerpc.Client(address, timeout=15)
+        self.client = simplerpc.Client("http://%s:%d/" % tuple(address), timeout=15)
 
     def call(self, method, *args, n=1, timeout=None, metadata=None):
+        # Metadata travels as HTTP headers. JSON-RPC carries no deadline:
+        # past the timeout the client gives up and hangs up.
+        opts = {}
         if metadata:
-            raise Skip("the Python JSON-RPC client cannot send metadata (HTTP headers)")
-        if timeout is None:
-            result = self.client[method](*args)
-        else:
-            # JSON-RPC carries no deadline: the client gives up and hangs up.
-            with simplerpc.Client(self.address, timeout=timeout) as c:
-                result = c[method](*args)
-        return self._shape(method, result, n)
+            opts["_metadata"] = metadata
+        if timeout is not None:
+            opts["_timeout"] = timeout
+        return self._shape(method, self.client[method](*args, **opts), n)
 
     def call_named(self, method, fields, n=1):
         # Keywords travel as the "params" object; an empty one only as the
@@ -152,7 +152,9 @@ def want_error(target, fn, method, code):
 
 
 def unbytes(s):
-    """A []byte result: a base64 string in JSON."""
+    """A []byte result: a byte string in CBOR, a base64 string in JSON."""
+    if isinstance(s, bytes):
+        return s
     if not isinstance(s, str):
         raise Failure("a []byte result is %r, not a base64 string" % (s,))
     return base64.b64decode(s, validate=True)
@@ -396,9 +398,9 @@ def run(target, cases, out=sys.stdout):
     return passed, failed, skipped
 
 
-def connect(address, transport):
+def connect(address, transport, codec=None):
     if transport == "native":
-        return NativeTarget(address)
+        return NativeTarget(address, codec)
     if transport == "jsonrpc":
         return JSONRPCTarget(address)
     raise ValueError("transport must be native or jsonrpc, not %r" % (transport,))
@@ -408,6 +410,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="Run the interop cases (docs/interop.md) against an interop server.")
     p.add_argument("--addr", required=True, help="the interop server's host:port")
     p.add_argument("--transport", default="native", choices=("native", "jsonrpc"))
+    p.add_argument("--codec", default=None, choices=("cbor", "json"),
+                   help="the native codec (default: cbor when the cbor2 package is installed, else json)")
     p.add_argument("--case", default="all", help="all, a case's name, or names separated by commas")
     args = p.parse_args(argv)
     try:
@@ -415,7 +419,7 @@ def main(argv=None):
     except ValueError as e:
         p.error(str(e))
     host, _, port = args.addr.rpartition(":")
-    target = connect((host, int(port)), args.transport)
+    target = connect((host, int(port)), args.transport, args.codec)
     try:
         _, failed, _ = run(target, cases)
     finally:

@@ -1,4 +1,5 @@
-"""Calls, arguments and results against the Go test server."""
+"""Calls, arguments and results against the Go test server, over JSON-RPC
+(http:// URLs); test_native.py runs the same tests natively."""
 
 import contextlib
 import io
@@ -21,8 +22,11 @@ def tearDownModule():
 
 
 class CallTest(unittest.TestCase):
+
+    def new_client(self, address, **kwargs):
+        return Client(goserver.http(address), **kwargs)
     def setUp(self):
-        self.client = Client(server.main)
+        self.client = self.new_client(server.main)
         self.addCleanup(self.client.close)
 
     def test_positional(self):
@@ -84,7 +88,7 @@ class CallTest(unittest.TestCase):
             Client("127.0.0.1:9000")
 
     def test_context_manager(self):
-        with Client(server.main) as c:
+        with self.new_client(server.main) as c:
             self.assertEqual(c.Calc.Add(2, 2), 4)
         # A closed client reconnects.
         self.assertEqual(c.Calc.Add(3, 3), 6)
@@ -92,8 +96,11 @@ class CallTest(unittest.TestCase):
 
 
 class ErrorTest(unittest.TestCase):
+
+    def new_client(self, address, **kwargs):
+        return Client(goserver.http(address), **kwargs)
     def setUp(self):
-        self.client = Client(server.main)
+        self.client = self.new_client(server.main)
         self.addCleanup(self.client.close)
 
     def test_not_found(self):
@@ -160,7 +167,7 @@ class ErrorTest(unittest.TestCase):
                 self.assertEqual(cm.exception.message, "failed with " + code)
 
     def test_no_traceback_without_stack_traces(self):
-        with Client(server.limited) as c:
+        with self.new_client(server.limited) as c:
             with self.assertRaises(simplerpc.InternalError) as cm:
                 c.Calc.Crash("quiet")
         self.assertIsNone(cm.exception.traceback)
@@ -168,9 +175,12 @@ class ErrorTest(unittest.TestCase):
 
 
 class DebugTest(unittest.TestCase):
+
+    def new_client(self, address, **kwargs):
+        return Client(goserver.http(address), **kwargs)
     def call_crash(self, address, debug):
         stderr = io.StringIO()
-        with Client(address, debug=debug) as c, contextlib.redirect_stderr(stderr):
+        with self.new_client(address, debug=debug) as c, contextlib.redirect_stderr(stderr):
             with self.assertRaises(simplerpc.InternalError):
                 c.Calc.Crash("debug me")
             self.assertEqual(c.Calc.Add(1, 1), 2)  # successes print nothing

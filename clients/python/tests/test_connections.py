@@ -1,5 +1,6 @@
-"""Connections: keep-alive, threads, retries, timeouts and lost
-connections, against the Go test server and small fake servers."""
+"""Connections of the JSON-RPC over HTTP transport: keep-alive, threads,
+retries, timeouts and lost connections, against the Go test server and
+small fake servers."""
 
 import socket
 import threading
@@ -43,18 +44,18 @@ def wait_until(cond, timeout=5.0):
 
 class KeepAliveTest(unittest.TestCase):
     def test_sequential_calls_share_one_connection(self):
-        with Client(server.main) as c:
+        with Client(goserver.http(server.main)) as c:
             before = c.Stats.Connections()  # this call opened the connection
             for i in range(50):
                 self.assertEqual(c.Calc.Add(i, 1), i + 1)
             self.assertEqual(c.Stats.Connections(), before)
-        with Client(server.main) as other:
+        with Client(goserver.http(server.main)) as other:
             self.assertEqual(other.Stats.Connections(), before + 1)
 
     def test_threads_share_a_client(self):
         threads, calls = 16, 40
         errors = []
-        with Client(server.main) as c:
+        with Client(goserver.http(server.main)) as c:
             before = c.Stats.Connections()
 
             def work(t):
@@ -81,7 +82,7 @@ class KeepAliveTest(unittest.TestCase):
 
     def test_reconnects_when_the_server_closed_an_idle_connection(self):
         # The idle server closes connections idle for 100 ms.
-        with Client(server.idle) as c:
+        with Client(goserver.http(server.idle)) as c:
             first = c.Stats.Connections()
             time.sleep(0.5)
             self.assertEqual(c.Calc.Add(1, 2), 3)
@@ -101,7 +102,7 @@ class RetryTest(unittest.TestCase):
         with mock.patch("socket.create_connection", counting):
             start = time.monotonic()
             with self.assertRaises(ConnectionError) as cm:
-                Client(addr).Calc.Add(1, 2)
+                Client(goserver.http(addr)).Calc.Add(1, 2)
             elapsed = time.monotonic() - start
         self.assertEqual(len(attempts), client_module.MAX_ATTEMPTS)
         self.assertEqual(client_module.MAX_ATTEMPTS, 10)
@@ -111,7 +112,7 @@ class RetryTest(unittest.TestCase):
         self.assertNotIsInstance(cm.exception, simplerpc.RemoteError)
 
     def test_unavailable_is_retried_until_the_server_has_room(self):
-        with Client(server.limited) as holder, Client(server.limited) as c, Client(server.main) as control:
+        with Client(goserver.http(server.limited)) as holder, Client(goserver.http(server.limited)) as c, Client(goserver.http(server.main)) as control:
             held = threading.Thread(target=holder.Gate.Wait)
             held.start()
             wait_until(lambda: control.Gate.Waiting() == 1)
@@ -122,7 +123,7 @@ class RetryTest(unittest.TestCase):
             held.join()
 
     def test_unavailable_gives_up_after_ten_attempts(self):
-        with Client(server.limited) as holder, Client(server.limited) as c, Client(server.main) as control:
+        with Client(goserver.http(server.limited)) as holder, Client(goserver.http(server.limited)) as c, Client(goserver.http(server.main)) as control:
             held = threading.Thread(target=holder.Gate.Wait)
             held.start()
             try:
@@ -209,7 +210,7 @@ class LostConnectionTest(unittest.TestCase):
         # The server takes the request and drops the connection.
         fake = FakeServer(lambda conn, req: False)
         self.addCleanup(fake.close)
-        with Client(fake.address) as c:
+        with Client(goserver.http(fake.address)) as c:
             with self.assertRaises(simplerpc.ConnectionLostError) as cm:
                 c.Calc.Add(1, 2)
         self.assertIn("may have run", cm.exception.message)
@@ -224,7 +225,7 @@ class LostConnectionTest(unittest.TestCase):
 
         fake = FakeServer(once)
         self.addCleanup(fake.close)
-        with Client(fake.address) as c:
+        with Client(goserver.http(fake.address)) as c:
             self.assertEqual(c.Calc.Add(1, 2), 3)
             wait_until(lambda: fake.closed == 1)
             time.sleep(0.05)  # the close reaches the client
@@ -232,21 +233,21 @@ class LostConnectionTest(unittest.TestCase):
         self.assertEqual((fake.connections, fake.requests), (2, 2))
 
     def test_timeout_does_not_resend(self):
-        with Client(server.main) as control:
+        with Client(goserver.http(server.main)) as control:
             before = control.Counter.Count()
-        with Client(server.main, timeout=0.2) as c:
+        with Client(goserver.http(server.main), timeout=0.2) as c:
             start = time.monotonic()
             with self.assertRaises(simplerpc.DeadlineExceededError):
                 c.Counter.Hit(600)
             self.assertLess(time.monotonic() - start, 1.0)
-        with Client(server.main) as control:
+        with Client(goserver.http(server.main)) as control:
             self.assertEqual(control.Counter.Count(), before + 1)
 
     def test_unexpected_http_response(self):
         fake = FakeServer(lambda conn, req: conn.sendall(
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found") and False)
         self.addCleanup(fake.close)
-        with Client(fake.address) as c:
+        with Client(goserver.http(fake.address)) as c:
             with self.assertRaises(simplerpc.InternalError) as cm:
                 c.Calc.Add(1, 2)
         self.assertIn("404", cm.exception.message)

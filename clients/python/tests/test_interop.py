@@ -58,8 +58,8 @@ def tearDownModule():
 
 
 class InteropTest(unittest.TestCase):
-    def run_cases(self, transport, want_skipped):
-        target = interop.connect(address, transport)
+    def run_cases(self, transport, want_skipped, codec=None):
+        target = interop.connect(address, transport, codec)
         self.addCleanup(target.close)
         out = io.StringIO()
         passed, failed, skipped = interop.run(target, interop.CASES, out)
@@ -73,8 +73,15 @@ class InteropTest(unittest.TestCase):
     def test_native(self):
         self.run_cases("native", [])
 
+    def test_native_json(self):
+        self.run_cases("native", [], codec="json")
+
+    @unittest.skipUnless(simplerpc._codec.HAVE_CBOR, "the cbor2 package is not installed")
+    def test_native_cbor(self):
+        self.run_cases("native", [], codec="cbor")
+
     def test_jsonrpc(self):
-        self.run_cases("jsonrpc", ["deadline_propagation", "cancel_after_begin", "metadata_echo"])
+        self.run_cases("jsonrpc", ["deadline_propagation", "cancel_after_begin"])
 
     def test_case_lists(self):
         # Python's and Go's suites name the same cases.

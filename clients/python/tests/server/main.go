@@ -1,14 +1,21 @@
 // Command server is the simplerpc server the Python client's tests call.
-// It listens on three ports of 127.0.0.1 and prints them as one JSON line
-// on stdout:
+// It listens on ports of 127.0.0.1 and prints them as one JSON line on
+// stdout:
 //
-//	{"main": "127.0.0.1:p1", "limited": "127.0.0.1:p2", "idle": "127.0.0.1:p3"}
+//	{"main": "127.0.0.1:p1", "limited": "127.0.0.1:p2", "idle": "127.0.0.1:p3",
+//	 "proxied": "127.0.0.1:p4", "tls": "127.0.0.1:p5", "ca": "-----BEGIN CERTIFICATE-----...",
+//	 "restart": "127.0.0.1:p6"}
 //
 // main serves with stack traces; limited runs one call at a time and
 // sends no stack traces; idle is the JSON-RPC handler mounted on an
-// http.Server that closes keep-alive connections idle for 100 ms. Each
-// counts the TCP connections it accepted (Stats.Connections). The server
-// shuts down when its standard input reaches end of file.
+// http.Server that closes keep-alive connections idle for 100 ms;
+// proxied is a fault proxy (internal/faultproxy) in front of main, whose
+// connections Fault.Reset (called on main) breaks; tls serves with TLS,
+// with a certificate for 127.0.0.1 made at start and signed by the CA
+// printed as "ca"; restart is a server that Restart.Now (called on
+// main) shuts down gracefully and starts again on the same port. Each counts the TCP connections it accepted
+// (Stats.Connections). The server shuts down when its standard input
+// reaches end of file.
 package main
 
 import (
@@ -27,6 +34,7 @@ import (
 	"time"
 
 	"github.com/simplerpc/simplerpc"
+	"github.com/simplerpc/simplerpc/internal/faultproxy"
 )
 
 // Calc is the service most tests call.
@@ -100,6 +108,15 @@ func (Calc) Crash(msg string) int { panic(msg) }
 // Nothing returns nothing.
 func (Calc) Nothing() {}
 
+// Year returns the year of t, in UTC.
+func (Calc) Year(t time.Time) int { return t.UTC().Year() }
+
+// Later returns t plus d.
+func (Calc) Later(t time.Time, d time.Duration) time.Time { return t.Add(d) }
+
+// Any returns its argument as decoded into an any.
+func (Calc) Any(v any) any { return v }
+
 // Echo returns its bytes.
 func (Calc) Echo(b []byte) []byte { return b }
 
@@ -171,6 +188,78 @@ func (c *Counter) Hit(ms int) int64 {
 // Count returns the hits so far.
 func (c *Counter) Count() int64 { return c.n.Load() }
 
+// Fault breaks the proxied connections.
+type Fault struct{ p *faultproxy.Proxy }
+
+// Reset closes every connection through the proxy with a TCP RST and
+// returns how many it closed.
+func (f Fault) Reset() int { return f.p.Reset() }
+
+// Silence stops the connections open through the proxy from forwarding
+// anything, without telling either side; new connections are forwarded.
+// It returns how many it silenced.
+func (f Fault) Silence() int { return f.p.Silence() }
+
+// Conns returns the number of connections open through the proxy.
+func (f Fault) Conns() int { return f.p.Conns() }
+
+// Restart shuts a server down gracefully and starts a new one on its
+// port, whose sessions are new.
+type Restart struct {
+	mu    sync.Mutex // guards srv and l
+	srv   *simplerpc.Server
+	l     *countingListener
+	start func(l *countingListener) *simplerpc.Server
+	wg    *sync.WaitGroup // the Serve goroutines, waited for by main
+}
+
+// Now restarts the server: it returns once the old one has answered its
+// calls and closed, and the new one listens.
+func (r *Restart) Now(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	addr := r.l.Addr().String()
+	if err := r.srv.Shutdown(ctx); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	r.l = &countingListener{Listener: l}
+	r.srv = r.start(r.l)
+	return nil
+}
+
+// serve runs srv on l until it shuts down.
+func (r *Restart) serve(srv *simplerpc.Server, l net.Listener) {
+	r.wg.Go(func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, simplerpc.ErrServerClosed) {
+			log.Print(err)
+		}
+	})
+}
+
+// shutdown stops the current server.
+func (r *Restart) shutdown(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_ = r.srv.Shutdown(ctx)
+}
+
+// Echo returns the caller's metadata.
+type Echo struct{}
+
+// Metadata returns the value of each key asked for ("" when absent).
+func (Echo) Metadata(ctx context.Context, keys ...string) map[string]string {
+	md := simplerpc.IncomingMetadata(ctx)
+	out := make(map[string]string, len(keys))
+	for _, k := range keys {
+		out[k] = md.Get(k)
+	}
+	return out
+}
+
 // Stats reports a listener's accepted connections.
 type Stats struct{ l *countingListener }
 
@@ -199,9 +288,10 @@ func listen() *countingListener {
 	return &countingListener{Listener: l}
 }
 
-func newServer(l *countingListener, gate *Gate, counter *Counter, opts ...simplerpc.ServerOption) *simplerpc.Server {
+func newServer(l *countingListener, gate *Gate, counter *Counter, fault Fault, restart *Restart, opts ...simplerpc.ServerOption) *simplerpc.Server {
 	srv := simplerpc.NewServer(append(opts, simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))...)
-	for name, obj := range map[string]any{"Calc": Calc{}, "Coded": Coded{}, "Gate": gate, "Counter": counter, "Stats": Stats{l}} {
+	for name, obj := range map[string]any{"Calc": Calc{}, "Coded": Coded{}, "Gate": gate, "Counter": counter,
+		"Stats": Stats{l}, "Fault": fault, "Echo": Echo{}, "Restart": restart} {
 		if err := srv.Register(name, obj); err != nil {
 			log.Fatal(err)
 		}
@@ -215,17 +305,33 @@ func newServer(l *countingListener, gate *Gate, counter *Counter, opts ...simple
 func main() {
 	gate := &Gate{open: make(chan struct{})}
 	counter := &Counter{}
-	mainL, limitedL, idleL := listen(), listen(), listen()
-	mainSrv := newServer(mainL, gate, counter, simplerpc.WithStackTraces(true))
-	limitedSrv := newServer(limitedL, gate, counter, simplerpc.WithMaxConcurrentCalls(1))
-	idleSrv := newServer(idleL, gate, counter, simplerpc.WithStackTraces(true))
+	var wg sync.WaitGroup
+	mainL, limitedL, idleL, tlsL, restartL := listen(), listen(), listen(), listen(), listen()
+	proxy, err := faultproxy.New(mainL.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = proxy.Close() }()
+	fault := Fault{proxy}
+	ca, cfg := certificates()
+	restart := &Restart{l: restartL, wg: &wg}
+	restart.start = func(l *countingListener) *simplerpc.Server {
+		srv := newServer(l, gate, counter, fault, restart)
+		restart.serve(srv, l)
+		return srv
+	}
+	restart.srv = restart.start(restartL)
+	mainSrv := newServer(mainL, gate, counter, fault, restart, simplerpc.WithStackTraces(true))
+	limitedSrv := newServer(limitedL, gate, counter, fault, restart, simplerpc.WithMaxConcurrentCalls(1))
+	idleSrv := newServer(idleL, gate, counter, fault, restart, simplerpc.WithStackTraces(true))
+	tlsSrv := newServer(tlsL, gate, counter, fault, restart, simplerpc.WithTLS(cfg))
 	idleHTTP := &http.Server{Handler: idleSrv, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 100 * time.Millisecond}
 
-	var wg sync.WaitGroup
 	for _, run := range []func() error{
 		func() error { return mainSrv.Serve(mainL) },
 		func() error { return limitedSrv.Serve(limitedL) },
 		func() error { return idleHTTP.Serve(idleL) },
+		func() error { return tlsSrv.Serve(tlsL) },
 	} {
 		wg.Go(func() {
 			if err := run(); err != nil && !errors.Is(err, simplerpc.ErrServerClosed) && !errors.Is(err, http.ErrServerClosed) {
@@ -235,6 +341,7 @@ func main() {
 	}
 	addrs, _ := json.Marshal(map[string]string{
 		"main": mainL.Addr().String(), "limited": limitedL.Addr().String(), "idle": idleL.Addr().String(),
+		"proxied": proxy.Addr(), "tls": tlsL.Addr().String(), "ca": ca, "restart": restartL.Addr().String(),
 	})
 	fmt.Println(string(addrs))
 
@@ -246,5 +353,7 @@ func main() {
 	_ = limitedSrv.Shutdown(ctx)
 	_ = idleHTTP.Shutdown(ctx)
 	_ = idleSrv.Shutdown(ctx)
+	_ = tlsSrv.Shutdown(ctx)
+	restart.shutdown(ctx)
 	wg.Wait()
 }

@@ -1,0 +1,411 @@
+"""Benchmark: the Python client against Python RPC libraries, measured in
+one run, interleaved.
+
+    python3 clients/python/bench.py            # 3 rounds of 1.5 s per figure
+    python3 clients/python/bench.py --smoke    # 1 short round (CI)
+
+Every round measures, one after another, Add(40, 2) called by:
+  - simplerpc natively (CBOR, and JSON) and over JSON-RPC/HTTP, against the
+    Go test server (tests/server, built with the go command);
+  - Pyro4 and RPyC (Debian python3-pyro4, python3-rpyc), and the original
+    module's design — a pickled call on a new connection per call —, with
+    their servers in a separate Python process;
+one thread at a time (calls/s and the median latency, p50), 8 threads
+(calls/s; natively one shared client, for the others a proxy or
+connection per thread), and, natively, 64 asyncio tasks on one
+AsyncClient. Then a 16 MiB - 1 KiB bytes echo natively (CBOR; 12 MiB -
+1 KiB with JSON when cbor2 is missing) against a
+raw-socket copy of the same bytes to a Python echo server that, as a
+server answering a call must, reads the whole message before it sends
+it back. The figures
+printed are medians over the rounds; ratios compare figures of this run
+only.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import pickle
+import socket
+import socketserver
+import statistics
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "tests"))
+
+import simplerpc  # noqa: E402
+from simplerpc import _codec  # noqa: E402
+
+# A call's body must stay within the server's 16 MiB: with CBOR the bytes
+# travel as they are, with JSON (no cbor2) as base64, a third larger.
+ECHO_SIZE = (16 << 20) - 1024 if _codec.HAVE_CBOR else (12 << 20) - 1024
+
+
+# ---- peers (run in their own process with --peers) -------------------------
+
+
+class Calc:
+    """The object every peer serves."""
+
+    def Add(self, a, b):
+        return a + b
+
+
+def _pickle_server():
+    """The original module's design: one pickled call per connection."""
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            name, args = pickle.load(self.rfile)
+            result = getattr(Calc(), name)(*args)
+            self.wfile.write(pickle.dumps(result))
+
+    srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv.server_address
+
+
+def _echo_server():
+    """A raw socket echo of whole messages: it reads a 4-byte length and
+    that many bytes, then writes them back, as any request and reply must
+    (the reply cannot start before the request has arrived)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+
+    def serve(c):
+        with c:
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            while True:
+                head = _recv_exactly(c, 4)
+                if head is None:
+                    return
+                (n,) = struct.unpack(">I", head)
+                msg = _recv_exactly(c, n)
+                if msg is None:
+                    return
+                c.sendall(msg)
+
+    def accept():
+        while True:
+            c, _ = ls.accept()
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return ls.getsockname()
+
+
+def _recv_exactly(sock, n):
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if not k:
+            return None
+        got += k
+    return buf
+
+
+def serve_peers():
+    addrs = {"pickle": _pickle_server(), "echo": _echo_server()}
+    try:
+        import Pyro4
+
+        Pyro4.config.SOCK_NODELAY = True  # as every other peer here: no Nagle delay
+
+        @Pyro4.expose
+        class PyroCalc:
+            def Add(self, a, b):
+                return a + b
+
+        daemon = Pyro4.Daemon(host="127.0.0.1")
+        addrs["pyro4"] = str(daemon.register(PyroCalc(), "calc"))
+        threading.Thread(target=daemon.requestLoop, daemon=True).start()
+    except ImportError:
+        pass
+    try:
+        import rpyc
+        from rpyc.utils.server import ThreadedServer
+
+        class RPyCCalc(rpyc.Service):
+            def exposed_Add(self, a, b):
+                return a + b
+
+        ts = ThreadedServer(RPyCCalc, hostname="127.0.0.1", port=0, protocol_config={"allow_public_attrs": True})
+        addrs["rpyc"] = ("127.0.0.1", ts.port)
+        threading.Thread(target=ts.start, daemon=True).start()
+    except ImportError:
+        pass
+    print(json.dumps(addrs), flush=True)
+    sys.stdin.read()  # until the parent closes it
+
+
+# ---- clients ----------------------------------------------------------------
+
+
+def pickle_call(addr, name, *args):
+    with socket.create_connection(addr) as s:
+        s.sendall(pickle.dumps((name, args)))
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return pickle.loads(data)
+
+
+class Target:
+    """One system under test: new() returns a client's Add, called as
+    f.call(a, b), with f.close() to close the client. shared: whether
+    threads share one client."""
+
+    def __init__(self, name, new, shared=False):
+        self.name = name
+        self.new = new
+        self.shared = shared
+
+
+def targets(go, peers):
+    out = []
+    for codec in ("cbor", "json"):
+        if codec == "cbor" and not _codec.HAVE_CBOR:
+            continue
+
+        def new(codec=codec):
+            c = simplerpc.Client(go.main, codec=codec)
+            return _Closing(c.Calc.Add, c.close)
+
+        out.append(Target("simplerpc native %s" % codec.upper(), new, shared=True))
+
+    def new_http():
+        c = simplerpc.Client("http://%s:%d/" % go.main)
+        return _Closing(c.Calc.Add, c.close)
+
+    out.append(Target("simplerpc JSON-RPC/HTTP", new_http, shared=True))
+    if "pyro4" in peers:
+        import Pyro4
+
+        Pyro4.config.SOCK_NODELAY = True
+
+        def new_pyro():
+            p = Pyro4.Proxy(peers["pyro4"])
+            p._pyroBind()
+            return _Closing(p.Add, p._pyroRelease)
+
+        out.append(Target("Pyro4", new_pyro))
+    if "rpyc" in peers:
+        import rpyc
+
+        def new_rpyc():
+            conn = rpyc.connect(*peers["rpyc"])
+            return _Closing(conn.root.Add, conn.close)
+
+        out.append(Target("RPyC", new_rpyc))
+    addr = tuple(peers["pickle"])
+    out.append(Target("pickle, new connection per call",
+                      lambda: _Closing(lambda a, b: pickle_call(addr, "Add", a, b), lambda: None), shared=True))
+    return out
+
+
+class _Closing:
+    """A client's Add, callable, and how to close the client."""
+
+    __slots__ = ("call", "close")
+
+    def __init__(self, f, close):
+        self.call = f
+        self.close = close
+
+
+# ---- measuring --------------------------------------------------------------
+
+
+def sequential(f, duration):
+    """Calls/s and the p50 latency (µs) of calls made one after another."""
+    f = f.call
+    lat = []
+    clock = time.perf_counter_ns
+    end = time.monotonic() + duration
+    start = clock()
+    while time.monotonic() < end:
+        t0 = clock()
+        if f(40, 2) != 42:
+            raise AssertionError("Add(40, 2) went wrong")
+        lat.append(clock() - t0)
+    elapsed = (clock() - start) / 1e9
+    return len(lat) / elapsed, statistics.median(lat) / 1e3
+
+
+def threaded(target, n, duration):
+    """Calls/s of n threads calling at once."""
+    shared = target.new() if target.shared else None
+    fs = [shared or target.new() for _ in range(n)]
+    counts = [0] * n
+    stop = threading.Event()
+    barrier = threading.Barrier(n + 1)
+
+    def work(i):
+        f = fs[i].call
+        barrier.wait()
+        k = 0
+        while not stop.is_set():
+            f(40, 2)
+            k += 1
+        counts[i] = k
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    time.sleep(duration)
+    stop.set()
+    for t in ts:
+        t.join()
+    elapsed = time.perf_counter() - start
+    for f in [shared] if shared is not None else fs:
+        f.close()
+    return sum(counts) / elapsed
+
+
+def asyncio_tasks(address, codec, n, duration):
+    """Calls/s of n asyncio tasks sharing one AsyncClient."""
+
+    async def run():
+        async with simplerpc.AsyncClient(address, codec=codec) as c:
+            await c.Calc.Add(40, 2)
+            stop = False
+            counts = [0] * n
+
+            async def work(i):
+                k = 0
+                while not stop:
+                    await c.Calc.Add(40, 2)
+                    k += 1
+                counts[i] = k
+
+            tasks = [asyncio.ensure_future(work(i)) for i in range(n)]
+            start = time.perf_counter()
+            await asyncio.sleep(duration)
+            stop = True
+            await asyncio.gather(*tasks)
+            return sum(counts) / (time.perf_counter() - start)
+
+    return asyncio.run(run())
+
+
+def raw_copy(sock, data):
+    """Seconds to send data to the echo server, whole, and read it back."""
+    start = time.perf_counter()
+    sock.sendall(struct.pack(">I", len(data)))
+    sock.sendall(data)
+    got = _recv_exactly(sock, len(data))
+    elapsed = time.perf_counter() - start
+    if got != data:
+        raise AssertionError("the echo came back different")
+    return elapsed
+
+
+def native_echo(client, data):
+    start = time.perf_counter()
+    got = client.Calc.Echo(data)
+    elapsed = time.perf_counter() - start
+    if got != data:
+        raise AssertionError("the echo came back different")
+    return elapsed
+
+
+# ---- the run ----------------------------------------------------------------
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--smoke", action="store_true", help="one short round, to check the benchmark runs")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--duration", type=float, default=1.5, help="seconds per figure")
+    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--tasks", type=int, default=64)
+    p.add_argument("--peers", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.peers:
+        serve_peers()
+        return 0
+    if args.smoke:
+        args.rounds, args.duration = 1, 0.2
+
+    import goserver
+
+    go = goserver.GoServer()
+    peer_proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--peers"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        peers = json.loads(peer_proc.stdout.readline())
+        ts = targets(go, peers)
+        seq = {t.name: [] for t in ts}
+        par = {t.name: [] for t in ts}
+        aio = {c: [] for c in ("cbor", "json") if c != "cbor" or _codec.HAVE_CBOR}
+        echo, raw = [], []
+        data = os.urandom(ECHO_SIZE)
+        echo_client = simplerpc.Client(go.main)
+        echo_client.Calc.Echo(b"warm up")
+        raw_sock = socket.create_connection(tuple(peers["echo"]))
+        raw_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for r in range(args.rounds):
+            for t in ts:
+                f = t.new()
+                f.call(40, 2)  # connected
+                seq[t.name].append(sequential(f, args.duration))
+                f.close()
+                par[t.name].append(threaded(t, args.threads, args.duration))
+            for codec in aio:
+                aio[codec].append(asyncio_tasks(go.main, codec, args.tasks, args.duration))
+            for _ in range(1 if args.smoke else 3):
+                raw.append(raw_copy(raw_sock, data))
+                echo.append(native_echo(echo_client, data))
+            print("round %d of %d done" % (r + 1, args.rounds), file=sys.stderr)
+        echo_client.close()
+        raw_sock.close()
+    finally:
+        peer_proc.stdin.close()
+        peer_proc.wait(10)
+        go.stop()
+
+    med = statistics.median
+    pyro_par = med(par["Pyro4"]) if "Pyro4" in par else None
+    pyro_seq = med([s[0] for s in seq["Pyro4"]]) if "Pyro4" in seq else None
+    lines = ["Add(40, 2), %d round(s) of %.1f s per figure, medians; Python %s, cbor2 %s" % (
+        args.rounds, args.duration, sys.version.split()[0], "yes" if _codec.HAVE_CBOR else "no"), "",
+        "| client | sequential calls/s | p50 µs | %d threads calls/s | seq. vs Pyro4 | threads vs Pyro4 |" % args.threads,
+        "|---|---:|---:|---:|---:|---:|"]
+    for t in ts:
+        s_cps = med([s[0] for s in seq[t.name]])
+        s_p50 = med([s[1] for s in seq[t.name]])
+        p_cps = med(par[t.name])
+        lines.append("| %s | %.0f | %.0f | %.0f | %s | %s |" % (
+            t.name, s_cps, s_p50, p_cps,
+            "%.2f×" % (s_cps / pyro_seq) if pyro_seq else "—",
+            "%.2f×" % (p_cps / pyro_par) if pyro_par else "—"))
+    lines.append("")
+    for codec, v in aio.items():
+        lines.append("asyncio, %d tasks, native %s: %.0f calls/s%s" % (
+            args.tasks, codec.upper(), med(v),
+            " (%.2f× Pyro4's %d-thread figure)" % (med(v) / pyro_par, args.threads) if pyro_par else ""))
+    lines.append("%d-byte echo, native %s: %.1f ms; raw socket copy of the same bytes (sent whole, then sent back): %.1f ms (%.2f×)" % (
+        ECHO_SIZE, "CBOR" if _codec.HAVE_CBOR else "JSON", med(echo) * 1e3, med(raw) * 1e3, med(echo) / med(raw)))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

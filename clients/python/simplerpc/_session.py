@@ -1,0 +1,638 @@
+"""One session of the native protocol (PROTOCOL.md §6): its id, its
+current connection, the calls waiting for replies, and the reading of
+replies, shared by the threads that call through it.
+
+Nobody reads in the background. The thread whose call is waiting reads
+the connection itself when no other thread is reading (the leader), files
+every reply it reads for its caller, and, once its own reply is in, hands
+the reading over to another waiting caller. A lone caller thus sends its
+call with one sendall and reads its reply with one recv.
+
+Locks, in the order they nest: connect_mu (dialing), then wmu (writes to
+the connection, and swapping it), then mu (the call table, the reading
+turn). mu is never held across a socket call.
+
+A call's life:
+
+    register (id, in calls) ── sent on conn ── reply read ──► done
+        │                         │ connection breaks
+        │                         ▼
+        │                resume: sent again on the new conn
+        │                not resumed / no new conn: connection_lost
+        └── timeout / KeyboardInterrupt: taken out, cancel sent
+"""
+
+import secrets
+import select
+import socket
+import struct
+import threading
+import time
+
+from . import _wire
+from .errors import ConnectionLostError, DeadlineExceededError, InternalError, NotRun, NotSent, new_error
+from .retry import DEFAULT_RETRY
+
+__all__ = ["Session", "result", "error_from_object", "CODES"]
+
+# Keepalive (PROTOCOL.md §7): ping after this much silence while a call
+# waits, give the connection up when nothing arrives for as long again.
+KEEPALIVE_INTERVAL = 15.0
+KEEPALIVE_TIMEOUT = 10.0
+
+# Acks: after this many replies or bytes of them (PROTOCOL.md §6).
+ACK_EVERY = 128
+ACK_BYTES = 1 << 20
+
+# A write that makes no progress for this long breaks the connection.
+WRITE_TIMEOUT = 30.0
+
+# A connection idle for longer is checked for a close by the server
+# before a call is sent on it.
+IDLE_CHECK = 1.0
+
+_READ_CHUNK = 256 << 10
+
+# The codes of the error object (PROTOCOL.md §4).
+CODES = {
+    1: "application", 2: "not_found", 3: "invalid_argument", 4: "internal",
+    5: "unavailable", 6: "connection_lost", 7: "canceled", 8: "deadline_exceeded",
+    9: "resource_exhausted", 10: "unauthenticated", 11: "permission_denied",
+}
+
+
+class _Conn:
+    """One connection of a session: the socket, its read buffer (the
+    reading thread's alone) and its counters."""
+
+    __slots__ = ("sock", "max_body", "buf", "start", "end", "frames", "dead", "last_rx", "last_tx", "ping_at",
+                 "rcvtimeo", "mid")
+
+    # The socket is in blocking mode, and its waits are bounded by the
+    # kernel (SO_RCVTIMEO, SO_SNDTIMEO): one system call per read or
+    # write, where a Python socket timeout adds a poll before each.
+
+    def __init__(self, sock, max_body):
+        self.sock = sock
+        self.rcvtimeo = None
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(WRITE_TIMEOUT))
+        self.max_body = max_body
+        self.buf = bytearray(_READ_CHUNK)
+        self.start = 0  # buf[start:end] holds bytes read, not yet parsed
+        self.end = 0
+        self.frames = 0  # frames read, for acks
+        self.dead = False
+        self.last_rx = self.last_tx = time.monotonic()
+        self.ping_at = None  # when the keepalive ping went out
+        self.mid = False  # a frame is taken from the buffer and not yet filed
+
+    def read_timeout(self, seconds):
+        """Bound the next reads to seconds (None: no bound)."""
+        tv = _timeval(seconds) if seconds is not None else _timeval(0)
+        if tv != self.rcvtimeo:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            self.rcvtimeo = tv
+
+    def kill(self):
+        if not self.dead:
+            self.dead = True
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.sock.close()
+
+
+_allocate_lock = threading.Lock
+
+
+def _wake(c):
+    """Wake c's caller if it is blocked (under the session's mu)."""
+    if c.waiting:
+        c.waiting = False
+        c.wake.release()
+
+
+class _Call:
+    __slots__ = ("id", "frame", "method", "conn", "done", "flags", "body", "error", "wake", "waiting", "pong")
+
+    def __init__(self, frame, method):
+        self.frame = frame
+        self.method = method
+        self.conn = None  # the connection it was last sent on
+        self.done = False
+        self.flags = 0
+        self.body = None
+        self.error = None
+        # wake is held while nobody has woken the caller: it blocks on
+        # acquiring it, and one wake releases it. waiting (under the
+        # session's mu) says a caller is blocked and no wake is pending.
+        self.wake = _allocate_lock()
+        self.wake.acquire()
+        self.waiting = False
+        self.pong = False  # a ping waiting for its pong, not a call
+
+
+class Session:
+    """A session with one server. dial() returns a connected socket (TLS
+    included); codec names the hello's codec. Safe for threads."""
+
+    def __init__(self, dial, codec, on_goaway=None, retry=None):
+        self._dial = dial
+        self._retry = retry or DEFAULT_RETRY
+        self._codec = codec
+        self._on_goaway = on_goaway
+        self.sid = secrets.token_bytes(16)
+        self._named = False  # a hello named sid: later ones resume it
+        self.connect_mu = threading.Lock()
+        self.wmu = threading.Lock()  # guards conn (swaps) and writes to it
+        self.mu = threading.Lock()  # guards everything below
+        self.conn = None
+        self.calls = {}  # id -> _Call waiting for its reply
+        self.next_id = 1
+        self.reading = False
+        self.going_away = False
+        self.closed = False
+        self._settled = 0
+        self._settled_bytes = 0
+
+    # ---- connecting -------------------------------------------------------
+
+    def _handshake(self, deadline=None):
+        """Dial and greet, within deadline; return (conn, resumed)."""
+        try:
+            sock = self._dial(None if deadline is None else max(deadline - time.monotonic(), 0.001))
+        except OSError as e:
+            raise NotSent(e) from e
+        try:
+            resume = self._named
+            self._named = True
+            sock.sendall(_wire.hello(self._codec, self.sid, resume))
+            welcome = _read_exactly(sock, _wire.WELCOME_SIZE)
+            status, resumed, max_body = _wire.parse_welcome(welcome)
+        except (OSError, _wire.ProtocolError) as e:
+            sock.close()
+            raise NotSent(e) from e
+        if status == _wire.STATUS_SESSION_REFUSED:
+            sock.close()
+            return None, False
+        if status != 0:
+            sock.close()
+            raise NotSent(ConnectionRefusedError(
+                "the server refused the hello: %s" % _wire.STATUSES.get(status, "status %d" % status)))
+        sock.settimeout(None)  # blocking: the kernel's timeouts bound waits (_Conn)
+        return _Conn(sock, max_body), resumed
+
+    def connected(self):
+        """The current connection, made if there is none. Raises NotSent
+        when none can be made."""
+        conn = self.conn
+        if conn is not None and not conn.dead:
+            if time.monotonic() - conn.last_rx < IDLE_CHECK or self.reading or not _readable(conn.sock):
+                return conn
+            self._drain_idle(conn)
+            if not conn.dead:
+                return conn
+        return self._reconnect(conn)
+
+    def _drain_idle(self, conn):
+        """Read what arrived on a connection nobody reads (a ping, the
+        server closing it) before a call is sent on it."""
+        with self.mu:
+            if self.reading:
+                return
+            self.reading = True
+        try:
+            while not conn.dead and _readable(conn.sock):
+                self._read_frame(conn, KEEPALIVE_TIMEOUT)
+        except (OSError, _wire.ProtocolError):
+            conn.kill()
+        finally:
+            self._handoff()
+
+    def _reconnect(self, old, deadline=None):
+        """Replace the broken connection old (or none); with calls in
+        flight, resume the session and send them again. Raises NotSent if
+        no connection could be made."""
+        with self.connect_mu:
+            conn = self.conn
+            if conn is not old and conn is not None and not conn.dead:
+                return conn
+            if self.closed:
+                raise NotSent(ConnectionError("the client is closed"))
+            new, resumed = self._handshake(deadline)
+            lost = None
+            if new is None:  # session refused: a new id, the calls in flight are lost
+                lost = "the server refused to resume the session"
+                self.sid = secrets.token_bytes(16)
+                self._named = False
+                new, resumed = self._handshake()
+                if new is None:
+                    raise NotSent(ConnectionRefusedError("the server refused a new session"))
+            elif not resumed and old is not None:
+                lost = "the server no longer had the session (it restarted, or dropped it)"
+            if lost:
+                self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may not "
+                              "have run): " + lost, lambda c: c.conn is not None)
+            with self.wmu:
+                self.conn = new
+                with self.mu:
+                    again = [c for c in self.calls.values() if c.conn is not new]
+                try:
+                    for c in again:
+                        c.conn = new
+                        _wire.sendall(new.sock, c.frame)
+                except OSError:
+                    new.kill()
+            return new
+
+    # ---- calls ------------------------------------------------------------
+
+    def register(self, flags, body, method):
+        """Give a call (its frame's flags and body) an id and put it in the
+        table."""
+        with self.mu:
+            if self.going_away or self.closed:
+                raise NotRun("the session is going away")
+            call_id = self.next_id
+            self.next_id += 1
+            c = _Call(_wire.frame_of(_wire.HEADER.pack(len(body), _wire.CALL, flags, call_id), body), method)
+            c.id = call_id
+            self.calls[call_id] = c
+        return c
+
+    def send(self, c):
+        """Send a registered call on the current connection, unless a
+        reconnect already did."""
+        with self.wmu:
+            conn = self.conn
+            if conn is None or conn.dead or c.conn is conn:
+                return
+            c.conn = conn
+            try:
+                _wire.sendall(conn.sock, c.frame)
+                conn.last_tx = time.monotonic()
+            except OSError:
+                conn.kill()  # the reader resumes the session and sends it again
+
+    def send_all(self, calls):
+        """Send several registered calls with one write."""
+        with self.wmu:
+            conn = self.conn
+            if conn is None or conn.dead:
+                return
+            frames = _wire.Parts()
+            for c in calls:
+                if c.conn is not conn:
+                    c.conn = conn
+                    frames.extend(c.frame.iter() if isinstance(c.frame, _wire.Parts) else (c.frame,))
+            try:
+                _wire.sendall(conn.sock, frames)
+            except OSError:
+                conn.kill()
+
+    def ping(self, deadline):
+        """Send a ping and wait (until deadline, monotonic) for its pong."""
+        with self.mu:
+            token = self.next_id
+            self.next_id += 1
+            c = _Call(_wire.frame(_wire.PING, token), "ping")
+            c.id = token
+            c.pong = True
+            self.calls[token] = c
+        self.send(c)
+        try:
+            self.wait(c, deadline)
+        finally:
+            with self.mu:
+                self.calls.pop(token, None)
+        if c.error is not None:
+            raise c.error
+
+    def forget_quietly(self, c):
+        """Take c out of the table without canceling it (a notification:
+        it runs, its reply is dropped)."""
+        with self.mu:
+            self.calls.pop(c.id, None)
+
+    def forget(self, c):
+        """Take c out of the table and cancel it on the server."""
+        with self.mu:
+            gone = self.calls.pop(c.id, None) is not None
+        if gone and c.conn is not None:
+            self._write(_wire.frame(_wire.CANCEL, c.id))
+
+    def wait(self, c, deadline):
+        """Wait until c is answered, reading for everyone when nobody else
+        is. Raises DeadlineExceededError at deadline (monotonic); the
+        caller cancels."""
+        while True:
+            with self.mu:
+                if c.done:
+                    return
+                lead = not self.reading
+                if lead:
+                    self.reading = True
+                else:
+                    c.waiting = True
+            if lead:
+                try:
+                    self._lead(c, deadline)
+                except DeadlineExceededError:
+                    raise  # raised between frames: the stream is whole
+                except BaseException:
+                    # A KeyboardInterrupt that came between taking a frame
+                    # from the buffer and filing it lost that frame: give
+                    # the connection up, so that the session's resume sends
+                    # every waiting call again and no reply is lost. (One
+                    # that came while waiting for bytes lost nothing.)
+                    conn = self.conn
+                    if conn is not None and conn.mid:
+                        conn.kill()
+                    raise
+                finally:
+                    self._handoff()
+                continue
+            timeout = -1 if deadline is None else deadline - time.monotonic()
+            if deadline is not None and timeout <= 0:
+                with self.mu:
+                    if c.waiting:
+                        c.waiting = False
+                    else:
+                        c.wake.acquire()
+                raise DeadlineExceededError("no reply within the call's timeout", method=c.method)
+            if not c.wake.acquire(True, timeout):
+                with self.mu:
+                    if c.waiting:
+                        c.waiting = False  # no wake is coming
+                    else:
+                        c.wake.acquire()  # one came as the wait ended: take it
+
+    def _handoff(self):
+        """Give the reading turn up, waking a caller to take it."""
+        with self.mu:
+            self.reading = False
+            for other in self.calls.values():
+                if other.waiting:
+                    _wake(other)
+                    break
+            idle_goaway = self.going_away and not self.calls
+        if idle_goaway:
+            self.close()
+
+    def _lead(self, c, deadline):
+        """Read frames until c is answered (or fails), then file the
+        replies already read, so that their callers need not read."""
+        self._read_until(c, deadline)
+        conn = self.conn
+        try:
+            while conn is not None and not conn.dead and _complete(conn):
+                self._read_frame(conn, None)
+        except (OSError, _wire.ProtocolError):
+            conn.kill()
+
+    def _read_until(self, c, deadline):
+        while not c.done:
+            conn = self.conn
+            if conn is None or conn.dead:
+                self._resume(conn, deadline, c)
+                continue
+            wait = None
+            now = time.monotonic()
+            if deadline is not None:
+                wait = deadline - now
+                if wait <= 0:
+                    raise DeadlineExceededError("no reply within the call's timeout", method=c.method)
+            ka = (conn.last_rx + KEEPALIVE_INTERVAL if conn.ping_at is None else conn.ping_at + KEEPALIVE_TIMEOUT) - now
+            if ka <= 0:
+                if conn.ping_at is not None:
+                    conn.kill()  # nothing arrived after the ping: the peer is gone
+                    continue
+                conn.ping_at = now
+                self._write(_wire.frame(_wire.PING, 0))
+                continue
+            try:
+                self._read_frame(conn, ka if wait is None else min(wait, ka))
+            except (socket.timeout, BlockingIOError):
+                continue
+            except (OSError, _wire.ProtocolError):
+                conn.kill()
+
+    def _resume(self, old, deadline, c):
+        """Replace the broken connection old, trying as the retry policy
+        allows; when no connection can be made, every waiting call fails
+        (connection_lost: it may have run). The caller's deadline passing
+        fails its call alone: the next reader tries on."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._reconnect(old, deadline)
+                return
+            except NotSent as e:
+                err = e
+            now = time.monotonic()
+            wait = self._retry.backoff(attempt)
+            if attempt >= self._retry.max_attempts:
+                self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may "
+                              "not have run), and no new one could be made: %s" % err.cause)
+                return
+            if deadline is not None and now + wait >= deadline:
+                raise DeadlineExceededError("no reply within the call's timeout (reconnecting: %s)" % err.cause,
+                                            method=c.method)
+            time.sleep(wait)
+
+    def _read_frame(self, conn, timeout):
+        """Read one frame from conn (waiting at most timeout seconds for
+        its first bytes) and file it."""
+        buf = conn.buf
+        if conn.end - conn.start < _wire.HEADER_SIZE:
+            self._fill(conn, _wire.HEADER_SIZE, timeout)
+        size, kind, flags, frame_id = _wire.parse_header(buf, conn.start, max(conn.max_body, _wire.MAX_REPLY))
+        conn.mid = True
+        start = conn.start + _wire.HEADER_SIZE
+        if conn.end - start >= size:
+            body = bytes(buf[start:start + size])
+            conn.start = start + size
+            if conn.start == conn.end:
+                conn.start = conn.end = 0
+        else:
+            body = bytearray(size)
+            have = conn.end - start
+            body[:have] = buf[start:conn.end]
+            conn.start = conn.end = 0
+            view = memoryview(body)
+            conn.read_timeout(KEEPALIVE_INTERVAL + KEEPALIVE_TIMEOUT)
+            while have < size:
+                try:
+                    n = conn.sock.recv_into(view[have:])
+                except (socket.timeout, BlockingIOError):
+                    raise ConnectionError("the server stopped in the middle of a reply") from None
+                if not n:
+                    raise ConnectionError("the server closed the connection")
+                have += n
+            conn.last_rx = time.monotonic()
+        conn.frames += 1
+        if kind == _wire.REPLY:
+            self._deliver(conn, frame_id, flags, body)
+        elif kind == _wire.PING:
+            self._write(_wire.frame(_wire.PONG, frame_id))
+        elif kind == _wire.GOAWAY:
+            self._goaway(flags & _wire.FLAG_FINAL)
+        elif kind == _wire.PONG and frame_id:
+            # The keepalive's pong (token 0) needs nothing: any bytes
+            # arriving count as life.
+            with self.mu:
+                c = self.calls.get(frame_id)
+                if c is not None and c.pong:
+                    del self.calls[frame_id]
+                    c.done = True
+                    _wake(c)
+        conn.mid = False
+
+    def _fill(self, conn, need, timeout):
+        """Read until conn.buf holds need unparsed bytes."""
+        buf = conn.buf
+        if conn.start and len(buf) - conn.start < need:
+            n = conn.end - conn.start
+            buf[:n] = buf[conn.start:conn.end]
+            conn.start, conn.end = 0, n
+        conn.read_timeout(timeout)
+        view = memoryview(buf)
+        while conn.end - conn.start < need:
+            n = conn.sock.recv_into(view[conn.end:])
+            if not n:
+                raise ConnectionError("the server closed the connection")
+            conn.end += n
+            conn.last_rx = time.monotonic()
+            conn.ping_at = None
+
+    def _deliver(self, conn, call_id, flags, body):
+        with self.mu:
+            c = self.calls.pop(call_id, None)
+            if c is not None:
+                c.flags = flags
+                c.body = body
+                c.done = True
+                _wake(c)
+            self._settled += 1
+            self._settled_bytes += len(body)
+            if self._settled < ACK_EVERY and self._settled_bytes < ACK_BYTES:
+                return
+            self._settled = self._settled_bytes = 0
+            upto = (min(self.calls) if self.calls else self.next_id) - 1
+            frames = conn.frames
+        self._write(_wire.ack(upto, frames))
+
+    def _goaway(self, final):
+        with self.mu:
+            self.going_away = True
+            lost = list(self.calls.values()) if final else []
+            if final:
+                self.calls.clear()
+            for c in lost:
+                c.error = NotRun("the server is shutting down: call not run")
+                c.done = True
+                _wake(c)
+        if self._on_goaway is not None:
+            self._on_goaway(self)
+
+    def _write(self, data):
+        """Write a control frame; a failure is the reader's to notice."""
+        with self.wmu:
+            conn = self.conn
+            if conn is None or conn.dead:
+                return
+            try:
+                conn.sock.sendall(data)
+            except OSError:
+                conn.kill()
+
+    def fail_all(self, cls, message, which=None):
+        """Fail every waiting call (for which which(call) holds)."""
+        with self.mu:
+            failed = [c for c in self.calls.values() if which is None or which(c)]
+            for c in failed:
+                del self.calls[c.id]
+                c.error = cls(message, method=c.method)
+                c.done = True
+                _wake(c)
+
+    def close(self):
+        """Close the connection; calls still waiting fail."""
+        with self.mu:
+            self.closed = True
+        self.fail_all(ConnectionLostError, "the client was closed with the call in flight")
+        with self.wmu:
+            conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.kill()
+
+    def idle(self):
+        with self.mu:
+            return not self.calls
+
+
+def result(c, decode):
+    """The decoded results of an answered call, or raise its error."""
+    if c.error is not None:
+        raise c.error
+    try:
+        value = decode(c.body)
+    except Exception as e:  # a body the codec cannot read
+        raise InternalError("malformed reply (%d bytes): %s" % (len(c.body), e), method=c.method) from None
+    if not isinstance(value, list):
+        raise InternalError("malformed reply: not an array", method=c.method)
+    if c.flags & _wire.FLAG_ERROR:
+        raise error_from_object(value, c.method)
+    return value
+
+
+def error_from_object(obj, method):
+    """The exception of an error object [code, message, method, type,
+    stack, name, detail?] (PROTOCOL.md §4)."""
+    if len(obj) < 6 or not isinstance(obj[0], int):
+        return InternalError("malformed error reply", method=method)
+    code = CODES.get(obj[0], "internal")  # an unknown code counts as internal
+    return new_error(code, str(obj[1]), method=obj[2] or method, type=obj[3] or None,
+                     traceback=obj[4] or None, name=obj[5] or None,
+                     detail=obj[6] if len(obj) > 6 else None)
+
+
+def _timeval(seconds):
+    """seconds as a struct timeval; 0 is no timeout, so at least 1 µs."""
+    if not seconds:
+        return struct.pack("@ll", 0, 0)
+    us = max(1, int(seconds * 1e6))
+    return struct.pack("@ll", us // 1000000, us % 1000000)
+
+
+def _complete(conn):
+    """Report whether conn's buffer holds a whole frame."""
+    n = conn.end - conn.start
+    if n < _wire.HEADER_SIZE:
+        return False
+    size = int.from_bytes(conn.buf[conn.start:conn.start + 4], "big")
+    return n >= _wire.HEADER_SIZE + size
+
+
+def _read_exactly(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("the server closed the connection during the handshake")
+        buf += chunk
+    return bytes(buf)
+
+
+def _readable(sock):
+    """Report whether sock has bytes (or an end of file) to read now."""
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+

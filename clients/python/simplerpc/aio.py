@@ -1,0 +1,561 @@
+"""AsyncClient: the Client's surface for asyncio.
+
+    async with simplerpc.AsyncClient(("127.0.0.1", 9000)) as client:
+        await client.Calc.Add(1, 2)                  # 3
+        await asyncio.gather(*(client.Calc.Add(i, i) for i in range(64)))
+
+Natively, every task's calls share one connection of a resumable session
+(PROTOCOL.md §6), read by one protocol object in the event loop; the
+frames of calls made in one turn of the loop go out in one write. Over an
+http:// URL each call runs the JSON-RPC transport in the loop's default
+executor.
+
+Ownership: an _AsyncSession owns its connection's transport, its
+keepalive timer and at most one reconnect task; close() ends all three.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+
+from . import _codec, _wire
+from ._describe import Description
+from ._session import ACK_BYTES, ACK_EVERY, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, result
+from .client import Address, Client, _check_metadata, parse_address
+from .errors import (ConnectionLostError, DeadlineExceededError, UnknownNameError, NotRun, NotSent, RemoteError,
+                     ResourceExhaustedError, UnavailableError)
+from .retry import DEFAULT_RETRY, RetryPolicy
+
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["AsyncClient"]
+
+_DESCRIBE = "simplerpc.describe"
+
+
+class _ACall:
+    __slots__ = ("id", "frame", "method", "conn", "fut", "flags", "body", "error")
+
+    def __init__(self, frame, method, fut):
+        self.frame = frame
+        self.method = method
+        self.fut = fut
+        self.conn = None
+        self.flags = 0
+        self.body = None
+        self.error = None
+
+
+class _Proto(asyncio.Protocol):
+    """One connection: it parses frames from what arrives and hands them
+    to its session."""
+
+    def __init__(self, session):
+        self.s = session
+        self.transport = None
+        self.buf = bytearray()
+        self.welcome = asyncio.get_running_loop().create_future()
+        self.max_body = 0
+        self.frames = 0
+        self.dead = False
+        self.last_rx = time.monotonic()
+        self.ping_at = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.last_rx = time.monotonic()
+        self.ping_at = None
+        buf = self.buf
+        buf += data
+        if not self.welcome.done():
+            if len(buf) < _wire.WELCOME_SIZE:
+                return
+            try:
+                self.welcome.set_result(_wire.parse_welcome(bytes(buf[:_wire.WELCOME_SIZE])))
+            except _wire.ProtocolError as e:
+                self.welcome.set_exception(ConnectionError(str(e)))
+                self.transport.abort()
+                return
+            del buf[:_wire.WELCOME_SIZE]
+        pos = 0
+        n = len(buf)
+        limit = max(self.max_body, _wire.MAX_REPLY)
+        try:
+            while n - pos >= _wire.HEADER_SIZE:
+                size, kind, flags, frame_id = _wire.parse_header(buf, pos, limit)
+                end = pos + _wire.HEADER_SIZE + size
+                if end > n:
+                    break
+                body = bytes(buf[pos + _wire.HEADER_SIZE:end])
+                pos = end
+                self.frames += 1
+                self.s._frame(self, kind, flags, frame_id, body)
+        except _wire.ProtocolError:
+            self.transport.abort()
+            return
+        if pos:
+            del buf[:pos]
+
+    def connection_lost(self, exc):
+        self.dead = True
+        if not self.welcome.done():
+            self.welcome.set_exception(ConnectionError("the server closed the connection during the handshake"))
+        self.s._lost(self)
+
+    def write(self, data):
+        if not self.dead:
+            self.transport.write(data)
+
+
+class _AsyncSession:
+    """A session with one server, in one event loop."""
+
+    def __init__(self, host, port, codec, ssl_context, server_hostname, connect_timeout, retry, on_goaway):
+        self.host, self.port = host, port
+        self.codec = codec
+        self.ssl = ssl_context
+        self.server_hostname = server_hostname
+        self.connect_timeout = connect_timeout
+        self.retry = retry
+        self.on_goaway = on_goaway
+        self.loop = asyncio.get_running_loop()
+        self.sid = secrets.token_bytes(16)
+        self.named = False
+        self.conn = None
+        self.calls = {}
+        self.next_id = 1
+        self.going_away = False
+        self.closed = False
+        self.connecting = None  # the task dialing, awaited by every caller
+        self.resuming = None  # the task reconnecting for calls in flight
+        self.out = []  # frames queued for the next flush
+        self.flush_handle = None
+        self.keepalive = None
+        self.settled = self.settled_bytes = 0
+
+    # ---- connecting -------------------------------------------------------
+
+    async def _handshake(self):
+        try:
+            _, proto = await asyncio.wait_for(self.loop.create_connection(
+                lambda: _Proto(self), self.host, self.port, ssl=self.ssl,
+                server_hostname=(self.server_hostname or self.host) if self.ssl else None),
+                self.connect_timeout)
+        except (OSError, asyncio.TimeoutError) as e:
+            raise NotSent(e) from e
+        resume = self.named
+        self.named = True
+        proto.transport.write(_wire.hello(self.codec.name, self.sid, resume))
+        try:
+            status, resumed, max_body = await asyncio.wait_for(asyncio.shield(proto.welcome), self.connect_timeout)
+        except (OSError, asyncio.TimeoutError) as e:
+            proto.transport.abort()
+            raise NotSent(e) from e
+        if status == _wire.STATUS_SESSION_REFUSED:
+            proto.transport.abort()
+            return None, False
+        if status != 0:
+            proto.transport.abort()
+            raise NotSent(ConnectionRefusedError(
+                "the server refused the hello: %s" % _wire.STATUSES.get(status, "status %d" % status)))
+        proto.max_body = max_body
+        return proto, resumed
+
+    async def connected(self):
+        conn = self.conn
+        if conn is not None and not conn.dead:
+            return conn
+        if self.closed:
+            raise NotSent(ConnectionError("the client is closed"))
+        if self.connecting is None:
+            self.connecting = self.loop.create_task(self._reconnect(conn))
+        task = self.connecting
+        return await asyncio.shield(task)
+
+    async def _reconnect(self, old):
+        try:
+            new, resumed = await self._handshake()
+            lost = None
+            if new is None:
+                lost = "the server refused to resume the session"
+                self.sid = secrets.token_bytes(16)
+                self.named = False
+                new, resumed = await self._handshake()
+                if new is None:
+                    raise NotSent(ConnectionRefusedError("the server refused a new session"))
+            elif not resumed and old is not None:
+                lost = "the server no longer had the session (it restarted, or dropped it)"
+            if lost:
+                self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may not "
+                              "have run): " + lost, lambda c: c.conn is not None)
+            self.conn = new
+            for c in list(self.calls.values()):
+                if c.conn is not new and c.frame is not None:
+                    c.conn = new
+                    self.out.append(c.frame)
+            self._flush()
+            self._arm_keepalive()
+            return new
+        finally:
+            self.connecting = None
+
+    async def _resume(self):
+        """After a connection broke with calls in flight: reconnect, as
+        the retry policy allows."""
+        try:
+            for attempt in range(1, self.retry.max_attempts + 1):
+                if self.closed or not self.calls:
+                    return
+                try:
+                    await self.connected()
+                    return
+                except NotSent as e:
+                    err = e
+                await asyncio.sleep(self.retry.backoff(attempt))
+        finally:
+            self.resuming = None
+        self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may not have "
+                      "run), and no new one could be made: %s" % err.cause)
+
+    # ---- frames -----------------------------------------------------------
+
+    def _frame(self, conn, kind, flags, frame_id, body):
+        if kind == _wire.REPLY:
+            c = self.calls.pop(frame_id, None)
+            if c is not None and not c.fut.done():
+                c.flags, c.body = flags, body
+                c.fut.set_result(c)
+            self.settled += 1
+            self.settled_bytes += len(body)
+            if self.settled >= ACK_EVERY or self.settled_bytes >= ACK_BYTES:
+                self.settled = self.settled_bytes = 0
+                upto = (min(self.calls) if self.calls else self.next_id) - 1
+                self._queue(_wire.ack(upto, conn.frames))
+        elif kind == _wire.PING:
+            self._queue(_wire.frame(_wire.PONG, frame_id))
+        elif kind == _wire.GOAWAY:
+            self.going_away = True
+            if flags & _wire.FLAG_FINAL:
+                for c in list(self.calls.values()):
+                    if not c.fut.done():
+                        c.error = NotRun("the server is shutting down: call not run")
+                        c.fut.set_result(c)
+                self.calls.clear()
+            self.on_goaway(self)
+
+    def _lost(self, conn):
+        if conn is self.conn and self.calls:
+            self._ensure_resume()
+
+    def _ensure_resume(self):
+        """Start the task that reconnects for the calls in flight, unless
+        it runs: the session owns it, close() cancels it."""
+        if self.resuming is None and not self.closed:
+            self.resuming = self.loop.create_task(self._resume())
+
+    def _queue(self, frame):
+        self.out.append(frame)
+        if self.flush_handle is None:
+            self.flush_handle = self.loop.call_soon(self._flush)
+
+    def _flush(self):
+        self.flush_handle = None
+        if not self.out:
+            return
+        conn = self.conn
+        if conn is None or conn.dead:
+            return  # the resume sends the calls again
+        out, self.out = self.out, []
+        conn.write(b"".join(out) if len(out) > 1 else out[0])
+
+    def _arm_keepalive(self):
+        if self.keepalive is not None:
+            self.keepalive.cancel()
+        self.keepalive = self.loop.call_later(1.0, self._tick)
+
+    def _tick(self):
+        self.keepalive = None
+        conn = self.conn
+        if self.closed or conn is None or conn.dead:
+            return
+        if self.calls:
+            now = time.monotonic()
+            if conn.ping_at is not None and now - conn.ping_at >= KEEPALIVE_TIMEOUT:
+                conn.transport.abort()  # nothing arrived after the ping: resume
+                return
+            if conn.ping_at is None and now - conn.last_rx >= KEEPALIVE_INTERVAL:
+                conn.ping_at = now
+                self._queue(_wire.frame(_wire.PING, 0))
+        self.keepalive = self.loop.call_later(1.0, self._tick)
+
+    # ---- calls ------------------------------------------------------------
+
+    async def call(self, method, prefix, args, timeout, metadata):
+        conn = self.conn
+        if conn is None or conn.dead:
+            conn = await self.connected()
+        flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
+        if len(body) > conn.max_body:
+            raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"
+                                         % (len(body), conn.max_body), method=method)
+        if self.going_away or self.closed:
+            raise NotRun("the session is going away")
+        call_id = self.next_id
+        self.next_id += 1
+        frame = _wire.HEADER.pack(len(body), _wire.CALL, flags, call_id)
+        frame = frame + body if not isinstance(body, _wire.Parts) else b"".join([frame] + list(body.iter()))
+        c = _ACall(frame, method, self.loop.create_future())
+        c.id = call_id
+        self.calls[call_id] = c
+        if not self.conn.dead:
+            c.conn = self.conn
+            self._queue(c.frame)
+        else:
+            self._ensure_resume()
+        try:
+            if timeout is None:
+                await c.fut
+            else:
+                await asyncio.wait_for(c.fut, timeout)
+        except asyncio.TimeoutError:
+            self._forget(c)
+            raise DeadlineExceededError("no reply within the call's timeout", method=method) from None
+        except BaseException:  # the task was canceled: so is the call
+            self._forget(c)
+            raise
+        return result(c, self.codec.decode)
+
+    def _forget(self, c):
+        if self.calls.pop(c.id, None) is not None and c.conn is not None:
+            self._queue(_wire.frame(_wire.CANCEL, c.id))
+
+    def fail_all(self, cls, message, which=None):
+        for c in [c for c in self.calls.values() if which is None or which(c)]:
+            del self.calls[c.id]
+            if not c.fut.done():
+                c.error = cls(message, method=c.method)
+                c.fut.set_result(c)
+
+    def close(self):
+        self.closed = True
+        self.fail_all(ConnectionLostError, "the client was closed with the call in flight")
+        if self.keepalive is not None:
+            self.keepalive.cancel()
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+            self.flush_handle = None
+        for task in (self.connecting, self.resuming):
+            if task is not None:
+                task.cancel()
+        if self.conn is not None:
+            self.conn.transport.close()
+
+
+class AsyncClient:
+    """The Client for asyncio: the same addresses, options and call
+    surface, with every call awaited (await client.Calc.Add(1, 2)).
+
+    dir() and help() show the server's methods once the description has
+    been fetched: await client.describe() first. A misspelt name then
+    raises NotFoundError with a hint before any call.
+    """
+
+    def __init__(self, address: Address, debug: bool = False, timeout: Optional[float] = None, *,
+                 codec: Optional[str] = None, connect_timeout: float = 10.0,
+                 metadata: Optional[Dict[str, str]] = None, ssl_context: Optional["ssl.SSLContext"] = None,
+                 server_hostname: Optional[str] = None, retry: Optional[RetryPolicy] = None) -> None:
+        scheme, host, port, _ = parse_address(address)
+        if retry is None:
+            retry = DEFAULT_RETRY
+        if not isinstance(retry, RetryPolicy):
+            raise TypeError("retry must be a RetryPolicy, not %r" % (retry,))
+        if ssl_context is None and scheme in ("simplerpcs", "https"):
+            import ssl
+            ssl_context = ssl.create_default_context()
+        self._native = scheme.startswith("simplerpc")
+        self._address = (host, port)
+        self._codec = _codec.get(codec) if self._native else None
+        self._opts = (host, port, ssl_context, server_hostname, connect_timeout)
+        self._debug = debug
+        self._timeout = timeout
+        self._metadata = _check_metadata(metadata) if metadata else None
+        self._retry = retry
+        self._session = None
+        self._old: List[_AsyncSession] = []
+        self._names: Dict[str, Any] = {}
+        self._description: Union[None, bool, Description] = None
+        if not self._native:
+            self._sync = Client(address, debug=debug, timeout=timeout, connect_timeout=connect_timeout,
+                                metadata=metadata, ssl_context=ssl_context, retry=retry)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name: str) -> Any:
+        obj = self._names.get(name)
+        if obj is None:
+            service, dot, meth = name.partition(".")
+            obj = self._names[name] = self[service][meth] if dot else _AsyncName(self, name)
+        return obj
+
+    def __dir__(self):
+        d = self._description
+        return sorted(set(list(d.services) + list(d.functions) if d else []) | {"close", "describe"})
+
+    async def describe(self) -> Optional[Description]:
+        """The server's description, fetched once (None if it has none)."""
+        if self._description is None:
+            try:
+                self._description = Description(await self._call_once(_DESCRIBE, (), {}, None, None))
+            except Exception:  # introspection off, or unreachable
+                self._description = False
+        return self._description if isinstance(self._description, Description) else None
+
+    def _check_name(self, name):
+        if self._description:
+            hint = self._description.missing(name)
+            if hint:
+                raise UnknownNameError(hint, method=name)
+
+    def _sess(self):
+        s = self._session
+        if s is None or s.going_away or s.closed:
+            host, port, ctx, sni, ct = self._opts
+            s = self._session = _AsyncSession(host, port, self._codec, ctx, sni, ct, self._retry, self._going_away)
+        return s
+
+    def _going_away(self, s):
+        if self._session is s:
+            self._session = None
+        self._old = [o for o in self._old if not o.closed and o.calls]
+        self._old.append(s)
+
+    async def _call(self, name, prefix, args, kwargs):
+        timeout = kwargs.pop("_timeout", self._timeout) if kwargs else self._timeout
+        metadata = kwargs.pop("_metadata", None) if kwargs else None
+        if args and kwargs:
+            raise TypeError("%s: pass arguments by position or by name, not both" % name)
+        self._check_name(name)
+        if self._metadata:
+            metadata = dict(self._metadata, **_check_metadata(metadata)) if metadata else self._metadata
+        elif metadata:
+            metadata = _check_metadata(metadata)
+        return await self._call_once(name, args, kwargs, timeout, metadata, prefix)
+
+    async def _call_once(self, name, args, kwargs, timeout, metadata, prefix=None):
+        if not self._native:
+            loop = asyncio.get_running_loop()
+            kw = dict(kwargs)
+            if timeout is not None:
+                kw["_timeout"] = timeout
+            if metadata:
+                kw["_metadata"] = metadata
+            return await loop.run_in_executor(None, lambda: self._sync[name](*args, **kw))
+        if prefix is None:
+            prefix = _wire.method_prefix(name)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = None if deadline is None else deadline - time.monotonic()
+            try:
+                results = await self._sess().call(name, prefix, [kwargs] if kwargs else args, remaining, metadata)
+                return results[0] if len(results) == 1 else (results or None)
+            except NotSent as e:
+                if attempt >= self._retry.max_attempts:
+                    raise ConnectionError("simplerpc: cannot reach %s:%d after %d attempts: %s"
+                                          % (self._address + (attempt, e.cause))) from e.cause
+                err = e
+            except NotRun as e:
+                if attempt >= self._retry.max_attempts:
+                    raise UnavailableError("%s (after %d attempts)" % (e, attempt), method=name) from None
+                err = e
+            except UnavailableError as e:
+                if attempt >= self._retry.max_attempts:
+                    raise
+                err = e
+            except DeadlineExceededError:
+                raise
+            except RemoteError as e:
+                if self._debug and e.traceback:
+                    tb = e.traceback if e.traceback.endswith("\n") else e.traceback + "\n"
+                    sys.stderr.write("Server side traceback:\n" + tb)
+                raise
+            wait = self._retry.backoff(attempt)
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                if isinstance(err, UnavailableError):
+                    raise err
+                raise DeadlineExceededError("the call was not run before its deadline: %s" % err, method=name)
+            await asyncio.sleep(wait)
+
+    async def close(self) -> None:
+        """Close the connections; calls in flight fail."""
+        for s in [self._session] + self._old:
+            if s is not None:
+                s.close()
+        self._session = None
+        self._old = []
+        if not self._native:
+            self._sync.close()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self):
+        return "<simplerpc.AsyncClient %s:%d>" % self._address
+
+
+class _AsyncName:
+    """A service, a function, or (one level down) a method."""
+
+    __slots__ = ("_client", "_name", "_prefix", "_methods")
+
+    def __init__(self, client, name):
+        self._client = client
+        self._name = name
+        self._prefix = None
+        self._methods = {}
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __getitem__(self, name):
+        m = self._methods.get(name)
+        if m is None:
+            full = self._name + "." + name
+            self._client._check_name(full)
+            m = self._methods[name] = _AsyncName(self._client, full)
+        return m
+
+    def __call__(self, *args, **kwargs):
+        if self._prefix is None:
+            self._prefix = _wire.method_prefix(self._name)
+        return self._client._call(self._name, self._prefix, args, kwargs)
+
+    def __dir__(self):
+        d = self._client._description
+        return sorted(d.methods_of(self._name)) if d else []
+
+    @property
+    def __doc__(self):
+        d = self._client._description
+        if not d:
+            return "simplerpc name %s (await client.describe() for its signature)" % self._name
+        return d.method_doc(self._name) if "." in self._name else d.service_doc(self._name)
+
+    def __repr__(self):
+        return "<simplerpc async %s of %r>" % (self._name, self._client)
