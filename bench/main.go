@@ -33,6 +33,7 @@ type config struct {
 	conc    []int
 	idleN   []int
 	work    []workload // the call workloads to run
+	scen    []scenario // the scenario workloads to run
 	systems []system
 	out     string
 	args    []string
@@ -41,6 +42,13 @@ type config struct {
 func main() {
 	if spec := os.Getenv(idleChildEnv); spec != "" {
 		if err := runIdleChild(spec); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if spec := os.Getenv(connsChildEnv); spec != "" {
+		if err := runConnsChild(spec); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
@@ -63,7 +71,7 @@ func parseFlags(args []string) (config, error) {
 	reps := fs.Int("reps", 5, "repetitions of each measurement; the report shows medians")
 	smoke := fs.Bool("smoke", false, "quick check: 0.2s per measurement, 1 repetition, 100 idle connections (overrides -d and -reps)")
 	only := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(systemNames(allSystems()), ","))
-	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(workloadNames(workloads()), idleWorkload), ","))
+	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(append(workloadNames(workloads()), idleWorkload), scenarioNames(scenarios())...), ","))
 	out := fs.String("out", "results/latest.md", "markdown report path; throughput.svg is written beside it")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -94,6 +102,7 @@ func parseFlags(args []string) (config, error) {
 		return config{}, err
 	}
 	cfg.work = work
+	cfg.scen = selectScenarios(*workList)
 	if !idle {
 		cfg.idleN = nil
 	}
@@ -142,7 +151,7 @@ func selectWorkloads(list string) ([]workload, bool, error) {
 	}
 	want := strings.Split(list, ",")
 	for _, w := range want {
-		if w != idleWorkload && !slices.Contains(workloadNames(all), w) {
+		if w != idleWorkload && !slices.Contains(workloadNames(all), w) && !isScenario(w) {
 			return nil, false, fmt.Errorf("bench: unknown workload %q", w)
 		}
 	}
@@ -180,7 +189,9 @@ func runAll(cfg config) error {
 					res.failures = append(res.failures, fmt.Sprintf("rep %d %s idle N=%d: %v", rep+1, s.name(), n, err))
 				}
 			}
+			runScenariosFor(cfg, rep, s, res)
 		}
+		runScenariosRep(cfg, rep, res)
 	}
 	for _, f := range res.failures {
 		fmt.Fprintln(os.Stderr, "failure:", f)
