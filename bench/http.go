@@ -51,7 +51,25 @@ func httpServers() []httpServer {
 }
 
 func httpScenario() scenario {
-	return scenario{name: "http", perRep: httpRep, report: reportHTTP}
+	return scenario{name: "http", perRep: httpRep, report: reportHTTP, chartFile: "http.svg", chart: chartHTTP}
+}
+
+// httpRows are the http workload's servers, in report order.
+func httpRows() []string {
+	var rows []string
+	for _, hs := range httpServers() {
+		rows = append(rows, hs.name)
+	}
+	return rows
+}
+
+// chartHTTP draws the http workload's throughput against callers.
+func chartHTTP(res *results) string {
+	return lineChart(res, lineSpec{
+		title: "JSON-RPC Add over HTTP/1.1: throughput vs concurrent callers",
+		rows:  httpRows(), workload: "http", kind: kindTput, xs: httpConc, scale: 1,
+		xLabel: "concurrent callers (log scale)", yLabel: "calls/s, median (log scale)",
+	})
 }
 
 // httpRep measures every HTTP server once, starting with a different one
@@ -268,10 +286,7 @@ func serveGorilla(ln net.Listener, warns *atomic.Int64) (func() error, error) {
 
 // reportHTTP writes the http section.
 func reportHTTP(b *strings.Builder, _ config, res *results) {
-	rows := make([]string, 0, len(httpServers()))
-	for _, hs := range httpServers() {
-		rows = append(rows, hs.name)
-	}
+	rows := httpRows()
 	fmt.Fprintf(b, "\n## JSON-RPC Add over HTTP/1.1\n\n")
 	fmt.Fprintf(b, "C callers share one Go http.Client (keep-alive; the transport keeps up to %d idle connections) and post "+
 		"`{\"jsonrpc\":\"2.0\",\"id\":N,\"method\":M,\"params\":[40,2]}`; the reply's result is checked. "+

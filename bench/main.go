@@ -207,6 +207,9 @@ func runAll(cfg config) error {
 	if err := os.WriteFile(svg, []byte(chart(res, cfg.conc)), 0o644); err != nil {
 		return fmt.Errorf("write chart: %w", err)
 	}
+	if err := writeScenarioCharts(cfg, res, filepath.Dir(cfg.out)); err != nil {
+		return err
+	}
 	fmt.Print(md)
 	return nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -13,12 +15,15 @@ const kindP999 = "p999"
 // connections, the HTTP path, timed load, a slow link. Each repetition
 // runs perSystem (if set) once for every system, in the same rotation as
 // the shared-client workloads, then perRep (if set) once; report writes
-// its section.
+// its section, and chart (if set) draws an SVG chart, written to the
+// file chartFile beside the report.
 type scenario struct {
 	name      string
 	perSystem func(cfg config, s system, res *results) error
 	perRep    func(cfg config, rep int, res *results) error
 	report    func(b *strings.Builder, cfg config, res *results)
+	chartFile string
+	chart     func(res *results) string
 }
 
 // scenarios lists the scenario workloads in report order.
@@ -85,6 +90,20 @@ func reportScenarios(b *strings.Builder, cfg config, res *results) {
 	for _, sc := range cfg.scen {
 		sc.report(b, cfg, res)
 	}
+}
+
+// writeScenarioCharts writes the charts of the scenarios that ran into
+// dir.
+func writeScenarioCharts(cfg config, res *results, dir string) error {
+	for _, sc := range cfg.scen {
+		if sc.chart == nil {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, sc.chartFile), []byte(sc.chart(res)), 0o644); err != nil {
+			return fmt.Errorf("write chart: %w", err)
+		}
+	}
+	return nil
 }
 
 // writeRowTable writes a table of cols with one row per name in rows.

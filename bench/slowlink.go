@@ -130,13 +130,13 @@ func slowlinkOnce(cfg config, s system, res *results) (err error) {
 }
 
 // reportSlowlink writes the slowlink section.
-func reportSlowlink(b *strings.Builder, _ config, res *results) {
+func reportSlowlink(b *strings.Builder, cfg config, res *results) {
 	fmt.Fprintf(b, "\n## Slow link: 1 MiB echo at 100 Mbit/s, 10 ms RTT\n\n")
 	fmt.Fprintf(b, "One client, one caller, through the fault proxy (internal/faultproxy) pacing each direction to 100 Mbit/s with 5 ms of delay each way. "+
 		"The payload is a 1 MiB []byte of JSON-like text (compressible) or of random bytes; every reply is compared with what was sent. "+
 		"Calls/s is calls ÷ time, over at least -d and %d calls; MB/s counts the payload once per call. "+
 		"At this rate and delay an uncompressed echo needs at least %.0f ms.\n\n",
-		slowCalls(config{}), (2*float64(slowSize)/slowRate+2*slowDelay.Seconds())*1e3)
+		slowCalls(cfg), (2*float64(slowSize)/slowRate+2*slowDelay.Seconds())*1e3)
 	var cols []column
 	for _, pl := range slowPayloads {
 		k := "slowlink-" + pl.name

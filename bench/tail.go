@@ -13,7 +13,16 @@ import (
 var tailConc = []int{64, 256}
 
 func tailScenario() scenario {
-	return scenario{name: "tail", perSystem: tailOnce, report: reportTail}
+	return scenario{name: "tail", perSystem: tailOnce, report: reportTail, chartFile: "tail.svg", chart: chartTail}
+}
+
+// chartTail draws the tail workload's p99 against callers.
+func chartTail(res *results) string {
+	return lineChart(res, lineSpec{
+		title: "Add under load: p99 latency vs concurrent callers (one shared client)",
+		rows:  res.systems, workload: "tail", kind: kindP99, xs: tailConc, scale: 1e3,
+		xLabel: "concurrent callers (log scale)", yLabel: "p99 ms, median (log scale)",
+	})
 }
 
 // tailOnce serves s, dials one client shared by all callers, and times
