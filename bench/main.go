@@ -36,6 +36,7 @@ type config struct {
 	scen    []scenario // the scenario workloads to run
 	systems []system
 	out     string
+	profile string // directory of the conns workload's CPU profiles; "" for none
 	args    []string
 }
 
@@ -73,17 +74,19 @@ func parseFlags(args []string) (config, error) {
 	only := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(systemNames(allSystems()), ","))
 	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(append(workloadNames(workloads()), idleWorkload), scenarioNames(scenarios())...), ","))
 	out := fs.String("out", "results/latest.md", "markdown report path; throughput.svg is written beside it")
+	profile := fs.String("cpuprofile", "", "directory to write CPU profiles of the conns workload's server and clients into")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	cfg := config{
-		d:     *d,
-		reps:  *reps,
-		smoke: *smoke,
-		conc:  []int{1, 8, 64, 256, 1024},
-		idleN: []int{1000, 10000},
-		out:   *out,
-		args:  args,
+		d:       *d,
+		reps:    *reps,
+		smoke:   *smoke,
+		conc:    []int{1, 8, 64, 256, 1024},
+		idleN:   []int{1000, 10000},
+		out:     *out,
+		profile: *profile,
+		args:    args,
 	}
 	if cfg.d <= 0 || cfg.reps < 1 {
 		return config{}, errors.New("bench: -d must be positive and -reps at least 1")
