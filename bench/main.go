@@ -206,9 +206,13 @@ func runAll(cfg config) error {
 	if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	svg := filepath.Join(filepath.Dir(cfg.out), "throughput.svg")
-	if err := os.WriteFile(svg, []byte(chart(res, cfg.conc)), 0o644); err != nil {
-		return fmt.Errorf("write chart: %w", err)
+	// The throughput chart is of Add: a run without it leaves the chart
+	// of the last run that had it.
+	if slices.ContainsFunc(cfg.work, func(w workload) bool { return w.name == "add" }) {
+		svg := filepath.Join(filepath.Dir(cfg.out), "throughput.svg")
+		if err := os.WriteFile(svg, []byte(chart(res, cfg.conc)), 0o644); err != nil {
+			return fmt.Errorf("write chart: %w", err)
+		}
 	}
 	if err := writeScenarioCharts(cfg, res, filepath.Dir(cfg.out)); err != nil {
 		return err
