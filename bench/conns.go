@@ -39,8 +39,10 @@ func connsProfilePath(cfg config, s system, sh connShape, side string) string {
 }
 
 // startProfile, if on, starts a CPU profile written to prefix-w.pprof,
-// and returns the function that stops it.
-func startProfile(on bool, prefix, w string) (stop func() error, err error) {
+// and after snapAt writes where every goroutine is (a goroutine profile,
+// as text) to prefix-w-goroutines.txt: what waits does not show in a CPU
+// profile. It returns the function that stops both.
+func startProfile(on bool, prefix, w string, snapAt time.Duration) (stop func() error, err error) {
 	if !on {
 		return func() error { return nil }, nil
 	}
@@ -52,27 +54,33 @@ func startProfile(on bool, prefix, w string) (stop func() error, err error) {
 		f.Close()
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
+	snapped := make(chan error, 1)
+	snap := time.AfterFunc(snapAt, func() { snapped <- writeProfile("goroutine", prefix+"-"+w+"-goroutines.txt", 1) })
 	return func() error {
 		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+		err := f.Close()
+		if snap.Stop() {
+			snapped <- nil
+		}
+		if err = errors.Join(err, <-snapped); err != nil {
+			return fmt.Errorf("profile: %w", err)
 		}
 		return nil
 	}, nil
 }
 
-// writeHeapProfile writes the heap profile of the live objects to path.
-func writeHeapProfile(path string) error {
+// writeProfile writes the named runtime profile to path.
+func writeProfile(name, path string, debug int) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("heap profile: %w", err)
+		return fmt.Errorf("%s profile: %w", name, err)
 	}
-	err = pprof.Lookup("heap").WriteTo(f, 0)
+	err = pprof.Lookup(name).WriteTo(f, debug)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("heap profile: %w", err)
+		return fmt.Errorf("%s profile: %w", name, err)
 	}
 	return nil
 }
@@ -196,7 +204,7 @@ func connsOnce(cfg config, s system, sh connShape, res *results) (err error) {
 	perConn(connsKey("idle", sh))
 	name := s.name()
 	for _, w := range ws {
-		stopProfile, err := startProfile(cfg.profile != "", connsProfilePath(cfg, s, sh, "server"), w.name)
+		stopProfile, err := startProfile(cfg.profile != "", connsProfilePath(cfg, s, sh, "server"), w.name, cfg.warm+cfg.d/2)
 		if err != nil {
 			return err
 		}
@@ -215,7 +223,7 @@ func connsOnce(cfg config, s system, sh connShape, res *results) (err error) {
 	}
 	perConn(connsKey("loaded", sh))
 	if cfg.profile != "" {
-		return writeHeapProfile(connsProfilePath(cfg, s, sh, "server") + "-heap.pprof")
+		return writeProfile("heap", connsProfilePath(cfg, s, sh, "server")+"-heap.pprof", 0)
 	}
 	return nil
 }
@@ -256,7 +264,7 @@ func runConnsChild(spec string) error {
 		if _, err := fmt.Sscanf(in.Text(), "%s %d %d", &wname, &warm, &d); err != nil {
 			return fmt.Errorf("bad command %q: %w", in.Text(), err)
 		}
-		stopProfile, err := startProfile(os.Getenv(connsProfileEnv) != "", os.Getenv(connsProfileEnv), wname)
+		stopProfile, err := startProfile(os.Getenv(connsProfileEnv) != "", os.Getenv(connsProfileEnv), wname, warm+d/2)
 		if err != nil {
 			return err
 		}
