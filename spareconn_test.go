@@ -152,5 +152,6 @@ func TestHTTPClientSpareConnsNotWarned(t *testing.T) {
 	if err := <-served; !errors.Is(err, simplerpc.ErrServerClosed) {
 		t.Errorf("Serve returned %v", err)
 	}
+	t.Logf("%d connections closed before their first byte", strings.Count(logs.String(), "closed before its hello"))
 	noWarnings(t, &logs)
 }

@@ -74,7 +74,7 @@ func parseFlags(args []string) (config, error) {
 	only := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(systemNames(allSystems()), ","))
 	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(append(workloadNames(workloads()), idleWorkload), scenarioNames(scenarios())...), ","))
 	out := fs.String("out", "results/latest.md", "markdown report path; throughput.svg is written beside it")
-	profile := fs.String("cpuprofile", "", "directory to write CPU profiles of the conns workload's server and clients into")
+	profile := fs.String("cpuprofile", "", "directory to write profiles of the conns workload into: CPU and goroutine profiles of its server and clients, the server's heap after the load")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

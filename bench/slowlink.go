@@ -72,7 +72,7 @@ func slowCalls(cfg config) int {
 // echoes each payload back to back from one caller for at least cfg.d and
 // slowCalls calls.
 func slowlinkOnce(cfg config, s system, res *results) (err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+time.Duration(len(slowPayloads))*cfg.d)
 	defer cancel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
