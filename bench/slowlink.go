@@ -55,7 +55,20 @@ func randomBytes(n int) []byte {
 }
 
 func slowlinkScenario() scenario {
-	return scenario{name: "slowlink", perSystem: slowlinkOnce, report: reportSlowlink}
+	return scenario{name: "slowlink", perSystem: slowlinkSystem, report: reportSlowlink}
+}
+
+// slowCompressed is the row of the compressed reference: gRPC with gzip.
+var slowCompressed = grpcSystem{gzip: true}
+
+// slowlinkSystem measures s on the slow link and, after gRPC, gRPC with
+// gzip compression, as a reference for what compression buys there.
+func slowlinkSystem(cfg config, s system, res *results) error {
+	err := slowlinkOnce(cfg, s, res)
+	if s.name() == (grpcSystem{}).name() {
+		err = errors.Join(err, slowlinkOnce(cfg, slowCompressed, res))
+	}
+	return err
 }
 
 // slowCalls is the fewest calls a slowlink measurement makes: a call
@@ -134,6 +147,7 @@ func reportSlowlink(b *strings.Builder, cfg config, res *results) {
 	fmt.Fprintf(b, "\n## Slow link: 1 MiB echo at 100 Mbit/s, 10 ms RTT\n\n")
 	fmt.Fprintf(b, "One client, one caller, through the fault proxy (internal/faultproxy) pacing each direction to 100 Mbit/s with 5 ms of delay each way. "+
 		"The payload is a 1 MiB []byte of JSON-like text (compressible) or of random bytes; every reply is compared with what was sent. "+
+		"grpc-gzip, measured after grpc, is gRPC with its gzip compressor on requests and replies, for reference. "+
 		"Calls/s is calls ÷ time, over at least -d and %d calls; MB/s counts the payload once per call. "+
 		"At this rate and delay an uncompressed echo needs at least %.0f ms.\n\n",
 		slowCalls(cfg), (2*float64(slowSize)/slowRate+2*slowDelay.Seconds())*1e3)
@@ -145,7 +159,11 @@ func reportSlowlink(b *strings.Builder, cfg config, res *results) {
 			medianCol(res, "MB/s", 1, metric{k, kindTput, 1}, float64(slowSize)/1e6),
 			medianCol(res, "p50 ms", 1, metric{k, kindP50, 1}, 1e3))
 	}
-	writeTable(b, res, cols)
+	rows := res.systems
+	if _, ok := res.median(slowCompressed.name(), metric{"slowlink-json", kindTput, 1}); ok {
+		rows = append(slices.Clone(rows), slowCompressed.name())
+	}
+	writeRowTable(b, rows, cols)
 	fmt.Fprintf(b, "\nRatios:\n\n")
-	writeRatios(b, res, cols)
+	writeRowRatios(b, rows, cols, refFloor, refSimpleRPC)
 }
