@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,7 +24,13 @@ const tlsRecordHandshake = 0x16
 func (s *Server) acceptTLS(nc net.Conn, act *activity, br *bufio.Reader) (net.Conn, bool) {
 	first, err := br.Peek(1)
 	if err != nil {
-		s.logs.log(s.connLogger(nc), slog.LevelWarn, "simplerpc: connection closed before its first byte", slog.Any("error", err))
+		// A clean close here is a spare connection a client opened and
+		// did not use: nothing failed.
+		level := slog.LevelWarn
+		if errors.Is(err, io.EOF) {
+			level = slog.LevelDebug
+		}
+		s.logs.log(s.connLogger(nc), level, "simplerpc: connection closed before its first byte", slog.Any("error", err))
 		return nil, false
 	}
 	if first[0] != tlsRecordHandshake {

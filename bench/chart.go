@@ -20,6 +20,32 @@ var chartColors = []string{
 // faster than the rest, which a linear scale would flatten. Zero rates
 // are left out.
 func chart(res *results, conc []int) string {
+	return lineChart(res, lineSpec{
+		title: "Add(int64, int64): throughput vs concurrent callers (one shared client)",
+		rows:  res.systems, workload: "add", kind: kindTput, xs: conc, scale: 1,
+		xLabel: "concurrent callers (log scale)", yLabel: "calls/s, median (log scale)",
+	})
+}
+
+// lineSpec says what lineChart draws: the median of metric {workload,
+// kind, x} times scale for every x of xs, one line per row.
+type lineSpec struct {
+	title          string
+	rows           []string
+	workload, kind string
+	xs             []int
+	scale          float64
+	xLabel, yLabel string
+}
+
+// lineChart draws sp as an SVG line chart with logarithmic axes. Zero
+// values are left out.
+func lineChart(res *results, sp lineSpec) string {
+	conc := sp.xs
+	value := func(s string, n int) (float64, bool) {
+		v, ok := res.median(s, metric{sp.workload, sp.kind, n})
+		return v * sp.scale, ok && v > 0
+	}
 	const (
 		width, height = 760, 440
 		left, right   = 80, 170
@@ -28,9 +54,9 @@ func chart(res *results, conc []int) string {
 		plotH         = height - top - bottom
 	)
 	lo, hi := math.Inf(1), 0.0
-	for _, s := range res.systems {
+	for _, s := range sp.rows {
 		for _, n := range conc {
-			if v, ok := res.median(s, metric{"add", kindTput, n}); ok && v > 0 {
+			if v, ok := value(s, n); ok {
 				lo, hi = min(lo, v), max(hi, v)
 			}
 		}
@@ -52,7 +78,7 @@ func chart(res *results, conc []int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
-	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="15" font-weight="bold">Add(int64, int64): throughput vs concurrent callers (one shared client)</text>`+"\n", left)
+	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(sp.title))
 	for _, v := range ticks {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e4e4"/>`+"\n", left, left+plotW, y(v), y(v))
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dy="4">%s</text>`+"\n", left-8, y(v), shortNum(v))
@@ -62,18 +88,21 @@ func chart(res *results, conc []int) string {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", x(n), top+plotH+18, n)
 	}
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#444"/>`+"\n", left, top, plotW, plotH)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">concurrent callers (log scale)</text>`+"\n", left+plotW/2, height-18)
-	fmt.Fprintf(&b, `<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">calls/s, median (log scale)</text>`+"\n", top+plotH/2)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", left+plotW/2, height-18, html.EscapeString(sp.xLabel))
+	fmt.Fprintf(&b, `<text transform="translate(18 %d) rotate(-90)" text-anchor="middle">%s</text>`+"\n", top+plotH/2, html.EscapeString(sp.yLabel))
 	names := systemNames(allSystems())
-	for i, s := range res.systems {
-		color := chartColors[max(slices.Index(names, s), 0)%len(chartColors)]
+	for i, s := range sp.rows {
+		color := chartColors[i%len(chartColors)]
+		if k := slices.Index(names, s); k >= 0 {
+			color = chartColors[k%len(chartColors)]
+		}
 		dash := ""
-		if strings.HasPrefix(s, "floor") {
+		if strings.Contains(s, "floor") {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		var pts []string
 		for _, n := range conc {
-			if v, ok := res.median(s, metric{"add", kindTput, n}); ok && v > 0 {
+			if v, ok := value(s, n); ok {
 				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(n), y(v)))
 			}
 		}

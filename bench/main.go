@@ -34,14 +34,23 @@ type config struct {
 	conc    []int
 	idleN   []int
 	work    []workload // the call workloads to run
+	scen    []scenario // the scenario workloads to run
 	systems []system
 	out     string
+	profile string // directory of the conns workload's CPU profiles; "" for none
 	args    []string
 }
 
 func main() {
 	if spec := os.Getenv(idleChildEnv); spec != "" {
 		if err := runIdleChild(spec); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if spec := os.Getenv(connsChildEnv); spec != "" {
+		if err := runConnsChild(spec); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
@@ -68,21 +77,23 @@ func parseFlags(args []string) (config, error) {
 	reps := fs.Int("reps", 5, "repetitions of each measurement; the report shows medians")
 	smoke := fs.Bool("smoke", false, "quick check: 0.2s per measurement, 1 repetition, 100 idle connections (overrides -d and -reps)")
 	only := fs.String("systems", "", "comma-separated systems to run (default all): "+strings.Join(systemNames(allSystems()), ","))
-	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(workloadNames(workloads()), idleWorkload), ","))
+	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(append(workloadNames(workloads()), idleWorkload), scenarioNames(scenarios())...), ","))
 	otel := fs.Bool("otel", false, "measure only the cost of OpenTelemetry instrumentation, simplerpc beside gRPC-go with otelgrpc (otel.go); default -out results/otel.md")
 	out := fs.String("out", "results/latest.md", "markdown report path; throughput.svg is written beside it")
+	profile := fs.String("cpuprofile", "", "directory to write profiles of the conns workload into: CPU and goroutine profiles of its server and clients, the server's heap after the load")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	cfg := config{
-		d:     *d,
-		reps:  *reps,
-		smoke: *smoke,
-		otel:  *otel,
-		conc:  []int{1, 8, 64, 256, 1024},
-		idleN: []int{1000, 10000},
-		out:   *out,
-		args:  args,
+		d:       *d,
+		reps:    *reps,
+		smoke:   *smoke,
+		otel:    *otel,
+		conc:    []int{1, 8, 64, 256, 1024},
+		idleN:   []int{1000, 10000},
+		out:     *out,
+		profile: *profile,
+		args:    args,
 	}
 	outSet := false
 	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
@@ -106,6 +117,7 @@ func parseFlags(args []string) (config, error) {
 		return config{}, err
 	}
 	cfg.work = work
+	cfg.scen = selectScenarios(*workList)
 	if !idle {
 		cfg.idleN = nil
 	}
@@ -154,7 +166,7 @@ func selectWorkloads(list string) ([]workload, bool, error) {
 	}
 	want := strings.Split(list, ",")
 	for _, w := range want {
-		if w != idleWorkload && !slices.Contains(workloadNames(all), w) {
+		if w != idleWorkload && !slices.Contains(workloadNames(all), w) && !isScenario(w) {
 			return nil, false, fmt.Errorf("bench: unknown workload %q", w)
 		}
 	}
@@ -192,7 +204,9 @@ func runAll(cfg config) error {
 					res.failures = append(res.failures, fmt.Sprintf("rep %d %s idle N=%d: %v", rep+1, s.name(), n, err))
 				}
 			}
+			runScenariosFor(cfg, rep, s, res)
 		}
+		runScenariosRep(cfg, rep, res)
 	}
 	for _, f := range res.failures {
 		fmt.Fprintln(os.Stderr, "failure:", f)
@@ -204,9 +218,16 @@ func runAll(cfg config) error {
 	if err := os.WriteFile(cfg.out, []byte(md), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	svg := filepath.Join(filepath.Dir(cfg.out), "throughput.svg")
-	if err := os.WriteFile(svg, []byte(chart(res, cfg.conc)), 0o644); err != nil {
-		return fmt.Errorf("write chart: %w", err)
+	// The throughput chart is of Add: a run without it leaves the chart
+	// of the last run that had it.
+	if slices.ContainsFunc(cfg.work, func(w workload) bool { return w.name == "add" }) {
+		svg := filepath.Join(filepath.Dir(cfg.out), "throughput.svg")
+		if err := os.WriteFile(svg, []byte(chart(res, cfg.conc)), 0o644); err != nil {
+			return fmt.Errorf("write chart: %w", err)
+		}
+	}
+	if err := writeScenarioCharts(cfg, res, filepath.Dir(cfg.out)); err != nil {
+		return err
 	}
 	fmt.Print(md)
 	return nil

@@ -78,6 +78,7 @@ func report(cfg config, res *results, took time.Duration) string {
 		fmt.Fprintf(&b, "\nRatios:\n\n")
 		writeRatios(&b, res, cols)
 	}
+	reportScenarios(&b, cfg, res)
 	if len(res.failures) > 0 {
 		fmt.Fprintf(&b, "\n## Failures\n\n")
 		for _, f := range res.failures {

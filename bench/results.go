@@ -43,7 +43,12 @@ func newResults(systems []string) *results {
 	return r
 }
 
+// add records v for m; a system not in the report order (a scenario's
+// own server) gets its values recorded all the same.
 func (r *results) add(system string, m metric, v float64) {
+	if r.values[system] == nil {
+		r.values[system] = map[metric][]float64{}
+	}
 	r.values[system][m] = append(r.values[system][m], v)
 }
 

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/encoding/gzip"
 )
 
 func init() {
@@ -45,10 +46,19 @@ var grpcServiceDesc = grpc.ServiceDesc{
 }
 
 // grpcSystem is gRPC-go with default settings, unary calls over one shared
-// ClientConn, and the hand-written protobuf wire codec.
-type grpcSystem struct{}
+// ClientConn, and the hand-written protobuf wire codec. With gzip set the
+// client compresses its requests with gRPC's gzip compressor, and the
+// server its replies (the slowlink workload's compressed reference).
+type grpcSystem struct {
+	gzip bool
+}
 
-func (grpcSystem) name() string { return "grpc" }
+func (s grpcSystem) name() string {
+	if s.gzip {
+		return "grpc-gzip"
+	}
+	return "grpc"
+}
 
 func (grpcSystem) serve(ln net.Listener) (func() error, error) {
 	srv := grpc.NewServer()
@@ -64,10 +74,14 @@ func (grpcSystem) serve(ln net.Listener) (func() error, error) {
 	}, nil
 }
 
-func (grpcSystem) dial(ctx context.Context, addr string) (client, error) {
+func (s grpcSystem) dial(ctx context.Context, addr string) (client, error) {
+	opts := []grpc.CallOption{grpc.CallContentSubtype(wireCodec{}.Name())}
+	if s.gzip {
+		opts = append(opts, grpc.UseCompressor(gzip.Name))
+	}
 	cc, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.CallContentSubtype(wireCodec{}.Name())),
+		grpc.WithDefaultCallOptions(opts...),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("grpc dial: %w", err)

@@ -218,3 +218,35 @@ func TestHeal(t *testing.T) {
 		t.Fatalf("after Heal: %q in %v", got, time.Since(start))
 	}
 }
+
+// TestRateKeepsToTheRate checks that a rate limit paced over many chunks
+// and slices, where the pacing makes up for late timers, still forwards
+// no faster than the rate (beyond the small catch-up allowance) and loses
+// nothing.
+func TestRateKeepsToTheRate(t *testing.T) {
+	p := startProxy(t, startEcho(t).addr())
+	c := dialProxy(t, p)
+	const rate, size = 1 << 20, 256 << 10
+	p.SetRate(faultproxy.Downstream, rate)
+	msg := strings.Repeat("0123456789abcdef", size/16)
+	start := time.Now()
+	written := make(chan error, 1)
+	go func() {
+		_, err := c.Write([]byte(msg))
+		written <- err
+	}()
+	buf := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, buf); err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	took := time.Since(start)
+	if err := <-written; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if string(buf) != msg {
+		t.Fatal("the rate-limited echo came back wrong")
+	}
+	if least := time.Duration(size)*time.Second/rate - 10*time.Millisecond; took < least {
+		t.Fatalf("%d KiB at %d KiB/s took %v, less than %v", size>>10, rate>>10, took, least)
+	}
+}

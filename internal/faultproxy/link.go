@@ -38,7 +38,16 @@ type link struct {
 	open  atomic.Int32 // directions whose stream has not ended
 	// silenced drops everything from now on, both ways, telling no one.
 	silenced atomic.Bool
+	// paceAt is, per direction, when the rate limit lets the next byte
+	// go; only that direction's writer uses it.
+	paceAt [2]time.Time
 }
+
+// paceSlack is how far behind its schedule a rate-limited direction may
+// fall and still catch up: lateness up to it (a timer that fired late, a
+// short read) is made up by sending sooner, while a direction idle for
+// longer starts a new schedule rather than bursting.
+const paceSlack = 2 * time.Millisecond
 
 func newLink(p *Proxy, client, target net.Conn) *link {
 	l := &link{p: p, conns: [2]net.Conn{client, target}, done: make(chan struct{})}
@@ -186,7 +195,10 @@ func (l *link) forward(i int, dst net.Conn, c chunk) bool {
 	}
 }
 
-// send writes b to dst, paced by direction i's rate limit, if any.
+// send writes b to dst, paced by direction i's rate limit, if any. The
+// pace follows a schedule (paceAt), so that the lateness of timers and
+// writes does not add up: a busy machine still gets the rate it asked
+// for.
 func (l *link) send(i int, dst net.Conn, b []byte) error {
 	for len(b) > 0 {
 		rate := l.p.rateOf(i)
@@ -196,13 +208,15 @@ func (l *link) send(i int, dst net.Conn, b []byte) error {
 		}
 		// Slices of a hundredth of a second's worth.
 		n := min(len(b), max(rate/100, 1))
-		start := time.Now()
+		if floor := time.Now().Add(-paceSlack); l.paceAt[i].Before(floor) {
+			l.paceAt[i] = floor
+		}
 		if _, err := dst.Write(b[:n]); err != nil {
 			return err
 		}
 		b = b[n:]
-		wait := time.Duration(n)*time.Second/time.Duration(rate) - time.Since(start)
-		if wait > 0 {
+		l.paceAt[i] = l.paceAt[i].Add(time.Duration(n) * time.Second / time.Duration(rate))
+		if wait := time.Until(l.paceAt[i]); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
