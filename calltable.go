@@ -375,9 +375,7 @@ func (t *callTable) moveLocked(from, to *lane, drop bool, frames *bytes.Buffer) 
 		if pc.on != from {
 			continue
 		}
-		if drop || pc.stream != nil {
-			// A stream's items are not kept to be sent again: it ends
-			// with its connection.
+		if drop {
 			t.deleteLocked(id, pc)
 			dropped = append(dropped, pc)
 			continue
@@ -385,8 +383,15 @@ func (t *callTable) moveLocked(from, to *lane, drop bool, frames *bytes.Buffer) 
 		t.countLocked(from, -1)
 		t.countLocked(to, +1)
 		pc.on = to
+		if pc.stream != nil && to == nil {
+			pc.stream.detachLocked()
+		}
 		if frames != nil {
 			frames.Write(pc.frame.Bytes())
+			if pc.stream != nil {
+				// A stream resumes after its call comes again (stream_resume.go).
+				frames.Write(pc.stream.resumeFrame(to.conn))
+			}
 		}
 	}
 	return dropped

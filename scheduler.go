@@ -129,7 +129,7 @@ func (sc *serverConn) runInline(t task, behind bool) bool {
 		sc.sched.watchSeen.Store(calls)
 		sc.sched.takeover.Reset(takeoverAfter)
 	}
-	sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve)
+	sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve, nil)
 	return sc.sched.readerState.CompareAndSwap(reading|readerRunning, reading)
 }
 

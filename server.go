@@ -79,7 +79,7 @@ func NewServer(opts ...ServerOption) *Server {
 			t.sc.runStream(t)
 			return
 		}
-		t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve)
+		t.sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve, nil)
 	}
 	s.dispatch = newDispatcher(dispatchConfig{
 		logger:        s.cfg.logger,
@@ -255,6 +255,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for s.dispatch.running() > 0 {
+		s.stopDetachedStreams()
 		select {
 		case <-ctx.Done():
 			stopStreams(conns)

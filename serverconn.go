@@ -57,8 +57,8 @@ type serverConn struct {
 	fr        *frameio.Reader
 	sched     connScheduler // where its calls run (scheduler.go)
 
-	streamsOK bool      // the client may open streams (the hello asked, the welcome granted)
-	streams   streamsOf // its running streams, by call id (stream_server.go)
+	streamsOK  bool      // the client may open streams (the hello asked, the welcome granted)
+	ownStreams streamsOf // its running streams outside a session, by call id (stream_table.go)
 
 	cancels *cancelSet // running calls that take a context (the session's, if any)
 	sess    *session   // nil when the client keeps no session
@@ -212,6 +212,7 @@ func (sc *serverConn) close() {
 	<-sc.w.Done()
 	sc.srv.track(sc, false)
 	if sc.sess != nil {
+		sc.sess.streams.detach(sc)
 		sc.sess.detach(sc)
 	}
 }
@@ -376,6 +377,9 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 			return t, false, nil // refused, and answered
 		}
 	}
+	if stream && sc.resumeCall(h.ID) {
+		return t, false, nil // a stream the session resumes (stream_resume.go)
+	}
 	if sc.sess != nil {
 		switch act, r := sc.sess.begin(h.ID, sc); act {
 		case callDone:
@@ -490,7 +494,7 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 }
 
 // run executes one call and writes its reply.
-func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value, reserve int64) {
+func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel context.CancelFunc, args []reflect.Value, reserve int64, st *serverStream) {
 	d := sc.srv.dispatch
 	defer func() {
 		sc.sched.leave()
@@ -541,6 +545,12 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 	frame := buf.Bytes()
 	wire.PutHeader(frame, wire.KindReply, flags, id)
 	settle()
+	if st != nil && st.resumable {
+		st.finish(frame) // after its items, on the connection it is on, and kept
+		sc.sess.forget(id)
+		putBuffer(buf)
+		return
+	}
 	if sc.sess != nil {
 		sc.sess.finish(id, buf) // sent to the session's current connection, and kept
 		return

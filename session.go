@@ -100,6 +100,8 @@ type session struct {
 	sent   []sentReply
 	broken bool // over its bounds or ended: no more memory, no resume
 	expiry *time.Timer
+
+	streams streamsOf // its streams, which outlive its connections (stream_table.go); its own lock
 }
 
 // sessionCall is a call the session received: running, or done with its
@@ -337,6 +339,7 @@ func (sess *session) ack(id uint64) {
 		return
 	}
 	sess.acked = id
+	sess.streams.settled(id)
 	// Replies the client read are released by delivered as they arrive;
 	// what an ack alone settles (a reply written to a connection that
 	// broke before the client said it read it, or every reply of a

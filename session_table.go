@@ -258,6 +258,7 @@ func (s *Server) evictOldest(why string) bool {
 // session is gone when it resumes.
 func (sess *session) end() {
 	sess.cancel()
+	sess.streams.clear()
 	sess.mu.Lock()
 	sess.forgetAll()
 	if sess.expiry != nil {

@@ -126,7 +126,8 @@ func (ep *endpoint) open(ctx context.Context, cc *clientConn, method string, arg
 		return nil, err
 	}
 	frame[5] |= wire.FlagStream
-	cs := &clientStream{cc: cc, method: method, got: make(chan struct{}, 1)}
+	cs := &clientStream{method: method, codec: cc.codec, maxBody: cc.maxBody, resumable: !ep.calls.noSessions,
+		recvConn: cc, sendConn: cc, got: make(chan struct{}, 1)}
 	pc := pendingPool.Get().(*pendingCall)
 	pc.method, pc.frame, pc.err, pc.stream = method, buf, nil, cs
 	pc.results = pc.small[:0]
@@ -200,33 +201,43 @@ func (s *ClientStream) isOver() bool {
 // stream is over — the server returned, or the stream was canceled —
 // with the stream's error, or io.EOF if it ended without one.
 func (s *ClientStream) Send(v any) error {
-	for !s.cs.room() {
-		if !s.wait() {
-			return s.endErr()
-		}
-	}
-	if s.isOver() {
-		return s.endErr()
-	}
 	buf := getBuffer()
 	defer putBuffer(buf)
 	buf.Write(make([]byte, wire.HeaderSize))
-	cc := s.cs.cc
-	if err := cc.codec.Append(buf, v); err != nil {
+	if err := s.cs.codec.Append(buf, v); err != nil {
 		return errorf(CodeInvalidArgument, s.method, "cannot encode the stream item: %v", err)
 	}
-	if n := buf.Len() - wire.HeaderSize; n > cc.maxBody {
-		return errorf(CodeResourceExhausted, s.method, "stream item of %d bytes exceeds the server's %d-byte limit", n, cc.maxBody)
+	if n := buf.Len() - wire.HeaderSize; n > s.cs.maxBody {
+		return errorf(CodeResourceExhausted, s.method, "stream item of %d bytes exceeds the server's %d-byte limit", n, s.cs.maxBody)
 	}
 	frame := buf.Bytes()
 	wire.PutHeader(frame, wire.KindItem, 0, s.cs.id)
-	if err := s.cs.sendFrame(s.ctx, frame); err != nil {
-		if s.ctx.Err() != nil {
-			return contextError(s.method, s.ctx.Err())
+	return s.send(frame)
+}
+
+// send sends an item frame once the window has room and the stream is on
+// a connection, or fails once the stream is over.
+func (s *ClientStream) send(frame []byte) error {
+	for {
+		if s.isOver() {
+			return s.endErr()
 		}
-		return errorf(CodeConnectionLost, s.method, "sending a stream item: %v", err)
+		if !s.cs.room() {
+			if !s.wait() {
+				return s.endErr()
+			}
+			continue
+		}
+		sent, err := s.cs.sendFrame(s.ctx, frame)
+		switch {
+		case err != nil && s.ctx.Err() != nil:
+			return contextError(s.method, s.ctx.Err())
+		case err != nil:
+			return errorf(CodeConnectionLost, s.method, "sending a stream item: %v", err)
+		case sent:
+			return nil
+		}
 	}
-	return nil
 }
 
 // CloseSend ends the client's half of the stream: the method's iterator
@@ -240,7 +251,10 @@ func (s *ClientStream) CloseSend() error {
 		return nil
 	}
 	frame := wire.AppendHeader(make([]byte, 0, wire.HeaderSize), wire.Header{Kind: wire.KindItem, Flags: wire.FlagEnd, ID: s.cs.id})
-	return s.cs.cc.w.Write(s.ctx, frame)
+	if err := s.send(frame); err != nil && err != io.EOF {
+		return err
+	}
+	return nil
 }
 
 // Recv receives the next item the server sent into v, a pointer, waiting
@@ -252,7 +266,7 @@ func (s *ClientStream) Recv(v any) error {
 			return contextError(s.method, err)
 		}
 		if body, ok := s.cs.take(); ok {
-			if err := s.cs.cc.codec.Unmarshal(body, v); err != nil {
+			if err := s.cs.codec.Unmarshal(body, v); err != nil {
 				return errorf(CodeInvalidArgument, s.method, "stream item does not decode into %T: %v", v, err)
 			}
 			return nil
@@ -309,7 +323,7 @@ func (s *ClientStream) Finish(results ...any) error {
 	if len(results) == 0 {
 		return nil
 	}
-	return decodeResults(s.cs.cc.codec, s.pc.reply, s.method, results)
+	return decodeResults(s.cs.codec, s.pc.reply, s.method, results)
 }
 
 // Close cancels the stream if it is not over, and releases it. It is

@@ -1,65 +1,160 @@
 package simplerpc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
 
+	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
-// A clientStream is the client's half of one stream on one connection:
-// the items the server sent that the caller has not received yet, and
-// the credit the server's window frames give the items the caller sends.
+// A clientStream is the client's half of one stream: the items the
+// server sent that the caller has not received yet, the credit the
+// server's window frames give the items the caller sends, and — with
+// sessions — the items sent and not known consumed, kept to be sent again
+// when the session resumes on another connection.
 //
-// The connection's reader feeds it (item, window) and completes its
-// pending call with the reply; the caller drains it (next) and sends
-// through it (send). It never outlives its connection: when that breaks,
-// the stream fails with CodeConnectionLost (callTable.moveLocked).
+// The reader of the connection it is on feeds it (item, window) and
+// completes its pending call with the reply; the caller drains it (take)
+// and sends through it (sendFrame). When that connection breaks, the call
+// table keeps it as an orphan (without sessions it fails with
+// CodeConnectionLost) and, on the connection that resumes the session,
+// sends its call frame again with a resume window (resumeFrame); the
+// server's resume window says where its own items resume (resumed).
+//
+// Locks: sendMu serializes the writes of its items; mu, a leaf, guards
+// the state and is taken under sendMu and under the call table's lock.
 type clientStream struct {
-	cc     *clientConn
-	id     uint64
-	method string
-	got    chan struct{} // signaled, without blocking, when an item or a window arrives
+	id        uint64
+	method    string
+	codec     codec.Codec
+	maxBody   int
+	resumable bool          // the client keeps sessions: the stream outlives its connection
+	got       chan struct{} // signaled, without blocking, when an item, a window or a connection arrives
 
-	mu       sync.Mutex // guards the fields below; a leaf
-	queue    [][]byte   // item bodies received and not consumed, oldest first
-	queued   int64      // bytes of them
-	open     bool       // the server said the stream is open
+	sendMu sync.Mutex // held while one of its items is written
+
+	mu       sync.Mutex  // guards the fields below
+	recvConn *clientConn // the connection its items come from; nil while orphaned
+	sendConn *clientConn // the connection its items go to; nil until the server said where to resume
+	queue    [][]byte    // item bodies received and not consumed, oldest first
+	queued   int64       // their cost
+	recvd    uint64      // items received
+	open     bool        // the server said the stream is open
 	consumed wire.Window
 	reported uint64      // consumed.Bytes in the last window frame sent
-	sent     uint64      // bytes of item bodies sent
+	sent     uint64      // cost of the items sent
+	nsent    uint64      // items sent (the end included)
 	peer     wire.Window // the server's last window frame
+	kept     [][]byte    // frames of items sent and not known consumed (resumable only)
+	keptFrom uint64      // the index of kept[0] among the items sent
 }
 
-// item takes in an item frame of the server's.
-func (cs *clientStream) item(h wire.Header, body []byte) error {
+// item takes in an item frame of the server's, from cc.
+func (cs *clientStream) item(cc *clientConn, h wire.Header, body []byte) error {
 	if h.Flags&wire.FlagEnd != 0 {
 		return fmt.Errorf("%w: the server ended a stream's half with an item; it ends a stream with its reply", errProtocol)
 	}
 	cs.mu.Lock()
+	if cs.recvConn != cc {
+		cs.mu.Unlock()
+		return nil // from a connection the stream has left: the server sends it again
+	}
 	if cs.queued >= wire.StreamWindow {
 		cs.mu.Unlock()
 		return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 	}
 	cs.queue = append(cs.queue, append([]byte(nil), body...))
 	cs.queued += int64(wire.ItemCost(len(body)))
+	cs.recvd++
 	cs.mu.Unlock()
 	cs.signal()
 	return nil
 }
 
-// window takes in a window frame of the server's.
-func (cs *clientStream) window(h wire.Header, body []byte) error {
+// window takes in a window frame of the server's, from cc.
+func (cs *clientStream) window(cc *clientConn, h wire.Header, body []byte) error {
+	if h.Flags&wire.FlagResume != 0 {
+		return cs.resumed(cc, h, body)
+	}
 	cs.mu.Lock()
+	if cs.recvConn != cc {
+		cs.mu.Unlock()
+		return nil
+	}
 	w, err := wire.ParseWindowBody(body, cs.peer)
 	cs.peer, cs.open = w, true
+	cs.trimLocked(w.Items)
 	cs.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
 	cs.signal()
 	return nil
+}
+
+// resumed takes in the server's resume window: it has received w.Items
+// of the items sent, and consumed their cost up to w.Bytes. The kept
+// items after those are sent again on cc, and later items follow them.
+func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) error {
+	cs.sendMu.Lock()
+	defer cs.sendMu.Unlock()
+	cs.mu.Lock()
+	if cs.recvConn != cc {
+		cs.mu.Unlock()
+		return nil
+	}
+	w, err := wire.ParseWindowBody(body, wire.Window{Items: cs.keptFrom, Bytes: cs.peer.Bytes})
+	if err == nil && w.Items > cs.nsent {
+		err = fmt.Errorf("the server says it received %d items of the %d sent", w.Items, cs.nsent)
+	}
+	if err != nil {
+		cs.mu.Unlock()
+		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+	}
+	cs.peer.Bytes = w.Bytes
+	cs.trimLocked(w.Items)
+	frames := append([][]byte(nil), cs.kept...)
+	cs.sendConn = cc
+	cs.mu.Unlock()
+	for _, f := range frames {
+		_ = cc.w.Write(context.Background(), f)
+	}
+	cs.signal()
+	return nil
+}
+
+// trimLocked drops the kept items the server has (those before index n).
+// cs.mu must be held.
+func (cs *clientStream) trimLocked(n uint64) {
+	for len(cs.kept) > 0 && cs.keptFrom < n {
+		cs.kept[0] = nil
+		cs.kept = cs.kept[1:]
+		cs.keptFrom++
+	}
+}
+
+// detachLocked takes the stream off its connection, which broke; the
+// call table's lock is held.
+func (cs *clientStream) detachLocked() {
+	cs.mu.Lock()
+	cs.recvConn, cs.sendConn = nil, nil
+	cs.mu.Unlock()
+}
+
+// resumeFrame puts the stream's receiving half on cc, which resumed the
+// session, and returns the window frame that resumes it there: the items
+// received so far, and the cost consumed. The call table's lock is held.
+func (cs *clientStream) resumeFrame(cc *clientConn) []byte {
+	cs.mu.Lock()
+	cs.recvConn = cc
+	w := wire.Window{Items: cs.recvd, Bytes: cs.consumed.Bytes}
+	cs.reported = w.Bytes
+	cs.mu.Unlock()
+	frame := wire.AppendHeader(nil, wire.Header{Kind: wire.KindWindow, Flags: wire.FlagResume, ID: cs.id, Size: wire.WindowBodySize})
+	return wire.AppendWindowBody(frame, w)
 }
 
 func (cs *clientStream) signal() {
@@ -84,13 +179,14 @@ func (cs *clientStream) take() ([]byte, bool) {
 	cs.queued -= int64(cost)
 	cs.consumed.Items++
 	cs.consumed.Bytes += cost
-	w, report := cs.consumed, cs.consumed.Bytes-cs.reported >= wire.StreamWindow/4
+	w, conn := cs.consumed, cs.recvConn
+	report := conn != nil && cs.consumed.Bytes-cs.reported >= wire.StreamWindow/4
 	if report {
 		cs.reported = w.Bytes
 	}
 	cs.mu.Unlock()
 	if report {
-		cs.cc.writeWindow(cs.id, w)
+		conn.writeWindow(cs.id, w)
 	}
 	return body, true
 }
@@ -102,19 +198,38 @@ func (cs *clientStream) isOpen() bool {
 	return cs.open
 }
 
-// room reports whether the window lets the caller send an item now.
+// room reports whether an item may be sent now: the stream is on a
+// connection and the window has room.
 func (cs *clientStream) room() bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return cs.sent-cs.peer.Bytes < wire.StreamWindow
+	return cs.sendConn != nil && cs.sent-cs.peer.Bytes < wire.StreamWindow
 }
 
-// sendFrame writes an item frame, counting its cost against the window.
-func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) error {
+// sendFrame writes an item frame (the end included), counting its cost
+// against the window and keeping it, with sessions, until the server
+// reports it consumed. It reports false when the stream has no
+// connection to send on: the caller waits for one.
+func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) (sent bool, err error) {
+	cs.sendMu.Lock()
+	defer cs.sendMu.Unlock()
 	cs.mu.Lock()
+	conn := cs.sendConn
+	if conn == nil {
+		cs.mu.Unlock()
+		return false, nil
+	}
 	cs.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
+	cs.nsent++
+	if cs.resumable {
+		cs.kept = append(cs.kept, bytes.Clone(frame))
+	}
 	cs.mu.Unlock()
-	return cs.cc.w.Write(ctx, frame)
+	err = conn.w.Write(ctx, frame)
+	if err != nil && cs.resumable && ctx.Err() == nil {
+		err = nil // kept: sent again when the session resumes
+	}
+	return true, err
 }
 
 // writeWindow writes a window frame for the stream id.
@@ -135,7 +250,7 @@ func (cc *clientConn) streamFrame(h wire.Header, body []byte) error {
 		return nil
 	}
 	if h.Kind == wire.KindItem {
-		return cs.item(h, body)
+		return cs.item(cc, h, body)
 	}
-	return cs.window(h, body)
+	return cs.window(cc, h, body)
 }

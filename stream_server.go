@@ -1,119 +1,78 @@
 package simplerpc
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"sync"
-	"time"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // A serverStream is the server's half of one stream: the items the
-// client sent that the method has not consumed yet, and the credit the
-// client's window frames give the items the method yields.
+// client sent that the method has not consumed yet, the credit the
+// client's window frames give the items the method yields, and — for a
+// stream within a session — the items sent and not yet known consumed,
+// kept to be sent again when the session resumes (stream_resume.go).
 //
-// The connection's reader feeds it (item, window); the stream's call
-// goroutine drains it (next) and sends through it (send). The stream
-// ends with its call: the connection forgets it (serverConn.endStream)
-// and items still arriving for it are dropped.
+// The reader of the connection the stream is on feeds it (item, window);
+// the stream's call goroutine drains it (next) and sends through it
+// (send). A stream outside a session ends with its connection; one in a
+// session is detached when its connection ends and goes on when a
+// connection of the session resumes it. It ends with its call, and is
+// forgotten then — or, in a session, once the client acknowledged its
+// reply — and items still arriving for it are dropped.
+//
+// Locks: sendMu serializes the writes of its frames (items, the resent
+// ones, its reply), so that they leave in order; mu guards the state and
+// is taken under sendMu, never the other way; both are taken under the
+// stream table's lock at most, and mu is a leaf.
 type serverStream struct {
-	sc    *serverConn
-	id    uint64
-	shape *streamShape
+	id        uint64
+	shape     *streamShape
+	srv       *Server
+	resumable bool // it belongs to a session and outlives its connection
 
-	got  chan struct{}           // signaled, without blocking, when an item, the end or a window arrives
+	got  chan struct{}           // signaled, without blocking, when an item, the end, a window or a connection arrives
 	stop context.CancelCauseFunc // ends the stream's context, set before it runs
 
-	mu       sync.Mutex // guards the fields below; a leaf
-	queue    [][]byte   // item bodies received and not consumed, oldest first
-	queued   int64      // bytes of them, reserved on the connection's budget
-	ended    bool       // the client ended its half
-	done     bool       // the method stopped consuming: items are dropped
+	sendMu sync.Mutex // held while one of its frames is written
+
+	mu       sync.Mutex  // guards the fields below
+	conn     *serverConn // the connection it is on; nil while detached
+	resumeOn *serverConn // the connection its call came on again, to resume it
+	queue    [][]byte    // item bodies received and not consumed, oldest first
+	queued   int64       // their cost, reserved on the budget
+	recvd    uint64      // items (the end included) received
+	ended    bool        // the client ended its half
+	done     bool        // the method stopped consuming: items are dropped
 	consumed wire.Window
 	reported uint64      // consumed.Bytes in the last window frame sent
-	sent     uint64      // bytes of item bodies sent
+	sent     uint64      // cost of the items sent
+	nsent    uint64      // items sent
 	peer     wire.Window // the client's last window frame
+	kept     [][]byte    // frames of items sent and not known consumed, oldest first (resumable only)
+	keptFrom uint64      // the index of kept[0] among the items sent
+	keptCost int64       // the budget kept holds
+	reply    []byte      // the reply frame of a finished resumable stream
 	failed   error       // an item that did not decode, for the reply
-}
-
-// streamKey carries a stream call's serverStream in its context, from
-// the reader that opened it to invoke.
-type streamKey struct{}
-
-// streamsOf is a connection's running streams, by call id.
-type streamsOf struct {
-	mu sync.Mutex
-	m  map[uint64]*serverStream
-}
-
-func (ss *streamsOf) add(st *serverStream) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if ss.m == nil {
-		ss.m = make(map[uint64]*serverStream)
-	}
-	ss.m[st.id] = st
-}
-
-func (ss *streamsOf) get(id uint64) *serverStream {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return ss.m[id]
-}
-
-func (ss *streamsOf) remove(id uint64) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.m, id)
-}
-
-// stopAll ends the context of every running stream with cause, and
-// returns how many there were.
-func (ss *streamsOf) stopAll(cause error) int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	n := 0
-	for _, st := range ss.m {
-		if st.stop != nil {
-			st.stop(cause)
-			n++
-		}
-	}
-	return n
-}
-
-// errShutdownStream is the cause of the end of a stream that Shutdown
-// cut short; errConnEnded, of one whose connection ended.
-var (
-	errShutdownStream = errors.New("the server shut down before the stream finished")
-	errConnEnded      = errors.New("the stream's connection ended")
-)
-
-// streamContextError is the error of a stream whose context ended: as a
-// call's (canceled, deadline exceeded), but unavailable when Shutdown
-// ended it.
-func streamContextError(ctx context.Context, method string) *Error {
-	if cause := context.Cause(ctx); errors.Is(cause, errShutdownStream) {
-		return newError(CodeUnavailable, method, cause)
-	}
-	return contextError(method, ctx.Err())
 }
 
 // openStream starts the stream of the call id, before its call runs, so
 // that items that follow the call frame find it.
 func (sc *serverConn) openStream(id uint64, m *method) *serverStream {
-	st := &serverStream{sc: sc, id: id, shape: m.stream, got: make(chan struct{}, 1)}
-	sc.streams.add(st)
+	table, resumable := sc.streamTable()
+	st := &serverStream{id: id, shape: m.stream, srv: sc.srv, resumable: resumable, conn: sc, got: make(chan struct{}, 1)}
+	table.add(st)
 	return st
 }
 
 // streamItem takes in an item frame of the client's.
 func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
-	st := sc.streams.get(h.ID)
+	table, _ := sc.streamTable()
+	st := table.get(h.ID)
 	if st == nil {
 		return nil // its stream ended: an item sent before the client knew
 	}
@@ -121,6 +80,11 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 		return fmt.Errorf("%w: item frame for call %d, whose method takes no stream", errProtocol, h.ID)
 	}
 	st.mu.Lock()
+	if st.conn != sc {
+		st.mu.Unlock()
+		return nil // sent on a connection the stream has left: it is sent again after the resume
+	}
+	st.recvd++
 	switch {
 	case st.ended:
 		st.mu.Unlock()
@@ -140,7 +104,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 		st.queue = append(st.queue, append([]byte(nil), body...))
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
-		sc.rereserve(0, cost)
+		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
 	}
 	st.mu.Unlock()
 	st.signal()
@@ -149,14 +113,24 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 
 // streamWindow takes in a window frame of the client's.
 func (sc *serverConn) streamWindow(h wire.Header, body []byte) error {
-	st := sc.streams.get(h.ID)
+	table, _ := sc.streamTable()
+	st := table.get(h.ID)
 	if st == nil {
 		return nil
 	}
+	if h.Flags&wire.FlagResume != 0 {
+		return sc.resumeStream(st, h, body)
+	}
 	st.mu.Lock()
+	if st.conn != sc {
+		st.mu.Unlock()
+		return nil
+	}
 	w, err := wire.ParseWindowBody(body, st.peer)
 	st.peer = w
+	freed := st.trimLocked(w.Items)
 	st.mu.Unlock()
+	st.srv.budget.give(freed)
 	if err != nil {
 		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
@@ -188,10 +162,11 @@ func (st *serverStream) next(ctx context.Context) (body []byte, ok bool, err err
 			if report {
 				st.reported = w.Bytes
 			}
+			st.releaseLocked(int64(cost))
+			conn := st.conn
 			st.mu.Unlock()
-			st.sc.unreserve(int64(cost))
-			if report {
-				st.sc.writeWindow(st.id, w)
+			if report && conn != nil {
+				conn.writeWindow(st.id, w)
 			}
 			return body, true, nil
 		}
@@ -217,23 +192,59 @@ func (st *serverStream) stopReading() {
 		st.consumed.Items++
 		st.consumed.Bytes += wire.ItemCost(len(b))
 	}
+	st.releaseLocked(n)
 	st.queue, st.queued, st.done = nil, 0, true
-	w := st.consumed
+	w, conn := st.consumed, st.conn
 	st.mu.Unlock()
-	st.sc.unreserve(n)
-	if n > 0 {
-		st.sc.writeWindow(st.id, w)
+	if n > 0 && conn != nil {
+		conn.writeWindow(st.id, w)
 	}
 }
 
-// send sends one item, first waiting while the client's window is full.
+// send sends one item, first waiting while the client's window is full
+// or, for a stream within a session, while it is detached. An item of a
+// resumable stream is kept until the client reports it consumed.
 func (st *serverStream) send(ctx context.Context, c codec.Codec, v reflect.Value) error {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	buf.Write(make([]byte, wire.HeaderSize))
+	if err := c.Append(buf, v.Interface()); err != nil {
+		return fmt.Errorf("%w: %w", errResult, err)
+	}
+	if n := buf.Len() - wire.HeaderSize; n > st.srv.cfg.maxMessageSize {
+		return fmt.Errorf("%w: item of %d bytes exceeds the %d-byte limit", errResult, n, st.srv.cfg.maxMessageSize)
+	}
+	frame := buf.Bytes()
+	wire.PutHeader(frame, wire.KindItem, 0, st.id)
+	cost := wire.ItemCost(len(frame) - wire.HeaderSize)
 	for {
 		st.mu.Lock()
-		room := st.sent-st.peer.Bytes < wire.StreamWindow
+		ready := st.conn != nil && st.sent-st.peer.Bytes < wire.StreamWindow
 		st.mu.Unlock()
-		if room {
-			break
+		if ready {
+			st.sendMu.Lock()
+			st.mu.Lock()
+			conn := st.conn
+			if conn != nil {
+				st.sent += cost
+				st.nsent++
+				if st.resumable {
+					st.kept = append(st.kept, bytes.Clone(frame))
+					st.keptCost += int64(len(frame))
+					st.srv.budget.take(int64(len(frame)))
+				}
+			}
+			st.mu.Unlock()
+			if conn == nil { // detached meanwhile
+				st.sendMu.Unlock()
+				continue
+			}
+			err := conn.w.Write(ctx, frame)
+			st.sendMu.Unlock()
+			if err != nil && (!st.resumable || ctx.Err() != nil) {
+				return err
+			}
+			return nil // a resumable stream sends it again after the resume
 		}
 		select {
 		case <-st.got:
@@ -241,25 +252,62 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v reflect.Value
 			return ctx.Err()
 		}
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
-	buf.Write(make([]byte, wire.HeaderSize))
-	if err := c.Append(buf, v.Interface()); err != nil {
-		return fmt.Errorf("%w: %w", errResult, err)
+}
+
+// releaseLocked gives back n of what the queued items hold: to the
+// connection's share while the stream is on one, else to the budget (see
+// moveLocked). st.mu must be held.
+func (st *serverStream) releaseLocked(n int64) {
+	if st.conn != nil {
+		st.conn.unreserve(n)
+	} else {
+		st.srv.budget.give(n)
 	}
-	if n := buf.Len() - wire.HeaderSize; n > st.sc.srv.cfg.maxMessageSize {
-		return fmt.Errorf("%w: item of %d bytes exceeds the %d-byte limit", errResult, n, st.sc.srv.cfg.maxMessageSize)
+}
+
+// moveLocked puts the stream on conn (nil: detached), moving what its
+// queued items hold from the share of the connection it leaves to the
+// budget alone, or from the budget to the new connection's share, so that
+// a connection's share counts what its own streams hold. st.mu must be
+// held.
+func (st *serverStream) moveLocked(conn *serverConn) {
+	if st.conn == conn {
+		return
 	}
-	frame := buf.Bytes()
-	wire.PutHeader(frame, wire.KindItem, 0, st.id)
-	st.mu.Lock()
-	st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
-	st.mu.Unlock()
-	return st.sc.w.Write(ctx, frame)
+	if st.conn != nil {
+		st.conn.unreserve(st.queued)
+		st.srv.budget.take(st.queued)
+	}
+	if conn != nil {
+		st.srv.budget.give(st.queued)
+		conn.rereserve(0, st.queued)
+	}
+	st.conn = conn
+}
+
+// trimLocked drops the kept items the client has (those before index n)
+// and returns the budget they held. st.mu must be held.
+func (st *serverStream) trimLocked(n uint64) int64 {
+	var freed int64
+	for len(st.kept) > 0 && st.keptFrom < n {
+		freed += int64(len(st.kept[0]))
+		st.kept[0] = nil
+		st.kept = st.kept[1:]
+		st.keptFrom++
+	}
+	st.keptCost -= freed
+	return freed
 }
 
 // opened tells the client that the stream is open (wire/stream.go).
-func (st *serverStream) opened() { st.sc.writeWindow(st.id, wire.Window{}) }
+func (st *serverStream) opened() {
+	st.mu.Lock()
+	conn := st.conn
+	st.mu.Unlock()
+	if conn != nil {
+		conn.writeWindow(st.id, wire.Window{})
+	}
+}
 
 // writeWindow writes a window frame for the stream id.
 func (sc *serverConn) writeWindow(id uint64, w wire.Window) {
@@ -351,60 +399,4 @@ func (st *serverStream) decodeFailure() *Error {
 	defer st.mu.Unlock()
 	e, _ := st.failed.(*Error)
 	return e
-}
-
-// streamMismatch refuses a call that opens a stream to a method that
-// does not stream, or the other way round.
-func streamMismatch(m *method, stream bool) *Error {
-	switch {
-	case stream && m.stream == nil:
-		return errorf(CodeInvalidArgument, m.name, "%s does not stream: call it as a call; call not run", m.name)
-	case !stream && m.stream != nil:
-		return errorf(CodeInvalidArgument, m.name, "%s streams (%s): it needs a client that opens streams; call not run", m.name, m.stream.kind())
-	}
-	return nil
-}
-
-// runStream runs a stream call in its own goroutine. The stream ends
-// with the connection it runs on, whether or not the client keeps a
-// session: its items are not kept to be sent again.
-func (sc *serverConn) runStream(t task) {
-	ctx, stop := context.WithCancelCause(t.ctx)
-	sc.streams.mu.Lock()
-	t.stream.stop = stop
-	sc.streams.mu.Unlock()
-	unhook := context.AfterFunc(sc.ctx, func() { stop(errConnEnded) })
-	defer func() {
-		unhook()
-		stop(nil)
-		t.stream.stopReading()
-		sc.streams.remove(t.id)
-	}()
-	sc.run(t.id, t.m, ctx, t.cancel, t.args, t.reserve)
-}
-
-// streamGrace is how long Shutdown, its context ended, waits for the
-// streams it cancels to send their replies.
-const streamGrace = 100 * time.Millisecond
-
-// stopStreams ends the streams running on conns, when Shutdown's context
-// has ended: each ends with CodeUnavailable, whose reply Shutdown waits
-// for a little (streamGrace) before it leaves the rest to Close.
-func stopStreams(conns []*serverConn) {
-	n := 0
-	for _, sc := range conns {
-		n += sc.streams.stopAll(errShutdownStream)
-	}
-	for deadline := time.Now().Add(streamGrace); n > 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		n = 0
-		for _, sc := range conns {
-			n += sc.streams.count()
-		}
-	}
-}
-
-func (ss *streamsOf) count() int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return len(ss.m)
 }

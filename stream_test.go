@@ -441,7 +441,10 @@ func TestStreamContractCheck(t *testing.T) {
 	}
 }
 
-func TestStreamEndsWithItsConnection(t *testing.T) {
+// feedThroughProxy serves a Feed behind a fault proxy and binds a stub
+// through it.
+func feedThroughProxy(t *testing.T, opts ...simplerpc.ClientOption) (*Feed, *faultproxy.Proxy, *feedStub) {
+	t.Helper()
 	ts := startServer(t)
 	f := &Feed{stopped: make(chan error, 1)}
 	if err := ts.srv.Register("Feed", f); err != nil {
@@ -451,11 +454,17 @@ func TestStreamEndsWithItsConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer proxy.Close()
+	t.Cleanup(func() { proxy.Close() })
 	var stub feedStub
-	if err := dial(t, proxy.Addr()).Bind("Feed", &stub); err != nil {
+	if err := dial(t, proxy.Addr(), opts...).Bind("Feed", &stub); err != nil {
 		t.Fatal(err)
 	}
+	return f, proxy, &stub
+}
+
+// Without sessions a stream ends with its connection.
+func TestStreamEndsWithItsConnection(t *testing.T) {
+	f, proxy, stub := feedThroughProxy(t, simplerpc.WithResumableSessions(false))
 	var last error
 	n := 0
 	for _, err := range stub.Count(context.Background(), -1) {
@@ -474,6 +483,32 @@ func TestStreamEndsWithItsConnection(t *testing.T) {
 	case <-f.stopped:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the server's stream outlived its connection")
+	}
+}
+
+// With sessions a stream goes on over the connection that resumes the
+// session: every item arrives once, in order, through repeated resets,
+// and the method runs once.
+func TestStreamResumesAcrossReconnects(t *testing.T) {
+	f, proxy, stub := feedThroughProxy(t)
+	const total = 20000
+	want := 0
+	for v, err := range stub.Count(context.Background(), total) {
+		if err != nil {
+			t.Fatalf("after %d items: %v", want, err)
+		}
+		if v != want {
+			t.Fatalf("item %d is %d: lost or repeated items", want, v)
+		}
+		if want++; want%2500 == 0 && proxy.Reset() == 0 {
+			t.Fatalf("after %d items: no connection to reset", want)
+		}
+	}
+	if want != total {
+		t.Fatalf("got %d items, want %d", want, total)
+	}
+	if p := f.produced.Load(); p != total {
+		t.Fatalf("the method produced %d items, want %d (run once)", p, total)
 	}
 }
 
@@ -545,5 +580,72 @@ func TestStreamBidiInputError(t *testing.T) {
 		if !errors.Is(last, boom) {
 			t.Fatalf("StreamWith: stream ended with %v, want %v", last, boom)
 		}
+	}
+}
+
+// A client stream resumes too: the server receives every chunk once
+// through resets made while the chunks are sent.
+func TestStreamResumesClientStream(t *testing.T) {
+	_, proxy, stub := feedThroughProxy(t)
+	const n, size = 3000, 1000
+	chunks := func(yield func([]byte, error) bool) {
+		for i := 0; i < n; i++ {
+			if i > 0 && i%600 == 0 {
+				proxy.Reset()
+			}
+			if !yield(bytes.Repeat([]byte{byte(i)}, size), nil) {
+				return
+			}
+		}
+	}
+	msg, total, err := stub.Upload(context.Background(), "resumed", chunks)
+	if err != nil || msg != fmt.Sprintf("resumed: %d chunks", n) || total != n*size {
+		t.Fatalf("Upload through resets = %q, %d, %v; want %d chunks, %d bytes", msg, total, err, n, n*size)
+	}
+}
+
+// A bidi stream resumes both ways at once, and through a silent link
+// that the keepalive finds dead.
+func TestStreamResumesBidi(t *testing.T) {
+	keep := simplerpc.WithKeepalive(50*time.Millisecond, 100*time.Millisecond)
+	ts := startServer(t, keep)
+	if err := ts.srv.Register("Feed", &Feed{stopped: make(chan error, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := faultproxy.New(ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	var stub feedStub
+	if err := dial(t, proxy.Addr(), keep).Bind("Feed", &stub); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4000
+	in := func(yield func(string, error) bool) {
+		for i := 0; i < n; i++ {
+			if !yield(fmt.Sprintf("m%d", i), nil) {
+				return
+			}
+		}
+	}
+	got := 0
+	for v, err := range stub.Talk(context.Background(), in) {
+		if err != nil {
+			t.Fatalf("after %d answers: %v", got, err)
+		}
+		if want := fmt.Sprintf("M%d", got); v != want {
+			t.Fatalf("answer %d is %q, want %q: lost or repeated items", got, v, want)
+		}
+		got++
+		switch got {
+		case 1000, 3000:
+			proxy.Reset()
+		case 2000:
+			proxy.Silence()
+		}
+	}
+	if got != n {
+		t.Fatalf("got %d answers, want %d", got, n)
 	}
 }

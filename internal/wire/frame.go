@@ -71,6 +71,10 @@ const (
 	// FlagEnd marks the item frame that ends its sender's half of a
 	// stream; its body is empty.
 	FlagEnd uint8 = 1 << 0
+	// FlagResume marks a window frame that resumes its stream on this
+	// connection: its item count is of the items received, not consumed
+	// (stream.go).
+	FlagResume uint8 = 1 << 0
 )
 
 // Flags returns the flags a frame of kind k may carry; every other bit is
@@ -81,6 +85,8 @@ func (k Kind) Flags() uint8 {
 		return FlagMetadata | FlagStream
 	case KindItem:
 		return FlagEnd
+	case KindWindow:
+		return FlagResume
 	case KindReply:
 		return FlagError
 	case KindGoAway:
