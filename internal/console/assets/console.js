@@ -1,11 +1,17 @@
 // The simplerpc console's page: lists the server's methods from its
 // description, builds a form for a method's parameters from their schemas,
 // calls the method through the console's /api/call and shows the outcome.
-// Values are carried as JSON text, never as JavaScript numbers, so that
-// 64-bit integers keep every digit.
+// A streaming method is opened through /api/stream, whose answer (NDJSON)
+// is read as it arrives: the items are shown live, the page keeping the
+// last maxItems of them. Values are carried as JSON text, never as
+// JavaScript numbers, so that 64-bit integers keep every digit.
 "use strict";
 
-const state = { desc: null, method: null, root: null, history: [], ids: 0 };
+const state = { desc: null, method: null, root: null, item: null, history: [], ids: 0, stop: null };
+
+// What the page keeps of a stream: the last maxItems items, each cut at
+// maxItemChars characters.
+const maxItems = 1000, maxItemChars = 2000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -231,9 +237,13 @@ function mapField(s, label, path, goType) {
 
 // ---- The method list -----------------------------------------------------------
 
+const kindNames = { server: "server stream", client: "client stream", bidi: "bidi stream" };
+
 function methodButton(m) {
   return el("li", {}, el("button", { type: "button", "data-method": m.name, onclick: () => select(m) },
-    m.name.includes(".") ? m.name.split(".").slice(1).join(".") : m.name, el("span", { class: "sig", text: m.signature })));
+    m.name.includes(".") ? m.name.split(".").slice(1).join(".") : m.name,
+    m.stream ? el("span", { class: "kind", "data-kind": m.stream.kind, text: kindNames[m.stream.kind] || "stream" }) : null,
+    el("span", { class: "sig", text: m.signature })));
 }
 
 function renderMethods() {
@@ -275,6 +285,16 @@ function select(m) {
   });
   if (!m.params.length) params.append(el("p", { class: "hint", text: "This method takes no parameters." }));
   state.root = fields;
+  const receives = m.stream && m.stream.receives;
+  $("stream-in").hidden = !receives;
+  $("items").value = "";
+  $("item-form").replaceChildren();
+  state.item = null;
+  if (receives) {
+    state.item = field(receives.schema, "item", "item", receives.go);
+    $("item-form").append(state.item.el);
+  }
+  $("call").textContent = m.stream ? "Open stream" : "Call";
   const first = params.querySelector("input, textarea, select, button");
   (first || $("call")).focus();
 }
@@ -355,6 +375,7 @@ function metadata() {
 
 async function call(ev) {
   if (ev) ev.preventDefault();
+  if (state.stop) return; // a stream is being shown: Stop it first
   const m = state.method;
   let ps;
   try {
@@ -366,7 +387,22 @@ async function call(ev) {
   const timeout = parseInt($("timeout").value, 10) || 0;
   // The body is assembled from JSON texts, so large integers travel intact.
   const body = '{"method":' + JSON.stringify(m.name) + ',"params":[' + ps.join(",") + '],"metadata":' +
-    JSON.stringify(metadata()) + ',"timeoutMs":' + timeout + "}";
+    JSON.stringify(metadata()) + ',"timeoutMs":' + timeout;
+  if (m.stream) {
+    let items = [];
+    try {
+      if (m.stream.receives) items = streamItems();
+    } catch (e) {
+      showError({ code: "invalid form", message: e.message }, 0);
+      return;
+    }
+    await callStream(m, body + ',"items":[' + items.join(",") + "]}", "[" + ps.join(",") + "]", items);
+    return;
+  }
+  await callUnary(m, body + "}", ps);
+}
+
+async function callUnary(m, body, ps) {
   $("call").disabled = true;
   $("status").textContent = "calling…";
   $("status").className = "";
@@ -386,18 +422,141 @@ async function call(ev) {
   record(m.name, "[" + ps.join(",") + "]", out);
 }
 
-function showResult(out, ms) {
-  $("outcome-title").textContent = "Result";
+// ---- Streams ---------------------------------------------------------------------
+
+// streamItems returns the items to send, one JSON text a line.
+function streamItems() {
+  const input = $("items");
+  const out = [];
+  input.value.split("\n").forEach((l, i) => {
+    const v = l.trim();
+    if (v === "") return;
+    try { JSON.parse(v); } catch (e) { bad(input, "Items: line " + (i + 1) + " is not valid JSON (" + e.message + ")"); }
+    out.push(v);
+  });
+  ok(input);
+  return out;
+}
+
+function addItem() {
+  let v;
+  try { v = state.item.get(); } catch (e) { showError({ code: "invalid form", message: e.message }, 0); return; }
+  const t = $("items");
+  t.value = t.value.replace(/\s*$/, "") + (t.value.trim() ? "\n" : "") + v + "\n";
+}
+
+// The stream being shown: its items and counts.
+function streamView() {
+  $("outcome").hidden = false;
+  $("outcome-title").textContent = "Stream";
+  $("stream-out").hidden = false;
+  $("items-out").replaceChildren();
+  $("items-kept").textContent = "The page keeps the last " + maxItems.toLocaleString("en") + " items; longer items are cut at " +
+    maxItemChars.toLocaleString("en") + " characters.";
+  $("result").hidden = true;
+  $("error").hidden = true;
+  return { items: 0, firstMs: 0 };
+}
+
+function streamCount(v, ms, done) {
+  let t = v.items + (v.items === 1 ? " item" : " items");
+  if (v.items) t += ", the first after " + fmtMs(v.firstMs);
+  if (v.items > 1 && ms > 0) t += ", " + Math.round(v.items / (ms / 1000)) + " a second";
+  t += (done ? " in " : " so far, ") + fmtMs(ms);
+  if (v.sent !== undefined) t += "; " + v.sent + " sent";
+  if (v.items > maxItems) t += " (showing the last " + maxItems + ")";
+  $("stream-count").textContent = t;
+}
+
+function showItems(v, lines) {
+  const list = $("items-out");
+  const frag = document.createDocumentFragment();
+  for (const l of lines) {
+    const text = l.item.length > maxItemChars ? l.item.slice(0, maxItemChars) + "… (" + l.item.length + " characters)" : l.item;
+    frag.append(el("li", { value: l.n }, text, el("span", { class: "at", text: "+" + fmtMs(l.ms) })));
+  }
+  const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+  list.append(frag);
+  while (list.children.length > maxItems) list.firstChild.remove();
+  if (stick) list.scrollTop = list.scrollHeight;
+}
+
+// callStream opens the stream through /api/stream and shows its items as
+// they arrive, until it ends or Stop is pressed.
+async function callStream(m, body, paramsText, items) {
+  const v = streamView();
+  const ctl = new AbortController();
+  state.stop = ctl;
+  $("call").disabled = true;
+  $("stop").hidden = false;
+  $("status").textContent = "streaming…";
+  $("status").className = "";
+  const started = performance.now();
+  let end = null;
+  try {
+    const resp = await fetch("api/stream", { method: "POST", headers: { "Content-Type": "application/json" }, body, signal: ctl.signal });
+    if (!resp.body || !(resp.headers.get("Content-Type") || "").startsWith("application/x-ndjson")) {
+      const text = await resp.text();
+      end = { error: { code: "local", message: text || resp.statusText } };
+    } else {
+      const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      let rest = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        const parts = (rest + value).split("\n");
+        rest = parts.pop();
+        const got = [];
+        for (const p of parts) {
+          if (!p) continue;
+          const l = JSON.parse(p);
+          if (l.end) { end = l; break; }
+          v.items = l.n;
+          if (l.n === 1) v.firstMs = l.ms;
+          got.push(l);
+        }
+        if (got.length) showItems(v, got.slice(-maxItems));
+        streamCount(v, got.length ? got[got.length - 1].ms : performance.now() - started, false);
+        if (end) break;
+      }
+      if (!end) end = { error: { code: "local", message: "the console ended the stream without saying how" } };
+    }
+  } catch (e) {
+    end = ctl.signal.aborted
+      ? { error: { code: "canceled", message: "stopped from the page: the stream was canceled on the server" } }
+      : { error: { code: "local", message: "the console did not answer: " + e.message } };
+  } finally {
+    $("call").disabled = false;
+    $("stop").hidden = true;
+    state.stop = null;
+  }
+  if (end.durationMs === undefined) end.durationMs = performance.now() - started;
+  if (end.items === undefined) end.items = v.items;
+  if (end.firstMs) v.firstMs = end.firstMs;
+  v.items = end.items;
+  if (m.stream.receives && end.sent !== undefined) v.sent = end.sent;
+  streamCount(v, end.durationMs, true);
+  end.stream = { items: end.items, sent: v.sent };
+  if (end.error) showError(end.error, end.durationMs, true);
+  else showResult(end, end.durationMs, true);
+  record(m.name, paramsText, end, items);
+}
+
+function showResult(out, ms, stream) {
+  if (!stream) $("stream-out").hidden = true;
+  $("outcome-title").textContent = stream ? "Stream" : "Result";
   $("status").textContent = "OK in " + fmtMs(ms);
   $("status").className = "ok";
-  $("result").hidden = false;
+  // A stream whose method has no results after it shows its items alone.
+  $("result").hidden = stream && !out.pretty;
   $("result").textContent = out.pretty || "(no results)";
   $("error").hidden = true;
 }
 
-function showError(e, ms) {
+function showError(e, ms, stream) {
+  if (!stream) $("stream-out").hidden = true;
   $("outcome").hidden = false;
-  $("outcome-title").textContent = "Error";
+  $("outcome-title").textContent = stream ? "Stream failed" : "Error";
   $("status").textContent = "Failed" + (ms ? " in " + fmtMs(ms) : "");
   $("status").className = "bad";
   $("result").hidden = true;
@@ -414,12 +573,13 @@ function showError(e, ms) {
 
 const fmtMs = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0)) + " ms";
 
-function record(method, paramsText, out) {
-  const entry = { method, paramsText, out, at: new Date() };
+function record(method, paramsText, out, items) {
+  const entry = { method, paramsText, out, items, at: new Date() };
   state.history.unshift(entry);
   state.history.splice(100);
   $("history-empty").hidden = true;
-  const status = out.error ? out.error.code : "ok";
+  let status = out.error ? out.error.code : "ok";
+  if (out.stream) status += ", " + out.stream.items + (out.stream.items === 1 ? " item" : " items");
   const li = el("li", {},
     el("button", { type: "button", onclick: () => replay(entry), "aria-label": "Show " + method + " call of " + entry.at.toLocaleTimeString() },
       method + " — " + status + " ", el("span", { class: "took", text: "(" + fmtMs(out.durationMs || 0) + ", " + entry.at.toLocaleTimeString() + ")" })));
@@ -435,8 +595,16 @@ function replay(entry) {
   $("raw").open = true;
   $("use-raw").checked = true;
   $("raw-params").value = entry.paramsText;
-  if (entry.out.error) showError(entry.out.error, entry.out.durationMs);
-  else { $("outcome").hidden = false; showResult(entry.out, entry.out.durationMs); }
+  if (entry.items) $("items").value = entry.items.join("\n");
+  const st = entry.out.stream;
+  if (st) {
+    const v = streamView();
+    v.items = st.items; v.sent = st.sent; v.firstMs = entry.out.firstMs || 0;
+    streamCount(v, entry.out.durationMs, true);
+    $("items-kept").textContent = "The history keeps a stream's counts and the items sent, not the items received.";
+  }
+  if (entry.out.error) showError(entry.out.error, entry.out.durationMs, !!st);
+  else { $("outcome").hidden = false; showResult(entry.out, entry.out.durationMs, !!st); }
 }
 
 // ---- Start ---------------------------------------------------------------------------
@@ -446,6 +614,8 @@ async function start() {
   $("call-form").addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) call(ev);
   });
+  $("stop").addEventListener("click", () => { if (state.stop) state.stop.abort(); });
+  $("add-item").addEventListener("click", addItem);
   $("add-metadata").addEventListener("click", () => metadataRow().querySelector("input").focus());
   $("form-to-raw").addEventListener("click", () => {
     try {
