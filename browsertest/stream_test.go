@@ -248,9 +248,26 @@ func TestConsoleStreams(t *testing.T) {
 		t.Errorf("Files.Jam(2) shows %s", got)
 	}
 
+	// The page keeps the last 1,000 items of a long stream, and counts
+	// them all.
+	do(t, ctx, "stream Files.Lines(3000)",
+		chromedp.Click(chromedp.CSS(`button[data-method="Files.Lines"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-path="p0"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0"]`), "3000"),
+		chromedp.Click(chromedp.CSS(`#call`)),
+		waitCalls(6))
+	shown := itemsShown(t, ctx)
+	numbers := get(t, ctx, "read the numbers", chromedp.Evaluate[[]int](`[...document.querySelectorAll("#items-out li")].map(li => li.value)`))
+	if len(shown) != 1000 || shown[0] != `"line 2001"` || shown[999] != `"line 3000"` || numbers[0] != 2001 || numbers[999] != 3000 {
+		t.Errorf("Files.Lines(3000) shows %d items, from %q (number %v)", len(shown), shown[0], numbers[0])
+	}
+	if count := get(t, ctx, "read the count", chromedp.Text(chromedp.CSS(`#stream-count`))); !strings.HasPrefix(count, "3000 items") || !strings.Contains(count, "(showing the last 1000)") {
+		t.Errorf("Files.Lines(3000): count %q", count)
+	}
+
 	history := get(t, ctx, "read the history",
 		chromedp.Evaluate[[]string](`[...document.querySelectorAll("#history li")].map(li => li.textContent)`))
-	want := []string{"Files.Jam — internal, 2 items", "Files.Upload — ok, 0 items", "Files.Shout — ok, 3 items", "Files.Ticks — canceled, ", "Files.Lines — ok, 5 items"}
+	want := []string{"Files.Lines — ok, 3000 items", "Files.Jam — internal, 2 items", "Files.Upload — ok, 0 items", "Files.Shout — ok, 3 items", "Files.Ticks — canceled, ", "Files.Lines — ok, 5 items"}
 	if len(history) != len(want) {
 		t.Fatalf("history: %q", history)
 	}

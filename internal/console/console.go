@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -56,7 +57,8 @@ type Options struct {
 	Target string
 	// Metadata is sent with every call, under what the page adds.
 	Metadata simplerpc.Metadata
-	// Logger logs the calls that failed locally; slog.Default() if nil.
+	// Logger logs how each stream ended, at Debug level; slog.Default()
+	// if nil.
 	Logger *slog.Logger
 }
 
@@ -203,12 +205,18 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeRequest decodes the body of a call or stream request into req,
-// which must name a method; the body is read whole, up to maxRequest.
+// which must name a method. The body is read to its end, up to
+// maxRequest: only then does the HTTP server watch the connection, and
+// end the request's context — and the call — when the page goes.
 func decodeRequest(w http.ResponseWriter, r *http.Request, req *callRequest) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
+	body := http.MaxBytesReader(w, r.Body, maxRequest)
+	dec := json.NewDecoder(body)
 	err := dec.Decode(req)
 	if err == nil && req.Method == "" {
 		err = errors.New("no method")
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, body)
 	}
 	if err != nil {
 		return fmt.Errorf("bad call request: %w", err)

@@ -14,12 +14,22 @@ import (
 
 // A stream request (POST /api/stream) takes the body of a call, plus the
 // items to send for a method that receives a stream, and answers with
-// NDJSON: one streamItem line per item the method yields, written and
-// flushed as it arrives, then one streamEnd line. The handler holds one
+// NDJSON: a streamOpen line once the server says the stream is open, one
+// streamItem line per item the method yields, each written and flushed
+// as it arrives, then one streamEnd line. The handler holds one
 // item at a time: the page's reading paces the stream, through the
 // stream's flow control, back to the server. The page ending the request
 // (its Stop button, or closing the tab) cancels the stream on the
 // server.
+
+// streamOpen is the first line of the answer to a stream request whose
+// stream opened.
+type streamOpen struct {
+	Open bool `json:"open"`
+	// Ms is when the server said the stream is open, in milliseconds
+	// since it was opened.
+	Ms float64 `json:"ms"`
+}
 
 // streamItem is a line of the answer to a stream request: one item.
 type streamItem struct {
@@ -71,9 +81,12 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := h.callContext(r.Context(), req)
 	defer cancel()
 	end := h.relay(ctx, w, req)
-	if end.Error != nil && end.Error.Code == "local" {
-		h.opts.Logger.Warn("console: stream failed", "method", req.Method, "err", end.Error.Message)
+	outcome := "ok"
+	if end.Error != nil {
+		outcome = end.Error.Code
 	}
+	h.opts.Logger.Debug("console: stream ended", "method", req.Method, "outcome", outcome,
+		"items", end.Items, "sent", end.Sent, "duration_ms", end.DurationMs)
 	writeLine(w, end)
 }
 
@@ -107,6 +120,12 @@ func (h *Handler) relay(ctx context.Context, w http.ResponseWriter, req callRequ
 		return streamEnd{End: true, Error: errorOf(err), DurationMs: since()}
 	}
 	defer s.Close()
+	rc := http.NewResponseController(w)
+	if err := s.Opened(); err != nil {
+		return streamEnd{End: true, Error: errorOf(err), DurationMs: since()}
+	}
+	writeLine(w, streamOpen{Open: true, Ms: since()})
+	_ = rc.Flush() // an error is the page gone, which the request's context says
 
 	// The items are sent in a goroutine of this request while the
 	// server's come back here: a bidi method may wait for its answers to
@@ -129,7 +148,6 @@ func (h *Handler) relay(ctx context.Context, w http.ResponseWriter, req callRequ
 	}
 
 	end := streamEnd{End: true}
-	rc := http.NewResponseController(w)
 	var item json.RawMessage
 	for {
 		item = item[:0]

@@ -92,8 +92,18 @@ func (tk Ticker) Tick(ctx context.Context) iter.Seq2[int, error] {
 	}
 }
 
-// line is a line of /api/stream's answer: an item or the end.
+// Quiet yields nothing until its context ends.
+func (tk Ticker) Quiet(ctx context.Context) iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		<-ctx.Done()
+		tk.ended <- ctx.Err()
+	}
+}
+
+// line is a line of /api/stream's answer: the opening, an item or the
+// end.
 type line struct {
+	Open       bool
 	N          int64
 	Ms         float64
 	Item       string
@@ -104,6 +114,9 @@ type line struct {
 	FirstMs    float64
 	DurationMs float64
 	Error      *struct{ Code, Message, Stack string }
+	// OpenMs is the Ms of the opening line, on the end line: -1 if the
+	// answer had none.
+	OpenMs float64 `json:"-"`
 }
 
 // openStream posts body to /api/stream and returns the response, whose
@@ -126,19 +139,29 @@ func openStream(t *testing.T, ctx context.Context, hs *httptest.Server, body str
 }
 
 // streamLines posts body to /api/stream and returns the lines of the
-// answer: the items, then the end.
+// answer: the items, then the end. An opening line may come first only.
 func streamLines(t *testing.T, hs *httptest.Server, body string) (int, []line, line) {
 	t.Helper()
 	resp := openStream(t, context.Background(), hs, body)
 	defer resp.Body.Close()
 	var items []line
+	openMs, first := -1.0, true
 	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
+	sc.Buffer(nil, 1<<20)
+	for ; sc.Scan(); first = false {
 		var l line
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("line %q: %v", sc.Bytes(), err)
 		}
+		if l.Open {
+			if !first {
+				t.Errorf("an opening line after the first: %q", sc.Bytes())
+			}
+			openMs = l.Ms
+			continue
+		}
 		if l.End {
+			l.OpenMs = openMs
 			if sc.Scan() {
 				t.Errorf("a line after the end: %q", sc.Bytes())
 			}
@@ -163,7 +186,7 @@ func TestStreamServer(t *testing.T) {
 		}
 		prev = it.Ms
 	}
-	if end.FirstMs != items[0].Ms || end.DurationMs < prev || end.Pretty != "" {
+	if end.FirstMs != items[0].Ms || end.DurationMs < prev || end.Pretty != "" || end.OpenMs < 0 || end.OpenMs > end.FirstMs {
 		t.Errorf("end %+v, last item at %v ms", end, prev)
 	}
 	// No items: the end alone.
@@ -216,6 +239,19 @@ func TestStreamErrorMidStream(t *testing.T) {
 	}
 }
 
+// waitEnded waits for a stream of Ticker's to end, canceled.
+func waitEnded(t *testing.T, ended chan error, after string) {
+	t.Helper()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("after %s, the server's stream ended with %v, not canceled", after, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the server's stream still runs 10 s after %s", after)
+	}
+}
+
 // TestStreamCancel checks that a page that stops reading — its request
 // ends — cancels the stream on the server, and that a stream's timeout
 // does too.
@@ -233,23 +269,63 @@ func TestStreamCancel(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	select {
-	case err := <-tk.ended:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("the server's stream ended with %v, not canceled", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server's stream still runs 10 s after the page left")
-	}
+	waitEnded(t, tk.ended, "the page left")
+
+	// A stream that yields nothing: the request's end alone cancels it.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	resp = openStream(t, ctx, hs, `{"method":"Ticker.Quiet","params":[]}`)
+	cancel()
+	resp.Body.Close()
+	waitEnded(t, tk.ended, "the page left a quiet stream")
 
 	_, items, end := streamLines(t, hs, `{"method":"Ticker.Tick","params":[],"timeoutMs":50}`)
-	if end.Error == nil || end.Error.Code != "deadline_exceeded" || end.Items != int64(len(items)) {
+	if end.Error == nil || end.Error.Code != "deadline_exceeded" || end.Items != int64(len(items)) || end.OpenMs < 0 {
 		t.Errorf("Ticker.Tick for 50 ms: %d items, end %+v", len(items), end)
 	}
 	select {
 	case <-tk.ended:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server's stream still runs 10 s after its deadline")
+	}
+}
+
+func TestStreamRefusesOtherOrigins(t *testing.T) {
+	hs := startWith(t, console.Options{}, map[string]any{"Feed": Feed{}})
+	for name, hdr := range map[string]map[string]string{
+		"other origin":    {"Origin": "http://evil.example"},
+		"cross-site":      {"Sec-Fetch-Site": "cross-site"},
+		"rebound name":    {"Host": "evil.example"},
+		"not json":        {"Content-Type": "text/plain"},
+		"same origin, ok": {"Origin": strings.TrimPrefix(hs.URL, "")},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, hs.URL+"/api/stream", strings.NewReader(`{"method":"Feed.Count","params":[1]}`))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusForbidden
+		switch name {
+		case "not json":
+			want = http.StatusUnsupportedMediaType
+		case "same origin, ok":
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", name, resp.StatusCode, want)
+		}
+		if want != http.StatusOK && resp.Header.Get("Content-Security-Policy") == "" && resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: no Content-Security-Policy", name)
+		}
 	}
 }
 
@@ -265,7 +341,8 @@ func TestStreamBadRequests(t *testing.T) {
 		`{"method":"Feed.Nope","params":[]}`:   "not_found",
 		`{"method":"Feed.Count","params":[]}`:  "invalid_argument",
 	} {
-		if code, _, end := streamLines(t, hs, body); code != 200 || end.Error == nil || end.Error.Code != want {
+		// The stream fails before it opens: no opening line.
+		if code, _, end := streamLines(t, hs, body); code != 200 || end.Error == nil || end.Error.Code != want || end.OpenMs != -1 {
 			t.Errorf("%s: %d, end %+v, want code %s", body, code, end, want)
 		}
 	}

@@ -11,7 +11,9 @@ const state = { desc: null, method: null, root: null, item: null, history: [], i
 
 // What the page keeps of a stream: the last maxItems items, each cut at
 // maxItemChars characters.
-const maxItems = 1000, maxItemChars = 2000;
+// The history keeps the items a stream sent up to maxSentChars
+// characters in all.
+const maxItems = 1000, maxItemChars = 2000, maxSentChars = 64 * 1024;
 
 const $ = (id) => document.getElementById(id);
 
@@ -511,6 +513,7 @@ async function callStream(m, body, paramsText, items) {
           if (!p) continue;
           const l = JSON.parse(p);
           if (l.end) { end = l; break; }
+          if (l.open) { $("status").textContent = "streaming: open after " + fmtMs(l.ms) + "…"; continue; }
           v.items = l.n;
           if (l.n === 1) v.firstMs = l.ms;
           got.push(l);
@@ -574,7 +577,8 @@ function showError(e, ms, stream) {
 const fmtMs = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0)) + " ms";
 
 function record(method, paramsText, out, items) {
-  const entry = { method, paramsText, out, items, at: new Date() };
+  const sent = items ? items.reduce((n, s) => n + s.length, 0) : 0;
+  const entry = { method, paramsText, out, items: sent <= maxSentChars ? items : null, at: new Date() };
   state.history.unshift(entry);
   state.history.splice(100);
   $("history-empty").hidden = true;
@@ -601,7 +605,8 @@ function replay(entry) {
     const v = streamView();
     v.items = st.items; v.sent = st.sent; v.firstMs = entry.out.firstMs || 0;
     streamCount(v, entry.out.durationMs, true);
-    $("items-kept").textContent = "The history keeps a stream's counts and the items sent, not the items received.";
+    $("items-kept").textContent = "The history keeps a stream's counts and the items it sent (up to " +
+      (maxSentChars / 1024) + " KiB of them), not the items received.";
   }
   if (entry.out.error) showError(entry.out.error, entry.out.durationMs, !!st);
   else { $("outcome").hidden = false; showResult(entry.out, entry.out.durationMs, !!st); }
