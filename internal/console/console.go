@@ -14,6 +14,17 @@
 //	GET  /api/health    the server's Health
 //	POST /api/call      {"method", "params", "metadata", "timeoutMs"}
 //	                    -> {"results", "durationMs"} or {"error", "durationMs"}
+//	POST /api/stream    {"method", "params", "metadata", "timeoutMs", "items"}
+//	                    -> NDJSON: {"open", "ms"}, then {"n", "ms", "item"}
+//	                       per item, then {"end", "items", "sent", "results",
+//	                       "error", "firstMs", "durationMs"}
+//
+// A stream is relayed, not buffered: each item the server yields is
+// written to the page and flushed before the next is received, so the
+// page's reading paces the stream (through its flow control) back to the
+// server, and the console holds one item at a time. The page ending the
+// request — its Stop button, a closed tab — cancels the stream on the
+// server. Streams are bounded in time as calls are.
 //
 // The handler answers only same-origin requests addressed to an IP
 // address or localhost, so that neither another site's page nor one on a
@@ -62,8 +73,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Handler serves the console of one Client. It starts no goroutines;
-// each call it makes runs in its request's goroutine and ends with it.
+// Handler serves the console of one Client. Each call it makes runs in
+// its request's goroutine and ends with it; a stream that receives items
+// sends them from one more goroutine of its request, which ends before
+// the request does.
 type Handler struct {
 	c    *simplerpc.Client
 	opts Options

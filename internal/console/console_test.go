@@ -179,7 +179,7 @@ func TestDescribeAndPage(t *testing.T) {
 	if err != nil || info.Description.Method("Shop.Add") == nil || info.Target == "" {
 		t.Fatalf("describe: %v %+v", err, info)
 	}
-	for path, want := range map[string]string{"/": "<title>simplerpc console</title>", "/console.js": "function field(", "/console.css": ":root"} {
+	for path, want := range map[string]string{"/": "<title>simplerpc console</title>", "/console.js": "function field(", "/console.css": ":root", "/stream.js": "function callStream("} {
 		resp, err := http.Get(hs.URL + path)
 		if err != nil {
 			t.Fatal(err)
