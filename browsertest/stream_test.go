@@ -191,6 +191,9 @@ func TestConsoleStreams(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server's stream still runs 10 s after Stop")
 	}
+	if id := get(t, ctx, "read the focus", chromedp.Evaluate[string](`document.activeElement.id`)); id != "call" {
+		t.Errorf("after Stop the focus is on %q, not the Call button", id)
+	}
 	if code := get(t, ctx, "read the code", chromedp.Text(chromedp.CSS(`#error-code`))); code != "canceled" {
 		t.Errorf("a stopped stream shows code %q", code)
 	}
@@ -212,6 +215,13 @@ func TestConsoleStreams(t *testing.T) {
 	}
 	if count := get(t, ctx, "read the count", chromedp.Text(chromedp.CSS(`#stream-count`))); !strings.Contains(count, "3 items") || !strings.HasSuffix(count, "3 sent") {
 		t.Errorf("Files.Shout: count %q", count)
+	}
+	unlabeled := get(t, ctx, "find controls without a label", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("main input, main textarea, main select")]
+			.filter(e => !e.closest("[hidden]") && e.labels.length === 0 && !e.getAttribute("aria-label"))
+			.map(e => e.outerHTML)`))
+	if len(unlabeled) > 0 {
+		t.Errorf("controls without a label: %q", unlabeled)
 	}
 	do(t, ctx, "scroll to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	saveScreenshot(t, *streamScreenshot, get(t, ctx, "screenshot", chromedp.CaptureScreenshot()))

@@ -76,6 +76,7 @@ async function callStream(m, body, paramsText, items) {
   state.stop = ctl;
   $("call").disabled = true;
   $("stop").hidden = false;
+  $("stop").focus(); // the Call button is disabled while the stream runs
   $("status").textContent = "streaming…";
   $("status").className = "";
   const started = performance.now();
@@ -114,9 +115,11 @@ async function callStream(m, body, paramsText, items) {
       ? { error: { code: "canceled", message: "stopped from the page: the stream was canceled on the server" } }
       : { error: { code: "local", message: "the console did not answer: " + e.message } };
   } finally {
+    const stopFocused = document.activeElement === $("stop");
     $("call").disabled = false;
     $("stop").hidden = true;
     state.stop = null;
+    if (stopFocused || document.activeElement === document.body) $("call").focus();
   }
   if (end.durationMs === undefined) end.durationMs = performance.now() - started;
   if (end.items === undefined) end.items = v.items;
