@@ -288,6 +288,53 @@ func TestConsoleStreams(t *testing.T) {
 	}
 }
 
+// TestConsoleStreamLeave checks that picking another method while a
+// stream runs stops it on the server, records it in the history, and
+// leaves the new method's form ready to call.
+func TestConsoleStreamLeave(t *testing.T) {
+	url, ended := serveFiles(t)
+	ctx := browser(t)
+	do(t, ctx, "stream Files.Ticks",
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-method="Files.Ticks"]`)),
+		chromedp.Click(chromedp.CSS(`button[data-method="Files.Ticks"]`)),
+		chromedp.Click(chromedp.CSS(`#call`)),
+		waitFor(`document.querySelectorAll("#items-out li").length >= 2`),
+		chromedp.Click(chromedp.CSS(`button[data-method="Files.Lines"]`)),
+		waitCalls(1))
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the server's stream ended with %v, not canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server's stream still runs 10 s after another method was picked")
+	}
+	type form struct {
+		History       string
+		OutcomeHidden bool
+		StopHidden    bool
+		CallDisabled  bool
+		Call          string
+	}
+	f := get(t, ctx, "read the form", chromedp.Evaluate[form](`({
+		History: document.querySelector("#history li").textContent,
+		OutcomeHidden: document.querySelector("#outcome").hidden,
+		StopHidden: document.querySelector("#stop").hidden,
+		CallDisabled: document.querySelector("#call").disabled,
+		Call: document.querySelector("#call").textContent})`))
+	if !strings.HasPrefix(f.History, "Files.Ticks — canceled") || !f.OutcomeHidden || !f.StopHidden || f.CallDisabled || f.Call != "Open stream" {
+		t.Errorf("after leaving a stream: %+v", f)
+	}
+	do(t, ctx, "stream Files.Lines(2)",
+		chromedp.SetValue(chromedp.CSS(`[data-path="p0"]`), "2"),
+		chromedp.Click(chromedp.CSS(`#call`)),
+		waitCalls(2))
+	if got := strings.Join(itemsShown(t, ctx), " "); got != `"line 1" "line 2"` {
+		t.Errorf("Files.Lines(2) after leaving a stream shows %s", got)
+	}
+}
+
 // waitFor waits until the JavaScript expression is true on the page.
 func waitFor(expr string) chromedp.Action[chromedp.Void] {
 	poll := chromedp.Poll[bool](expr)

@@ -260,6 +260,7 @@ function findMethod(name) {
 // ---- The form ------------------------------------------------------------------
 
 function select(m) {
+  stopStream();
   state.method = m;
   for (const b of document.querySelectorAll("nav button")) b.setAttribute("aria-current", b.dataset.method === m.name ? "true" : "false");
   $("intro").hidden = true;

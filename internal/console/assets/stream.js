@@ -69,10 +69,13 @@ function showItems(v, lines) {
 }
 
 // callStream opens the stream through /api/stream and shows its items as
-// they arrive, until it ends or Stop is pressed.
+// they arrive, until it ends or Stop is pressed. Picking another method
+// stops it too (stopStream): it goes to the history, but its end is no
+// longer shown.
 async function callStream(m, body, paramsText, items) {
   const v = streamView();
   const ctl = new AbortController();
+  ctl.shown = true;
   state.stop = ctl;
   $("call").disabled = true;
   $("stop").hidden = false;
@@ -99,11 +102,15 @@ async function callStream(m, body, paramsText, items) {
           if (!p) continue;
           const l = JSON.parse(p);
           if (l.end) { end = l; break; }
-          if (l.open) { $("status").textContent = "streaming: open after " + fmtMs(l.ms) + "…"; continue; }
+          if (l.open) {
+            if (ctl.shown) $("status").textContent = "streaming: open after " + fmtMs(l.ms) + "…";
+            continue;
+          }
           v.items = l.n;
           if (l.n === 1) v.firstMs = l.ms;
           got.push(l);
         }
+        if (!ctl.shown) continue;
         if (got.length) showItems(v, got.slice(-maxItems));
         streamCount(v, got.length ? got[got.length - 1].ms : performance.now() - started, false);
         if (end) break;
@@ -115,21 +122,39 @@ async function callStream(m, body, paramsText, items) {
       ? { error: { code: "canceled", message: "stopped from the page: the stream was canceled on the server" } }
       : { error: { code: "local", message: "the console did not answer: " + e.message } };
   } finally {
-    const stopFocused = document.activeElement === $("stop");
-    $("call").disabled = false;
-    $("stop").hidden = true;
-    state.stop = null;
-    if (stopFocused || document.activeElement === document.body) $("call").focus();
+    if (ctl.shown) {
+      const stopFocused = document.activeElement === $("stop");
+      streamDone();
+      if (stopFocused || document.activeElement === document.body) $("call").focus();
+    }
   }
   if (end.durationMs === undefined) end.durationMs = performance.now() - started;
   if (end.items === undefined) end.items = v.items;
   if (end.firstMs) v.firstMs = end.firstMs;
   v.items = end.items;
   if (m.stream.receives && end.sent !== undefined) v.sent = end.sent;
-  streamCount(v, end.durationMs, true);
   end.stream = { items: end.items, sent: v.sent };
-  if (end.error) showError(end.error, end.durationMs, true);
-  else showResult(end, end.durationMs, true);
+  if (ctl.shown) {
+    streamCount(v, end.durationMs, true);
+    if (end.error) showError(end.error, end.durationMs, true);
+    else showResult(end, end.durationMs, true);
+  }
   record(m.name, paramsText, end, items);
+}
+
+// stopStream stops the stream being shown, if one runs, and stops
+// showing it.
+function stopStream() {
+  if (!state.stop) return;
+  state.stop.shown = false;
+  state.stop.abort();
+  streamDone();
+}
+
+// streamDone puts the form back as it is when no stream runs.
+function streamDone() {
+  state.stop = null;
+  $("call").disabled = false;
+  $("stop").hidden = true;
 }
 
