@@ -193,6 +193,13 @@ func TestConsole(t *testing.T) {
 // saves it where -screenshot says.
 func checkScreenshot(t *testing.T, b []byte) {
 	t.Helper()
+	saveScreenshot(t, *screenshot, b)
+}
+
+// saveScreenshot checks that b is a PNG of the browser's window, and
+// saves it to path unless path is "".
+func saveScreenshot(t *testing.T, path string, b []byte) {
+	t.Helper()
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -200,8 +207,8 @@ func checkScreenshot(t *testing.T, b []byte) {
 	if r := img.Bounds(); r.Dx() < 800 || r.Dy() < 600 {
 		t.Errorf("screenshot is %dx%d", r.Dx(), r.Dy())
 	}
-	if *screenshot != "" {
-		if err := os.WriteFile(*screenshot, b, 0o644); err != nil {
+	if path != "" {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,8 +24,10 @@ methods with their Go signatures, builds a form for each method's
 parameters, calls it and shows the result, or the error with its code
 and the server-side traceback (when the server runs
 WithStackTraces(true)), and keeps a history of the calls with their
-timings. Calls go over the native protocol from this process, with TLS
-if asked. It prints the page's address and serves until interrupted.
+timings. Stream methods are marked with their kind: their items show as
+they arrive, with their count and timing, until the stream ends or Stop
+cancels it; items to send are written one JSON value a line. Calls go
+over the native protocol from this process, with TLS if asked. It prints the page's address and serves until interrupted.
 
 The page answers only on the -listen address, to pages of its own origin
 opened by IP address or as localhost.
@@ -95,6 +97,8 @@ func serveConsole(e *env, listen, target string, md simplerpc.Metadata, tlsOpt s
 		return fmt.Errorf("listen: %w", err)
 	}
 	logger := newTermLogger(e.stderr, slog.LevelWarn, "")
+	// No WriteTimeout: the answer to a stream lasts as long as the
+	// stream, which the console bounds itself.
 	srv := &http.Server{
 		Handler:           console.New(c, console.Options{Target: target, Metadata: md, Logger: logger}),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -14,6 +14,17 @@
 //	GET  /api/health    the server's Health
 //	POST /api/call      {"method", "params", "metadata", "timeoutMs"}
 //	                    -> {"results", "durationMs"} or {"error", "durationMs"}
+//	POST /api/stream    {"method", "params", "metadata", "timeoutMs", "items"}
+//	                    -> NDJSON: {"open", "ms"}, then {"n", "ms", "item"}
+//	                       per item, then {"end", "items", "sent", "results",
+//	                       "error", "firstMs", "durationMs"}
+//
+// A stream is relayed, not buffered: each item the server yields is
+// written to the page and flushed before the next is received, so the
+// page's reading paces the stream (through its flow control) back to the
+// server, and the console holds one item at a time. The page ending the
+// request — its Stop button, a closed tab — cancels the stream on the
+// server. Streams are bounded in time as calls are.
 //
 // The handler answers only same-origin requests addressed to an IP
 // address or localhost, so that neither another site's page nor one on a
@@ -27,6 +38,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -56,12 +68,15 @@ type Options struct {
 	Target string
 	// Metadata is sent with every call, under what the page adds.
 	Metadata simplerpc.Metadata
-	// Logger logs the calls that failed locally; slog.Default() if nil.
+	// Logger logs how each stream ended, at Debug level; slog.Default()
+	// if nil.
 	Logger *slog.Logger
 }
 
-// Handler serves the console of one Client. It starts no goroutines;
-// each call it makes runs in its request's goroutine and ends with it.
+// Handler serves the console of one Client. Each call it makes runs in
+// its request's goroutine and ends with it; a stream that receives items
+// sends them from one more goroutine of its request, which ends before
+// the request does.
 type Handler struct {
 	c    *simplerpc.Client
 	opts Options
@@ -82,6 +97,7 @@ func New(c *simplerpc.Client, opts Options) *Handler {
 	h.mux.HandleFunc("GET /api/describe", h.describe)
 	h.mux.HandleFunc("GET /api/health", h.health)
 	h.mux.HandleFunc("POST /api/call", h.call)
+	h.mux.HandleFunc("POST /api/stream", h.stream)
 	return h
 }
 
@@ -154,6 +170,9 @@ type callRequest struct {
 	Metadata map[string]string `json:"metadata"`
 	// TimeoutMs bounds the call; DefaultCallTimeout if 0.
 	TimeoutMs int64 `json:"timeoutMs"`
+	// Items are the items a stream request sends, for a method that
+	// receives a stream (client or bidi); /api/call ignores them.
+	Items []json.RawMessage `json:"items"`
 }
 
 // callResponse is the answer of POST /api/call.
@@ -179,25 +198,54 @@ type callError struct {
 }
 
 func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		http.Error(w, "simplerpc console: a call is sent as application/json", http.StatusUnsupportedMediaType)
+	if !isJSON(w, r) {
 		return
 	}
 	var req callRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
-	if err := dec.Decode(&req); err != nil || req.Method == "" {
-		if err == nil {
-			err = errors.New("no method")
-		}
-		writeJSON(w, http.StatusBadRequest, callResponse{Error: &callError{Code: "local", Message: fmt.Sprintf("bad call request: %v", err)}})
+	if err := decodeRequest(w, r, &req); err != nil {
+		writeJSON(w, http.StatusBadRequest, callResponse{Error: &callError{Code: "local", Message: err.Error()}})
 		return
 	}
+	ctx, cancel := h.callContext(r.Context(), req)
+	defer cancel()
+	results, d, err := h.invoke(ctx, req.Method, req.Params)
+	took := float64(d.Microseconds()) / 1000
+	if err != nil {
+		writeJSON(w, http.StatusOK, callResponse{Error: errorOf(err), DurationMs: took})
+		return
+	}
+	writeJSON(w, http.StatusOK, callResponse{Results: results, Pretty: pretty(results), DurationMs: took})
+}
+
+// decodeRequest decodes the body of a call or stream request into req,
+// which must name a method. The body is read to its end, up to
+// maxRequest: only then does the HTTP server watch the connection, and
+// end the request's context — and the call — when the page goes.
+func decodeRequest(w http.ResponseWriter, r *http.Request, req *callRequest) error {
+	body := http.MaxBytesReader(w, r.Body, maxRequest)
+	dec := json.NewDecoder(body)
+	err := dec.Decode(req)
+	if err == nil && req.Method == "" {
+		err = errors.New("no method")
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, body)
+	}
+	if err != nil {
+		return fmt.Errorf("bad call request: %w", err)
+	}
+	return nil
+}
+
+// callContext returns the context of the call req asks for: bounded by
+// its timeout (DefaultCallTimeout if it names none, maxCallTimeout at
+// most), carrying Options.Metadata under the request's own.
+func (h *Handler) callContext(parent context.Context, req callRequest) (context.Context, context.CancelFunc) {
 	timeout := DefaultCallTimeout
 	if req.TimeoutMs > 0 {
 		timeout = min(time.Duration(req.TimeoutMs)*time.Millisecond, maxCallTimeout)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	var kv []string
 	for k, v := range h.opts.Metadata {
 		if _, over := req.Metadata[k]; !over {
@@ -212,13 +260,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 	if len(kv) > 0 {
 		ctx = simplerpc.AppendMetadata(ctx, kv...)
 	}
-	results, d, err := h.invoke(ctx, req.Method, req.Params)
-	took := float64(d.Microseconds()) / 1000
-	if err != nil {
-		writeJSON(w, http.StatusOK, callResponse{Error: errorOf(err), DurationMs: took})
-		return
-	}
-	writeJSON(w, http.StatusOK, callResponse{Results: results, Pretty: pretty(results), DurationMs: took})
+	return ctx, cancel
 }
 
 // pretty returns results indented: the result itself when there is one,

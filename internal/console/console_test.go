@@ -58,9 +58,18 @@ func (Shop) Who(ctx context.Context) string {
 // it, behind an httptest server.
 func start(t testing.TB, opts console.Options) *httptest.Server {
 	t.Helper()
+	return startWith(t, opts, map[string]any{"Shop": Shop{}})
+}
+
+// startWith serves the services on loopback and returns the console of a
+// client of them, behind an httptest server.
+func startWith(t testing.TB, opts console.Options, services map[string]any) *httptest.Server {
+	t.Helper()
 	srv := simplerpc.NewServer(simplerpc.WithStackTraces(true), simplerpc.WithLogger(slog.New(slog.DiscardHandler)))
-	if err := srv.Register("Shop", Shop{}); err != nil {
-		t.Fatal(err)
+	for name, svc := range services {
+		if err := srv.Register(name, svc); err != nil {
+			t.Fatal(err)
+		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -170,7 +179,7 @@ func TestDescribeAndPage(t *testing.T) {
 	if err != nil || info.Description.Method("Shop.Add") == nil || info.Target == "" {
 		t.Fatalf("describe: %v %+v", err, info)
 	}
-	for path, want := range map[string]string{"/": "<title>simplerpc console</title>", "/console.js": "function field(", "/console.css": ":root"} {
+	for path, want := range map[string]string{"/": "<title>simplerpc console</title>", "/console.js": "function field(", "/console.css": ":root", "/stream.js": "function callStream("} {
 		resp, err := http.Get(hs.URL + path)
 		if err != nil {
 			t.Fatal(err)

@@ -1,11 +1,12 @@
 // The simplerpc console's page: lists the server's methods from its
 // description, builds a form for a method's parameters from their schemas,
 // calls the method through the console's /api/call and shows the outcome.
-// Values are carried as JSON text, never as JavaScript numbers, so that
-// 64-bit integers keep every digit.
+// A streaming method is opened through /api/stream (stream.js). Values
+// are carried as JSON text, never as JavaScript numbers, so that 64-bit
+// integers keep every digit.
 "use strict";
 
-const state = { desc: null, method: null, root: null, history: [], ids: 0 };
+const state = { desc: null, method: null, root: null, item: null, history: [], ids: 0, stop: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -231,9 +232,13 @@ function mapField(s, label, path, goType) {
 
 // ---- The method list -----------------------------------------------------------
 
+const kindNames = { server: "server stream", client: "client stream", bidi: "bidi stream" };
+
 function methodButton(m) {
   return el("li", {}, el("button", { type: "button", "data-method": m.name, onclick: () => select(m) },
-    m.name.includes(".") ? m.name.split(".").slice(1).join(".") : m.name, el("span", { class: "sig", text: m.signature })));
+    m.name.includes(".") ? m.name.split(".").slice(1).join(".") : m.name,
+    m.stream ? el("span", { class: "kind", "data-kind": m.stream.kind, text: kindNames[m.stream.kind] || "stream" }) : null,
+    el("span", { class: "sig", text: m.signature })));
 }
 
 function renderMethods() {
@@ -255,6 +260,7 @@ function findMethod(name) {
 // ---- The form ------------------------------------------------------------------
 
 function select(m) {
+  stopStream();
   state.method = m;
   for (const b of document.querySelectorAll("nav button")) b.setAttribute("aria-current", b.dataset.method === m.name ? "true" : "false");
   $("intro").hidden = true;
@@ -275,6 +281,16 @@ function select(m) {
   });
   if (!m.params.length) params.append(el("p", { class: "hint", text: "This method takes no parameters." }));
   state.root = fields;
+  const receives = m.stream && m.stream.receives;
+  $("stream-in").hidden = !receives;
+  $("items").value = "";
+  $("item-form").replaceChildren();
+  state.item = null;
+  if (receives) {
+    state.item = field(receives.schema, "item", "item", receives.go);
+    $("item-form").append(state.item.el);
+  }
+  $("call").textContent = m.stream ? "Open stream" : "Call";
   const first = params.querySelector("input, textarea, select, button");
   (first || $("call")).focus();
 }
@@ -355,6 +371,7 @@ function metadata() {
 
 async function call(ev) {
   if (ev) ev.preventDefault();
+  if (state.stop) return; // a stream is being shown: Stop it first
   const m = state.method;
   let ps;
   try {
@@ -366,7 +383,22 @@ async function call(ev) {
   const timeout = parseInt($("timeout").value, 10) || 0;
   // The body is assembled from JSON texts, so large integers travel intact.
   const body = '{"method":' + JSON.stringify(m.name) + ',"params":[' + ps.join(",") + '],"metadata":' +
-    JSON.stringify(metadata()) + ',"timeoutMs":' + timeout + "}";
+    JSON.stringify(metadata()) + ',"timeoutMs":' + timeout;
+  if (m.stream) {
+    let items = [];
+    try {
+      if (m.stream.receives) items = streamItems();
+    } catch (e) {
+      showError({ code: "invalid form", message: e.message }, 0);
+      return;
+    }
+    await callStream(m, body + ',"items":[' + items.join(",") + "]}", "[" + ps.join(",") + "]", items);
+    return;
+  }
+  await callUnary(m, body + "}", ps);
+}
+
+async function callUnary(m, body, ps) {
   $("call").disabled = true;
   $("status").textContent = "calling…";
   $("status").className = "";
@@ -386,18 +418,21 @@ async function call(ev) {
   record(m.name, "[" + ps.join(",") + "]", out);
 }
 
-function showResult(out, ms) {
-  $("outcome-title").textContent = "Result";
+function showResult(out, ms, stream) {
+  if (!stream) $("stream-out").hidden = true;
+  $("outcome-title").textContent = stream ? "Stream" : "Result";
   $("status").textContent = "OK in " + fmtMs(ms);
   $("status").className = "ok";
-  $("result").hidden = false;
+  // A stream whose method has no results after it shows its items alone.
+  $("result").hidden = stream && !out.pretty;
   $("result").textContent = out.pretty || "(no results)";
   $("error").hidden = true;
 }
 
-function showError(e, ms) {
+function showError(e, ms, stream) {
+  if (!stream) $("stream-out").hidden = true;
   $("outcome").hidden = false;
-  $("outcome-title").textContent = "Error";
+  $("outcome-title").textContent = stream ? "Stream failed" : "Error";
   $("status").textContent = "Failed" + (ms ? " in " + fmtMs(ms) : "");
   $("status").className = "bad";
   $("result").hidden = true;
@@ -414,12 +449,14 @@ function showError(e, ms) {
 
 const fmtMs = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(0)) + " ms";
 
-function record(method, paramsText, out) {
-  const entry = { method, paramsText, out, at: new Date() };
+function record(method, paramsText, out, items) {
+  const sent = items ? items.reduce((n, s) => n + s.length, 0) : 0;
+  const entry = { method, paramsText, out, items: sent <= maxSentChars ? items : null, at: new Date() };
   state.history.unshift(entry);
   state.history.splice(100);
   $("history-empty").hidden = true;
-  const status = out.error ? out.error.code : "ok";
+  let status = out.error ? out.error.code : "ok";
+  if (out.stream) status += ", " + out.stream.items + (out.stream.items === 1 ? " item" : " items");
   const li = el("li", {},
     el("button", { type: "button", onclick: () => replay(entry), "aria-label": "Show " + method + " call of " + entry.at.toLocaleTimeString() },
       method + " — " + status + " ", el("span", { class: "took", text: "(" + fmtMs(out.durationMs || 0) + ", " + entry.at.toLocaleTimeString() + ")" })));
@@ -435,8 +472,17 @@ function replay(entry) {
   $("raw").open = true;
   $("use-raw").checked = true;
   $("raw-params").value = entry.paramsText;
-  if (entry.out.error) showError(entry.out.error, entry.out.durationMs);
-  else { $("outcome").hidden = false; showResult(entry.out, entry.out.durationMs); }
+  if (entry.items) $("items").value = entry.items.join("\n");
+  const st = entry.out.stream;
+  if (st) {
+    const v = streamView();
+    v.items = st.items; v.sent = st.sent; v.firstMs = entry.out.firstMs || 0;
+    streamCount(v, entry.out.durationMs, true);
+    $("items-kept").textContent = "The history keeps a stream's counts and the items it sent (up to " +
+      (maxSentChars / 1024) + " KiB of them), not the items received.";
+  }
+  if (entry.out.error) showError(entry.out.error, entry.out.durationMs, !!st);
+  else { $("outcome").hidden = false; showResult(entry.out, entry.out.durationMs, !!st); }
 }
 
 // ---- Start ---------------------------------------------------------------------------
@@ -446,6 +492,8 @@ async function start() {
   $("call-form").addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) call(ev);
   });
+  $("stop").addEventListener("click", () => { if (state.stop) state.stop.abort(); });
+  $("add-item").addEventListener("click", addItem);
   $("add-metadata").addEventListener("click", () => metadataRow().querySelector("input").focus());
   $("form-to-raw").addEventListener("click", () => {
     try {
