@@ -1,0 +1,162 @@
+"""Streams of the native protocol (PROTOCOL.md §12) for the Client.
+
+A method whose description has a stream member is called as a stream:
+
+    for line in client.Logs.Tail("app.log"):       # the server streams
+        print(line)
+    n = client.Store.Upload("f", chunks)           # the client streams: any iterable
+    for answer in client.Chat.Talk(questions):     # both
+        ...
+
+A server's stream is a Stream: an iterator of its items. Leaving it early
+(break, close(), its garbage collection, a timeout, KeyboardInterrupt)
+cancels the stream on the server. The stream's error raises from the
+iterator as the exception a call raises; an error before the stream
+starts raises at the call.
+
+Ownership: the Stream of a bidirectional method owns the thread that
+sends the caller's iterable; the thread ends when the iterable does, or
+at the next item once the stream is over. The iterable is the caller's:
+one that blocks forever holds that thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from . import _session, _wire
+from .errors import CanceledError, InternalError, NotRun, ResourceExhaustedError, UnavailableError
+
+__all__ = ["Stream"]
+
+
+class Stream(Iterator[Any]):
+    """The items a server streams, as an iterator (one pass). close()
+    cancels the stream if it is still running; so does a with block's
+    end, and the iterator's garbage collection."""
+
+    def __init__(self, session: Any, call: Any, codec: Any, convert: Optional[Callable[[Any], Any]],
+                 deadline: Optional[float]) -> None:
+        self._s = session
+        self._c = call
+        self._codec = codec
+        self._convert = convert
+        self._deadline = deadline
+        self._over = False
+        self._input_error: Optional[BaseException] = None  # what the caller's iterable raised (bidi)
+        self._sender: Optional[threading.Thread] = None
+
+    @property
+    def method(self) -> str:
+        """The method streaming."""
+        return self._c.method
+
+    def __iter__(self) -> "Stream":
+        return self
+
+    def __next__(self) -> Any:
+        if self._over:
+            raise StopIteration
+        try:
+            body = self._s.next_item(self._c, self._deadline)
+        except BaseException:  # the deadline, KeyboardInterrupt: the server is told
+            self.close()
+            raise
+        if body is None:
+            self._over = True
+            finish(self._c, self._codec, self._input_error)
+            raise StopIteration
+        try:
+            value = self._codec.decode(body)
+        except Exception as e:
+            self.close()
+            raise InternalError("malformed stream item (%d bytes): %s" % (len(body), e), method=self.method) from None
+        return value if self._convert is None else self._convert(value)
+
+    def close(self) -> None:
+        """Cancel the stream on the server, unless it is over."""
+        if not self._over:
+            self._over = True
+            self._s.cancel_stream(self._c)
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_over", True):
+            self._over = True
+            self._s.cancel_stream(self._c, blocking=False)
+
+    def __repr__(self) -> str:
+        return "<simplerpc.Stream %s%s>" % (self.method, " (over)" if self._over else "")
+
+
+def finish(c: Any, codec: Any, input_error: Optional[BaseException] = None) -> Any:
+    """The results of a stream that is over, or raise its error."""
+    if input_error is not None and isinstance(c.error, CanceledError):
+        raise input_error
+    try:
+        return _session.result(c, codec.decode)
+    except NotRun:
+        raise UnavailableError("the server shut down before the stream ended", method=c.method) from None
+
+
+def send_all(s: Any, c: Any, codec: Any, source: Iterable[Any], deadline: Optional[float], waiter: Any,
+             max_body: int) -> None:
+    """Send the items of source on c's stream, honoring its window, then
+    end the client's half. Stops early when the stream is over."""
+    for value in source:
+        body = codec.encode_item(value)
+        if len(body) > max_body:
+            raise ResourceExhaustedError("a stream item of %d bytes is over the server's limit of %d"
+                                         % (len(body), max_body), method=c.method)
+        if not s.send_item(c, body, deadline, waiter):
+            return
+    s.end_stream(c)
+
+
+def client_stream(s: Any, c: Any, codec: Any, source: Iterable[Any], deadline: Optional[float],
+                  max_body: int) -> Any:
+    """Send source on a client stream from this thread and return the
+    method's results (as decoded)."""
+    try:
+        send_all(s, c, codec, source, deadline, c, max_body)
+        while s.next_item(c, deadline) is not None:
+            pass  # a client stream yields no items: dropped
+    except BaseException:
+        s.cancel_stream(c)
+        raise
+    return finish(c, codec)
+
+
+def bidi_stream(s: Any, c: Any, codec: Any, source: Iterable[Any], deadline: Optional[float], max_body: int,
+                convert: Optional[Callable[[Any], Any]]) -> Stream:
+    """A Stream of the server's items, with a thread of its own sending
+    source."""
+    stream = Stream(s, c, codec, convert, deadline)
+    waiter = s.sender(c)
+
+    def run() -> None:
+        try:
+            send_all(s, c, codec, source, deadline, waiter, max_body)
+        except BaseException as e:  # the caller's iterable failed, or the deadline passed: the stream ends
+            stream._input_error = e
+            s.cancel_stream(c)
+
+    t = threading.Thread(target=run, name="simplerpc stream %s" % c.method, daemon=True)
+    stream._sender = t
+    t.start()
+    return stream
+
+
+def remaining(deadline: Optional[float]) -> Optional[float]:
+    """Seconds until deadline (monotonic), or None."""
+    return None if deadline is None else deadline - time.monotonic()
+
+
+STREAM_WINDOW = _wire.STREAM_WINDOW
