@@ -22,14 +22,14 @@ one that blocks forever holds that thread.
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional
 
-from . import _session, _wire
+from . import _session
 from .errors import CanceledError, InternalError, NotRun, ResourceExhaustedError, UnavailableError
 
-__all__ = ["Stream"]
+__all__ = ["Stream", "AsyncStream"]
 
 
 class Stream(Iterator[Any]):
@@ -154,9 +154,134 @@ def bidi_stream(s: Any, c: Any, codec: Any, source: Iterable[Any], deadline: Opt
     return stream
 
 
-def remaining(deadline: Optional[float]) -> Optional[float]:
-    """Seconds until deadline (monotonic), or None."""
-    return None if deadline is None else deadline - time.monotonic()
+# ---- asyncio ----------------------------------------------------------------
 
 
-STREAM_WINDOW = _wire.STREAM_WINDOW
+class AsyncStream(AsyncIterator[Any]):
+    """The items a server streams, for AsyncClient: an async iterator
+    (one pass). aclose() cancels the stream if it is still running; so
+    do an async with block's end, the task's cancellation while it waits,
+    and the iterator's garbage collection."""
+
+    def __init__(self, session: Any, call: Any, codec: Any, convert: Optional[Callable[[Any], Any]],
+                 deadline: Optional[float]) -> None:
+        self._s = session
+        self._c = call
+        self._codec = codec
+        self._convert = convert
+        self._deadline = deadline
+        self._over = False
+        self._input_error: Optional[BaseException] = None
+        self._sender: Optional["asyncio.Task[None]"] = None
+
+    @property
+    def method(self) -> str:
+        """The method streaming."""
+        return self._c.method
+
+    def __aiter__(self) -> "AsyncStream":
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._over:
+            raise StopAsyncIteration
+        try:
+            body = await self._s.next_item(self._c, self._deadline)
+        except BaseException:  # the deadline, the task canceled: the server is told
+            self._cancel()
+            raise
+        if body is None:
+            self._over = True
+            if self._sender is not None and self._input_error is None and not self._sender.done():
+                self._sender.cancel()
+            finish(self._c, self._codec, self._input_error)
+            raise StopAsyncIteration
+        try:
+            value = self._codec.decode(body)
+        except Exception as e:
+            self._cancel()
+            raise InternalError("malformed stream item (%d bytes): %s" % (len(body), e), method=self.method) from None
+        return value if self._convert is None else self._convert(value)
+
+    def _cancel(self) -> None:
+        if not self._over:
+            self._over = True
+            self._s.cancel_stream(self._c)
+        if self._sender is not None and not self._sender.done():
+            self._sender.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel the stream on the server, unless it is over."""
+        self._cancel()
+        if self._sender is not None:
+            await asyncio.gather(self._sender, return_exceptions=True)
+
+    async def __aenter__(self) -> "AsyncStream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_over", True):
+            self._over = True
+            try:
+                self._s.loop.call_soon_threadsafe(self._s.cancel_stream, self._c)
+            except RuntimeError:  # the loop is closed: so is the connection
+                pass
+
+    def __repr__(self) -> str:
+        return "<simplerpc.AsyncStream %s%s>" % (self.method, " (over)" if self._over else "")
+
+
+async def _asend_all(s: Any, c: Any, codec: Any, source: Any, deadline: Optional[float], max_body: int) -> None:
+    """Send the items of source (an iterable or an async iterable) on c's
+    stream, honoring its window, then end the client's half."""
+    async def one(value: Any) -> bool:
+        body = codec.encode_item(value)
+        if len(body) > max_body:
+            raise ResourceExhaustedError("a stream item of %d bytes is over the server's limit of %d"
+                                         % (len(body), max_body), method=c.method)
+        return bool(await s.send_item(c, body, deadline))
+
+    if hasattr(source, "__aiter__"):
+        async for value in source:
+            if not await one(value):
+                return
+    else:
+        for value in source:
+            if not await one(value):
+                return
+    s.end_stream(c)
+
+
+async def async_client_stream(s: Any, c: Any, codec: Any, source: Any, deadline: Optional[float],
+                              max_body: int) -> Any:
+    """Send source on a client stream and return the method's results."""
+    try:
+        await _asend_all(s, c, codec, source, deadline, max_body)
+        while await s.next_item(c, deadline) is not None:
+            pass  # a client stream yields no items: dropped
+    except BaseException:
+        s.cancel_stream(c)
+        raise
+    return finish(c, codec)
+
+
+def async_bidi_stream(s: Any, c: Any, codec: Any, source: Any, deadline: Optional[float], max_body: int,
+                      convert: Optional[Callable[[Any], Any]]) -> AsyncStream:
+    """An AsyncStream of the server's items, with a task of its own (which
+    it owns) sending source."""
+    stream = AsyncStream(s, c, codec, convert, deadline)
+
+    async def run() -> None:
+        try:
+            await _asend_all(s, c, codec, source, deadline, max_body)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as e:  # the caller's iterable failed, or the deadline passed: the stream ends
+            stream._input_error = e
+            s.cancel_stream(c)
+
+    stream._sender = s.loop.create_task(run())
+    return stream
