@@ -160,3 +160,29 @@ func (s *Streams) Running() int64 { return s.running.Load() }
 // Canceled returns how many producing iterators stopped because their
 // stream was canceled.
 func (s *Streams) Canceled() int64 { return s.canceled.Load() }
+
+// Slow yields 0 to n-1, one every ms milliseconds, until its stream
+// ends.
+func (s *Streams) Slow(ctx context.Context, n, ms int) iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		s.running.Add(1)
+		defer s.running.Add(-1)
+		for i := range n {
+			if i > 0 {
+				select {
+				case <-time.After(time.Duration(ms) * time.Millisecond):
+				case <-ctx.Done():
+					s.canceled.Add(1)
+					return
+				}
+			}
+			s.produced.Add(1)
+			if !yield(i, nil) {
+				if ctx.Err() != nil {
+					s.canceled.Add(1)
+				}
+				return
+			}
+		}
+	}
+}
