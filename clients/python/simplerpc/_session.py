@@ -152,7 +152,7 @@ class _StreamState:
     guarded by the session's mu."""
 
     __slots__ = ("items", "held", "consumed_items", "consumed_cost", "reported", "sent", "peer", "opened",
-                 "half_closed", "sender")
+                 "half_closed", "received", "sender")
 
     def __init__(self):
         self.items = collections.deque()  # item bodies received, not consumed
@@ -160,6 +160,11 @@ class _StreamState:
         self.consumed_items = 0  # consumed so far, and their cost: what window frames report
         self.consumed_cost = 0
         self.reported = 0  # the cost in the last window frame sent
+        # The cost received: the server may send while what it sent, less
+        # what was reported, is below the window; received - reported at
+        # the window when an item arrives is a violation, however much of
+        # it has been consumed since.
+        self.received = 0
         self.sent = 0  # the cost of the items sent
         self.peer = (0, 0)  # the server's last window frame: items, cost
         self.opened = False  # the server's window frame said the stream is open
@@ -442,9 +447,9 @@ class Session:
         while not (c.done or c.ev):
             conn = self.conn
             if conn is None or conn.dead:
+                self._fail_streams(conn)  # streams are not resumed: they fail first, saying why
                 if c.stream is not None and c.conn is not None:
-                    self._fail_streams(conn)  # its own among them: streams are not resumed
-                    continue
+                    continue  # its own was among them
                 self._resume(conn, deadline, c)
                 continue
             wait = None
@@ -605,11 +610,13 @@ class Session:
                 return
             st = c.stream
             if kind == _wire.ITEM:
-                if st.held > _wire.STREAM_WINDOW:
+                if st.received - st.reported >= _wire.STREAM_WINDOW:
                     raise _wire.ProtocolError("the server sent call %d's stream (%s) past its window of %d"
                                               % (frame_id, c.method, _wire.STREAM_WINDOW))
                 st.items.append(body)
-                st.held += _wire.item_cost(len(body))
+                cost = _wire.item_cost(len(body))
+                st.held += cost
+                st.received += cost
             else:
                 st.peer = _wire.parse_window(body, st.peer)
                 st.opened = True

@@ -130,7 +130,7 @@ class _AStream:
     """The client's half of one stream (PROTOCOL.md §12), in the loop."""
 
     __slots__ = ("items", "held", "consumed_items", "consumed_cost", "reported", "sent", "peer", "opened",
-                 "half_closed", "ev")
+                 "half_closed", "received", "ev")
 
     def __init__(self):
         self.items = collections.deque()  # item bodies received, not consumed
@@ -138,6 +138,11 @@ class _AStream:
         self.consumed_items = 0  # consumed so far, and their cost
         self.consumed_cost = 0
         self.reported = 0  # the cost in the last window frame sent
+        # The cost received: the server may send while what it sent, less
+        # what was reported, is below the window; received - reported at
+        # the window when an item arrives is a violation, however much of
+        # it has been consumed since.
+        self.received = 0
         self.sent = 0  # the cost of the items sent
         self.peer = (0, 0)  # the server's last window frame
         self.opened = False
@@ -277,11 +282,13 @@ class _AsyncSession:
                 return  # a stream that has ended
             st = c.stream
             if kind == _wire.ITEM:
-                if st.held > _wire.STREAM_WINDOW:
+                if st.received - st.reported >= _wire.STREAM_WINDOW:
                     raise _wire.ProtocolError("the server sent call %d's stream (%s) past its window of %d"
                                               % (frame_id, c.method, _wire.STREAM_WINDOW))
                 st.items.append(body)
-                st.held += _wire.item_cost(len(body))
+                cost = _wire.item_cost(len(body))
+                st.held += cost
+                st.received += cost
             else:
                 st.peer = _wire.parse_window(body, st.peer)
                 st.opened = True
