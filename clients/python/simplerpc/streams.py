@@ -90,7 +90,10 @@ class Stream(Iterator[Any]):
     def __del__(self) -> None:
         if not getattr(self, "_over", True):
             self._over = True
-            self._s.cancel_stream(self._c, blocking=False)
+            try:
+                self._s.cancel_stream(self._c, blocking=False)
+            except Exception:  # at interpreter exit: the connection goes with it
+                pass
 
     def __repr__(self) -> str:
         return "<simplerpc.Stream %s%s>" % (self.method, " (over)" if self._over else "")

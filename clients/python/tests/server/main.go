@@ -14,8 +14,9 @@
 // with a certificate for 127.0.0.1 made at start and signed by the CA
 // printed as "ca"; restart is a server that Restart.Now (called on
 // main) shuts down gracefully and starts again on the same port. Each counts the TCP connections it accepted
-// (Stats.Connections); Streams (streams.go) holds the streaming methods. The server shuts down when its standard input
-// reaches end of file.
+// (Stats.Connections). Every server has the streaming methods of Streams
+// (streams.go). The server shuts down when its standard input reaches
+// end of file.
 package main
 
 import (
