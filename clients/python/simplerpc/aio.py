@@ -565,6 +565,7 @@ class AsyncClient:
         self._old: List[_AsyncSession] = []
         self._names: Dict[str, Any] = {}
         self._description: Union[None, bool, Description] = None
+        self._describing: Optional["asyncio.Future[None]"] = None  # the first call's fetch of the description
         if not self._native:
             self._sync = Client(address, debug=debug, timeout=timeout, connect_timeout=connect_timeout,
                                 metadata=metadata, ssl_context=ssl_context, retry=retry)
@@ -633,8 +634,19 @@ class AsyncClient:
         return await self._call_once(name, args, kwargs, timeout, metadata, prefix)
 
     async def _describe_for_call(self, timeout):
-        """Fetch the description before a first call; a server that
-        cannot be reached now is asked again at the next call."""
+        """Fetch the description before a first call, once for all the
+        tasks calling at the same time; a server that cannot be reached
+        now is asked again at the next call."""
+        if self._describing is None:
+            self._describing = asyncio.ensure_future(self._fetch_description(timeout))
+        task = self._describing
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done() and self._describing is task:
+                self._describing = None
+
+    async def _fetch_description(self, timeout):
         try:
             self._description = Description(await self._call_once(_DESCRIBE, (), {}, timeout, self._metadata))
         except (ConnectionError, UnavailableError, DeadlineExceededError):
@@ -758,6 +770,9 @@ class AsyncClient:
 
     async def close(self) -> None:
         """Close the connections; calls in flight fail."""
+        if self._describing is not None:
+            self._describing.cancel()
+            self._describing = None
         for s in [self._session] + self._old:
             if s is not None:
                 s.close()
