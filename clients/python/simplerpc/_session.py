@@ -20,6 +20,19 @@ A call's life:
         │                resume: sent again on the new conn
         │                not resumed / no new conn: connection_lost
         └── timeout / KeyboardInterrupt: taken out, cancel sent
+
+A stream's life (PROTOCOL.md §12), a call flagged stream with a
+_StreamState, in the call table until it is over:
+
+    open_stream ── window 0/0: open ── items in, windows out (and back) ── reply: over
+        │                  │ cancel_stream (break, close, timeout): cancel sent, over
+        │                  │ its connection breaks: connection_lost, over (never sent again)
+        └── reply before the window: the method failed before its stream started
+
+Items are queued on the stream by whichever thread reads, and taken by
+the stream's consumer (next_item), which reports them consumed in window
+frames; a thread sending the stream beside its consumer waits on a
+waiter _Call of its own (sender), woken with the stream's.
 """
 
 import collections
