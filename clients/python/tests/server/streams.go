@@ -125,9 +125,12 @@ func (s *Streams) Sum(nums iter.Seq2[int, error]) (int, error) {
 	return t, nil
 }
 
-// Echo answers each text it receives with prefix and the text.
+// Echo answers each text it receives with prefix and the text. It
+// counts as running while it answers.
 func (s *Streams) Echo(prefix string, in iter.Seq2[string, error]) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
+		s.running.Add(1)
+		defer s.running.Add(-1)
 		for v, err := range in {
 			if err != nil {
 				yield("", err)
