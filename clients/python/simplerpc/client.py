@@ -498,6 +498,9 @@ class Batch:
         if args and kwargs:
             raise TypeError("%s: pass arguments by position or by name, not both" % name)
         self._client._check_name(name)
+        d = self._client.describe() if self._client._native else self._client._description
+        if d and ((d.entry(name) or {}).get("stream")):
+            raise TypeError("%s streams: a stream is called alone, not in a batch" % name)
         if self._client._metadata:
             metadata = dict(self._client._metadata, **(metadata or {}))
         p = Pending(name)

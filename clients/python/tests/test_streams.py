@@ -319,6 +319,11 @@ class _Streams:
                 c.Streams.Count(3)  # known from the description: not sent
             self.assertIn("streams need the native protocol", cm.exception.message)
 
+    def test_streams_are_not_batched(self):
+        with self.assertRaises(TypeError):
+            with self.client.batch() as b:
+                b.Streams.Count(3)
+
     def test_help_shows_the_go_signature(self):
         doc = self.client.Streams.Echo.__doc__
         self.assertIn("Echo(string, iter.Seq2[string,error]) iter.Seq2[string,error]", doc)
