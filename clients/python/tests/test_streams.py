@@ -438,6 +438,23 @@ class _AsyncStreams:
                 self.assertEqual(await c.Calc.Add(1, 2), 3)
         self.arun(main())
 
+    def test_async_timeout_ends_the_stream(self):
+        async def main():
+            async with AsyncClient(server.main, codec=self.codec, timeout=30) as c, \
+                    AsyncClient(server.main, timeout=30) as control:
+                got = []
+                with self.assertRaises(simplerpc.DeadlineExceededError):
+                    async for i in await c.Streams.Slow(100, 100, _timeout=0.35):
+                        got.append(i)
+                self.assertEqual(got, list(range(len(got))))
+                self.assertLess(len(got), 100)
+                for _ in range(500):
+                    if await control.Streams.Running() == 0:
+                        break
+                    await asyncio.sleep(0.01)
+                self.assertEqual(await control.Streams.Running(), 0)
+        self.arun(main())
+
     def test_async_stalled_stream_beside_calls(self):
         async def main():
             async with AsyncClient(server.main, codec=self.codec, timeout=30) as c, \
