@@ -240,6 +240,12 @@ class _Streams:
             self.client.Streams.Sum(nums())
         self.assertEqual(self.client.Streams.Sum([1, 2]), 3)
 
+    def test_item_over_the_message_limit_is_not_sent(self):
+        limit = self.client._transport.max_body()
+        with self.assertRaises(simplerpc.ResourceExhaustedError):
+            self.client.Streams.Upload("huge", 0, [b"ok", bytes(limit + 1)])
+        self.assertEqual(self.client.Streams.Upload("after", 0, [b"ok"]), ["after", 1, 2])
+
     def test_stream_argument_must_be_iterable(self):
         with self.assertRaises(TypeError):
             self.client.Streams.Sum(5)
