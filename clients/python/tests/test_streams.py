@@ -370,6 +370,20 @@ class StreamsResetTest(unittest.TestCase):
                 list(stalled)
 
 
+class StreamsShutdownTest(unittest.TestCase):
+    def test_a_graceful_shutdown_lets_a_stream_finish(self):
+        with Client(server.restart, timeout=30) as c, Client(server.main, timeout=30) as control:
+            s = c.Streams.Slow(6, 100)
+            self.assertEqual(next(s), 0)
+            restarted = []
+            t = threading.Thread(target=lambda: restarted.append(control.Restart.Now()))
+            t.start()  # the go-away reaches the client while the stream runs
+            self.assertEqual(list(s), [1, 2, 3, 4, 5])
+            t.join(10)
+            self.assertEqual(restarted, [None])
+            self.assertEqual(c.Calc.Add(1, 2), 3)  # on the new server
+
+
 class _AsyncStreams:
     codec = None
 
