@@ -13,7 +13,9 @@ Every round measures, one after another, Add(40, 2) called by:
 one thread at a time (calls/s and the median latency, p50), 8 threads
 (calls/s; natively one shared client, for the others a proxy or
 connection per thread), and, natively, 64 asyncio tasks on one
-AsyncClient. Then a 16 MiB - 1 KiB bytes echo natively (CBOR; 12 MiB -
+AsyncClient. Then the items/s of a server stream of integers
+(Streams.Count), natively on a Client and on an AsyncClient, against the
+sequential calls/s of the same codec. Then a 16 MiB - 1 KiB bytes echo natively (CBOR; 12 MiB -
 1 KiB with JSON when cbor2 is missing) against a
 raw-socket copy of the same bytes to a Python echo server that, as a
 server answering a call must, reads the whole message before it sends
@@ -329,6 +331,33 @@ def native_echo(client, data):
 # ---- the run ----------------------------------------------------------------
 
 
+def stream_items(address, codec, duration):
+    """Items/s of Streams.Count streams (10,000 integers each) read one
+    after another by one Client."""
+    with simplerpc.Client(address, codec=codec) as c:
+        list(c.Streams.Count(10))  # connected, described
+        n = 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < duration:
+            for _ in c.Streams.Count(10000):
+                n += 1
+        return n / (time.perf_counter() - start)
+
+
+def async_stream_items(address, codec, duration):
+    """Items/s of Streams.Count streams on one AsyncClient."""
+    async def run():
+        async with simplerpc.AsyncClient(address, codec=codec) as c:
+            [x async for x in await c.Streams.Count(10)]
+            n = 0
+            start = time.perf_counter()
+            while time.perf_counter() - start < duration:
+                async for _ in await c.Streams.Count(10000):
+                    n += 1
+            return n / (time.perf_counter() - start)
+    return asyncio.run(run())
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true", help="one short round, to check the benchmark runs")
@@ -356,6 +385,8 @@ def main(argv=None):
         par = {t.name: [] for t in ts}
         aio = {c: [] for c in ("cbor", "json") if c != "cbor" or _codec.HAVE_CBOR}
         echo, raw = [], []
+        streamed = {c: [] for c in aio}
+        astreamed = {c: [] for c in aio}
         data = os.urandom(ECHO_SIZE)
         echo_client = simplerpc.Client(go.main)
         echo_client.Calc.Echo(b"warm up")
@@ -370,6 +401,9 @@ def main(argv=None):
                 par[t.name].append(threaded(t, args.threads, args.duration))
             for codec in aio:
                 aio[codec].append(asyncio_tasks(go.main, codec, args.tasks, args.duration))
+            for codec in aio:
+                streamed[codec].append(stream_items(go.main, codec, args.duration))
+                astreamed[codec].append(async_stream_items(go.main, codec, args.duration))
             for _ in range(1 if args.smoke else 3):
                 raw.append(raw_copy(raw_sock, data))
                 echo.append(native_echo(echo_client, data))
@@ -401,6 +435,11 @@ def main(argv=None):
         lines.append("asyncio, %d tasks, native %s: %.0f calls/s%s" % (
             args.tasks, codec.upper(), med(v),
             " (%.2f× Pyro4's %d-thread figure)" % (med(v) / pyro_par, args.threads) if pyro_par else ""))
+    for codec in aio:
+        calls = med([s[0] for s in seq["simplerpc native " + codec.upper()]])
+        lines.append("server stream of integers, native %s: %.0f items/s (%.2f× its sequential Add calls/s); "
+                     "on an AsyncClient: %.0f items/s" % (codec.upper(), med(streamed[codec]),
+                                                         med(streamed[codec]) / calls, med(astreamed[codec])))
     lines.append("%d-byte echo, native %s: %.1f ms; raw socket copy of the same bytes (sent whole, then sent back): %.1f ms (%.2f×)" % (
         ECHO_SIZE, "CBOR" if _codec.HAVE_CBOR else "JSON", med(echo) * 1e3, med(raw) * 1e3, med(echo) / med(raw)))
     print("\n".join(lines))

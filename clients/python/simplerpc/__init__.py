@@ -7,6 +7,9 @@
     client.Calc.Area(w=3, h=4)    # 12: keyword arguments fill a struct
     client.greet("ada")           # a function registered with RegisterFunc
 
+    for line in client.Logs.Tail("app.log"):   # a server stream: an iterator
+        print(line)
+
     async with simplerpc.AsyncClient(("127.0.0.1", 9000)) as ac:
         await ac.Calc.Add(1, 2)
 
@@ -22,6 +25,7 @@ a server that cannot be reached raises ConnectionError. See README.md.
 from .aio import AsyncClient
 from .client import Batch, Client, Method, Pending, Service
 from .retry import RetryPolicy
+from .streams import AsyncStream, Stream
 from .errors import (
     register_error,
     ApplicationError,
@@ -50,6 +54,8 @@ __all__ = [
     "Service",
     "Batch",
     "Pending",
+    "Stream",
+    "AsyncStream",
     "RemoteError",
     "ApplicationError",
     "CanceledError",

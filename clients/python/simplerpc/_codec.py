@@ -22,15 +22,17 @@ _UTC = datetime.timezone.utc
 class Codec:
     """How values travel: name is the hello's codec name, encode turns the
     argument list into bytes, decode bytes into a value. binary says
-    whether bytes travel as bytes (True) or as base64 text."""
+    whether bytes travel as bytes (True) or as base64 text.
+    encode_item turns one value (a stream's item) into bytes."""
 
-    __slots__ = ("name", "encode", "decode", "binary")
+    __slots__ = ("name", "encode", "decode", "binary", "encode_item")
 
-    def __init__(self, name, encode, decode, binary):
+    def __init__(self, name, encode, decode, binary, encode_item):
         self.name = name
         self.encode = encode
         self.decode = decode
         self.binary = binary
+        self.encode_item = encode_item
 
 
 def _json_default(v):
@@ -56,7 +58,12 @@ def _json_decode(body, _loads=json.loads):
     return _loads(body.decode("utf-8") if isinstance(body, (bytes, bytearray, memoryview)) else body)
 
 
-JSON = Codec("json", _json_encode, _json_decode, False)
+def _json_encode_item(v, _dumps=json.JSONEncoder(default=_json_default, allow_nan=False,
+                                                  ensure_ascii=False, separators=(",", ":")).encode):
+    return _dumps(v).encode("utf-8")
+
+
+JSON = Codec("json", _json_encode, _json_decode, False, _json_encode_item)
 
 # Byte strings at least this long skip cbor2, whose C encoder and decoder
 # copy them several times: the codec writes their head itself and keeps
@@ -200,7 +207,12 @@ if _cbor2 is not None:
             pos = head[2] + head[1]
         return out if pos == len(body) else None
 
-    CBOR = Codec("cbor", _cbor_encode, _cbor_decode, True)
+    def _cbor_encode_item(v, _dumps=_cbor2.dumps):
+        if isinstance(v, memoryview):
+            v = bytes(v)
+        return _dumps(v, timezone=_UTC, datetime_as_timestamp=False, default=_cbor_default)
+
+    CBOR = Codec("cbor", _cbor_encode, _cbor_decode, True, _cbor_encode_item)
 else:
     CBOR = None  # type: ignore[assignment]
 

@@ -45,6 +45,13 @@ class Description:
         self._converters[name] = fn
         return fn
 
+    def item_converter(self, name):
+        """A function that turns one item a stream of name yields into
+        the Python type of its Go type; None when nothing needs turning."""
+        e = self.entry(name)
+        yields = ((e or {}).get("stream") or {}).get("yields") or {}
+        return _CONVERT.get(yields.get("go"))
+
     def entry(self, name):
         """The entry of "Service.Method" or a function, or None."""
         service, dot, meth = name.partition(".")
@@ -78,6 +85,15 @@ class Description:
             lines.append("Takes the struct's fields by position, or by name as keyword arguments.")
         if e.get("variadic"):
             lines.append("Variadic: the last parameter takes any number of arguments.")
+        st = e.get("stream")
+        if st:
+            kind = st.get("kind")
+            if kind in ("client", "bidi"):
+                lines.append("Streams to the server: pass an iterable of Go %s as the last argument."
+                             % (st.get("receives") or {}).get("go", "items"))
+            if kind in ("server", "bidi"):
+                lines.append("Streams from the server: returns an iterator of Go %s (leaving it early cancels "
+                             "the stream)." % (st.get("yields") or {}).get("go", "items"))
         if e.get("error"):
             lines.append("Failures raise ApplicationError (or the class registered for the error's name).")
         return "\n".join(lines)
@@ -106,7 +122,13 @@ class Description:
                 kind = inspect.Parameter.VAR_POSITIONAL
                 go = go[2:] if go.startswith("[]") else go
             params.append(inspect.Parameter("arg%d" % i, kind, annotation=go))
+        st = e.get("stream") or {}
+        if st.get("kind") in ("client", "bidi"):
+            params.append(inspect.Parameter("stream", inspect.Parameter.POSITIONAL_ONLY,
+                                            annotation="Iterable[%s]" % (st.get("receives") or {}).get("go", "")))
         results = [r.get("go", "") for r in e.get("results") or []]
+        if st.get("kind") in ("server", "bidi"):
+            results = ["Iterator[%s]" % (st.get("yields") or {}).get("go", "")]
         ret = inspect.Signature.empty if not results else (results[0] if len(results) == 1 else "(%s)" % ", ".join(results))
         return inspect.Signature(params, return_annotation=ret)
 

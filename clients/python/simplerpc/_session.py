@@ -20,8 +20,22 @@ A call's life:
         │                resume: sent again on the new conn
         │                not resumed / no new conn: connection_lost
         └── timeout / KeyboardInterrupt: taken out, cancel sent
+
+A stream's life (PROTOCOL.md §12), a call flagged stream with a
+_StreamState, in the call table until it is over:
+
+    open_stream ── window 0/0: open ── items in, windows out (and back) ── reply: over
+        │                  │ cancel_stream (break, close, timeout): cancel sent, over
+        │                  │ its connection breaks: connection_lost, over (never sent again)
+        └── reply before the window: the method failed before its stream started
+
+Items are queued on the stream by whichever thread reads, and taken by
+the stream's consumer (next_item), which reports them consumed in window
+frames; a thread sending the stream beside its consumer waits on a
+waiter _Call of its own (sender), woken with the stream's.
 """
 
+import collections
 import secrets
 import select
 import socket
@@ -30,7 +44,7 @@ import threading
 import time
 
 from . import _wire
-from .errors import ConnectionLostError, DeadlineExceededError, InternalError, NotRun, NotSent, new_error
+from .errors import CanceledError, ConnectionLostError, DeadlineExceededError, InternalError, NotRun, NotSent, new_error
 from .retry import DEFAULT_RETRY
 
 __all__ = ["Session", "result", "error_from_object", "CODES"]
@@ -66,14 +80,16 @@ class _Conn:
     reading thread's alone) and its counters."""
 
     __slots__ = ("sock", "max_body", "buf", "start", "end", "frames", "dead", "last_rx", "last_tx", "ping_at",
-                 "rcvtimeo", "mid")
+                 "rcvtimeo", "mid", "streams", "error")
 
     # The socket is in blocking mode, and its waits are bounded by the
     # kernel (SO_RCVTIMEO, SO_SNDTIMEO): one system call per read or
     # write, where a Python socket timeout adds a poll before each.
 
-    def __init__(self, sock, max_body):
+    def __init__(self, sock, max_body, streams=False):
         self.sock = sock
+        self.streams = streams  # the welcome granted streams
+        self.error = None  # why the client gave the connection up, if it broke the protocol
         self.rcvtimeo = None
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(WRITE_TIMEOUT))
         self.max_body = max_body
@@ -107,14 +123,23 @@ _allocate_lock = threading.Lock
 
 
 def _wake(c):
-    """Wake c's caller if it is blocked (under the session's mu)."""
+    """Wake c's caller if it is blocked (under the session's mu), and the
+    thread sending c's stream, if one waits for it."""
     if c.waiting:
         c.waiting = False
         c.wake.release()
+    st = c.stream
+    if st is not None and st.sender is not None:
+        w = st.sender
+        w.ev = True
+        if w.waiting:
+            w.waiting = False
+            w.wake.release()
 
 
 class _Call:
-    __slots__ = ("id", "frame", "method", "conn", "done", "flags", "body", "error", "wake", "waiting", "pong")
+    __slots__ = ("id", "frame", "method", "conn", "done", "flags", "body", "error", "wake", "waiting", "pong",
+                 "stream", "ev")
 
     def __init__(self, frame, method):
         self.frame = frame
@@ -131,6 +156,33 @@ class _Call:
         self.wake.acquire()
         self.waiting = False
         self.pong = False  # a ping waiting for its pong, not a call
+        self.stream = None  # a _StreamState: the call opened a stream
+        self.ev = False  # an item or a window arrived for the stream (under mu)
+
+
+class _StreamState:
+    """The client's half of one stream (PROTOCOL.md §12); its fields are
+    guarded by the session's mu."""
+
+    __slots__ = ("items", "held", "consumed_items", "consumed_cost", "reported", "sent", "peer", "opened",
+                 "half_closed", "received", "sender")
+
+    def __init__(self):
+        self.items = collections.deque()  # item bodies received, not consumed
+        self.held = 0  # their cost
+        self.consumed_items = 0  # consumed so far, and their cost: what window frames report
+        self.consumed_cost = 0
+        self.reported = 0  # the cost in the last window frame sent
+        # The cost received: the server may send while what it sent, less
+        # what was reported, is below the window; received - reported at
+        # the window when an item arrives is a violation, however much of
+        # it has been consumed since.
+        self.received = 0
+        self.sent = 0  # the cost of the items sent
+        self.peer = (0, 0)  # the server's last window frame: items, cost
+        self.opened = False  # the server's window frame said the stream is open
+        self.half_closed = False  # the end of the client's half was sent
+        self.sender = None  # the waiter of the thread that sends the stream, beside its reader
 
 
 class Session:
@@ -155,6 +207,7 @@ class Session:
         self.closed = False
         self._settled = 0
         self._settled_bytes = 0
+        self.doomed = collections.deque()  # streams whose finalizer could not cancel them
 
     # ---- connecting -------------------------------------------------------
 
@@ -170,6 +223,7 @@ class Session:
             sock.sendall(_wire.hello(self._codec, self.sid, resume))
             welcome = _read_exactly(sock, _wire.WELCOME_SIZE)
             status, resumed, max_body = _wire.parse_welcome(welcome)
+            streams = _wire.welcome_streams(welcome)
         except (OSError, _wire.ProtocolError) as e:
             sock.close()
             raise NotSent(e) from e
@@ -181,7 +235,7 @@ class Session:
             raise NotSent(ConnectionRefusedError(
                 "the server refused the hello: %s" % _wire.STATUSES.get(status, "status %d" % status)))
         sock.settimeout(None)  # blocking: the kernel's timeouts bound waits (_Conn)
-        return _Conn(sock, max_body), resumed
+        return _Conn(sock, max_body, streams), resumed
 
     def connected(self):
         """The current connection, made if there is none. Raises NotSent
@@ -234,6 +288,7 @@ class Session:
             if lost:
                 self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may not "
                               "have run): " + lost, lambda c: c.conn is not None)
+            self._fail_streams(old)
             with self.wmu:
                 self.conn = new
                 with self.mu:
@@ -248,9 +303,11 @@ class Session:
 
     # ---- calls ------------------------------------------------------------
 
-    def register(self, flags, body, method):
+    def register(self, flags, body, method, stream=None):
         """Give a call (its frame's flags and body) an id and put it in the
         table."""
+        while self.doomed:
+            self.cancel_stream(self.doomed.popleft())
         with self.mu:
             if self.going_away or self.closed:
                 raise NotRun("the session is going away")
@@ -258,6 +315,7 @@ class Session:
             self.next_id += 1
             c = _Call(_wire.frame_of(_wire.HEADER.pack(len(body), _wire.CALL, flags, call_id), body), method)
             c.id = call_id
+            c.stream = stream
             self.calls[call_id] = c
         return c
 
@@ -328,7 +386,7 @@ class Session:
         caller cancels."""
         while True:
             with self.mu:
-                if c.done:
+                if c.done or c.ev:
                     return
                 lead = not self.reading
                 if lead:
@@ -376,6 +434,10 @@ class Session:
                 if other.waiting:
                     _wake(other)
                     break
+                st = other.stream
+                if st is not None and st.sender is not None and st.sender.waiting:
+                    _wake(other)
+                    break
             idle_goaway = self.going_away and not self.calls
         if idle_goaway:
             self.close()
@@ -388,13 +450,19 @@ class Session:
         try:
             while conn is not None and not conn.dead and _complete(conn):
                 self._read_frame(conn, None)
-        except (OSError, _wire.ProtocolError):
+        except _wire.ProtocolError as e:
+            conn.error = str(e)
+            conn.kill()
+        except OSError:
             conn.kill()
 
     def _read_until(self, c, deadline):
-        while not c.done:
+        while not (c.done or c.ev):
             conn = self.conn
             if conn is None or conn.dead:
+                self._fail_streams(conn)  # streams are not resumed: they fail first, saying why
+                if c.stream is not None and c.conn is not None:
+                    continue  # its own was among them
                 self._resume(conn, deadline, c)
                 continue
             wait = None
@@ -415,7 +483,10 @@ class Session:
                 self._read_frame(conn, ka if wait is None else min(wait, ka))
             except (socket.timeout, BlockingIOError):
                 continue
-            except (OSError, _wire.ProtocolError):
+            except _wire.ProtocolError as e:
+                conn.error = str(e)
+                conn.kill()
+            except OSError:
                 conn.kill()
 
     def _resume(self, old, deadline, c):
@@ -448,7 +519,8 @@ class Session:
         buf = conn.buf
         if conn.end - conn.start < _wire.HEADER_SIZE:
             self._fill(conn, _wire.HEADER_SIZE, timeout)
-        size, kind, flags, frame_id = _wire.parse_header(buf, conn.start, max(conn.max_body, _wire.MAX_REPLY))
+        size, kind, flags, frame_id = _wire.parse_header(buf, conn.start, max(conn.max_body, _wire.MAX_REPLY),
+                                                         conn.streams)
         conn.mid = True
         start = conn.start + _wire.HEADER_SIZE
         if conn.end - start >= size:
@@ -475,6 +547,8 @@ class Session:
         conn.frames += 1
         if kind == _wire.REPLY:
             self._deliver(conn, frame_id, flags, body)
+        elif kind == _wire.ITEM or kind == _wire.WINDOW:
+            self._stream_frame(kind, frame_id, body)
         elif kind == _wire.PING:
             self._write(_wire.frame(_wire.PONG, frame_id))
         elif kind == _wire.GOAWAY:
@@ -536,6 +610,162 @@ class Session:
                 _wake(c)
         if self._on_goaway is not None:
             self._on_goaway(self)
+
+    # ---- streams (PROTOCOL.md §12) ---------------------------------------
+
+    def _stream_frame(self, kind, frame_id, body):
+        """File an item or a window frame with its stream; one for a
+        stream that has ended is dropped. An item past the window is a
+        violation (ProtocolError)."""
+        with self.mu:
+            c = self.calls.get(frame_id)
+            if c is None or c.stream is None:
+                return
+            st = c.stream
+            if kind == _wire.ITEM:
+                if st.received - st.reported >= _wire.STREAM_WINDOW:
+                    raise _wire.ProtocolError("the server sent call %d's stream (%s) past its window of %d"
+                                              % (frame_id, c.method, _wire.STREAM_WINDOW))
+                st.items.append(body)
+                cost = _wire.item_cost(len(body))
+                st.held += cost
+                st.received += cost
+            else:
+                st.peer = _wire.parse_window(body, st.peer)
+                st.opened = True
+            c.ev = True
+            _wake(c)
+
+    def _fail_streams(self, conn):
+        """Fail every stream sent on conn, which broke: streams are not
+        resumed on another connection."""
+        why = "the connection broke with the stream open (streams are not resumed)"
+        if conn is not None and conn.error:
+            why += ": " + conn.error
+        self.fail_all(ConnectionLostError, why,
+                      lambda c: c.stream is not None and c.conn is not None and (c.conn is conn or c.conn.dead))
+
+    def open_stream(self, flags, body, method, end):
+        """Register and send a call that opens a stream; end: send the end
+        of the client's half at once (the method takes no stream)."""
+        c = self.register(flags | _wire.FLAG_STREAM, body, method, _StreamState())
+        if end:
+            end_frame = _wire.item_end(c.id)
+            if isinstance(c.frame, _wire.Parts):
+                c.frame.append(end_frame)
+            else:
+                c.frame += end_frame
+            c.stream.half_closed = True
+        self.send(c)
+        return c
+
+    def wait_open(self, c, deadline):
+        """Wait until the server says c's stream is open, or answers it."""
+        st = c.stream
+        while True:
+            with self.mu:
+                c.ev = False
+                if st.opened or c.done:
+                    return
+            self.wait(c, deadline)
+
+    def next_item(self, c, deadline):
+        """The body of the next item of c's stream, waiting for it; None
+        once the stream is over (c.done: its reply or error is in)."""
+        st = c.stream
+        while True:
+            with self.mu:
+                c.ev = False
+                if st.items:
+                    body = st.items.popleft()
+                    cost = _wire.item_cost(len(body))
+                    st.held -= cost
+                    st.consumed_items += 1
+                    st.consumed_cost += cost
+                    report = st.consumed_cost - st.reported >= _wire.REPORT_EVERY and not c.done
+                    if report:
+                        st.reported = st.consumed_cost
+                        frame = _wire.window(c.id, st.consumed_items, st.consumed_cost)
+                    conn = c.conn
+                    break
+                if c.done:
+                    return None
+            self.wait(c, deadline)
+        if report:
+            self._write_on(conn, frame)
+        return body
+
+    def send_item(self, c, body, deadline, waiter):
+        """Send one item of c's stream once the window has room, waiting
+        (as waiter, a _Call of the sending thread) for the server's window
+        frames. Returns False when the stream is over (nothing sent)."""
+        st = c.stream
+        cost = _wire.item_cost(len(body))
+        while True:
+            with self.mu:
+                waiter.ev = False
+                if c.done:
+                    return False
+                if st.sent - st.peer[1] < _wire.STREAM_WINDOW:
+                    st.sent += cost
+                    conn = c.conn
+                    break
+            self.wait(waiter, deadline)
+        self._write_on(conn, _wire.item(c.id, body))
+        return True
+
+    def end_stream(self, c):
+        """End the client's half of c's stream."""
+        with self.mu:
+            st = c.stream
+            if c.done or st.half_closed:
+                return
+            st.half_closed = True
+            conn = c.conn
+        self._write_on(conn, _wire.item_end(c.id))
+
+    def sender(self, c):
+        """A waiter for a thread that sends c's stream beside the one that
+        receives it: woken by what wakes c."""
+        w = _Call(b"", c.method)
+        w.stream, w.conn = c.stream, c.conn  # a dead conn fails the stream, never resumes it
+        c.stream.sender = w
+        return w
+
+    def cancel_stream(self, c, blocking=True):
+        """End c's stream early: take it out, cancel it on the server.
+        Without blocking (from a finalizer), a cancel that would wait for
+        a lock is left for the next call to send."""
+        if not blocking:
+            if not self.mu.acquire(False):
+                self.doomed.append(c)
+                return
+            self.mu.release()
+            if not self.wmu.acquire(False):
+                self.doomed.append(c)
+                return
+            self.wmu.release()
+        with self.mu:
+            gone = self.calls.pop(c.id, None) is not None
+            if not c.done:
+                c.done = True
+                c.error = CanceledError("the stream was canceled by the client", method=c.method)
+                _wake(c)
+            conn = c.conn
+        if gone and conn is not None:
+            self._write_on(conn, _wire.frame(_wire.CANCEL, c.id))
+
+    def _write_on(self, conn, data):
+        """Write a frame of a stream on conn, the connection the stream
+        lives on; nothing when it has broken or been replaced."""
+        with self.wmu:
+            if conn is not self.conn or conn is None or conn.dead:
+                return
+            try:
+                _wire.sendall(conn.sock, data)
+                conn.last_tx = time.monotonic()
+            except OSError:
+                conn.kill()
 
     def _write(self, data):
         """Write a control frame; a failure is the reader's to notice."""

@@ -7,19 +7,31 @@ MAGIC = b"SRPC"
 VERSION = 1
 
 # Frame kinds (PROTOCOL.md §2).
-CALL, REPLY, CANCEL, PING, PONG, GOAWAY, ACK = 1, 2, 3, 4, 5, 6, 7
+CALL, REPLY, CANCEL, PING, PONG, GOAWAY, ACK, ITEM, WINDOW = 1, 2, 3, 4, 5, 6, 7, 8, 9
 
 # Frame flags.
 FLAG_ERROR = 1
 FLAG_METADATA = 2
 FLAG_FINAL = 4
+FLAG_END = 1  # on an item: the client ends its half of the stream
+FLAG_STREAM = 8  # on a call: it opens a stream (PROTOCOL.md §12)
 
 # Hello flags.
 HELLO_SESSION = 1
 HELLO_RESUME = 2
+HELLO_STREAMS = 4
 
 # The welcome's flags.
 WELCOME_RESUMED = 1
+WELCOME_STREAMS = 2
+
+# Flow control of streams (PROTOCOL.md §12): each way a window of item
+# costs, an item costing its body's bytes plus ITEM_OVERHEAD; the
+# receiver reports its consumption after every REPORT_EVERY of cost.
+STREAM_WINDOW = 262144
+ITEM_OVERHEAD = 32
+REPORT_EVERY = STREAM_WINDOW // 4
+WINDOW_BODY = struct.Struct(">QQ")
 
 WELCOME_SIZE = 11
 
@@ -45,10 +57,10 @@ class ProtocolError(Exception):
     """The server broke the protocol; the connection cannot go on."""
 
 
-def hello(codec, session_id=None, resume=False):
+def hello(codec, session_id=None, resume=False, streams=True):
     """The hello a client opens a connection with."""
     name = codec.encode("ascii")
-    flags = 0
+    flags = HELLO_STREAMS if streams else 0
     if session_id is not None:
         flags |= HELLO_SESSION
         if resume:
@@ -67,6 +79,11 @@ def parse_welcome(b):
     resumed = bool(b[6] & WELCOME_RESUMED)
     (max_body,) = struct.unpack_from(">I", b, 7)
     return status, resumed, max_body
+
+
+def welcome_streams(b):
+    """Report whether a welcome grants streams."""
+    return bool(b[6] & WELCOME_STREAMS)
 
 
 def uvarint(n):
@@ -160,13 +177,52 @@ def ack(upto, frames_read):
     return _pack_header(8, ACK, 0, upto) + struct.pack(">Q", frames_read)
 
 
-def parse_header(buf, pos, limit):
+def item(stream_id, body):
+    """An item frame of the stream of call stream_id."""
+    return _pack_header(len(body), ITEM, 0, stream_id) + body
+
+
+def item_end(stream_id):
+    """The item flagged end that ends the client's half of a stream."""
+    return _pack_header(0, ITEM, FLAG_END, stream_id)
+
+
+def window(stream_id, items, cost):
+    """A window frame: the items of stream stream_id consumed so far, and
+    their cost."""
+    return _pack_header(WINDOW_BODY.size, WINDOW, 0, stream_id) + WINDOW_BODY.pack(items, cost)
+
+
+def parse_window(body, last):
+    """Return (items, cost) of a window frame's body; last is the pair
+    the previous window frame of the stream carried. Counts that go back
+    are a violation."""
+    items, cost = WINDOW_BODY.unpack(body)
+    if items < last[0] or cost < last[1]:
+        raise ProtocolError("a window frame's counts went back, from %d items (cost %d) to %d (cost %d)"
+                            % (last[0], last[1], items, cost))
+    return items, cost
+
+
+def item_cost(size):
+    """What an item whose body is size bytes costs against the window."""
+    return size + ITEM_OVERHEAD
+
+
+def parse_header(buf, pos, limit, streams=False):
     """Return (size, kind, flags, id) of the header at buf[pos:], checked
-    against what a server may send (PROTOCOL.md §2, §8)."""
+    against what a server may send (PROTOCOL.md §2, §8); streams says
+    whether the connection's welcome granted streams."""
     size, kind, flags, frame_id = _unpack_header(buf, pos)
     if size > limit:
         raise ProtocolError("the server sent a frame of %d bytes, over the limit of %d" % (size, limit))
-    if kind == REPLY:
+    if streams and kind == ITEM:
+        if flags:
+            raise ProtocolError("item frame with flags %#x (a server ends a stream with its reply)" % flags)
+    elif streams and kind == WINDOW:
+        if flags or size != WINDOW_BODY.size:
+            raise ProtocolError("window frame with flags %#x or a body of %d bytes, not 16" % (flags, size))
+    elif kind == REPLY:
         if flags & ~FLAG_ERROR:
             raise ProtocolError("reply frame with reserved flags %#x" % flags)
     elif kind in (PING, PONG):

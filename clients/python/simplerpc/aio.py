@@ -17,16 +17,17 @@ keepalive timer and at most one reconnect task; close() ends all three.
 from __future__ import annotations
 
 import asyncio
+import collections
 import secrets
 import sys
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
-from . import _codec, _wire
+from . import _codec, _wire, streams
 from ._describe import Description
 from ._session import ACK_BYTES, ACK_EVERY, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, result
 from .client import Address, Client, _check_metadata, parse_address
-from .errors import (ConnectionLostError, DeadlineExceededError, UnknownNameError, NotRun, NotSent, RemoteError,
+from .errors import (CanceledError, ConnectionLostError, NotFoundError, DeadlineExceededError, UnknownNameError, NotRun, NotSent, RemoteError,
                      ResourceExhaustedError, UnavailableError)
 from .retry import DEFAULT_RETRY, RetryPolicy
 
@@ -39,7 +40,7 @@ _DESCRIBE = "simplerpc.describe"
 
 
 class _ACall:
-    __slots__ = ("id", "frame", "method", "conn", "fut", "flags", "body", "error")
+    __slots__ = ("id", "frame", "method", "conn", "fut", "flags", "body", "error", "stream")
 
     def __init__(self, frame, method, fut):
         self.frame = frame
@@ -49,6 +50,13 @@ class _ACall:
         self.flags = 0
         self.body = None
         self.error = None
+        self.stream = None  # an _AStream: the call opened a stream
+
+
+def _settle(c):
+    """Wake whoever waits on c's stream: its reply or failure is in."""
+    if c.stream is not None:
+        c.stream.ev.set()
 
 
 class _Proto(asyncio.Protocol):
@@ -65,6 +73,8 @@ class _Proto(asyncio.Protocol):
         self.dead = False
         self.last_rx = time.monotonic()
         self.ping_at = None
+        self.streams = False  # the welcome granted streams
+        self.error = None  # the protocol violation the connection was given up for
 
     def connection_made(self, transport):
         self.transport = transport
@@ -79,6 +89,7 @@ class _Proto(asyncio.Protocol):
                 return
             try:
                 self.welcome.set_result(_wire.parse_welcome(bytes(buf[:_wire.WELCOME_SIZE])))
+                self.streams = _wire.welcome_streams(buf)
             except _wire.ProtocolError as e:
                 self.welcome.set_exception(ConnectionError(str(e)))
                 self.transport.abort()
@@ -89,7 +100,7 @@ class _Proto(asyncio.Protocol):
         limit = max(self.max_body, _wire.MAX_REPLY)
         try:
             while n - pos >= _wire.HEADER_SIZE:
-                size, kind, flags, frame_id = _wire.parse_header(buf, pos, limit)
+                size, kind, flags, frame_id = _wire.parse_header(buf, pos, limit, self.streams)
                 end = pos + _wire.HEADER_SIZE + size
                 if end > n:
                     break
@@ -97,7 +108,8 @@ class _Proto(asyncio.Protocol):
                 pos = end
                 self.frames += 1
                 self.s._frame(self, kind, flags, frame_id, body)
-        except _wire.ProtocolError:
+        except _wire.ProtocolError as e:
+            self.error = str(e)
             self.transport.abort()
             return
         if pos:
@@ -112,6 +124,30 @@ class _Proto(asyncio.Protocol):
     def write(self, data):
         if not self.dead:
             self.transport.write(data)
+
+
+class _AStream:
+    """The client's half of one stream (PROTOCOL.md §12), in the loop."""
+
+    __slots__ = ("items", "held", "consumed_items", "consumed_cost", "reported", "sent", "peer", "opened",
+                 "half_closed", "received", "ev")
+
+    def __init__(self):
+        self.items = collections.deque()  # item bodies received, not consumed
+        self.held = 0  # their cost
+        self.consumed_items = 0  # consumed so far, and their cost
+        self.consumed_cost = 0
+        self.reported = 0  # the cost in the last window frame sent
+        # The cost received: the server may send while what it sent, less
+        # what was reported, is below the window; received - reported at
+        # the window when an item arrives is a violation, however much of
+        # it has been consumed since.
+        self.received = 0
+        self.sent = 0  # the cost of the items sent
+        self.peer = (0, 0)  # the server's last window frame
+        self.opened = False
+        self.half_closed = False
+        self.ev = asyncio.Event()  # set when an item, a window or the end arrives
 
 
 class _AsyncSession:
@@ -195,6 +231,7 @@ class _AsyncSession:
             if lost:
                 self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may not "
                               "have run): " + lost, lambda c: c.conn is not None)
+            self._fail_streams(old)
             self.conn = new
             for c in list(self.calls.values()):
                 if c.conn is not new and c.frame is not None:
@@ -232,12 +269,30 @@ class _AsyncSession:
             if c is not None and not c.fut.done():
                 c.flags, c.body = flags, body
                 c.fut.set_result(c)
+                _settle(c)
             self.settled += 1
             self.settled_bytes += len(body)
             if self.settled >= ACK_EVERY or self.settled_bytes >= ACK_BYTES:
                 self.settled = self.settled_bytes = 0
                 upto = (min(self.calls) if self.calls else self.next_id) - 1
                 self._queue(_wire.ack(upto, conn.frames))
+        elif kind == _wire.ITEM or kind == _wire.WINDOW:
+            c = self.calls.get(frame_id)
+            if c is None or c.stream is None:
+                return  # a stream that has ended
+            st = c.stream
+            if kind == _wire.ITEM:
+                if st.received - st.reported >= _wire.STREAM_WINDOW:
+                    raise _wire.ProtocolError("the server sent call %d's stream (%s) past its window of %d"
+                                              % (frame_id, c.method, _wire.STREAM_WINDOW))
+                st.items.append(body)
+                cost = _wire.item_cost(len(body))
+                st.held += cost
+                st.received += cost
+            else:
+                st.peer = _wire.parse_window(body, st.peer)
+                st.opened = True
+            st.ev.set()
         elif kind == _wire.PING:
             self._queue(_wire.frame(_wire.PONG, frame_id))
         elif kind == _wire.GOAWAY:
@@ -247,10 +302,12 @@ class _AsyncSession:
                     if not c.fut.done():
                         c.error = NotRun("the server is shutting down: call not run")
                         c.fut.set_result(c)
+                        _settle(c)
                 self.calls.clear()
             self.on_goaway(self)
 
     def _lost(self, conn):
+        self._fail_streams(conn)
         if conn is self.conn and self.calls:
             self._ensure_resume()
 
@@ -342,6 +399,123 @@ class _AsyncSession:
             if not c.fut.done():
                 c.error = cls(message, method=c.method)
                 c.fut.set_result(c)
+                _settle(c)
+
+    # ---- streams (PROTOCOL.md §12) ---------------------------------------
+
+    def _fail_streams(self, conn):
+        """Fail the streams sent on conn, which broke: streams are not
+        resumed on another connection."""
+        why = "the connection broke with the stream open (streams are not resumed)"
+        if conn is not None and conn.error:
+            why += ": " + conn.error
+        self.fail_all(ConnectionLostError, why,
+                      lambda c: c.stream is not None and c.conn is not None and (c.conn is conn or c.conn.dead))
+
+    async def open_stream(self, method, prefix, args, timeout, metadata, end):
+        """Send a call that opens a stream and wait until the server says
+        it is open, or answers it. end: send the end of the client's half
+        with it (the method takes no stream)."""
+        conn = self.conn
+        if conn is None or conn.dead:
+            conn = await self.connected()
+        if not conn.streams:
+            raise NotFoundError("%s: the server takes no streams (it speaks an older version of the protocol); "
+                                "call not sent" % method, method=method)
+        flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
+        if len(body) > conn.max_body:
+            raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"
+                                         % (len(body), conn.max_body), method=method)
+        if self.going_away or self.closed:
+            raise NotRun("the session is going away")
+        call_id = self.next_id
+        self.next_id += 1
+        frame = _wire.HEADER.pack(len(body), _wire.CALL, flags | _wire.FLAG_STREAM, call_id)
+        frame = frame + body if not isinstance(body, _wire.Parts) else b"".join([frame] + list(body.iter()))
+        st = _AStream()
+        if end:
+            frame += _wire.item_end(call_id)
+            st.half_closed = True
+        c = _ACall(frame, method, self.loop.create_future())
+        c.id = call_id
+        c.stream = st
+        self.calls[call_id] = c
+        if not self.conn.dead:
+            c.conn = self.conn
+            self._queue(c.frame)
+        else:
+            self._ensure_resume()
+        try:
+            await self.wait_stream(c, lambda: st.opened or c.fut.done(),
+                                   None if timeout is None else time.monotonic() + timeout)
+        except BaseException:  # the deadline, the task canceled: so is the stream
+            self.cancel_stream(c)
+            raise
+        return c
+
+    async def wait_stream(self, c, ready, deadline):
+        """Wait until ready() holds, woken by what arrives for c's stream."""
+        ev = c.stream.ev
+        while not ready():
+            ev.clear()
+            if deadline is None:
+                await ev.wait()
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DeadlineExceededError("the stream did not end within the call's timeout", method=c.method)
+            try:
+                await asyncio.wait_for(ev.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    async def next_item(self, c, deadline):
+        """The body of the next item of c's stream; None once it is over."""
+        st = c.stream
+        await self.wait_stream(c, lambda: st.items or c.fut.done(), deadline)
+        if not st.items:
+            return None
+        body = st.items.popleft()
+        cost = _wire.item_cost(len(body))
+        st.held -= cost
+        st.consumed_items += 1
+        st.consumed_cost += cost
+        if st.consumed_cost - st.reported >= _wire.REPORT_EVERY and not c.fut.done() and self._live(c):
+            st.reported = st.consumed_cost
+            self._queue(_wire.window(c.id, st.consumed_items, st.consumed_cost))
+        return body
+
+    async def send_item(self, c, body, deadline):
+        """Send an item once the window has room; False when the stream
+        is over (nothing sent)."""
+        st = c.stream
+        await self.wait_stream(c, lambda: c.fut.done() or st.sent - st.peer[1] < _wire.STREAM_WINDOW, deadline)
+        if c.fut.done() or not self._live(c):
+            return False
+        st.sent += _wire.item_cost(len(body))
+        self._queue(_wire.item(c.id, body))
+        return True
+
+    def end_stream(self, c):
+        """End the client's half of c's stream."""
+        st = c.stream
+        if not st.half_closed and not c.fut.done() and self._live(c):
+            st.half_closed = True
+            self._queue(_wire.item_end(c.id))
+
+    def cancel_stream(self, c):
+        """End c's stream early: take it out, cancel it on the server."""
+        gone = self.calls.pop(c.id, None) is not None
+        if not c.fut.done():
+            c.error = CanceledError("the stream was canceled by the client", method=c.method)
+            c.fut.set_result(c)
+            _settle(c)
+        if gone and self._live(c):
+            self._queue(_wire.frame(_wire.CANCEL, c.id))
+
+    def _live(self, c):
+        """Report whether c's connection is the session's, and up."""
+        return c.conn is not None and c.conn is self.conn and not c.conn.dead
 
     def close(self):
         self.closed = True
@@ -391,6 +565,7 @@ class AsyncClient:
         self._old: List[_AsyncSession] = []
         self._names: Dict[str, Any] = {}
         self._description: Union[None, bool, Description] = None
+        self._describing: Optional["asyncio.Future[None]"] = None  # the first call's fetch of the description
         if not self._native:
             self._sync = Client(address, debug=debug, timeout=timeout, connect_timeout=connect_timeout,
                                 metadata=metadata, ssl_context=ssl_context, retry=retry)
@@ -444,12 +619,108 @@ class AsyncClient:
         metadata = kwargs.pop("_metadata", None) if kwargs else None
         if args and kwargs:
             raise TypeError("%s: pass arguments by position or by name, not both" % name)
+        if self._description is None and self._native:
+            await self._describe_for_call(timeout)  # once: names are checked, streams told
         self._check_name(name)
         if self._metadata:
             metadata = dict(self._metadata, **_check_metadata(metadata)) if metadata else self._metadata
         elif metadata:
             metadata = _check_metadata(metadata)
+        d = self._description
+        if d:
+            entry = d.entry(name)
+            if entry is not None and entry.get("stream"):
+                return await self._stream(name, prefix, entry["stream"], args, kwargs, timeout, metadata)
         return await self._call_once(name, args, kwargs, timeout, metadata, prefix)
+
+    async def _describe_for_call(self, timeout):
+        """Fetch the description before a first call, once for all the
+        tasks calling at the same time; a server that cannot be reached
+        now is asked again at the next call."""
+        if self._describing is None:
+            self._describing = asyncio.ensure_future(self._fetch_description(timeout))
+        task = self._describing
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done() and self._describing is task:
+                self._describing = None
+
+    async def _fetch_description(self, timeout):
+        try:
+            self._description = Description(await self._call_once(_DESCRIBE, (), {}, timeout, self._metadata))
+        except (ConnectionError, UnavailableError, DeadlineExceededError):
+            pass  # the call itself tells
+        except Exception:  # introspection off, or an answer this client cannot read
+            self._description = False
+
+    # ---- streams ----------------------------------------------------------
+
+    async def _stream(self, name, prefix, spec, args, kwargs, timeout, metadata):
+        """Call a method that streams: an AsyncStream of the server's
+        items, or the results of a client stream."""
+        kind = spec.get("kind")
+        source = None
+        if kind in ("client", "bidi"):
+            if kwargs or not args:
+                raise TypeError("%s takes a stream: pass an iterable of its items as the last argument" % name)
+            source = args[-1]
+            args = args[:-1]
+            if not hasattr(source, "__aiter__"):
+                try:
+                    source = iter(source)
+                except TypeError:
+                    raise TypeError("%s takes a stream as its last argument: an iterable or an async iterable, "
+                                    "not %s" % (name, type(source).__name__)) from None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        s, c = await self._open_stream(name, prefix, [kwargs] if kwargs else list(args), deadline, metadata,
+                                       kind == "server")
+        codec = self._codec
+        d = self._description
+        max_body = c.conn.max_body if c.conn is not None else _wire.MAX_REPLY
+        if kind == "client":
+            results = await streams.async_client_stream(s, c, codec, source, deadline, max_body)
+            convert = d.converter(name) if d else None
+            if convert is not None:
+                results = convert(results)
+            return results[0] if len(results) == 1 else (results or None)
+        item = d.item_converter(name) if d else None
+        if kind == "bidi":
+            return streams.async_bidi_stream(s, c, codec, source, deadline, max_body, item)
+        return streams.AsyncStream(s, c, codec, item, deadline)
+
+    async def _open_stream(self, name, prefix, args, deadline, metadata, end):
+        """Open a stream, retrying while it was not run; raise the error
+        of a method that failed before its stream started."""
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = None if deadline is None else deadline - time.monotonic()
+            try:
+                s = self._sess()
+                c = await s.open_stream(name, prefix, args, remaining, metadata, end)
+                if c.fut.done() and not c.stream.opened:
+                    streams.finish(c, self._codec)  # raises the method's error
+                return s, c
+            except NotSent as e:
+                if attempt >= self._retry.max_attempts:
+                    raise ConnectionError("simplerpc: cannot reach %s:%d after %d attempts: %s"
+                                          % (self._address + (attempt, e.cause))) from e.cause
+                err = e
+            except NotRun as e:
+                if attempt >= self._retry.max_attempts:
+                    raise UnavailableError("%s (after %d attempts)" % (e, attempt), method=name) from None
+                err = e
+            except UnavailableError as e:
+                if attempt >= self._retry.max_attempts:
+                    raise
+                err = e
+            wait = self._retry.backoff(attempt)
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                if isinstance(err, UnavailableError):
+                    raise err
+                raise DeadlineExceededError("the stream was not opened before its deadline: %s" % err, method=name)
+            await asyncio.sleep(wait)
 
     async def _call_once(self, name, args, kwargs, timeout, metadata, prefix=None):
         if not self._native:
@@ -499,6 +770,9 @@ class AsyncClient:
 
     async def close(self) -> None:
         """Close the connections; calls in flight fail."""
+        if self._describing is not None:
+            self._describing.cancel()
+            self._describing = None
         for s in [self._session] + self._old:
             if s is not None:
                 s.close()

@@ -11,9 +11,9 @@ import urllib.parse
 
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
 
-from . import _wire
+from . import _wire, streams
 from ._describe import Description
-from .errors import (DeadlineExceededError, InternalError, UnknownNameError, NotRun, NotSent, RemoteError,
+from .errors import (DeadlineExceededError, InternalError, InvalidArgumentError, UnknownNameError, NotRun, NotSent, RemoteError,
                      ResourceExhaustedError, UnavailableError, from_error_object)
 from .native import NativeTransport
 from .retry import DEFAULT_RETRY, RetryPolicy
@@ -198,14 +198,97 @@ class Client:
         if args and kwargs:
             raise TypeError("%s: pass arguments by position or by name, not both" % method.name)
         if self._description is None and self._native:
-            self.describe(timeout=timeout, _for_call=True)  # once: names are checked, results typed by it
+            self.describe(timeout=timeout, _for_call=True)  # once: names are checked, results typed, streams told
         if self._description:
             self._check_name(method.name)
         if self._metadata:
             metadata = dict(self._metadata, **_check_metadata(metadata)) if metadata else self._metadata
         elif metadata:
             metadata = _check_metadata(metadata)
+        if self._description:
+            entry = self._description.entry(method.name)
+            if entry is not None and entry.get("stream"):
+                return self._stream(method.name, method.prefix, entry["stream"], args, kwargs, timeout, metadata)
         return self._call_once(method.name, args, kwargs, timeout, metadata, method.prefix)
+
+    # ---- streams ----------------------------------------------------------
+
+    def _stream(self, name, prefix, spec, args, kwargs, timeout, metadata):
+        """Call a method that streams (spec: its description's stream
+        member): an iterator of the server's items, or the results of a
+        client stream."""
+        kind = spec.get("kind")
+        if not self._native:
+            raise InvalidArgumentError("%s streams (a %s stream): streams need the native protocol (a (host, port) "
+                                       "address or a simplerpc:// URL); JSON-RPC over HTTP carries none"
+                                       % (name, kind), method=name)
+        source = None
+        if kind in ("client", "bidi"):
+            if kwargs or not args:
+                raise TypeError("%s takes a stream: pass an iterable of its items as the last argument" % name)
+            source = args[-1]
+            args = args[:-1]
+            try:
+                source = iter(source)
+            except TypeError:
+                raise TypeError("%s takes a stream as its last argument: an iterable, not %s"
+                                % (name, type(source).__name__)) from None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        s, c = self._open_stream(name, prefix, [kwargs] if kwargs else list(args), timeout, deadline, metadata,
+                                 kind == "server")
+        codec = self._transport.codec
+        d = self._description
+        if c.done and not c.stream.opened:
+            streams.finish(c, codec)  # the method failed before its stream started: raises
+        max_body = c.conn.max_body if c.conn is not None else _wire.MAX_REPLY
+        if kind == "client":
+            results = streams.client_stream(s, c, codec, source, deadline, max_body)
+            convert = d.converter(name) if d else None
+            if convert is not None:
+                results = convert(results)
+            return results[0] if len(results) == 1 else (results or None)
+        item = d.item_converter(name) if d else None
+        if kind == "bidi":
+            return streams.bidi_stream(s, c, codec, source, deadline, max_body, item)
+        return streams.Stream(s, c, codec, item, deadline)
+
+    def _open_stream(self, name, prefix, args, timeout, deadline, metadata, end):
+        """Open a stream, retrying while it was not run."""
+        policy = self._retry
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = None if deadline is None else deadline - time.monotonic()
+            try:
+                s, c = self._transport.open_stream(name, prefix, args, remaining, metadata, end)
+                if c.done and not c.stream.opened and (c.error is not None or c.flags & _wire.FLAG_ERROR):
+                    try:
+                        streams.finish(c, self._transport.codec)
+                    except UnavailableError:  # refused, not run: again
+                        raise
+                    except RemoteError as e:
+                        self._print_traceback(e)
+                        raise
+                return s, c
+            except NotSent as e:
+                if attempt >= policy.max_attempts:
+                    raise ConnectionError("simplerpc: cannot reach %s:%d after %d attempts: %s"
+                                          % (self._address + (attempt, e.cause))) from e.cause
+                err = e
+            except NotRun as e:
+                if attempt >= policy.max_attempts:
+                    raise UnavailableError("%s (after %d attempts)" % (e, attempt), method=name) from None
+                err = e
+            except UnavailableError as e:
+                if attempt >= policy.max_attempts:
+                    raise
+                err = e
+            wait = policy.backoff(attempt)
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                if isinstance(err, UnavailableError):
+                    raise err
+                raise DeadlineExceededError("the stream was not opened before its deadline: %s" % err, method=name)
+            time.sleep(wait)
 
     def _call_once(self, name, args, kwargs, timeout, metadata, prefix=None):
         """Make a call, retrying it while it was not run."""
@@ -415,6 +498,9 @@ class Batch:
         if args and kwargs:
             raise TypeError("%s: pass arguments by position or by name, not both" % name)
         self._client._check_name(name)
+        d = self._client.describe() if self._client._native else self._client._description
+        if d and ((d.entry(name) or {}).get("stream")):
+            raise TypeError("%s streams: a stream is called alone, not in a batch" % name)
         if self._client._metadata:
             metadata = dict(self._client._metadata, **(metadata or {}))
         p = Pending(name)

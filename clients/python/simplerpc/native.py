@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import _codec, _session, _wire
 from ._tls import TLSSocket
-from .errors import NotRun, NotSent, ResourceExhaustedError, UnavailableError
+from .errors import NotFoundError, NotRun, NotSent, ResourceExhaustedError, UnavailableError
 
 __all__ = ["NativeTransport", "NativeClient", "HandshakeError"]
 
@@ -104,6 +104,28 @@ class NativeTransport:
                                          % (len(body), conn.max_body), method=method)
         c = s.register(flags, body, method)
         s.send(c)
+        return s, c
+
+    def open_stream(self, method, prefix, args, timeout, metadata, end):
+        """Open a stream call and wait until the server says it is open
+        (or answers it: a method that failed before its stream started).
+        Return (session, call). Raises NotSent or NotRun when it was not
+        sent, NotFoundError when the server takes no streams."""
+        s = self.session()
+        conn = s.connected()
+        if not conn.streams:
+            raise NotFoundError("%s: the server takes no streams (it speaks an older version of the protocol); "
+                                "call not sent" % method, method=method)
+        flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
+        if len(body) > conn.max_body:
+            raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"
+                                         % (len(body), conn.max_body), method=method)
+        c = s.open_stream(flags, body, method, end)
+        try:
+            s.wait_open(c, None if timeout is None else time.monotonic() + timeout)
+        except BaseException:  # the deadline, KeyboardInterrupt: the server is told
+            s.cancel_stream(c)
+            raise
         return s, c
 
     def finish(self, s, c, deadline):

@@ -16,11 +16,12 @@ WELCOME = b"SRPC\x01\x00\x00" + struct.pack(">I", 16 << 20)
 
 
 class FakeNativeServer:
-    """Accepts connections, answers the hello with a welcome, reads the
+    """Accepts connections, answers the hello with welcome, reads the
     first call frame and then sends what answer(call id) returns."""
 
-    def __init__(self, answer):
+    def __init__(self, answer, welcome=WELCOME):
         self.answer = answer
+        self.welcome = welcome
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -41,7 +42,7 @@ class FakeNativeServer:
                 try:
                     head = _recv(conn, 7)
                     _recv(conn, head[6] + (16 if head[5] & 1 else 0))
-                    conn.sendall(WELCOME)
+                    conn.sendall(self.welcome)
                     size, _, _, call_id = struct.unpack(">IBBQ", _recv(conn, 14))
                     _recv(conn, size)
                     conn.sendall(self.answer(call_id))

@@ -14,8 +14,9 @@
 // with a certificate for 127.0.0.1 made at start and signed by the CA
 // printed as "ca"; restart is a server that Restart.Now (called on
 // main) shuts down gracefully and starts again on the same port. Each counts the TCP connections it accepted
-// (Stats.Connections). The server shuts down when its standard input
-// reaches end of file.
+// (Stats.Connections). Every server has the streaming methods of Streams
+// (streams.go). The server shuts down when its standard input reaches
+// end of file.
 package main
 
 import (
@@ -288,10 +289,10 @@ func listen() *countingListener {
 	return &countingListener{Listener: l}
 }
 
-func newServer(l *countingListener, gate *Gate, counter *Counter, fault Fault, restart *Restart, opts ...simplerpc.ServerOption) *simplerpc.Server {
+func newServer(l *countingListener, gate *Gate, counter *Counter, fault Fault, restart *Restart, streams *Streams, opts ...simplerpc.ServerOption) *simplerpc.Server {
 	srv := simplerpc.NewServer(append(opts, simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))...)
 	for name, obj := range map[string]any{"Calc": Calc{}, "Coded": Coded{}, "Gate": gate, "Counter": counter,
-		"Stats": Stats{l}, "Fault": fault, "Echo": Echo{}, "Restart": restart} {
+		"Stats": Stats{l}, "Fault": fault, "Echo": Echo{}, "Restart": restart, "Streams": streams} {
 		if err := srv.Register(name, obj); err != nil {
 			log.Fatal(err)
 		}
@@ -305,6 +306,7 @@ func newServer(l *countingListener, gate *Gate, counter *Counter, fault Fault, r
 func main() {
 	gate := &Gate{open: make(chan struct{})}
 	counter := &Counter{}
+	streams := &Streams{}
 	var wg sync.WaitGroup
 	mainL, limitedL, idleL, tlsL, restartL := listen(), listen(), listen(), listen(), listen()
 	proxy, err := faultproxy.New(mainL.Addr().String())
@@ -316,15 +318,15 @@ func main() {
 	ca, cfg := certificates()
 	restart := &Restart{l: restartL, wg: &wg}
 	restart.start = func(l *countingListener) *simplerpc.Server {
-		srv := newServer(l, gate, counter, fault, restart)
+		srv := newServer(l, gate, counter, fault, restart, streams)
 		restart.serve(srv, l)
 		return srv
 	}
 	restart.srv = restart.start(restartL)
-	mainSrv := newServer(mainL, gate, counter, fault, restart, simplerpc.WithStackTraces(true))
-	limitedSrv := newServer(limitedL, gate, counter, fault, restart, simplerpc.WithMaxConcurrentCalls(1))
-	idleSrv := newServer(idleL, gate, counter, fault, restart, simplerpc.WithStackTraces(true))
-	tlsSrv := newServer(tlsL, gate, counter, fault, restart, simplerpc.WithTLS(cfg))
+	mainSrv := newServer(mainL, gate, counter, fault, restart, streams, simplerpc.WithStackTraces(true))
+	limitedSrv := newServer(limitedL, gate, counter, fault, restart, streams, simplerpc.WithMaxConcurrentCalls(1))
+	idleSrv := newServer(idleL, gate, counter, fault, restart, streams, simplerpc.WithStackTraces(true))
+	tlsSrv := newServer(tlsL, gate, counter, fault, restart, streams, simplerpc.WithTLS(cfg))
 	idleHTTP := &http.Server{Handler: idleSrv, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 100 * time.Millisecond}
 
 	for _, run := range []func() error{
