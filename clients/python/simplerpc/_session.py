@@ -208,6 +208,10 @@ class Session:
         self._settled = 0
         self._settled_bytes = 0
         self.doomed = collections.deque()  # streams whose finalizer could not cancel them
+        # Ids of streams failed when their connection broke: the server may
+        # keep them for a resume this client does not make, so the
+        # connection that resumes the session cancels them (_lost_cancels).
+        self.lost_streams = []
 
     # ---- connecting -------------------------------------------------------
 
@@ -289,11 +293,14 @@ class Session:
                 self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may not "
                               "have run): " + lost, lambda c: c.conn is not None)
             self._fail_streams(old)
+            cancels = self._lost_cancels(resumed)
             with self.wmu:
                 self.conn = new
                 with self.mu:
                     again = [c for c in self.calls.values() if c.conn is not new]
                 try:
+                    if cancels:
+                        _wire.sendall(new.sock, cancels)
                     for c in again:
                         c.conn = new
                         _wire.sendall(new.sock, c.frame)
@@ -642,8 +649,18 @@ class Session:
         why = "the connection broke with the stream open (streams are not resumed)"
         if conn is not None and conn.error:
             why += ": " + conn.error
-        self.fail_all(ConnectionLostError, why,
-                      lambda c: c.stream is not None and c.conn is not None and (c.conn is conn or c.conn.dead))
+        failed = self.fail_all(ConnectionLostError, why,
+                               lambda c: c.stream is not None and c.conn is not None and (c.conn is conn or c.conn.dead))
+        self.lost_streams.extend(c.id for c in failed)
+
+    def _lost_cancels(self, resumed):
+        """The cancel frames of the streams failed since the last
+        connection, for the connection that resumed the session; none if
+        it started a new one."""
+        ids, self.lost_streams = self.lost_streams, []
+        if not resumed:
+            return b""
+        return b"".join(_wire.frame(_wire.CANCEL, i) for i in ids)
 
     def open_stream(self, flags, body, method, end):
         """Register and send a call that opens a stream; end: send the end
@@ -779,7 +796,8 @@ class Session:
                 conn.kill()
 
     def fail_all(self, cls, message, which=None):
-        """Fail every waiting call (for which which(call) holds)."""
+        """Fail every waiting call (for which which(call) holds), and
+        return them."""
         with self.mu:
             failed = [c for c in self.calls.values() if which is None or which(c)]
             for c in failed:
@@ -787,6 +805,7 @@ class Session:
                 c.error = cls(message, method=c.method)
                 c.done = True
                 _wake(c)
+        return failed
 
     def close(self):
         """Close the connection; calls still waiting fail."""

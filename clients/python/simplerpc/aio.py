@@ -172,6 +172,7 @@ class _AsyncSession:
         self.connecting = None  # the task dialing, awaited by every caller
         self.resuming = None  # the task reconnecting for calls in flight
         self.out = []  # frames queued for the next flush
+        self.lost_streams = []  # ids of streams failed with their connection: canceled on the resumed one
         self.flush_handle = None
         self.keepalive = None
         self.settled = self.settled_bytes = 0
@@ -232,7 +233,10 @@ class _AsyncSession:
                 self.fail_all(ConnectionLostError, "connection lost while the call was in flight (it may or may not "
                               "have run): " + lost, lambda c: c.conn is not None)
             self._fail_streams(old)
+            cancels = self._lost_cancels(resumed)
             self.conn = new
+            if cancels:
+                self.out.append(cancels)
             for c in list(self.calls.values()):
                 if c.conn is not new and c.frame is not None:
                     c.conn = new
@@ -394,12 +398,14 @@ class _AsyncSession:
             self._queue(_wire.frame(_wire.CANCEL, c.id))
 
     def fail_all(self, cls, message, which=None):
-        for c in [c for c in self.calls.values() if which is None or which(c)]:
+        failed = [c for c in self.calls.values() if which is None or which(c)]
+        for c in failed:
             del self.calls[c.id]
             if not c.fut.done():
                 c.error = cls(message, method=c.method)
                 c.fut.set_result(c)
                 _settle(c)
+        return failed
 
     # ---- streams (PROTOCOL.md §12) ---------------------------------------
 
@@ -409,8 +415,18 @@ class _AsyncSession:
         why = "the connection broke with the stream open (streams are not resumed)"
         if conn is not None and conn.error:
             why += ": " + conn.error
-        self.fail_all(ConnectionLostError, why,
-                      lambda c: c.stream is not None and c.conn is not None and (c.conn is conn or c.conn.dead))
+        failed = self.fail_all(ConnectionLostError, why,
+                               lambda c: c.stream is not None and c.conn is not None and (c.conn is conn or c.conn.dead))
+        self.lost_streams.extend(c.id for c in failed)
+
+    def _lost_cancels(self, resumed):
+        """The cancel frames of the streams failed since the last
+        connection, for the connection that resumed the session: the
+        server may keep them for a resume this client does not make."""
+        ids, self.lost_streams = self.lost_streams, []
+        if not resumed:
+            return b""
+        return b"".join(_wire.frame(_wire.CANCEL, i) for i in ids)
 
     async def open_stream(self, method, prefix, args, timeout, metadata, end):
         """Send a call that opens a stream and wait until the server says
