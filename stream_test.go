@@ -1,6 +1,7 @@
 package simplerpc_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/simplerpc/simplerpc"
 	"github.com/simplerpc/simplerpc/internal/faultproxy"
+	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // Feed is a service of streaming methods for the stream tests.
@@ -647,5 +649,131 @@ func TestStreamResumesBidi(t *testing.T) {
 	}
 	if got != n {
 		t.Fatalf("got %d answers, want %d", got, n)
+	}
+}
+
+// Interceptors see streams: a server interceptor runs around the whole
+// stream, with its metadata, and can refuse it; a client interceptor adds
+// metadata to the stream's call.
+func TestStreamInterceptors(t *testing.T) {
+	var seen atomic.Int64
+	auth := func(next simplerpc.Invoker) simplerpc.Invoker {
+		return func(ctx context.Context, info *simplerpc.CallInfo) error {
+			if !info.Stream {
+				return next(ctx, info)
+			}
+			if info.Metadata.Get("authorization") != "Bearer ok" {
+				return &simplerpc.Error{Code: simplerpc.CodeUnauthenticated, Message: "no token"}
+			}
+			err := next(ctx, info)
+			seen.Add(1) // after the whole stream
+			return err
+		}
+	}
+	ts := startServer(t, simplerpc.WithInterceptor(auth))
+	if err := ts.srv.Register("Feed", &Feed{stopped: make(chan error, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	var bare feedStub
+	if err := dial(t, ts.addr).Bind("Feed", &bare); err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	for _, err := range bare.Count(context.Background(), 3) {
+		last = err
+	}
+	if codeOf(t, last) != simplerpc.CodeUnauthenticated {
+		t.Fatalf("a stream without a token: %v", last)
+	}
+	token := func(next simplerpc.Invoker) simplerpc.Invoker {
+		return func(ctx context.Context, info *simplerpc.CallInfo) error {
+			info.Metadata.Set("authorization", "Bearer ok")
+			return next(ctx, info)
+		}
+	}
+	var stub feedStub
+	if err := dial(t, ts.addr, simplerpc.WithInterceptor(token)).Bind("Feed", &stub); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range stub.Count(context.Background(), 100) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 100 || seen.Load() != 1 {
+		t.Fatalf("with a token: %d items, the interceptor saw %d streams end", n, seen.Load())
+	}
+}
+
+// A server of the version before streams (its welcome grants none) still
+// serves calls to a client that asks for them, and the client fails a
+// stream before sending anything, with CodeNotFound.
+func TestStreamOlderServer(t *testing.T) {
+	l := listen(t)
+	defer l.Close()
+	served := make(chan error, 1)
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			served <- err
+			return
+		}
+		defer nc.Close()
+		br := bufio.NewReader(nc)
+		head, err := br.Peek(wire.HelloPrefixSize)
+		if err != nil {
+			served <- err
+			return
+		}
+		h, n, err := wire.ParseHelloPrefix(head)
+		if err != nil {
+			served <- err
+			return
+		}
+		if h.Flags&wire.HelloStreams == 0 {
+			served <- errors.New("the hello did not ask for streams")
+			return
+		}
+		if _, err := br.Discard(wire.HelloPrefixSize + n); err != nil {
+			served <- err
+			return
+		}
+		if _, err := nc.Write(wire.AppendWelcome(nil, wire.Welcome{Version: wire.Version, MaxBody: 1 << 20})); err != nil {
+			served <- err
+			return
+		}
+		hb := make([]byte, wire.HeaderSize)
+		if _, err := io.ReadFull(br, hb); err != nil {
+			served <- err
+			return
+		}
+		hdr, err := wire.ParseHeader(hb, 1<<20)
+		if err != nil || hdr.Kind != wire.KindCall || hdr.Flags&wire.FlagStream != 0 {
+			served <- fmt.Errorf("first frame %+v, %v; want a plain call", hdr, err)
+			return
+		}
+		if _, err := br.Discard(int(hdr.Size)); err != nil {
+			served <- err
+			return
+		}
+		reply := []byte{0x81, 0x05} // CBOR [5]
+		frame := append(wire.AppendHeader(nil, wire.Header{Size: uint32(len(reply)), Kind: wire.KindReply, ID: hdr.ID}), reply...)
+		_, err = nc.Write(frame)
+		served <- err
+		_, _ = io.Copy(io.Discard, br) // until the client hangs up
+	}()
+	c := dial(t, l.Addr().String(), simplerpc.WithResumableSessions(false))
+	var sum int
+	if err := c.Call(context.Background(), "Calc.Add", []any{2, 3}, &sum); err != nil || sum != 5 {
+		t.Fatalf("a call to an older server: %d, %v", sum, err)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.OpenStream(context.Background(), "Feed.Count", 3)
+	if codeOf(t, err) != simplerpc.CodeNotFound || !strings.Contains(err.Error(), "takes no streams") {
+		t.Fatalf("a stream to an older server: %v", err)
 	}
 }
