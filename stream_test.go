@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -775,5 +776,75 @@ func TestStreamOlderServer(t *testing.T) {
 	_, err := c.OpenStream(context.Background(), "Feed.Count", 3)
 	if codeOf(t, err) != simplerpc.CodeNotFound || !strings.Contains(err.Error(), "takes no streams") {
 		t.Fatalf("a stream to an older server: %v", err)
+	}
+}
+
+// Streams resume through links that drop or stall their bytes, each way,
+// until the keepalive finds the connection dead: every item arrives once,
+// in order, and the method runs once.
+func TestStreamResumesThroughDropsAndStalls(t *testing.T) {
+	keep := simplerpc.WithKeepalive(40*time.Millisecond, 120*time.Millisecond)
+	for _, tc := range []struct {
+		name  string
+		fault func(p *faultproxy.Proxy)
+		heal  func(p *faultproxy.Proxy)
+	}{
+		{"drop downstream", func(p *faultproxy.Proxy) { p.SetDrop(faultproxy.Downstream, true) }, func(p *faultproxy.Proxy) { p.SetDrop(faultproxy.Downstream, false) }},
+		{"drop upstream", func(p *faultproxy.Proxy) { p.SetDrop(faultproxy.Upstream, true) }, func(p *faultproxy.Proxy) { p.SetDrop(faultproxy.Upstream, false) }},
+		{"stall both", func(p *faultproxy.Proxy) { p.Stall(faultproxy.Both) }, func(p *faultproxy.Proxy) { p.Resume(faultproxy.Both) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, keep)
+			f := &Feed{stopped: make(chan error, 1)}
+			if err := ts.srv.Register("Feed", f); err != nil {
+				t.Fatal(err)
+			}
+			proxy, err := faultproxy.New(ts.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer proxy.Close()
+			var dials atomic.Int64
+			counted := simplerpc.WithDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+				dials.Add(1)
+				var d net.Dialer
+				return d.DialContext(ctx, "tcp", addr)
+			})
+			patient := simplerpc.WithRetry(simplerpc.RetryPolicy{MaxAttempts: 40, InitialBackoff: 2 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+			var stub feedStub
+			if err := dial(t, proxy.Addr(), keep, patient, counted).Bind("Feed", &stub); err != nil {
+				t.Fatal(err)
+			}
+			// Bidi: the fault hits items both ways at once.
+			const n = 3000
+			in := func(yield func(string, error) bool) {
+				for i := 0; i < n; i++ {
+					if !yield(fmt.Sprint(i), nil) {
+						return
+					}
+				}
+			}
+			got := 0
+			for v, err := range stub.Talk(context.Background(), in) {
+				if err != nil {
+					t.Fatalf("after %d items: %v", got, err)
+				}
+				if v != fmt.Sprint(got) {
+					t.Fatalf("item %d is %q: lost or repeated items", got, v)
+				}
+				if got++; got == 1000 {
+					tc.fault(proxy)
+					time.Sleep(400 * time.Millisecond) // the keepalive gives up on the connection
+					tc.heal(proxy)
+				}
+			}
+			if got != n {
+				t.Fatalf("got %d items, want %d", got, n)
+			}
+			if dials.Load() < 2 {
+				t.Fatalf("%d connections: the fault broke none", dials.Load())
+			}
+			t.Logf("%s: %d items sent each way, %d received, 0 lost, 0 repeated, over %d connections", tc.name, n, got, dials.Load())
+		})
 	}
 }
