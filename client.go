@@ -272,6 +272,14 @@ func (c *Client) Call(ctx context.Context, method string, args []any, results ..
 // call makes a call under the retry policy. md is the metadata in wire
 // pairs.
 func (c *Client) call(ctx context.Context, method string, args, results []any, md []string) error {
+	return c.attempt(ctx, method, func(ep *endpoint, cc *clientConn) error {
+		return ep.roundTrip(ctx, cc, method, args, results, md)
+	})
+}
+
+// attempt runs send, which sends one attempt of method on a connection
+// of a picked endpoint, under the retry policy.
+func (c *Client) attempt(ctx context.Context, method string, send func(*endpoint, *clientConn) error) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(method, err)
 	}
@@ -288,7 +296,7 @@ func (c *Client) call(ctx context.Context, method string, args, results []any, m
 		default:
 			var cc *clientConn
 			if cc, err = ep.conn(ctx); err == nil {
-				err = ep.roundTrip(ctx, cc, method, args, results, md)
+				err = send(ep, cc)
 			} else if ctx.Err() == nil {
 				ep.markDown()
 				c.refresh()

@@ -80,35 +80,13 @@ func (c *Client) OpenStream(ctx context.Context, method string, args ...any) (*C
 
 // openStream opens the stream under the retry policy.
 func (c *Client) openStream(ctx context.Context, method string, args []any, md []string) (*ClientStream, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, contextError(method, err)
-	}
-	var err error
-	var ep *endpoint
-	for n := 1; ; n++ {
-		var s *ClientStream
-		ep, err = c.pick(method, ep)
-		switch {
-		case err != nil:
-		case ep == nil:
-			err = errorf(CodeUnavailable, method, "no servers for %s; call not sent", c.target)
-		default:
-			var cc *clientConn
-			if cc, err = ep.conn(ctx); err == nil {
-				s, err = ep.open(ctx, cc, method, args, md)
-			} else if ctx.Err() == nil {
-				ep.markDown()
-				c.refresh()
-			}
-		}
-		if err == nil {
-			return s, nil
-		}
-		var more bool
-		if more, err = c.again(ctx, method, n, err); !more {
-			return nil, err
-		}
-	}
+	var s *ClientStream
+	err := c.attempt(ctx, method, func(ep *endpoint, cc *clientConn) error {
+		var err error
+		s, err = ep.open(ctx, cc, method, args, md)
+		return err
+	})
+	return s, err
 }
 
 // open sends the call that opens a stream on cc.

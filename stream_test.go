@@ -106,6 +106,17 @@ func (f *Feed) Talk(in iter.Seq2[string, error]) iter.Seq2[string, error] {
 	}
 }
 
+// waitStopped fails t, saying why, unless the last stream of f stops
+// within 5 seconds.
+func (f *Feed) waitStopped(t *testing.T, why string) {
+	t.Helper()
+	select {
+	case <-f.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal(why)
+	}
+}
+
 // feedStub is the client's view of Feed.
 type feedStub struct {
 	Count   func(ctx context.Context, n int) iter.Seq2[int, error]
@@ -195,11 +206,7 @@ func TestStreamDeadlineBoundsStream(t *testing.T) {
 	if c := codeOf(t, last); c != simplerpc.CodeDeadlineExceeded {
 		t.Fatalf("stream ended with %v (%s), want deadline_exceeded", last, c)
 	}
-	select {
-	case <-f.stopped:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the server's stream outlived the caller's deadline")
-	}
+	f.waitStopped(t, "the server's stream outlived the caller's deadline")
 }
 
 func TestStreamErrorMidStream(t *testing.T) {
@@ -446,9 +453,19 @@ func TestStreamContractCheck(t *testing.T) {
 
 // feedThroughProxy serves a Feed behind a fault proxy and binds a stub
 // through it.
-func feedThroughProxy(t *testing.T, opts ...simplerpc.ClientOption) (*Feed, *faultproxy.Proxy, *feedStub) {
+func feedThroughProxy(t *testing.T, opts ...any) (*Feed, *faultproxy.Proxy, *feedStub) {
 	t.Helper()
-	ts := startServer(t)
+	var sopts []simplerpc.ServerOption
+	var copts []simplerpc.ClientOption
+	for _, o := range opts { // an Option goes to both sides
+		if so, ok := o.(simplerpc.ServerOption); ok {
+			sopts = append(sopts, so)
+		}
+		if co, ok := o.(simplerpc.ClientOption); ok {
+			copts = append(copts, co)
+		}
+	}
+	ts := startServer(t, sopts...)
 	f := &Feed{stopped: make(chan error, 1)}
 	if err := ts.srv.Register("Feed", f); err != nil {
 		t.Fatal(err)
@@ -459,7 +476,7 @@ func feedThroughProxy(t *testing.T, opts ...simplerpc.ClientOption) (*Feed, *fau
 	}
 	t.Cleanup(func() { proxy.Close() })
 	var stub feedStub
-	if err := dial(t, proxy.Addr(), opts...).Bind("Feed", &stub); err != nil {
+	if err := dial(t, proxy.Addr(), copts...).Bind("Feed", &stub); err != nil {
 		t.Fatal(err)
 	}
 	return f, proxy, &stub
@@ -482,11 +499,7 @@ func TestStreamEndsWithItsConnection(t *testing.T) {
 	if c := codeOf(t, last); c != simplerpc.CodeConnectionLost {
 		t.Fatalf("stream through a broken connection ended with %v (%s), want connection_lost", last, c)
 	}
-	select {
-	case <-f.stopped:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the server's stream outlived its connection")
-	}
+	f.waitStopped(t, "the server's stream outlived its connection")
 }
 
 // With sessions a stream goes on over the connection that resumes the
@@ -550,11 +563,7 @@ func TestStreamShutdown(t *testing.T) {
 	if c := codeOf(t, last); c != simplerpc.CodeUnavailable || !strings.Contains(last.Error(), "shut down") {
 		t.Fatalf("a stream cut by Shutdown ended with %v (%s), want unavailable", last, c)
 	}
-	select {
-	case <-f.stopped:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the server's stream outlived Close")
-	}
+	f.waitStopped(t, "the server's stream outlived Close")
 }
 
 // An error of the caller's input iterator ends a bidi stream with it, in
@@ -610,20 +619,7 @@ func TestStreamResumesClientStream(t *testing.T) {
 // A bidi stream resumes both ways at once, and through a silent link
 // that the keepalive finds dead.
 func TestStreamResumesBidi(t *testing.T) {
-	keep := simplerpc.WithKeepalive(50*time.Millisecond, 100*time.Millisecond)
-	ts := startServer(t, keep)
-	if err := ts.srv.Register("Feed", &Feed{stopped: make(chan error, 1)}); err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := faultproxy.New(ts.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	var stub feedStub
-	if err := dial(t, proxy.Addr(), keep).Bind("Feed", &stub); err != nil {
-		t.Fatal(err)
-	}
+	_, proxy, stub := feedThroughProxy(t, simplerpc.WithKeepalive(50*time.Millisecond, 100*time.Millisecond))
 	const n = 4000
 	in := func(yield func(string, error) bool) {
 		for i := 0; i < n; i++ {
