@@ -844,3 +844,38 @@ func TestStreamResumesThroughDropsAndStalls(t *testing.T) {
 		})
 	}
 }
+
+// badStreams has methods whose iterators are where a stream cannot be.
+type badStreams struct{}
+
+func (badStreams) Middle(in iter.Seq[int], n int) int             { return n }
+func (badStreams) TwoResults() (iter.Seq[int], int)               { return nil, 0 }
+func (badStreams) Chan(c chan int) int                            { return 0 }
+func (badStreams) Items(n int) iter.Seq2[func(), error]           { return nil }
+func (badStreams) Good(n int) iter.Seq2[int, error]               { return nil }
+func (badStreams) Take(ctx context.Context, in iter.Seq[int]) int { return 0 }
+
+// Register exposes iterators only where a stream can be, and says why
+// for the others, naming the method.
+func TestStreamRegisterRules(t *testing.T) {
+	var logs syncBuffer
+	srv := simplerpc.NewServer(simplerpcLogger(&logs))
+	if err := srv.Register("Bad", badStreams{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`method=Bad.Middle reason="parameter 1 (iter.Seq[int]): func values cannot be encoded"`,
+		`method=Bad.TwoResults reason="result 1 (iter.Seq[int]) is a stream: it may be followed only by an error result"`,
+		`method=Bad.Chan reason="parameter 1 (chan int): chan values cannot be encoded"`,
+		`method=Bad.Items reason="result 1 (iter.Seq2[func(),error]): items of func(): func values cannot be encoded"`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %q in the log:\n%s", want, logs.String())
+		}
+	}
+	for _, good := range []string{"Bad.Good", "Bad.Take"} {
+		if strings.Contains(logs.String(), "method="+good+" ") {
+			t.Errorf("%s was left out:\n%s", good, logs.String())
+		}
+	}
+}
