@@ -55,8 +55,14 @@ func BenchmarkCallParallel(b *testing.B) {
 }
 
 func startServerB(b *testing.B) string {
+	return startServerWithB(b, "Calc", &Calc{})
+}
+
+// startServerWithB serves obj as service for a benchmark and returns its
+// address.
+func startServerWithB(b *testing.B, service string, obj any) string {
 	srv := simplerpc.NewServer(simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err := srv.Register("Calc", &Calc{}); err != nil {
+	if err := srv.Register(service, obj); err != nil {
 		b.Fatal(err)
 	}
 	l := listen(b)

@@ -244,13 +244,15 @@ func (s *ClientStream) Recv(v any) error {
 			return contextError(s.method, err)
 		}
 		if body, ok := s.cs.take(); ok {
-			if err := s.cs.codec.Unmarshal(body, v); err != nil {
+			err := s.cs.codec.Unmarshal(body.Bytes(), v)
+			putBuffer(body)
+			if err != nil {
 				return errorf(CodeInvalidArgument, s.method, "stream item does not decode into %T: %v", v, err)
 			}
 			return nil
 		}
 		if !s.wait() {
-			if _, ok := s.cs.take(); ok {
+			if s.cs.pending() {
 				continue // items are queued before the reply is delivered
 			}
 			return s.endErr()
@@ -289,9 +291,11 @@ func (s *ClientStream) Finish(results ...any) error {
 	_ = s.CloseSend()
 	for s.wait() {
 		for {
-			if _, ok := s.cs.take(); !ok {
+			b, ok := s.cs.take()
+			if !ok {
 				break
 			}
+			putBuffer(b)
 		}
 	}
 	defer s.Close()

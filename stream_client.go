@@ -36,20 +36,20 @@ type clientStream struct {
 
 	sendMu sync.Mutex // held while one of its items is written
 
-	mu       sync.Mutex  // guards the fields below
-	recvConn *clientConn // the connection its items come from; nil while orphaned
-	sendConn *clientConn // the connection its items go to; nil until the server said where to resume
-	queue    [][]byte    // item bodies received and not consumed, oldest first
-	queued   int64       // their cost
-	recvd    uint64      // items received
-	open     bool        // the server said the stream is open
+	mu       sync.Mutex      // guards the fields below
+	recvConn *clientConn     // the connection its items come from; nil while orphaned
+	sendConn *clientConn     // the connection its items go to; nil until the server said where to resume
+	queue    []*bytes.Buffer // item bodies received and not consumed, oldest first (pooled)
+	queued   int64           // their cost
+	recvd    uint64          // items received
+	open     bool            // the server said the stream is open
 	consumed wire.Window
-	reported uint64      // consumed.Bytes in the last window frame sent
-	sent     uint64      // cost of the items sent
-	nsent    uint64      // items sent (the end included)
-	peer     wire.Window // the server's last window frame
-	kept     [][]byte    // frames of items sent and not known consumed (resumable only)
-	keptFrom uint64      // the index of kept[0] among the items sent
+	reported uint64          // consumed.Bytes in the last window frame sent
+	sent     uint64          // cost of the items sent
+	nsent    uint64          // items sent (the end included)
+	peer     wire.Window     // the server's last window frame
+	kept     []*bytes.Buffer // frames of items sent and not known consumed (resumable only; pooled)
+	keptFrom uint64          // the index of kept[0] among the items sent
 }
 
 // item takes in an item frame of the server's, from cc.
@@ -66,7 +66,9 @@ func (cs *clientStream) item(cc *clientConn, h wire.Header, body []byte) error {
 		cs.mu.Unlock()
 		return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 	}
-	cs.queue = append(cs.queue, append([]byte(nil), body...))
+	b := getBuffer()
+	b.Write(body)
+	cs.queue = append(cs.queue, b)
 	cs.queued += int64(wire.ItemCost(len(body)))
 	cs.recvd++
 	cs.mu.Unlock()
@@ -116,7 +118,10 @@ func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) erro
 	}
 	cs.peer.Bytes = w.Bytes
 	cs.trimLocked(w.Items)
-	frames := append([][]byte(nil), cs.kept...)
+	frames := make([][]byte, len(cs.kept)) // copies: a window arriving meanwhile gives the kept buffers back
+	for i, b := range cs.kept {
+		frames[i] = bytes.Clone(b.Bytes())
+	}
 	cs.sendConn = cc
 	cs.mu.Unlock()
 	for _, f := range frames {
@@ -130,6 +135,7 @@ func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) erro
 // cs.mu must be held.
 func (cs *clientStream) trimLocked(n uint64) {
 	for len(cs.kept) > 0 && cs.keptFrom < n {
+		putBuffer(cs.kept[0])
 		cs.kept[0] = nil
 		cs.kept = cs.kept[1:]
 		cs.keptFrom++
@@ -164,9 +170,10 @@ func (cs *clientStream) signal() {
 	}
 }
 
-// take returns the next item body received, if there is one, reporting
-// what is consumed to the server as the window requires.
-func (cs *clientStream) take() ([]byte, bool) {
+// take returns the next item body received, if there is one, in a
+// pooled buffer the caller puts back, reporting what is consumed to the
+// server as the window requires.
+func (cs *clientStream) take() (*bytes.Buffer, bool) {
 	cs.mu.Lock()
 	if len(cs.queue) == 0 {
 		cs.mu.Unlock()
@@ -175,7 +182,7 @@ func (cs *clientStream) take() ([]byte, bool) {
 	body := cs.queue[0]
 	cs.queue[0] = nil
 	cs.queue = cs.queue[1:]
-	cost := wire.ItemCost(len(body))
+	cost := wire.ItemCost(body.Len())
 	cs.queued -= int64(cost)
 	cs.consumed.Items++
 	cs.consumed.Bytes += cost
@@ -189,6 +196,13 @@ func (cs *clientStream) take() ([]byte, bool) {
 		conn.writeWindow(cs.id, w)
 	}
 	return body, true
+}
+
+// pending reports whether items wait to be taken.
+func (cs *clientStream) pending() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.queue) > 0
 }
 
 // isOpen reports whether the server said the stream is open.
@@ -222,7 +236,9 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) (sent bool,
 	cs.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 	cs.nsent++
 	if cs.resumable {
-		cs.kept = append(cs.kept, bytes.Clone(frame))
+		b := getBuffer()
+		b.Write(frame)
+		cs.kept = append(cs.kept, b)
 	}
 	cs.mu.Unlock()
 	err = conn.w.Write(ctx, frame)

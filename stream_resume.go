@@ -58,7 +58,10 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 	st.moveLocked(sc)
 	st.peer.Bytes = w.Bytes
 	freed := st.trimLocked(w.Items)
-	frames := append([][]byte(nil), st.kept...)
+	frames := make([][]byte, len(st.kept)) // copies: a window arriving meanwhile gives the kept buffers back
+	for i, b := range st.kept {
+		frames[i] = bytes.Clone(b.Bytes())
+	}
 	reply := st.reply
 	mine := wire.Window{Items: st.recvd, Bytes: st.consumed.Bytes}
 	st.mu.Unlock()
@@ -102,6 +105,9 @@ func (st *serverStream) isFinished() bool {
 func (st *serverStream) forget() {
 	st.mu.Lock()
 	n := st.keptCost + int64(len(st.reply))
+	for _, b := range st.kept {
+		putBuffer(b)
+	}
 	st.kept, st.keptCost, st.reply = nil, 0, nil
 	st.mu.Unlock()
 	st.srv.budget.give(n)

@@ -40,24 +40,24 @@ type serverStream struct {
 
 	sendMu sync.Mutex // held while one of its frames is written
 
-	mu       sync.Mutex  // guards the fields below
-	conn     *serverConn // the connection it is on; nil while detached
-	resumeOn *serverConn // the connection its call came on again, to resume it
-	queue    [][]byte    // item bodies received and not consumed, oldest first
-	queued   int64       // their cost, reserved on the budget
-	recvd    uint64      // items (the end included) received
-	ended    bool        // the client ended its half
-	done     bool        // the method stopped consuming: items are dropped
+	mu       sync.Mutex      // guards the fields below
+	conn     *serverConn     // the connection it is on; nil while detached
+	resumeOn *serverConn     // the connection its call came on again, to resume it
+	queue    []*bytes.Buffer // item bodies received and not consumed, oldest first (pooled)
+	queued   int64           // their cost, reserved on the budget
+	recvd    uint64          // items (the end included) received
+	ended    bool            // the client ended its half
+	done     bool            // the method stopped consuming: items are dropped
 	consumed wire.Window
-	reported uint64      // consumed.Bytes in the last window frame sent
-	sent     uint64      // cost of the items sent
-	nsent    uint64      // items sent
-	peer     wire.Window // the client's last window frame
-	kept     [][]byte    // frames of items sent and not known consumed, oldest first (resumable only)
-	keptFrom uint64      // the index of kept[0] among the items sent
-	keptCost int64       // the budget kept holds
-	reply    []byte      // the reply frame of a finished resumable stream
-	failed   error       // an item that did not decode, for the reply
+	reported uint64          // consumed.Bytes in the last window frame sent
+	sent     uint64          // cost of the items sent
+	nsent    uint64          // items sent
+	peer     wire.Window     // the client's last window frame
+	kept     []*bytes.Buffer // frames of items sent and not known consumed, oldest first (resumable only; pooled)
+	keptFrom uint64          // the index of kept[0] among the items sent
+	keptCost int64           // the budget kept holds
+	reply    []byte          // the reply frame of a finished resumable stream
+	failed   error           // an item that did not decode, for the reply
 }
 
 // openStream starts the stream of the call id, before its call runs, so
@@ -101,7 +101,9 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 			st.mu.Unlock()
 			return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 		}
-		st.queue = append(st.queue, append([]byte(nil), body...))
+		b := getBuffer()
+		b.Write(body)
+		st.queue = append(st.queue, b)
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
 		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
@@ -145,16 +147,17 @@ func (st *serverStream) signal() {
 	}
 }
 
-// next returns the next item body the client sent, waiting for one; ok
-// is false at the end of the client's half, or when ctx ends (err).
-func (st *serverStream) next(ctx context.Context) (body []byte, ok bool, err error) {
+// next returns the next item body the client sent, waiting for one, in a
+// pooled buffer the caller puts back; ok is false at the end of the
+// client's half, or when ctx ends (err).
+func (st *serverStream) next(ctx context.Context) (body *bytes.Buffer, ok bool, err error) {
 	for {
 		st.mu.Lock()
 		if len(st.queue) > 0 {
 			body = st.queue[0]
 			st.queue[0] = nil
 			st.queue = st.queue[1:]
-			cost := wire.ItemCost(len(body))
+			cost := wire.ItemCost(body.Len())
 			st.queued -= int64(cost)
 			st.consumed.Items++
 			st.consumed.Bytes += cost
@@ -190,7 +193,8 @@ func (st *serverStream) stopReading() {
 	n := st.queued
 	for _, b := range st.queue {
 		st.consumed.Items++
-		st.consumed.Bytes += wire.ItemCost(len(b))
+		st.consumed.Bytes += wire.ItemCost(b.Len())
+		putBuffer(b)
 	}
 	st.releaseLocked(n)
 	st.queue, st.queued, st.done = nil, 0, true
@@ -229,7 +233,9 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v reflect.Value
 				st.sent += cost
 				st.nsent++
 				if st.resumable {
-					st.kept = append(st.kept, bytes.Clone(frame))
+					b := getBuffer()
+					b.Write(frame)
+					st.kept = append(st.kept, b)
 					st.keptCost += int64(len(frame))
 					st.srv.budget.take(int64(len(frame)))
 				}
@@ -290,7 +296,8 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 func (st *serverStream) trimLocked(n uint64) int64 {
 	var freed int64
 	for len(st.kept) > 0 && st.keptFrom < n {
-		freed += int64(len(st.kept[0]))
+		freed += int64(st.kept[0].Len())
+		putBuffer(st.kept[0])
 		st.kept[0] = nil
 		st.kept = st.kept[1:]
 		st.keptFrom++
@@ -332,7 +339,9 @@ func (st *serverStream) input(ctx context.Context, c codec.Codec, method string)
 				return nil
 			}
 			v := reflect.New(sh.in)
-			if err := c.Unmarshal(body, v.Interface()); err != nil {
+			err = c.Unmarshal(body.Bytes(), v.Interface())
+			putBuffer(body)
+			if err != nil {
 				e := errorf(CodeInvalidArgument, method, "stream item: %v", err)
 				st.mu.Lock()
 				st.failed = e

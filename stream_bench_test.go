@@ -1,0 +1,48 @@
+package simplerpc_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/simplerpc/simplerpc"
+)
+
+// BenchmarkStreamItems measures a server stream of small items (an int
+// each) ranged over by name: one op is one item.
+func BenchmarkStreamItems(b *testing.B) {
+	c := dialB(b, startServerWithB(b, "Feed", &Feed{stopped: make(chan error, 1)}))
+	b.ReportAllocs()
+	n := 0
+	for _, err := range simplerpc.Stream[int](context.Background(), c, "Feed.Count", b.N) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if n != b.N {
+		b.Fatalf("%d items, want %d", n, b.N)
+	}
+}
+
+// BenchmarkStreamUpload measures a client stream of 64 KiB chunks: one op
+// is one chunk.
+func BenchmarkStreamUpload(b *testing.B) {
+	c := dialB(b, startServerWithB(b, "Feed", &Feed{stopped: make(chan error, 1)}))
+	chunk := make([]byte, 64<<10)
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	s, err := c.OpenStream(context.Background(), "Feed.Upload", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := s.Send(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var msg string
+	var total int64
+	if err := s.Finish(&msg, &total); err != nil {
+		b.Fatal(err)
+	}
+}
