@@ -166,9 +166,13 @@ const roomPoll = 5 * time.Millisecond
 // write queue — is at its share of the budget: the client is slowed,
 // through TCP, instead of making the server hold more.
 func (sc *serverConn) waitRoom(share int64) {
+	budget := &sc.srv.budget
 	over := func() bool {
 		r := sc.reserved.Load()
-		return r > 0 && r+sc.w.Held() >= share
+		// Stream items are read before the budget can refuse them: a
+		// connection holding some reads no more while the whole budget is
+		// spent, so that many connections cannot each fill their share.
+		return r > 0 && (r+sc.w.Held() >= share || sc.streamed.Load() > 0 && budget.used.Load() > budget.limit)
 	}
 	if !over() {
 		return

@@ -71,6 +71,7 @@ type serverConn struct {
 	vetted    bool
 
 	reserved atomic.Int64 // the budget reserved by its running calls (see reserve)
+	streamed atomic.Int64 // of reserved, what the items queued for its streams hold (stream_server.go)
 	roomWait atomic.Bool  // the reader waits for reserved to fall; unreserve wakes it
 }
 

@@ -107,6 +107,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
 		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
+		sc.streamed.Add(cost)
 	}
 	st.mu.Unlock()
 	st.signal()
@@ -265,6 +266,7 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v reflect.Value
 // moveLocked). st.mu must be held.
 func (st *serverStream) releaseLocked(n int64) {
 	if st.conn != nil {
+		st.conn.streamed.Add(-n)
 		st.conn.unreserve(n)
 	} else {
 		st.srv.budget.give(n)
@@ -281,12 +283,14 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 		return
 	}
 	if st.conn != nil {
+		st.conn.streamed.Add(-st.queued)
 		st.conn.unreserve(st.queued)
 		st.srv.budget.take(st.queued)
 	}
 	if conn != nil {
 		st.srv.budget.give(st.queued)
 		conn.rereserve(0, st.queued)
+		conn.streamed.Add(st.queued)
 	}
 	st.conn = conn
 }
