@@ -56,6 +56,13 @@ func main() {
 		}
 		return
 	}
+	if spec := os.Getenv(streamsChildEnv); spec != "" {
+		if err := runStreamsChild(spec); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
