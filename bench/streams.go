@@ -9,7 +9,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -96,8 +98,10 @@ func streamSystemOf(s system) (streamSystem, bool) {
 	return ss, ok && ss.streams()
 }
 
-// streamsOnce measures every stream shape of s once, on one connection,
-// then the idle streams with a child process as the client.
+// streamsOnce measures every stream shape of s once, then the idle
+// streams with a child process as the client. With -cpuprofile it writes
+// a CPU profile of each shape's measured run, client and server together
+// (they share this process), to streams-SYSTEM-SHAPE.pprof.
 func streamsOnce(cfg config, s system, res *results) (err error) {
 	ss, ok := streamSystemOf(s)
 	if !ok {
@@ -122,34 +126,52 @@ func streamsOnce(cfg config, s system, res *results) (err error) {
 	defer func() { err = errors.Join(err, c.close()) }()
 	name := s.name()
 	m := func(kind string) metric { return metric{streamsWorkload, kind, 0} }
-	timed := func(run func(d time.Duration) error) error {
+	shape := ""
+	timed := func(run func(d time.Duration) error) (err error) {
 		if cfg.warm > 0 {
 			if err := run(cfg.warm); err != nil {
 				return err
 			}
 		}
+		if cfg.profile != "" {
+			stop, err := startCPUProfile(filepath.Join(cfg.profile, fmt.Sprintf("streams-%s-%s.pprof", name, shape)))
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, stop()) }()
+		}
 		return run(cfg.d)
 	}
+	if cfg.profile != "" {
+		if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
+			return fmt.Errorf("profile dir: %w", err)
+		}
+	}
 	var n int64
+	shape = "items"
 	if err := timed(func(d time.Duration) (err error) { n, err = c.count(ctx, d); return err }); err != nil {
 		return fmt.Errorf("server stream of int64: %w", err)
 	}
 	res.add(name, m(kindItems), float64(n)/cfg.d.Seconds())
+	shape = "down"
 	if err := timed(func(d time.Duration) (err error) { n, err = c.download(ctx, d); return err }); err != nil {
 		return fmt.Errorf("server stream of chunks: %w", err)
 	}
 	res.add(name, m(kindDownMBps), float64(n)/cfg.d.Seconds()/1e6)
 	var took time.Duration
+	shape = "up"
 	if err := timed(func(d time.Duration) (err error) { n, took, err = c.upload(ctx, d); return err }); err != nil {
 		return fmt.Errorf("client stream of chunks: %w", err)
 	}
 	res.add(name, m(kindUpMBps), float64(n)/took.Seconds()/1e6)
 	var samples []time.Duration
+	shape = "pingpong"
 	if err := timed(func(d time.Duration) (err error) { samples, err = c.pingPong(ctx, d); return err }); err != nil {
 		return fmt.Errorf("bidi ping-pong: %w", err)
 	}
 	res.add(name, m(kindPingP50), p50(samples).Seconds())
 	if u, ok := c.(unaryAdder); ok {
+		shape = "unary"
 		if err := timed(func(d time.Duration) (err error) { samples, err = unaryAdds(ctx, u, d); return err }); err != nil {
 			return fmt.Errorf("unary add: %w", err)
 		}
@@ -159,6 +181,26 @@ func streamsOnce(cfg config, s system, res *results) (err error) {
 		return nil
 	}
 	return idleStreamsOnce(ctx, ln.Addr().String(), s.name(), holdStreams(cfg), res)
+}
+
+// startCPUProfile starts a CPU profile written to path and returns the
+// function that stops it.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // unaryAdds calls Add back to back for d and returns every call's
@@ -323,7 +365,9 @@ func reportStreams(b *strings.Builder, cfg config, res *results) {
 	n := holdStreams(cfg)
 	m := func(kind string, n int) metric { return metric{streamsWorkload, kind, n} }
 	fmt.Fprintf(b, "\n## Streams\n\n")
-	fmt.Fprintf(b, "One connection per system. *items/s*: a server stream of int64 items, received for the measured time. "+
+	fmt.Fprintf(b, "Each shape runs on one stream of one connection per system: the same connection throughout for simplerpc and gRPC, "+
+		"a connection per shape for the floor and drpc (a drpc connection carries one stream at a time, so drpc has no idle-streams figure; "+
+		"rpcx v1.9.1 streams only by handing over a raw connection, with no messages, so it takes no part). *items/s*: a server stream of int64 items, received for the measured time. "+
 		"*down* / *up MB/s*: a server stream, and a client stream, of 64 KiB []byte chunks (payload bytes; the client stream's time runs until the server's answer). "+
 		"*ping-pong p50*: one bidi stream, send one int64 and receive it back, repeated; *unary Add p50*: Add calls on the same connection, in the same run "+
 		"(the floor's ping-pong is a request/response frame pair, and it has no separate unary call). "+

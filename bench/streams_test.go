@@ -10,7 +10,7 @@ import (
 
 // TestStreamSystems checks that every stream shape of every system that
 // serves streams runs and passes its own checks, and that the systems
-// that take part are the floor, simplerpc-cbor and grpc.
+// that take part are the floor, simplerpc-cbor, grpc and drpc.
 func TestStreamSystems(t *testing.T) {
 	var names []string
 	for _, s := range allSystems() {
@@ -77,7 +77,7 @@ func TestStreamSystems(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(names, ","); got != "floor,simplerpc-cbor,grpc" {
+	if got := strings.Join(names, ","); got != "floor,simplerpc-cbor,grpc,drpc" {
 		t.Errorf("systems with streams: %s", got)
 	}
 }
@@ -86,7 +86,7 @@ func TestStreamSystems(t *testing.T) {
 // that serve streams, idle streams in a child process included, and
 // checks that the report has every figure.
 func TestStreamsScenario(t *testing.T) {
-	cfg, err := parseFlags([]string{"-smoke", "-workloads", "streams", "-systems", "floor,simplerpc-cbor,grpc"})
+	cfg, err := parseFlags([]string{"-smoke", "-workloads", "streams", "-systems", "floor,simplerpc-cbor,grpc,drpc"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,15 +101,13 @@ func TestStreamsScenario(t *testing.T) {
 	var b strings.Builder
 	reportStreams(&b, cfg, res)
 	md := b.String()
-	for _, row := range []string{"| floor |", "| simplerpc-cbor |", "| grpc |"} {
+	for _, row := range []string{"| floor |", "| simplerpc-cbor |", "| grpc |", "| drpc |"} {
 		line := md[strings.Index(md, row):]
 		line = line[:strings.Index(line, "\n")]
 		// The floor has no unary call and no idle streams: 6 cells left
-		// empty; the others have every figure.
-		want := 0
-		if row == "| floor |" {
-			want = 6
-		}
+		// empty; drpc has no idle streams: 4; the others have every
+		// figure.
+		want := map[string]int{"| floor |": 6, "| drpc |": 4}[row]
 		if got := strings.Count(line, "–"); got != want {
 			t.Errorf("%s has %d empty cells, want %d:\n%s", row, got, want, line)
 		}
