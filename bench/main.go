@@ -37,7 +37,7 @@ type config struct {
 	scen    []scenario // the scenario workloads to run
 	systems []system
 	out     string
-	profile string // directory of the conns workload's CPU profiles; "" for none
+	profile string // directory of the conns and streams workloads' CPU profiles; "" for none
 	args    []string
 }
 
@@ -51,6 +51,13 @@ func main() {
 	}
 	if spec := os.Getenv(connsChildEnv); spec != "" {
 		if err := runConnsChild(spec); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if spec := os.Getenv(streamsChildEnv); spec != "" {
+		if err := runStreamsChild(spec); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
@@ -80,7 +87,7 @@ func parseFlags(args []string) (config, error) {
 	workList := fs.String("workloads", "", "comma-separated workloads to run (default all): "+strings.Join(append(append(workloadNames(workloads()), idleWorkload), scenarioNames(scenarios())...), ","))
 	otel := fs.Bool("otel", false, "measure only the cost of OpenTelemetry instrumentation, simplerpc beside gRPC-go with otelgrpc (otel.go); default -out results/otel.md")
 	out := fs.String("out", "results/latest.md", "markdown report path; throughput.svg is written beside it")
-	profile := fs.String("cpuprofile", "", "directory to write profiles of the conns workload into: CPU and goroutine profiles of its server and clients, the server's heap after the load")
+	profile := fs.String("cpuprofile", "", "directory to write profiles of the conns workload into: CPU and goroutine profiles of its server and clients, the server's heap after the load; and of the streams workload: a CPU profile of each shape")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

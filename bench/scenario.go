@@ -33,6 +33,7 @@ func scenarios() []scenario {
 		httpScenario(),
 		tailScenario(),
 		slowlinkScenario(),
+		streamsScenario(),
 	}
 }
 
