@@ -209,11 +209,11 @@ func (st *serverStream) stopReading() {
 // send sends one item, first waiting while the client's window is full
 // or, for a stream within a session, while it is detached. An item of a
 // resumable stream is kept until the client reports it consumed.
-func (st *serverStream) send(ctx context.Context, c codec.Codec, v reflect.Value) error {
+func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	buf.Write(make([]byte, wire.HeaderSize))
-	if err := c.Append(buf, v.Interface()); err != nil {
+	if err := c.Append(buf, v); err != nil {
 		return fmt.Errorf("%w: %w", errResult, err)
 	}
 	if n := buf.Len() - wire.HeaderSize; n > st.srv.cfg.maxMessageSize {
@@ -373,21 +373,31 @@ func (st *serverStream) output(ctx context.Context, c codec.Codec, method string
 	if seq.IsNil() {
 		return nil, nil
 	}
-	if !st.shape.outErr {
+	send := func(v any) error { return st.send(ctx, c, v) }
+	handled, iterErr, sendErr := rangeTyped(seq.Interface(), send)
+	switch {
+	case handled:
+	case !st.shape.outErr:
 		for v := range seq.Seq() {
-			if err := st.send(ctx, c, v); err != nil {
-				return st.sendError(ctx, method, err), nil
+			if sendErr = send(v.Interface()); sendErr != nil {
+				break
 			}
 		}
-	} else {
+	default:
 		for v, ev := range seq.Seq2() {
-			if err, _ := ev.Interface().(error); err != nil {
-				return remoteError(method, err, stacks)
+			if iterErr, _ = ev.Interface().(error); iterErr != nil {
+				break
 			}
-			if err := st.send(ctx, c, v); err != nil {
-				return st.sendError(ctx, method, err), nil
+			if sendErr = send(v.Interface()); sendErr != nil {
+				break
 			}
 		}
+	}
+	if iterErr != nil {
+		return remoteError(method, iterErr, stacks)
+	}
+	if sendErr != nil {
+		return st.sendError(ctx, method, sendErr), nil
 	}
 	// An iterator that stopped because the stream's context ended did
 	// not finish its stream.

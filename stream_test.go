@@ -879,3 +879,29 @@ func TestStreamRegisterRules(t *testing.T) {
 		}
 	}
 }
+
+// Points streams structs: items of a type the server ranges over by
+// reflection.
+func (f *Feed) Points(n int) iter.Seq[Point] {
+	return func(yield func(Point) bool) {
+		for i := range n {
+			if !yield(Point{X: i, Y: -i, Label: fmt.Sprint("p", i)}) {
+				return
+			}
+		}
+	}
+}
+
+func TestStreamStructItems(t *testing.T) {
+	_, _, c, _ := startFeed(t)
+	i := 0
+	for p, err := range simplerpc.Stream[Point](context.Background(), c, "Feed.Points", 500) {
+		if err != nil || p.X != i || p.Y != -i || p.Label != fmt.Sprint("p", i) {
+			t.Fatalf("item %d: %+v, %v", i, p, err)
+		}
+		i++
+	}
+	if i != 500 {
+		t.Fatalf("%d items, want 500", i)
+	}
+}
