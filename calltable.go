@@ -33,15 +33,13 @@ import (
 // completes it, the caller that removes it, or the table itself when it
 // fails it (failAll). The owner signals done exactly once.
 //
-// Streams. A stream is an id that stays open for many messages each way,
-// with its own flow-control window. It would sit in a second map beside
-// calls (streams map[uint64]*streamEntry), numbered from the same next
-// counter, on the same lanes: its messages arrive as frames of their own
-// kinds, so complete, the unary reply's fast path, never looks at it. A
-// stream counts as pending for the ack floor (one more lookup, in the ack
-// path only), and the sweeps (moveLocked) walk both maps: an orphaned
-// stream is resumed or failed with its connection's calls. A stream leaves
-// the table when both sides have closed it, not on its first message.
+// Streams. A stream is a pending call with a clientStream attached
+// (stream_client.go), numbered from the same counter, on the same lanes.
+// Its items and windows arrive as frames of their own kinds, routed
+// through stream, so complete, the unary reply's fast path, never looks at
+// them; its reply completes it as any call's. The sweep that orphans a
+// connection's calls detaches its streams, and the one that adopts them
+// sends each stream's call frame again followed by a resume window.
 type callTable struct {
 	// active counts the calls registered whose callers have not yet
 	// returned (leave): a call whose reply was read but whose caller has
@@ -53,7 +51,7 @@ type callTable struct {
 
 	noSessions bool // no session: calls never outlive their connection, and no acks are sent
 
-	mu       sync.Mutex // guards every field below; a leaf: no other lock is taken under it
+	mu       sync.Mutex // guards every field below; only a clientStream's mu is taken under it
 	sid      [wire.SessionIDSize]byte
 	named    bool                    // a hello named sid: later ones ask to resume it
 	next     uint64                  // the last call id handed out
@@ -251,8 +249,6 @@ func (t *callTable) complete(l *lane, id uint64, size int) (*pendingCall, settle
 	return pc, s
 }
 
-// stop records that l takes no new calls (the server sent go-away, or a
-// write failed), and reports whether it carries none.
 // stream returns the stream of the pending call id, or nil.
 func (t *callTable) stream(id uint64) *clientStream {
 	t.mu.Lock()
@@ -263,6 +259,8 @@ func (t *callTable) stream(id uint64) *clientStream {
 	return nil
 }
 
+// stop records that l takes no new calls (the server sent go-away, or a
+// write failed), and reports whether it carries none.
 func (t *callTable) stop(l *lane) (idle bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -25,7 +25,7 @@ import (
 // connections; roundTrip registers the call in the endpoint's callTable
 // and writes it on a clientConn, whose reader completes it in the table.
 // Lock order: c.mu, then an endpoint's mu, then a connection's mu; the
-// call table's mu is a leaf.
+// call table's mu, then a stream's.
 type Client struct {
 	target string
 	cfg    clientConfig

@@ -29,7 +29,8 @@ import (
 // its health.
 //
 // Lock order: ep.mu before cc.mu (conn and prune ask a connection whether
-// it is usable); the call table's mu is a leaf, never held with another.
+// it is usable); the call table's mu is held with no other but a
+// stream's own (stream_client.go).
 type endpoint struct {
 	cfg   *clientConfig // dialing, TLS, retry policy, logger; read-only
 	cs    connSettings  // what its connections need of cfg

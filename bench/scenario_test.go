@@ -54,7 +54,7 @@ func TestHTTPServers(t *testing.T) {
 // and checks that each recorded its numbers and wrote its section.
 func TestScenarios(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs every scenario")
+		t.Skip("runs every scenario, a few seconds each: not in -short mode")
 	}
 	systems, err := selectSystems(refFloor + "," + refSimpleRPC)
 	if err != nil {
