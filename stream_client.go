@@ -43,13 +43,11 @@ type clientStream struct {
 	queued   int64           // their cost
 	recvd    uint64          // items received
 	open     bool            // the server said the stream is open
-	consumed wire.Window
-	reported uint64          // consumed.Bytes in the last window frame sent
+	consumed consumption     // of the items received
 	sent     uint64          // cost of the items sent
 	nsent    uint64          // items sent (the end included)
 	peer     wire.Window     // the server's last window frame
-	kept     []*bytes.Buffer // frames of items sent and not known consumed (resumable only; pooled)
-	keptFrom uint64          // the index of kept[0] among the items sent
+	kept     keptItems       // items sent and not known consumed (resumable only)
 }
 
 // item takes in an item frame of the server's, from cc.
@@ -88,7 +86,7 @@ func (cs *clientStream) window(cc *clientConn, h wire.Header, body []byte) error
 	}
 	w, err := wire.ParseWindowBody(body, cs.peer)
 	cs.peer, cs.open = w, true
-	cs.trimLocked(w.Items)
+	cs.kept.trim(w.Items)
 	cs.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
@@ -108,7 +106,7 @@ func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) erro
 		cs.mu.Unlock()
 		return nil
 	}
-	w, err := wire.ParseWindowBody(body, wire.Window{Items: cs.keptFrom, Bytes: cs.peer.Bytes})
+	w, err := wire.ParseWindowBody(body, wire.Window{Items: cs.kept.from, Bytes: cs.peer.Bytes})
 	if err == nil && w.Items > cs.nsent {
 		err = fmt.Errorf("the server says it received %d items of the %d sent", w.Items, cs.nsent)
 	}
@@ -117,11 +115,8 @@ func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) erro
 		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
 	cs.peer.Bytes = w.Bytes
-	cs.trimLocked(w.Items)
-	frames := make([][]byte, len(cs.kept)) // copies: a window arriving meanwhile gives the kept buffers back
-	for i, b := range cs.kept {
-		frames[i] = bytes.Clone(b.Bytes())
-	}
+	cs.kept.trim(w.Items)
+	frames := cs.kept.copies()
 	cs.sendConn = cc
 	cs.mu.Unlock()
 	for _, f := range frames {
@@ -129,17 +124,6 @@ func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) erro
 	}
 	cs.signal()
 	return nil
-}
-
-// trimLocked drops the kept items the server has (those before index n).
-// cs.mu must be held.
-func (cs *clientStream) trimLocked(n uint64) {
-	for len(cs.kept) > 0 && cs.keptFrom < n {
-		putBuffer(cs.kept[0])
-		cs.kept[0] = nil
-		cs.kept = cs.kept[1:]
-		cs.keptFrom++
-	}
 }
 
 // detachLocked takes the stream off its connection, which broke; the
@@ -156,8 +140,8 @@ func (cs *clientStream) detachLocked() {
 func (cs *clientStream) resumeFrame(cc *clientConn) []byte {
 	cs.mu.Lock()
 	cs.recvConn = cc
-	w := wire.Window{Items: cs.recvd, Bytes: cs.consumed.Bytes}
-	cs.reported = w.Bytes
+	w := wire.Window{Items: cs.recvd, Bytes: cs.consumed.w.Bytes}
+	cs.consumed.reported = w.Bytes
 	cs.mu.Unlock()
 	frame := wire.AppendHeader(nil, wire.Header{Kind: wire.KindWindow, Flags: wire.FlagResume, ID: cs.id, Size: wire.WindowBodySize})
 	return wire.AppendWindowBody(frame, w)
@@ -184,12 +168,12 @@ func (cs *clientStream) take() (*bytes.Buffer, bool) {
 	cs.queue = cs.queue[1:]
 	cost := wire.ItemCost(body.Len())
 	cs.queued -= int64(cost)
-	cs.consumed.Items++
-	cs.consumed.Bytes += cost
-	w, conn := cs.consumed, cs.recvConn
-	report := conn != nil && cs.consumed.Bytes-cs.reported >= wire.StreamWindow/4
-	if report {
-		cs.reported = w.Bytes
+	cs.consumed.add(cost)
+	conn := cs.recvConn
+	var w wire.Window
+	report := false
+	if conn != nil {
+		w, report = cs.consumed.due()
 	}
 	cs.mu.Unlock()
 	if report {
@@ -236,9 +220,7 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) (sent bool,
 	cs.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 	cs.nsent++
 	if cs.resumable {
-		b := getBuffer()
-		b.Write(frame)
-		cs.kept = append(cs.kept, b)
+		cs.kept.add(frame)
 	}
 	cs.mu.Unlock()
 	err = conn.w.Write(ctx, frame)

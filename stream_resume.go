@@ -46,7 +46,7 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 		st.mu.Unlock()
 		return fmt.Errorf("%w: window frame resuming call %d, whose call did not come again on this connection", errProtocol, h.ID)
 	}
-	w, err := wire.ParseWindowBody(body, wire.Window{Items: st.keptFrom, Bytes: st.peer.Bytes})
+	w, err := wire.ParseWindowBody(body, wire.Window{Items: st.kept.from, Bytes: st.peer.Bytes})
 	if err == nil && w.Items > st.nsent {
 		err = fmt.Errorf("the client says it received %d items of the %d sent", w.Items, st.nsent)
 	}
@@ -57,13 +57,10 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 	st.resumeOn = nil
 	st.moveLocked(sc)
 	st.peer.Bytes = w.Bytes
-	freed := st.trimLocked(w.Items)
-	frames := make([][]byte, len(st.kept)) // copies: a window arriving meanwhile gives the kept buffers back
-	for i, b := range st.kept {
-		frames[i] = bytes.Clone(b.Bytes())
-	}
+	freed := st.kept.trim(w.Items)
+	frames := st.kept.copies()
 	reply := st.reply
-	mine := wire.Window{Items: st.recvd, Bytes: st.consumed.Bytes}
+	mine := wire.Window{Items: st.recvd, Bytes: st.consumed.w.Bytes}
 	st.mu.Unlock()
 	st.srv.budget.give(freed)
 	frame := wire.AppendHeader(nil, wire.Header{Kind: wire.KindWindow, Flags: wire.FlagResume, ID: st.id, Size: wire.WindowBodySize})
@@ -104,11 +101,8 @@ func (st *serverStream) isFinished() bool {
 // items and reply.
 func (st *serverStream) forget() {
 	st.mu.Lock()
-	n := st.keptCost + int64(len(st.reply))
-	for _, b := range st.kept {
-		putBuffer(b)
-	}
-	st.kept, st.keptCost, st.reply = nil, 0, nil
+	n := st.kept.clear() + int64(len(st.reply))
+	st.reply = nil
 	st.mu.Unlock()
 	st.srv.budget.give(n)
 }

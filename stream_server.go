@@ -48,14 +48,11 @@ type serverStream struct {
 	recvd    uint64          // items (the end included) received
 	ended    bool            // the client ended its half
 	done     bool            // the method stopped consuming: items are dropped
-	consumed wire.Window
-	reported uint64          // consumed.Bytes in the last window frame sent
+	consumed consumption     // of the items received
 	sent     uint64          // cost of the items sent
 	nsent    uint64          // items sent
 	peer     wire.Window     // the client's last window frame
-	kept     []*bytes.Buffer // frames of items sent and not known consumed, oldest first (resumable only; pooled)
-	keptFrom uint64          // the index of kept[0] among the items sent
-	keptCost int64           // the budget kept holds
+	kept     keptItems       // items sent and not known consumed (resumable only); their bytes count on the budget
 	reply    []byte          // the reply frame of a finished resumable stream
 	failed   error           // an item that did not decode, for the reply
 }
@@ -94,8 +91,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 	case st.done:
 		// Dropped unread, but consumed all the same, so that the client
 		// is not left waiting for credit.
-		st.consumed.Items++
-		st.consumed.Bytes += wire.ItemCost(len(body))
+		st.consumed.add(wire.ItemCost(len(body)))
 	default:
 		if st.queued >= wire.StreamWindow {
 			st.mu.Unlock()
@@ -131,7 +127,7 @@ func (sc *serverConn) streamWindow(h wire.Header, body []byte) error {
 	}
 	w, err := wire.ParseWindowBody(body, st.peer)
 	st.peer = w
-	freed := st.trimLocked(w.Items)
+	freed := st.kept.trim(w.Items)
 	st.mu.Unlock()
 	st.srv.budget.give(freed)
 	if err != nil {
@@ -160,12 +156,8 @@ func (st *serverStream) next(ctx context.Context) (body *bytes.Buffer, ok bool, 
 			st.queue = st.queue[1:]
 			cost := wire.ItemCost(body.Len())
 			st.queued -= int64(cost)
-			st.consumed.Items++
-			st.consumed.Bytes += cost
-			w, report := st.consumed, st.consumed.Bytes-st.reported >= wire.StreamWindow/4
-			if report {
-				st.reported = w.Bytes
-			}
+			st.consumed.add(cost)
+			w, report := st.consumed.due()
 			st.releaseLocked(int64(cost))
 			conn := st.conn
 			st.mu.Unlock()
@@ -193,13 +185,12 @@ func (st *serverStream) stopReading() {
 	st.mu.Lock()
 	n := st.queued
 	for _, b := range st.queue {
-		st.consumed.Items++
-		st.consumed.Bytes += wire.ItemCost(b.Len())
+		st.consumed.add(wire.ItemCost(b.Len()))
 		putBuffer(b)
 	}
 	st.releaseLocked(n)
 	st.queue, st.queued, st.done = nil, 0, true
-	w, conn := st.consumed, st.conn
+	w, conn := st.consumed.w, st.conn
 	st.mu.Unlock()
 	if n > 0 && conn != nil {
 		conn.writeWindow(st.id, w)
@@ -234,11 +225,7 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 				st.sent += cost
 				st.nsent++
 				if st.resumable {
-					b := getBuffer()
-					b.Write(frame)
-					st.kept = append(st.kept, b)
-					st.keptCost += int64(len(frame))
-					st.srv.budget.take(int64(len(frame)))
+					st.srv.budget.take(st.kept.add(frame))
 				}
 			}
 			st.mu.Unlock()
@@ -293,21 +280,6 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 		conn.streamed.Add(st.queued)
 	}
 	st.conn = conn
-}
-
-// trimLocked drops the kept items the client has (those before index n)
-// and returns the budget they held. st.mu must be held.
-func (st *serverStream) trimLocked(n uint64) int64 {
-	var freed int64
-	for len(st.kept) > 0 && st.keptFrom < n {
-		freed += int64(st.kept[0].Len())
-		putBuffer(st.kept[0])
-		st.kept[0] = nil
-		st.kept = st.kept[1:]
-		st.keptFrom++
-	}
-	st.keptCost -= freed
-	return freed
 }
 
 // opened tells the client that the stream is open (wire/stream.go).
