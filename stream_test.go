@@ -516,8 +516,8 @@ func TestStreamResumesAcrossReconnects(t *testing.T) {
 		if v != want {
 			t.Fatalf("item %d is %d: lost or repeated items", want, v)
 		}
-		if want++; want%2500 == 0 && proxy.Reset() == 0 {
-			t.Fatalf("after %d items: no connection to reset", want)
+		if want++; want%2500 == 0 {
+			resetOnceConnected(t, proxy, want)
 		}
 	}
 	if want != total {
@@ -525,6 +525,23 @@ func TestStreamResumesAcrossReconnects(t *testing.T) {
 	}
 	if p := f.produced.Load(); p != total {
 		t.Fatalf("the method produced %d items, want %d (run once)", p, total)
+	}
+}
+
+// resetOnceConnected resets the proxy's connections once the client has
+// one again: the items already in the client's window outrun its redial
+// after the previous reset.
+func resetOnceConnected(t *testing.T, proxy *faultproxy.Proxy, items int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for proxy.Conns() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d items: the client did not reconnect within 5s", items)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	if proxy.Reset() == 0 {
+		t.Fatalf("after %d items: no connection to reset", items)
 	}
 }
 
