@@ -98,6 +98,12 @@ func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error)
 		first = 1
 	}
 	for i := first; i < ft.NumIn(); i++ {
+		if ft.In(i).Kind() == reflect.Func {
+			if _, err := newCallbackShape(ft.In(i)); err != nil {
+				return reflect.Value{}, fmt.Errorf("parameter %d is a callback: %w", i+1, err)
+			}
+			continue
+		}
 		if err := encodable(ft.In(i), nil); err != nil {
 			return reflect.Value{}, fmt.Errorf("parameter %d: %w", i+1, err)
 		}

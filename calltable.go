@@ -86,8 +86,9 @@ type pendingCall struct {
 	small   [4]any
 	err     error
 	done    chan struct{}
-	stream  *clientStream // the call's stream, if it opens one
-	reply   []byte        // a stream's reply body, decoded by Finish
+	stream  *clientStream    // the call's stream, if it opens one
+	reply   []byte           // a stream's reply body, decoded by Finish
+	cb      *clientCallbacks // the funcs passed with the call, if any
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(chan struct{}, 1)} }}
@@ -95,7 +96,7 @@ var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(cha
 // release returns a settled call to the pool.
 func (pc *pendingCall) release() {
 	clear(pc.small[:])
-	pc.results, pc.err, pc.on, pc.frame, pc.stream, pc.reply = nil, nil, nil, nil, nil, nil
+	pc.results, pc.err, pc.on, pc.frame, pc.stream, pc.reply, pc.cb = nil, nil, nil, nil, nil, nil, nil
 	pendingPool.Put(pc)
 }
 

@@ -272,8 +272,11 @@ func (c *Client) Call(ctx context.Context, method string, args []any, results ..
 // call makes a call under the retry policy. md is the metadata in wire
 // pairs.
 func (c *Client) call(ctx context.Context, method string, args, results []any, md []string) error {
+	if hasFuncs(args) {
+		return c.callBack(ctx, method, args, results, md) // callback_client.go
+	}
 	return c.attempt(ctx, method, func(ep *endpoint, cc *clientConn) error {
-		return ep.roundTrip(ctx, cc, method, args, results, md)
+		return ep.roundTrip(ctx, cc, method, args, results, md, nil)
 	})
 }
 

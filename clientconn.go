@@ -34,12 +34,13 @@ type clientConn struct {
 	w       *frameio.Writer
 	keep    *keepalive
 	sink    callSink
-	lane    *lane           // this connection in the sink's table
-	owner   chan<- struct{} // nudged, without blocking, when the connection stops or ends
-	maxBody int             // the server's limit on a call frame's body
-	streams bool            // the server takes streams on this connection
-	done    chan struct{}   // closed when both goroutines have returned
-	frames  uint64          // frames read so far, for acks; the read loop's own
+	lane    *lane             // this connection in the sink's table
+	owner   chan<- struct{}   // nudged, without blocking, when the connection stops or ends
+	maxBody int               // the server's limit on a call frame's body
+	streams bool              // the server takes streams on this connection
+	cb      connCallbackState // callbacks on this connection (callback_client.go)
+	done    chan struct{}     // closed when both goroutines have returned
+	frames  uint64            // frames read so far, for acks; the read loop's own
 
 	mu       sync.Mutex // guards the fields below; taken under the endpoint's mu, never the other way
 	err      error      // why the connection ended; nil while it is open
@@ -54,6 +55,7 @@ type callSink interface {
 	// waits for it), and says whether to ack and whether l is drained.
 	complete(l *lane, id uint64, size int) (*pendingCall, settle)
 	stream(id uint64) *clientStream
+	callbacks(id uint64) *clientCallbacks
 	// stop records that l takes no new calls; it reports whether l
 	// carries none.
 	stop(l *lane) (idle bool)
@@ -68,6 +70,7 @@ type connSettings struct {
 	keepInterval   time.Duration
 	keepTimeout    time.Duration
 	maxMessageSize int
+	callbackLimit  int // invocations run at once (WithClientCallbackLimit)
 }
 
 // newClientConn performs the handshake on nc and starts the connection,
@@ -98,6 +101,7 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 		streams: welcome.Flags&wire.WelcomeStreams != 0,
 		done:    make(chan struct{}),
 	}
+	cc.cb.ok, cc.cb.limit = welcome.Flags&wire.WelcomeCallbacks != 0, int64(cs.callbackLimit)
 	cc.lane = newLane(cc)
 	cc.w = frameio.NewWriter(nc, cs.writeTimeout, writeHighWater, func(error) { cc.writeFailed() })
 	cc.keep = startKeepalive(cs.keepInterval, cs.keepTimeout, act,
@@ -237,6 +241,8 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 			}
 		case wire.KindItem, wire.KindWindow:
 			err = cc.streamFrame(h, body)
+		case wire.KindCallback, wire.KindCallbackCancel:
+			err = cc.callbackFrame(h, body)
 		case wire.KindGoAway:
 			cc.goAway(h.Flags&wire.FlagFinal != 0)
 		case wire.KindPing:

@@ -1,6 +1,7 @@
 package simplerpc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,8 +63,9 @@ type endpoint struct {
 
 func newEndpoint(cfg *clientConfig, addr string, onChange func()) *endpoint {
 	ep := &endpoint{
-		cfg:      cfg,
-		cs:       connSettings{writeTimeout: cfg.writeTimeout, keepInterval: cfg.keepInterval, keepTimeout: cfg.keepTimeout, maxMessageSize: cfg.maxMessageSize},
+		cfg: cfg,
+		cs: connSettings{writeTimeout: cfg.writeTimeout, keepInterval: cfg.keepInterval, keepTimeout: cfg.keepTimeout, maxMessageSize: cfg.maxMessageSize,
+			callbackLimit: cmp.Or(cfg.callbackLimit, DefaultClientCallbacks)},
 		addr:     addr,
 		calls:    newCallTable(cfg.noSessions),
 		wake:     make(chan struct{}, 1),
@@ -171,6 +173,9 @@ func (ep *endpoint) dial(ctx context.Context) (*clientConn, bool, error) {
 		}
 	}
 	hello := wire.Hello{Version: wire.Version, Codec: ep.cfg.codec, Flags: wire.HelloStreams}
+	if !ep.cfg.noCallbacks {
+		hello.Flags |= wire.HelloCallbacks
+	}
 	if !ep.cfg.noSessions {
 		var resume bool
 		hello.Session, resume = ep.calls.hello()

@@ -37,6 +37,9 @@ func (m *method) openArgs(c codec.Codec, data []byte) (codec.Array, *Error) {
 // the method with, as decodeArgs.
 func (m *method) decodeArray(a *codec.Array) ([]reflect.Value, *Error) {
 	arr := *a
+	if m.callbacks != nil {
+		return m.decodeCallbackArgs(&arr) // callback_server.go
+	}
 	// A struct method's arguments are one map, by name, or else the
 	// struct's fields by position (see decodeStructArg).
 	if m.structArg {
@@ -157,6 +160,9 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 	}
 	if m.ctx {
 		args[m.lead-1] = reflect.ValueOf(ctx) // converted to context.Context by Call
+	}
+	if m.callbacks != nil {
+		defer m.bindCallbacks(ctx, args)() // callback_server.go
 	}
 	var st *serverStream
 	if m.stream != nil {

@@ -47,6 +47,10 @@ func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *jsonrpc
 	if m.stream != nil {
 		return nil, errorf(CodeInvalidArgument, m.name, "%s streams (a %s stream): call it over the native protocol; JSON-RPC over HTTP carries no streams", m.name, m.stream.kind()), nil
 	}
+	if m.callbacks != nil {
+		return nil, errorf(CodeInvalidArgument, m.name, "%s takes a callback (parameter %d, %s): call it over the native protocol; JSON-RPC over HTTP carries no callbacks",
+			m.name, m.callbacks[0].index+1, m.callbacks[0].shape.typ), nil
+	}
 	args := req.Params
 	switch {
 	case args == nil:

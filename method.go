@@ -44,6 +44,9 @@ type method struct {
 	cost      runCost      // how long its calls run, for runInline
 	reply     replySize    // how large its replies are, for the memory budget
 	stream    *streamShape // how it streams; nil for a method that does not
+	// callbacks are its parameters of func type (callback_shape.go); nil
+	// for a method that takes none.
+	callbacks []callbackParam
 }
 
 // newMethod checks fn's signature and builds its table entry. fn is a
@@ -68,6 +71,13 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 		p := t.In(i)
 		if p == contextType {
 			return nil, fmt.Errorf("parameter %d is a context.Context; only the first parameter may be", i+1-btoi(rcvr.IsValid()))
+		}
+		if _, _, isIter := iterShape(p); p.Kind() == reflect.Func && !isIter {
+			if err := m.addCallback(p, i == t.NumIn()-1); err != nil {
+				return nil, fmt.Errorf("parameter %d (%s): %w", len(m.params)+1, p, err)
+			}
+			fields = append(fields, reflect.StructField{Name: fmt.Sprintf("P%d", i), Type: p})
+			continue
 		}
 		if elem, withErr, ok := iterShape(p); ok && i == t.NumIn()-1 && !m.variadic {
 			if err := checkItem(elem); err != nil {
@@ -107,6 +117,9 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 			return nil, fmt.Errorf("result %d (%s): %w", i+1, r, err)
 		}
 		m.results = append(m.results, r)
+	}
+	if m.callbacks != nil && m.stream != nil {
+		return nil, fmt.Errorf("a method that streams takes no callbacks")
 	}
 	m.argsType = reflect.StructOf(fields)
 	m.reply.fixed = fixedReply(m.results)

@@ -38,6 +38,9 @@ type serverConfig struct {
 	// describe.go).
 	noIntrospection bool
 	cors            *corsPolicy // WithCORS, in cors.go
+	// callbacksPerCall and callbacksPerConn bound the callback
+	// invocations in flight (WithCallbackLimits, in callback_server.go).
+	callbacksPerCall, callbacksPerConn int
 }
 
 type clientConfig struct {
@@ -56,6 +59,10 @@ type clientConfig struct {
 	maxMessageSize int
 	writeTimeout   time.Duration
 	healthInterval time.Duration // WithHealthCheck
+	// noCallbacks and callbackLimit: WithCallbacks and
+	// WithClientCallbackLimit, in callback_client.go.
+	noCallbacks   bool
+	callbackLimit int
 }
 
 // Defaults for the options.

@@ -24,7 +24,12 @@ func TestProtocol_2_ViolationsClose(t *testing.T) {
 		log   string
 	}{
 		{"kind 0", 0, 0, nil, "unknown frame kind"},
-		{"kind 10", 10, 0, nil, "unknown frame kind"},
+		{"kind 13", 13, 0, nil, "unknown frame kind"},
+		{"callback from the client", wire.KindCallback, 0, []byte{0, 1, 0, 0x80}, "client sent a callback frame"},
+		{"callback cancel from the client", wire.KindCallbackCancel, 0, []byte{1}, "client sent a callback-cancel frame"},
+		{"callback reply without callbacks", wire.KindCallbackReply, 0, []byte{1, 0x80}, "without asking for callbacks"},
+		{"callback reply with bit 4", wire.KindCallbackReply, 1 << 4, []byte{1, 0x80}, "reserved flags"},
+		{"callback cancel without a body", wire.KindCallbackCancel, 0, nil, "callback-cancel frame with a 0-byte body"},
 		{"item without streams", wire.KindItem, 0, []byte{0x01}, "without asking for streams"},
 		{"window without streams", wire.KindWindow, 0, make([]byte, wire.WindowBodySize), "without asking for streams"},
 		{"window of 8 bytes", wire.KindWindow, 0, make([]byte, 8), "window frame with a 8-byte body"},

@@ -84,21 +84,28 @@ func TestProtocol_1_TLSRequired(t *testing.T) {
 }
 
 // TestProtocol_1_ReservedHelloFlagsIgnored: hello flags other than
-// session, resume and streams are ignored, and not granted (the welcome's
-// flags stay 0); streams asked for are granted.
+// session, resume, streams and callbacks are ignored, and not granted (the
+// welcome's flags stay 0); streams and callbacks asked for are granted.
 func TestProtocol_1_ReservedHelloFlagsIgnored(t *testing.T) {
 	ts := startServer(t)
 	w := dialWire(t, ts.addr)
-	wel := w.hello(wire.Hello{Version: wire.Version, Flags: 0xf8, Codec: "json"})
+	wel := w.hello(wire.Hello{Version: wire.Version, Flags: 0xf0, Codec: "json"})
 	if wel.Status != wire.StatusOK || wel.Flags != 0 {
 		t.Fatalf("hello with reserved flags: welcome %+v", wel)
 	}
 	w.codec = codecByName(t, "json")
 	w.expectAdd(1)
 	w = dialWire(t, ts.addr)
-	wel = w.hello(wire.Hello{Version: wire.Version, Flags: 0xf8 | wire.HelloStreams, Codec: "json"})
+	wel = w.hello(wire.Hello{Version: wire.Version, Flags: 0xf0 | wire.HelloStreams, Codec: "json"})
 	if wel.Status != wire.StatusOK || wel.Flags != wire.WelcomeStreams {
 		t.Fatalf("hello asking for streams: welcome %+v, want flags %#x", wel, wire.WelcomeStreams)
+	}
+	w.codec = codecByName(t, "json")
+	w.expectAdd(1)
+	w = dialWire(t, ts.addr)
+	wel = w.hello(wire.Hello{Version: wire.Version, Flags: 0xf0 | wire.HelloCallbacks, Codec: "json"})
+	if wel.Status != wire.StatusOK || wel.Flags != wire.WelcomeCallbacks {
+		t.Fatalf("hello asking for callbacks: welcome %+v, want flags %#x", wel, wire.WelcomeCallbacks)
 	}
 	w.codec = codecByName(t, "json")
 	w.expectAdd(1)

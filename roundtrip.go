@@ -9,7 +9,8 @@ import (
 // roundTrip sends one call on cc, a connection of ep, and waits for its
 // reply: the call is encoded, registered in the call table (which numbers
 // it), written, and waited for until cc's reader completes it or ctx ends.
-func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string, args, results []any, md []string) error {
+// cb holds the funcs passed with the call, if any.
+func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string, args, results []any, md []string, cb *clientCallbacks) error {
 	if len(md) > 2*wire.MaxMetadata {
 		return errorf(CodeInvalidArgument, method, "%d metadata pairs; at most %d may travel with a call", len(md)/2, wire.MaxMetadata)
 	}
@@ -21,7 +22,7 @@ func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string
 	}
 
 	pc := pendingPool.Get().(*pendingCall)
-	pc.method, pc.frame, pc.err = method, buf, nil
+	pc.method, pc.frame, pc.err, pc.cb = method, buf, nil, cb
 	// Copying the pointers, rather than keeping the caller's slice, lets
 	// the variadic slice of Call stay on the caller's stack.
 	if len(results) <= len(pc.small) {

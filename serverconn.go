@@ -57,7 +57,11 @@ type serverConn struct {
 	fr        *frameio.Reader
 	sched     connScheduler // where its calls run (scheduler.go)
 
-	streamsOK  bool      // the client may open streams (the hello asked, the welcome granted)
+	streamsOK bool // the client may open streams (the hello asked, the welcome granted)
+
+	callbacksOK bool           // the client runs callbacks (the hello asked, the welcome granted)
+	cbs         *connCallbacks // its calls' callbacks in flight; made by the reader at the first (callback_server.go)
+
 	ownStreams streamsOf // its running streams outside a session, by call id (stream_table.go)
 
 	cancels *cancelSet // running calls that take a context (the session's, if any)
@@ -157,6 +161,10 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		sc.streamsOK = true
 		welcome.Flags |= wire.WelcomeStreams
 	}
+	if err == nil && hello.Flags&wire.HelloCallbacks != 0 {
+		sc.callbacksOK = true
+		welcome.Flags |= wire.WelcomeCallbacks
+	}
 	if welcome != nil {
 		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshakeTimeout))
 		if _, werr := nc.Write(wire.AppendWelcome(nil, *welcome)); werr != nil && err == nil {
@@ -212,6 +220,7 @@ func (sc *serverConn) close() {
 	sc.raw.Close()
 	<-sc.w.Done()
 	sc.srv.track(sc, false)
+	sc.closeCallbacks()
 	if sc.sess != nil {
 		sc.sess.streams.detach(sc)
 		sc.sess.detach(sc)
@@ -343,6 +352,10 @@ func (sc *serverConn) readLoop() error {
 			if err != nil {
 				return err
 			}
+		case wire.KindCallbackReply:
+			if err := sc.callbackReply(h, body); err != nil {
+				return err
+			}
 		case wire.KindPing:
 			sc.writeFrame(wire.Header{Kind: wire.KindPong, ID: h.ID}, nil)
 		case wire.KindPong:
@@ -448,6 +461,9 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		t.stream = sc.openStream(h.ID, m)
 		t.ctx = context.WithValue(ctx, streamKey{}, t.stream)
 	}
+	if m.callbacks != nil {
+		t.ctx = sc.withCallbacks(t.ctx, h.ID, m) // callback_server.go
+	}
 	return t, true, nil
 }
 
@@ -481,7 +497,7 @@ func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, k
 	if len(kv) > 0 {
 		ctx = withIncoming(ctx, metadataFromPairs(kv))
 	}
-	if !m.ctx && !sc.srv.dispatch.intercepted() && m.stream == nil {
+	if !m.ctx && !sc.srv.dispatch.intercepted() && m.stream == nil && m.callbacks == nil {
 		return ctx, nil
 	}
 	var cancel context.CancelFunc

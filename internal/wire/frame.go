@@ -49,12 +49,18 @@ func (k Kind) String() string {
 		return "item"
 	case KindWindow:
 		return "window"
+	case KindCallback:
+		return "callback"
+	case KindCallbackReply:
+		return "callback-reply"
+	case KindCallbackCancel:
+		return "callback-cancel"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // Valid reports whether k is a kind this version of the protocol defines.
-func (k Kind) Valid() bool { return k >= KindCall && k <= KindWindow }
+func (k Kind) Valid() bool { return k >= KindCall && k <= KindCallbackCancel }
 
 // Frame flags.
 const (
@@ -87,7 +93,7 @@ func (k Kind) Flags() uint8 {
 		return FlagEnd
 	case KindWindow:
 		return FlagResume
-	case KindReply:
+	case KindReply, KindCallbackReply:
 		return FlagError
 	case KindGoAway:
 		return FlagFinal
@@ -116,6 +122,10 @@ func CheckReserved(h Header) error {
 	case KindItem:
 		if h.Flags&FlagEnd != 0 && h.Size != 0 {
 			return fmt.Errorf("%w: item frame ending its stream with a %d-byte body, want none", ErrReserved, h.Size)
+		}
+	case KindCallbackCancel:
+		if h.Size == 0 || h.Size > MaxCallbackCancelBody {
+			return fmt.Errorf("%w: callback-cancel frame with a %d-byte body, want 1 to %d", ErrReserved, h.Size, MaxCallbackCancelBody)
 		}
 	case KindWindow:
 		if h.Size != WindowBodySize {

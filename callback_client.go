@@ -1,0 +1,277 @@
+package simplerpc
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
+
+// The client's side of callbacks. A call whose arguments hold funcs
+// sends, in each func's place, its slot — its number among the call's
+// funcs — and keeps the funcs in a clientCallbacks attached to the
+// pending call. A callback frame for the call runs the func in its slot,
+// in a goroutine of its own, with a context derived from the caller's
+// and bounded by the deadline the server sent; its results or error go
+// back in a callback reply. Nothing else of the client is reachable: a
+// frame names a call by id and a func by slot, and only the funcs passed
+// with that call, while it is pending, can be found.
+//
+// The goroutines that run invocations belong to their call: the call
+// does not return before they have (finish), and their contexts end when
+// the call does.
+
+// DefaultClientCallbacks is how many callback invocations a client runs
+// at once on one connection unless WithClientCallbackLimit says
+// otherwise.
+const DefaultClientCallbacks = 256
+
+// WithCallbacks turns callbacks on or off; they are on by default. A
+// client with callbacks off runs none: funcs passed among a call's
+// arguments still travel as callbacks, and the server's every invocation
+// of them fails with CodePermissionDenied (ErrNoCallbacks), without the
+// client hearing of it.
+func WithCallbacks(on bool) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.noCallbacks = !on })
+}
+
+// WithClientCallbackLimit bounds the callback invocations a client runs
+// at once on one connection; an invocation past it is refused, not run,
+// and fails on the server with CodeResourceExhausted. If zero or not
+// given, the limit is DefaultClientCallbacks.
+func WithClientCallbackLimit(n int) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.callbackLimit = n })
+}
+
+// connCallbackState is what a client connection knows of callbacks.
+type connCallbackState struct {
+	ok      bool         // the server may send callbacks here (the welcome granted them)
+	limit   int64        // invocations it runs at once
+	running atomic.Int64 // invocations running
+}
+
+// clientCallbacks is the funcs passed with one call.
+type clientCallbacks struct {
+	methods []*method // by slot: each func, as callbackMethod runs it
+	ctx     context.Context
+	cancel  context.CancelFunc // ends the invocations' contexts when the call returns
+
+	mu      sync.Mutex                    // guards the fields below
+	running map[uint64]context.CancelFunc // invocations running, by number
+	ended   bool                          // the call returned: no new invocation runs
+	wg      sync.WaitGroup                // the invocations' goroutines
+}
+
+// hasFuncs reports whether args hold a func: the call passes callbacks.
+func hasFuncs(args []any) bool {
+	for _, a := range args {
+		if a != nil && reflect.TypeOf(a).Kind() == reflect.Func {
+			return true
+		}
+	}
+	return false
+}
+
+// newClientCallbacks takes the funcs out of args, a call of method's,
+// and returns them with the arguments to send: each func replaced by its
+// slot, or by nil for a nil func.
+func newClientCallbacks(ctx context.Context, method string, args []any) (*clientCallbacks, []any, error) {
+	cb := &clientCallbacks{running: make(map[uint64]context.CancelFunc)}
+	sent := make([]any, len(args))
+	for i, a := range args {
+		v := reflect.ValueOf(a)
+		if a == nil || v.Kind() != reflect.Func {
+			sent[i] = a
+			continue
+		}
+		if v.IsNil() {
+			continue // nil: the server's method gets a nil func
+		}
+		slot := len(cb.methods)
+		m, err := callbackMethod(method, slot, v)
+		if err != nil {
+			return nil, nil, errorf(CodeInvalidArgument, method, "argument %d (%s) cannot be a callback: %v; call not sent", i+1, v.Type(), err)
+		}
+		cb.methods = append(cb.methods, m)
+		sent[i] = uint64(slot)
+	}
+	cb.ctx, cb.cancel = context.WithCancel(ctx)
+	return cb, sent, nil
+}
+
+// finish ends the call's invocations and waits for their goroutines.
+func (cb *clientCallbacks) finish() {
+	cb.mu.Lock()
+	cb.ended = true
+	cb.mu.Unlock()
+	cb.cancel()
+	cb.wg.Wait()
+}
+
+// callBack makes a call whose arguments hold funcs.
+func (c *Client) callBack(ctx context.Context, method string, args, results []any, md []string) error {
+	cb, sent, err := newClientCallbacks(ctx, method, args)
+	if err != nil {
+		return err
+	}
+	defer cb.finish()
+	return c.attempt(ctx, method, func(ep *endpoint, cc *clientConn) error {
+		if !cc.cb.ok && !c.cfg.noCallbacks {
+			return errorf(CodeNotFound, method, "the server takes no callbacks (it speaks an older version of the protocol); call not sent")
+		}
+		return ep.roundTrip(ctx, cc, method, sent, results, md, cb)
+	})
+}
+
+// callbacks returns the funcs of the pending call id, or nil.
+func (t *callTable) callbacks(id uint64) *clientCallbacks {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pc := t.calls[id]; pc != nil {
+		return pc.cb
+	}
+	return nil
+}
+
+// callbackFrame handles a callback or callback cancel frame.
+func (cc *clientConn) callbackFrame(h wire.Header, body []byte) error {
+	if !cc.cb.ok {
+		return fmt.Errorf("%w: server sent a %s frame on a connection without callbacks", errProtocol, h.Kind)
+	}
+	if h.Kind == wire.KindCallbackCancel {
+		inv, _, err := wire.ParseInvocation(body)
+		if err != nil {
+			return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+		}
+		if cb := cc.sink.callbacks(h.ID); cb != nil {
+			cb.stop(inv)
+		}
+		return nil
+	}
+	c, err := wire.ParseCallback(body)
+	if err != nil {
+		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+	}
+	cb := cc.sink.callbacks(h.ID)
+	switch {
+	case cb == nil:
+		cc.refuseCallback(h.ID, c.Invocation, newError(CodeUnavailable, callbackName("", int(c.Slot)),
+			fmt.Errorf("%w (no call %d is running here)", ErrCallbackExpired, h.ID)))
+		return nil
+	case c.Slot >= uint64(len(cb.methods)):
+		cc.refuseCallback(h.ID, c.Invocation, errorf(CodeInvalidArgument, callbackName("", int(min(c.Slot, 1<<20))),
+			"call %d passed %d func(s): there is no callback %d; not run", h.ID, len(cb.methods), c.Slot))
+		return nil
+	}
+	m := cb.methods[c.Slot]
+	if cc.cb.running.Add(1) > cc.cb.limit {
+		cc.cb.running.Add(-1)
+		cc.refuseCallback(h.ID, c.Invocation, errorf(CodeResourceExhausted, m.name,
+			"the client runs at most %d callbacks at once on a connection; not run", cc.cb.limit))
+		return nil
+	}
+	ctx, ok := cb.start(c)
+	if !ok {
+		cc.cb.running.Add(-1)
+		cc.refuseCallback(h.ID, c.Invocation, newError(CodeUnavailable, m.name, ErrCallbackExpired))
+		return nil
+	}
+	args := append([]byte(nil), c.Args...)
+	go cc.runCallback(cb, m, h.ID, c.Invocation, ctx, args)
+	return nil
+}
+
+// start records invocation c as running and returns its context, unless
+// the call has returned.
+func (cb *clientCallbacks) start(c wire.Callback) (context.Context, bool) {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if cb.ended {
+		return nil, false
+	}
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if c.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(cb.ctx, c.Timeout)
+	} else {
+		ctx, cancel = context.WithCancel(cb.ctx)
+	}
+	if old := cb.running[c.Invocation]; old != nil {
+		old() // a server numbering two invocations alike loses the first's context
+	}
+	cb.running[c.Invocation] = cancel
+	cb.wg.Add(1)
+	return ctx, true
+}
+
+// stop cancels invocation inv, if it runs.
+func (cb *clientCallbacks) stop(inv uint64) {
+	cb.mu.Lock()
+	cancel := cb.running[inv]
+	cb.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// done records that invocation inv has returned.
+func (cb *clientCallbacks) done(inv uint64) {
+	cb.mu.Lock()
+	cancel := cb.running[inv]
+	delete(cb.running, inv)
+	cb.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	cb.wg.Done()
+}
+
+// runCallback runs one invocation and sends its reply.
+func (cc *clientConn) runCallback(cb *clientCallbacks, m *method, id, inv uint64, ctx context.Context, data []byte) {
+	defer cc.cb.running.Add(-1)
+	defer cb.done(inv)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	buf.Write(make([]byte, wire.HeaderSize))
+	buf.Write(wire.AppendInvocation(buf.AvailableBuffer(), inv))
+	start := buf.Len()
+	var e *Error
+	var detail any
+	args, e := m.decodeArgs(cc.codec, data)
+	if e == nil {
+		e, detail = m.invoke(ctx, args, cc.codec, buf, false)
+	}
+	if e == nil && buf.Len()-wire.HeaderSize > cc.maxBody {
+		e = errorf(CodeResourceExhausted, m.name, "callback reply of %d bytes exceeds the server's %d-byte limit", buf.Len()-wire.HeaderSize, cc.maxBody)
+	}
+	var flags uint8
+	if e != nil {
+		e.Stack = "" // the client's stacks stay on the client
+		buf.Truncate(start)
+		if err := appendErrorBody(buf, cc.codec, e, detail); err != nil {
+			buf.Truncate(start)
+			_ = appendErrorBody(buf, cc.codec, errorf(CodeInternal, m.name, "the error could not be encoded: %v", err), nil)
+		}
+		flags = wire.FlagError
+	}
+	frame := buf.Bytes()
+	wire.PutHeader(frame, wire.KindCallbackReply, flags, id)
+	_ = cc.w.Write(cb.ctx, frame) // after the call returned, no one waits for it
+}
+
+// refuseCallback answers an invocation the client does not run.
+func (cc *clientConn) refuseCallback(id, inv uint64, e *Error) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	buf.Write(make([]byte, wire.HeaderSize))
+	buf.Write(wire.AppendInvocation(buf.AvailableBuffer(), inv))
+	if err := appendErrorBody(buf, cc.codec, e, nil); err != nil {
+		return
+	}
+	frame := buf.Bytes()
+	wire.PutHeader(frame, wire.KindCallbackReply, wire.FlagError, id)
+	_ = cc.w.WriteControl(frame)
+}
