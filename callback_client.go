@@ -264,6 +264,7 @@ func (cc *clientConn) runCallback(cb *clientCallbacks, m *method, id, inv uint64
 
 // refuseCallback answers an invocation the client does not run.
 func (cc *clientConn) refuseCallback(id, inv uint64, e *Error) {
+	e.Name, _, _ = matchRegistered(e)
 	buf := getBuffer()
 	defer putBuffer(buf)
 	buf.Write(make([]byte, wire.HeaderSize))

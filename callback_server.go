@@ -180,11 +180,17 @@ func (m *method) bindCallbacks(ctx context.Context, args []reflect.Value) func()
 	}
 	for _, p := range m.callbacks {
 		i := m.lead + p.index
-		if !args[i].IsValid() {
+		if !args[i].IsValid() && cc.conn != nil {
 			args[i] = reflect.Zero(p.shape.typ) // the client passed a nil func
 			continue
 		}
-		slot, shape := args[i].Uint(), p.shape
+		// Without callbacks on the connection, even a nil func gets a
+		// proxy, which says why it cannot run.
+		var slot uint64
+		if args[i].IsValid() {
+			slot = args[i].Uint()
+		}
+		shape := p.shape
 		args[i] = reflect.MakeFunc(shape.typ, func(in []reflect.Value) []reflect.Value {
 			return cc.call(ctx, slot, shape, in)
 		})
@@ -306,6 +312,10 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 			cancel := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+wire.MaxCallbackCancelBody),
 				wire.Header{Kind: wire.KindCallbackCancel, ID: cc.id, Size: uint32(len(wire.AppendInvocation(nil, inv)))})
 			_ = sc.w.WriteControl(wire.AppendInvocation(cancel, inv))
+		}
+		if sc.ctx.Err() != nil {
+			// The call's context ended with its connection.
+			return errorf(CodeConnectionLost, name, "connection lost while the callback was in flight (it may or may not have run)")
 		}
 		return contextError(name, ctx.Err())
 	}
