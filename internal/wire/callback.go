@@ -26,10 +26,6 @@ const (
 	KindCallbackCancel Kind = 12 // server → client: the server gave up on an invocation
 )
 
-// FlagCallbacks is reserved on call frames for callbacks; this version
-// sends it clear.
-const FlagCallbacks uint8 = 1 << 4
-
 // HelloCallbacks: the client runs callbacks (callback.go).
 const HelloCallbacks uint8 = 1 << 3
 

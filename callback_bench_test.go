@@ -1,0 +1,130 @@
+package simplerpc_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simplerpc/simplerpc"
+)
+
+// Pinger calls its callbacks, for the callback benchmarks.
+type Pinger struct{}
+
+// Loop calls f n times in a row and returns how long each invocation
+// took, server → client → server, in nanoseconds.
+func (Pinger) Loop(n int, f func(int) (int, error)) ([]int64, error) {
+	ds := make([]int64, n)
+	for i := range n {
+		start := time.Now()
+		if _, err := f(i); err != nil {
+			return nil, err
+		}
+		ds[i] = int64(time.Since(start))
+	}
+	return ds, nil
+}
+
+// Flood calls f per times from each of callers goroutines at once.
+func (Pinger) Flood(callers, per int, f func(int) (int, error)) error {
+	var wg sync.WaitGroup
+	errs := make([]error, callers)
+	for c := range callers {
+		wg.Go(func() {
+			for i := 0; i < per && errs[c] == nil; i++ {
+				_, errs[c] = f(i)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func startPingerB(b *testing.B) *simplerpc.Client {
+	srv := simplerpc.NewServer(simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err := srv.Register("Calc", &Calc{}); err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Register("Pinger", Pinger{}); err != nil {
+		b.Fatal(err)
+	}
+	l := listen(b)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(l)
+	}()
+	b.Cleanup(func() {
+		_ = srv.Shutdown(context.Background())
+		<-done
+	})
+	return dialB(b, l.Addr().String())
+}
+
+// BenchmarkCallbackRoundTrip measures a callback's round trip (server →
+// client → server, timed on the server) beside a unary Add's (client →
+// server → client, timed on the client) in the same run, in alternating
+// runs of 100 of each; an op is one of each. It reports each one's
+// median and their ratio.
+func BenchmarkCallbackRoundTrip(b *testing.B) {
+	c := startPingerB(b)
+	ctx := context.Background()
+	echo := func(i int) (int, error) { return i, nil }
+	const run = 100
+	var cbs, adds []int64
+	var sum int64
+	args := []any{int64(1), int64(2)}
+	b.ReportAllocs()
+	for done := 0; done < b.N; done += run {
+		var ds []int64
+		if err := c.Call(ctx, "Pinger.Loop", []any{run, echo}, &ds); err != nil {
+			b.Fatal(err)
+		}
+		cbs = append(cbs, ds...)
+		for range run {
+			start := time.Now()
+			if err := c.Call(ctx, "Calc.Add", args, &sum); err != nil {
+				b.Fatal(err)
+			}
+			adds = append(adds, int64(time.Since(start)))
+		}
+	}
+	cb, add := median(cbs), median(adds)
+	b.ReportMetric(cb, "callback-p50-ns")
+	b.ReportMetric(add, "add-p50-ns")
+	b.ReportMetric(cb/add, "callback/add")
+}
+
+// BenchmarkCallbackParallel measures callbacks per second with 64
+// server-side goroutines calling one call's callback at once.
+func BenchmarkCallbackParallel(b *testing.B) {
+	c := startPingerB(b)
+	echo := func(i int) (int, error) { return i, nil }
+	const callers = 64
+	per := max(1, b.N/callers)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	if err := c.Call(context.Background(), "Pinger.Flood", []any{callers, per, echo}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(callers*per)/time.Since(start).Seconds(), "callbacks/s")
+}
+
+func median(ds []int64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[len(s)/2])
+}
