@@ -1,6 +1,7 @@
 package simplerpc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"reflect"
@@ -54,15 +55,31 @@ type connCallbackState struct {
 }
 
 // clientCallbacks is the funcs passed with one call.
+//
+// With a session, the server may send an invocation again on the
+// connection that resumes it; seen tells them apart by number: an
+// invocation running is not run again, and one that ran has its reply
+// sent again from memory. An entry leaves seen once a callback frame
+// says the server settled its invocation (floor), or with the call.
 type clientCallbacks struct {
-	methods []*method // by slot: each func, as callbackMethod runs it
-	ctx     context.Context
-	cancel  context.CancelFunc // ends the invocations' contexts when the call returns
+	methods   []*method // by slot: each func, as callbackMethod runs it
+	resumable bool      // the call outlives its connection: replies are kept
+	ctx       context.Context
+	cancel    context.CancelFunc // ends the invocations' contexts when the call returns
 
-	mu      sync.Mutex                    // guards the fields below
-	running map[uint64]context.CancelFunc // invocations running, by number
-	ended   bool                          // the call returned: no new invocation runs
-	wg      sync.WaitGroup                // the invocations' goroutines
+	mu    sync.Mutex                   // guards the fields below
+	seen  map[uint64]*clientInvocation // invocations running or answered and not settled, by number
+	floor uint64                       // every invocation up to it is settled on the server
+	ended bool                         // the call returned: no new invocation runs
+	wg    sync.WaitGroup               // the invocations' goroutines
+}
+
+// clientInvocation is an invocation the client runs or has run.
+type clientInvocation struct {
+	cancel context.CancelFunc // ends its context
+	reply  []byte             // its reply frame, once it ran (kept when resumable)
+	done   bool
+	also   *clientConn // a connection the server asked again on while it ran: the reply goes there too
 }
 
 // hasFuncs reports whether args hold a func: the call passes callbacks.
@@ -79,7 +96,7 @@ func hasFuncs(args []any) bool {
 // and returns them with the arguments to send: each func replaced by its
 // slot, or by nil for a nil func.
 func newClientCallbacks(ctx context.Context, method string, args []any) (*clientCallbacks, []any, error) {
-	cb := &clientCallbacks{running: make(map[uint64]context.CancelFunc)}
+	cb := &clientCallbacks{seen: make(map[uint64]*clientInvocation)}
 	sent := make([]any, len(args))
 	for i, a := range args {
 		v := reflect.ValueOf(a)
@@ -117,6 +134,7 @@ func (c *Client) callBack(ctx context.Context, method string, args, results []an
 	if err != nil {
 		return err
 	}
+	cb.resumable = !c.cfg.noSessions
 	defer cb.finish()
 	return c.attempt(ctx, method, func(ep *endpoint, cc *clientConn) error {
 		if !cc.cb.ok && !c.cfg.noCallbacks {
@@ -167,6 +185,13 @@ func (cc *clientConn) callbackFrame(h wire.Header, body []byte) error {
 		return nil
 	}
 	m := cb.methods[c.Slot]
+	switch again, reply := cb.repeat(cc, c); {
+	case reply != nil:
+		_ = cc.w.WriteControl(reply) // answered before: the same reply again
+		return nil
+	case again:
+		return nil // running, or settled: nothing to do
+	}
 	if cc.cb.running.Add(1) > cc.cb.limit {
 		cc.cb.running.Add(-1)
 		cc.refuseCallback(h.ID, c.Invocation, errorf(CodeResourceExhausted, m.name,
@@ -184,6 +209,36 @@ func (cc *clientConn) callbackFrame(h wire.Header, body []byte) error {
 	return nil
 }
 
+// repeat forgets the invocations c, which came on cc, says the server
+// settled, and reports whether c's own was seen before — with a copy of
+// its reply frame if it has one to send again; one still running will
+// send its reply on cc too.
+func (cb *clientCallbacks) repeat(cc *clientConn, c wire.Callback) (again bool, reply []byte) {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if c.Acked > cb.floor {
+		cb.floor = c.Acked
+		for inv, ci := range cb.seen {
+			if inv <= cb.floor && ci.done {
+				delete(cb.seen, inv)
+			}
+		}
+	}
+	if c.Invocation <= cb.floor {
+		return true, nil
+	}
+	if ci := cb.seen[c.Invocation]; ci != nil {
+		if ci.reply != nil {
+			return true, bytes.Clone(ci.reply)
+		}
+		if !ci.done {
+			ci.also = cc
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
 // start records invocation c as running and returns its context, unless
 // the call has returned.
 func (cb *clientCallbacks) start(c wire.Callback) (context.Context, bool) {
@@ -199,10 +254,7 @@ func (cb *clientCallbacks) start(c wire.Callback) (context.Context, bool) {
 	} else {
 		ctx, cancel = context.WithCancel(cb.ctx)
 	}
-	if old := cb.running[c.Invocation]; old != nil {
-		old() // a server numbering two invocations alike loses the first's context
-	}
-	cb.running[c.Invocation] = cancel
+	cb.seen[c.Invocation] = &clientInvocation{cancel: cancel}
 	cb.wg.Add(1)
 	return ctx, true
 }
@@ -210,29 +262,42 @@ func (cb *clientCallbacks) start(c wire.Callback) (context.Context, bool) {
 // stop cancels invocation inv, if it runs.
 func (cb *clientCallbacks) stop(inv uint64) {
 	cb.mu.Lock()
-	cancel := cb.running[inv]
+	var cancel context.CancelFunc
+	if ci := cb.seen[inv]; ci != nil {
+		cancel = ci.cancel
+	}
 	cb.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
 }
 
-// done records that invocation inv has returned.
-func (cb *clientCallbacks) done(inv uint64) {
+// done records that invocation inv has returned with reply, its reply
+// frame, which it keeps to send again if the call is resumable. It
+// returns the connection the server asked again on meanwhile, if any.
+func (cb *clientCallbacks) done(inv uint64, reply []byte) (also *clientConn) {
 	cb.mu.Lock()
-	cancel := cb.running[inv]
-	delete(cb.running, inv)
-	cb.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	ci := cb.seen[inv]
+	if ci != nil {
+		also = ci.also
+		ci.done = true
+		if !cb.resumable || inv <= cb.floor {
+			delete(cb.seen, inv)
+		} else {
+			ci.reply = bytes.Clone(reply)
+		}
 	}
-	cb.wg.Done()
+	cb.mu.Unlock()
+	if ci != nil {
+		ci.cancel()
+	}
+	return also
 }
 
 // runCallback runs one invocation and sends its reply.
 func (cc *clientConn) runCallback(cb *clientCallbacks, m *method, id, inv uint64, ctx context.Context, data []byte) {
+	defer cb.wg.Done()
 	defer cc.cb.running.Add(-1)
-	defer cb.done(inv)
 	buf := getBuffer()
 	defer putBuffer(buf)
 	buf.Write(make([]byte, wire.HeaderSize))
@@ -259,7 +324,13 @@ func (cc *clientConn) runCallback(cb *clientCallbacks, m *method, id, inv uint64
 	}
 	frame := buf.Bytes()
 	wire.PutHeader(frame, wire.KindCallbackReply, flags, id)
-	_ = cc.w.Write(cb.ctx, frame) // after the call returned, no one waits for it
+	also := cb.done(inv, frame)
+	// After the call returned, no one waits for it; on a connection that
+	// broke, the server asks again on the next.
+	_ = cc.w.Write(cb.ctx, frame)
+	if also != nil && also != cc {
+		_ = also.w.Write(cb.ctx, frame)
+	}
 }
 
 // refuseCallback answers an invocation the client does not run.

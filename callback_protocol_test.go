@@ -110,7 +110,7 @@ func TestCallbackSecurity(t *testing.T) {
 		send := func(id, slot, inv uint64, args ...any) answer {
 			var buf bytes.Buffer
 			_ = w.codec.AppendArray(&buf, args)
-			w.frame(wire.KindCallback, 0, id, append(wire.AppendCallbackPrefix(nil, slot, inv, 0), buf.Bytes()...))
+			w.frame(wire.KindCallback, 0, id, append(wire.AppendCallbackPrefix(nil, slot, inv, 0, 0), buf.Bytes()...))
 			r, err := w.tryNext()
 			if err != nil || r.Kind != wire.KindCallbackReply || r.ID != id {
 				return answer{}

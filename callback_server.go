@@ -22,8 +22,8 @@ import (
 // return ends its callCallbacks: a proxy called later fails at once with
 // ErrCallbackExpired, and invocations still waiting fail with it too.
 //
-// Locks: a connCallbacks' mu, then a callCallbacks' mu; neither is held
-// while writing or waiting.
+// Locks: a session's mu, a callbackTable's mu and a callCallbacks' mu are
+// each taken alone; none is held while writing or waiting.
 
 // ErrCallbackExpired is the cause of the error a callback proxy returns
 // when the call that received the callback has returned: a callback is
@@ -69,13 +69,16 @@ func WithCallbackLimits(perCall, perConn int) ServerOption {
 // callbacks finds its callCallbacks.
 type callbacksKey struct{}
 
-// connCallbacks is what a connection has of callbacks in flight: the
-// calls whose callbacks may run, by call id, and the room left for
-// invocations. It lives from the first call with callbacks to the
-// connection's end (close).
-type connCallbacks struct {
-	sc    *serverConn
-	slots chan struct{} // one token per invocation in flight on the connection
+// callbackTable is what a connection, or a session across its
+// connections, has of callbacks in flight: the calls whose callbacks may
+// run, by call id, and the room left for invocations. A connection's
+// lives from its first call with callbacks to the connection's end
+// (closeCallbacks); a session's, as long as the session.
+type callbackTable struct {
+	sc    *serverConn   // the connection, for a table without a session
+	sess  *session      // the session, for one with: invocations go to its connection of the moment
+	codec codec.Codec   // what invocations are encoded with: the codec of the connection the table began on
+	slots chan struct{} // one token per invocation in flight
 
 	mu     sync.Mutex                // guards the fields below
 	calls  map[uint64]*callCallbacks // the running calls with callbacks
@@ -84,16 +87,23 @@ type connCallbacks struct {
 
 // callCallbacks is one running call's callbacks.
 type callCallbacks struct {
-	conn   *connCallbacks // nil when the client takes no callbacks
+	table  *callbackTable // nil when the client takes no callbacks
 	id     uint64
 	method string
 	slots  chan struct{} // one token per invocation of this call in flight
 	over   chan struct{} // closed when the call returned
 
-	mu      sync.Mutex             // guards the fields below
-	next    uint64                 // the last invocation number handed out
-	waiting map[uint64]chan cbDone // invocations sent and not answered, by number
-	ended   bool                   // over is closed
+	mu      sync.Mutex                   // guards the fields below
+	next    uint64                       // the last invocation number handed out
+	low     uint64                       // every invocation up to it is settled: answered or given up
+	waiting map[uint64]*serverInvocation // invocations sent and not answered, by number
+	ended   bool                         // over is closed
+}
+
+// serverInvocation is an invocation in flight.
+type serverInvocation struct {
+	done  chan cbDone // its outcome, sent once
+	frame []byte      // its callback frame, to send again on a resumed session's connection
 }
 
 // cbDone is how an invocation ended: the client's reply (its flags and a
@@ -113,25 +123,64 @@ func (sc *serverConn) withCallbacks(ctx context.Context, id uint64, m *method) c
 		perCall = DefaultCallbacksPerCall
 	}
 	cc := &callCallbacks{id: id, method: m.name, slots: make(chan struct{}, perCall), over: make(chan struct{})}
-	if sc.callbacksOK {
-		if sc.cbs == nil {
-			perConn := sc.srv.cfg.callbacksPerConn
-			if perConn <= 0 {
-				perConn = DefaultCallbacksPerConn
-			}
-			sc.cbs = &connCallbacks{sc: sc, slots: make(chan struct{}, perConn), calls: make(map[uint64]*callCallbacks)}
-		}
-		cc.conn = sc.cbs
-		cc.waiting = make(map[uint64]chan cbDone)
-		sc.cbs.mu.Lock()
-		if sc.cbs.closed {
-			cc.conn = nil // the connection is ending; nothing will be sent
-		} else {
-			sc.cbs.calls[id] = cc
-		}
-		sc.cbs.mu.Unlock()
+	if t := sc.callbackTable(); t != nil {
+		cc.waiting = make(map[uint64]*serverInvocation)
+		t.mu.Lock()
+		if !t.closed {
+			cc.table = t
+			t.calls[id] = cc
+		} // else the connection is ending; nothing will be sent
+		t.mu.Unlock()
 	}
 	return context.WithValue(ctx, callbacksKey{}, cc)
+}
+
+// callbackTable returns the table of the connection's calls, or of its
+// session's, made at the first call with callbacks; nil when the client
+// takes no callbacks.
+func (sc *serverConn) callbackTable() *callbackTable {
+	if !sc.callbacksOK {
+		return nil
+	}
+	perConn := sc.srv.cfg.callbacksPerConn
+	if perConn <= 0 {
+		perConn = DefaultCallbacksPerConn
+	}
+	if sess := sc.sess; sess != nil {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		if sess.cbs == nil {
+			sess.cbs = &callbackTable{sess: sess, codec: sc.codec, slots: make(chan struct{}, perConn), calls: make(map[uint64]*callCallbacks)}
+		}
+		return sess.cbs
+	}
+	if sc.cbs == nil {
+		sc.cbs = &callbackTable{sc: sc, codec: sc.codec, slots: make(chan struct{}, perConn), calls: make(map[uint64]*callCallbacks)}
+	}
+	return sc.cbs
+}
+
+// target returns the connection invocations go to now: the table's, or
+// its session's current one if it takes callbacks; nil while the session
+// is detached.
+func (t *callbackTable) target() *serverConn {
+	if t.sess == nil {
+		return t.sc
+	}
+	t.sess.mu.Lock()
+	sc, _ := t.sess.conn.(*serverConn)
+	t.sess.mu.Unlock()
+	if sc == nil || !sc.callbacksOK {
+		return nil
+	}
+	return sc
+}
+
+// get returns the running call id's callbacks, or nil.
+func (t *callbackTable) get(id uint64) *callCallbacks {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.calls[id]
 }
 
 // decodeCallbackArgs decodes the arguments of a method with callbacks.
@@ -180,7 +229,7 @@ func (m *method) bindCallbacks(ctx context.Context, args []reflect.Value) func()
 	}
 	for _, p := range m.callbacks {
 		i := m.lead + p.index
-		if !args[i].IsValid() && cc.conn != nil {
+		if !args[i].IsValid() && cc.table != nil {
 			args[i] = reflect.Zero(p.shape.typ) // the client passed a nil func
 			continue
 		}
@@ -230,9 +279,9 @@ func (cc *callCallbacks) call(callCtx context.Context, slot uint64, shape *callb
 			err = e
 		}
 		out = append(out, reflect.ValueOf(&err).Elem())
-	} else if e != nil && cc.conn != nil {
-		sc := cc.conn.sc
-		sc.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: callback failed (it has no error result to report it)",
+	} else if e != nil && cc.table != nil {
+		srv := cc.table.server()
+		srv.logs.log(srv.cfg.logger, slog.LevelWarn, "simplerpc: callback failed (it has no error result to report it)",
 			slog.String("method", name), slog.Any("error", e))
 	}
 	return out
@@ -241,55 +290,63 @@ func (cc *callCallbacks) call(callCtx context.Context, slot uint64, shape *callb
 // invoke sends one invocation of the func in slot and waits for its
 // results, decoded into ptrs.
 func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, in []reflect.Value, ptrs []any) *Error {
-	if cc.conn == nil {
-		select {
-		case <-cc.over:
-			return newError(CodeUnavailable, name, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
-		default:
-		}
-		return newError(CodePermissionDenied, name, ErrNoCallbacks)
+	expired := func() *Error {
+		return newError(CodeUnavailable, name, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
 	}
 	select {
 	case <-cc.over:
-		return newError(CodeUnavailable, name, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
+		return expired()
 	default:
 	}
+	t := cc.table
+	if t == nil {
+		return newError(CodePermissionDenied, name, ErrNoCallbacks)
+	}
 	// Room in the call, then in the connection.
-	for _, slots := range []chan struct{}{cc.slots, cc.conn.slots} {
+	for _, slots := range []chan struct{}{cc.slots, t.slots} {
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
 		case <-cc.over:
-			return newError(CodeUnavailable, name, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
+			return expired()
 		case <-ctx.Done():
 			return contextError(name, ctx.Err())
 		}
 	}
-	inv, done, e := cc.open(name)
+	inv, low, e := cc.open(name)
 	if e != nil {
 		return e
 	}
-	sc := cc.conn.sc
+	srv := t.server()
+	c := t.codec
 	buf := getBuffer()
 	defer putBuffer(buf)
 	buf.Write(make([]byte, wire.HeaderSize))
-	buf.Write(wire.AppendCallbackPrefix(buf.AvailableBuffer(), slot, inv, timeoutOf(ctx)))
-	if err := sc.codec.AppendValues(buf, in); err != nil {
+	buf.Write(wire.AppendCallbackPrefix(buf.AvailableBuffer(), slot, inv, low, timeoutOf(ctx)))
+	if err := c.AppendValues(buf, in); err != nil {
 		cc.close(inv)
 		return errorf(CodeInvalidArgument, name, "cannot encode the callback's arguments: %v", err)
 	}
-	if size := buf.Len() - wire.HeaderSize; size > sc.srv.cfg.maxMessageSize {
+	if size := buf.Len() - wire.HeaderSize; size > srv.cfg.maxMessageSize {
 		cc.close(inv)
-		return errorf(CodeResourceExhausted, name, "callback of %d bytes exceeds the %d-byte message limit", size, sc.srv.cfg.maxMessageSize)
+		return errorf(CodeResourceExhausted, name, "callback of %d bytes exceeds the %d-byte message limit", size, srv.cfg.maxMessageSize)
 	}
 	frame := buf.Bytes()
 	wire.PutHeader(frame, wire.KindCallback, 0, cc.id)
-	if err := sc.w.Write(ctx, frame); err != nil {
-		cc.close(inv)
-		if ctx.Err() != nil {
-			return contextError(name, ctx.Err())
+	done := cc.keep(inv, frame, t.sess != nil)
+	if done == nil {
+		return expired()
+	}
+	// With a session, a frame that does not reach the client is sent again
+	// on the connection that resumes the session (resendCallbacks).
+	if sc := t.target(); sc != nil {
+		if err := sc.w.Write(ctx, frame); err != nil && t.sess == nil {
+			cc.close(inv)
+			if ctx.Err() != nil {
+				return contextError(name, ctx.Err())
+			}
+			return &Error{Code: CodeConnectionLost, Method: name, Message: "connection failed before the callback was sent: " + err.Error(), cause: err}
 		}
-		return &Error{Code: CodeConnectionLost, Method: name, Message: "connection failed before the callback was sent: " + err.Error(), cause: err}
 	}
 	select {
 	case d := <-done:
@@ -298,9 +355,9 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 			d.err.Method = name
 			return d.err
 		case d.flags&wire.FlagError != 0:
-			return decodeErrorBody(sc.codec, d.body, name)
+			return decodeErrorBody(c, d.body, name)
 		}
-		if err := decodeResults(sc.codec, d.body, name, ptrs); err != nil {
+		if err := decodeResults(c, d.body, name, ptrs); err != nil {
 			if e, ok := err.(*Error); ok {
 				return e
 			}
@@ -309,11 +366,13 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 		return nil
 	case <-ctx.Done():
 		if cc.close(inv) {
-			cancel := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+wire.MaxCallbackCancelBody),
-				wire.Header{Kind: wire.KindCallbackCancel, ID: cc.id, Size: uint32(len(wire.AppendInvocation(nil, inv)))})
-			_ = sc.w.WriteControl(wire.AppendInvocation(cancel, inv))
+			if sc := t.target(); sc != nil {
+				body := wire.AppendInvocation(nil, inv)
+				cancel := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+len(body)), wire.Header{Kind: wire.KindCallbackCancel, ID: cc.id, Size: uint32(len(body))})
+				_ = sc.w.WriteControl(append(cancel, body...))
+			}
 		}
-		if sc.ctx.Err() != nil {
+		if t.sess == nil && t.sc.ctx.Err() != nil {
 			// The call's context ended with its connection.
 			return errorf(CodeConnectionLost, name, "connection lost while the callback was in flight (it may or may not have run)")
 		}
@@ -321,21 +380,52 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 	}
 }
 
-// open numbers a new invocation and records it as waiting, unless the
-// call has returned or its connection ended.
-func (cc *callCallbacks) open(name string) (uint64, chan cbDone, *Error) {
+// server returns the server of the table.
+func (t *callbackTable) server() *Server {
+	if t.sess != nil {
+		return t.sess.srv
+	}
+	return t.sc.srv
+}
+
+// open numbers a new invocation, unless the call has returned or its
+// connection ended, and returns it with the number up to which every
+// invocation is settled.
+func (cc *callCallbacks) open(name string) (inv, low uint64, e *Error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.ended {
-		return 0, nil, newError(CodeUnavailable, name, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
+		return 0, 0, newError(CodeUnavailable, name, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
 	}
 	if cc.waiting == nil {
-		return 0, nil, errorf(CodeConnectionLost, name, "the connection of the call ended; callback not sent")
+		return 0, 0, errorf(CodeConnectionLost, name, "the connection of the call ended; callback not sent")
+	}
+	for cc.low < cc.next {
+		if _, waiting := cc.waiting[cc.low+1]; waiting {
+			break
+		}
+		cc.low++
 	}
 	cc.next++
-	done := make(chan cbDone, 1)
-	cc.waiting[cc.next] = done
-	return cc.next, done, nil
+	cc.waiting[cc.next] = nil // numbered; kept by keep
+	return cc.next, cc.low, nil
+}
+
+// keep records invocation inv, whose frame is built, as waiting — with a
+// copy of its frame if resumable — and returns where its outcome will
+// come; nil if the call ended meanwhile.
+func (cc *callCallbacks) keep(inv uint64, frame []byte, resumable bool) chan cbDone {
+	si := &serverInvocation{done: make(chan cbDone, 1)}
+	if resumable {
+		si.frame = bytes.Clone(frame)
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if _, ok := cc.waiting[inv]; !ok {
+		return nil
+	}
+	cc.waiting[inv] = si
+	return si.done
 }
 
 // close takes invocation inv out of those waiting, reporting whether it
@@ -353,11 +443,13 @@ func (cc *callCallbacks) close(inv uint64) bool {
 // settle hands d to invocation inv, if it still waits.
 func (cc *callCallbacks) settle(inv uint64, d cbDone) {
 	cc.mu.Lock()
-	done := cc.waiting[inv]
-	delete(cc.waiting, inv)
+	si := cc.waiting[inv]
+	if si != nil {
+		delete(cc.waiting, inv)
+	}
 	cc.mu.Unlock()
-	if done != nil {
-		done <- d
+	if si != nil {
+		si.done <- d
 	}
 }
 
@@ -368,9 +460,25 @@ func (cc *callCallbacks) fail(e func() *Error) {
 	waiting := cc.waiting
 	cc.waiting = nil
 	cc.mu.Unlock()
-	for _, done := range waiting {
-		done <- cbDone{err: e()}
+	for _, si := range waiting {
+		if si != nil {
+			si.done <- cbDone{err: e()}
+		}
 	}
+}
+
+// frames returns copies of the frames of the invocations waiting, to
+// send again.
+func (cc *callCallbacks) frames() [][]byte {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	var out [][]byte
+	for _, si := range cc.waiting {
+		if si != nil && si.frame != nil {
+			out = append(out, si.frame)
+		}
+	}
+	return out
 }
 
 // end records that the call returned: its callbacks expire.
@@ -383,23 +491,44 @@ func (cc *callCallbacks) end() {
 	cc.ended = true
 	close(cc.over)
 	cc.mu.Unlock()
-	if cc.conn == nil {
+	t := cc.table
+	if t == nil {
 		return
 	}
 	cc.fail(func() *Error {
 		return newError(CodeUnavailable, cc.method, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
 	})
-	cn := cc.conn
-	cn.mu.Lock()
-	if cn.calls[cc.id] == cc {
-		delete(cn.calls, cc.id)
+	t.mu.Lock()
+	if t.calls[cc.id] == cc {
+		delete(t.calls, cc.id)
 	}
-	cn.mu.Unlock()
+	t.mu.Unlock()
+}
+
+// resendCallbacks sends again, on sc, the invocations in flight of call
+// id, which the client sent again on the connection that resumed its
+// session: those it has answered it answers again from memory, those it
+// has not seen it runs, those it runs it goes on with (PROTOCOL.md §13).
+func (sc *serverConn) resendCallbacks(id uint64) {
+	if sc.sess == nil || !sc.callbacksOK {
+		return
+	}
+	sc.sess.mu.Lock()
+	t := sc.sess.cbs
+	sc.sess.mu.Unlock()
+	if t == nil {
+		return
+	}
+	if cc := t.get(id); cc != nil {
+		for _, f := range cc.frames() {
+			_ = sc.w.Write(sc.ctx, f)
+		}
+	}
 }
 
 // callbackReply hands a callback reply frame to the invocation it
 // answers. A reply for an invocation no longer waiting — the server gave
-// up on it, or its call returned — is dropped.
+// up on it, or its call returned, or it came twice — is dropped.
 func (sc *serverConn) callbackReply(h wire.Header, body []byte) error {
 	if !sc.callbacksOK {
 		return fmt.Errorf("%w: client sent a %s frame without asking for callbacks in its hello", errProtocol, h.Kind)
@@ -408,30 +537,39 @@ func (sc *serverConn) callbackReply(h wire.Header, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
-	if sc.cbs == nil {
+	var t *callbackTable
+	if sc.sess != nil {
+		if sc.probation {
+			return nil // not yet proven to be the session's client
+		}
+		sc.sess.mu.Lock()
+		t = sc.sess.cbs
+		sc.sess.mu.Unlock()
+	} else {
+		t = sc.cbs
+	}
+	if t == nil {
 		return nil
 	}
-	sc.cbs.mu.Lock()
-	cc := sc.cbs.calls[h.ID]
-	sc.cbs.mu.Unlock()
-	if cc != nil {
+	if cc := t.get(h.ID); cc != nil {
 		cc.settle(inv, cbDone{flags: h.Flags, body: bytes.Clone(rest)})
 	}
 	return nil
 }
 
 // closeCallbacks fails the invocations in flight on a connection that
-// ended: the client may or may not have run them.
+// ended without a session: the client may or may not have run them. A
+// session's wait for the connection that resumes it.
 func (sc *serverConn) closeCallbacks() {
-	cn := sc.cbs
-	if cn == nil {
+	t := sc.cbs
+	if t == nil {
 		return
 	}
-	cn.mu.Lock()
-	cn.closed = true
-	calls := cn.calls
-	cn.calls = nil
-	cn.mu.Unlock()
+	t.mu.Lock()
+	t.closed = true
+	calls := t.calls
+	t.calls = nil
+	t.mu.Unlock()
 	for _, cc := range calls {
 		cc.fail(func() *Error {
 			return errorf(CodeConnectionLost, cc.method, "connection lost while the callback was in flight (it may or may not have run)")

@@ -60,7 +60,7 @@ type serverConn struct {
 	streamsOK bool // the client may open streams (the hello asked, the welcome granted)
 
 	callbacksOK bool           // the client runs callbacks (the hello asked, the welcome granted)
-	cbs         *connCallbacks // its calls' callbacks in flight; made by the reader at the first (callback_server.go)
+	cbs         *callbackTable // its calls' callbacks in flight, without a session; made by the reader at the first (callback_server.go)
 
 	ownStreams streamsOf // its running streams outside a session, by call id (stream_table.go)
 
@@ -144,6 +144,12 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		sc.close()
 		return nil
 	}
+	// Before the session: its other connections may send callbacks
+	// here as soon as it is attached.
+	if err == nil && hello.Flags&wire.HelloCallbacks != 0 {
+		sc.callbacksOK = true
+		welcome.Flags |= wire.WelcomeCallbacks
+	}
 	if err == nil && hello.Flags&wire.HelloSession != 0 {
 		sess, res := s.attachSession(hello, sc)
 		switch res {
@@ -160,10 +166,6 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	if err == nil && hello.Flags&wire.HelloStreams != 0 {
 		sc.streamsOK = true
 		welcome.Flags |= wire.WelcomeStreams
-	}
-	if err == nil && hello.Flags&wire.HelloCallbacks != 0 {
-		sc.callbacksOK = true
-		welcome.Flags |= wire.WelcomeCallbacks
 	}
 	if welcome != nil {
 		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshakeTimeout))
@@ -400,7 +402,8 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 			sc.sess.resend(sc, r) // answered from memory
 			return t, false, nil
 		case callRunning:
-			return t, false, nil // answered when it finishes
+			sc.resendCallbacks(h.ID) // its callbacks in flight (callback_server.go)
+			return t, false, nil     // answered when it finishes
 		case callStale:
 			sc.refuseID(h.ID, call.Method, "is at or below the ids the client acknowledged")
 			return t, false, nil

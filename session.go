@@ -102,6 +102,8 @@ type session struct {
 	expiry *time.Timer
 
 	streams streamsOf // its streams, which outlive its connections (stream_table.go); its own lock
+
+	cbs *callbackTable // its calls' callbacks in flight, across its connections (callback_server.go); made under mu
 }
 
 // sessionCall is a call the session received: running, or done with its

@@ -18,6 +18,12 @@ import (
 // same call id, whose body starts with the invocation's number. A
 // callback cancel (KindCallbackCancel) tells the client that the server
 // gave up on an invocation.
+//
+// Over a resumed session, the server sends again the callback frames of a
+// call's invocations in flight when the client sends the call again; the
+// client tells them apart by number, runs each invocation once, and keeps
+// each one's reply, to send again, until a later callback frame of the
+// call says the server has settled it (Acked) or the call ends.
 
 // The callback frame kinds. Values are fixed by PROTOCOL.md.
 const (
@@ -46,15 +52,17 @@ var ErrMalformedCallback = errors.New("wire: malformed callback body")
 type Callback struct {
 	Slot       uint64        // which func of the call: the value the client put in its place among the arguments
 	Invocation uint64        // the invocation's number within the call, from 1
+	Acked      uint64        // every invocation of the call up to this one is settled on the server: answered, or given up
 	Timeout    time.Duration // the time left before the invocation's deadline; 0 means none
 	Args       []byte        // codec-encoded array of arguments
 }
 
 // AppendCallbackPrefix appends everything of a callback body that
 // precedes the arguments.
-func AppendCallbackPrefix(dst []byte, slot, invocation uint64, timeout time.Duration) []byte {
+func AppendCallbackPrefix(dst []byte, slot, invocation, acked uint64, timeout time.Duration) []byte {
 	dst = binary.AppendUvarint(dst, slot)
 	dst = binary.AppendUvarint(dst, invocation)
+	dst = binary.AppendUvarint(dst, acked)
 	return binary.AppendUvarint(dst, timeoutMicros(timeout))
 }
 
@@ -76,6 +84,10 @@ func ParseCallback(body []byte) (Callback, error) {
 	}
 	body = body[n:]
 	if c.Invocation, n = binary.Uvarint(body); n <= 0 || c.Invocation == 0 {
+		return c, ErrMalformedCallback
+	}
+	body = body[n:]
+	if c.Acked, n = binary.Uvarint(body); n <= 0 || c.Acked >= c.Invocation {
 		return c, ErrMalformedCallback
 	}
 	body = body[n:]
