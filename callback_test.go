@@ -321,3 +321,42 @@ func TestCallbackRefused(t *testing.T) {
 		t.Fatal("a client with callbacks off ran one")
 	}
 }
+
+// Bind checks a stub's callbacks against the server's: a func whose
+// signature does not match the callback's fails Bind, naming it; a
+// callback in the server's description says its signature.
+func TestCallbackContractCheck(t *testing.T) {
+	ts, _ := startJobs(t)
+	c := dial(t, ts.addr)
+	var wrongArg struct {
+		Run func(ctx context.Context, n int, progress func(done string, total int)) (int, error)
+	}
+	err := c.Bind("Jobs", &wrongArg)
+	if err == nil || !contains(err.Error(), "callback argument 1") {
+		t.Fatalf("a callback taking a string for an int: %v", err)
+	}
+	var notFunc struct {
+		Run func(ctx context.Context, n int, progress int) (int, error)
+	}
+	if err := c.Bind("Jobs", &notFunc); err == nil || !contains(err.Error(), "takes a callback") {
+		t.Fatalf("a value for a callback: %v", err)
+	}
+	var fewResults struct {
+		Parallel func(ctx context.Context, n int, f func(int)) (int, error)
+	}
+	if err := c.Bind("Jobs", &fewResults); err == nil || !contains(err.Error(), "expects 1 result of it") {
+		t.Fatalf("a callback without the result the server expects: %v", err)
+	}
+	d, err := c.Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.Method("Jobs.Visit")
+	if m == nil || len(m.Params) != 2 || m.Params[1].Callback == nil {
+		t.Fatalf("Jobs.Visit described as %+v", m)
+	}
+	cb := m.Params[1].Callback
+	if !cb.Context || !cb.Error || len(cb.Params) != 1 || cb.Params[0].Go != "string" || len(cb.Results) != 1 || cb.Results[0].Go != "int" {
+		t.Fatalf("Visit's callback described as %+v", cb)
+	}
+}

@@ -84,8 +84,11 @@ type TypeDescription struct {
 	// Go is the Go type, as reflect prints it: "int", "[]string",
 	// "calc.Point".
 	Go string `json:"go"`
-	// Schema is the language-neutral shape of its values.
+	// Schema is the language-neutral shape of its values. For a callback,
+	// what travels in its place: the func's slot, or null.
 	Schema *Schema `json:"schema"`
+	// Callback describes a parameter that is a callback; nil for others.
+	Callback *CallbackDescription `json:"callback,omitempty"`
 }
 
 // Service returns the description of the named service, or nil.
@@ -185,6 +188,7 @@ func (m *method) describe(b *schemaBuilder) MethodDescription {
 	for i, r := range m.results {
 		md.Results[i] = TypeDescription{Go: r.String(), Schema: b.schema(r)}
 	}
+	m.describeCallbacks(b, &md) // describe_callback.go
 	if s := m.stream; s != nil {
 		md.Stream = &StreamDescription{Kind: s.kind()}
 		if s.in != nil {

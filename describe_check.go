@@ -226,7 +226,11 @@ func compareList(d *Description, b *schemaBuilder, m *MethodDescription, params 
 	var diffs []string
 	for i, p := range stubFixed {
 		if i < fixedN {
-			if why := shapeDiff(b, p, d, server[i].Schema); why != "" {
+			if why, ok := callbackDiff(b, d, p, server[i]); ok { // describe_callback.go
+				if why != "" {
+					diffs = append(diffs, paramDiff(i, server[i].Go, p, why))
+				}
+			} else if why := shapeDiff(b, p, d, server[i].Schema); why != "" {
 				diffs = append(diffs, paramDiff(i, server[i].Go, p, why))
 			}
 		} else if why := shapeDiff(b, p, d, elem); why != "" {

@@ -29,6 +29,7 @@ var goldens = []struct {
 	{"calculator_client", Config{Pattern: "./testdata/src/calc", Type: "Calculator", Service: "Calc"}, "testdata/src/calc"},
 	{"calc_other_package", Config{Pattern: "./testdata/src/calc", Type: "Calc", Client: "Client", Package: "calcclient"}, "testdata/src/calcclient"},
 	{"feed_client", Config{Pattern: "./testdata/src/feed", Type: "Feed"}, "testdata/src/feed"},
+	{"jobs_client", Config{Pattern: "./testdata/src/jobs", Type: "Jobs"}, "testdata/src/jobs"},
 }
 
 func TestGolden(t *testing.T) {

@@ -73,6 +73,15 @@ func (g *generator) inspect(f *types.Func) (*method, string) {
 			m.inName = p.Name()
 			break
 		}
+		if cb, ok := p.Type().Underlying().(*types.Signature); ok {
+			// A func parameter is a callback: the client passes a func of
+			// that type, which Call carries as it is.
+			if why := g.callbackUnusable(cb); why != "" {
+				return nil, fmt.Sprintf("parameter %d (%s) is a callback: %s", i+1, g.shortString(p.Type()), why)
+			}
+			m.params = append(m.params, p)
+			continue
+		}
 		if why := g.unusable(p.Type(), nil); why != "" {
 			return nil, fmt.Sprintf("parameter %d (%s): %s", i+1, g.shortString(p.Type()), why)
 		}
@@ -102,6 +111,36 @@ func (g *generator) inspect(f *types.Func) (*method, string) {
 		m.results = append(m.results, r)
 	}
 	return m, ""
+}
+
+// callbackUnusable says why a func parameter of signature sig cannot be a
+// callback, as Register checks it, or returns "".
+func (g *generator) callbackUnusable(sig *types.Signature) string {
+	if sig.Variadic() {
+		return "a callback cannot be variadic"
+	}
+	for i := 0; i < sig.Params().Len(); i++ {
+		t := sig.Params().At(i).Type()
+		if isContext(t) {
+			if i > 0 {
+				return fmt.Sprintf("callback parameter %d is a context.Context; only the first may be", i+1)
+			}
+			continue
+		}
+		if why := g.unusable(t, nil); why != "" {
+			return fmt.Sprintf("callback parameter %d (%s): %s", i+1, g.shortString(t), why)
+		}
+	}
+	for i := 0; i < sig.Results().Len(); i++ {
+		t := sig.Results().At(i).Type()
+		if i == sig.Results().Len()-1 && isError(t) {
+			break
+		}
+		if why := g.unusable(t, nil); why != "" {
+			return fmt.Sprintf("callback result %d (%s): %s", i+1, g.shortString(t), why)
+		}
+	}
+	return ""
 }
 
 func isContext(t types.Type) bool {
