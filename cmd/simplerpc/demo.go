@@ -153,6 +153,10 @@ func startDemoServer(addr string) (*demoServer, error) {
 		l.Close()
 		return nil, fmt.Errorf("register: %w", err)
 	}
+	if err := srv.Register("Jobs", DemoJobs{}); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("register: %w", err)
+	}
 	ds := &demoServer{srv: srv, addr: l.Addr().String(), done: make(chan error, 1)}
 	go func() { ds.done <- srv.Serve(l) }()
 	return ds, nil
@@ -186,7 +190,7 @@ func serveDemo(e *env, addr string) int {
 		fmt.Fprintf(e.stderr, "simplerpc demo: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(e.stderr, "serving Calc and Files on %s; interrupt to stop\n", ds.addr)
+	fmt.Fprintf(e.stderr, "serving Calc, Files and Jobs on %s; interrupt to stop\n", ds.addr)
 	<-e.ctx.Done()
 	if err := ds.shutdown(5 * time.Second); err != nil {
 		fmt.Fprintf(e.stderr, "simplerpc demo: shutdown: %v; calls still running were cut off\n", err)
@@ -231,6 +235,7 @@ func demo(ctx context.Context, w io.Writer) (err error) {
 		{"A panic, with the server-side traceback the debug client logs", stepPanic},
 		{"A deadline", stepDeadline},
 		{"Streams: a file bigger than a message, down and back up", stepStreams},
+		{"Callbacks: a progress func and an observer, run in the client", stepCallbacks},
 	}
 	for i, s := range steps {
 		p.say("\n%d. %s", i+1, s.title)

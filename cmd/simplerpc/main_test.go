@@ -143,6 +143,8 @@ func TestDemo(t *testing.T) {
 		"main.DemoCalc.Crash",
 		"deadline_exceeded",
 		"errors.Is(err, context.DeadlineExceeded) = true",
+		`progress ran in the client: 1/4 2/4 3/4 4/4`,
+		"= 4 events; the observer saw api started, api done, web started, web done, and ended the watch",
 		"closed (Server.Close)",
 		"calc.Add(20, 22) = 42",
 		"demo finished",
