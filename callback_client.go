@@ -85,6 +85,10 @@ type clientInvocation struct {
 // hasFuncs reports whether args hold a func: the call passes callbacks.
 func hasFuncs(args []any) bool {
 	for _, a := range args {
+		switch a.(type) {
+		case int64, int, string:
+			continue // the commonest, told apart without reflection
+		}
 		if a != nil && reflect.TypeOf(a).Kind() == reflect.Func {
 			return true
 		}
