@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
@@ -52,6 +53,42 @@ type connCallbackState struct {
 	ok      bool         // the server may send callbacks here (the welcome granted them)
 	limit   int64        // invocations it runs at once
 	running atomic.Int64 // invocations running
+	work    chan func()  // unbuffered: an invocation handed to a worker waiting for one
+}
+
+// callbackIdle is how long a goroutine that ran an invocation waits for
+// another before it exits: invocations that follow one another reuse a
+// goroutine whose stack has grown to run them, rather than each growing
+// a new one.
+const callbackIdle = time.Second
+
+// runInvocation runs job on a worker waiting for one, or on a new one.
+// Workers belong to the connection: each exits when it has waited
+// callbackIdle for work, or when the connection's reader has returned.
+func (cc *clientConn) runInvocation(job func()) {
+	select {
+	case cc.cb.work <- job:
+	default:
+		go cc.callbackWorker(job)
+	}
+}
+
+// callbackWorker runs job, then the jobs handed to it, until it has
+// waited callbackIdle for one or the connection ended.
+func (cc *clientConn) callbackWorker(job func()) {
+	idle := time.NewTimer(callbackIdle)
+	defer idle.Stop()
+	for {
+		job()
+		idle.Reset(callbackIdle)
+		select {
+		case job = <-cc.cb.work:
+		case <-idle.C:
+			return
+		case <-cc.done:
+			return
+		}
+	}
 }
 
 // clientCallbacks is the funcs passed with one call.
@@ -209,7 +246,7 @@ func (cc *clientConn) callbackFrame(h wire.Header, body []byte) error {
 		return nil
 	}
 	args := append([]byte(nil), c.Args...)
-	go cc.runCallback(cb, m, h.ID, c.Invocation, ctx, args)
+	cc.runInvocation(func() { cc.runCallback(cb, m, h.ID, c.Invocation, ctx, args) })
 	return nil
 }
 
@@ -331,7 +368,11 @@ func (cc *clientConn) runCallback(cb *clientCallbacks, m *method, id, inv uint64
 	also := cb.done(inv, frame)
 	// After the call returned, no one waits for it; on a connection that
 	// broke, the server asks again on the next.
-	_ = cc.w.Write(cb.ctx, frame)
+	if cc.cb.running.Load() == 1 {
+		_ = cc.w.WriteSolo(cb.ctx, frame) // the only one running: no one to share a write with
+	} else {
+		_ = cc.w.Write(cb.ctx, frame)
+	}
 	if also != nil && also != cc {
 		_ = also.w.Write(cb.ctx, frame)
 	}

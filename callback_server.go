@@ -340,7 +340,13 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 	// With a session, a frame that does not reach the client is sent again
 	// on the connection that resumes the session (resendCallbacks).
 	if sc := t.target(); sc != nil {
-		if err := sc.w.Write(ctx, frame); err != nil && t.sess == nil {
+		// Alone in flight, it is written at once; among others, through
+		// the send loop, so that they share writes.
+		write := sc.w.Write
+		if len(t.slots) == 1 {
+			write = sc.w.WriteSolo
+		}
+		if err := write(ctx, frame); err != nil && t.sess == nil {
 			cc.close(inv)
 			if ctx.Err() != nil {
 				return contextError(name, ctx.Err())

@@ -101,7 +101,7 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 		streams: welcome.Flags&wire.WelcomeStreams != 0,
 		done:    make(chan struct{}),
 	}
-	cc.cb.ok, cc.cb.limit = welcome.Flags&wire.WelcomeCallbacks != 0, int64(cs.callbackLimit)
+	cc.cb.ok, cc.cb.limit, cc.cb.work = welcome.Flags&wire.WelcomeCallbacks != 0, int64(cs.callbackLimit), make(chan func())
 	cc.lane = newLane(cc)
 	cc.w = frameio.NewWriter(nc, cs.writeTimeout, writeHighWater, func(error) { cc.writeFailed() })
 	cc.keep = startKeepalive(cs.keepInterval, cs.keepTimeout, act,
