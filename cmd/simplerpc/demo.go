@@ -23,7 +23,7 @@ than a message streamed down and back up, and a client riding through a
 server restart. It takes about a second and exits 0 when every step
 behaved as described.
 
-With -serve, it serves the demo's Calc and Files services (with stack
+With -serve, it serves the demo's Calc, Files and Jobs services (with stack
 traces on)
 until interrupted, for trying "simplerpc list", "call" and "bench":
 

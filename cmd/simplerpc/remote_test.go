@@ -40,7 +40,7 @@ func TestList(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 0 || len(d.Services) != 1 || len(d.Services[0].Methods) != 7 {
 		t.Errorf("list -json: exit %d, %v, %+v\n%s", r.code, err, d, r.stdout)
 	}
-	if r := cli(t, "list", addr, "Nope"); r.code != 1 || !strings.Contains(r.stderr, `no service "Nope" (it has: Calc, Files)`) {
+	if r := cli(t, "list", addr, "Nope"); r.code != 1 || !strings.Contains(r.stderr, `no service "Nope" (it has: Calc, Files, Jobs)`) {
 		t.Errorf("list of a missing service: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if r := cli(t, "list", "127.0.0.1:1"); r.code != 1 || !strings.Contains(r.stderr, "cannot connect to 127.0.0.1:1") {
