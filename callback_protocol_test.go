@@ -243,3 +243,60 @@ func TestCallbackConnectionLost(t *testing.T) {
 		t.Fatalf("the server's invocation: %v", j.last())
 	}
 }
+
+// The frames of PROTOCOL.md §13 as a client in another language sees
+// them: a callback frame under the call's id with the slot sent, the
+// invocation's number, the settled number and the time left; the reply
+// answering it; a callback cancel when the server gives up; and the
+// call's reply.
+func TestProtocol_13_CallbackFrames(t *testing.T) {
+	ts, j := startJobs(t)
+	w := dialWire(t, ts.addr)
+	w.hello(wire.Hello{Version: wire.Version, Flags: wire.HelloCallbacks, Codec: "cbor"})
+	w.codec = codec.CBOR
+	// Visit(items, visit): visit is in slot 7, which the client chose.
+	w.call(1, "Jobs.Visit", []string{"ab", "cde"}, uint64(7))
+	for inv, item := range []string{"ab", "cde"} {
+		f := w.next()
+		if f.Kind != wire.KindCallback || f.ID != 1 {
+			t.Fatalf("frame %s %d, want a callback of call 1", f.Kind, f.ID)
+		}
+		c, err := wire.ParseCallback(f.body)
+		if err != nil || c.Slot != 7 || c.Invocation != uint64(inv+1) || c.Acked != uint64(inv) || c.Timeout != 0 {
+			t.Fatalf("callback %+v, %v; want slot 7, invocation %d, settled %d, no timeout", c, err, inv+1, inv)
+		}
+		var s string
+		arr, err := w.codec.OpenArray(c.Args)
+		if err != nil || arr.Len() != 1 || arr.Next(&s) != nil || s != item {
+			t.Fatalf("callback arguments %x: want [%q]", c.Args, item)
+		}
+		var res bytes.Buffer
+		_ = w.codec.AppendArray(&res, []any{len(s)})
+		w.frame(wire.KindCallbackReply, 0, 1, append(wire.AppendInvocation(nil, c.Invocation), res.Bytes()...))
+	}
+	var n int
+	w.results(w.reply(), &n)
+	if n != 5 {
+		t.Fatalf("Visit = %d, want 5", n)
+	}
+	// A deadline: the callback frame carries the time left, and the
+	// server that gives up sends a callback cancel.
+	w.call(2, "Jobs.Wait", int64(50*time.Millisecond), uint64(0))
+	f := w.next()
+	c, err := wire.ParseCallback(f.body)
+	if err != nil || f.Kind != wire.KindCallback || c.Timeout <= 0 || c.Timeout > 50*time.Millisecond {
+		t.Fatalf("callback of Wait: %s %+v, %v; want a timeout of at most 50ms", f.Kind, c, err)
+	}
+	f = w.next()
+	if f.Kind != wire.KindCallbackCancel || f.ID != 2 {
+		t.Fatalf("frame %s %d, want a callback cancel of call 2", f.Kind, f.ID)
+	}
+	if inv, _, err := wire.ParseInvocation(f.body); err != nil || inv != c.Invocation {
+		t.Fatalf("callback cancel of invocation %d, %v; want %d", inv, err, c.Invocation)
+	}
+	w.expectCode(2, simplerpc.CodeDeadlineExceeded)
+	if !errors.Is(j.last(), context.DeadlineExceeded) {
+		t.Fatalf("the server's invocation: %v", j.last())
+	}
+	w.expectAdd(3)
+}

@@ -126,8 +126,25 @@ func FuzzServerConn(f *testing.F) {
 	stream = wire.AppendWindowBody(wire.AppendHeader(stream, wire.Header{Size: wire.WindowBodySize, Kind: wire.KindWindow, ID: 3}), wire.Window{Items: 1, Bytes: 33})
 	stream = wire.AppendHeader(stream, wire.Header{Kind: wire.KindItem, Flags: wire.FlagEnd, ID: 3})
 	f.Add(append([]byte{0xff}, stream...))
+	// Callbacks (the second bit asks for them): a call passing funcs in
+	// slots 0 and 1, a reply to its first invocation, one to an
+	// invocation never sent, and an error reply.
+	cbCall, cflags := wire.AppendCallPrefix(nil, "C.Two", time.Second, nil)
+	cbCall = append(cbCall, 0x82, 0x00, 0x01)
+	cbs := wire.AppendHeader(nil, wire.Header{Size: uint32(len(cbCall)), Kind: wire.KindCall, Flags: cflags, ID: 5})
+	cbs = append(cbs, cbCall...)
+	reply := append(wire.AppendInvocation(nil, 1), 0x80)
+	cbs = append(wire.AppendHeader(cbs, wire.Header{Size: uint32(len(reply)), Kind: wire.KindCallbackReply, ID: 5}), reply...)
+	stray := append(wire.AppendInvocation(nil, 99), 0x80)
+	cbs = append(wire.AppendHeader(cbs, wire.Header{Size: uint32(len(stray)), Kind: wire.KindCallbackReply, ID: 5}), stray...)
+	failed := append(wire.AppendInvocation(nil, 2), 0x86, 0x01, 0x60, 0x60, 0x60, 0x60, 0x60)
+	cbs = append(wire.AppendHeader(cbs, wire.Header{Size: uint32(len(failed)), Kind: wire.KindCallbackReply, Flags: wire.FlagError, ID: 5}), failed...)
+	f.Add(append([]byte{0x40}, cbs...))
 	s := NewServer(WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err := s.Register("F", fuzzTarget{}); err != nil {
+		f.Fatal(err)
+	}
+	if err := s.Register("C", cbFuzzTarget{}); err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = s.Shutdown(context.Background()) }) // its call goroutines exit
@@ -141,10 +158,17 @@ func FuzzServerConn(f *testing.F) {
 		}()
 		go io.Copy(io.Discard, client) //nolint:errcheck // drains replies until the pipe closes
 		_ = client.SetWriteDeadline(time.Now().Add(time.Second))
-		// A first byte with its top bit set asks for streams.
+		// A first byte with its top bit set asks for streams; one with
+		// the next bit set, for callbacks.
 		hello := wire.Hello{Version: wire.Version, Codec: "cbor"}
-		if len(data) > 0 && data[0]&0x80 != 0 {
-			hello.Flags, data = wire.HelloStreams, data[1:]
+		if len(data) > 0 && data[0]&0xc0 != 0 {
+			if data[0]&0x80 != 0 {
+				hello.Flags |= wire.HelloStreams
+			}
+			if data[0]&0x40 != 0 {
+				hello.Flags |= wire.HelloCallbacks
+			}
+			data = data[1:]
 		}
 		if _, err := client.Write(wire.AppendHello(nil, hello)); err == nil {
 			_, _ = client.Write(data)
