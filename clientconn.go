@@ -264,7 +264,7 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 			// Its results are decoded when the caller asks for them.
 			pc.reply = append([]byte(nil), body...)
 		default:
-			pc.err = decodeResults(cc.codec, body, pc.method, pc.results)
+			pc.err = decodeResults(cc.codec, body, len(body) > frameio.MaxPooledBody, pc.method, pc.results)
 		}
 		pc.done <- struct{}{}
 	}
@@ -277,11 +277,16 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 // call is answered.
 var errDrained = errors.New("connection drained after go-away")
 
-// decodeResults decodes a reply's result array into the caller's pointers.
-func decodeResults(c codec.Codec, body []byte, method string, results []any) error {
+// decodeResults decodes a reply's result array into the caller's
+// pointers. With owned, the body is the reply's own (no reader reuses
+// it): []byte results are slices of it rather than copies.
+func decodeResults(c codec.Codec, body []byte, owned bool, method string, results []any) error {
 	arr, err := c.OpenArray(body)
 	if err != nil {
 		return errorf(CodeInternal, method, "malformed reply: %v", err)
+	}
+	if owned {
+		arr.AliasBytes()
 	}
 	if len(results) > arr.Len() {
 		return errorf(CodeInvalidArgument, method, "%s returns %d result(s), the call asked for %d", method, arr.Len(), len(results))

@@ -424,6 +424,9 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
+	if len(body) > frameio.MaxPooledBody {
+		arr.AliasBytes() // the body is the call's own: []byte arguments need no copy
+	}
 	reserve, e := sc.reserve(m, arr.Cost())
 	if e != nil {
 		d.release()

@@ -305,7 +305,7 @@ func (s *ClientStream) Finish(results ...any) error {
 	if len(results) == 0 {
 		return nil
 	}
-	return decodeResults(s.cs.codec, s.pc.reply, s.method, results)
+	return decodeResults(s.cs.codec, s.pc.reply, false, s.method, results)
 }
 
 // Close cancels the stream if it is not over, and releases it. It is
