@@ -1,0 +1,123 @@
+package simplerpc
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// A call's context is canceled without making a context of its own
+// until someone asks for Done; it still says why, and carries the
+// caller's metadata.
+func TestCallCtxLazy(t *testing.T) {
+	md := Metadata{"k": "v"}
+	c := newCallCtx(context.Background(), 0, md)
+	if err := c.Err(); err != nil {
+		t.Fatalf("Err of a live call = %v", err)
+	}
+	if got := IncomingMetadata(c).Get("k"); got != "v" {
+		t.Errorf("incoming metadata k = %q, want v", got)
+	}
+	if _, ok := c.Deadline(); ok {
+		t.Error("a call without a timeout has a deadline")
+	}
+	c.cancel()
+	if c.live.Load() != nil {
+		t.Error("cancel made a context nobody asked for")
+	}
+	if err := c.Err(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Err after cancel = %v, want Canceled", err)
+	}
+	select {
+	case <-c.Done():
+	default:
+		t.Error("Done after cancel is not closed")
+	}
+	if err := context.Cause(c); !errors.Is(err, context.Canceled) {
+		t.Errorf("Cause after cancel = %v, want Canceled", err)
+	}
+}
+
+// context.Cause sees the cancel even when nothing asked for Done first.
+func TestCallCtxCauseWithoutDone(t *testing.T) {
+	c := newCallCtx(context.Background(), 0, nil)
+	if err := context.Cause(c); err != nil {
+		t.Fatalf("Cause of a live call = %v", err)
+	}
+	c.cancel()
+	if err := context.Cause(c); !errors.Is(err, context.Canceled) {
+		t.Errorf("Cause after cancel = %v, want Canceled", err)
+	}
+}
+
+// Done asked for before the cancel closes with it; a context derived
+// from the call's follows it, and so does the end of the parent.
+func TestCallCtxDoneAndChildren(t *testing.T) {
+	c := newCallCtx(context.Background(), 0, nil)
+	done := c.Done()
+	child, stop := context.WithCancel(c)
+	defer stop()
+	select {
+	case <-done:
+		t.Fatal("Done closed before the cancel")
+	default:
+	}
+	c.cancel()
+	<-done
+	<-child.Done()
+	if !errors.Is(child.Err(), context.Canceled) {
+		t.Errorf("child Err = %v", child.Err())
+	}
+
+	parent, cancelParent := context.WithCancel(context.Background())
+	p := newCallCtx(parent, 0, nil)
+	cancelParent()
+	if err := p.Err(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Err after the parent ended = %v, want Canceled", err)
+	}
+	<-p.Done()
+
+	parent, cancelParent = context.WithCancel(context.Background())
+	q := newCallCtx(parent, 0, nil)
+	qdone := q.Done()
+	cancelParent()
+	<-qdone
+}
+
+// The caller's timeout ends the call: Err says so at the deadline
+// whether or not anyone asked for Done, and Done closes then.
+func TestCallCtxDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lazy := newCallCtx(context.Background(), 10*time.Millisecond, nil)
+		watched := newCallCtx(context.Background(), 10*time.Millisecond, nil)
+		done := watched.Done()
+		if dl, ok := lazy.Deadline(); !ok || dl != time.Now().Add(10*time.Millisecond) {
+			t.Errorf("Deadline = %v, %v", dl, ok)
+		}
+		if lazy.Err() != nil || watched.Err() != nil {
+			t.Fatal("a call ended before its deadline")
+		}
+		<-done
+		if !errors.Is(watched.Err(), context.DeadlineExceeded) {
+			t.Errorf("Err at the deadline = %v", watched.Err())
+		}
+		if !errors.Is(lazy.Err(), context.DeadlineExceeded) {
+			t.Errorf("Err at the deadline, Done never asked for = %v", lazy.Err())
+		}
+		<-lazy.Done()
+		lazy.cancel()
+		watched.cancel()
+		if !errors.Is(lazy.Err(), context.DeadlineExceeded) {
+			t.Errorf("cancel after the deadline changed Err to %v", lazy.Err())
+		}
+	})
+	// A parent's earlier deadline is the call's.
+	parent, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pd, _ := parent.Deadline()
+	if dl, _ := newCallCtx(parent, time.Hour, nil).Deadline(); !dl.Equal(pd) {
+		t.Errorf("Deadline = %v, want the parent's %v", dl, pd)
+	}
+}
