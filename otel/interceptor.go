@@ -74,6 +74,7 @@ type telemetry struct {
 	// TracerProvider), which saves a context per call.
 	tracer   trace.Tracer
 	attrs    *attrCache
+	peers    peerCache // a server's
 	duration metric.Float64Histogram
 	// requestSize and responseSize measure the encoded arguments and
 	// results; nil unless the sizes are on (WithSizes).
@@ -138,11 +139,16 @@ func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
 			if span.IsRecording() {
 				// One slice and one SetAttributes: each call of it grows
 				// the span's attributes.
-				end := a.endFor(code)
-				kv := make([]attribute.KeyValue, 0, len(end)+3)
-				kv = append(appendPeer(kv, info.Peer), end...)
-				if original != "" {
-					kv = append(kv, semconv.RPCMethodOriginal(original))
+				var kv []attribute.KeyValue
+				if code == 0 && original == "" {
+					kv = t.peers.ok(info.Peer, a.endFor(0))
+				} else {
+					end := a.endFor(code)
+					kv = make([]attribute.KeyValue, 0, len(end)+3)
+					kv = append(appendPeer(kv, info.Peer), end...)
+					if original != "" {
+						kv = append(kv, semconv.RPCMethodOriginal(original))
+					}
 				}
 				span.SetAttributes(kv...)
 			}
