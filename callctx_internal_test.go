@@ -1,11 +1,15 @@
 package simplerpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/codec"
 )
 
 // A call's context is canceled without making a context of its own
@@ -119,5 +123,44 @@ func TestCallCtxDeadline(t *testing.T) {
 	pd, _ := parent.Deadline()
 	if dl, _ := newCallCtx(parent, time.Hour, nil).Deadline(); !dl.Equal(pd) {
 		t.Errorf("Deadline = %v, want the parent's %v", dl, pd)
+	}
+}
+
+// A call whose context comes from that of a call already running (a
+// JSON-RPC request a method makes in process with its own context) runs
+// with a serverCall of its own, leaving the running call's alone.
+func TestInterceptNestedCall(t *testing.T) {
+	var methods []string
+	seen := func(next Invoker) Invoker {
+		return func(ctx context.Context, info *CallInfo) error {
+			methods = append(methods, info.Method)
+			return next(ctx, info)
+		}
+	}
+	d := newTestDispatcher(dispatchConfig{interceptors: []Interceptor{seen}})
+	if err := d.register("Calc", dispatchCalc{}); err != nil {
+		t.Fatal(err)
+	}
+	outer := newCallCtx(context.Background(), 0, nil)
+	outer.call.info.RequestSize = 7
+	add, neg := d.lookupName("Calc.Add"), d.lookupName("Calc.Neg")
+	// The outer call is running: its serverCall is claimed.
+	outer.call.m = add
+	args, e := neg.decodeArgs(codec.JSON, []byte("[4]"))
+	if e != nil {
+		t.Fatal(e)
+	}
+	var buf bytes.Buffer
+	if e, _ := d.execute(outer, neg, args, codec.JSON, &buf, "peer"); e != nil {
+		t.Fatal(e)
+	}
+	if got := strings.TrimSpace(buf.String()); got != "[-4]" {
+		t.Errorf("nested call's result %s, want [-4]", got)
+	}
+	if outer.call.m != add || outer.call.info.RequestSize != 7 || outer.call.info.Method != "" {
+		t.Errorf("the nested call changed the running call's serverCall: %+v", outer.call.info)
+	}
+	if len(methods) != 1 || methods[0] != "Calc.Neg" {
+		t.Errorf("interceptors saw %q", methods)
 	}
 }

@@ -55,10 +55,12 @@ type serverCall struct {
 
 // intercept runs the method inside the interceptors. A call read from a
 // connection brings its serverCall in its context (callCtx); another
-// (JSON-RPC) gets one here.
+// (JSON-RPC) gets one here — as does a call whose context is derived
+// from that of a call already running (a JSON-RPC request made in
+// process by a method, say), whose serverCall is that call's.
 func (d *dispatcher) intercept(ctx context.Context, m *method, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, peer string) (*Error, any) {
 	call, _ := ctx.Value(callKey{}).(*serverCall)
-	if call == nil {
+	if call == nil || call.m != nil {
 		call = &serverCall{info: CallInfo{Metadata: IncomingMetadata(ctx)}}
 	}
 	call.info.Method, call.info.Peer, call.info.Stream, call.info.server = m.name, peer, m.stream != nil, call
@@ -75,7 +77,7 @@ func (d *dispatcher) intercept(ctx context.Context, m *method, args []reflect.Va
 		}
 	}
 	// The call is done with what it was given: a context kept past it
-	// holds no reference to them.
+	// holds no reference to them. (m stays: the serverCall is used.)
 	call.args, call.buf, call.detail, call.e = nil, nil, nil, nil
 	return e, detail
 }
