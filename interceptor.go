@@ -52,8 +52,10 @@ type Invoker func(ctx context.Context, info *CallInfo) error
 // authentication, logging, metrics. It may return an error instead of
 // calling next; on a server an *Error keeps its Code (for example
 // CodeUnauthenticated), any other error becomes CodeApplication.
-// The interceptors are applied once, when the Client or Server is made:
-// the Invoker an Interceptor returns serves every call, concurrently.
+// The Invoker an Interceptor returns serves many calls, concurrently: a
+// Client or Server applies its interceptors to its calls once, when it is
+// made. It must return only once the next Invoker it called, if any, has
+// returned.
 type Interceptor func(next Invoker) Invoker
 
 // chain wraps final in interceptors, the first outermost.
