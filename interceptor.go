@@ -7,7 +7,10 @@ import (
 // CallInfo describes a call to an interceptor. It belongs to the call:
 // an interceptor must not keep it, nor its Metadata map, once the call
 // it describes has returned — copy what it needs. (The client reuses
-// them for later calls.)
+// them for later calls.) An interceptor passes the next Invoker the
+// CallInfo it was given, changed or not, or a copy of it: one it makes
+// from nothing does not know its call, which then fails with
+// CodeInternal.
 type CallInfo struct {
 	// Method is "Service.Method" or a function's bare name.
 	Method string
