@@ -164,7 +164,8 @@ func (cc *clientConn) nudge() {
 }
 
 // appendCall appends to buf the frame of a call of method, its id left
-// zero for the call table to fill in, and returns the frame.
+// zero for the call table to fill in, and returns the frame and the size
+// of its encoded arguments.
 func (cc *clientConn) appendCall(buf *bytes.Buffer, method string, timeout time.Duration, md []string, args []any) (frame []byte, argSize int, err error) {
 	var hdr [wire.HeaderSize]byte
 	buf.Write(hdr[:])
