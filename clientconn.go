@@ -164,21 +164,23 @@ func (cc *clientConn) nudge() {
 }
 
 // appendCall appends to buf the frame of a call of method, its id left
-// zero for the call table to fill in, and returns the frame.
-func (cc *clientConn) appendCall(buf *bytes.Buffer, method string, timeout time.Duration, md []string, args []any) ([]byte, error) {
+// zero for the call table to fill in, and returns the frame and the size
+// of its encoded arguments.
+func (cc *clientConn) appendCall(buf *bytes.Buffer, method string, timeout time.Duration, md []string, args []any) (frame []byte, argSize int, err error) {
 	var hdr [wire.HeaderSize]byte
 	buf.Write(hdr[:])
 	prefix, flags := wire.AppendCallPrefix(buf.AvailableBuffer(), method, timeout, md)
 	buf.Write(prefix)
+	start := buf.Len()
 	if err := cc.codec.AppendArray(buf, args); err != nil {
-		return nil, errorf(CodeInvalidArgument, method, "cannot encode the arguments: %v", err)
+		return nil, 0, errorf(CodeInvalidArgument, method, "cannot encode the arguments: %v", err)
 	}
 	if size := buf.Len() - wire.HeaderSize; size > cc.maxBody {
-		return nil, errorf(CodeResourceExhausted, method, "call of %d bytes exceeds the server's %d-byte limit", size, cc.maxBody)
+		return nil, 0, errorf(CodeResourceExhausted, method, "call of %d bytes exceeds the server's %d-byte limit", size, cc.maxBody)
 	}
-	frame := buf.Bytes()
+	frame = buf.Bytes()
 	wire.PutHeader(frame, wire.KindCall, flags, 0) // the call table writes its id (register)
-	return frame, nil
+	return frame, buf.Len() - start, nil
 }
 
 // send writes a call's frame. alone says no other call is in flight: the
@@ -265,6 +267,7 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 			pc.reply = append([]byte(nil), body...)
 		default:
 			pc.err = decodeResults(cc.codec, body, len(body) > frameio.MaxPooledBody, pc.method, pc.results)
+			pc.size = len(body)
 		}
 		pc.done <- struct{}{}
 	}
