@@ -170,7 +170,7 @@ func (cb *clientCallbacks) finish() {
 }
 
 // callBack makes a call whose arguments hold funcs.
-func (c *Client) callBack(ctx context.Context, method string, args, results []any, md []string) error {
+func (c *Client) callBack(ctx context.Context, method string, args, results []any, md []string, info *CallInfo) error {
 	cb, sent, err := newClientCallbacks(ctx, method, args)
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func (c *Client) callBack(ctx context.Context, method string, args, results []an
 		if !cc.cb.ok && !c.cfg.noCallbacks {
 			return errorf(CodeNotFound, method, "the server takes no callbacks (it speaks an older version of the protocol); call not sent")
 		}
-		return ep.roundTrip(ctx, cc, method, sent, results, md, cb)
+		return ep.roundTrip(ctx, cc, method, sent, results, md, info, cb)
 	})
 }
 

@@ -363,7 +363,7 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 		case d.flags&wire.FlagError != 0:
 			return decodeErrorBody(c, d.body, name)
 		}
-		if err := decodeResults(c, d.body, name, ptrs); err != nil {
+		if err := decodeResults(c, d.body, true, name, ptrs); err != nil { // the body is the invocation's own copy
 			if e, ok := err.(*Error); ok {
 				return e
 			}

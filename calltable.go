@@ -88,6 +88,7 @@ type pendingCall struct {
 	done    chan struct{}
 	stream  *clientStream    // the call's stream, if it opens one
 	reply   []byte           // a stream's reply body, decoded by Finish
+	size    int              // the size of the results received, for interceptors (CallInfo.ResponseSize)
 	cb      *clientCallbacks // the funcs passed with the call, if any
 }
 
@@ -96,7 +97,7 @@ var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(cha
 // release returns a settled call to the pool.
 func (pc *pendingCall) release() {
 	clear(pc.small[:])
-	pc.results, pc.err, pc.on, pc.frame, pc.stream, pc.reply, pc.cb = nil, nil, nil, nil, nil, nil, nil
+	pc.results, pc.err, pc.on, pc.frame, pc.stream, pc.reply, pc.size, pc.cb = nil, nil, nil, nil, nil, nil, 0, nil
 	pendingPool.Put(pc)
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +39,10 @@ type Client struct {
 	eps    map[string]*endpoint
 	closed bool
 	rr     uint64 // round-robin over all endpoints when none is healthy
+
+	// chained is the interceptors wrapped around sendIntercepted, built
+	// by Dial; nil without interceptors.
+	chained Invoker
 }
 
 // Dial returns a Client for target, which is one of:
@@ -56,6 +59,9 @@ type Client struct {
 func Dial(ctx context.Context, target string, opts ...ClientOption) (*Client, error) {
 	c := &Client{target: target, cfg: newClientConfig(opts), eps: make(map[string]*endpoint)}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if len(c.cfg.interceptors) > 0 {
+		c.chained = chain(c.cfg.interceptors, c.sendIntercepted)
+	}
 	if c.cfg.balancer == nil {
 		c.cfg.balancer = LeastLoadedOfTwo()
 	}
@@ -251,17 +257,10 @@ func (c *Client) Endpoints() []EndpointStatus {
 func (c *Client) Call(ctx context.Context, method string, args []any, results ...any) error {
 	var err error
 	md := OutgoingMetadata(ctx)
-	if len(c.cfg.interceptors) == 0 {
-		err = c.call(ctx, method, args, results, md.pairs())
+	if c.chained == nil {
+		err = c.call(ctx, method, args, results, md.pairs(), nil)
 	} else {
-		info := &CallInfo{Method: method, Metadata: maps.Clone(md), Peer: c.target, Args: args}
-		if info.Metadata == nil {
-			info.Metadata = make(Metadata)
-		}
-		final := func(ctx context.Context, info *CallInfo) error {
-			return c.call(ctx, info.Method, info.Args, results, info.Metadata.pairs())
-		}
-		err = chain(c.cfg.interceptors, final)(ctx, info)
+		err = c.intercepted(ctx, method, args, results, md) // client_intercept.go
 	}
 	if err != nil && c.cfg.debug {
 		c.debugLog(err)
@@ -270,13 +269,13 @@ func (c *Client) Call(ctx context.Context, method string, args []any, results ..
 }
 
 // call makes a call under the retry policy. md is the metadata in wire
-// pairs.
-func (c *Client) call(ctx context.Context, method string, args, results []any, md []string) error {
+// pairs; info, if not nil, is told the sizes of the call and its reply.
+func (c *Client) call(ctx context.Context, method string, args, results []any, md []string, info *CallInfo) error {
 	if hasFuncs(args) {
-		return c.callBack(ctx, method, args, results, md) // callback_client.go
+		return c.callBack(ctx, method, args, results, md, info) // callback_client.go
 	}
 	return c.attempt(ctx, method, func(ep *endpoint, cc *clientConn) error {
-		return ep.roundTrip(ctx, cc, method, args, results, md, nil)
+		return ep.roundTrip(ctx, cc, method, args, results, md, info, nil)
 	})
 }
 

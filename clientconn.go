@@ -168,21 +168,23 @@ func (cc *clientConn) nudge() {
 }
 
 // appendCall appends to buf the frame of a call of method, its id left
-// zero for the call table to fill in, and returns the frame.
-func (cc *clientConn) appendCall(buf *bytes.Buffer, method string, timeout time.Duration, md []string, args []any) ([]byte, error) {
+// zero for the call table to fill in, and returns the frame and the size
+// of its encoded arguments.
+func (cc *clientConn) appendCall(buf *bytes.Buffer, method string, timeout time.Duration, md []string, args []any) (frame []byte, argSize int, err error) {
 	var hdr [wire.HeaderSize]byte
 	buf.Write(hdr[:])
 	prefix, flags := wire.AppendCallPrefix(buf.AvailableBuffer(), method, timeout, md)
 	buf.Write(prefix)
+	start := buf.Len()
 	if err := cc.codec.AppendArray(buf, args); err != nil {
-		return nil, errorf(CodeInvalidArgument, method, "cannot encode the arguments: %v", err)
+		return nil, 0, errorf(CodeInvalidArgument, method, "cannot encode the arguments: %v", err)
 	}
 	if size := buf.Len() - wire.HeaderSize; size > cc.maxBody {
-		return nil, errorf(CodeResourceExhausted, method, "call of %d bytes exceeds the server's %d-byte limit", size, cc.maxBody)
+		return nil, 0, errorf(CodeResourceExhausted, method, "call of %d bytes exceeds the server's %d-byte limit", size, cc.maxBody)
 	}
-	frame := buf.Bytes()
+	frame = buf.Bytes()
 	wire.PutHeader(frame, wire.KindCall, flags, 0) // the call table writes its id (register)
-	return frame, nil
+	return frame, buf.Len() - start, nil
 }
 
 // send writes a call's frame. alone says no other call is in flight: the
@@ -270,7 +272,8 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 			// Its results are decoded when the caller asks for them.
 			pc.reply = append([]byte(nil), body...)
 		default:
-			pc.err = decodeResults(cc.codec, body, pc.method, pc.results)
+			pc.err = decodeResults(cc.codec, body, len(body) > frameio.MaxPooledBody, pc.method, pc.results)
+			pc.size = len(body)
 		}
 		pc.done <- struct{}{}
 	}
@@ -283,11 +286,16 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 // call is answered.
 var errDrained = errors.New("connection drained after go-away")
 
-// decodeResults decodes a reply's result array into the caller's pointers.
-func decodeResults(c codec.Codec, body []byte, method string, results []any) error {
+// decodeResults decodes a reply's result array into the caller's
+// pointers. With owned, the body is the reply's own (no reader reuses
+// it): []byte results are slices of it rather than copies.
+func decodeResults(c codec.Codec, body []byte, owned bool, method string, results []any) error {
 	arr, err := c.OpenArray(body)
 	if err != nil {
 		return errorf(CodeInternal, method, "malformed reply: %v", err)
+	}
+	if owned {
+		arr.AliasBytes()
 	}
 	if len(results) > arr.Len() {
 		return errorf(CodeInvalidArgument, method, "%s returns %d result(s), the call asked for %d", method, arr.Len(), len(results))

@@ -36,6 +36,10 @@ type dispatcher struct {
 	// active counts calls admitted and not yet released.
 	active atomic.Int64
 
+	// chained is the interceptors wrapped around invokeMethod, built
+	// once; nil without interceptors.
+	chained Invoker
+
 	mu       sync.Mutex
 	services map[string][]string // guarded by mu: service name -> its method names, sorted
 }
@@ -70,6 +74,9 @@ func newDispatcher(cfg dispatchConfig) *dispatcher {
 		cfg.refused = new(refusals)
 	}
 	d := &dispatcher{cfg: cfg, services: make(map[string][]string)}
+	if len(cfg.interceptors) > 0 {
+		d.chained = chain(cfg.interceptors, invokeMethod)
+	}
 	d.methods.Store(&map[string]*method{})
 	return d
 }

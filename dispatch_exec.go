@@ -40,18 +40,35 @@ func (d *dispatcher) execute(ctx context.Context, m *method, args []reflect.Valu
 	return e, detail
 }
 
-// intercept runs the method inside the interceptors.
-func (d *dispatcher) intercept(ctx context.Context, m *method, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, peer string) (e *Error, detail any) {
-	start := buf.Len()
-	final := func(ctx context.Context, _ *CallInfo) error {
-		e, detail = m.invoke(ctx, args, c, buf, d.cfg.stackTraces)
-		if e != nil {
-			return e
-		}
-		return nil
+// serverCall is what the innermost Invoker of a server's interceptors
+// needs of a call to run its method, and what it returns.
+type serverCall struct {
+	info   CallInfo
+	m      *method
+	args   []reflect.Value
+	codec  codec.Codec
+	buf    *bytes.Buffer
+	stacks bool
+	e      *Error // the method's error, as invoke returned it
+	detail any
+}
+
+// intercept runs the method inside the interceptors. A call read from a
+// connection brings its serverCall in its context (callCtx); another
+// (JSON-RPC) gets one here — as does a call whose context is derived
+// from that of a call already running (a JSON-RPC request made in
+// process by a method, say), whose serverCall is that call's.
+func (d *dispatcher) intercept(ctx context.Context, m *method, args []reflect.Value, c codec.Codec, buf *bytes.Buffer, peer string) (*Error, any) {
+	call, _ := ctx.Value(callKey{}).(*serverCall)
+	if call == nil || call.m != nil {
+		call = &serverCall{info: CallInfo{Metadata: IncomingMetadata(ctx)}}
 	}
-	info := &CallInfo{Method: m.name, Metadata: IncomingMetadata(ctx), Peer: peer, Stream: m.stream != nil}
-	if err := chain(d.cfg.interceptors, final)(ctx, info); err != nil {
+	call.info.Method, call.info.Peer, call.info.Stream, call.info.server = m.name, peer, m.stream != nil, call
+	call.m, call.args, call.codec, call.buf, call.stacks = m, args, c, buf, d.cfg.stackTraces
+	start := buf.Len()
+	err := d.chained(ctx, &call.info)
+	e, detail := call.e, call.detail
+	if err != nil {
 		var ie *Error
 		if !errors.As(err, &ie) || ie != e {
 			// The interceptor failed the call itself.
@@ -59,7 +76,29 @@ func (d *dispatcher) intercept(ctx context.Context, m *method, args []reflect.Va
 			e, detail = remoteError(m.name, err, d.cfg.stackTraces)
 		}
 	}
+	// The call is done with what it was given: a context kept past it
+	// holds no reference to them. (m stays: the serverCall is used.)
+	call.args, call.buf, call.detail, call.e = nil, nil, nil, nil
 	return e, detail
+}
+
+// invokeMethod is the innermost Invoker of a server's interceptors: it
+// runs the method of the call info describes.
+func invokeMethod(ctx context.Context, info *CallInfo) error {
+	call := info.server
+	if call == nil {
+		return errorf(CodeInternal, info.Method, "an interceptor called the next Invoker with a CallInfo it made itself: pass the one it was given, or a copy of it")
+	}
+	start := call.buf.Len()
+	call.e, call.detail = call.m.invoke(ctx, call.args, call.codec, call.buf, call.stacks)
+	if call.e != nil {
+		return call.e
+	}
+	// Set on the CallInfo the interceptors were given, and on the copy
+	// one of them may have passed on.
+	call.info.ResponseSize = call.buf.Len() - start
+	info.ResponseSize = call.info.ResponseSize
+	return nil
 }
 
 // intercepted reports whether calls pass through interceptors, which see

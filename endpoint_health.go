@@ -59,7 +59,7 @@ func (ep *endpoint) checkHealth(timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(ep.ctx, timeout)
 	defer cancel()
 	var h Health
-	err := ep.roundTrip(ctx, cc, HealthMethod, []any{""}, []any{&h}, nil, nil)
+	err := ep.roundTrip(ctx, cc, HealthMethod, []any{""}, []any{&h}, nil, nil, nil)
 	switch {
 	case err == nil:
 	case errors.Is(err, &Error{Code: CodeNotFound}):

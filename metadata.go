@@ -22,7 +22,11 @@ func (md Metadata) pairs() []string {
 	if len(md) == 0 {
 		return nil
 	}
-	out := make([]string, 0, 2*len(md))
+	return md.appendPairs(make([]string, 0, 2*len(md)))
+}
+
+// appendPairs appends md's pairs, as pairs returns them, to out.
+func (md Metadata) appendPairs(out []string) []string {
 	for k, v := range md {
 		out = append(out, k, v)
 	}

@@ -9,16 +9,20 @@ import (
 // roundTrip sends one call on cc, a connection of ep, and waits for its
 // reply: the call is encoded, registered in the call table (which numbers
 // it), written, and waited for until cc's reader completes it or ctx ends.
-// cb holds the funcs passed with the call, if any.
-func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string, args, results []any, md []string, cb *clientCallbacks) error {
+// info, if not nil, is told the size of the arguments sent and of the
+// results received. cb holds the funcs passed with the call, if any.
+func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string, args, results []any, md []string, info *CallInfo, cb *clientCallbacks) error {
 	if len(md) > 2*wire.MaxMetadata {
 		return errorf(CodeInvalidArgument, method, "%d metadata pairs; at most %d may travel with a call", len(md)/2, wire.MaxMetadata)
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	frame, err := cc.appendCall(buf, method, timeoutOf(ctx), md, args)
+	frame, size, err := cc.appendCall(buf, method, timeoutOf(ctx), md, args)
 	if err != nil {
 		return err
+	}
+	if info != nil {
+		info.RequestSize, info.ResponseSize = size, 0
 	}
 
 	pc := pendingPool.Get().(*pendingCall)
@@ -66,6 +70,9 @@ func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string
 		}
 	}
 	err = pc.err
+	if info != nil && err == nil {
+		info.ResponseSize = pc.size
+	}
 	calls.leave()
 	pc.release()
 	return err

@@ -440,6 +440,9 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
+	if len(body) > frameio.MaxPooledBody {
+		arr.AliasBytes() // the body is the call's own: []byte arguments need no copy
+	}
 	reserve, e := sc.reserve(m, arr.Cost())
 	if e != nil {
 		d.release()
@@ -458,7 +461,7 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		d.release()
 		return t, false, err
 	}
-	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata)
+	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata, len(call.Args))
 	t = task{sc: sc, id: h.ID, m: m, ctx: ctx, cancel: cancel, args: args, reserve: reserve}
 	if stream {
 		t.stream = sc.openStream(h.ID, m)
@@ -490,12 +493,16 @@ func (sc *serverConn) refuse(id uint64, e *Error) {
 // callContext returns the context a call runs with, carrying the
 // caller's metadata (kv, in wire pairs). Only methods that take a context,
 // and calls that interceptors see, get one of their own, which a cancel
-// frame or the caller's deadline ends.
-func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, kv []string) (context.Context, context.CancelFunc) {
+// frame or the caller's deadline ends. size is that of the encoded
+// arguments, for the interceptors.
+func (sc *serverConn) callContext(m *method, id uint64, timeout time.Duration, kv []string, size int) (context.Context, context.CancelFunc) {
 	ctx := sc.ctx
 	if sc.sess != nil {
 		// A session's calls outlive a broken connection.
 		ctx = sc.sess.ctx
+	}
+	if sc.srv.dispatch.intercepted() {
+		return sc.interceptedContext(ctx, id, timeout, kv, size) // callctx.go
 	}
 	if len(kv) > 0 {
 		ctx = withIncoming(ctx, metadataFromPairs(kv))

@@ -98,7 +98,7 @@ func (ep *endpoint) open(ctx context.Context, cc *clientConn, method string, arg
 		return nil, errorf(CodeInvalidArgument, method, "%d metadata pairs; at most %d may travel with a call", len(md)/2, wire.MaxMetadata)
 	}
 	buf := getBuffer()
-	frame, err := cc.appendCall(buf, method, timeoutOf(ctx), md, args)
+	frame, _, err := cc.appendCall(buf, method, timeoutOf(ctx), md, args)
 	if err != nil {
 		putBuffer(buf)
 		return nil, err
@@ -305,7 +305,7 @@ func (s *ClientStream) Finish(results ...any) error {
 	if len(results) == 0 {
 		return nil
 	}
-	return decodeResults(s.cs.codec, s.pc.reply, s.method, results)
+	return decodeResults(s.cs.codec, s.pc.reply, false, s.method, results)
 }
 
 // Close cancels the stream if it is not over, and releases it. It is

@@ -301,6 +301,8 @@ func connsLoad(ctx context.Context, clients []client, callers int, wname string,
 		if _, err := timedLoad(ctx, len(clients)*callers, warm, call); err != nil {
 			return loadStats{}, err
 		}
+	} else if err := primeLoad(ctx, len(clients)*callers, call); err != nil {
+		return loadStats{}, err
 	}
 	return timedLoad(ctx, len(clients)*callers, d, call)
 }

@@ -111,6 +111,8 @@ func httpOnce(cfg config, hs httpServer, res *results) (err error) {
 			if _, err := timedLoad(ctx, n, cfg.warm, call); err != nil {
 				return err
 			}
+		} else if err := primeLoad(ctx, n, call); err != nil {
+			return err
 		}
 		st, err := timedLoad(ctx, n, cfg.d, call)
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -70,6 +71,22 @@ func timedLoad(ctx context.Context, n int, d time.Duration, call func(ctx contex
 		st.P50, st.P99, st.P999 = at(500), at(990), at(999)
 	}
 	return st, nil
+}
+
+// primeLoad has each of n goroutines make one untimed call, so that a
+// run without a warm-up (the smoke test's) does not spend its short
+// measured time opening the callers' connections.
+func primeLoad(ctx context.Context, n int, call func(ctx context.Context, i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = call(ctx, i) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%d callers, first calls: %w", n, err)
+	}
+	return nil
 }
 
 // record adds the run's throughput and percentiles to res under workload

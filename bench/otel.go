@@ -41,14 +41,24 @@ const (
 	otelOff     otelMode = iota // none
 	otelBare                    // an interceptor (stats handler) that does nothing: what having one costs the stack
 	otelMetrics                 // metrics only: a no-op tracer, trace context still propagated
+	otelSizes                   // metrics with the size histograms (simplerpc's WithSizes; otelgrpc records none)
 	otelTracing                 // metrics and tracing, every call sampled
 )
 
 // otelModes lists the modes in report order.
-var otelModes = []otelMode{otelOff, otelBare, otelMetrics, otelTracing}
+var otelModes = []otelMode{otelOff, otelBare, otelMetrics, otelSizes, otelTracing}
 
 func (m otelMode) String() string {
-	return [...]string{"off", "empty interceptor", "metrics", "metrics+tracing"}[m]
+	return [...]string{"off", "empty interceptor", "metrics", "metrics+sizes", "metrics+tracing"}[m]
+}
+
+// modesOf returns the modes stack is measured in: gRPC's otelgrpc has no
+// size metrics.
+func modesOf(stack string) []otelMode {
+	if stack == "grpc" {
+		return slices.DeleteFunc(slices.Clone(otelModes), func(m otelMode) bool { return m == otelSizes })
+	}
+	return otelModes
 }
 
 // passThrough is the simplerpc interceptor of otelBare.
@@ -114,7 +124,8 @@ type otelSimplerpc struct {
 func (s *otelSimplerpc) name() string { return "simplerpc-cbor " + s.mode.String() }
 
 func (s *otelSimplerpc) opts() []srpcotel.Option {
-	return []srpcotel.Option{srpcotel.WithTracerProvider(s.tel.tp), srpcotel.WithMeterProvider(s.tel.mp), srpcotel.WithPropagators(s.tel.prop)}
+	return []srpcotel.Option{srpcotel.WithTracerProvider(s.tel.tp), srpcotel.WithMeterProvider(s.tel.mp), srpcotel.WithPropagators(s.tel.prop),
+		srpcotel.WithSizes(s.mode == otelSizes)}
 }
 
 func (s *otelSimplerpc) serve(ln net.Listener) (func() error, error) {
@@ -215,10 +226,10 @@ func (s *otelGRPC) dial(_ context.Context, addr string) (client, error) {
 // each mode.
 func otelSystems() []system {
 	var out []system
-	for _, m := range otelModes {
+	for _, m := range modesOf("simplerpc-cbor") {
 		out = append(out, &otelSimplerpc{mode: m})
 	}
-	for _, m := range otelModes {
+	for _, m := range modesOf("grpc") {
 		out = append(out, &otelGRPC{mode: m})
 	}
 	return out
@@ -309,7 +320,7 @@ func runOtelCost(cfg config) error {
 	for rep := range cfg.reps {
 		for _, stack := range otelStacks {
 			off := byName[stack+" "+otelOff.String()]
-			for _, m := range otelModes[1:] {
+			for _, m := range modesOf(stack)[1:] {
 				on := byName[stack+" "+m.String()]
 				first, second := off, on
 				if pair%2 == 1 {
@@ -380,7 +391,7 @@ func otelReport(cfg config, res *results, took time.Duration) string {
 		strings.Join(cfg.args, " "), otelConc, cfg.d, took.Round(time.Second), cfg.reps)
 	fmt.Fprintf(&b, "| stack | instrumentation | calls/s | × off | CPU µs/call | CPU × off | allocs/call | bytes/call |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, stack := range otelStacks {
-		for _, m := range otelModes {
+		for _, m := range modesOf(stack) {
 			name := stack + " " + m.String()
 			tput, ok := res.median(name, metric{"add", kindTput, otelConc})
 			if !ok {

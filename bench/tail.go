@@ -51,6 +51,8 @@ func tailOnce(cfg config, s system, res *results) (err error) {
 			if _, err := timedLoad(ctx, n, cfg.warm, call); err != nil {
 				return err
 			}
+		} else if err := primeLoad(ctx, n, call); err != nil {
+			return err
 		}
 		st, err := timedLoad(ctx, n, cfg.d, call)
 		if err != nil {

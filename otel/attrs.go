@@ -222,6 +222,43 @@ func peerAttrs(target string) []attribute.KeyValue {
 	return []attribute.KeyValue{semconv.ServerAddress(target)}
 }
 
+// maxPeers bounds the callers' addresses a peerCache keeps.
+const maxPeers = 256
+
+// peerCache keeps, for the latest callers' addresses, the attributes
+// the span of a call from that address gets when it succeeds: its
+// network.peer.address and network.peer.port, then those of the call's
+// end. A caller makes its calls over one connection, from one address:
+// a server reads them from the cache instead of parsing the address and
+// building them on every call. It holds at most about maxPeers addresses,
+// and starts afresh when it has more. The zero value is ready to use.
+type peerCache struct {
+	m atomic.Pointer[sync.Map] // address -> []attribute.KeyValue, never changed once stored
+	n atomic.Int64             // addresses stored in m, about
+}
+
+// ok returns the attributes of a span of a call from addr that ended
+// well: network.peer.* then end. They must not be changed.
+func (c *peerCache) ok(addr string, end []attribute.KeyValue) []attribute.KeyValue {
+	m := c.m.Load()
+	if m != nil {
+		if kv, ok := m.Load(addr); ok {
+			return kv.([]attribute.KeyValue)
+		}
+	}
+	kv := appendPeer(make([]attribute.KeyValue, 0, len(end)+2), addr)
+	kv = append(kv, end...)
+	if m == nil || c.n.Add(1) > maxPeers {
+		// Calls that add at the same time may each start a new map:
+		// one of them stays, and what the others stored is dropped.
+		m = new(sync.Map)
+		c.m.Store(m)
+		c.n.Store(1)
+	}
+	m.Store(addr, kv)
+	return kv
+}
+
 // appendPeer appends network.peer.address and network.peer.port of the
 // address a server's caller calls from to kv.
 func appendPeer(kv []attribute.KeyValue, addr string) []attribute.KeyValue {

@@ -2,6 +2,7 @@ package otel
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -77,5 +78,28 @@ func TestPeerAttrs(t *testing.T) {
 		if got := fmt.Sprint(peerAttrs(target)); got != want {
 			t.Errorf("peerAttrs(%q) = %s, want %s", target, got, want)
 		}
+	}
+}
+
+// A peerCache answers an address's attributes from memory once it has
+// built them, and keeps no more than about maxPeers addresses.
+func TestPeerCache(t *testing.T) {
+	var c peerCache
+	end := endAttrs(0)
+	kv := c.ok("10.0.0.1:5000", end)
+	want := append(appendPeer(nil, "10.0.0.1:5000"), end...)
+	if !slices.Equal(kv, want) {
+		t.Fatalf("attributes %v, want %v", kv, want)
+	}
+	if again := c.ok("10.0.0.1:5000", end); &again[0] != &kv[0] {
+		t.Error("a second call from the same address built its attributes again")
+	}
+	for i := range 3 * maxPeers {
+		c.ok(fmt.Sprintf("10.0.%d.%d:5000", i/256, i%256), end)
+	}
+	n := 0
+	c.m.Load().Range(func(any, any) bool { n++; return true })
+	if n > maxPeers {
+		t.Errorf("%d addresses kept, want at most %d", n, maxPeers)
 	}
 }

@@ -36,6 +36,10 @@
 //
 //	rpc.server.call.duration       histogram, s     a call's run on the server, interceptors included
 //	rpc.client.call.duration       histogram, s     a call as the client saw it, retries included
+//	rpc.server.request.size        histogram, By    a call's encoded arguments, as received (WithSizes)
+//	rpc.server.response.size       histogram, By    a call's encoded results, as sent (WithSizes)
+//	rpc.client.request.size        histogram, By    a call's encoded arguments, as sent (WithSizes)
+//	rpc.client.response.size       histogram, By    a call's encoded results, as received (WithSizes)
 //	simplerpc.server.call.active   updown, {call}   calls running on the server (asynchronous)
 //	simplerpc.client.call.active   updown, {call}   calls sent and not yet answered (asynchronous)
 //	simplerpc.server.connections   updown, {connection}      native connections open (ObserveServer)
@@ -46,9 +50,19 @@
 //
 // The duration histograms carry rpc.system.name, rpc.method,
 // rpc.response.status_code, error.type on failure, and on the client
-// server.address and server.port; the active-call counters the same but
-// the status and error.type. The calls in flight are counted with an
-// atomic add and reported when the metrics are collected.
+// server.address and server.port; the size histograms the same; the
+// active-call counters the same but the status and error.type. The calls
+// in flight are counted with an atomic add and reported when the metrics
+// are collected.
+//
+// The size histograms are off unless WithSizes(true) is given: the
+// conventions followed here (1.43.0) define none — 1.40.0 dropped them;
+// the names are those of 1.39.0 — and they cost two more histogram
+// records per call on each side. A size is that of the encoded argument
+// or result array (CallInfo.RequestSize and ResponseSize), without the
+// frame's header, method name and metadata; a call that failed has no
+// response size, one that was never sent no request size, and a stream's
+// items are not measured.
 //
 // # Bounds
 //

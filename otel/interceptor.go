@@ -33,9 +33,11 @@ var durationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0
 // As ClientInterceptor's, each one keeps a callback registered with the
 // MeterProvider: make one per server.
 func ServerInterceptor(opts ...Option) simplerpc.Interceptor {
-	t := newTelemetry(opts, trace.SpanKindServer, "rpc.server.call.duration",
-		"Measures the duration of an incoming Remote Procedure Call (RPC).",
-		"simplerpc.server.call.active", "Calls the server is running.")
+	t := newTelemetry(opts, trace.SpanKindServer, names{
+		duration: "rpc.server.call.duration", durationDesc: "Measures the duration of an incoming Remote Procedure Call (RPC).",
+		active: "simplerpc.server.call.active", activeDesc: "Calls the server is running.",
+		request: "rpc.server.request.size", response: "rpc.server.response.size",
+	})
 	return t.server
 }
 
@@ -50,10 +52,19 @@ func ServerInterceptor(opts ...Option) simplerpc.Interceptor {
 // with the MeterProvider (its calls in flight) for as long as the
 // provider lives.
 func ClientInterceptor(opts ...Option) simplerpc.Interceptor {
-	t := newTelemetry(opts, trace.SpanKindClient, "rpc.client.call.duration",
-		"Measures the duration of an outgoing Remote Procedure Call (RPC).",
-		"simplerpc.client.call.active", "Calls the client sent and has no answer for yet.")
+	t := newTelemetry(opts, trace.SpanKindClient, names{
+		duration: "rpc.client.call.duration", durationDesc: "Measures the duration of an outgoing Remote Procedure Call (RPC).",
+		active: "simplerpc.client.call.active", activeDesc: "Calls the client sent and has no answer for yet.",
+		request: "rpc.client.request.size", response: "rpc.client.response.size",
+	})
 	return t.client
+}
+
+// names are the instruments' names (and descriptions) of one side.
+type names struct {
+	duration, durationDesc string
+	active, activeDesc     string
+	request, response      string
 }
 
 // telemetry is one interceptor's instruments.
@@ -63,25 +74,33 @@ type telemetry struct {
 	// TracerProvider), which saves a context per call.
 	tracer   trace.Tracer
 	attrs    *attrCache
+	peers    peerCache // a server's
 	duration metric.Float64Histogram
+	// requestSize and responseSize measure the encoded arguments and
+	// results; nil unless the sizes are on (WithSizes).
+	requestSize, responseSize metric.Int64Histogram
 }
 
 // newTelemetry makes the instruments of an interceptor of kind. The
 // calls in flight are counted per method with an atomic add and reported
 // when the metrics are collected: an asynchronous instrument, cheaper
 // than two synchronous updates per call.
-func newTelemetry(opts []Option, kind trace.SpanKind, durName, durDesc, activeName, activeDesc string) *telemetry {
+func newTelemetry(opts []Option, kind trace.SpanKind, n names) *telemetry {
 	c := newConfig(opts)
 	meter := c.meter()
 	t := &telemetry{
 		prop:     c.propagator,
 		attrs:    newAttrCache(kind),
-		duration: histogram(meter, durName, durDesc),
+		duration: histogram(meter, n.duration, n.durationDesc),
+	}
+	if c.sizes {
+		t.requestSize = sizeHistogram(meter, n.request, "Measures the size of RPC request messages (uncompressed).")
+		t.responseSize = sizeHistogram(meter, n.response, "Measures the size of RPC response messages (uncompressed).")
 	}
 	if _, off := c.tracerProvider.(noop.TracerProvider); !off {
 		t.tracer = c.tracer()
 	}
-	active, err := meter.Int64ObservableUpDownCounter(activeName, metric.WithUnit("{call}"), metric.WithDescription(activeDesc))
+	active, err := meter.Int64ObservableUpDownCounter(n.active, metric.WithUnit("{call}"), metric.WithDescription(n.activeDesc))
 	if err == nil {
 		// The registration lasts as long as the meter provider: an
 		// interceptor has no end of its own.
@@ -99,11 +118,14 @@ func newTelemetry(opts []Option, kind trace.SpanKind, durName, durDesc, activeNa
 // server is the server interceptor.
 func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
 	return func(ctx context.Context, info *simplerpc.CallInfo) error {
-		start := time.Now()
+		start := monotonic()
 		// A server's methods are its own: their number is bounded, and
 		// the caller's address is never an attribute of a measurement.
 		a, original := t.attrs.get(info.Method, "")
-		ctx = t.prop.Extract(ctx, MetadataCarrier(info.Metadata))
+		if len(info.Metadata) > 0 {
+			// With no metadata there is nothing to extract.
+			ctx = t.prop.Extract(ctx, MetadataCarrier(info.Metadata))
+		}
 		var span trace.Span
 		if t.tracer != nil {
 			ctx, span = t.tracer.Start(ctx, a.name, a.start...)
@@ -112,16 +134,21 @@ func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
 		err := next(ctx, info)
 		code := codeOf(err)
 		a.active.Add(-1)
-		t.duration.Record(ctx, time.Since(start).Seconds(), a.recordFor(code)...)
+		t.record(ctx, info, err, a.recordFor(code), start)
 		if span != nil {
 			if span.IsRecording() {
 				// One slice and one SetAttributes: each call of it grows
 				// the span's attributes.
-				end := a.endFor(code)
-				kv := make([]attribute.KeyValue, 0, len(end)+3)
-				kv = append(appendPeer(kv, info.Peer), end...)
-				if original != "" {
-					kv = append(kv, semconv.RPCMethodOriginal(original))
+				var kv []attribute.KeyValue
+				if code == 0 && original == "" {
+					kv = t.peers.ok(info.Peer, a.endFor(0))
+				} else {
+					end := a.endFor(code)
+					kv = make([]attribute.KeyValue, 0, len(end)+3)
+					kv = append(appendPeer(kv, info.Peer), end...)
+					if original != "" {
+						kv = append(kv, semconv.RPCMethodOriginal(original))
+					}
 				}
 				span.SetAttributes(kv...)
 			}
@@ -134,7 +161,7 @@ func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
 // client is the client interceptor.
 func (t *telemetry) client(next simplerpc.Invoker) simplerpc.Invoker {
 	return func(ctx context.Context, info *simplerpc.CallInfo) error {
-		start := time.Now()
+		start := monotonic()
 		a, original := t.attrs.get(info.Method, info.Peer)
 		var span trace.Span
 		if t.tracer != nil {
@@ -145,7 +172,7 @@ func (t *telemetry) client(next simplerpc.Invoker) simplerpc.Invoker {
 		err := next(ctx, info)
 		code := codeOf(err)
 		a.active.Add(-1)
-		t.duration.Record(ctx, time.Since(start).Seconds(), a.recordFor(code)...)
+		t.record(ctx, info, err, a.recordFor(code), start)
 		if span != nil {
 			if span.IsRecording() {
 				end := a.endFor(code)
@@ -157,6 +184,34 @@ func (t *telemetry) client(next simplerpc.Invoker) simplerpc.Invoker {
 			endSpan(span, err, code != 0)
 		}
 		return err
+	}
+}
+
+// epoch is the origin of monotonic.
+var epoch = time.Now()
+
+// monotonic returns the time since epoch: a reading of the monotonic
+// clock alone, cheaper than time.Now, which reads the wall clock too.
+// The durations measured are differences of two readings.
+func monotonic() time.Duration { return time.Since(epoch) }
+
+// record records the measurements of a call that started at start (a
+// reading of monotonic) and ended with err, with the options opts: its
+// duration, and with WithSizes the size of its arguments, if it sent
+// them, and of its results, if it succeeded. A stream's items are not
+// measured, nor the results of its opening.
+func (t *telemetry) record(ctx context.Context, info *simplerpc.CallInfo, err error, opts []metric.RecordOption, start time.Duration) {
+	t.duration.Record(ctx, (monotonic() - start).Seconds(), opts...)
+	if t.requestSize == nil || info.Stream {
+		return
+	}
+	// A native call's arguments take a byte at least: none were sent
+	// (or this is a JSON-RPC call, whose size is not known).
+	if info.RequestSize > 0 {
+		t.requestSize.Record(ctx, int64(info.RequestSize), opts...)
+	}
+	if err == nil {
+		t.responseSize.Record(ctx, int64(info.ResponseSize), opts...)
 	}
 }
 
@@ -183,6 +238,19 @@ func endSpan(span trace.Span, err error, fault bool) {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	span.End()
+}
+
+// sizeHistogram returns a size histogram, in bytes, or, if the meter
+// cannot make one, one that records nothing, as histogram.
+func sizeHistogram(meter metric.Meter, name, desc string) metric.Int64Histogram {
+	h, err := meter.Int64Histogram(name, metric.WithUnit("By"), metric.WithDescription(desc))
+	if err != nil {
+		otelapi.Handle(err)
+	}
+	if h == nil {
+		return metricnoop.Int64Histogram{}
+	}
+	return h
 }
 
 // histogram returns a duration histogram, or, if the meter cannot make

@@ -46,11 +46,24 @@ func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) { c.propagator = p })
 }
 
+// WithSizes records, or with false does not, the sizes of calls' encoded
+// arguments and results: rpc.server.request.size and
+// rpc.server.response.size on a server, rpc.client.request.size and
+// rpc.client.response.size on a client (see the package doc, Names).
+// They are off by default: the semantic conventions this package follows
+// (1.43.0) define no size metrics — their version 1.40.0 dropped those
+// of 1.39.0, whose names these are — and each call records two more
+// histograms with them, which costs about as much as its duration does.
+func WithSizes(on bool) Option {
+	return optionFunc(func(c *config) { c.sizes = on })
+}
+
 // config is what the options set.
 type config struct {
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
 	propagator     propagation.TextMapPropagator
+	sizes          bool
 }
 
 // newConfig applies opts over the defaults.

@@ -48,6 +48,7 @@ func (c *cborCodec) Name() string { return "cbor" }
 func (c *cborCodec) Append(buf *bytes.Buffer, v any) error { return c.enc.MarshalToBuffer(v, buf) }
 
 func (c *cborCodec) AppendArray(buf *bytes.Buffer, vals []any) error {
+	growForBytes(buf, vals)
 	buf.Write(appendCBORHead(buf.AvailableBuffer(), 4, uint64(len(vals))))
 	for _, v := range vals {
 		if err := c.enc.MarshalToBuffer(v, buf); err != nil {
@@ -113,6 +114,9 @@ func (c *cborCodec) OpenArray(data []byte) (Array, error) {
 // element that does not decode is skipped too, so each element is read
 // once whatever fails.
 func (c *cborCodec) next(a *Array, v any) error {
+	if p, ok := v.(*[]byte); ok && a.alias && aliasByteString(a, p) {
+		return nil
+	}
 	if v != nil {
 		rest, err := c.dec.UnmarshalFirst(a.rest, v)
 		if err == nil {
@@ -126,6 +130,23 @@ func (c *cborCodec) next(a *Array, v any) error {
 	return nil
 }
 
+// aliasByteString points *p at the next element's content when the
+// element is a definite-length byte string, and moves a past it; it
+// reports whether it did. OpenArray has scanned the element.
+func aliasByteString(a *Array, p *[]byte) bool {
+	if len(a.rest) == 0 || a.rest[0]>>5 != cborBytes || a.rest[0]&0x1f >= 28 {
+		return false
+	}
+	n, hl, ok := parseCBORCount(a.rest)
+	if !ok || n > uint64(len(a.rest)-hl) {
+		return false
+	}
+	end := hl + int(n)
+	*p = a.rest[hl:end:end]
+	a.rest = a.rest[end:]
+	return true
+}
+
 // skip moves a past its next element, which OpenArray has scanned.
 func (c *cborCodec) skip(a *Array) {
 	end, _, err := scanCBOR(a.rest, 0, 1, 1)
@@ -136,6 +157,7 @@ func (c *cborCodec) skip(a *Array) {
 }
 
 func (c *cborCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {
+	growForValues(buf, vals)
 	buf.Write(appendCBORHead(buf.AvailableBuffer(), 4, uint64(len(vals))))
 	for _, v := range vals {
 		if err := c.enc.MarshalToBuffer(v.Interface(), buf); err != nil {

@@ -63,7 +63,10 @@ type Array struct {
 	cost int64
 	cbor *cborCodec // set for CBOR arrays, else the array is JSON
 	objs bool       // JSON: the array holds an object, whose keys Next checks
-	rest []byte     // the undecoded elements (JSON: up to the closing bracket)
+	// alias: Next may decode a byte string into a []byte as a slice of
+	// the encoded array instead of a copy (AliasBytes).
+	alias bool
+	rest  []byte // the undecoded elements (JSON: up to the closing bracket)
 }
 
 // Cost returns an estimate, in bytes, of the heap the array's elements
@@ -91,6 +94,12 @@ func (a *Array) NextIsMap() bool {
 	}
 	return len(a.rest) > 0 && a.rest[0] == '{'
 }
+
+// AliasBytes lets Next decode a CBOR byte string into a *[]byte
+// destination as a slice of the encoded array rather than a copy: for
+// encoded data no one reuses, such as a large frame body its reader
+// gave away. It changes nothing for JSON, whose bytes are base64.
+func (a *Array) AliasBytes() { a.alias = true }
 
 // Next decodes the next element into v, which must be a non-nil pointer;
 // a nil v skips the element. The text of an error it returns is at most

@@ -49,8 +49,14 @@ const (
 	// body buffer of its own.
 	bigSize = 16 << 10
 	// maxPooledBody is the largest body buffer returned to the pool.
-	maxPooledBody = 1 << 20
+	maxPooledBody = MaxPooledBody
 )
+
+// MaxPooledBody is the largest body the Reader reads into a buffer it
+// reuses. A larger body is a buffer of its own, which the Reader never
+// touches again: whoever gets it from Next may keep it, or slices of it,
+// for good.
+const MaxPooledBody = 1 << 20
 
 var (
 	bigPool  = sync.Pool{New: func() any { b := make([]byte, bigSize); return &b }}
