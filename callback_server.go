@@ -446,8 +446,10 @@ func (cc *callCallbacks) close(inv uint64) bool {
 	return true
 }
 
-// settle hands d to invocation inv, if it still waits.
-func (cc *callCallbacks) settle(inv uint64, d cbDone) {
+// settle hands the reply to invocation inv, flags and body, to the
+// invocation if it still waits, with a copy of body: the reader's buffer
+// is not the invocation's.
+func (cc *callCallbacks) settle(inv uint64, flags uint8, body []byte) {
 	cc.mu.Lock()
 	si := cc.waiting[inv]
 	if si != nil {
@@ -455,7 +457,7 @@ func (cc *callCallbacks) settle(inv uint64, d cbDone) {
 	}
 	cc.mu.Unlock()
 	if si != nil {
-		si.done <- d
+		si.done <- cbDone{flags: flags, body: bytes.Clone(body)}
 	}
 }
 
@@ -558,7 +560,7 @@ func (sc *serverConn) callbackReply(h wire.Header, body []byte) error {
 		return nil
 	}
 	if cc := t.get(h.ID); cc != nil {
-		cc.settle(inv, cbDone{flags: h.Flags, body: bytes.Clone(rest)})
+		cc.settle(inv, h.Flags, rest)
 	}
 	return nil
 }

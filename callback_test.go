@@ -360,3 +360,27 @@ func TestCallbackContractCheck(t *testing.T) {
 		t.Fatalf("Visit's callback described as %+v", cb)
 	}
 }
+
+// Callbacks work through the server's and the client's interceptors,
+// which see the call as any other.
+func TestCallbackWithInterceptors(t *testing.T) {
+	var server, client atomic.Int64
+	counting := func(n *atomic.Int64) simplerpc.Interceptor {
+		return func(next simplerpc.Invoker) simplerpc.Invoker {
+			return func(ctx context.Context, info *simplerpc.CallInfo) error {
+				n.Add(1)
+				return next(ctx, info)
+			}
+		}
+	}
+	ts, _ := startJobs(t, simplerpc.WithInterceptor(counting(&server)))
+	jobs := bindJobs(t, dial(t, ts.addr, simplerpc.WithInterceptor(counting(&client))))
+	var got []int
+	res, err := jobs.Run(context.Background(), 3, func(done, total int) { got = append(got, done) })
+	if err != nil || res != 30 || !slices.Equal(got, []int{1, 2, 3}) {
+		t.Fatalf("Run through interceptors = %d, %v, progress %v", res, err, got)
+	}
+	if server.Load() == 0 || client.Load() == 0 {
+		t.Fatalf("interceptors ran %d times on the server, %d on the client", server.Load(), client.Load())
+	}
+}
