@@ -34,18 +34,22 @@ const maxConnCalls = 4096
 //	reading ──────────────────────────► running inline
 //	   ▲                                  │       │
 //	   │  the call ends; the state is     │       │ watch (the takeover
-//	   │  still this goroutine's: it      │       │ timer's goroutine):
-//	   │  reads on                        │       │ the call has run for
-//	   └──────────────────────────────────┘       │ takeoverAfter and no
-//	                                              │ call began since
+//	   │  still this goroutine's: it      │       │ timer's goroutine),
+//	   │  reads on                        │       │ or for a quick method
+//	   └──────────────────────────────────┘       │ the server's sweep: the
+//	                                              │ call has run for
+//	                                              │ takeoverAfter (the
+//	                                              │ sweep: sweepEvery) and
+//	                                              │ no call began since
 //	                                              ▼
-//	           the timer's goroutine becomes the reader (reading);
-//	           the old one finishes its call, finds the takeover count
-//	           moved, and returns (errTakenOver) without touching the
-//	           connection again
+//	           the timer's goroutine, or one the sweep starts, becomes
+//	           the reader (reading); the old one finishes its call, finds
+//	           the takeover count moved, and returns (errTakenOver)
+//	           without touching the connection again
 //
 // The fields are atomics, written by the reader and read by the call
-// goroutines and the timer's; takeover itself is set once, by the reader.
+// goroutines, the timer's and the sweep's; takeover itself is set once,
+// by the reader.
 type connScheduler struct {
 	readerIdle   atomic.Bool   // the reader waits for bytes, with none unread
 	readerState  atomic.Uint64 // readerRunning, and a count of takeovers
