@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
@@ -41,6 +42,7 @@ type clientConn struct {
 	cb      connCallbackState // callbacks on this connection (callback_client.go)
 	done    chan struct{}     // closed when both goroutines have returned
 	frames  uint64            // frames read so far, for acks; the read loop's own
+	cores   int32             // GOMAXPROCS when the connection opened (see yieldAfterReply)
 
 	mu       sync.Mutex // guards the fields below; taken under the endpoint's mu, never the other way
 	err      error      // why the connection ended; nil while it is open
@@ -108,6 +110,8 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
 	fr := frameio.NewReader(act, nil, cs.maxMessageSize)
 	useRaw(fr, nc, act)
+	cc.cores = int32(runtime.GOMAXPROCS(0))
+	readingConns.Add(1) // until readLoop returns
 	go cc.readLoop(fr)
 	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
 }
@@ -225,6 +229,7 @@ func (cc *clientConn) writeAck(id uint64) {
 // readLoop reads and dispatches frames until the connection ends.
 func (cc *clientConn) readLoop(fr *frameio.Reader) {
 	defer close(cc.done)
+	defer readingConns.Add(-1)
 	var err error
 	for err == nil {
 		var h wire.Header
@@ -236,7 +241,7 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 		switch h.Kind {
 		case wire.KindReply:
 			cc.deliver(h, body)
-			if fr.Buffered() == 0 {
+			if fr.Buffered() == 0 && cc.yieldAfterReply() {
 				// Nothing more to deliver: let the caller just woken run
 				// before this goroutine goes back to wait on the socket.
 				runtime.Gosched()
@@ -281,6 +286,20 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 		cc.close(errDrained)
 	}
 }
+
+// readingConns counts the client connections of the process whose
+// read loops run.
+var readingConns atomic.Int32
+
+// yieldAfterReply reports whether the read loop, having delivered the
+// last reply it read, yields to the caller it woke before it reads the
+// socket again. That answers a sequential caller sooner, while the
+// process reads no more connections than it has cores. Past that, the
+// yields only churn the scheduler's global queue: with hundreds of
+// connections each carrying a call or two, the callers run soon enough
+// on their own, and yielding after every reply costs the process more
+// than the whole rest of its work on the reply.
+func (cc *clientConn) yieldAfterReply() bool { return readingConns.Load() <= cc.cores }
 
 // errDrained ends a connection the server asked to leave, once its last
 // call is answered.

@@ -3,7 +3,6 @@ package simplerpc
 import (
 	"compress/gzip"
 	"context"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -88,15 +87,14 @@ func (h *rpcHandler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		h.parsing.leave()
 	}
 	ch.take(jsonrpc.ParsedSize(reqs))
-	log := h.logger.With(slog.String("remote", r.RemoteAddr))
 	// Interceptors see the request's headers as the call's metadata.
-	ctx := withIncoming(context.WithValue(r.Context(), peerKey{}, r.RemoteAddr), headerMetadata(r.Header))
+	ctx := newRPCContext(r)
 	var out []byte
 	var parts [][]byte
 	if batch {
-		parts, out = h.answerBatch(ctx, log, reqs, ch)
+		parts, out = h.answerBatch(ctx, reqs, ch)
 	} else {
-		out = h.answer(ctx, log, &reqs[0], ch, false, false)
+		out = h.answer(ctx, &reqs[0], ch, false, false)
 		ch.take(int64(cap(out)))
 	}
 	if t := h.writeTimeout; t > 0 {
@@ -110,7 +108,7 @@ func (h *rpcHandler) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The response depends on what the client accepts.
-	w.Header().Add("Vary", "Accept-Encoding")
+	jsonrpc.VaryEncoding(w.Header())
 	if zw := h.compressor(w, r, out == nil, parts, ch); zw != nil {
 		jsonrpc.WriteParts(zw, out == nil, parts)
 		_ = zw.Close()
@@ -145,6 +143,9 @@ type peerKey struct{}
 
 // peerOf returns the client address ServeHTTP stored in ctx.
 func peerOf(ctx context.Context) string {
+	if c, ok := ctx.(*rpcContext); ok {
+		return c.r.RemoteAddr // without boxing it, as Value does
+	}
 	p, _ := ctx.Value(peerKey{}).(string)
 	return p
 }

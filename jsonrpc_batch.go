@@ -47,7 +47,7 @@ var sampleBatchCalls = true
 // answer resource_exhausted without running; notifications still run).
 // Once the client has gone, no more requests are started. Every call and
 // every response is charged to ch.
-func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []jsonrpc.Request, ch *rpcCharge) (parts [][]byte, whole []byte) {
+func (h *rpcHandler) answerBatch(ctx context.Context, reqs []jsonrpc.Request, ch *rpcCharge) (parts [][]byte, whole []byte) {
 	limit := int64(h.maxMessageSize)
 	b := &rpcBatch{limit: limit}
 	// The refusal of a call not run is the longer: the reserve covers both.
@@ -76,7 +76,7 @@ func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []j
 			continue
 		}
 		if h.runsInline(req) {
-			answers[i] = b.fit(req, h.answer(ctx, log, req, ch, true, timed), ch)
+			answers[i] = b.fit(req, h.answer(ctx, req, ch, true, timed), ch)
 			if inline++; inline%batchYieldEvery == 0 {
 				runtime.Gosched()
 			}
@@ -91,7 +91,7 @@ func (h *rpcHandler) answerBatch(ctx context.Context, log *slog.Logger, reqs []j
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			answers[i] = b.fit(req, h.answer(ctx, log, req, ch, true, timed), ch)
+			answers[i] = b.fit(req, h.answer(ctx, req, ch, true, timed), ch)
 		})
 	}
 	wg.Wait()

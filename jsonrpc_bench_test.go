@@ -2,10 +2,16 @@ package simplerpc_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/simplerpc/simplerpc"
 )
 
 // BenchmarkJSONRPC measures JSON-RPC calls over HTTP on Serve's port: a
@@ -46,3 +52,79 @@ func BenchmarkJSONRPC(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJSONRPCHandler measures the server's handler alone on a lone
+// Add, without the network or net/http's connection handling: simplerpc's
+// ServeHTTP beside a minimal handler that decodes the request with
+// encoding/json and writes the response by hand (as the bench module's
+// net/http floor does). allocs/op are the handler's.
+func BenchmarkJSONRPCHandler(b *testing.B) {
+	srv := simplerpc.NewServer()
+	if err := srv.Register("Calc", &Calc{}); err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(call("Calc.Add", "[40,2]", 7))
+	for _, h := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"simplerpc", srv},
+		{"floor", http.HandlerFunc(floorJSONRPC)},
+	} {
+		b.Run(h.name, func(b *testing.B) {
+			w := &discardWriter{header: http.Header{}}
+			rd := bytes.NewReader(body)
+			r := httptest.NewRequest(http.MethodPost, "/", rd)
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("User-Agent", "Go-http-client/1.1")
+			r.Header.Set("Accept-Encoding", "gzip")
+			b.ReportAllocs()
+			for b.Loop() {
+				rd.Reset(body)
+				r.Body = io.NopCloser(rd)
+				clear(w.header)
+				w.out.Reset()
+				h.h.ServeHTTP(w, r)
+				if !bytes.Contains(w.out.Bytes(), []byte(`"result":42`)) {
+					b.Fatalf("response %q", w.out.Bytes())
+				}
+			}
+		})
+	}
+}
+
+// floorJSONRPC answers a JSON-RPC Add with encoding/json and a response
+// written by hand.
+func floorJSONRPC(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params [2]int64        `json:"params"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Method != "Calc.Add" {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	out := make([]byte, 0, 64)
+	out = append(out, `{"jsonrpc":"2.0","id":`...)
+	out = append(out, req.ID...)
+	out = append(out, `,"result":`...)
+	out = strconv.AppendInt(out, req.Params[0]+req.Params[1], 10)
+	out = append(out, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+// discardWriter is a ResponseWriter that keeps the response's body for a
+// check, reusing its memory. It takes deadlines, as net/http's does.
+type discardWriter struct {
+	header http.Header
+	out    bytes.Buffer
+}
+
+func (w *discardWriter) Header() http.Header         { return w.header }
+func (w *discardWriter) WriteHeader(int)             {}
+func (w *discardWriter) Write(p []byte) (int, error) { return w.out.Write(p) }
+
+func (w *discardWriter) SetReadDeadline(time.Time) error  { return nil }
+func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }

@@ -15,15 +15,15 @@ import (
 // answer runs one request and returns its response object, or nil for a
 // notification. The call is charged to ch while it runs, as a bulk
 // reservation for a call of a batch; its response is not.
-func (h *rpcHandler) answer(ctx context.Context, log *slog.Logger, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool) []byte {
+func (h *rpcHandler) answer(ctx context.Context, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool) []byte {
 	if req.Err != nil {
 		return jsonrpc.AppendError(nil, req.ID, req.Err)
 	}
-	result, e, detail := h.callRPC(ctx, log, req, ch, bulk, timed)
+	result, e, detail := h.callRPC(ctx, req, ch, bulk, timed)
 	switch {
 	case req.Notification():
 		if e != nil {
-			log.Debug("simplerpc: notification failed", slog.String("method", req.Method), slog.Any("error", e))
+			h.logger.Debug("simplerpc: notification failed", slog.String("remote", peerOf(ctx)), slog.String("method", req.Method), slog.Any("error", e))
 		}
 		return nil
 	case e != nil:
@@ -39,7 +39,7 @@ func (h *rpcHandler) answer(ctx context.Context, log *slog.Logger, req *jsonrpc.
 // (rpcCallCost, its params and the decoders' estimate of what decoding
 // them takes); a call the budget cannot
 // take is refused with CodeUnavailable and not run.
-func (h *rpcHandler) callRPC(ctx context.Context, log *slog.Logger, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool) ([]byte, *Error, any) {
+func (h *rpcHandler) callRPC(ctx context.Context, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool) ([]byte, *Error, any) {
 	m := h.dispatch.lookupName(req.Method)
 	if m == nil {
 		return nil, h.dispatch.notFound(req.Method), nil

@@ -165,7 +165,9 @@ func WithMaxMessageSize(n int) Option {
 }
 
 // WithWriteTimeout bounds each write to the peer (default 30s). A peer
-// that stops reading for longer loses its connection. Zero means no limit.
+// that stops reading for longer loses its connection (on a native
+// connection, within a quarter more of it, which spares setting a
+// deadline for every frame). Zero means no limit.
 func WithWriteTimeout(d time.Duration) Option {
 	return bothOption{
 		server: func(c *serverConfig) { c.writeTimeout = d },

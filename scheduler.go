@@ -34,28 +34,36 @@ const maxConnCalls = 4096
 //	reading ──────────────────────────► running inline
 //	   ▲                                  │       │
 //	   │  the call ends; the state is     │       │ watch (the takeover
-//	   │  still this goroutine's: it      │       │ timer's goroutine):
-//	   │  reads on                        │       │ the call has run for
-//	   └──────────────────────────────────┘       │ takeoverAfter and no
-//	                                              │ call began since
+//	   │  still this goroutine's: it      │       │ timer's goroutine),
+//	   │  reads on                        │       │ or for a quick method
+//	   └──────────────────────────────────┘       │ the server's sweep: the
+//	                                              │ call has run for
+//	                                              │ takeoverAfter (the
+//	                                              │ sweep: sweepEvery) and
+//	                                              │ no call began since
 //	                                              ▼
-//	           the timer's goroutine becomes the reader (reading);
-//	           the old one finishes its call, finds the takeover count
-//	           moved, and returns (errTakenOver) without touching the
-//	           connection again
+//	           the timer's goroutine, or one the sweep starts, becomes
+//	           the reader (reading); the old one finishes its call, finds
+//	           the takeover count moved, and returns (errTakenOver)
+//	           without touching the connection again
 //
 // The fields are atomics, written by the reader and read by the call
-// goroutines and the timer's; takeover itself is set once, by the reader.
+// goroutines, the timer's and the sweep's; takeover itself is set once,
+// by the reader.
 type connScheduler struct {
 	readerIdle   atomic.Bool   // the reader waits for bytes, with none unread
 	readerState  atomic.Uint64 // readerRunning, and a count of takeovers
 	running      atomic.Int32  // calls running for this connection, up to maxConnCalls
 	wake         chan struct{} // signaled when a call ends, or memory is given back, while the reader waits
-	takeover     *time.Timer   // fires watch; made by the first call run inline
+	takeover     *time.Timer   // fires watch; made by the first timed call run inline
 	watching     atomic.Bool   // the takeover timer is armed
 	inlineCalls  atomic.Uint64 // calls begun by runInline
+	timedCalls   atomic.Uint64 // of inlineCalls, those the takeover timer watches: of methods not known to be quick
 	inlineBehind atomic.Bool   // frames wait behind the call runInline runs
 	watchSeen    atomic.Uint64 // inlineCalls at watch's last check
+	watchTimed   atomic.Uint64 // timedCalls at watch's last check
+	listed       atomic.Bool   // in the server's sweep (sweep.go), which watches calls of quick methods
+	sweepSeen    atomic.Uint64 // inlineCalls at the sweep's last look
 }
 
 // dispatch runs t, a call the reader admitted; behind says whether frames
@@ -110,59 +118,81 @@ var errTakenOver = errors.New("reading taken over")
 // up the connection: a new goroutine takes over its reading. runInline
 // reports whether this goroutine is still the reader.
 //
-// The takeover timer is not set per call: setting a timer wakes the
+// Who watches a call depends on its method. A call of a method known to
+// be quick is watched by the server's sweep (sweep.go), which takes it
+// over if it blocks after all, within one to two sweepEvery: with many
+// connections each carrying a call now and then, a timer per call would
+// cost more than the call. Any other call is watched by the
+// connection's takeover timer, which takes it over after takeoverAfter.
+// That timer is not set per call either: setting a timer wakes the
 // runtime's network poller, which costs a sequential caller more than
-// the rest of the server's work on its call. Once armed, the timer
-// checks the connection every takeoverAfter while calls keep coming
-// (see watch) and disarms itself when they stop.
+// the rest of the server's work on its call. Once armed, it checks the
+// connection every takeoverAfter while such calls keep coming (see
+// watch) and disarms itself when they stop.
 func (sc *serverConn) runInline(t task, behind bool) bool {
-	if sc.sched.takeover == nil {
+	s := &sc.sched
+	quick := t.m.cost.quick()
+	if !quick && s.takeover == nil {
 		// Made stopped, before the state below publishes it to watch.
-		sc.sched.takeover = time.AfterFunc(time.Hour, sc.watch)
-		sc.sched.takeover.Stop()
+		s.takeover = time.AfterFunc(time.Hour, sc.watch)
+		s.takeover.Stop()
 	}
-	reading := sc.sched.readerState.Load() // the reader's own: no one else changes it now
-	calls := sc.sched.inlineCalls.Add(1)
-	sc.sched.inlineBehind.Store(behind)
-	sc.sched.readerState.Store(reading | readerRunning)
-	if !sc.sched.watching.Load() && sc.sched.watching.CompareAndSwap(false, true) {
-		sc.sched.watchSeen.Store(calls)
-		sc.sched.takeover.Reset(takeoverAfter)
+	reading := s.readerState.Load() // the reader's own: no one else changes it now
+	calls := s.inlineCalls.Add(1)
+	s.inlineBehind.Store(behind)
+	s.readerState.Store(reading | readerRunning)
+	switch {
+	case quick:
+		if !s.listed.Load() {
+			sc.srv.sweep.watch(sc, calls)
+		}
+	default:
+		timed := s.timedCalls.Add(1)
+		if !s.watching.Load() && s.watching.CompareAndSwap(false, true) {
+			s.watchSeen.Store(calls)
+			s.watchTimed.Store(timed)
+			s.takeover.Reset(takeoverAfter)
+		}
 	}
 	sc.run(t.id, t.m, t.ctx, t.cancel, t.args, t.reserve, nil)
 	return sc.sched.readerState.CompareAndSwap(reading|readerRunning, reading)
 }
 
-// watch runs every takeoverAfter while the reader goroutine runs calls
-// (in a goroutine of its own, the timer's). A call still running with no
-// call begun since the last check, or since this call armed the timer,
-// has run for at least takeoverAfter: unless it ends meanwhile, this
-// goroutine becomes the connection's reader. With no call running and
-// none begun since the last check, the timer is disarmed, so that a lone
-// call now and then costs one check.
+// watch runs every takeoverAfter while the reader goroutine runs timed
+// calls, those of methods not known to be quick (in a goroutine of its
+// own, the timer's). A call still running with no call begun since the
+// last check, or since this call armed the timer, has run for at least
+// takeoverAfter: unless it ends meanwhile, this goroutine becomes the
+// connection's reader. With no call running and no timed call begun
+// since the last check, the timer is disarmed, so that a lone call now
+// and then costs one check, and calls of quick methods alone (which the
+// sweep watches) cost none.
 func (sc *serverConn) watch() {
+	s := &sc.sched
 	// The state is loaded first: a call running then, with no call begun
 	// since seen, began before it. (A call ending and the next beginning
 	// between these loads and the swap below can still be taken over
 	// early, which costs a goroutine switch and nothing else.)
-	st := sc.sched.readerState.Load()
-	calls := sc.sched.inlineCalls.Load()
-	seen := sc.sched.watchSeen.Swap(calls)
+	st := s.readerState.Load()
+	calls := s.inlineCalls.Load()
+	seen := s.watchSeen.Swap(calls)
+	timed := s.timedCalls.Load()
+	timedSeen := s.watchTimed.Swap(timed)
 	if st&readerRunning != 0 && calls == seen &&
-		sc.sched.readerState.CompareAndSwap(st, st&^readerRunning+readerTakeover) {
-		sc.sched.watching.Store(false) // the new reader arms it again
+		s.readerState.CompareAndSwap(st, st&^readerRunning+readerTakeover) {
+		s.watching.Store(false) // the new reader arms it again
 		sc.read()
 		return
 	}
-	if calls != seen || st&readerRunning != 0 {
-		sc.sched.takeover.Reset(takeoverAfter)
+	if timed != timedSeen || st&readerRunning != 0 {
+		s.takeover.Reset(takeoverAfter)
 		return
 	}
-	sc.sched.watching.Store(false)
-	// A call that began after the loads above saw watching still set and
-	// did not arm the timer: arm it for that call.
-	if sc.sched.inlineCalls.Load() != calls && sc.sched.watching.CompareAndSwap(false, true) {
-		sc.sched.takeover.Reset(takeoverAfter)
+	s.watching.Store(false)
+	// A timed call that began after the loads above saw watching still
+	// set and did not arm the timer: arm it for that call.
+	if s.timedCalls.Load() != timed && s.watching.CompareAndSwap(false, true) {
+		s.takeover.Reset(takeoverAfter)
 	}
 }
 

@@ -37,6 +37,9 @@ type Server struct {
 	refused refusals
 	// orphanCalls counts calls still running for detached sessions.
 	orphanCalls atomic.Int64
+	// sweep watches the calls of quick methods that connections'
+	// readers run themselves (sweep.go).
+	sweep inlineSweep
 	// logs rate-limits what peers can make the server log.
 	logs logLimiter
 	// parsing bounds the large JSON-RPC bodies parsed at once

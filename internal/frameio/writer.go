@@ -38,13 +38,16 @@ type Writer struct {
 	err     error         // set once; the reason the writer stopped
 	closing bool          // drain then stop
 	busy    bool          // a write to conn is under way (inline or by the loop)
-	frames  uint64        // frames accepted, in the order they reach conn
-	looping bool          // a send loop goroutine is running
-	space   chan struct{} // closed when the queue drains below highWater
+	// deadline is the write deadline set on conn; only the goroutine
+	// whose write is under way (busy) touches it.
+	deadline time.Time
+	frames   uint64        // frames accepted, in the order they reach conn
+	looping  bool          // a send loop goroutine is running
+	space    chan struct{} // closed when the queue drains below highWater
 }
 
 // NewWriter returns a Writer for conn. Each write must finish within
-// timeout (0: no limit). A queue over highWater bytes makes Write wait
+// timeout, or at most a quarter more (0: no limit). A queue over highWater bytes makes Write wait
 // (0: never). onFail, if not nil, is called once, from the goroutine that
 // found it, when a write fails.
 func NewWriter(conn net.Conn, timeout time.Duration, highWater int, onFail func(error)) *Writer {
@@ -258,9 +261,7 @@ func (w *Writer) writeQueue(q *queue) error {
 	if len(q.chunks) == 1 {
 		return w.writeConn(*q.chunks[0])
 	}
-	if w.timeout > 0 {
-		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	}
+	w.armDeadline()
 	w.iovs = q.buffers(w.iovs)
 	w.iov = w.iovs
 	_, err := w.iov.WriteTo(w.conn)
@@ -270,11 +271,28 @@ func (w *Writer) writeQueue(q *queue) error {
 
 // writeConn writes b to the connection within the write timeout.
 func (w *Writer) writeConn(b []byte) error {
-	if w.timeout > 0 {
-		_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	}
+	w.armDeadline()
 	_, err := w.conn.Write(b)
 	return err
+}
+
+// armDeadline makes sure the write about to begin has at least the
+// timeout to finish, and at most a quarter more. Setting a deadline moves
+// a runtime timer, which with many connections each writing a frame now
+// and then cost as much as the write; so it is set a quarter of the
+// timeout further than needed, and set again only once a write would
+// begin with less than the timeout left: once a quarter of the timeout
+// at most, however many frames are written.
+func (w *Writer) armDeadline() {
+	if w.timeout <= 0 {
+		return
+	}
+	now := time.Now()
+	if w.deadline.Sub(now) >= w.timeout {
+		return
+	}
+	w.deadline = now.Add(w.timeout + w.timeout/4)
+	_ = w.conn.SetWriteDeadline(w.deadline)
 }
 
 // fail stops the writer with err and tells the owner, once.

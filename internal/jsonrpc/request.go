@@ -98,7 +98,8 @@ func ParseRequest(raw []byte) Request {
 		*dst = v
 	}
 	Split(raw, func(member []byte) {
-		switch k, v := Member(member); k {
+		key, v := memberKey(member)
+		switch k := memberName(key); k {
 		case "id":
 			note(&id, k, v)
 		case "jsonrpc":
@@ -130,11 +131,16 @@ func ParseRequest(raw []byte) Request {
 	if err := codec.CheckJSON(raw); err != nil && !errors.Is(err, codec.ErrText) {
 		return invalid(err.Error())
 	}
-	var v string
-	if version == nil || json.Unmarshal(version, &v) != nil || v != "2.0" {
+	if !isVersion(version) {
 		return invalid(`"jsonrpc" must be "2.0"`)
 	}
-	if len(method) == 0 || method[0] != '"' || json.Unmarshal(method, &req.Method) != nil {
+	if len(method) == 0 || method[0] != '"' {
+		return invalid(`"method" must be a string`)
+	}
+	if name := method[1 : len(method)-1]; bytes.IndexByte(name, '\\') < 0 && utf8.Valid(name) {
+		// As written: nothing to unescape or replace.
+		req.Method = string(name)
+	} else if json.Unmarshal(method, &req.Method) != nil {
 		return invalid(`"method" must be a string`)
 	}
 	if params != nil && !bytes.Equal(params, Null) {
@@ -174,4 +180,14 @@ func ParseID(id json.RawMessage) (json.RawMessage, error) {
 		return id, nil
 	}
 	return nil, fmt.Errorf(`"id" must be a string, a number or null`)
+}
+
+// isVersion reports whether v, a JSON value, is the string "2.0", however
+// written.
+func isVersion(v []byte) bool {
+	if string(v) == `"2.0"` {
+		return true
+	}
+	var s string
+	return v != nil && json.Unmarshal(v, &s) == nil && s == "2.0"
 }

@@ -61,6 +61,18 @@ func Split(data []byte, f func(part []byte)) {
 // Member splits a member of a valid JSON object, as Split gives
 // it, into its key, unescaped, and its value.
 func Member(member []byte) (key string, val []byte) {
+	raw, val := memberKey(member)
+	if bytes.IndexByte(raw, '\\') < 0 {
+		key = string(raw[1 : len(raw)-1])
+	} else if json.Unmarshal(raw, &key) != nil {
+		key = ""
+	}
+	return key, val
+}
+
+// memberKey splits a member of a valid JSON object, as Split gives it,
+// into its key as written, quotes and escapes and all, and its value.
+func memberKey(member []byte) (raw, val []byte) {
 	end := 1
 	for escaped := false; end < len(member); end++ {
 		if escaped {
@@ -71,12 +83,32 @@ func Member(member []byte) (key string, val []byte) {
 			break
 		}
 	}
-	raw := member[:end+1]
-	if bytes.IndexByte(raw, '\\') < 0 {
-		key = string(raw[1 : len(raw)-1])
-	} else if json.Unmarshal(raw, &key) != nil {
-		key = ""
-	}
+	raw = member[:end+1]
 	val = bytes.TrimSpace(member[end+1:])
-	return key, bytes.TrimSpace(bytes.TrimPrefix(val, []byte(":")))
+	return raw, bytes.TrimSpace(bytes.TrimPrefix(val, []byte(":")))
+}
+
+// memberName returns the key of a member, unescaped, as Member does,
+// from raw, the key as memberKey gives it. A key written without escapes
+// is compared where it lies: the request's members are told apart
+// without copying their names.
+func memberName(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		switch string(raw[1 : len(raw)-1]) {
+		case "id":
+			return "id"
+		case "jsonrpc":
+			return "jsonrpc"
+		case "method":
+			return "method"
+		case "params":
+			return "params"
+		}
+		return "" // a member the server does not read
+	}
+	var key string
+	if json.Unmarshal(raw, &key) != nil {
+		return ""
+	}
+	return key
 }

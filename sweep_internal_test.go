@@ -1,0 +1,47 @@
+package simplerpc
+
+import (
+	"testing"
+	"time"
+)
+
+// TestSweepWatchesQuickCalls sends calls of a method known to be quick:
+// they run in the reader goroutine, watched by the server's sweep and
+// not by the connection's takeover timer, and the sweep lets the
+// connection go, and stops, once the calls stop.
+func TestSweepWatchesQuickCalls(t *testing.T) {
+	srv, nc := rawQuickServer(t)
+	add := srv.dispatch.lookup([]byte("Q.Add"))
+	add.cost.ns.Store(1)
+	sc := onlyConn(t, srv)
+	for id := uint64(1); id <= 50; id++ {
+		if id%costSampleEvery == 0 {
+			continue // a timed call could find Add slow under the race detector
+		}
+		if _, err := nc.Write(appendCall(nil, id, "Q.Add", []byte{0x82, 0x02, 0x03})); err != nil {
+			t.Fatal(err)
+		}
+		if got, body := readReply(t, nc); got != id || string(body) != "\x81\x05" {
+			t.Fatalf("reply %d: % x, want %d: 81 05", got, body, id)
+		}
+	}
+	if sc.sched.inlineCalls.Load() == 0 {
+		t.Fatal("no call ran in the reader goroutine")
+	}
+	if sc.sched.takeover != nil {
+		t.Fatal("calls of a quick method made the connection's takeover timer")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		srv.sweep.mu.Lock()
+		listed, armed := len(srv.sweep.conns), srv.sweep.timer != nil
+		srv.sweep.mu.Unlock()
+		if listed == 0 && !armed && !sc.sched.listed.Load() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("2s after the last call the sweep lists %d connections (armed %v)", listed, armed)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
