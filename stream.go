@@ -105,7 +105,7 @@ func (ep *endpoint) open(ctx context.Context, cc *clientConn, method string, arg
 	}
 	frame[5] |= wire.FlagStream
 	cs := &clientStream{method: method, codec: cc.codec, maxBody: cc.maxBody, resumable: !ep.calls.noSessions,
-		recvConn: cc, sendConn: cc, got: make(chan struct{}, 1)}
+		recvConn: cc, sendConn: cc, got: make(chan struct{}, 1), gotItem: make(chan struct{}, 1)}
 	pc := pendingPool.Get().(*pendingCall)
 	pc.method, pc.frame, pc.err, pc.stream = method, buf, nil, cs
 	pc.results = pc.small[:0]
@@ -147,14 +147,19 @@ func (s *ClientStream) abort() {
 // wait waits for something to happen on the stream: an item, a window,
 // or its end. It reports false once the stream is over. The goroutine
 // that takes the pending call's completion tells every other waiter.
-func (s *ClientStream) wait() bool {
+func (s *ClientStream) wait() bool { return s.waitOn(s.cs.got) }
+
+// waitItem waits for an item (after a take that found none), or the end.
+func (s *ClientStream) waitItem() bool { return s.waitOn(s.cs.gotItem) }
+
+func (s *ClientStream) waitOn(got chan struct{}) bool {
 	select {
 	case <-s.overCh:
 		return false
 	default:
 	}
 	select {
-	case <-s.cs.got:
+	case <-got:
 		return true
 	case <-s.pc.done:
 		s.mu.Lock()
@@ -244,14 +249,12 @@ func (s *ClientStream) Recv(v any) error {
 			return contextError(s.method, err)
 		}
 		if body, ok := s.cs.take(); ok {
-			err := s.cs.codec.Unmarshal(body.Bytes(), v)
-			putBuffer(body)
-			if err != nil {
+			if err := s.cs.codec.Unmarshal(body, v); err != nil {
 				return errorf(CodeInvalidArgument, s.method, "stream item does not decode into %T: %v", v, err)
 			}
 			return nil
 		}
-		if !s.wait() {
+		if !s.waitItem() {
 			if s.cs.pending() {
 				continue // items are queued before the reply is delivered
 			}
@@ -289,13 +292,14 @@ func (s *ClientStream) endErr() error {
 // not run during or after it.
 func (s *ClientStream) Finish(results ...any) error {
 	_ = s.CloseSend()
-	for s.wait() {
+	for {
 		for {
-			b, ok := s.cs.take()
-			if !ok {
+			if _, ok := s.cs.take(); !ok {
 				break
 			}
-			putBuffer(b)
+		}
+		if !s.waitItem() {
+			break
 		}
 	}
 	defer s.Close()

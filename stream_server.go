@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
+	"github.com/simplerpc/simplerpc/internal/frameio"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -28,7 +29,9 @@ import (
 // Locks: sendMu serializes the writes of its frames (items, the resent
 // ones, its reply), so that they leave in order; mu guards the state and
 // is taken under sendMu, never the other way; both are taken under the
-// stream table's lock at most, and mu is a leaf.
+// stream table's lock at most, and mu is a leaf but for the connection
+// writer's lock, under which its send loop takes mu (TakeFrames): no
+// writer is called with mu held.
 type serverStream struct {
 	id        uint64
 	shape     *streamShape
@@ -40,21 +43,23 @@ type serverStream struct {
 
 	sendMu sync.Mutex // held while one of its frames is written
 
-	mu       sync.Mutex      // guards the fields below
-	conn     *serverConn     // the connection it is on; nil while detached
-	resumeOn *serverConn     // the connection its call came on again, to resume it
-	queue    []*bytes.Buffer // item bodies received and not consumed, oldest first (pooled)
-	queued   int64           // their cost, reserved on the budget
-	recvd    uint64          // items (the end included) received
-	ended    bool            // the client ended its half
-	done     bool            // the method stopped consuming: items are dropped
-	consumed consumption     // of the items received
-	sent     uint64          // cost of the items sent
-	nsent    uint64          // items sent
-	peer     wire.Window     // the client's last window frame
-	kept     keptItems       // items sent and not known consumed (resumable only); their bytes count on the budget
-	reply    []byte          // the reply frame of a finished resumable stream
-	failed   error           // an item that did not decode, for the reply
+	mu        sync.Mutex      // guards the fields below
+	conn      *serverConn     // the connection it is on; nil while detached
+	resumeOn  *serverConn     // the connection its call came on again, to resume it
+	queue     []*bytes.Buffer // item bodies received and not consumed, oldest first (pooled)
+	queued    int64           // their cost, reserved on the budget
+	recvd     uint64          // items (the end included) received
+	ended     bool            // the client ended its half
+	done      bool            // the method stopped consuming: items are dropped
+	consumed  consumption     // of the items received
+	sent      uint64          // cost of the items sent
+	nsent     uint64          // items sent
+	peer      wire.Window     // the client's last window frame
+	kept      keptItems       // items sent and not known consumed (resumable only); their bytes count on the budget
+	reply     []byte          // the reply frame of a finished resumable stream
+	failed    error           // an item that did not decode, for the reply
+	batch     *bytes.Buffer   // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
+	scheduled bool            // the stream waits in its connection writer's sources
 }
 
 // openStream starts the stream of the call id, before its call runs, so
@@ -200,52 +205,140 @@ func (st *serverStream) stopReading() {
 // send sends one item, first waiting while the client's window is full
 // or, for a stream within a session, while it is detached. An item of a
 // resumable stream is kept until the client reports it consumed.
+//
+// Items leave in batches: each is encoded onto the end of the stream's
+// batch, which the connection's send loop takes whole when it next
+// writes (TakeFrames), so that a fast producer costs the writer one
+// hand-over per write rather than one per item. The batch is taken out
+// while an item is encoded, so that a slow encoding never holds the lock
+// the send loop takes.
 func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
-	buf := getBuffer()
-	defer putBuffer(buf)
-	buf.Write(make([]byte, wire.HeaderSize))
-	if err := c.Append(buf, v); err != nil {
-		return fmt.Errorf("%w: %w", errResult, err)
-	}
-	if n := buf.Len() - wire.HeaderSize; n > st.srv.cfg.maxMessageSize {
-		return fmt.Errorf("%w: item of %d bytes exceeds the %d-byte limit", errResult, n, st.srv.cfg.maxMessageSize)
-	}
-	frame := buf.Bytes()
-	wire.PutHeader(frame, wire.KindItem, 0, st.id)
-	cost := wire.ItemCost(len(frame) - wire.HeaderSize)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		st.sendMu.Lock()
 		st.mu.Lock()
-		ready := st.conn != nil && st.sent-st.peer.Bytes < wire.StreamWindow
-		st.mu.Unlock()
-		if ready {
-			st.sendMu.Lock()
-			st.mu.Lock()
-			conn := st.conn
-			if conn != nil {
-				st.sent += cost
-				st.nsent++
-				if st.resumable {
-					st.srv.budget.take(st.kept.add(frame))
-				}
-			}
+		conn := st.conn
+		if conn == nil || st.sent-st.peer.Bytes >= wire.StreamWindow {
 			st.mu.Unlock()
-			if conn == nil { // detached meanwhile
-				st.sendMu.Unlock()
-				continue
-			}
-			err := conn.w.Write(ctx, frame)
 			st.sendMu.Unlock()
-			if err != nil && (!st.resumable || ctx.Err() != nil) {
-				return err
+			select {
+			case <-st.got:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			return nil // a resumable stream sends it again after the resume
+			continue
 		}
-		select {
-		case <-st.got:
-		case <-ctx.Done():
-			return ctx.Err()
+		b := st.batch
+		st.batch = nil
+		st.mu.Unlock()
+		if b == nil {
+			b = getBuffer()
 		}
+		start := b.Len()
+		b.Write(noHeader[:])
+		err := c.Append(b, v)
+		if n := b.Len() - start - wire.HeaderSize; err == nil && n > st.srv.cfg.maxMessageSize {
+			err = fmt.Errorf("item of %d bytes exceeds the %d-byte limit", n, st.srv.cfg.maxMessageSize)
+		}
+		if err != nil {
+			b.Truncate(start)
+			st.putBatch(conn, b)
+			st.sendMu.Unlock()
+			return fmt.Errorf("%w: %w", errResult, err)
+		}
+		frame := b.Bytes()[start:]
+		wire.PutHeader(frame, wire.KindItem, 0, st.id)
+		st.mu.Lock()
+		if st.conn != conn { // detached meanwhile: what the batch held is kept, or lost with its connection
+			st.mu.Unlock()
+			putBuffer(b)
+			st.sendMu.Unlock()
+			continue
+		}
+		st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
+		st.nsent++
+		if st.resumable {
+			st.srv.budget.take(st.kept.add(frame))
+		}
+		schedule := st.putBatchLocked(b)
+		st.mu.Unlock()
+		st.sendMu.Unlock()
+		if schedule {
+			conn.w.Schedule(st)
+		}
+		return nil
 	}
+}
+
+// noHeader is the room an item's header takes before it is written.
+var noHeader [wire.HeaderSize]byte
+
+// putBatch puts b back as the stream's batch, scheduling it on conn's
+// writer if it holds frames. st.sendMu must be held.
+func (st *serverStream) putBatch(conn *serverConn, b *bytes.Buffer) {
+	st.mu.Lock()
+	if st.conn != conn {
+		st.mu.Unlock()
+		putBuffer(b)
+		return
+	}
+	schedule := st.putBatchLocked(b)
+	st.mu.Unlock()
+	if schedule {
+		conn.w.Schedule(st)
+	}
+}
+
+// putBatchLocked puts b back as the stream's batch and reports whether the
+// stream is to be scheduled on its connection's writer: the batch holds
+// frames and is not scheduled already. st.mu must be held.
+func (st *serverStream) putBatchLocked(b *bytes.Buffer) bool {
+	if b.Len() == 0 {
+		putBuffer(b)
+		return false
+	}
+	st.batch = b
+	if st.scheduled {
+		return false
+	}
+	st.scheduled = true
+	return true
+}
+
+// TakeFrames hands the items of the stream's batch to w's send loop,
+// if w is its connection's writer (frameio.Source).
+func (st *serverStream) TakeFrames(w *frameio.Writer, push func([]byte)) {
+	st.mu.Lock()
+	st.scheduled = false
+	b := st.batch
+	if b == nil || st.conn == nil || st.conn.w != w {
+		st.mu.Unlock()
+		return
+	}
+	st.batch = nil
+	st.mu.Unlock()
+	push(b.Bytes())
+	putBuffer(b)
+}
+
+// flush writes what the stream's batch holds now, so that its reply,
+// written next, follows its items.
+func (st *serverStream) flush() {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	st.mu.Lock()
+	b, conn := st.batch, st.conn
+	st.batch = nil
+	st.mu.Unlock()
+	if b == nil {
+		return
+	}
+	if conn != nil {
+		_ = conn.w.Write(conn.ctx, b.Bytes())
+	}
+	putBuffer(b)
 }
 
 // releaseLocked gives back n of what the queued items hold: to the
@@ -280,6 +373,11 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 		conn.streamed.Add(st.queued)
 	}
 	st.conn = conn
+	if st.batch != nil { // items for the connection left, kept to be sent again
+		putBuffer(st.batch)
+		st.batch = nil
+	}
+	st.scheduled = false
 }
 
 // opened tells the client that the stream is open (wire/stream.go).
@@ -342,6 +440,7 @@ func (st *serverStream) input(ctx context.Context, c codec.Codec, method string)
 // it returns the error that ends the stream early, if any.
 func (st *serverStream) output(ctx context.Context, c codec.Codec, method string, seq reflect.Value, stacks bool) (*Error, any) {
 	st.opened()
+	defer st.flush()
 	if seq.IsNil() {
 		return nil, nil
 	}
