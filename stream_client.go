@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/wire"
@@ -32,6 +33,7 @@ type clientStream struct {
 	maxBody   int
 	resumable bool          // the client keeps sessions: the stream outlives its connection
 	got       chan struct{} // signaled, without blocking, when a window or a connection arrives
+	gone      atomic.Bool   // its call has left the call table: frames for its id are not its
 	gotItem   chan struct{} // signaled, without blocking, when an item arrives for a caller waiting for one
 
 	sendMu sync.Mutex // held while one of its items is written
@@ -259,9 +261,14 @@ func (cc *clientConn) streamFrame(h wire.Header, body []byte) error {
 	if !cc.streams {
 		return fmt.Errorf("%w: server sent a %s frame on a connection without streams", errProtocol, h.Kind)
 	}
-	cs := cc.sink.stream(h.ID)
-	if cs == nil {
-		return nil
+	// The stream of the last item, while it is still in the call table,
+	// spares the table's lock for each item of a run.
+	cs := cc.last
+	if cs == nil || cs.id != h.ID || cs.gone.Load() {
+		if cs = cc.sink.stream(h.ID); cs == nil {
+			return nil
+		}
+		cc.last = cs
 	}
 	if h.Kind == wire.KindItem {
 		return cs.item(cc, h, body)

@@ -26,8 +26,10 @@ import (
 // forgotten then — or, in a session, once the client acknowledged its
 // reply — and items still arriving for it are dropped.
 //
-// Locks: sendMu serializes the writes of its frames (items, the resent
-// ones, its reply), so that they leave in order; mu guards the state and
+// Locks: sendMu serializes the writes of the frames that do not go
+// through the batch (its last items, the resent ones, its reply), so that
+// they leave in order — send, which only ever adds to the batch, waits
+// instead while a resume is under way (resuming); mu guards the state and
 // is taken under sendMu, never the other way; both are taken under the
 // stream table's lock at most, and mu is a leaf but for the connection
 // writer's lock, under which its send loop takes mu (TakeFrames): no
@@ -60,6 +62,7 @@ type serverStream struct {
 	failed    error           // an item that did not decode, for the reply
 	batch     *bytes.Buffer   // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
 	scheduled bool            // the stream waits in its connection writer's sources
+	resuming  bool            // a resume is sending the kept items again: send waits
 }
 
 // openStream starts the stream of the call id, before its call runs, so
@@ -203,26 +206,27 @@ func (st *serverStream) stopReading() {
 }
 
 // send sends one item, first waiting while the client's window is full
-// or, for a stream within a session, while it is detached. An item of a
-// resumable stream is kept until the client reports it consumed.
+// or, for a stream within a session, while it is detached or being
+// resumed. An item of a resumable stream is kept until the client
+// reports it consumed. Only the goroutine ranging over the method's
+// iterator calls it.
 //
 // Items leave in batches: each is encoded onto the end of the stream's
 // batch, which the connection's send loop takes whole when it next
 // writes (TakeFrames), so that a fast producer costs the writer one
-// hand-over per write rather than one per item. The batch is taken out
-// while an item is encoded, so that a slow encoding never holds the lock
-// the send loop takes.
+// hand-over per write rather than one per item. A value whose encoding is
+// quick and small (a number, a short string) is encoded under the
+// stream's lock; any other, with the batch taken out meanwhile, so that
+// a slow encoding never holds up the send loop, which takes that lock.
 func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		st.sendMu.Lock()
 		st.mu.Lock()
 		conn := st.conn
-		if conn == nil || st.sent-st.peer.Bytes >= wire.StreamWindow {
+		if conn == nil || st.resuming || st.sent-st.peer.Bytes >= wire.StreamWindow {
 			st.mu.Unlock()
-			st.sendMu.Unlock()
 			select {
 			case <-st.got:
 			case <-ctx.Done():
@@ -232,9 +236,12 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		b := st.batch
 		st.batch = nil
-		st.mu.Unlock()
 		if b == nil {
 			b = getBuffer()
+		}
+		quick := quickItem(v)
+		if !quick {
+			st.mu.Unlock()
 		}
 		start := b.Len()
 		b.Write(noHeader[:])
@@ -242,21 +249,28 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		if n := b.Len() - start - wire.HeaderSize; err == nil && n > st.srv.cfg.maxMessageSize {
 			err = fmt.Errorf("item of %d bytes exceeds the %d-byte limit", n, st.srv.cfg.maxMessageSize)
 		}
+		if !quick {
+			st.mu.Lock()
+		}
+		if st.conn != conn { // detached meanwhile: what the batch held is kept, or lost with its connection
+			st.mu.Unlock()
+			putBuffer(b)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errResult, err)
+			}
+			continue
+		}
 		if err != nil {
 			b.Truncate(start)
-			st.putBatch(conn, b)
-			st.sendMu.Unlock()
+			schedule := st.putBatchLocked(b)
+			st.mu.Unlock()
+			if schedule {
+				conn.w.Schedule(st)
+			}
 			return fmt.Errorf("%w: %w", errResult, err)
 		}
 		frame := b.Bytes()[start:]
 		wire.PutHeader(frame, wire.KindItem, 0, st.id)
-		st.mu.Lock()
-		if st.conn != conn { // detached meanwhile: what the batch held is kept, or lost with its connection
-			st.mu.Unlock()
-			putBuffer(b)
-			st.sendMu.Unlock()
-			continue
-		}
 		st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 		st.nsent++
 		if st.resumable {
@@ -264,7 +278,6 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		schedule := st.putBatchLocked(b)
 		st.mu.Unlock()
-		st.sendMu.Unlock()
 		if schedule {
 			conn.w.Schedule(st)
 		}
@@ -272,24 +285,22 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 	}
 }
 
+// quickItem reports whether v encodes quickly into a few bytes, in any
+// codec: a number, a bool or a short string.
+func quickItem(v any) bool {
+	switch v := v.(type) {
+	case int64, int, int32, uint64, uint32, float64, float32, bool, nil:
+		return true
+	case string:
+		return len(v) <= 64
+	case []byte:
+		return len(v) <= 64
+	}
+	return false
+}
+
 // noHeader is the room an item's header takes before it is written.
 var noHeader [wire.HeaderSize]byte
-
-// putBatch puts b back as the stream's batch, scheduling it on conn's
-// writer if it holds frames. st.sendMu must be held.
-func (st *serverStream) putBatch(conn *serverConn, b *bytes.Buffer) {
-	st.mu.Lock()
-	if st.conn != conn {
-		st.mu.Unlock()
-		putBuffer(b)
-		return
-	}
-	schedule := st.putBatchLocked(b)
-	st.mu.Unlock()
-	if schedule {
-		conn.w.Schedule(st)
-	}
-}
 
 // putBatchLocked puts b back as the stream's batch and reports whether the
 // stream is to be scheduled on its connection's writer: the batch holds
