@@ -8,6 +8,7 @@ import (
 	"maps"
 	"sync"
 
+	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -243,12 +244,21 @@ func (s *ClientStream) CloseSend() error {
 // Recv receives the next item the server sent into v, a pointer, waiting
 // for one. At the end of the stream it returns io.EOF, or the error the
 // stream ended with.
+//
+// A []byte item received into a *[]byte that is not nil takes the
+// slice's capacity when it fits, as append does, so that chunk after
+// chunk received into one slice costs no allocation: a caller that keeps
+// an item's bytes past the next Recv receives into a nil slice (as Items
+// does) or copies them.
 func (s *ClientStream) Recv(v any) error {
 	for {
 		if err := s.ctx.Err(); err != nil {
 			return contextError(s.method, err)
 		}
 		if body, ok := s.cs.take(); ok {
+			if b, ok := v.(*[]byte); ok && codec.DecodeBytesInto(s.cs.codec, body, b) {
+				return nil
+			}
 			if err := s.cs.codec.Unmarshal(body, v); err != nil {
 				return errorf(CodeInvalidArgument, s.method, "stream item does not decode into %T: %v", v, err)
 			}
