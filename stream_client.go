@@ -44,6 +44,7 @@ type clientStream struct {
 	items    itemRing    // item bodies received and not consumed, oldest first
 	lent     bool        // the oldest of items is the caller's, until its next take
 	waiting  bool        // the caller waits for an item: the next one signals gotItem
+	replying bool        // the caller took an item since it last sent one
 	queued   int64       // the cost of the items not consumed
 	recvd    uint64      // items received
 	open     bool        // the server said the stream is open
@@ -180,6 +181,7 @@ func (cs *clientStream) take() ([]byte, bool) {
 		return nil, false
 	}
 	cs.lent = true
+	cs.replying = true
 	cost := wire.ItemCost(len(body))
 	cs.queued -= int64(cost)
 	cs.consumed.add(cost)
@@ -240,8 +242,17 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) (sent bool,
 	if cs.resumable {
 		cs.kept.add(frame)
 	}
+	// The caller's answer to the item it took last, as a lone call, is
+	// written by the caller itself (frameio.Writer.WriteSolo); a run of
+	// items goes through the send loop, to share its writes.
+	solo := cs.replying
+	cs.replying = false
 	cs.mu.Unlock()
-	err = conn.w.Write(ctx, frame)
+	if solo {
+		err = conn.w.WriteSolo(ctx, frame)
+	} else {
+		err = conn.w.Write(ctx, frame)
+	}
 	if err != nil && cs.resumable && ctx.Err() == nil {
 		err = nil // kept: sent again when the session resumes
 	}

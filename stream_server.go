@@ -63,6 +63,7 @@ type serverStream struct {
 	batch     *bytes.Buffer   // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
 	scheduled bool            // the stream waits in its connection writer's sources
 	resuming  bool            // a resume is sending the kept items again: send waits
+	replying  bool            // the method consumed an item since it last sent one (sendSolo)
 }
 
 // openStream starts the stream of the call id, before its call runs, so
@@ -165,6 +166,7 @@ func (st *serverStream) next(ctx context.Context) (body *bytes.Buffer, ok bool, 
 			cost := wire.ItemCost(body.Len())
 			st.queued -= int64(cost)
 			st.consumed.add(cost)
+			st.replying = true
 			w, report := st.consumed.due()
 			st.releaseLocked(int64(cost))
 			conn := st.conn
@@ -234,6 +236,15 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			}
 			continue
 		}
+		if st.replying && st.batch == nil && !st.scheduled && len(st.queue) == 0 {
+			st.replying = false
+			st.mu.Unlock()
+			if sent, err := st.sendSolo(ctx, c, v, conn); sent {
+				return err
+			}
+			continue
+		}
+		st.replying = false
 		b := st.batch
 		st.batch = nil
 		if b == nil {
@@ -283,6 +294,43 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		return nil
 	}
+}
+
+// sendSolo writes an item at once, from the method's goroutine, as the
+// reply of a lone call is written: a bidi stream's answer to the item it
+// has just consumed, with nothing else queued either way, goes out
+// without a hand-over to the connection's send loop (a ping-pong's round
+// trip is then a unary call's). It reports false, having sent nothing,
+// when the stream left conn or batched items meanwhile.
+func (st *serverStream) sendSolo(ctx context.Context, c codec.Codec, v any, conn *serverConn) (bool, error) {
+	b := getBuffer()
+	defer putBuffer(b)
+	b.Write(noHeader[:])
+	if err := c.Append(b, v); err != nil {
+		return true, fmt.Errorf("%w: %w", errResult, err)
+	}
+	if n := b.Len() - wire.HeaderSize; n > st.srv.cfg.maxMessageSize {
+		return true, fmt.Errorf("%w: item of %d bytes exceeds the %d-byte limit", errResult, n, st.srv.cfg.maxMessageSize)
+	}
+	frame := b.Bytes()
+	wire.PutHeader(frame, wire.KindItem, 0, st.id)
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	st.mu.Lock()
+	if st.conn != conn || st.resuming || st.batch != nil || st.scheduled {
+		st.mu.Unlock()
+		return false, nil
+	}
+	st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
+	st.nsent++
+	if st.resumable {
+		st.srv.budget.take(st.kept.add(frame))
+	}
+	st.mu.Unlock()
+	if err := conn.w.WriteSolo(ctx, frame); err != nil && (!st.resumable || ctx.Err() != nil) {
+		return true, err
+	}
+	return true, nil // a resumable stream sends it again after the resume
 }
 
 // quickItem reports whether v encodes quickly into a few bytes, in any
