@@ -35,7 +35,7 @@ type ringItem struct {
 const (
 	// ringStart is the size of a ring's first buffer; they double from
 	// there.
-	ringStart = 256
+	ringStart = 64
 	// ringKeep is the largest buffer a ring keeps while it is empty: an
 	// idle stream holds little, and a larger buffer goes back to its pool.
 	ringKeep = 4 << 10

@@ -287,6 +287,20 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		if st.resumable {
 			st.srv.budget.take(st.kept.add(frame))
 		}
+		if b.Len() >= batchLarge {
+			// A batch this large shares no write with anything: it is
+			// queued at once, as it is, rather than grow. The send loop
+			// found no batch meanwhile, so it leaves in order; after a
+			// resume began it goes to the connection the stream left,
+			// whose items the client drops.
+			st.mu.Unlock()
+			err := conn.w.Write(ctx, b.Bytes())
+			putBuffer(b)
+			if err != nil && (!st.resumable || ctx.Err() != nil) {
+				return err
+			}
+			return nil
+		}
 		schedule := st.putBatchLocked(b)
 		st.mu.Unlock()
 		if schedule {
@@ -295,6 +309,9 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		return nil
 	}
 }
+
+// batchLarge is the size from which a stream's batch is queued at once.
+const batchLarge = 32 << 10
 
 // sendSolo writes an item at once, from the method's goroutine, as the
 // reply of a lone call is written: a bidi stream's answer to the item it
