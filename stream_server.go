@@ -45,25 +45,25 @@ type serverStream struct {
 
 	sendMu sync.Mutex // held while one of its frames is written
 
-	mu        sync.Mutex      // guards the fields below
-	conn      *serverConn     // the connection it is on; nil while detached
-	resumeOn  *serverConn     // the connection its call came on again, to resume it
-	queue     []*bytes.Buffer // item bodies received and not consumed, oldest first (pooled)
-	queued    int64           // their cost, reserved on the budget
-	recvd     uint64          // items (the end included) received
-	ended     bool            // the client ended its half
-	done      bool            // the method stopped consuming: items are dropped
-	consumed  consumption     // of the items received
-	sent      uint64          // cost of the items sent
-	nsent     uint64          // items sent
-	peer      wire.Window     // the client's last window frame
-	kept      keptItems       // items sent and not known consumed (resumable only); their bytes count on the budget
-	reply     []byte          // the reply frame of a finished resumable stream
-	failed    error           // an item that did not decode, for the reply
-	batch     *bytes.Buffer   // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
-	scheduled bool            // the stream waits in its connection writer's sources
-	resuming  bool            // a resume is sending the kept items again: send waits
-	replying  bool            // the method consumed an item since it last sent one (sendSolo)
+	mu        sync.Mutex    // guards the fields below
+	conn      *serverConn   // the connection it is on; nil while detached
+	resumeOn  *serverConn   // the connection its call came on again, to resume it
+	queue     [][]byte      // item bodies received and not consumed, oldest first, each of its own: the method may keep a []byte item decoded as a view of it
+	queued    int64         // their cost, reserved on the budget
+	recvd     uint64        // items (the end included) received
+	ended     bool          // the client ended its half
+	done      bool          // the method stopped consuming: items are dropped
+	consumed  consumption   // of the items received
+	sent      uint64        // cost of the items sent
+	nsent     uint64        // items sent
+	peer      wire.Window   // the client's last window frame
+	kept      keptItems     // items sent and not known consumed (resumable only); their bytes count on the budget
+	reply     []byte        // the reply frame of a finished resumable stream
+	failed    error         // an item that did not decode, for the reply
+	batch     *bytes.Buffer // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
+	scheduled bool          // the stream waits in its connection writer's sources
+	resuming  bool          // a resume is sending the kept items again: send waits
+	replying  bool          // the method consumed an item since it last sent one (sendSolo)
 }
 
 // openStream starts the stream of the call id, before its call runs, so
@@ -106,9 +106,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 			st.mu.Unlock()
 			return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 		}
-		b := getBuffer()
-		b.Write(body)
-		st.queue = append(st.queue, b)
+		st.queue = append(st.queue, bytes.Clone(body))
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
 		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
@@ -153,17 +151,17 @@ func (st *serverStream) signal() {
 	}
 }
 
-// next returns the next item body the client sent, waiting for one, in a
-// pooled buffer the caller puts back; ok is false at the end of the
-// client's half, or when ctx ends (err).
-func (st *serverStream) next(ctx context.Context) (body *bytes.Buffer, ok bool, err error) {
+// next returns the next item body the client sent, waiting for one, which
+// is the caller's; ok is false at the end of the client's half, or when
+// ctx ends (err).
+func (st *serverStream) next(ctx context.Context) (body []byte, ok bool, err error) {
 	for {
 		st.mu.Lock()
 		if len(st.queue) > 0 {
 			body = st.queue[0]
 			st.queue[0] = nil
 			st.queue = st.queue[1:]
-			cost := wire.ItemCost(body.Len())
+			cost := wire.ItemCost(len(body))
 			st.queued -= int64(cost)
 			st.consumed.add(cost)
 			st.replying = true
@@ -195,8 +193,7 @@ func (st *serverStream) stopReading() {
 	st.mu.Lock()
 	n := st.queued
 	for _, b := range st.queue {
-		st.consumed.add(wire.ItemCost(b.Len()))
-		putBuffer(b)
+		st.consumed.add(wire.ItemCost(len(b)))
 	}
 	st.releaseLocked(n)
 	st.queue, st.queued, st.done = nil, 0, true
@@ -475,6 +472,9 @@ func (sc *serverConn) writeWindow(id uint64, w wire.Window) {
 // through, of the parameter's own type.
 func (st *serverStream) input(ctx context.Context, c codec.Codec, method string) reflect.Value {
 	sh := st.shape
+	if typed := typedInputs[sh.inSeq]; typed != nil {
+		return reflect.ValueOf(typed(st, ctx, c, method))
+	}
 	zero := reflect.Zero(sh.in)
 	nilErr := reflect.Zero(errorType)
 	return reflect.MakeFunc(sh.inSeq, func(a []reflect.Value) []reflect.Value {
@@ -489,13 +489,8 @@ func (st *serverStream) input(ctx context.Context, c codec.Codec, method string)
 				return nil
 			}
 			v := reflect.New(sh.in)
-			err = c.Unmarshal(body.Bytes(), v.Interface())
-			putBuffer(body)
-			if err != nil {
-				e := errorf(CodeInvalidArgument, method, "stream item: %v", err)
-				st.mu.Lock()
-				st.failed = e
-				st.mu.Unlock()
+			if err = c.Unmarshal(body, v.Interface()); err != nil {
+				e := st.decodeFailed(method, err)
 				if sh.inErr {
 					yield.Call([]reflect.Value{zero, reflect.ValueOf(e)})
 				}
@@ -560,6 +555,16 @@ func (st *serverStream) sendError(ctx context.Context, method string, err error)
 		return streamContextError(ctx, method)
 	}
 	return resultError(method, err)
+}
+
+// decodeFailed records that an item did not decode, for the reply, and
+// returns the error.
+func (st *serverStream) decodeFailed(method string, err error) *Error {
+	e := errorf(CodeInvalidArgument, method, "stream item: %v", err)
+	st.mu.Lock()
+	st.failed = e
+	st.mu.Unlock()
+	return e
 }
 
 // decodeFailure returns the error of an item that did not decode, if one

@@ -21,3 +21,19 @@ func DecodeBytesInto(c Codec, data []byte, dst *[]byte) bool {
 	*dst = append((*dst)[:0], data[hl:]...)
 	return true
 }
+
+// BytesView returns the bytes of data, one value encoded by c, as a slice
+// of data itself when it is a byte string of c's own form (as
+// DecodeBytesInto takes): no copy, for a caller that owns data. It
+// reports false for any other data, which the caller decodes with
+// Unmarshal.
+func BytesView(c Codec, data []byte) ([]byte, bool) {
+	if _, ok := c.(*cborCodec); !ok || len(data) == 0 || data[0]>>5 != cborBytes {
+		return nil, false
+	}
+	n, hl, ok := parseCBORCount(data)
+	if !ok || n != uint64(len(data)-hl) {
+		return nil, false
+	}
+	return data[hl:len(data):len(data)], true
+}

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// FuzzDecodeBytesInto checks DecodeBytesInto against Unmarshal: whatever
-// it takes, Unmarshal decodes into the same bytes, and it never writes
-// past the bytes it returns.
+// FuzzDecodeBytesInto checks DecodeBytesInto and BytesView against
+// Unmarshal: whatever they take, Unmarshal decodes into the same bytes;
+// and DecodeBytesInto decodes into the slice's capacity when it can.
 func FuzzDecodeBytesInto(f *testing.F) {
 	for _, v := range []any{[]byte("chunk"), []byte{}, bytes.Repeat([]byte{7}, 300), "text", 12, nil} {
 		var buf bytes.Buffer
@@ -21,8 +21,15 @@ func FuzzDecodeBytesInto(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dst := make([]byte, 3, 8)
 		got := dst
+		view, viewed := BytesView(CBOR, data)
 		if !DecodeBytesInto(CBOR, data, &got) {
+			if viewed {
+				t.Fatal("BytesView takes what DecodeBytesInto does not")
+			}
 			return
+		}
+		if !viewed || !bytes.Equal(view, got) {
+			t.Fatalf("BytesView %x, %v; DecodeBytesInto %x", view, viewed, got)
 		}
 		var want []byte
 		if err := CBOR.Unmarshal(data, &want); err != nil {
@@ -45,5 +52,8 @@ func TestDecodeBytesIntoOtherCodecs(t *testing.T) {
 	var b []byte
 	if DecodeBytesInto(JSON, buf.Bytes(), &b) {
 		t.Fatal("JSON taken")
+	}
+	if _, ok := BytesView(JSON, buf.Bytes()); ok {
+		t.Fatal("JSON viewed")
 	}
 }
