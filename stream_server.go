@@ -38,7 +38,9 @@ type serverStream struct {
 	id        uint64
 	shape     *streamShape
 	srv       *Server
-	resumable bool // it belongs to a session and outlives its connection
+	resumable bool        // it belongs to a session and outlives its connection
+	codec     codec.Codec // its connection's
+	bytesIn   bool        // the method receives []byte items without reflection (stream_typed.go)
 
 	got  chan struct{}           // signaled, without blocking, when an item, the end, a window or a connection arrives
 	stop context.CancelCauseFunc // ends the stream's context, set before it runs
@@ -48,7 +50,7 @@ type serverStream struct {
 	mu        sync.Mutex    // guards the fields below
 	conn      *serverConn   // the connection it is on; nil while detached
 	resumeOn  *serverConn   // the connection its call came on again, to resume it
-	queue     [][]byte      // item bodies received and not consumed, oldest first, each of its own: the method may keep a []byte item decoded as a view of it
+	queue     []queuedItem  // items received and not consumed, oldest first
 	queued    int64         // their cost, reserved on the budget
 	recvd     uint64        // items (the end included) received
 	ended     bool          // the client ended its half
@@ -70,7 +72,8 @@ type serverStream struct {
 // that items that follow the call frame find it.
 func (sc *serverConn) openStream(id uint64, m *method) *serverStream {
 	table, resumable := sc.streamTable()
-	st := &serverStream{id: id, shape: m.stream, srv: sc.srv, resumable: resumable, conn: sc, got: make(chan struct{}, 1)}
+	st := &serverStream{id: id, shape: m.stream, srv: sc.srv, resumable: resumable, conn: sc, got: make(chan struct{}, 1), codec: sc.codec}
+	st.bytesIn = m.stream.in == bytesType && typedInputs[m.stream.inSeq] != nil
 	table.add(st)
 	return st
 }
@@ -106,7 +109,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 			st.mu.Unlock()
 			return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 		}
-		st.queue = append(st.queue, bytes.Clone(body))
+		st.queue = append(st.queue, st.queueItem(body))
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
 		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
@@ -151,17 +154,38 @@ func (st *serverStream) signal() {
 	}
 }
 
-// next returns the next item body the client sent, waiting for one, which
-// is the caller's; ok is false at the end of the client's half, or when
-// ctx ends (err).
-func (st *serverStream) next(ctx context.Context) (body []byte, ok bool, err error) {
+// A queuedItem is an item received and not consumed, in a slice of its
+// own, which its consumer may keep: its body, or — for a method that
+// receives []byte items without reflection (bytesIn) — the bytes the body
+// encodes, copied out of it as it arrives.
+type queuedItem struct {
+	b     []byte
+	cost  uint64 // of the item's body
+	bytes bool   // b holds the bytes the body encodes
+}
+
+// queueItem copies body, an item frame's, for the queue.
+func (st *serverStream) queueItem(body []byte) queuedItem {
+	cost := wire.ItemCost(len(body))
+	if st.bytesIn {
+		if view, ok := codec.BytesView(st.codec, body); ok {
+			return queuedItem{b: bytes.Clone(view), cost: cost, bytes: true}
+		}
+	}
+	return queuedItem{b: bytes.Clone(body), cost: cost}
+}
+
+// next returns the next item the client sent, waiting for one, which is
+// the caller's; ok is false at the end of the client's half, or when ctx
+// ends (err).
+func (st *serverStream) next(ctx context.Context) (item queuedItem, ok bool, err error) {
 	for {
 		st.mu.Lock()
 		if len(st.queue) > 0 {
-			body = st.queue[0]
-			st.queue[0] = nil
+			item = st.queue[0]
+			st.queue[0] = queuedItem{}
 			st.queue = st.queue[1:]
-			cost := wire.ItemCost(len(body))
+			cost := item.cost
 			st.queued -= int64(cost)
 			st.consumed.add(cost)
 			st.replying = true
@@ -172,17 +196,17 @@ func (st *serverStream) next(ctx context.Context) (body []byte, ok bool, err err
 			if report && conn != nil {
 				conn.writeWindow(st.id, w)
 			}
-			return body, true, nil
+			return item, true, nil
 		}
 		ended := st.ended
 		st.mu.Unlock()
 		if ended {
-			return nil, false, nil
+			return item, false, nil
 		}
 		select {
 		case <-st.got:
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return item, false, ctx.Err()
 		}
 	}
 }
@@ -192,8 +216,8 @@ func (st *serverStream) next(ctx context.Context) (body []byte, ok bool, err err
 func (st *serverStream) stopReading() {
 	st.mu.Lock()
 	n := st.queued
-	for _, b := range st.queue {
-		st.consumed.add(wire.ItemCost(len(b)))
+	for _, it := range st.queue {
+		st.consumed.add(it.cost)
 	}
 	st.releaseLocked(n)
 	st.queue, st.queued, st.done = nil, 0, true
@@ -481,7 +505,7 @@ func (st *serverStream) input(ctx context.Context, c codec.Codec, method string)
 		yield := a[0]
 		defer st.stopReading()
 		for {
-			body, ok, err := st.next(ctx)
+			item, ok, err := st.next(ctx)
 			if !ok {
 				if err != nil && sh.inErr {
 					yield.Call([]reflect.Value{zero, reflect.ValueOf(streamContextError(ctx, method))})
@@ -489,7 +513,7 @@ func (st *serverStream) input(ctx context.Context, c codec.Codec, method string)
 				return nil
 			}
 			v := reflect.New(sh.in)
-			if err = c.Unmarshal(body, v.Interface()); err != nil {
+			if err = c.Unmarshal(item.b, v.Interface()); err != nil {
 				e := st.decodeFailed(method, err)
 				if sh.inErr {
 					yield.Call([]reflect.Value{zero, reflect.ValueOf(e)})

@@ -70,6 +70,8 @@ func rangeSeq[T any](it iter.Seq[T], send func(any) error) error {
 // for a parameter of a common item type, without reflection: the
 // reflective one (serverStream.input) calls the method's yield through
 // reflect.Value.Call for every item.
+var bytesType = reflect.TypeFor[[]byte]()
+
 var typedInputs = map[reflect.Type]func(st *serverStream, ctx context.Context, c codec.Codec, method string) any{
 	reflect.TypeFor[iter.Seq2[int64, error]]():   inputSeq2[int64],
 	reflect.TypeFor[iter.Seq2[int, error]]():     inputSeq2[int],
@@ -117,23 +119,21 @@ func inputSeq[T any](st *serverStream, ctx context.Context, c codec.Codec, metho
 // nextItem waits for the client's next item and decodes it: ok is false
 // at the end of the client's half, and err says why the items end early
 // (the stream's context ended; the item did not decode, which the reply
-// reports too). A []byte item is a view of the item's own body, which no
-// one else holds: the method may keep it.
+// reports too). A []byte item is the copy the stream made as it arrived
+// (queueItem), which no one else holds: the method may keep it.
 func nextItem[T any](st *serverStream, ctx context.Context, c codec.Codec, method string) (v T, ok bool, err error) {
-	body, ok, err := st.next(ctx)
+	item, ok, err := st.next(ctx)
 	if !ok {
 		if err != nil {
 			return v, false, streamContextError(ctx, method)
 		}
 		return v, false, nil
 	}
-	if p, isBytes := any(&v).(*[]byte); isBytes {
-		if view, viewed := codec.BytesView(c, body); viewed {
-			*p = view
-			return v, true, nil
-		}
+	if p, isBytes := any(&v).(*[]byte); isBytes && item.bytes {
+		*p = item.b
+		return v, true, nil
 	}
-	if err := c.Unmarshal(body, &v); err != nil {
+	if err := c.Unmarshal(item.b, &v); err != nil {
 		return v, false, st.decodeFailed(method, err)
 	}
 	return v, true, nil
