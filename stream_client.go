@@ -242,10 +242,12 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) (sent bool,
 	if cs.resumable {
 		cs.kept.add(frame)
 	}
-	// The caller's answer to the item it took last, as a lone call, is
-	// written by the caller itself (frameio.Writer.WriteSolo); a run of
-	// items goes through the send loop, to share its writes.
-	solo := cs.replying
+	// The caller's answer to the item it took last, as a lone call, and a
+	// large item, which shares no write, are written by the caller itself
+	// when nothing else is being written (frameio.Writer.WriteSolo): no
+	// hand-over to the send loop, and no copy into its queue. A run of
+	// small items goes through the send loop, to share its writes.
+	solo := cs.replying || len(frame) >= batchLarge
 	cs.replying = false
 	cs.mu.Unlock()
 	if solo {
