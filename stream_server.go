@@ -310,12 +310,12 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		if b.Len() >= batchLarge {
 			// A batch this large shares no write with anything: it is
-			// written at once, as it is, rather than grow. The send loop
+			// queued at once, as it is, rather than grow. The send loop
 			// found no batch meanwhile, so it leaves in order; after a
 			// resume began it goes to the connection the stream left,
 			// whose items the client drops.
 			st.mu.Unlock()
-			err := conn.w.WriteSolo(ctx, b.Bytes()) // from b itself if nothing else is being written
+			err := conn.w.Write(ctx, b.Bytes()) // the method goes on encoding while the send loop writes
 			putBuffer(b)
 			if err != nil && (!st.resumable || ctx.Err() != nil) {
 				return err
