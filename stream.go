@@ -299,7 +299,7 @@ func (s *ClientStream) endErr() error {
 // stream, and decodes the method's results (those after the stream) into
 // results, pointers. Items the server sent that were not received are
 // dropped. It returns the stream's error, if it ended with one. Send must
-// not run during or after it.
+// not run during or after it, nor Recv during it.
 func (s *ClientStream) Finish(results ...any) error {
 	_ = s.CloseSend()
 	for {
