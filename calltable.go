@@ -351,6 +351,9 @@ func (t *callTable) close() {
 func (t *callTable) deleteLocked(id uint64, pc *pendingCall) {
 	delete(t.calls, id)
 	t.countLocked(pc.on, -1)
+	if pc.stream != nil {
+		pc.stream.gone.Store(true) // see clientConn.streamFrame
+	}
 }
 
 // countLocked adds d to the calls counted on l (nil: the orphans). t.mu

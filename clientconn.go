@@ -43,6 +43,7 @@ type clientConn struct {
 	done    chan struct{}     // closed when both goroutines have returned
 	frames  uint64            // frames read so far, for acks; the read loop's own
 	cores   int32             // GOMAXPROCS when the connection opened (see yieldAfterReply)
+	last    *clientStream     // the stream of the last item read, the read loop's own (stream_client.go)
 
 	mu       sync.Mutex // guards the fields below; taken under the endpoint's mu, never the other way
 	err      error      // why the connection ended; nil while it is open

@@ -143,6 +143,10 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 	encoding := false
 	defer func() {
 		if p := recover(); p != nil {
+			stack := ""
+			if mp, ok := p.(*methodPanic); ok { // from the method's own goroutine (stream_call.go)
+				p, stack = mp.value, mp.stack
+			}
 			e = &Error{Code: CodeInternal, Method: m.name, Message: fmt.Sprint(p), RemoteType: fmt.Sprintf("%T", p), cause: errPanic}
 			if encoding {
 				// A result's own encoding method (MarshalJSON) panicked.
@@ -151,7 +155,10 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 			}
 			// Captured whatever stacks says, for the log: execute drops it
 			// from the reply unless the server sends stacks.
-			e.Stack = string(debug.Stack())
+			if stack == "" {
+				stack = string(debug.Stack())
+			}
+			e.Stack = stack
 			detail = nil
 		}
 	}()
@@ -175,7 +182,9 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 		}
 	}
 	var out []reflect.Value
-	if m.variadic {
+	if st != nil && m.stream.out != nil {
+		out = m.callApart(args)
+	} else if m.variadic {
 		out = m.fn.CallSlice(args)
 	} else {
 		out = m.fn.Call(args)

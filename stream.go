@@ -8,6 +8,7 @@ import (
 	"maps"
 	"sync"
 
+	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -105,7 +106,7 @@ func (ep *endpoint) open(ctx context.Context, cc *clientConn, method string, arg
 	}
 	frame[5] |= wire.FlagStream
 	cs := &clientStream{method: method, codec: cc.codec, maxBody: cc.maxBody, resumable: !ep.calls.noSessions,
-		recvConn: cc, sendConn: cc, got: make(chan struct{}, 1)}
+		recvConn: cc, sendConn: cc, got: make(chan struct{}, 1), gotItem: make(chan struct{}, 1)}
 	pc := pendingPool.Get().(*pendingCall)
 	pc.method, pc.frame, pc.err, pc.stream = method, buf, nil, cs
 	pc.results = pc.small[:0]
@@ -147,14 +148,19 @@ func (s *ClientStream) abort() {
 // wait waits for something to happen on the stream: an item, a window,
 // or its end. It reports false once the stream is over. The goroutine
 // that takes the pending call's completion tells every other waiter.
-func (s *ClientStream) wait() bool {
+func (s *ClientStream) wait() bool { return s.waitOn(s.cs.got) }
+
+// waitItem waits for an item (after a take that found none), or the end.
+func (s *ClientStream) waitItem() bool { return s.waitOn(s.cs.gotItem) }
+
+func (s *ClientStream) waitOn(got chan struct{}) bool {
 	select {
 	case <-s.overCh:
 		return false
 	default:
 	}
 	select {
-	case <-s.cs.got:
+	case <-got:
 		return true
 	case <-s.pc.done:
 		s.mu.Lock()
@@ -238,20 +244,27 @@ func (s *ClientStream) CloseSend() error {
 // Recv receives the next item the server sent into v, a pointer, waiting
 // for one. At the end of the stream it returns io.EOF, or the error the
 // stream ended with.
+//
+// A []byte item received into a *[]byte that is not nil takes the
+// slice's capacity when it fits, as append does, so that chunk after
+// chunk received into one slice costs no allocation: a caller that keeps
+// an item's bytes past the next Recv receives into a nil slice (as Items
+// does) or copies them.
 func (s *ClientStream) Recv(v any) error {
 	for {
 		if err := s.ctx.Err(); err != nil {
 			return contextError(s.method, err)
 		}
 		if body, ok := s.cs.take(); ok {
-			err := s.cs.codec.Unmarshal(body.Bytes(), v)
-			putBuffer(body)
-			if err != nil {
+			if b, ok := v.(*[]byte); ok && codec.DecodeBytesInto(s.cs.codec, body, b) {
+				return nil
+			}
+			if err := s.cs.codec.Unmarshal(body, v); err != nil {
 				return errorf(CodeInvalidArgument, s.method, "stream item does not decode into %T: %v", v, err)
 			}
 			return nil
 		}
-		if !s.wait() {
+		if !s.waitItem() {
 			if s.cs.pending() {
 				continue // items are queued before the reply is delivered
 			}
@@ -286,16 +299,17 @@ func (s *ClientStream) endErr() error {
 // stream, and decodes the method's results (those after the stream) into
 // results, pointers. Items the server sent that were not received are
 // dropped. It returns the stream's error, if it ended with one. Send must
-// not run during or after it.
+// not run during or after it, nor Recv during it.
 func (s *ClientStream) Finish(results ...any) error {
 	_ = s.CloseSend()
-	for s.wait() {
+	for {
 		for {
-			b, ok := s.cs.take()
-			if !ok {
+			if _, ok := s.cs.take(); !ok {
 				break
 			}
-			putBuffer(b)
+		}
+		if !s.waitItem() {
+			break
 		}
 	}
 	defer s.Close()

@@ -2,6 +2,7 @@ package simplerpc_test
 
 import (
 	"context"
+	"iter"
 	"testing"
 
 	"github.com/simplerpc/simplerpc"
@@ -44,5 +45,43 @@ func BenchmarkStreamUpload(b *testing.B) {
 	var total int64
 	if err := s.Finish(&msg, &total); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// Echo sends back every item it receives.
+type Echo struct{}
+
+// Ping yields each item of in as it arrives.
+func (Echo) Ping(in iter.Seq2[int64, error]) iter.Seq2[int64, error] {
+	return func(yield func(int64, error) bool) {
+		for v, err := range in {
+			if !yield(v, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// BenchmarkStreamPingPong measures a bidi stream's round trip: one op
+// sends an int64 and receives it back. BenchmarkCall/cbor is the unary
+// call to hold it against.
+func BenchmarkStreamPingPong(b *testing.B) {
+	c := dialB(b, startServerWithB(b, "Echo", Echo{}))
+	s, err := c.OpenStream(context.Background(), "Echo.Ping")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	var i int64
+	for b.Loop() {
+		if err := s.Send(i); err != nil {
+			b.Fatal(err)
+		}
+		var v int64
+		if err := s.Recv(&v); err != nil || v != i {
+			b.Fatalf("item %d came back as %d: %v", i, v, err)
+		}
+		i++
 	}
 }

@@ -1,10 +1,10 @@
 package simplerpc
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/wire"
@@ -32,22 +32,27 @@ type clientStream struct {
 	codec     codec.Codec
 	maxBody   int
 	resumable bool          // the client keeps sessions: the stream outlives its connection
-	got       chan struct{} // signaled, without blocking, when an item, a window or a connection arrives
+	got       chan struct{} // signaled, without blocking, when a window or a connection arrives
+	gone      atomic.Bool   // its call has left the call table: frames for its id are not its
+	gotItem   chan struct{} // signaled, without blocking, when an item arrives for a caller waiting for one
 
 	sendMu sync.Mutex // held while one of its items is written
 
-	mu       sync.Mutex      // guards the fields below
-	recvConn *clientConn     // the connection its items come from; nil while orphaned
-	sendConn *clientConn     // the connection its items go to; nil until the server said where to resume
-	queue    []*bytes.Buffer // item bodies received and not consumed, oldest first (pooled)
-	queued   int64           // their cost
-	recvd    uint64          // items received
-	open     bool            // the server said the stream is open
-	consumed consumption     // of the items received
-	sent     uint64          // cost of the items sent
-	nsent    uint64          // items sent (the end included)
-	peer     wire.Window     // the server's last window frame
-	kept     keptItems       // items sent and not known consumed (resumable only)
+	mu       sync.Mutex  // guards the fields below
+	recvConn *clientConn // the connection its items come from; nil while orphaned
+	sendConn *clientConn // the connection its items go to; nil until the server said where to resume
+	items    itemRing    // item bodies received and not consumed, oldest first
+	lent     bool        // the oldest of items is the caller's, until its next take
+	waiting  bool        // the caller waits for an item: the next one signals gotItem
+	replying bool        // the caller took an item since it last sent one
+	queued   int64       // the cost of the items not consumed
+	recvd    uint64      // items received
+	open     bool        // the server said the stream is open
+	consumed consumption // of the items received
+	sent     uint64      // cost of the items sent
+	nsent    uint64      // items sent (the end included)
+	peer     wire.Window // the server's last window frame
+	kept     keptItems   // items sent and not known consumed (resumable only)
 }
 
 // item takes in an item frame of the server's, from cc.
@@ -64,13 +69,15 @@ func (cs *clientStream) item(cc *clientConn, h wire.Header, body []byte) error {
 		cs.mu.Unlock()
 		return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 	}
-	b := getBuffer()
-	b.Write(body)
-	cs.queue = append(cs.queue, b)
+	cs.items.push(body)
 	cs.queued += int64(wire.ItemCost(len(body)))
 	cs.recvd++
+	wake := cs.waiting
+	cs.waiting = false
 	cs.mu.Unlock()
-	cs.signal()
+	if wake {
+		signal(cs.gotItem)
+	}
 	return nil
 }
 
@@ -147,26 +154,35 @@ func (cs *clientStream) resumeFrame(cc *clientConn) []byte {
 	return wire.AppendWindowBody(frame, w)
 }
 
-func (cs *clientStream) signal() {
+func (cs *clientStream) signal() { signal(cs.got) }
+
+// signal signals ch, a channel of one slot, without blocking.
+func signal(ch chan struct{}) {
 	select {
-	case cs.got <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
 
-// take returns the next item body received, if there is one, in a
-// pooled buffer the caller puts back, reporting what is consumed to the
-// server as the window requires.
-func (cs *clientStream) take() (*bytes.Buffer, bool) {
+// take returns the next item body received, if there is one, reporting
+// what is consumed to the server as the window requires. The body is the
+// caller's until its next take; the stream's lock is not held meanwhile.
+// When there is none, the next item to arrive signals gotItem.
+func (cs *clientStream) take() ([]byte, bool) {
 	cs.mu.Lock()
-	if len(cs.queue) == 0 {
+	if cs.lent {
+		cs.items.pop()
+		cs.lent = false
+	}
+	body, ok := cs.items.front()
+	if !ok {
+		cs.waiting = true
 		cs.mu.Unlock()
 		return nil, false
 	}
-	body := cs.queue[0]
-	cs.queue[0] = nil
-	cs.queue = cs.queue[1:]
-	cost := wire.ItemCost(body.Len())
+	cs.lent = true
+	cs.replying = true
+	cost := wire.ItemCost(len(body))
 	cs.queued -= int64(cost)
 	cs.consumed.add(cost)
 	conn := cs.recvConn
@@ -186,7 +202,11 @@ func (cs *clientStream) take() (*bytes.Buffer, bool) {
 func (cs *clientStream) pending() bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return len(cs.queue) > 0
+	n := cs.items.len()
+	if cs.lent {
+		n--
+	}
+	return n > 0
 }
 
 // isOpen reports whether the server said the stream is open.
@@ -222,8 +242,19 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) (sent bool,
 	if cs.resumable {
 		cs.kept.add(frame)
 	}
+	// The caller's answer to the item it took last, as a lone call, and a
+	// large item, which shares no write, are written by the caller itself
+	// when nothing else is being written (frameio.Writer.WriteSolo): no
+	// hand-over to the send loop, and no copy into its queue. A run of
+	// small items goes through the send loop, to share its writes.
+	solo := cs.replying || len(frame) >= batchLarge
+	cs.replying = false
 	cs.mu.Unlock()
-	err = conn.w.Write(ctx, frame)
+	if solo {
+		err = conn.w.WriteSolo(ctx, frame)
+	} else {
+		err = conn.w.Write(ctx, frame)
+	}
 	if err != nil && cs.resumable && ctx.Err() == nil {
 		err = nil // kept: sent again when the session resumes
 	}
@@ -243,9 +274,14 @@ func (cc *clientConn) streamFrame(h wire.Header, body []byte) error {
 	if !cc.streams {
 		return fmt.Errorf("%w: server sent a %s frame on a connection without streams", errProtocol, h.Kind)
 	}
-	cs := cc.sink.stream(h.ID)
-	if cs == nil {
-		return nil
+	// The stream of the last item, while it is still in the call table,
+	// spares the table's lock for each item of a run.
+	cs := cc.last
+	if cs == nil || cs.id != h.ID || cs.gone.Load() {
+		if cs = cc.sink.stream(h.ID); cs == nil {
+			return nil
+		}
+		cc.last = cs
 	}
 	if h.Kind == wire.KindItem {
 		return cs.item(cc, h, body)

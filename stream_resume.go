@@ -55,6 +55,7 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
 	st.resumeOn = nil
+	st.resuming = true
 	st.moveLocked(sc)
 	st.peer.Bytes = w.Bytes
 	freed := st.kept.trim(w.Items)
@@ -71,6 +72,9 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 	if reply != nil {
 		_ = sc.w.Write(sc.ctx, reply)
 	}
+	st.mu.Lock()
+	st.resuming = false
+	st.mu.Unlock()
 	st.signal()
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
+	"github.com/simplerpc/simplerpc/internal/frameio"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -25,43 +26,54 @@ import (
 // forgotten then — or, in a session, once the client acknowledged its
 // reply — and items still arriving for it are dropped.
 //
-// Locks: sendMu serializes the writes of its frames (items, the resent
-// ones, its reply), so that they leave in order; mu guards the state and
+// Locks: sendMu serializes the writes of the frames that do not go
+// through the batch (its last items, the resent ones, its reply), so that
+// they leave in order — send, which only ever adds to the batch, waits
+// instead while a resume is under way (resuming); mu guards the state and
 // is taken under sendMu, never the other way; both are taken under the
-// stream table's lock at most, and mu is a leaf.
+// stream table's lock at most, and mu is a leaf but for the connection
+// writer's lock, under which its send loop takes mu (TakeFrames): no
+// writer is called with mu held.
 type serverStream struct {
 	id        uint64
 	shape     *streamShape
 	srv       *Server
-	resumable bool // it belongs to a session and outlives its connection
+	resumable bool        // it belongs to a session and outlives its connection
+	codec     codec.Codec // its connection's
+	bytesIn   bool        // the method receives []byte items without reflection (stream_typed.go)
 
 	got  chan struct{}           // signaled, without blocking, when an item, the end, a window or a connection arrives
 	stop context.CancelCauseFunc // ends the stream's context, set before it runs
 
 	sendMu sync.Mutex // held while one of its frames is written
 
-	mu       sync.Mutex      // guards the fields below
-	conn     *serverConn     // the connection it is on; nil while detached
-	resumeOn *serverConn     // the connection its call came on again, to resume it
-	queue    []*bytes.Buffer // item bodies received and not consumed, oldest first (pooled)
-	queued   int64           // their cost, reserved on the budget
-	recvd    uint64          // items (the end included) received
-	ended    bool            // the client ended its half
-	done     bool            // the method stopped consuming: items are dropped
-	consumed consumption     // of the items received
-	sent     uint64          // cost of the items sent
-	nsent    uint64          // items sent
-	peer     wire.Window     // the client's last window frame
-	kept     keptItems       // items sent and not known consumed (resumable only); their bytes count on the budget
-	reply    []byte          // the reply frame of a finished resumable stream
-	failed   error           // an item that did not decode, for the reply
+	mu        sync.Mutex    // guards the fields below
+	conn      *serverConn   // the connection it is on; nil while detached
+	resumeOn  *serverConn   // the connection its call came on again, to resume it
+	queue     []queuedItem  // items received and not consumed, oldest first
+	queued    int64         // their cost, reserved on the budget
+	recvd     uint64        // items (the end included) received
+	ended     bool          // the client ended its half
+	done      bool          // the method stopped consuming: items are dropped
+	consumed  consumption   // of the items received
+	sent      uint64        // cost of the items sent
+	nsent     uint64        // items sent
+	peer      wire.Window   // the client's last window frame
+	kept      keptItems     // items sent and not known consumed (resumable only); their bytes count on the budget
+	reply     []byte        // the reply frame of a finished resumable stream
+	failed    error         // an item that did not decode, for the reply
+	batch     *bytes.Buffer // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
+	scheduled bool          // the stream waits in its connection writer's sources
+	resuming  bool          // a resume is sending the kept items again: send waits
+	replying  bool          // the method consumed an item since it last sent one (sendSolo)
 }
 
 // openStream starts the stream of the call id, before its call runs, so
 // that items that follow the call frame find it.
 func (sc *serverConn) openStream(id uint64, m *method) *serverStream {
 	table, resumable := sc.streamTable()
-	st := &serverStream{id: id, shape: m.stream, srv: sc.srv, resumable: resumable, conn: sc, got: make(chan struct{}, 1)}
+	st := &serverStream{id: id, shape: m.stream, srv: sc.srv, resumable: resumable, conn: sc, got: make(chan struct{}, 1), codec: sc.codec}
+	st.bytesIn = m.stream.in == bytesType && typedInputs[m.stream.inSeq] != nil
 	table.add(st)
 	return st
 }
@@ -97,9 +109,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 			st.mu.Unlock()
 			return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 		}
-		b := getBuffer()
-		b.Write(body)
-		st.queue = append(st.queue, b)
+		st.queue = append(st.queue, st.queueItem(body))
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
 		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
@@ -144,19 +154,41 @@ func (st *serverStream) signal() {
 	}
 }
 
-// next returns the next item body the client sent, waiting for one, in a
-// pooled buffer the caller puts back; ok is false at the end of the
-// client's half, or when ctx ends (err).
-func (st *serverStream) next(ctx context.Context) (body *bytes.Buffer, ok bool, err error) {
+// A queuedItem is an item received and not consumed, in a slice of its
+// own, which its consumer may keep: its body, or — for a method that
+// receives []byte items without reflection (bytesIn) — the bytes the body
+// encodes, copied out of it as it arrives.
+type queuedItem struct {
+	b     []byte
+	cost  uint64 // of the item's body
+	bytes bool   // b holds the bytes the body encodes
+}
+
+// queueItem copies body, an item frame's, for the queue.
+func (st *serverStream) queueItem(body []byte) queuedItem {
+	cost := wire.ItemCost(len(body))
+	if st.bytesIn {
+		if view, ok := codec.BytesView(st.codec, body); ok {
+			return queuedItem{b: bytes.Clone(view), cost: cost, bytes: true}
+		}
+	}
+	return queuedItem{b: bytes.Clone(body), cost: cost}
+}
+
+// next returns the next item the client sent, waiting for one, which is
+// the caller's; ok is false at the end of the client's half, or when ctx
+// ends (err).
+func (st *serverStream) next(ctx context.Context) (item queuedItem, ok bool, err error) {
 	for {
 		st.mu.Lock()
 		if len(st.queue) > 0 {
-			body = st.queue[0]
-			st.queue[0] = nil
+			item = st.queue[0]
+			st.queue[0] = queuedItem{}
 			st.queue = st.queue[1:]
-			cost := wire.ItemCost(body.Len())
+			cost := item.cost
 			st.queued -= int64(cost)
 			st.consumed.add(cost)
+			st.replying = true
 			w, report := st.consumed.due()
 			st.releaseLocked(int64(cost))
 			conn := st.conn
@@ -164,17 +196,17 @@ func (st *serverStream) next(ctx context.Context) (body *bytes.Buffer, ok bool, 
 			if report && conn != nil {
 				conn.writeWindow(st.id, w)
 			}
-			return body, true, nil
+			return item, true, nil
 		}
 		ended := st.ended
 		st.mu.Unlock()
 		if ended {
-			return nil, false, nil
+			return item, false, nil
 		}
 		select {
 		case <-st.got:
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return item, false, ctx.Err()
 		}
 	}
 }
@@ -184,9 +216,8 @@ func (st *serverStream) next(ctx context.Context) (body *bytes.Buffer, ok bool, 
 func (st *serverStream) stopReading() {
 	st.mu.Lock()
 	n := st.queued
-	for _, b := range st.queue {
-		st.consumed.add(wire.ItemCost(b.Len()))
-		putBuffer(b)
+	for _, it := range st.queue {
+		st.consumed.add(it.cost)
 	}
 	st.releaseLocked(n)
 	st.queue, st.queued, st.done = nil, 0, true
@@ -198,54 +229,213 @@ func (st *serverStream) stopReading() {
 }
 
 // send sends one item, first waiting while the client's window is full
-// or, for a stream within a session, while it is detached. An item of a
-// resumable stream is kept until the client reports it consumed.
+// or, for a stream within a session, while it is detached or being
+// resumed. An item of a resumable stream is kept until the client
+// reports it consumed. Only the goroutine ranging over the method's
+// iterator calls it.
+//
+// Items leave in batches: each is encoded onto the end of the stream's
+// batch, which the connection's send loop takes whole when it next
+// writes (TakeFrames), so that a fast producer costs the writer one
+// hand-over per write rather than one per item. A value whose encoding is
+// quick and small (a number, a short string) is encoded under the
+// stream's lock; any other, with the batch taken out meanwhile, so that
+// a slow encoding never holds up the send loop, which takes that lock.
 func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
-	buf := getBuffer()
-	defer putBuffer(buf)
-	buf.Write(make([]byte, wire.HeaderSize))
-	if err := c.Append(buf, v); err != nil {
-		return fmt.Errorf("%w: %w", errResult, err)
-	}
-	if n := buf.Len() - wire.HeaderSize; n > st.srv.cfg.maxMessageSize {
-		return fmt.Errorf("%w: item of %d bytes exceeds the %d-byte limit", errResult, n, st.srv.cfg.maxMessageSize)
-	}
-	frame := buf.Bytes()
-	wire.PutHeader(frame, wire.KindItem, 0, st.id)
-	cost := wire.ItemCost(len(frame) - wire.HeaderSize)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		st.mu.Lock()
-		ready := st.conn != nil && st.sent-st.peer.Bytes < wire.StreamWindow
-		st.mu.Unlock()
-		if ready {
-			st.sendMu.Lock()
-			st.mu.Lock()
-			conn := st.conn
-			if conn != nil {
-				st.sent += cost
-				st.nsent++
-				if st.resumable {
-					st.srv.budget.take(st.kept.add(frame))
-				}
-			}
+		conn := st.conn
+		if conn == nil || st.resuming || st.sent-st.peer.Bytes >= wire.StreamWindow {
 			st.mu.Unlock()
-			if conn == nil { // detached meanwhile
-				st.sendMu.Unlock()
-				continue
+			select {
+			case <-st.got:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			err := conn.w.Write(ctx, frame)
-			st.sendMu.Unlock()
+			continue
+		}
+		if st.replying && st.batch == nil && !st.scheduled && len(st.queue) == 0 {
+			st.replying = false
+			st.mu.Unlock()
+			if sent, err := st.sendSolo(ctx, c, v, conn); sent {
+				return err
+			}
+			continue
+		}
+		st.replying = false
+		b := st.batch
+		st.batch = nil
+		if b == nil {
+			b = getBuffer()
+		}
+		quick := quickItem(v)
+		if !quick {
+			st.mu.Unlock()
+		}
+		start := b.Len()
+		b.Write(noHeader[:])
+		err := c.Append(b, v)
+		if n := b.Len() - start - wire.HeaderSize; err == nil && n > st.srv.cfg.maxMessageSize {
+			err = fmt.Errorf("item of %d bytes exceeds the %d-byte limit", n, st.srv.cfg.maxMessageSize)
+		}
+		if !quick {
+			st.mu.Lock()
+		}
+		if st.conn != conn { // detached meanwhile: what the batch held is kept, or lost with its connection
+			st.mu.Unlock()
+			putBuffer(b)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errResult, err)
+			}
+			continue
+		}
+		if err != nil {
+			b.Truncate(start)
+			schedule := st.putBatchLocked(b)
+			st.mu.Unlock()
+			if schedule {
+				conn.w.Schedule(st)
+			}
+			return fmt.Errorf("%w: %w", errResult, err)
+		}
+		frame := b.Bytes()[start:]
+		wire.PutHeader(frame, wire.KindItem, 0, st.id)
+		st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
+		st.nsent++
+		if st.resumable {
+			st.srv.budget.take(st.kept.add(frame))
+		}
+		if b.Len() >= batchLarge {
+			// A batch this large shares no write with anything: it is
+			// queued at once, as it is, rather than grow. The send loop
+			// found no batch meanwhile, so it leaves in order; after a
+			// resume began it goes to the connection the stream left,
+			// whose items the client drops.
+			st.mu.Unlock()
+			err := conn.w.Write(ctx, b.Bytes()) // the method goes on encoding while the send loop writes
+			putBuffer(b)
 			if err != nil && (!st.resumable || ctx.Err() != nil) {
 				return err
 			}
-			return nil // a resumable stream sends it again after the resume
+			return nil
 		}
-		select {
-		case <-st.got:
-		case <-ctx.Done():
-			return ctx.Err()
+		schedule := st.putBatchLocked(b)
+		st.mu.Unlock()
+		if schedule {
+			conn.w.Schedule(st)
 		}
+		return nil
 	}
+}
+
+// batchLarge is the size from which a stream's batch is queued at once.
+const batchLarge = 32 << 10
+
+// sendSolo writes an item at once, from the method's goroutine, as the
+// reply of a lone call is written: a bidi stream's answer to the item it
+// has just consumed, with nothing else queued either way, goes out
+// without a hand-over to the connection's send loop (a ping-pong's round
+// trip is then a unary call's). It reports false, having sent nothing,
+// when the stream left conn or batched items meanwhile.
+func (st *serverStream) sendSolo(ctx context.Context, c codec.Codec, v any, conn *serverConn) (bool, error) {
+	b := getBuffer()
+	defer putBuffer(b)
+	b.Write(noHeader[:])
+	if err := c.Append(b, v); err != nil {
+		return true, fmt.Errorf("%w: %w", errResult, err)
+	}
+	if n := b.Len() - wire.HeaderSize; n > st.srv.cfg.maxMessageSize {
+		return true, fmt.Errorf("%w: item of %d bytes exceeds the %d-byte limit", errResult, n, st.srv.cfg.maxMessageSize)
+	}
+	frame := b.Bytes()
+	wire.PutHeader(frame, wire.KindItem, 0, st.id)
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	st.mu.Lock()
+	if st.conn != conn || st.resuming || st.batch != nil || st.scheduled {
+		st.mu.Unlock()
+		return false, nil
+	}
+	st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
+	st.nsent++
+	if st.resumable {
+		st.srv.budget.take(st.kept.add(frame))
+	}
+	st.mu.Unlock()
+	if err := conn.w.WriteSolo(ctx, frame); err != nil && (!st.resumable || ctx.Err() != nil) {
+		return true, err
+	}
+	return true, nil // a resumable stream sends it again after the resume
+}
+
+// quickItem reports whether v encodes quickly into a few bytes, in any
+// codec: a number, a bool or a short string.
+func quickItem(v any) bool {
+	switch v := v.(type) {
+	case int64, int, int32, uint64, uint32, float64, float32, bool, nil:
+		return true
+	case string:
+		return len(v) <= 64
+	case []byte:
+		return len(v) <= 64
+	}
+	return false
+}
+
+// noHeader is the room an item's header takes before it is written.
+var noHeader [wire.HeaderSize]byte
+
+// putBatchLocked puts b back as the stream's batch and reports whether the
+// stream is to be scheduled on its connection's writer: the batch holds
+// frames and is not scheduled already. st.mu must be held.
+func (st *serverStream) putBatchLocked(b *bytes.Buffer) bool {
+	if b.Len() == 0 {
+		putBuffer(b)
+		return false
+	}
+	st.batch = b
+	if st.scheduled {
+		return false
+	}
+	st.scheduled = true
+	return true
+}
+
+// TakeFrames hands the items of the stream's batch to w's send loop,
+// if w is its connection's writer (frameio.Source).
+func (st *serverStream) TakeFrames(w *frameio.Writer, push func([]byte)) {
+	st.mu.Lock()
+	st.scheduled = false
+	b := st.batch
+	if b == nil || st.conn == nil || st.conn.w != w {
+		st.mu.Unlock()
+		return
+	}
+	st.batch = nil
+	st.mu.Unlock()
+	push(b.Bytes())
+	putBuffer(b)
+}
+
+// flush writes what the stream's batch holds now, so that its reply,
+// written next, follows its items.
+func (st *serverStream) flush() {
+	st.sendMu.Lock()
+	defer st.sendMu.Unlock()
+	st.mu.Lock()
+	b, conn := st.batch, st.conn
+	st.batch = nil
+	st.mu.Unlock()
+	if b == nil {
+		return
+	}
+	if conn != nil {
+		_ = conn.w.Write(conn.ctx, b.Bytes())
+	}
+	putBuffer(b)
 }
 
 // releaseLocked gives back n of what the queued items hold: to the
@@ -280,6 +470,11 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 		conn.streamed.Add(st.queued)
 	}
 	st.conn = conn
+	if st.batch != nil { // items for the connection left, kept to be sent again
+		putBuffer(st.batch)
+		st.batch = nil
+	}
+	st.scheduled = false
 }
 
 // opened tells the client that the stream is open (wire/stream.go).
@@ -301,13 +496,16 @@ func (sc *serverConn) writeWindow(id uint64, w wire.Window) {
 // through, of the parameter's own type.
 func (st *serverStream) input(ctx context.Context, c codec.Codec, method string) reflect.Value {
 	sh := st.shape
+	if typed := typedInputs[sh.inSeq]; typed != nil {
+		return reflect.ValueOf(typed(st, ctx, c, method))
+	}
 	zero := reflect.Zero(sh.in)
 	nilErr := reflect.Zero(errorType)
 	return reflect.MakeFunc(sh.inSeq, func(a []reflect.Value) []reflect.Value {
 		yield := a[0]
 		defer st.stopReading()
 		for {
-			body, ok, err := st.next(ctx)
+			item, ok, err := st.next(ctx)
 			if !ok {
 				if err != nil && sh.inErr {
 					yield.Call([]reflect.Value{zero, reflect.ValueOf(streamContextError(ctx, method))})
@@ -315,13 +513,8 @@ func (st *serverStream) input(ctx context.Context, c codec.Codec, method string)
 				return nil
 			}
 			v := reflect.New(sh.in)
-			err = c.Unmarshal(body.Bytes(), v.Interface())
-			putBuffer(body)
-			if err != nil {
-				e := errorf(CodeInvalidArgument, method, "stream item: %v", err)
-				st.mu.Lock()
-				st.failed = e
-				st.mu.Unlock()
+			if err = c.Unmarshal(item.b, v.Interface()); err != nil {
+				e := st.decodeFailed(method, err)
 				if sh.inErr {
 					yield.Call([]reflect.Value{zero, reflect.ValueOf(e)})
 				}
@@ -342,6 +535,7 @@ func (st *serverStream) input(ctx context.Context, c codec.Codec, method string)
 // it returns the error that ends the stream early, if any.
 func (st *serverStream) output(ctx context.Context, c codec.Codec, method string, seq reflect.Value, stacks bool) (*Error, any) {
 	st.opened()
+	defer st.flush()
 	if seq.IsNil() {
 		return nil, nil
 	}
@@ -385,6 +579,16 @@ func (st *serverStream) sendError(ctx context.Context, method string, err error)
 		return streamContextError(ctx, method)
 	}
 	return resultError(method, err)
+}
+
+// decodeFailed records that an item did not decode, for the reply, and
+// returns the error.
+func (st *serverStream) decodeFailed(method string, err error) *Error {
+	e := errorf(CodeInvalidArgument, method, "stream item: %v", err)
+	st.mu.Lock()
+	st.failed = e
+	st.mu.Unlock()
+	return e
 }
 
 // decodeFailure returns the error of an item that did not decode, if one

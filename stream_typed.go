@@ -1,6 +1,12 @@
 package simplerpc
 
-import "iter"
+import (
+	"context"
+	"iter"
+	"reflect"
+
+	"github.com/simplerpc/simplerpc/internal/codec"
+)
 
 // rangeTyped ranges over it, a method's result iterator, without
 // reflection when its type is an iterator of a common item type —
@@ -58,4 +64,77 @@ func rangeSeq[T any](it iter.Seq[T], send func(any) error) error {
 		}
 	}
 	return nil
+}
+
+// typedInputs build the iterator a method receives its items through,
+// for a parameter of a common item type, without reflection: the
+// reflective one (serverStream.input) calls the method's yield through
+// reflect.Value.Call for every item.
+var bytesType = reflect.TypeFor[[]byte]()
+
+var typedInputs = map[reflect.Type]func(st *serverStream, ctx context.Context, c codec.Codec, method string) any{
+	reflect.TypeFor[iter.Seq2[int64, error]]():   inputSeq2[int64],
+	reflect.TypeFor[iter.Seq2[int, error]]():     inputSeq2[int],
+	reflect.TypeFor[iter.Seq2[string, error]]():  inputSeq2[string],
+	reflect.TypeFor[iter.Seq2[[]byte, error]]():  inputSeq2[[]byte],
+	reflect.TypeFor[iter.Seq2[float64, error]](): inputSeq2[float64],
+	reflect.TypeFor[iter.Seq2[any, error]]():     inputSeq2[any],
+	reflect.TypeFor[iter.Seq[int64]]():           inputSeq[int64],
+	reflect.TypeFor[iter.Seq[int]]():             inputSeq[int],
+	reflect.TypeFor[iter.Seq[string]]():          inputSeq[string],
+	reflect.TypeFor[iter.Seq[[]byte]]():          inputSeq[[]byte],
+	reflect.TypeFor[iter.Seq[float64]]():         inputSeq[float64],
+	reflect.TypeFor[iter.Seq[any]]():             inputSeq[any],
+}
+
+func inputSeq2[T any](st *serverStream, ctx context.Context, c codec.Codec, method string) any {
+	return iter.Seq2[T, error](func(yield func(T, error) bool) {
+		defer st.stopReading()
+		for {
+			v, ok, err := nextItem[T](st, ctx, c, method)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			if !ok || !yield(v, nil) {
+				return
+			}
+		}
+	})
+}
+
+func inputSeq[T any](st *serverStream, ctx context.Context, c codec.Codec, method string) any {
+	return iter.Seq[T](func(yield func(T) bool) {
+		defer st.stopReading()
+		for {
+			v, ok, err := nextItem[T](st, ctx, c, method)
+			if err != nil || !ok || !yield(v) {
+				return
+			}
+		}
+	})
+}
+
+// nextItem waits for the client's next item and decodes it: ok is false
+// at the end of the client's half, and err says why the items end early
+// (the stream's context ended; the item did not decode, which the reply
+// reports too). A []byte item is the copy the stream made as it arrived
+// (queueItem), which no one else holds: the method may keep it.
+func nextItem[T any](st *serverStream, ctx context.Context, c codec.Codec, method string) (v T, ok bool, err error) {
+	item, ok, err := st.next(ctx)
+	if !ok {
+		if err != nil {
+			return v, false, streamContextError(ctx, method)
+		}
+		return v, false, nil
+	}
+	if p, isBytes := any(&v).(*[]byte); isBytes && item.bytes {
+		*p = item.b
+		return v, true, nil
+	}
+	if err := c.Unmarshal(item.b, &v); err != nil {
+		return v, false, st.decodeFailed(method, err)
+	}
+	return v, true, nil
 }

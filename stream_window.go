@@ -1,10 +1,6 @@
 package simplerpc
 
-import (
-	"bytes"
-
-	"github.com/simplerpc/simplerpc/internal/wire"
-)
+import "github.com/simplerpc/simplerpc/internal/wire"
 
 // consumption is what the receiving half of a stream has consumed, and
 // what of it the peer has been told in window frames (PROTOCOL.md §12):
@@ -31,21 +27,16 @@ func (c *consumption) due() (wire.Window, bool) {
 }
 
 // keptItems are the frames of the items a resumable stream has sent and
-// not yet seen consumed, in pooled buffers, oldest first: what a resume
-// sends again (stream_resume.go). Both sides keep one, under their
-// stream's lock.
+// not yet seen consumed, oldest first: what a resume sends again
+// (stream_resume.go). Both sides keep one, under their stream's lock.
 type keptItems struct {
-	bufs  []*bytes.Buffer
-	from  uint64 // the index of bufs[0] among the items sent
-	bytes int64  // the bytes they hold
+	frames itemRing
+	from   uint64 // the index of the oldest among the items sent
 }
 
 // add keeps a copy of frame and returns its size.
 func (k *keptItems) add(frame []byte) int64 {
-	b := getBuffer()
-	b.Write(frame)
-	k.bufs = append(k.bufs, b)
-	k.bytes += int64(len(frame))
+	k.frames.push(frame)
 	return int64(len(frame))
 }
 
@@ -53,33 +44,20 @@ func (k *keptItems) add(frame []byte) int64 {
 // the bytes they held.
 func (k *keptItems) trim(n uint64) int64 {
 	var freed int64
-	for len(k.bufs) > 0 && k.from < n {
-		freed += int64(k.bufs[0].Len())
-		putBuffer(k.bufs[0])
-		k.bufs[0] = nil
-		k.bufs = k.bufs[1:]
+	for k.frames.len() > 0 && k.from < n {
+		freed += int64(k.frames.pop())
 		k.from++
 	}
-	k.bytes -= freed
 	return freed
 }
 
 // copies returns copies of the kept frames, to write once the stream's
-// lock is released: a window arriving meanwhile gives the buffers back.
-func (k *keptItems) copies() [][]byte {
-	frames := make([][]byte, len(k.bufs))
-	for i, b := range k.bufs {
-		frames[i] = bytes.Clone(b.Bytes())
-	}
-	return frames
-}
+// lock is released.
+func (k *keptItems) copies() [][]byte { return k.frames.copies() }
 
 // clear drops every kept item and returns the bytes they held.
 func (k *keptItems) clear() int64 {
-	for _, b := range k.bufs {
-		putBuffer(b)
-	}
-	n := k.bytes
-	k.bufs, k.bytes = nil, 0
+	n := int64(k.frames.bytes())
+	k.frames.clear()
 	return n
 }

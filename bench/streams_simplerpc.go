@@ -135,8 +135,8 @@ func (c simplerpcStreams) download(ctx context.Context, d time.Duration) (int64,
 	}
 	defer s.Close()
 	var n int64
+	var b []byte // received into again and again: Recv reuses its capacity, as the floor reuses its buffer
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
-		var b []byte
 		if err := s.Recv(&b); err != nil {
 			return n, err
 		}

@@ -44,6 +44,8 @@ type Writer struct {
 	frames   uint64        // frames accepted, in the order they reach conn
 	looping  bool          // a send loop goroutine is running
 	space    chan struct{} // closed when the queue drains below highWater
+	sources  []Source      // scheduled sources whose frames the loop takes (source.go)
+	push     func([]byte)  // what a source pushes its frames with; made once
 }
 
 // NewWriter returns a Writer for conn. Each write must finish within
@@ -115,7 +117,7 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint
 		w.mu.Lock()
 		w.busy = false
 		w.startLoopLocked()
-		finish := w.closing && w.err == nil && !w.looping && w.q.n == 0
+		finish := w.closing && w.err == nil && !w.looping && w.q.n == 0 && len(w.sources) == 0
 		w.mu.Unlock()
 		if err != nil {
 			w.fail(err)
@@ -195,7 +197,7 @@ func (w *Writer) waitLocked(ctx context.Context, mark int) error {
 // startLoopLocked starts the send loop if frames wait and nothing is
 // writing them. w.mu must be held.
 func (w *Writer) startLoopLocked() {
-	if !w.busy && !w.looping && w.q.n > 0 && w.err == nil {
+	if !w.busy && !w.looping && (w.q.n > 0 || len(w.sources) > 0) && w.err == nil {
 		w.looping = true
 		go w.loop()
 	}
@@ -214,6 +216,9 @@ func (w *Writer) loop() {
 			w.mu.Unlock()
 			runtime.Gosched()
 			w.mu.Lock()
+		}
+		if w.err == nil && !w.busy {
+			w.takeSourcesLocked()
 		}
 		if w.err != nil || w.busy || w.q.n == 0 {
 			// Stopped; or an inline write is under way, which restarts
@@ -316,6 +321,8 @@ func (w *Writer) stop(err error) bool {
 	}
 	w.account(-int64(w.q.n))
 	w.q.release() // never the queue being written: the loop swaps that out under mu
+	clear(w.sources)
+	w.sources = w.sources[:0]
 	w.queued.Store(0)
 	w.mu.Unlock()
 	w.checkDone()
@@ -341,7 +348,7 @@ func (w *Writer) Close() { w.stop(ErrClosed) }
 func (w *Writer) CloseAfterFlush() {
 	w.mu.Lock()
 	w.closing = true
-	idle := !w.busy && !w.looping && w.q.n == 0
+	idle := !w.busy && !w.looping && w.q.n == 0 && len(w.sources) == 0
 	w.startLoopLocked()
 	w.mu.Unlock()
 	if idle {

@@ -1,0 +1,204 @@
+package simplerpc
+
+import (
+	"bytes"
+	"math/bits"
+	"sync"
+)
+
+// An itemRing holds byte strings — the frames or bodies of a stream's
+// items — oldest first: small ones back to back in one ring buffer, so
+// that a stream holds thousands of small items without a buffer each and
+// a ring that has grown to what a window lets it hold allocates no more;
+// large ones (over ringSmall bytes) each in a pooled buffer of its own,
+// so that the ring stays small. Its owner's lock guards it.
+//
+// front lends the oldest item to the caller, who reads it after letting
+// go of that lock: the lent bytes stay held, so that push never writes
+// over them, until pop drops the item.
+type itemRing struct {
+	buf   []byte
+	r     int        // where the oldest item starts in buf
+	n     int        // the bytes of small items held, from r on, wrapping
+	items []ringItem // the items held, oldest first, from items[head] on
+	head  int
+	large int // the bytes of large items held
+}
+
+// A ringItem is one item of a ring: its size, and its own buffer if it is
+// large.
+type ringItem struct {
+	size int
+	own  *bytes.Buffer // pooled
+}
+
+const (
+	// ringStart is the size of a ring's first buffer; they double from
+	// there.
+	ringStart = 64
+	// ringKeep is the largest buffer a ring keeps while it is empty: an
+	// idle stream holds little, and a larger buffer goes back to its pool.
+	ringKeep = 4 << 10
+	// ringSmall is the size of the largest item kept in the ring itself.
+	ringSmall = 512
+)
+
+// ringPools hold the buffers of empty rings, by size: ringKeep << i.
+var ringPools [10]sync.Pool
+
+// len returns the number of items held.
+func (q *itemRing) len() int { return len(q.items) - q.head }
+
+// bytes returns the bytes the items held take.
+func (q *itemRing) bytes() int { return q.n + q.large }
+
+// push adds a copy of b as the newest item.
+func (q *itemRing) push(b []byte) {
+	if q.head > 0 && q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	} else if q.head > 64 && q.head*2 > len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	if len(b) > ringSmall {
+		own := getBuffer()
+		own.Write(b)
+		q.items = append(q.items, ringItem{size: len(b), own: own})
+		q.large += len(b)
+		return
+	}
+	if q.n+len(b) > len(q.buf) {
+		q.grow(q.n + len(b))
+	}
+	if len(b) > 0 {
+		w := q.r + q.n
+		if w >= len(q.buf) {
+			w -= len(q.buf)
+		}
+		m := copy(q.buf[w:], b)
+		copy(q.buf, b[m:])
+		q.n += len(b)
+	}
+	q.items = append(q.items, ringItem{size: len(b)})
+}
+
+// grow moves the items held to a buffer of at least need bytes, in order
+// from its start. A slice that front lent still reads the old buffer,
+// which nothing writes again.
+func (q *itemRing) grow(need int) {
+	size := max(2*len(q.buf), need, ringStart)
+	buf := getRingBuffer(size)
+	m := copy(buf, q.buf[q.r:min(q.r+q.n, len(q.buf))])
+	copy(buf[m:q.n], q.buf)
+	q.buf, q.r = buf, 0
+}
+
+// getRingBuffer returns a buffer of at least size bytes: a pooled one of
+// size's class, or a new one.
+func getRingBuffer(size int) []byte {
+	if size <= ringKeep {
+		return make([]byte, size)
+	}
+	i := bits.Len(uint((size - 1) / ringKeep))
+	if i >= len(ringPools) {
+		return make([]byte, size)
+	}
+	if b, ok := ringPools[i].Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, ringKeep<<i)
+}
+
+// putRingBuffer puts b, which no one reads any more, back in its pool,
+// if it is of a pooled size.
+func putRingBuffer(b []byte) {
+	if len(b) <= ringKeep {
+		return
+	}
+	i := bits.Len(uint((len(b) - 1) / ringKeep))
+	if i < len(ringPools) && len(b) == ringKeep<<i {
+		ringPools[i].Put(&b)
+	}
+}
+
+// front returns the oldest item, which stays held until pop; ok is false
+// when the ring is empty. The slice is a view of the ring unless the item
+// wraps around its end, when it is a copy.
+func (q *itemRing) front() (b []byte, ok bool) {
+	if q.len() == 0 {
+		return nil, false
+	}
+	it := q.items[q.head]
+	if it.own != nil {
+		return it.own.Bytes(), true
+	}
+	size := it.size
+	if q.r+size <= len(q.buf) {
+		return q.buf[q.r : q.r+size : q.r+size], true
+	}
+	b = make([]byte, size)
+	m := copy(b, q.buf[q.r:])
+	copy(b[m:], q.buf)
+	return b, true
+}
+
+// pop drops the oldest item and returns its size.
+func (q *itemRing) pop() int {
+	it := q.items[q.head]
+	q.items[q.head] = ringItem{}
+	q.head++
+	size := it.size
+	if it.own != nil {
+		putBuffer(it.own)
+		q.large -= size
+		return size
+	}
+	q.n -= size
+	q.r += size
+	if len(q.buf) > 0 {
+		q.r %= len(q.buf)
+	}
+	if q.n == 0 {
+		q.r = 0
+		if len(q.buf) > ringKeep {
+			putRingBuffer(q.buf)
+			q.buf = nil
+		}
+	}
+	return size
+}
+
+// copies returns copies of the items held, oldest first.
+func (q *itemRing) copies() [][]byte {
+	items := make([][]byte, 0, q.len())
+	r := q.r
+	for _, it := range q.items[q.head:] {
+		if it.own != nil {
+			items = append(items, bytes.Clone(it.own.Bytes()))
+			continue
+		}
+		size := it.size
+		b := make([]byte, size)
+		m := copy(b, q.buf[r:min(r+size, len(q.buf))])
+		copy(b[m:], q.buf)
+		items = append(items, b)
+		r += size
+		if r >= len(q.buf) {
+			r -= len(q.buf)
+		}
+	}
+	return items
+}
+
+// clear drops every item and the buffer. No slice front lent may be
+// read after.
+func (q *itemRing) clear() {
+	for _, it := range q.items[q.head:] {
+		if it.own != nil {
+			putBuffer(it.own)
+		}
+	}
+	putRingBuffer(q.buf)
+	*q = itemRing{}
+}
