@@ -68,6 +68,7 @@ type connSettings struct {
 	keepInterval   time.Duration
 	keepTimeout    time.Duration
 	maxMessageSize int
+	compressMin    int // WithCompression; 0: off
 }
 
 // newClientConn performs the handshake on nc and starts the connection,
@@ -104,6 +105,7 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
 	fr := frameio.NewReader(act, nil, cs.maxMessageSize)
 	useRaw(fr, nc, act)
+	cc.startCompression(cs.compressMin, welcome, fr)
 	go cc.readLoop(fr)
 	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
 }

@@ -38,6 +38,7 @@ type serverConfig struct {
 	// describe.go).
 	noIntrospection bool
 	cors            *corsPolicy // WithCORS, in cors.go
+	compressMin     int         // WithCompression, in compress.go; 0: off
 }
 
 type clientConfig struct {
@@ -56,6 +57,7 @@ type clientConfig struct {
 	maxMessageSize int
 	writeTimeout   time.Duration
 	healthInterval time.Duration // WithHealthCheck
+	compressMin    int           // WithCompression, in compress.go; 0: off
 }
 
 // Defaults for the options.

@@ -58,6 +58,7 @@ type serverConn struct {
 	sched     connScheduler // where its calls run (scheduler.go)
 
 	streamsOK  bool      // the client may open streams (the hello asked, the welcome granted)
+	compress   bool      // compression was granted (compress.go)
 	ownStreams streamsOf // its running streams outside a session, by call id (stream_table.go)
 
 	cancels *cancelSet // running calls that take a context (the session's, if any)
@@ -157,6 +158,9 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		sc.streamsOK = true
 		welcome.Flags |= wire.WelcomeStreams
 	}
+	if err == nil {
+		sc.grantCompression(hello, welcome)
+	}
 	if welcome != nil {
 		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshakeTimeout))
 		if _, werr := nc.Write(wire.AppendWelcome(nil, *welcome)); werr != nil && err == nil {
@@ -182,6 +186,7 @@ func (sc *serverConn) serve() {
 	sc.fr = frameio.NewReader(sc.rd, ahead, s.cfg.maxMessageSize)
 	sc.fr.Idle = &sc.sched.readerIdle
 	useRaw(sc.fr, sc.nc, sc.act)
+	sc.serveCompressed()
 	sc.br = nil
 	sc.read()
 }
