@@ -126,6 +126,25 @@ func Decompress(dst []byte, body []byte, size int) ([]byte, error) {
 	return out, nil
 }
 
+// A body of sampleFrom bytes or more is compressed only if sampleSize
+// bytes from its middle shrink: random or already compressed data then
+// costs a compression of the sample, not of the whole body.
+const (
+	sampleFrom = 128 << 10
+	sampleSize = 16 << 10
+)
+
+// shrinks reports whether b compresses by at least a sixteenth.
+func shrinks(b []byte) bool {
+	p := samplePool.Get().(*[]byte)
+	n := len(AppendCompressed((*p)[:0], b))
+	samplePool.Put(p)
+	return n < len(b)-len(b)/16
+}
+
+// samplePool holds the buffers shrinks compresses samples into.
+var samplePool = sync.Pool{New: func() any { b := make([]byte, 0, sampleSize+1024); return &b }}
+
 // AppendCompressedFrame appends frame, one whole frame, to dst with its
 // body compressed and FlagCompressed set, and reports true; or, when the
 // compressed body would not be smaller by at least a sixteenth —
@@ -135,6 +154,9 @@ func Decompress(dst []byte, body []byte, size int) ([]byte, error) {
 // Compressible.
 func AppendCompressedFrame(dst, frame []byte) ([]byte, bool) {
 	body := frame[HeaderSize:]
+	if len(body) >= sampleFrom && !shrinks(body[len(body)/2:][:sampleSize]) {
+		return dst, false
+	}
 	start := len(dst)
 	dst = append(dst, frame[:HeaderSize]...)
 	dst = AppendCompressed(dst, body)

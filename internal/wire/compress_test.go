@@ -47,6 +47,12 @@ func TestCompressedFrameSkipsIncompressible(t *testing.T) {
 	if out, ok := AppendCompressedFrame([]byte("x"), frame); ok || string(out) != "x" {
 		t.Errorf("random bytes: compressed %v, %d bytes appended; want nothing", ok, len(out)-1)
 	}
+	big := make([]byte, 1<<20)
+	_, _ = r.Read(big)
+	frame = append(AppendHeader(nil, Header{Size: uint32(len(big)), Kind: KindReply}), big...)
+	if _, ok := AppendCompressedFrame(nil, frame); ok {
+		t.Error("compressed 1 MiB of random bytes")
+	}
 	// Text that shrinks, but by less than a sixteenth, is sent plain too.
 	half := append([]byte(strings.Repeat("a", 2<<10)), random[:62<<10]...)
 	frame = append(AppendHeader(nil, Header{Size: uint32(len(half)), Kind: KindCall}), half...)
@@ -119,4 +125,27 @@ func FuzzDecompress(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
+}
+
+// BenchmarkAppendCompressedFrame measures compressing a 1 MiB frame of
+// JSON-like text, and deciding not to compress one of random bytes.
+func BenchmarkAppendCompressedFrame(b *testing.B) {
+	text := []byte(strings.Repeat(`{"id":12345,"name":"user-678","active":true},`, (1<<20)/45))
+	random := make([]byte, 1<<20)
+	r := rand.NewChaCha8([32]byte{6})
+	_, _ = r.Read(random)
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{{"text", text}, {"random", random}} {
+		b.Run(tc.name, func(b *testing.B) {
+			frame := append(AppendHeader(nil, Header{Size: uint32(len(tc.body)), Kind: KindReply}), tc.body...)
+			dst := make([]byte, 0, len(frame))
+			b.SetBytes(int64(len(frame)))
+			b.ReportAllocs()
+			for b.Loop() {
+				dst, _ = AppendCompressedFrame(dst[:0], frame)
+			}
+		})
+	}
 }
