@@ -10,13 +10,13 @@ import (
 	"github.com/simplerpc/simplerpc"
 )
 
-// BenchmarkEchoCompression echoes JSON-like text of 1 KiB and 64 KiB as a
+// BenchmarkEchoCompression echoes JSON-like text of 1 KiB, 64 KiB and 1 MiB as a
 // []byte over loopback, with compression off and with zstd at both ends
 // (WithCompression(DefaultCompressionMinSize)). On loopback compression
 // only costs: "off" is the figure that must not move, "zstd" what turning
 // it on costs where it does not pay.
 func BenchmarkEchoCompression(b *testing.B) {
-	for _, size := range []int{1 << 10, 64 << 10} {
+	for _, size := range []int{1 << 10, 64 << 10, 1 << 20} {
 		for _, mode := range []struct {
 			name string
 			min  int

@@ -37,39 +37,34 @@ func (w *Writer) writeCompressed(ctx context.Context, frames []byte, solo, wait 
 }
 
 // compressFrames returns frames with every frame that qualifies
-// compressed, in a pooled buffer, or nil if none qualifies or none gets
-// smaller.
+// compressed, in a pooled buffer, or nil if none gets smaller. Frames are
+// copied only once one has been compressed.
 func compressFrames(frames []byte, minBody int) *[]byte {
-	first := -1
+	var out *[]byte
+	var b []byte
+	done := 0 // frames[:done] are in b, compressed or not
+	shrunk := false
 	for off := 0; off+wire.HeaderSize <= len(frames); {
 		n := int(binary.BigEndian.Uint32(frames[off:]))
-		if qualifies(frames[off:], n, minBody) {
-			first = off
-			break
-		}
-		off += wire.HeaderSize + n
-	}
-	if first < 0 {
-		return nil
-	}
-	out := getScratch(len(frames))
-	b := append((*out)[:0], frames[:first]...)
-	shrunk := false
-	for off := first; off < len(frames); {
-		n := int(binary.BigEndian.Uint32(frames[off:]))
 		end := min(off+wire.HeaderSize+n, len(frames))
-		frame := frames[off:end]
-		var ok bool
-		if qualifies(frame, n, minBody) {
-			b, ok = wire.AppendCompressedFrame(b, frame)
-			shrunk = shrunk || ok
-		}
-		if !ok {
-			b = append(b, frame...)
+		if qualifies(frames[off:], n, minBody) {
+			if out == nil {
+				out = getScratch(len(frames))
+				b = (*out)[:0]
+			}
+			b = append(b, frames[done:off]...)
+			done = off
+			var ok bool
+			if b, ok = wire.AppendCompressedFrame(b, frames[off:end]); ok {
+				done, shrunk = end, true
+			}
 		}
 		off = end
 	}
-	*out = b
+	if out == nil {
+		return nil
+	}
+	*out = append(b, frames[done:]...)
 	if !shrunk {
 		putScratch(out)
 		return nil
