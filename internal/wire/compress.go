@@ -79,8 +79,7 @@ var (
 			// The window is the frame's content size, which the caller
 			// has bounded, and DecodeAll decodes into the caller's
 			// buffer, allocating no window of its own.
-			zstd.WithDecoderMaxWindow(1<<32),
-			zstd.WithDecoderLowmem(true))
+			zstd.WithDecoderMaxWindow(1<<32))
 		if err != nil {
 			panic(err)
 		}
