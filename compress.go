@@ -14,7 +14,7 @@ const DefaultCompressionMinSize = 1 << 10
 // call, reply and stream item whose body is at least minSize bytes, on
 // each connection where the other side turned compression on as well
 // (the client asks in its hello, the server grants it in its welcome;
-// PROTOCOL.md §Compression). A message that would not get smaller by at
+// PROTOCOL.md §13). A message that would not get smaller by at
 // least a sixteenth, such as already compressed or random data, is sent
 // as it is. minSize ≤ 0, the default, turns compression off: nothing is
 // asked, granted or compressed, and the connection costs what it did

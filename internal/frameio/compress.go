@@ -12,7 +12,7 @@ import (
 )
 
 // Compression, where the handshake negotiated it (PROTOCOL.md
-// §Compression). A Writer compresses, in the goroutine that hands it a
+// §13). A Writer compresses, in the goroutine that hands it a
 // frame, each call, reply or item frame whose body is at least its
 // threshold; a Reader decodes compressed frames into pooled buffers and
 // returns them as if they had arrived plain. Off, each costs one test per

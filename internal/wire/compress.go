@@ -9,7 +9,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Compression (PROTOCOL.md §Compression). A client that sets
+// Compression (PROTOCOL.md §13). A client that sets
 // HelloCompress in its hello and a server that answers with
 // WelcomeCompress may each send call, reply and item frames whose body is
 // compressed: such a frame sets FlagCompressed, and its body is one zstd
