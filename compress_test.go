@@ -426,3 +426,37 @@ func TestCompression_StreamItems(t *testing.T) {
 		t.Errorf("the client wrote %d bytes for %d bytes of items", w, total)
 	}
 }
+
+// TestCompression_SessionResendsKeptReply: a reply kept for a session is
+// sent again, compressed, on the connection that resumes the session.
+func TestCompression_SessionResendsKeptReply(t *testing.T) {
+	ts := startServer(t, simplerpc.WithCompression(1024))
+	var runs atomic.Int64
+	text := string(textPayload(64 << 10))
+	release := make(chan struct{})
+	if err := ts.srv.RegisterFunc("big", func() string { runs.Add(1); <-release; return text }); err != nil {
+		t.Fatal(err)
+	}
+	d := &faultyDialer{}
+	c := dial(t, ts.addr, simplerpc.WithDialer(d.dial), simplerpc.WithCompression(1024))
+	first := d.last()
+	var got string
+	done := make(chan error, 1)
+	go func() { done <- c.Call(context.Background(), "big", nil, &got) }()
+	for runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	first.silent.Store(true) // the reply is lost with the connection
+	close(release)
+	time.Sleep(20 * time.Millisecond)
+	first.Close() // ends a read that the silence holds, too
+	if err := <-done; err != nil || got != text {
+		t.Fatalf("call whose reply was lost: %d bytes, %v", len(got), err)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("the call ran %d times", n)
+	}
+	if d.count() < 2 {
+		t.Fatal("the client never redialed")
+	}
+}
