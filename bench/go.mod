@@ -7,6 +7,7 @@ replace github.com/simplerpc/simplerpc => ../
 require (
 	github.com/ethereum/go-ethereum v1.17.10
 	github.com/gorilla/rpc v1.2.0
+	github.com/klauspost/compress v1.20.4
 	github.com/lesismal/arpc v1.2.17
 	github.com/simplerpc/simplerpc v0.0.0-00010101000000-000000000000
 	github.com/simplerpc/simplerpc/otel v0.0.0-00010101000000-000000000000
@@ -59,7 +60,6 @@ require (
 	github.com/juju/ratelimit v1.0.2 // indirect
 	github.com/julienschmidt/httprouter v1.3.0 // indirect
 	github.com/kavu/go_reuseport v1.5.0 // indirect
-	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
 	github.com/klauspost/reedsolomon v1.12.4 // indirect
 	github.com/libp2p/go-sockaddr v0.2.0 // indirect
