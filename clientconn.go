@@ -74,6 +74,7 @@ type connSettings struct {
 	keepTimeout    time.Duration
 	maxMessageSize int
 	callbackLimit  int // invocations run at once (WithClientCallbackLimit)
+	compressMin    int // WithCompression; 0: off
 }
 
 // newClientConn performs the handshake on nc and starts the connection,
@@ -113,6 +114,7 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 	useRaw(fr, nc, act)
 	cc.cores = int32(runtime.GOMAXPROCS(0))
 	readingConns.Add(1) // until readLoop returns
+	cc.startCompression(cs.compressMin, welcome, fr)
 	go cc.readLoop(fr)
 	return cc, welcome.Flags&wire.WelcomeResumed != 0, nil
 }

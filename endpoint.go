@@ -65,7 +65,7 @@ func newEndpoint(cfg *clientConfig, addr string, onChange func()) *endpoint {
 	ep := &endpoint{
 		cfg: cfg,
 		cs: connSettings{writeTimeout: cfg.writeTimeout, keepInterval: cfg.keepInterval, keepTimeout: cfg.keepTimeout, maxMessageSize: cfg.maxMessageSize,
-			callbackLimit: cmp.Or(cfg.callbackLimit, DefaultClientCallbacks)},
+			callbackLimit: cmp.Or(cfg.callbackLimit, DefaultClientCallbacks), compressMin: cfg.compressMin},
 		addr:     addr,
 		calls:    newCallTable(cfg.noSessions),
 		wake:     make(chan struct{}, 1),
@@ -184,6 +184,7 @@ func (ep *endpoint) dial(ctx context.Context) (*clientConn, bool, error) {
 			hello.Flags |= wire.HelloResume
 		}
 	}
+	askCompression(&hello, ep.cs.compressMin)
 	return newClientConn(dctx, nc, hello, ep.cs, ep.calls, ep.wake)
 }
 

@@ -41,6 +41,7 @@ type serverConfig struct {
 	// callbacksPerCall and callbacksPerConn bound the callback
 	// invocations in flight (WithCallbackLimits, in callback_server.go).
 	callbacksPerCall, callbacksPerConn int
+	compressMin                        int // WithCompression, in compress.go; 0: off
 }
 
 type clientConfig struct {
@@ -63,6 +64,7 @@ type clientConfig struct {
 	// WithClientCallbackLimit, in callback_client.go.
 	noCallbacks   bool
 	callbackLimit int
+	compressMin   int // WithCompression, in compress.go; 0: off
 }
 
 // Defaults for the options.

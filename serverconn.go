@@ -58,6 +58,7 @@ type serverConn struct {
 	sched     connScheduler // where its calls run (scheduler.go)
 
 	streamsOK bool // the client may open streams (the hello asked, the welcome granted)
+	compress  bool // compression was granted (compress.go)
 
 	callbacksOK bool           // the client runs callbacks (the hello asked, the welcome granted)
 	cbs         *callbackTable // its calls' callbacks in flight, without a session; made by the reader at the first (callback_server.go)
@@ -167,6 +168,9 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 		sc.streamsOK = true
 		welcome.Flags |= wire.WelcomeStreams
 	}
+	if err == nil {
+		sc.grantCompression(hello, welcome)
+	}
 	if welcome != nil {
 		_ = nc.SetWriteDeadline(time.Now().Add(s.cfg.handshakeTimeout))
 		if _, werr := nc.Write(wire.AppendWelcome(nil, *welcome)); werr != nil && err == nil {
@@ -192,6 +196,7 @@ func (sc *serverConn) serve() {
 	sc.fr = frameio.NewReader(sc.rd, ahead, s.cfg.maxMessageSize)
 	sc.fr.Idle = &sc.sched.readerIdle
 	useRaw(sc.fr, sc.nc, sc.act)
+	sc.serveCompressed()
 	sc.br = nil
 	sc.read()
 }

@@ -7,6 +7,7 @@ replace github.com/simplerpc/simplerpc => ../
 require (
 	github.com/ethereum/go-ethereum v1.17.10
 	github.com/gorilla/rpc v1.2.0
+	github.com/klauspost/compress v1.20.4
 	github.com/lesismal/arpc v1.2.17
 	github.com/simplerpc/simplerpc v0.0.0-00010101000000-000000000000
 	github.com/simplerpc/simplerpc/otel v0.0.0-00010101000000-000000000000

@@ -82,6 +82,7 @@ func TestScenarios(t *testing.T) {
 		{refHTTPSimpleRPC, metric{"http", kindWarns, 0}},
 		{refFloor, metric{"slowlink-random", kindTput, 1}},
 		{refSimpleRPC, metric{"slowlink-json", kindP50, 1}},
+		{slowZstd.name(), metric{"slowlink-json", kindTput, 1}},
 	}
 	for _, w := range want {
 		if v, ok := res.median(w.system, w.m); !ok || (w.m.kind != kindWarns && v <= 0) {

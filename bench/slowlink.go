@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplerpc/simplerpc"
 	"github.com/simplerpc/simplerpc/internal/faultproxy"
 )
 
@@ -58,15 +59,23 @@ func slowlinkScenario() scenario {
 	return scenario{name: "slowlink", perSystem: slowlinkSystem, report: reportSlowlink}
 }
 
-// slowCompressed is the row of the compressed reference: gRPC with gzip.
-var slowCompressed = grpcSystem{gzip: true}
+// The compressed rows: simplerpc with zstd on both ends (WithCompression
+// at its default threshold), measured right after simplerpc-cbor, and
+// gRPC with gzip, after gRPC, for reference.
+var (
+	slowZstd = simplerpcSystem{codec: "cbor", compress: simplerpc.DefaultCompressionMinSize}
+	slowGzip = grpcSystem{gzip: true}
+)
 
-// slowlinkSystem measures s on the slow link and, after gRPC, gRPC with
-// gzip compression, as a reference for what compression buys there.
+// slowlinkSystem measures s on the slow link and, after simplerpc-cbor
+// and gRPC, their compressed variants.
 func slowlinkSystem(cfg config, s system, res *results) error {
 	err := slowlinkOnce(cfg, s, res)
-	if s.name() == (grpcSystem{}).name() {
-		err = errors.Join(err, slowlinkOnce(cfg, slowCompressed, res))
+	switch s.name() {
+	case refSimpleRPC:
+		err = errors.Join(err, slowlinkOnce(cfg, slowZstd, res))
+	case (grpcSystem{}).name():
+		err = errors.Join(err, slowlinkOnce(cfg, slowGzip, res))
 	}
 	return err
 }
@@ -147,6 +156,7 @@ func reportSlowlink(b *strings.Builder, cfg config, res *results) {
 	fmt.Fprintf(b, "\n## Slow link: 1 MiB echo at 100 Mbit/s, 10 ms RTT\n\n")
 	fmt.Fprintf(b, "One client, one caller, through the fault proxy (internal/faultproxy) pacing each direction to 100 Mbit/s with 5 ms of delay each way. "+
 		"The payload is a 1 MiB []byte of JSON-like text (compressible) or of random bytes; every reply is compared with what was sent. "+
+		"simplerpc-cbor-zstd, measured right after simplerpc-cbor, has WithCompression(DefaultCompressionMinSize) on server and client: zstd on every message of 1 KiB or more that shrinks; "+
 		"grpc-gzip, measured after grpc, is gRPC with its gzip compressor on requests and replies, for reference. "+
 		"Calls/s is calls ÷ time, over at least -d and %d calls; MB/s counts the payload once per call. "+
 		"At this rate and delay an uncompressed echo needs at least %.0f ms.\n\n",
@@ -159,9 +169,11 @@ func reportSlowlink(b *strings.Builder, cfg config, res *results) {
 			medianCol(res, "MB/s", 1, metric{k, kindTput, 1}, float64(slowSize)/1e6),
 			medianCol(res, "p50 ms", 1, metric{k, kindP50, 1}, 1e3))
 	}
-	rows := res.systems
-	if _, ok := res.median(slowCompressed.name(), metric{"slowlink-json", kindTput, 1}); ok {
-		rows = append(slices.Clone(rows), slowCompressed.name())
+	rows := slices.Clone(res.systems)
+	for _, s := range []system{slowZstd, slowGzip} {
+		if _, ok := res.median(s.name(), metric{"slowlink-json", kindTput, 1}); ok {
+			rows = append(rows, s.name())
+		}
 	}
 	writeRowTable(b, rows, cols)
 	fmt.Fprintf(b, "\nRatios:\n\n")

@@ -27,14 +27,22 @@ func (Bench) EchoBytes(b []byte) []byte { return b }
 // one Client shared by all callers. Logging is off, as for the peers.
 type simplerpcSystem struct {
 	codec string
+	// compress turns WithCompression on at both ends with this threshold
+	// (the slowlink workload's compressed row); 0: off.
+	compress int
 }
 
-func (s simplerpcSystem) name() string { return "simplerpc-" + s.codec }
+func (s simplerpcSystem) name() string {
+	if s.compress > 0 {
+		return "simplerpc-" + s.codec + "-zstd"
+	}
+	return "simplerpc-" + s.codec
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func (simplerpcSystem) serve(ln net.Listener) (func() error, error) {
-	srv := simplerpc.NewServer(simplerpc.WithLogger(quiet))
+func (s simplerpcSystem) serve(ln net.Listener) (func() error, error) {
+	srv := simplerpc.NewServer(simplerpc.WithLogger(quiet), simplerpc.WithCompression(s.compress))
 	if err := srv.Register("Bench", Bench{}); err != nil {
 		return nil, fmt.Errorf("simplerpc register: %w", err)
 	}
@@ -53,7 +61,7 @@ func (simplerpcSystem) serve(ln net.Listener) (func() error, error) {
 }
 
 func (s simplerpcSystem) dial(ctx context.Context, addr string) (client, error) {
-	c, err := simplerpc.Dial(ctx, addr, simplerpc.WithCodec(s.codec), simplerpc.WithLogger(quiet))
+	c, err := simplerpc.Dial(ctx, addr, simplerpc.WithCodec(s.codec), simplerpc.WithLogger(quiet), simplerpc.WithCompression(s.compress))
 	if err != nil {
 		return nil, fmt.Errorf("simplerpc dial: %w", err)
 	}

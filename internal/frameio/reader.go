@@ -30,6 +30,10 @@ type Reader struct {
 
 	raw rawReader // non-nil after UseRaw
 
+	unzip     bool          // compressed frames are accepted (compress.go)
+	unzipAcct *atomic.Int64 // where the decoded body held is counted; may be nil
+	plain     *[]byte       // pooled decoded body of the last frame, or nil
+
 	// Idle, if not nil, holds true while the Reader waits for bytes with
 	// none unread: another goroutine may take it to mean that no frame is
 	// on its way in.
@@ -86,11 +90,20 @@ func (fr *Reader) Next() (wire.Header, []byte, error) {
 	if err := fr.fill(wire.HeaderSize); err != nil {
 		return wire.Header{}, nil, err
 	}
-	h, err := wire.ParseHeader(fr.buf[fr.start:fr.start+wire.HeaderSize], fr.maxBody)
+	hb := fr.buf[fr.start : fr.start+wire.HeaderSize]
+	if fr.unzip {
+		return fr.nextCompressed(hb)
+	}
+	h, err := wire.ParseHeader(hb, fr.maxBody)
 	if err != nil {
 		return h, nil, err
 	}
 	fr.start += wire.HeaderSize
+	return fr.readBody(h)
+}
+
+// readBody reads the body of the frame whose header h was just consumed.
+func (fr *Reader) readBody(h wire.Header) (wire.Header, []byte, error) {
 	n := int(h.Size)
 	if n <= bigSize {
 		if err := fr.fill(n); err != nil {
@@ -124,15 +137,23 @@ func (fr *Reader) Buffered() int { return fr.end - fr.start }
 // unread bytes remain in them, ending that body's life early. A Reader
 // about to wait for its peer holds only its small array.
 func (fr *Reader) Release() {
+	fr.releaseBody()
+	if fr.plain != nil {
+		fr.releasePlain()
+	}
+	if fr.start == fr.end {
+		fr.start, fr.end = 0, 0
+		fr.giveBack()
+	}
+}
+
+// releaseBody gives back the pooled body of the last large frame.
+func (fr *Reader) releaseBody() {
 	if fr.body != nil {
 		if cap(*fr.body) <= maxPooledBody {
 			bodyPool.Put(fr.body)
 		}
 		fr.body = nil
-	}
-	if fr.start == fr.end {
-		fr.start, fr.end = 0, 0
-		fr.giveBack()
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // ErrClosed is returned by Write after the Writer has stopped.
@@ -46,6 +48,8 @@ type Writer struct {
 	space    chan struct{} // closed when the queue drains below highWater
 	sources  []Source      // scheduled sources whose frames the loop takes (source.go)
 	push     func([]byte)  // what a source pushes its frames with; made once
+
+	zip int // compress bodies of at least this size (compress.go); 0: never
 }
 
 // NewWriter returns a Writer for conn. Each write must finish within
@@ -93,6 +97,14 @@ func (w *Writer) WriteSeq(ctx context.Context, frame []byte, solo bool) (uint64,
 }
 
 func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint64, error) {
+	if w.zip > 0 && len(frame)-wire.HeaderSize >= w.zip {
+		return w.writeCompressed(ctx, frame, solo, wait)
+	}
+	return w.put(ctx, frame, solo, wait)
+}
+
+// put is write, for frames as they go on the wire.
+func (w *Writer) put(ctx context.Context, frame []byte, solo, wait bool) (uint64, error) {
 	w.mu.Lock()
 	if wait && w.highWater > 0 {
 		if err := w.waitLocked(ctx, w.highWater); err != nil {
