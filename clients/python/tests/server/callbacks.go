@@ -123,7 +123,7 @@ func (j *Jobs) Keep(f func() error) {
 }
 
 // CallKept calls the callback Keep kept and returns its error's code
-// and name.
+// and message.
 func (j *Jobs) CallKept() string {
 	j.mu.Lock()
 	f := j.kept
@@ -133,7 +133,7 @@ func (j *Jobs) CallKept() string {
 	}
 	var e *simplerpc.Error
 	if err := f(); errors.As(err, &e) {
-		return fmt.Sprintf("%s|%s", e.Code, e.Name)
+		return fmt.Sprintf("%s|%s", e.Code, e.Message)
 	}
 	return "ran"
 }
