@@ -65,7 +65,8 @@ def extract(args):
 
 
 def callback_name(method, slot):
-    return "%s callback %d" % (method, slot)
+    """How errors name the callable in slot of a call of method."""
+    return "%s callback %d" % (method, slot) if method else "callback %d" % slot
 
 
 def error_object(e, method):

@@ -130,6 +130,26 @@ class _Proto(asyncio.Protocol):
             self.transport.write(data)
 
 
+class _Expired(Exception):
+    """A callback's coroutine outlived its invocation's timeout."""
+
+
+async def _within(awaitable, timeout):
+    """Await awaitable for at most timeout seconds (None: no bound), then
+    cancel it and raise _Expired; canceled with the task that awaits it.
+    Unlike wait_for, a TimeoutError the callable raises is its own."""
+    fut = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait((fut,), timeout=timeout)
+    finally:
+        if not fut.done():
+            fut.cancel()
+    if not done:
+        await asyncio.wait((fut,))  # its end after the cancel (whatever it raised: the timeout is what it reports)
+        raise _Expired()
+    return fut.result()
+
+
 class _AStream:
     """The client's half of one stream (PROTOCOL.md §12), in the loop."""
 
@@ -383,8 +403,8 @@ class _AsyncSession:
             try:
                 value = cb.funcs[slot](*decoded)
                 if inspect.isawaitable(value):
-                    value = await asyncio.wait_for(value, timeout)
-            except asyncio.TimeoutError:
+                    value = await _within(value, timeout)
+            except _Expired:
                 error = DeadlineExceededError("the callback did not return within the invocation's timeout")
             except asyncio.CancelledError:
                 if self.closed or not state.ended:

@@ -65,6 +65,12 @@ class SyncCallbackTest(unittest.TestCase):
             self.assertEqual(c.Jobs.Map([1, 2, 3], lambda x: x * x), [1, 4, 9])
             self.assertEqual(c.Jobs.Pair("a", lambda s: (s + "b", 7)), "ab/7")  # a tuple is several results
 
+    def test_callback_calls_the_server(self):
+        # A callable may call through the same client while the call that
+        # passed it waits: the pool thread's call shares the connection.
+        for c in self.clients():
+            self.assertEqual(c.Jobs.Map([1, 2], lambda x: c.Calc.Add(x, 10)), [11, 12])
+
     def test_errors_reach_the_server(self):
         def boom():
             raise KeyError("k")
@@ -249,6 +255,11 @@ class AsyncCallbackTest(unittest.IsolatedAsyncioTestCase):
 
                 self.assertEqual(await c.Jobs.Map([1, 2, 3], square), [1, 4, 9])
                 self.assertEqual(await c.Jobs.Parallel(32, square), sum(i * i for i in range(32)))
+
+                async def through(x):
+                    return await c.Calc.Add(x, 10)  # the same client, while the call waits
+
+                self.assertEqual(await c.Jobs.Map([1, 2], through), [11, 12])
 
     async def test_errors_both_ways(self):
         async def registered():
