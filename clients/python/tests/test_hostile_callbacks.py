@@ -157,6 +157,22 @@ class HostileCallbackTest(unittest.TestCase):
         self.assertEqual(ran, [5, 6])
 
 
+    def test_invocation_past_its_timeout_is_not_run(self):
+        # A timeout of 1 µs has passed when a pool thread takes the
+        # invocation: it answers deadline_exceeded without running it.
+        def script(conn, i):
+            conn.sendall(callback(i, 0, 1, 0, b"[5]", timeout=1))
+            kind, flags, _, body = read_frame(conn)
+            assert kind == _wire.CALLBACK_REPLY and flags == _wire.FLAG_ERROR, (kind, flags)
+            _, pos = _wire.parse_uvarint(body, 0)
+            obj = _codec.get("json").decode(body[pos:])
+            assert obj[0] == 8 and "not run" in obj[1], obj  # deadline_exceeded
+            conn.sendall(reply(i))
+
+        got, ran, _ = self.run_script(script)
+        self.assertEqual(got, 7)
+        self.assertEqual(ran, [])
+
 class CallbackParserFuzzTest(unittest.TestCase):
     def test_random_callback_bodies(self):
         rng = random.Random(13)
