@@ -15,7 +15,9 @@ one thread at a time (calls/s and the median latency, p50), 8 threads
 connection per thread), and, natively, 64 asyncio tasks on one
 AsyncClient. Then the items/s of a server stream of integers
 (Streams.Count), natively on a Client and on an AsyncClient, against the
-sequential calls/s of the same codec. Then a 16 MiB - 1 KiB bytes echo natively (CBOR; 12 MiB -
+sequential calls/s of the same codec. Then the p50 of a call during which
+the server calls a Python callable back once (Jobs.Once), alternated with
+Add(40, 2) on the same Client. Then a 16 MiB - 1 KiB bytes echo natively (CBOR; 12 MiB -
 1 KiB with JSON when cbor2 is missing) against a
 raw-socket copy of the same bytes to a Python echo server that, as a
 server answering a call must, reads the whole message before it sends
@@ -358,6 +360,29 @@ def async_stream_items(address, codec, duration):
     return asyncio.run(run())
 
 
+def callback_calls(address, codec, duration):
+    """The p50 latency (µs) of Jobs.Once(x, f) — a call during which the
+    server calls f back once — and of Add(40, 2), alternated call by call
+    on one Client."""
+    with simplerpc.Client(address, codec=codec) as c:
+        once, add = c.Jobs.Once, c.Calc.Add
+        f = (lambda x: x + 1)
+        once(1, f)  # connected, described, the callback pool started
+        lat_cb, lat_add = [], []
+        clock = time.perf_counter_ns
+        end = time.monotonic() + duration
+        while time.monotonic() < end:
+            t0 = clock()
+            if once(41, f) != 42:
+                raise AssertionError("Once(41, f) went wrong")
+            t1 = clock()
+            if add(40, 2) != 42:
+                raise AssertionError("Add(40, 2) went wrong")
+            lat_cb.append(t1 - t0)
+            lat_add.append(clock() - t1)
+        return statistics.median(lat_cb) / 1e3, statistics.median(lat_add) / 1e3
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true", help="one short round, to check the benchmark runs")
@@ -387,6 +412,7 @@ def main(argv=None):
         echo, raw = [], []
         streamed = {c: [] for c in aio}
         astreamed = {c: [] for c in aio}
+        called_back = {c: [] for c in aio}
         data = os.urandom(ECHO_SIZE)
         echo_client = simplerpc.Client(go.main)
         echo_client.Calc.Echo(b"warm up")
@@ -404,6 +430,8 @@ def main(argv=None):
             for codec in aio:
                 streamed[codec].append(stream_items(go.main, codec, args.duration))
                 astreamed[codec].append(async_stream_items(go.main, codec, args.duration))
+            for codec in aio:
+                called_back[codec].append(callback_calls(go.main, codec, args.duration))
             for _ in range(1 if args.smoke else 3):
                 raw.append(raw_copy(raw_sock, data))
                 echo.append(native_echo(echo_client, data))
@@ -440,6 +468,11 @@ def main(argv=None):
         lines.append("server stream of integers, native %s: %.0f items/s (%.2f× its sequential Add calls/s); "
                      "on an AsyncClient: %.0f items/s" % (codec.upper(), med(streamed[codec]),
                                                          med(streamed[codec]) / calls, med(astreamed[codec])))
+    for codec in aio:
+        cb_p50 = med([v[0] for v in called_back[codec]])
+        add_p50 = med([v[1] for v in called_back[codec]])
+        lines.append("a call with one callback (Jobs.Once), native %s: p50 %.0f µs; Add(40, 2) alternated with it: "
+                     "p50 %.0f µs (%.2f×)" % (codec.upper(), cb_p50, add_p50, cb_p50 / add_p50))
     lines.append("%d-byte echo, native %s: %.1f ms; raw socket copy of the same bytes (sent whole, then sent back): %.1f ms (%.2f×)" % (
         ECHO_SIZE, "CBOR" if _codec.HAVE_CBOR else "JSON", med(echo) * 1e3, med(raw) * 1e3, med(echo) / med(raw)))
     print("\n".join(lines))

@@ -43,8 +43,10 @@ import struct
 import threading
 import time
 
-from . import _wire
-from .errors import CanceledError, ConnectionLostError, DeadlineExceededError, InternalError, NotRun, NotSent, new_error
+from . import _callbacks, _wire
+from ._callbacks import callback_name
+from .errors import (CanceledError, ConnectionLostError, DeadlineExceededError, InternalError, InvalidArgumentError, NotRun,
+                     NotSent, new_error)
 from .retry import DEFAULT_RETRY
 
 __all__ = ["Session", "result", "error_from_object", "CODES"]
@@ -80,15 +82,16 @@ class _Conn:
     reading thread's alone) and its counters."""
 
     __slots__ = ("sock", "max_body", "buf", "start", "end", "frames", "dead", "last_rx", "last_tx", "ping_at",
-                 "rcvtimeo", "mid", "streams", "error")
+                 "rcvtimeo", "mid", "streams", "error", "callbacks")
 
     # The socket is in blocking mode, and its waits are bounded by the
     # kernel (SO_RCVTIMEO, SO_SNDTIMEO): one system call per read or
     # write, where a Python socket timeout adds a poll before each.
 
-    def __init__(self, sock, max_body, streams=False):
+    def __init__(self, sock, max_body, streams=False, callbacks=False):
         self.sock = sock
         self.streams = streams  # the welcome granted streams
+        self.callbacks = callbacks  # the welcome granted callbacks
         self.error = None  # why the client gave the connection up, if it broke the protocol
         self.rcvtimeo = None
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(WRITE_TIMEOUT))
@@ -139,7 +142,7 @@ def _wake(c):
 
 class _Call:
     __slots__ = ("id", "frame", "method", "conn", "done", "flags", "body", "error", "wake", "waiting", "pong",
-                 "stream", "ev")
+                 "stream", "ev", "cb")
 
     def __init__(self, frame, method):
         self.frame = frame
@@ -158,6 +161,7 @@ class _Call:
         self.pong = False  # a ping waiting for its pong, not a call
         self.stream = None  # a _StreamState: the call opened a stream
         self.ev = False  # an item or a window arrived for the stream (under mu)
+        self.cb = None  # a _callbacks.CallCallbacks: the callables passed with the call
 
 
 class _StreamState:
@@ -189,8 +193,12 @@ class Session:
     """A session with one server. dial() returns a connected socket (TLS
     included); codec names the hello's codec. Safe for threads."""
 
-    def __init__(self, dial, codec, on_goaway=None, retry=None):
+    def __init__(self, dial, codec, on_goaway=None, retry=None, runner=None, codec_obj=None):
         self._dial = dial
+        # Callbacks (PROTOCOL.md §13): runner runs them, None refuses them
+        # (the hello does not ask); codec_obj encodes their replies.
+        self._runner = runner
+        self._codec_obj = codec_obj
         self._retry = retry or DEFAULT_RETRY
         self._codec = codec
         self._on_goaway = on_goaway
@@ -224,10 +232,11 @@ class Session:
         try:
             resume = self._named
             self._named = True
-            sock.sendall(_wire.hello(self._codec, self.sid, resume))
+            sock.sendall(_wire.hello(self._codec, self.sid, resume, callbacks=self._runner is not None))
             welcome = _read_exactly(sock, _wire.WELCOME_SIZE)
             status, resumed, max_body = _wire.parse_welcome(welcome)
             streams = _wire.welcome_streams(welcome)
+            callbacks = self._runner is not None and _wire.welcome_callbacks(welcome)
         except (OSError, _wire.ProtocolError) as e:
             sock.close()
             raise NotSent(e) from e
@@ -239,7 +248,7 @@ class Session:
             raise NotSent(ConnectionRefusedError(
                 "the server refused the hello: %s" % _wire.STATUSES.get(status, "status %d" % status)))
         sock.settimeout(None)  # blocking: the kernel's timeouts bound waits (_Conn)
-        return _Conn(sock, max_body, streams), resumed
+        return _Conn(sock, max_body, streams, callbacks), resumed
 
     def connected(self):
         """The current connection, made if there is none. Raises NotSent
@@ -310,7 +319,7 @@ class Session:
 
     # ---- calls ------------------------------------------------------------
 
-    def register(self, flags, body, method, stream=None):
+    def register(self, flags, body, method, stream=None, cb=None):
         """Give a call (its frame's flags and body) an id and put it in the
         table."""
         while self.doomed:
@@ -323,6 +332,7 @@ class Session:
             c = _Call(_wire.frame_of(_wire.HEADER.pack(len(body), _wire.CALL, flags, call_id), body), method)
             c.id = call_id
             c.stream = stream
+            c.cb = cb
             self.calls[call_id] = c
         return c
 
@@ -384,6 +394,8 @@ class Session:
         """Take c out of the table and cancel it on the server."""
         with self.mu:
             gone = self.calls.pop(c.id, None) is not None
+        if c.cb is not None:
+            c.cb.end()
         if gone and c.conn is not None:
             self._write(_wire.frame(_wire.CANCEL, c.id))
 
@@ -527,7 +539,7 @@ class Session:
         if conn.end - conn.start < _wire.HEADER_SIZE:
             self._fill(conn, _wire.HEADER_SIZE, timeout)
         size, kind, flags, frame_id = _wire.parse_header(buf, conn.start, max(conn.max_body, _wire.MAX_REPLY),
-                                                         conn.streams)
+                                                         conn.streams, conn.callbacks)
         conn.mid = True
         start = conn.start + _wire.HEADER_SIZE
         if conn.end - start >= size:
@@ -556,6 +568,10 @@ class Session:
             self._deliver(conn, frame_id, flags, body)
         elif kind == _wire.ITEM or kind == _wire.WINDOW:
             self._stream_frame(kind, frame_id, body)
+        elif kind == _wire.CALLBACK:
+            self._callback(conn, frame_id, body)
+        elif kind == _wire.CALLBACK_CANCEL:
+            self._callback_cancel(frame_id, body)
         elif kind == _wire.PING:
             self._write(_wire.frame(_wire.PONG, frame_id))
         elif kind == _wire.GOAWAY:
@@ -592,6 +608,8 @@ class Session:
         with self.mu:
             c = self.calls.pop(call_id, None)
             if c is not None:
+                if c.cb is not None:
+                    c.cb.end()
                 c.flags = flags
                 c.body = body
                 c.done = True
@@ -612,11 +630,89 @@ class Session:
             if final:
                 self.calls.clear()
             for c in lost:
+                if c.cb is not None:
+                    c.cb.end()
                 c.error = NotRun("the server is shutting down: call not run")
                 c.done = True
                 _wake(c)
         if self._on_goaway is not None:
             self._on_goaway(self)
+
+    # ---- callbacks (PROTOCOL.md §13) -------------------------------------
+
+    def _callback(self, conn, call_id, body):
+        """Run the invocation a callback frame asks for, or answer why not."""
+        slot, inv, settled, timeout, pos = _wire.parse_callback(body)
+        with self.mu:
+            c = self.calls.get(call_id)
+            cb = c.cb if c is not None else None
+        if cb is None:
+            self._refuse(call_id, inv, "unavailable", "%s (no call %d is running here)"
+                         % (_callbacks.EXPIRED, call_id), callback_name("", slot), _callbacks.EXPIRED)
+            return
+        name = callback_name(cb.method, slot)
+        if slot >= len(cb.funcs):
+            self._refuse(call_id, inv, "invalid_argument", "call %d passed %d callable(s): there is no callback %d; "
+                         "not run" % (call_id, len(cb.funcs), slot), name)
+            return
+        seen, reply = cb.repeat(inv, settled)
+        if reply is not None:
+            self._write(reply)  # answered before: the same reply again
+            return
+        if seen:
+            return  # running (its reply goes to the current connection), or settled
+        runner = self._runner
+        if not runner.acquire():
+            self._refuse(call_id, inv, "resource_exhausted", "the client runs at most %d callbacks at once on a "
+                         "connection; not run" % runner.limit, name)
+            return
+        state = cb.start(inv)
+        if state is None:
+            runner.release()
+            self._refuse(call_id, inv, "unavailable", _callbacks.EXPIRED, name, _callbacks.EXPIRED)
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        args = body[pos:]
+        runner.submit(lambda: self._run_callback(cb, call_id, inv, slot, state, deadline, args, conn.max_body))
+
+    def _run_callback(self, cb, call_id, inv, slot, state, deadline, args, max_body):
+        """Run one invocation on a pool thread and send its reply."""
+        name = callback_name(cb.method, slot)
+        try:
+            value = error = None
+            if state.ended:
+                error = CanceledError("the invocation ended before it started; not run")
+            elif deadline is not None and time.monotonic() >= deadline:
+                error = DeadlineExceededError("the invocation's timeout passed before it started; not run")
+            else:
+                try:
+                    decoded = self._codec_obj.decode(args)
+                    if not isinstance(decoded, list):
+                        raise ValueError("the arguments are not an array")
+                except Exception as e:
+                    error = InvalidArgumentError("malformed callback arguments: %s" % e)
+                else:
+                    try:
+                        value = cb.funcs[slot](*decoded)
+                    except Exception as e:  # the callable's error travels back; the client goes on
+                        error = e
+            frame = _callbacks.reply_frame(self._codec_obj, call_id, inv, name, value, error, max_body)
+            cb.done(inv, frame)
+            self._write(frame)  # on the current connection: the one a resume sends the frame again on
+        finally:
+            self._runner.release()
+
+    def _refuse(self, call_id, inv, code, message, method, name=None):
+        """Answer an invocation the client does not run."""
+        err = new_error(code, message, name=name)
+        self._write(_callbacks.reply_frame(self._codec_obj, call_id, inv, method, error=err))
+
+    def _callback_cancel(self, call_id, body):
+        inv = _wire.parse_invocation(body)
+        with self.mu:
+            c = self.calls.get(call_id)
+        if c is not None and c.cb is not None:
+            c.cb.cancel(inv)
 
     # ---- streams (PROTOCOL.md §12) ---------------------------------------
 
@@ -802,6 +898,8 @@ class Session:
             failed = [c for c in self.calls.values() if which is None or which(c)]
             for c in failed:
                 del self.calls[c.id]
+                if c.cb is not None:
+                    c.cb.end()
                 c.error = cls(message, method=c.method)
                 c.done = True
                 _wake(c)

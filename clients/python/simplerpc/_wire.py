@@ -8,6 +8,7 @@ VERSION = 1
 
 # Frame kinds (PROTOCOL.md §2).
 CALL, REPLY, CANCEL, PING, PONG, GOAWAY, ACK, ITEM, WINDOW = 1, 2, 3, 4, 5, 6, 7, 8, 9
+CALLBACK, CALLBACK_REPLY, CALLBACK_CANCEL = 10, 11, 12  # PROTOCOL.md §13
 
 # Frame flags.
 FLAG_ERROR = 1
@@ -20,10 +21,12 @@ FLAG_STREAM = 8  # on a call: it opens a stream (PROTOCOL.md §12)
 HELLO_SESSION = 1
 HELLO_RESUME = 2
 HELLO_STREAMS = 4
+HELLO_CALLBACKS = 8
 
 # The welcome's flags.
 WELCOME_RESUMED = 1
 WELCOME_STREAMS = 2
+WELCOME_CALLBACKS = 4
 
 # Flow control of streams (PROTOCOL.md §12): each way a window of item
 # costs, an item costing its body's bytes plus ITEM_OVERHEAD; the
@@ -57,10 +60,12 @@ class ProtocolError(Exception):
     """The server broke the protocol; the connection cannot go on."""
 
 
-def hello(codec, session_id=None, resume=False, streams=True):
+def hello(codec, session_id=None, resume=False, streams=True, callbacks=False):
     """The hello a client opens a connection with."""
     name = codec.encode("ascii")
     flags = HELLO_STREAMS if streams else 0
+    if callbacks:
+        flags |= HELLO_CALLBACKS
     if session_id is not None:
         flags |= HELLO_SESSION
         if resume:
@@ -84,6 +89,11 @@ def parse_welcome(b):
 def welcome_streams(b):
     """Report whether a welcome grants streams."""
     return bool(b[6] & WELCOME_STREAMS)
+
+
+def welcome_callbacks(b):
+    """Report whether a welcome grants callbacks."""
+    return bool(b[6] & WELCOME_CALLBACKS)
 
 
 def uvarint(n):
@@ -209,13 +219,68 @@ def item_cost(size):
     return size + ITEM_OVERHEAD
 
 
-def parse_header(buf, pos, limit, streams=False):
+def parse_uvarint(b, pos):
+    """Return (value, next position) of the uvarint at b[pos:]; raise
+    ProtocolError for a truncated one or one over 64 bits."""
+    value = shift = 0
+    end = len(b)
+    while pos < end:
+        byte = b[pos]
+        pos += 1
+        if shift == 63 and byte > 1:
+            break
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            break
+    raise ProtocolError("malformed uvarint in a callback frame")
+
+
+def parse_callback(body):
+    """Return (slot, invocation, settled, timeout in seconds or None,
+    position of the arguments) of a callback frame's body (PROTOCOL.md
+    §13)."""
+    slot, pos = parse_uvarint(body, 0)
+    inv, pos = parse_uvarint(body, pos)
+    settled, pos = parse_uvarint(body, pos)
+    us, pos = parse_uvarint(body, pos)
+    if inv == 0 or settled >= inv:
+        raise ProtocolError("callback frame with invocation %d, settled %d" % (inv, settled))
+    return slot, inv, settled, (us / 1e6 if us else None), pos
+
+
+def parse_invocation(body):
+    """The invocation number that is a callback cancel's whole body."""
+    inv, pos = parse_uvarint(body, 0)
+    if inv == 0 or pos != len(body):
+        raise ProtocolError("malformed callback cancel body")
+    return inv
+
+
+def callback_reply(call_id, invocation, body, error=False):
+    """A callback reply frame: the invocation's number, then its encoded
+    results array or, with error, its error object."""
+    inv = uvarint(invocation)
+    return _pack_header(len(inv) + len(body), CALLBACK_REPLY, FLAG_ERROR if error else 0, call_id) + inv + body
+
+
+def parse_header(buf, pos, limit, streams=False, callbacks=False):
     """Return (size, kind, flags, id) of the header at buf[pos:], checked
-    against what a server may send (PROTOCOL.md §2, §8); streams says
-    whether the connection's welcome granted streams."""
+    against what a server may send (PROTOCOL.md §2, §8); streams and
+    callbacks say whether the connection's welcome granted them."""
     size, kind, flags, frame_id = _unpack_header(buf, pos)
     if size > limit:
         raise ProtocolError("the server sent a frame of %d bytes, over the limit of %d" % (size, limit))
+    if callbacks and kind == CALLBACK:
+        if flags:
+            raise ProtocolError("callback frame with flags %#x" % flags)
+        return size, kind, flags, frame_id
+    if callbacks and kind == CALLBACK_CANCEL:
+        if flags or not 1 <= size <= 10:
+            raise ProtocolError("callback cancel frame with flags %#x or a body of %d bytes" % (flags, size))
+        return size, kind, flags, frame_id
     if streams and kind == ITEM:
         if flags:
             raise ProtocolError("item frame with flags %#x (a server ends a stream with its reply)" % flags)

@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import secrets
 import sys
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
-from . import _codec, _wire, streams
+from . import _callbacks, _codec, _wire, streams
 from ._describe import Description
 from ._session import ACK_BYTES, ACK_EVERY, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT, result
 from .client import Address, Client, _check_metadata, parse_address
 from .errors import (CanceledError, ConnectionLostError, NotFoundError, DeadlineExceededError, UnknownNameError, NotRun, NotSent, RemoteError,
-                     ResourceExhaustedError, UnavailableError)
+                     InvalidArgumentError, ResourceExhaustedError, UnavailableError, new_error)
 from .retry import DEFAULT_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ _DESCRIBE = "simplerpc.describe"
 
 
 class _ACall:
-    __slots__ = ("id", "frame", "method", "conn", "fut", "flags", "body", "error", "stream")
+    __slots__ = ("id", "frame", "method", "conn", "fut", "flags", "body", "error", "stream", "cb")
 
     def __init__(self, frame, method, fut):
         self.frame = frame
@@ -51,6 +52,7 @@ class _ACall:
         self.body = None
         self.error = None
         self.stream = None  # an _AStream: the call opened a stream
+        self.cb = None  # a _callbacks.CallCallbacks: the callables passed with the call
 
 
 def _settle(c):
@@ -74,6 +76,7 @@ class _Proto(asyncio.Protocol):
         self.last_rx = time.monotonic()
         self.ping_at = None
         self.streams = False  # the welcome granted streams
+        self.callbacks = False  # the welcome granted callbacks
         self.error = None  # the protocol violation the connection was given up for
 
     def connection_made(self, transport):
@@ -90,6 +93,7 @@ class _Proto(asyncio.Protocol):
             try:
                 self.welcome.set_result(_wire.parse_welcome(bytes(buf[:_wire.WELCOME_SIZE])))
                 self.streams = _wire.welcome_streams(buf)
+                self.callbacks = self.s.cb_limit is not None and _wire.welcome_callbacks(buf)
             except _wire.ProtocolError as e:
                 self.welcome.set_exception(ConnectionError(str(e)))
                 self.transport.abort()
@@ -100,7 +104,7 @@ class _Proto(asyncio.Protocol):
         limit = max(self.max_body, _wire.MAX_REPLY)
         try:
             while n - pos >= _wire.HEADER_SIZE:
-                size, kind, flags, frame_id = _wire.parse_header(buf, pos, limit, self.streams)
+                size, kind, flags, frame_id = _wire.parse_header(buf, pos, limit, self.streams, self.callbacks)
                 end = pos + _wire.HEADER_SIZE + size
                 if end > n:
                     break
@@ -124,6 +128,26 @@ class _Proto(asyncio.Protocol):
     def write(self, data):
         if not self.dead:
             self.transport.write(data)
+
+
+class _Expired(Exception):
+    """A callback's coroutine outlived its invocation's timeout."""
+
+
+async def _within(awaitable, timeout):
+    """Await awaitable for at most timeout seconds (None: no bound), then
+    cancel it and raise _Expired; canceled with the task that awaits it.
+    Unlike wait_for, a TimeoutError the callable raises is its own."""
+    fut = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait((fut,), timeout=timeout)
+    finally:
+        if not fut.done():
+            fut.cancel()
+    if not done:
+        await asyncio.wait((fut,))  # its end after the cancel (whatever it raised: the timeout is what it reports)
+        raise _Expired()
+    return fut.result()
 
 
 class _AStream:
@@ -153,8 +177,13 @@ class _AStream:
 class _AsyncSession:
     """A session with one server, in one event loop."""
 
-    def __init__(self, host, port, codec, ssl_context, server_hostname, connect_timeout, retry, on_goaway):
+    def __init__(self, host, port, codec, ssl_context, server_hostname, connect_timeout, retry, on_goaway,
+                 cb_limit=_callbacks.DEFAULT_LIMIT):
         self.host, self.port = host, port
+        # Callbacks (PROTOCOL.md §13): at most cb_limit invocations run at
+        # once, each a task in cb_tasks; None refuses them.
+        self.cb_limit = cb_limit
+        self.cb_tasks = set()
         self.codec = codec
         self.ssl = ssl_context
         self.server_hostname = server_hostname
@@ -189,7 +218,7 @@ class _AsyncSession:
             raise NotSent(e) from e
         resume = self.named
         self.named = True
-        proto.transport.write(_wire.hello(self.codec.name, self.sid, resume))
+        proto.transport.write(_wire.hello(self.codec.name, self.sid, resume, callbacks=self.cb_limit is not None))
         try:
             status, resumed, max_body = await asyncio.wait_for(asyncio.shield(proto.welcome), self.connect_timeout)
         except (OSError, asyncio.TimeoutError) as e:
@@ -270,6 +299,8 @@ class _AsyncSession:
     def _frame(self, conn, kind, flags, frame_id, body):
         if kind == _wire.REPLY:
             c = self.calls.pop(frame_id, None)
+            if c is not None and c.cb is not None:
+                self._end_callbacks(c)
             if c is not None and not c.fut.done():
                 c.flags, c.body = flags, body
                 c.fut.set_result(c)
@@ -297,18 +328,103 @@ class _AsyncSession:
                 st.peer = _wire.parse_window(body, st.peer)
                 st.opened = True
             st.ev.set()
+        elif kind == _wire.CALLBACK:
+            self._callback(conn, frame_id, body)
+        elif kind == _wire.CALLBACK_CANCEL:
+            inv = _wire.parse_invocation(body)
+            c = self.calls.get(frame_id)
+            if c is not None and c.cb is not None:
+                task = c.cb.cancel(inv)
+                if task is not None:
+                    task.cancel()
         elif kind == _wire.PING:
             self._queue(_wire.frame(_wire.PONG, frame_id))
         elif kind == _wire.GOAWAY:
             self.going_away = True
             if flags & _wire.FLAG_FINAL:
                 for c in list(self.calls.values()):
+                    if c.cb is not None:
+                        self._end_callbacks(c)
                     if not c.fut.done():
                         c.error = NotRun("the server is shutting down: call not run")
                         c.fut.set_result(c)
                         _settle(c)
                 self.calls.clear()
             self.on_goaway(self)
+
+    # ---- callbacks (PROTOCOL.md §13) -------------------------------------
+
+    def _callback(self, conn, call_id, body):
+        """Start the invocation a callback frame asks for, or answer why not."""
+        slot, inv, settled, timeout, pos = _wire.parse_callback(body)
+        c = self.calls.get(call_id)
+        cb = c.cb if c is not None else None
+        if cb is None:
+            self._refuse(call_id, inv, "unavailable", "%s (no call %d is running here)"
+                         % (_callbacks.EXPIRED, call_id), _callbacks.callback_name("", slot), _callbacks.EXPIRED)
+            return
+        name = _callbacks.callback_name(cb.method, slot)
+        if slot >= len(cb.funcs):
+            self._refuse(call_id, inv, "invalid_argument", "call %d passed %d callable(s): there is no callback %d; "
+                         "not run" % (call_id, len(cb.funcs), slot), name)
+            return
+        seen, reply = cb.repeat(inv, settled)
+        if reply is not None:
+            self._queue(reply)  # answered before: the same reply again
+            return
+        if seen:
+            return  # running (its reply goes to the current connection), or settled
+        if len(self.cb_tasks) >= self.cb_limit:
+            self._refuse(call_id, inv, "resource_exhausted", "the client runs at most %d callbacks at once on a "
+                         "connection; not run" % self.cb_limit, name)
+            return
+        state = cb.start(inv)
+        if state is None:
+            self._refuse(call_id, inv, "unavailable", _callbacks.EXPIRED, name, _callbacks.EXPIRED)
+            return
+        task = state.task = self.loop.create_task(
+            self._run_callback(cb, call_id, inv, slot, state, timeout, body[pos:], conn.max_body))
+        self.cb_tasks.add(task)
+        task.add_done_callback(self.cb_tasks.discard)
+
+    async def _run_callback(self, cb, call_id, inv, slot, state, timeout, args, max_body):
+        """Run one invocation, in its own task, and queue its reply. A
+        plain callable runs in the loop; a coroutine is awaited, within
+        the invocation's timeout, and canceled when it ends."""
+        name = _callbacks.callback_name(cb.method, slot)
+        value = error = None
+        try:
+            decoded = self.codec.decode(args)
+            if not isinstance(decoded, list):
+                raise ValueError("the arguments are not an array")
+        except Exception as e:
+            error = InvalidArgumentError("malformed callback arguments: %s" % e)
+        else:
+            try:
+                value = cb.funcs[slot](*decoded)
+                if inspect.isawaitable(value):
+                    value = await _within(value, timeout)
+            except _Expired:
+                error = DeadlineExceededError("the callback did not return within the invocation's timeout")
+            except asyncio.CancelledError:
+                if self.closed or not state.ended:
+                    raise  # the session is closing: nobody waits for a reply
+                error = CanceledError("the invocation was canceled")
+            except Exception as e:  # the callable's error travels back; the client goes on
+                error = e
+        frame = _callbacks.reply_frame(self.codec, call_id, inv, name, value, error, max_body)
+        cb.done(inv, frame)
+        if not self.closed:
+            self._queue(frame)  # on the current connection, or the one a resume makes
+
+    def _refuse(self, call_id, inv, code, message, method, name=None):
+        """Answer an invocation the client does not run."""
+        self._queue(_callbacks.reply_frame(self.codec, call_id, inv, method, error=new_error(code, message, name=name)))
+
+    def _end_callbacks(self, c):
+        """c is over: end the invocations it runs."""
+        for task in c.cb.end():
+            task.cancel()
 
     def _lost(self, conn):
         self._fail_streams(conn)
@@ -362,6 +478,13 @@ class _AsyncSession:
         conn = self.conn
         if conn is None or conn.dead:
             conn = await self.connected()
+        cb = None
+        if _callbacks.has_callables(args):
+            args, funcs = _callbacks.extract(args)
+            cb = _callbacks.CallCallbacks(funcs, method)
+            if self.cb_limit is not None and not conn.callbacks:
+                raise NotFoundError("%s: the server takes no callbacks (it speaks an older version of the "
+                                    "protocol); call not sent" % method, method=method)
         flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
         if len(body) > conn.max_body:
             raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"
@@ -374,6 +497,7 @@ class _AsyncSession:
         frame = frame + body if not isinstance(body, _wire.Parts) else b"".join([frame] + list(body.iter()))
         c = _ACall(frame, method, self.loop.create_future())
         c.id = call_id
+        c.cb = cb
         self.calls[call_id] = c
         if not self.conn.dead:
             c.conn = self.conn
@@ -394,6 +518,8 @@ class _AsyncSession:
         return result(c, self.codec.decode)
 
     def _forget(self, c):
+        if c.cb is not None:
+            self._end_callbacks(c)
         if self.calls.pop(c.id, None) is not None and c.conn is not None:
             self._queue(_wire.frame(_wire.CANCEL, c.id))
 
@@ -401,6 +527,8 @@ class _AsyncSession:
         failed = [c for c in self.calls.values() if which is None or which(c)]
         for c in failed:
             del self.calls[c.id]
+            if c.cb is not None:
+                self._end_callbacks(c)
             if not c.fut.done():
                 c.error = cls(message, method=c.method)
                 c.fut.set_result(c)
@@ -541,7 +669,7 @@ class _AsyncSession:
         if self.flush_handle is not None:
             self.flush_handle.cancel()
             self.flush_handle = None
-        for task in (self.connecting, self.resuming):
+        for task in (self.connecting, self.resuming, *self.cb_tasks):
             if task is not None:
                 task.cancel()
         if self.conn is not None:
@@ -555,13 +683,24 @@ class AsyncClient:
     dir() and help() show the server's methods once the description has
     been fetched: await client.describe() first. A misspelt name then
     raises NotFoundError with a hint before any call.
+
+    Callables among a call's arguments are callbacks, as on Client: a
+    plain function runs in the event loop (it should not block); a
+    coroutine function's invocation runs as a task, bounded by the
+    invocation's timeout and canceled by a callback cancel or the end of
+    its call. callbacks=False refuses them; max_callbacks (default 256)
+    bounds the invocations running at once per connection.
     """
 
     def __init__(self, address: Address, debug: bool = False, timeout: Optional[float] = None, *,
                  codec: Optional[str] = None, connect_timeout: float = 10.0,
                  metadata: Optional[Dict[str, str]] = None, ssl_context: Optional["ssl.SSLContext"] = None,
-                 server_hostname: Optional[str] = None, retry: Optional[RetryPolicy] = None) -> None:
+                 server_hostname: Optional[str] = None, retry: Optional[RetryPolicy] = None,
+                 callbacks: bool = True, max_callbacks: int = _callbacks.DEFAULT_LIMIT) -> None:
         scheme, host, port, _ = parse_address(address)
+        if max_callbacks < 1:
+            raise ValueError("max_callbacks must be at least 1")
+        self._cb_limit: Optional[int] = max_callbacks if callbacks else None
         if retry is None:
             retry = DEFAULT_RETRY
         if not isinstance(retry, RetryPolicy):
@@ -621,7 +760,8 @@ class AsyncClient:
         s = self._session
         if s is None or s.going_away or s.closed:
             host, port, ctx, sni, ct = self._opts
-            s = self._session = _AsyncSession(host, port, self._codec, ctx, sni, ct, self._retry, self._going_away)
+            s = self._session = _AsyncSession(host, port, self._codec, ctx, sni, ct, self._retry, self._going_away,
+                                              self._cb_limit)
         return s
 
     def _going_away(self, s):

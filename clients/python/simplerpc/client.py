@@ -15,6 +15,7 @@ from . import _wire, streams
 from ._describe import Description
 from .errors import (DeadlineExceededError, InternalError, InvalidArgumentError, UnknownNameError, NotRun, NotSent, RemoteError,
                      ResourceExhaustedError, UnavailableError, from_error_object)
+from ._callbacks import DEFAULT_LIMIT as DEFAULT_CALLBACKS, DEFAULT_THREADS as DEFAULT_CALLBACK_THREADS, has_callables
 from .native import NativeTransport
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .transport import Transport
@@ -94,6 +95,15 @@ class Client:
             client's, 10 attempts from 1 ms to 1 s).
         debug: print "Server side traceback:" and the server's traceback to
             stderr before raising an error that carries one.
+        callbacks: run the callables passed among a call's arguments when
+            the server calls them back (native protocol; default True).
+            False refuses them: the hello does not ask for callbacks, and
+            the server's calls of them fail with permission_denied.
+        max_callbacks: invocations run at once per connection (default
+            256); past it the server's call of a callback fails with
+            resource_exhausted, not run.
+        callback_threads: the threads of the pool that runs callbacks
+            (default 16); invocations past them wait for a thread.
 
     A Client is safe to share between threads; close() (or a with block)
     closes its connections, and a later call connects again.
@@ -102,7 +112,9 @@ class Client:
     def __init__(self, address: Address, debug: bool = False, timeout: Optional[float] = None, *,
                  codec: Optional[str] = None, connect_timeout: float = 10.0,
                  metadata: Optional[Dict[str, str]] = None, ssl_context: Optional["ssl.SSLContext"] = None,
-                 server_hostname: Optional[str] = None, retry: Optional[RetryPolicy] = None) -> None:
+                 server_hostname: Optional[str] = None, retry: Optional[RetryPolicy] = None,
+                 callbacks: bool = True, max_callbacks: int = DEFAULT_CALLBACKS,
+                 callback_threads: int = DEFAULT_CALLBACK_THREADS) -> None:
         scheme, host, port, path = parse_address(address)
         if retry is None:
             retry = DEFAULT_RETRY
@@ -122,7 +134,8 @@ class Client:
         if self._native:
             self._transport = NativeTransport(host, port, codec=codec, ssl_context=ssl_context,
                                               server_hostname=server_hostname, connect_timeout=connect_timeout,
-                                              retry=retry)
+                                              retry=retry, callbacks=callbacks, max_callbacks=max_callbacks,
+                                              callback_threads=callback_threads)
         else:
             if codec not in (None, "json"):
                 raise ValueError("JSON-RPC over HTTP carries JSON only")
@@ -343,6 +356,7 @@ class Client:
 
     def _post(self, name, args, kwargs, timeout, metadata, notify=False):
         """One JSON-RPC attempt."""
+        _no_callables(name, args, kwargs)
         req_id = None if notify else next(self._ids)
         request = {"jsonrpc": "2.0", "method": name, "params": kwargs if kwargs else list(args)}
         if not notify:
@@ -532,6 +546,7 @@ class Batch:
         for p, name, args, kw, t, md in queued:
             rid = next(c._ids)
             ids[rid] = p
+            _no_callables(name, args, kw)
             requests.append({"jsonrpc": "2.0", "method": name, "params": kw if kw else list(args), "id": rid})
         md = queued[0][5]
         headers = dict(_HEADERS, **md) if md else _HEADERS
@@ -656,3 +671,11 @@ def _many_responses(method, req_id, resp, data):
         raise InternalError("malformed JSON-RPC batch response: %r" % (data[:200],), method=method)
     return resp
 
+
+def _no_callables(name, args, kwargs):
+    """Refuse a callable argument over JSON-RPC, before anything is sent."""
+    values = list(args) + (list(kwargs.values()) if kwargs else [])
+    if has_callables(values):
+        raise InvalidArgumentError("%s: a callable argument is a callback, and callbacks need the native protocol "
+                                   "(a (host, port) address or a simplerpc:// URL); JSON-RPC over HTTP carries none: "
+                                   "not sent" % name, method=name)

@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import _codec, _session, _wire
+from . import _callbacks, _codec, _session, _wire
 from ._tls import TLSSocket
 from .errors import NotFoundError, NotRun, NotSent, ResourceExhaustedError, UnavailableError
 
@@ -48,8 +48,12 @@ class NativeTransport:
     """
 
     def __init__(self, host, port, codec=None, ssl_context=None, server_hostname=None, connect_timeout=10.0,
-                 retry=None):
+                 retry=None, callbacks=True, max_callbacks=_callbacks.DEFAULT_LIMIT,
+                 callback_threads=_callbacks.DEFAULT_THREADS):
         self.host = host
+        # Runs the callbacks the server calls (PROTOCOL.md §13); None: the
+        # client refuses them, and its hello does not ask for them.
+        self._runner = _callbacks.Runner(max_callbacks, callback_threads) if callbacks else None
         self.retry = retry  # bounds a session's reconnecting (RetryPolicy; None: the default)
         self.port = int(port)
         self.codec = _codec.get(codec)
@@ -83,7 +87,8 @@ class NativeTransport:
         with self._mu:
             s = self._session
             if s is None or s.going_away or s.closed:
-                s = self._session = _session.Session(self._dial, self.codec.name, self._going_away, self.retry)
+                s = self._session = _session.Session(self._dial, self.codec.name, self._going_away, self.retry,
+                                                     self._runner, self.codec)
         return s
 
     def _going_away(self, s):
@@ -98,11 +103,18 @@ class NativeTransport:
         when it was not sent."""
         s = self.session()
         conn = s.connected()
+        cb = None
+        if _callbacks.has_callables(args):
+            args, funcs = _callbacks.extract(args)
+            cb = _callbacks.CallCallbacks(funcs, method)
+            if self._runner is not None and not conn.callbacks:
+                raise NotFoundError("%s: the server takes no callbacks (it speaks an older version of the "
+                                    "protocol); call not sent" % method, method=method)
         flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
         if len(body) > conn.max_body:
             raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"
                                          % (len(body), conn.max_body), method=method)
-        c = s.register(flags, body, method)
+        c = s.register(flags, body, method, cb=cb)
         s.send(c)
         return s, c
 
@@ -154,11 +166,18 @@ class NativeTransport:
         out = [None] * len(calls)
         for i, (method, prefix, args, timeout, metadata) in enumerate(calls):
             try:
+                cb = None
+                if _callbacks.has_callables(args):
+                    args, funcs = _callbacks.extract(args)
+                    cb = _callbacks.CallCallbacks(funcs, method)
+                    if self._runner is not None and not conn.callbacks:
+                        raise NotFoundError("%s: the server takes no callbacks (it speaks an older version of the "
+                                            "protocol); call not sent" % method, method=method)
                 flags, body = _wire.call_body(prefix, timeout, metadata, self.codec.encode(args))
                 if len(body) > conn.max_body:
                     raise ResourceExhaustedError("the call is %d bytes, over the server's limit of %d: not sent"
                                                  % (len(body), conn.max_body), method=method)
-                c = s.register(flags, body, method)
+                c = s.register(flags, body, method, cb=cb)
             except Exception as e:
                 out[i] = e
                 continue
@@ -186,6 +205,8 @@ class NativeTransport:
         for s in sessions:
             if s is not None:
                 s.close()
+        if self._runner is not None:
+            self._runner.close()
 
 
 class NativeClient:

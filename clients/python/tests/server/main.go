@@ -292,7 +292,7 @@ func listen() *countingListener {
 func newServer(l *countingListener, gate *Gate, counter *Counter, fault Fault, restart *Restart, streams *Streams, opts ...simplerpc.ServerOption) *simplerpc.Server {
 	srv := simplerpc.NewServer(append(opts, simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))...)
 	for name, obj := range map[string]any{"Calc": Calc{}, "Coded": Coded{}, "Gate": gate, "Counter": counter,
-		"Stats": Stats{l}, "Fault": fault, "Echo": Echo{}, "Restart": restart, "Streams": streams} {
+		"Stats": Stats{l}, "Fault": fault, "Echo": Echo{}, "Restart": restart, "Streams": streams, "Jobs": jobs} {
 		if err := srv.Register(name, obj); err != nil {
 			log.Fatal(err)
 		}
