@@ -1,6 +1,9 @@
 package simplerpc
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/simplerpc/simplerpc/internal/frameio"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
@@ -64,10 +67,52 @@ func (sc *serverConn) grantCompression(hello wire.Hello, welcome *wire.Welcome) 
 }
 
 // serveCompressed makes the connection's frame reader accept compressed
-// frames, if compression was granted; what it decodes counts against the
-// server's memory budget while it is held.
+// frames, if compression was granted; what it decodes is taken from the
+// server's memory budget before it is decoded, and counts there while it
+// is held.
 func (sc *serverConn) serveCompressed() {
 	if sc.compress {
-		sc.fr.Decompress(&sc.srv.budget.used)
+		sc.fr.Decompress(decodeBudget{sc})
 	}
 }
+
+// decodeBudget takes the buffers a connection's reader decodes compressed
+// bodies into from the server's memory budget. While the budget is spent
+// (after evicting the sessions detached the longest), the reader waits:
+// the client is slowed, through TCP, and many connections sending small
+// frames that decode to the message limit hold at most the budget. What
+// it takes counts as the connection's (serverConn.reserved), so that a
+// connection holding a decoded body is not one that "holds nothing" and
+// may run a call past the budget (reserve).
+type decodeBudget struct{ sc *serverConn }
+
+func (d decodeBudget) Take(n int64) error {
+	s := d.sc.srv
+	var t *time.Timer
+	// Room for the body and for as much again, which decoding the
+	// arguments it holds takes (reserve): a body decoded only for its
+	// call to be refused for want of room is work, and garbage, for
+	// nothing.
+	for tries := 0; !s.budget.tryTake(2 * n); tries++ {
+		if tries < 8 && s.evictOldest("the memory budget is spent") {
+			continue
+		}
+		if t == nil {
+			t = time.NewTimer(roomPoll)
+			defer t.Stop()
+		} else {
+			t.Reset(roomPoll)
+		}
+		select {
+		case <-t.C:
+		case <-d.sc.ctx.Done():
+			return fmt.Errorf("waiting for the memory budget: %w", d.sc.ctx.Err())
+		}
+	}
+	s.budget.give(n)
+	d.sc.reserved.Add(n)
+	return nil
+}
+
+// Give returns a decoded body's buffer.
+func (d decodeBudget) Give(n int64) { d.sc.unreserve(n) }

@@ -209,6 +209,7 @@ func (sc *serverConn) read() {
 	if err == errTakenOver {
 		return
 	}
+	sc.fr.Release() // the last frame's buffers: a decoded body is counted on the budget
 	if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, errResumeRefused) {
 		sc.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: connection closed", slog.Any("reason", err))
 	}

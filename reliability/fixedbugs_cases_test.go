@@ -19,7 +19,17 @@ const (
 // and keepalive closed healthy connections in the middle of a slow
 // transfer — are fixed; their tests run by default
 // (TestSlowTransferSurvivesKeepalive, and the HTTP hostile case below).
-func knownBugs() []string { return nil }
+//
+// The one open: at the security review's size (-attack.full), 32
+// connections × 64 streams in sessions that are sent items and never
+// report them consumed make the server keep each stream's window of items
+// for a resume — charged to the memory budget, but not refused by it —
+// and the heap goes past the budget plus the slack
+// (TestAttackStreamsNeverConsumed). The short form, a quarter of the
+// streams, stays within it.
+func knownBugs() []string {
+	return []string{"at the security review's size, 32 connections × 64 streams in sessions never consumed: the items kept for a resume go past the memory budget (`go test -count=1 ./reliability -run TestAttackStreamsNeverConsumed -v -args -attack.full`)"}
+}
 
 func init() {
 	// Once a known bug: ServeHTTP now answers 408 and closes.

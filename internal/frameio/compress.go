@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/bits"
 	"sync"
-	"sync/atomic"
 
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
@@ -99,17 +98,28 @@ func putScratch(p *[]byte) {
 	}
 }
 
+// Budget is what a Reader counts the decoded bodies it holds against.
+type Budget interface {
+	// Take reserves n bytes for a body about to be decoded, waiting for
+	// room if there is none; an error refuses the frame, and ends the
+	// connection.
+	Take(n int64) error
+	// Give returns n bytes Take reserved.
+	Give(n int64)
+}
+
 // Decompress makes the reader accept compressed frames, decoding each
 // into a buffer that lives as long as an ordinary body (until the next
 // Next or Release). A compressed body is bounded by the reader's limit
 // after it is decoded: one that declares more, however small it is on
 // the wire, is refused before anything is decoded, and ends the
-// connection. If acct is not nil, the bytes of the decoded body held are
-// counted there, as Writer.Account counts queued frames. Call it before
-// the first Next.
-func (fr *Reader) Decompress(acct *atomic.Int64) {
+// connection. If budget is not nil, the buffer of a decoded body is
+// taken from it before the body is decoded, and given back when the
+// buffer is: many connections sending small frames that decode to the
+// limit hold at most the budget. Call it before the first Next.
+func (fr *Reader) Decompress(budget Budget) {
 	fr.unzip = true
-	fr.unzipAcct = acct
+	fr.unzipAcct = budget
 }
 
 // nextCompressed is Next for a reader that accepts compressed frames;
@@ -128,17 +138,23 @@ func (fr *Reader) nextCompressed(hb []byte) (wire.Header, []byte, error) {
 	if err != nil {
 		return h, nil, fmt.Errorf("protocol violation: compressed %s frame (id %d) refused: %w", h.Kind, h.ID, err)
 	}
+	if fr.unzipAcct != nil {
+		_, held := plainClass(size)
+		if err := fr.unzipAcct.Take(int64(held)); err != nil {
+			return h, nil, fmt.Errorf("compressed %s frame (id %d) not decoded: %w", h.Kind, h.ID, err)
+		}
+	}
 	p := getPlain(size)
 	plain, err := wire.Decompress(*p, body, size)
 	if err != nil {
+		if fr.unzipAcct != nil {
+			fr.unzipAcct.Give(int64(cap(*p)))
+		}
 		putPlain(p)
 		return h, nil, fmt.Errorf("protocol violation: compressed %s frame (id %d) refused: %w", h.Kind, h.ID, err)
 	}
 	fr.releaseBody() // the compressed bytes are done with
 	fr.plain = p
-	if fr.unzipAcct != nil {
-		fr.unzipAcct.Add(int64(cap(*p)))
-	}
 	h.Size = uint32(len(plain))
 	return h, plain, nil
 }
@@ -146,18 +162,23 @@ func (fr *Reader) nextCompressed(hb []byte) (wire.Header, []byte, error) {
 // releasePlain gives back the buffer of the last decoded body.
 func (fr *Reader) releasePlain() {
 	if fr.unzipAcct != nil {
-		fr.unzipAcct.Add(-int64(cap(*fr.plain)))
+		fr.unzipAcct.Give(int64(cap(*fr.plain)))
 	}
 	putPlain(fr.plain)
 	fr.plain = nil
 }
 
 // Decoded bodies go in buffers of a power-of-two size, pooled by size
-// from minPlainShift up to maxPlainShift; a larger one is not kept.
+// from minPlainShift up to maxPlainShift; a larger one is not kept. The
+// largest pooled is MaxPooledBody, as for plain bodies: a body larger than
+// that is its reader's own, which a caller may keep (the server's []byte
+// arguments alias it), so its buffer must never be reused.
 const (
 	minPlainShift = 12 // 4 KiB
-	maxPlainShift = 24 // 16 MiB
+	maxPlainShift = 20 // 1 MiB, MaxPooledBody
 )
+
+var _ [0]struct{} = [1<<maxPlainShift - MaxPooledBody]struct{}{} // the two stay equal
 
 var plainPools [maxPlainShift - minPlainShift + 1]sync.Pool // *[]byte
 

@@ -56,7 +56,7 @@ func TestCompressedWriterToReader(t *testing.T) {
 	counted := &countConn{Conn: a, n: &wired}
 	w := NewWriter(counted, time.Second, 0, nil)
 	w.Compress(1024)
-	var acct atomic.Int64
+	var acct countBudget
 	r := NewReader(b, nil, 1<<20)
 	r.Decompress(&acct)
 	r.UseRaw(b, func() {})
@@ -155,7 +155,7 @@ func FuzzReaderCompressed(f *testing.F) {
 		for i, c := range chunks {
 			sizes[i] = int(c)*97 + 1
 		}
-		var acct atomic.Int64
+		var acct countBudget
 		r := NewReader(&chunkReader{data: data, sizes: sizes}, nil, maxBody)
 		r.Decompress(&acct)
 		rest := data
@@ -181,4 +181,61 @@ func FuzzReaderCompressed(f *testing.F) {
 			t.Fatalf("%d bytes still counted", acct.Load())
 		}
 	})
+}
+
+// countBudget is a Budget that counts what is taken and always has room.
+type countBudget struct{ atomic.Int64 }
+
+func (c *countBudget) Take(n int64) error { c.Add(n); return nil }
+func (c *countBudget) Give(n int64)       { c.Add(-n) }
+
+// refusingBudget is a Budget with no room: Take fails.
+type refusingBudget struct{ asked atomic.Int64 }
+
+var errNoRoom = errors.New("no room")
+
+func (b *refusingBudget) Take(n int64) error { b.asked.Add(n); return errNoRoom }
+func (b *refusingBudget) Give(n int64)       { panic("Give without a Take") }
+
+// TestCompressedBudgetBeforeDecoding checks that the buffer of a decoded
+// body is asked of the budget, at its pooled size, before anything is
+// decoded, that a refusal refuses the frame, and that a body larger than
+// MaxPooledBody is never handed out again once released.
+func TestCompressedBudgetBeforeDecoding(t *testing.T) {
+	var b refusingBudget
+	r := NewReader(bytes.NewReader(compressedFrame(wire.KindCall, wire.AppendCompressed(nil, make([]byte, 5000)))), nil, 1<<20)
+	r.Decompress(&b)
+	if _, _, err := r.Next(); !errors.Is(err, errNoRoom) {
+		t.Fatalf("Next with no room in the budget: %v, want %v", err, errNoRoom)
+	}
+	if got := b.asked.Load(); got != 8192 {
+		t.Errorf("asked the budget for %d bytes, want 8192 (the pooled buffer of a 5000-byte body)", got)
+	}
+
+	const n = MaxPooledBody + 1
+	var frames []byte
+	for range 2 {
+		frames = append(frames, compressedFrame(wire.KindCall, wire.AppendCompressed(nil, make([]byte, n)))...)
+	}
+	var acct countBudget
+	r = NewReader(bytes.NewReader(frames), nil, 2*n)
+	r.Decompress(&acct)
+	_, first, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct.Load() != n {
+		t.Errorf("%d bytes counted for a decoded body of %d", acct.Load(), n)
+	}
+	_, second, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &first[0] == &second[0] {
+		t.Error("a body larger than MaxPooledBody was decoded into the buffer of the one before: a caller may keep it")
+	}
+	r.Release()
+	if acct.Load() != 0 {
+		t.Errorf("%d bytes still counted after Release", acct.Load())
+	}
 }

@@ -30,9 +30,9 @@ type Reader struct {
 
 	raw rawReader // non-nil after UseRaw
 
-	unzip     bool          // compressed frames are accepted (compress.go)
-	unzipAcct *atomic.Int64 // where the decoded body held is counted; may be nil
-	plain     *[]byte       // pooled decoded body of the last frame, or nil
+	unzip     bool    // compressed frames are accepted (compress.go)
+	unzipAcct Budget  // where the decoded body held is counted; may be nil
+	plain     *[]byte // pooled decoded body of the last frame, or nil
 
 	// Idle, if not nil, holds true while the Reader waits for bytes with
 	// none unread: another goroutine may take it to mean that no frame is
