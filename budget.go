@@ -156,6 +156,18 @@ func (sc *serverConn) rereserve(old, n int64) int64 {
 	return n
 }
 
+// budgetSpent reports whether the memory budget is spent, once the
+// sessions detached the longest — a few at most — are evicted to make
+// room.
+func (s *Server) budgetSpent() bool {
+	for tries := 0; s.budget.used.Load()+s.budget.pendingFree() > s.budget.limit; tries++ {
+		if tries >= 8 || !s.evictOldest("the memory budget is spent") {
+			return true
+		}
+	}
+	return false
+}
+
 // roomPoll is how often a reader waiting for its connection's share to
 // fall looks at the bytes its write queue holds, which drain without
 // telling it.

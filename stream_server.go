@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/frameio"
@@ -246,6 +247,16 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if st.resumable && st.srv.budgetSpent() {
+			// What a resumable stream sends it keeps until the client
+			// reports it consumed: while the memory budget is spent the
+			// method's iterator is not pulled for more, so that many
+			// streams cannot each keep a window past the budget.
+			if err := waitPoll(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		st.mu.Lock()
 		conn := st.conn
 		if conn == nil || st.resuming || st.sent-st.peer.Bytes >= wire.StreamWindow {
@@ -328,6 +339,18 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			conn.w.Schedule(st)
 		}
 		return nil
+	}
+}
+
+// waitPoll waits roomPoll, or until ctx ends.
+func waitPoll(ctx context.Context) error {
+	t := time.NewTimer(roomPoll)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
