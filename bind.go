@@ -98,6 +98,12 @@ func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error)
 		first = 1
 	}
 	for i := first; i < ft.NumIn(); i++ {
+		if isCallbackInterface(ft.In(i)) {
+			if err := checkCallbackInterface(ft.In(i)); err != nil { // callback_iface.go
+				return reflect.Value{}, fmt.Errorf("parameter %d is an interface of callbacks: %w", i+1, err)
+			}
+			continue
+		}
 		if ft.In(i).Kind() == reflect.Func {
 			if _, err := newCallbackShape(ft.In(i)); err != nil {
 				return reflect.Value{}, fmt.Errorf("parameter %d is a callback: %w", i+1, err)
@@ -130,6 +136,10 @@ func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error)
 					args = append(args, a.Index(j).Interface())
 				}
 				break
+			}
+			if a.Kind() == reflect.Interface && isCallbackInterface(a.Type()) {
+				args = append(args, interfaceArg{v: a}) // its methods travel as callbacks
+				continue
 			}
 			args = append(args, a.Interface())
 		}

@@ -125,6 +125,8 @@ func hasFuncs(args []any) bool {
 		switch a.(type) {
 		case int64, int, string:
 			continue // the commonest, told apart without reflection
+		case interfaceArg:
+			return true
 		}
 		if a != nil && reflect.TypeOf(a).Kind() == reflect.Func {
 			return true
@@ -140,6 +142,14 @@ func newClientCallbacks(ctx context.Context, method string, args []any) (*client
 	cb := &clientCallbacks{seen: make(map[uint64]*clientInvocation)}
 	sent := make([]any, len(args))
 	for i, a := range args {
+		if ia, ok := a.(interfaceArg); ok {
+			slots, err := cb.addInterface(method, i, ia)
+			if err != nil {
+				return nil, nil, err
+			}
+			sent[i] = slots
+			continue
+		}
 		v := reflect.ValueOf(a)
 		if a == nil || v.Kind() != reflect.Func {
 			sent[i] = a
