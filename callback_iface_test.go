@@ -388,3 +388,32 @@ type PtrObserver interface {
 	OnEvent(Event) error
 	OnDone(ctx context.Context, n int) string
 }
+
+// A JSON-RPC call of a method taking an interface of callbacks is
+// refused, saying why.
+func TestInterfaceCallbackJSONRPCRefused(t *testing.T) {
+	ts, _ := startBoard(t)
+	r := rpc(t, httpClient(t), "http://"+ts.addr, call("Board.Watch", `[["a"], [0, 1]]`, 1))
+	wantError(t, "JSON-RPC call of a method with an interface of callbacks", r, -32602, "native protocol")
+}
+
+// Slots sent by hand, without funcs behind them, reach nothing of the
+// client's: a wrong count is refused by the server, and the right count
+// of slots the call has no funcs for is refused by the client.
+func TestInterfaceCallbackForgedSlots(t *testing.T) {
+	ts, b := startBoard(t)
+	c := dial(t, ts.addr)
+	ctx := context.Background()
+	var got string
+	err := c.Call(ctx, "Board.Watch", []any{[]string{"x"}, []uint64{0}}, &got)
+	if codeOf(t, err) != simplerpc.CodeInvalidArgument || !contains(err.Error(), "interface of 2 methods: got 1 slot") {
+		t.Fatalf("one slot for two methods: %v", err)
+	}
+	err = c.Call(ctx, "Board.Watch", []any{[]string{"x"}, []uint64{7, 8}}, &got)
+	if err == nil || b.last() == nil {
+		t.Fatalf("slots of no funcs: %v, server saw %v; want both to fail", err, b.last())
+	}
+	if err := c.Call(ctx, "Board.Watch", []any{[]string{"y"}, simplerpc.AsInterface[Observer](&recorder{})}, &got); err != nil || got != "no deadline" {
+		t.Fatalf("a real observer after forged slots: %q, %v", got, err)
+	}
+}
