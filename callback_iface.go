@@ -175,6 +175,9 @@ type interfaceArg struct {
 	err error         // the type given is no interface
 }
 
+// interfaceArgType is the type of an interfaceArg, which hasFuncs looks for.
+var interfaceArgType = reflect.TypeFor[interfaceArg]()
+
 // AsInterface marks v, among the arguments of Client.Call, as the value
 // for a parameter of interface type I: each method of I travels as a
 // callback, which the server calls while the call runs
