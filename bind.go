@@ -97,8 +97,13 @@ func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error)
 	if withCtx {
 		first = 1
 	}
+	var ifaces []bool // by parameter after the context: an interface of callbacks
 	for i := first; i < ft.NumIn(); i++ {
 		if isCallbackInterface(ft.In(i)) {
+			if ifaces == nil {
+				ifaces = make([]bool, ft.NumIn()-first)
+			}
+			ifaces[i-first] = true
 			if err := checkCallbackInterface(ft.In(i)); err != nil { // callback_iface.go
 				return reflect.Value{}, fmt.Errorf("parameter %d is an interface of callbacks: %w", i+1, err)
 			}
@@ -137,7 +142,7 @@ func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error)
 				}
 				break
 			}
-			if a.Kind() == reflect.Interface && isCallbackInterface(a.Type()) {
+			if ifaces != nil && ifaces[i] {
 				args = append(args, interfaceArg{v: a}) // its methods travel as callbacks
 				continue
 			}
