@@ -143,7 +143,7 @@ func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error)
 				break
 			}
 			if ifaces != nil && ifaces[i] {
-				args = append(args, interfaceArg{v: a}) // its methods travel as callbacks
+				args = append(args, interfaceArg(func() (reflect.Value, error) { return a, nil })) // its methods travel as callbacks
 				continue
 			}
 			args = append(args, a.Interface())

@@ -119,18 +119,16 @@ type clientInvocation struct {
 	also   *clientConn // a connection the server asked again on while it ran: the reply goes there too
 }
 
-// hasFuncs reports whether args hold a func, or a value for an interface
-// of callbacks (AsInterface): the call passes callbacks.
+// hasFuncs reports whether args hold a func — a value for an interface
+// of callbacks (AsInterface) is one too: the call passes callbacks.
 func hasFuncs(args []any) bool {
 	for _, a := range args {
 		switch a.(type) {
 		case int64, int, string:
 			continue // the commonest, told apart without reflection
 		}
-		if a != nil {
-			if t := reflect.TypeOf(a); t.Kind() == reflect.Func || t == interfaceArgType {
-				return true
-			}
+		if a != nil && reflect.TypeOf(a).Kind() == reflect.Func {
+			return true
 		}
 	}
 	return false

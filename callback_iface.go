@@ -168,15 +168,12 @@ func (pa *proxyAdapter) newProxy(proxy func(slot uint64, s *callbackShape) refle
 	return v.Elem()
 }
 
-// interfaceArg is a value passed for a parameter of an interface type:
-// its methods travel as callbacks.
-type interfaceArg struct {
-	v   reflect.Value // of the interface's type (Kind Interface)
-	err error         // the type given is no interface
-}
-
-// interfaceArgType is the type of an interfaceArg, which hasFuncs looks for.
-var interfaceArgType = reflect.TypeFor[interfaceArg]()
+// interfaceArg is a value passed for a parameter of an interface type,
+// whose methods travel as callbacks: it returns the value, of the
+// interface's type (Kind Interface), or why it cannot be one. It is a
+// func so that hasFuncs finds it as it finds funcs, at no added cost to
+// calls without callbacks.
+type interfaceArg func() (reflect.Value, error)
 
 // AsInterface marks v, among the arguments of Client.Call, as the value
 // for a parameter of interface type I: each method of I travels as a
@@ -186,9 +183,10 @@ var interfaceArgType = reflect.TypeFor[interfaceArg]()
 func AsInterface[I any](v I) any {
 	it := reflect.TypeFor[I]()
 	if err := checkCallbackInterface(it); err != nil {
-		return interfaceArg{err: err}
+		return interfaceArg(func() (reflect.Value, error) { return reflect.Value{}, err })
 	}
-	return interfaceArg{v: reflect.ValueOf(&v).Elem()}
+	rv := reflect.ValueOf(&v).Elem()
+	return interfaceArg(func() (reflect.Value, error) { return rv, nil })
 }
 
 // checkCallbackInterface checks it as the type of an interface of
@@ -219,17 +217,18 @@ func isCallbackInterface(t reflect.Type) bool {
 // to the call's funcs, and returns what goes in the argument's place:
 // their slots, or nil for a nil interface.
 func (cb *clientCallbacks) addInterface(method string, i int, ia interfaceArg) (any, error) {
-	if ia.err != nil {
-		return nil, errorf(CodeInvalidArgument, method, "argument %d: %v; call not sent", i+1, ia.err)
+	v, err := ia()
+	if err != nil {
+		return nil, errorf(CodeInvalidArgument, method, "argument %d: %v; call not sent", i+1, err)
 	}
-	if ia.v.IsNil() {
+	if v.IsNil() {
 		return nil, nil
 	}
-	t := ia.v.Type()
+	t := v.Type()
 	slots := make([]uint64, t.NumMethod())
 	for j := range slots {
 		slot := len(cb.methods)
-		m, err := callbackMethod(method, slot, ia.v.Method(j))
+		m, err := callbackMethod(method, slot, v.Method(j))
 		if err != nil {
 			return nil, errorf(CodeInvalidArgument, method, "argument %d (%s): method %s cannot be a callback: %v; call not sent", i+1, t, t.Method(j).Name, err)
 		}
