@@ -97,7 +97,18 @@ func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error)
 	if withCtx {
 		first = 1
 	}
+	var ifaces []bool // by parameter after the context: an interface of callbacks
 	for i := first; i < ft.NumIn(); i++ {
+		if isCallbackInterface(ft.In(i)) {
+			if ifaces == nil {
+				ifaces = make([]bool, ft.NumIn()-first)
+			}
+			ifaces[i-first] = true
+			if err := checkCallbackInterface(ft.In(i)); err != nil { // callback_iface.go
+				return reflect.Value{}, fmt.Errorf("parameter %d is an interface of callbacks: %w", i+1, err)
+			}
+			continue
+		}
 		if ft.In(i).Kind() == reflect.Func {
 			if _, err := newCallbackShape(ft.In(i)); err != nil {
 				return reflect.Value{}, fmt.Errorf("parameter %d is a callback: %w", i+1, err)
@@ -130,6 +141,10 @@ func (c *Client) bindFunc(method string, ft reflect.Type) (reflect.Value, error)
 					args = append(args, a.Index(j).Interface())
 				}
 				break
+			}
+			if ifaces != nil && ifaces[i] {
+				args = append(args, interfaceArg(func() (reflect.Value, error) { return a, nil })) // its methods travel as callbacks
+				continue
 			}
 			args = append(args, a.Interface())
 		}

@@ -119,7 +119,8 @@ type clientInvocation struct {
 	also   *clientConn // a connection the server asked again on while it ran: the reply goes there too
 }
 
-// hasFuncs reports whether args hold a func: the call passes callbacks.
+// hasFuncs reports whether args hold a func — a value for an interface
+// of callbacks (AsInterface) is one too: the call passes callbacks.
 func hasFuncs(args []any) bool {
 	for _, a := range args {
 		switch a.(type) {
@@ -140,6 +141,14 @@ func newClientCallbacks(ctx context.Context, method string, args []any) (*client
 	cb := &clientCallbacks{seen: make(map[uint64]*clientInvocation)}
 	sent := make([]any, len(args))
 	for i, a := range args {
+		if ia, ok := a.(interfaceArg); ok {
+			slots, err := cb.addInterface(method, i, ia)
+			if err != nil {
+				return nil, nil, err
+			}
+			sent[i] = slots
+			continue
+		}
 		v := reflect.ValueOf(a)
 		if a == nil || v.Kind() != reflect.Func {
 			sent[i] = a

@@ -198,6 +198,20 @@ func (m *method) decodeCallbackArgs(arr *codec.Array) ([]reflect.Value, *Error) 
 	cb := 0
 	for i := 0; i < n; i++ {
 		if cb < len(m.callbacks) && m.callbacks[cb].index == i {
+			if pa := m.callbacks[cb].iface; pa != nil {
+				cb++
+				var slots []uint64
+				if err := arr.Next(&slots); err != nil {
+					return nil, errorf(CodeInvalidArgument, m.name, "argument %d (%s) is an interface of callbacks: want an array of its methods' slots, or nil: %v (a client passes its value with simplerpc.AsInterface)", i+1, m.params[i], err)
+				}
+				if slots != nil && len(slots) != len(pa.methods) {
+					return nil, errorf(CodeInvalidArgument, m.name, "argument %d (%s) is an interface of %s: got %d slot(s)", i+1, m.params[i], count(len(pa.methods), "method"), len(slots))
+				}
+				if slots != nil {
+					args[m.lead+i] = reflect.ValueOf(slots)
+				}
+				continue
+			}
 			cb++
 			var slot *uint64
 			if err := arr.Next(&slot); err != nil {
@@ -227,22 +241,32 @@ func (m *method) bindCallbacks(ctx context.Context, args []reflect.Value) func()
 		// to call back.
 		cc = &callCallbacks{method: m.name, over: make(chan struct{})}
 	}
+	proxy := func(slot uint64, shape *callbackShape) reflect.Value {
+		return reflect.MakeFunc(shape.typ, func(in []reflect.Value) []reflect.Value {
+			return cc.call(ctx, slot, shape, in)
+		})
+	}
 	for _, p := range m.callbacks {
 		i := m.lead + p.index
 		if !args[i].IsValid() && cc.table != nil {
-			args[i] = reflect.Zero(p.shape.typ) // the client passed a nil func
+			args[i] = reflect.Zero(p.typ()) // the client passed a nil func or interface
 			continue
 		}
 		// Without callbacks on the connection, even a nil func gets a
 		// proxy, which says why it cannot run.
+		if p.iface != nil {
+			var slots []uint64
+			if args[i].IsValid() {
+				slots = args[i].Interface().([]uint64)
+			}
+			args[i] = p.iface.newProxy(proxy, slots)
+			continue
+		}
 		var slot uint64
 		if args[i].IsValid() {
 			slot = args[i].Uint()
 		}
-		shape := p.shape
-		args[i] = reflect.MakeFunc(shape.typ, func(in []reflect.Value) []reflect.Value {
-			return cc.call(ctx, slot, shape, in)
-		})
+		args[i] = proxy(slot, p.shape)
 	}
 	return cc.end
 }

@@ -23,10 +23,20 @@ type callbackShape struct {
 	hasErr  bool           // returns an error last
 }
 
-// callbackParam is a parameter of a method that is a callback.
+// callbackParam is a parameter of a method that is a callback: a func,
+// or an interface whose methods are (callback_iface.go).
 type callbackParam struct {
-	index int // among the method's parameters (method.params)
-	shape *callbackShape
+	index int            // among the method's parameters (method.params)
+	shape *callbackShape // a func's; nil for an interface
+	iface *proxyAdapter  // an interface's; nil for a func
+}
+
+// typ returns the parameter's type.
+func (p callbackParam) typ() reflect.Type {
+	if p.iface != nil {
+		return p.iface.iface
+	}
+	return p.shape.typ
 }
 
 // newCallbackShape checks t as the type of a callback.

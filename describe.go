@@ -85,10 +85,14 @@ type TypeDescription struct {
 	// "calc.Point".
 	Go string `json:"go"`
 	// Schema is the language-neutral shape of its values. For a callback,
-	// what travels in its place: the func's slot, or null.
+	// what travels in its place: the func's slot, or null; for an
+	// interface of callbacks, the array of its methods' slots, or null.
 	Schema *Schema `json:"schema"`
 	// Callback describes a parameter that is a callback; nil for others.
 	Callback *CallbackDescription `json:"callback,omitempty"`
+	// Interface describes a parameter of an interface type whose methods
+	// are callbacks; nil for others (describe_callback.go).
+	Interface *InterfaceDescription `json:"interface,omitempty"`
 }
 
 // Service returns the description of the named service, or nil.

@@ -49,7 +49,7 @@ func (h *rpcHandler) callRPC(ctx context.Context, req *jsonrpc.Request, ch *rpcC
 	}
 	if m.callbacks != nil {
 		return nil, errorf(CodeInvalidArgument, m.name, "%s takes a callback (parameter %d, %s): call it over the native protocol; JSON-RPC over HTTP carries no callbacks",
-			m.name, m.callbacks[0].index+1, m.callbacks[0].shape.typ), nil
+			m.name, m.callbacks[0].index+1, m.callbacks[0].typ()), nil
 	}
 	args := req.Params
 	switch {

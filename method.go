@@ -72,6 +72,13 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 		if p == contextType {
 			return nil, fmt.Errorf("parameter %d is a context.Context; only the first parameter may be", i+1-btoi(rcvr.IsValid()))
 		}
+		if isCallbackInterface(p) {
+			if err := m.addInterfaceCallback(p); err != nil { // callback_iface.go
+				return nil, fmt.Errorf("parameter %d (%s): %w", len(m.params)+1, p, err)
+			}
+			fields = append(fields, reflect.StructField{Name: fmt.Sprintf("P%d", i), Type: p})
+			continue
+		}
 		if _, _, isIter := iterShape(p); p.Kind() == reflect.Func && !isIter {
 			if err := m.addCallback(p, i == t.NumIn()-1); err != nil {
 				return nil, fmt.Errorf("parameter %d (%s): %w", len(m.params)+1, p, err)

@@ -22,6 +22,15 @@ that the client satisfies it.
 Use it from a go:generate line in the package:
 
 	//go:generate go run github.com/simplerpc/simplerpc/cmd/simplerpc gen -type Calc -o calc_client.go
+
+With -proxy, TYPE is an interface of callbacks, such as an observer a
+server's method takes, and gen writes instead the adapter the server
+registers for it: a struct with a func field per method, the methods
+calling them, and an init that registers it (simplerpc.RegisterProxy).
+-client names the adapter (default: the interface's name, lower-case
+first, with "Proxy"); the file defaults to type_proxy.go:
+
+	//go:generate go run github.com/simplerpc/simplerpc/cmd/simplerpc gen -proxy -type Observer
 `
 
 func runGen(e *env, args []string) int {
@@ -30,6 +39,7 @@ func runGen(e *env, args []string) int {
 	service := fs.String("service", "", "the `name` the server registered the type under (default: the type's name)")
 	client := fs.String("client", "", "the generated client type's `name` (default: TYPE+\"Client\")")
 	pkg := fs.String("package", "", "the generated file's package `name` (default: the input package's)")
+	proxy := fs.Bool("proxy", false, "write the server's adapter of interface TYPE, whose methods are callbacks, instead of a client")
 	out := fs.String("o", "", "output `file`; \"-\" for standard output (default: type_client.go, the type's name in snake case)")
 	pos, code, ok := parse(fs, e, args)
 	if !ok {
@@ -41,12 +51,15 @@ func runGen(e *env, args []string) int {
 	if len(pos) > 1 {
 		return usageError(e, fs, "gen reads one package, got %d: %s", len(pos), strings.Join(pos, " "))
 	}
-	cfg := gen.Config{Type: *typ, Service: *service, Client: *client, Package: *pkg, Output: *out}
+	cfg := gen.Config{Type: *typ, Service: *service, Client: *client, Package: *pkg, Output: *out, Proxy: *proxy}
 	if len(pos) == 1 {
 		cfg.Pattern = pos[0]
 	}
 	if cfg.Output == "" {
 		cfg.Output = snake(*typ) + "_client.go"
+		if *proxy {
+			cfg.Output = snake(*typ) + "_proxy.go"
+		}
 	}
 	if cfg.Output == "-" {
 		cfg.Output = ""

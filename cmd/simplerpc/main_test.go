@@ -181,6 +181,10 @@ func TestGen(t *testing.T) {
 	if r := cli(t, "gen", "."); r.code != 2 || !strings.Contains(r.stderr, "-type is required") {
 		t.Errorf("gen without -type: exit %d, stderr %q", r.code, r.stderr)
 	}
+	r = cli(t, "gen", "-proxy", "-type", "Observer", "-o", "-", "../../internal/gen/testdata/src/jobs")
+	if r.code != 0 || !strings.Contains(r.stdout, "type observerProxy struct") || !strings.Contains(r.stdout, "simplerpc.RegisterProxy[Observer](observerProxy{})") {
+		t.Errorf("gen -proxy: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
 
 func TestSnake(t *testing.T) {

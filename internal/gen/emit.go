@@ -105,6 +105,23 @@ func (g *generator) file(named *types.Named, isIface bool, funcs []*types.Func) 
 	head.WriteString(Header + "\n")
 	fmt.Fprintf(&head, "// Source: %s %s of package %s, served as %q.\n\n", kind, named.Obj().Name(), g.pkg.PkgPath, g.cfg.Service)
 	fmt.Fprintf(&head, "package %s\n\n", g.cfg.Package)
+	g.writeImports(&head)
+	if len(skipped) > 0 {
+		head.WriteString("// These methods are left out, as the server leaves them out:\n")
+		for _, s := range skipped {
+			head.WriteString("//   - " + s + "\n")
+		}
+		head.WriteString("\n")
+	}
+	if satisfies {
+		fmt.Fprintf(&head, "// %s satisfies the interface it mirrors.\nvar _ %s = (*%s)(nil)\n\n", c, g.typeString(named), c)
+	}
+	head.Write(body.Bytes())
+	return head.Bytes()
+}
+
+// writeImports writes the file's import block.
+func (g *generator) writeImports(head *bytes.Buffer) {
 	head.WriteString("import (\n")
 	paths := make([]string, 0, len(g.imports))
 	for p := range g.imports {
@@ -125,24 +142,12 @@ func (g *generator) file(named *types.Named, isIface bool, funcs []*types.Func) 
 			head.WriteString("\n")
 		}
 		if name := g.imports[p]; name != lastElem(p) {
-			fmt.Fprintf(&head, "\t%s %q\n", name, p)
+			fmt.Fprintf(head, "\t%s %q\n", name, p)
 		} else {
-			fmt.Fprintf(&head, "\t%q\n", p)
+			fmt.Fprintf(head, "\t%q\n", p)
 		}
 	}
 	head.WriteString(")\n\n")
-	if len(skipped) > 0 {
-		head.WriteString("// These methods are left out, as the server leaves them out:\n")
-		for _, s := range skipped {
-			head.WriteString("//   - " + s + "\n")
-		}
-		head.WriteString("\n")
-	}
-	if satisfies {
-		fmt.Fprintf(&head, "// %s satisfies the interface it mirrors.\nvar _ %s = (*%s)(nil)\n\n", c, g.typeString(named), c)
-	}
-	head.Write(body.Bytes())
-	return head.Bytes()
 }
 
 // isStd reports whether path is a standard library package.
@@ -187,7 +192,11 @@ func (g *generator) method(w *bytes.Buffer, m *method) {
 		fmt.Fprintf(w, "\tfor _, v := range %s {\n\t\targs = append(args, v)\n\t}\n", rest)
 		args = "args"
 	case len(names) > 0:
-		args = "[]any{" + strings.Join(names, ", ") + "}"
+		vals := slices.Clone(names)
+		for i := range m.ifaces {
+			vals[i] = fmt.Sprintf("simplerpc.AsInterface[%s](%s)", ptypes[i], names[i])
+		}
+		args = "[]any{" + strings.Join(vals, ", ") + "}"
 	}
 	if len(m.results) == 0 {
 		fmt.Fprintf(w, "\treturn c.rpc.Call(ctx, %q, %s)\n}\n", full, args)

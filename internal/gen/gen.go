@@ -41,6 +41,12 @@ type Config struct {
 	// package Type is in, with the file beside it; any other name means a
 	// file elsewhere, which imports Type's package for the types it needs.
 	Package string
+	// Proxy asks, for an interface Type, for the adapter a server
+	// registers to take parameters of that type (simplerpc.RegisterProxy)
+	// instead of a client; Client then names the adapter, and empty means
+	// the interface's name, lower-case first, with "Proxy". Service is
+	// not used.
+	Proxy bool
 	// Output is the path of the file that will be written, if any. A
 	// previous version of it is hidden from the loader, so that a stale
 	// client cannot stop its own regeneration.
@@ -76,6 +82,9 @@ func Generate(cfg Config) ([]byte, error) {
 	if cfg.Service == "" {
 		cfg.Service = cfg.Type
 	}
+	if cfg.Proxy && cfg.Client == "" {
+		cfg.Client = proxyName(cfg.Type)
+	}
 	if cfg.Client == "" {
 		cfg.Client = cfg.Type + "Client"
 	}
@@ -85,6 +94,20 @@ func Generate(cfg Config) ([]byte, error) {
 	}
 	g := newGenerator(cfg, pkg, samePkg, docs(pkg))
 	iface, isIface := named.Underlying().(*types.Interface)
+	if cfg.Proxy {
+		if !isIface {
+			return nil, fmt.Errorf("gen: %s is not an interface: -proxy writes the adapter of an interface of callbacks", cfg.Type)
+		}
+		src, err := g.proxyFile(named, iface)
+		if err != nil {
+			return nil, err
+		}
+		out, err := format.Source(src)
+		if err != nil {
+			return nil, fmt.Errorf("gen: formatting the generated code: %w\n%s", err, src)
+		}
+		return out, nil
+	}
 	var methods []*types.Func
 	if isIface {
 		for i := 0; i < iface.NumMethods(); i++ {

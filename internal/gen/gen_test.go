@@ -30,6 +30,7 @@ var goldens = []struct {
 	{"calc_other_package", Config{Pattern: "./testdata/src/calc", Type: "Calc", Client: "Client", Package: "calcclient"}, "testdata/src/calcclient"},
 	{"feed_client", Config{Pattern: "./testdata/src/feed", Type: "Feed"}, "testdata/src/feed"},
 	{"jobs_client", Config{Pattern: "./testdata/src/jobs", Type: "Jobs"}, "testdata/src/jobs"},
+	{"observer_proxy", Config{Pattern: "./testdata/src/jobs", Type: "Observer", Proxy: true}, "testdata/src/jobs"},
 }
 
 func TestGolden(t *testing.T) {
@@ -104,6 +105,8 @@ func TestGenerateErrors(t *testing.T) {
 		{Config{Pattern: "./testdata/src/calc"}, "no type given"},
 		{Config{Pattern: "./testdata/src/calc", Type: "Nope"}, "has no type Nope"},
 		{Config{Pattern: "./testdata/src/nope", Type: "Calc"}, "does not load"},
+		{Config{Pattern: "./testdata/src/jobs", Type: "Jobs", Proxy: true}, "Jobs is not an interface"},
+		{Config{Pattern: "./testdata/src/calc", Type: "Calculator", Proxy: true}, "cannot be a callback"},
 	} {
 		_, err := Generate(tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -15,9 +15,10 @@ type method struct {
 	variadic bool
 	results  []types.Type // without the trailing error
 	hasErr   bool
-	in       *side  // the stream the method receives (its last parameter), or nil
-	inName   string // that parameter's name
-	out      *side  // the stream it yields (its first result), or nil
+	in       *side        // the stream the method receives (its last parameter), or nil
+	inName   string       // that parameter's name
+	out      *side        // the stream it yields (its first result), or nil
+	ifaces   map[int]bool // the params that are interfaces of callbacks, by index
 }
 
 // side is one direction of a stream: the iterator type and its items.
@@ -79,6 +80,25 @@ func (g *generator) inspect(f *types.Func) (*method, string) {
 			if why := g.callbackUnusable(cb); why != "" {
 				return nil, fmt.Sprintf("parameter %d (%s) is a callback: %s", i+1, g.shortString(p.Type()), why)
 			}
+			m.params = append(m.params, p)
+			continue
+		}
+		if it, ok := p.Type().Underlying().(*types.Interface); ok && it.NumMethods() > 0 {
+			// An interface of callbacks: each method travels as one, and
+			// the client passes any value implementing it (AsInterface).
+			for j := 0; j < it.NumMethods(); j++ {
+				f := it.Method(j)
+				if !f.Exported() {
+					return nil, fmt.Sprintf("parameter %d (%s): method %s is unexported", i+1, g.shortString(p.Type()), f.Name())
+				}
+				if why := g.callbackUnusable(f.Type().(*types.Signature)); why != "" {
+					return nil, fmt.Sprintf("parameter %d (%s): method %s cannot be a callback: %s", i+1, g.shortString(p.Type()), f.Name(), why)
+				}
+			}
+			if m.ifaces == nil {
+				m.ifaces = make(map[int]bool)
+			}
+			m.ifaces[len(m.params)] = true
 			m.params = append(m.params, p)
 			continue
 		}

@@ -28,3 +28,21 @@ func (Jobs) Watch(ctx context.Context, on func(ctx context.Context, e Event) err
 
 // Bad takes a callback that takes a callback: the client cannot pass it.
 func (Jobs) Bad(f func(g func())) {}
+
+// Observer is told of a job's events.
+type Observer interface {
+	// OnEvent reports one event; an error stops the job.
+	OnEvent(ctx context.Context, e Event) error
+	// OnDone says the job ended after n events.
+	OnDone(n int)
+	Progress(done, total int) (keepGoing bool)
+}
+
+// Follow runs a job, telling o of it.
+func (Jobs) Follow(ctx context.Context, name string, o Observer) error {
+	if err := o.OnEvent(ctx, Event{Name: name}); err != nil {
+		return err
+	}
+	o.OnDone(1)
+	return nil
+}
