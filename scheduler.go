@@ -131,7 +131,7 @@ var errTakenOver = errors.New("reading taken over")
 // watch) and disarms itself when they stop.
 func (sc *serverConn) runInline(t task, behind bool) bool {
 	s := &sc.sched
-	quick := t.m.cost.quick()
+	quick := t.m.cost.quick() && sc.srv.sweeps()
 	if !quick && s.takeover == nil {
 		// Made stopped, before the state below publishes it to watch.
 		s.takeover = time.AfterFunc(time.Hour, sc.watch)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,8 +39,11 @@ type Server struct {
 	// orphanCalls counts calls still running for detached sessions.
 	orphanCalls atomic.Int64
 	// sweep watches the calls of quick methods that connections'
-	// readers run themselves (sweep.go).
-	sweep inlineSweep
+	// readers run themselves, once the server has many connections
+	// (sweep.go); connCount counts them (track).
+	sweep     inlineSweep
+	connCount atomic.Int32
+	cores     int // GOMAXPROCS when the server was made
 	// logs rate-limits what peers can make the server log.
 	logs logLimiter
 	// parsing bounds the large JSON-RPC bodies parsed at once
@@ -75,6 +79,7 @@ func NewServer(opts ...ServerOption) *Server {
 		conns:     make(map[*serverConn]struct{}),
 		sessions:  make(map[[wire.SessionIDSize]byte]*session),
 		parsing:   newCPUGate(),
+		cores:     runtime.GOMAXPROCS(0),
 	}
 	s.budget.limit = int64(s.cfg.memoryBudget)
 	s.pool.run = func(t task) {
@@ -201,13 +206,17 @@ func (s *Server) track(sc *serverConn, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !add {
-		delete(s.conns, sc)
+		if _, ok := s.conns[sc]; ok {
+			delete(s.conns, sc)
+			s.connCount.Add(-1)
+		}
 		return true
 	}
 	if s.shutting {
 		return false
 	}
 	s.conns[sc] = struct{}{}
+	s.connCount.Add(1)
 	return true
 }
 

@@ -14,6 +14,10 @@ func TestSweepWatchesQuickCalls(t *testing.T) {
 	add := srv.dispatch.lookup([]byte("Q.Add"))
 	add.cost.ns.Store(1)
 	sc := onlyConn(t, srv)
+	// The sweep watches quick calls once the server has many
+	// connections: count as many as that, beside the one.
+	srv.connCount.Add(int32(sweepFrom * srv.cores))
+	defer srv.connCount.Add(-int32(sweepFrom * srv.cores))
 	for id := uint64(1); id <= 50; id++ {
 		if id%costSampleEvery == 0 {
 			continue // a timed call could find Add slow under the race detector
@@ -43,5 +47,31 @@ func TestSweepWatchesQuickCalls(t *testing.T) {
 			t.Fatalf("2s after the last call the sweep lists %d connections (armed %v)", listed, armed)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// With few connections, calls of a quick method are watched by the
+// connection's takeover timer, as any call: the sweep lists nothing.
+func TestFewConnectionsKeepTheTimer(t *testing.T) {
+	srv, nc := rawQuickServer(t)
+	add := srv.dispatch.lookup([]byte("Q.Add"))
+	add.cost.ns.Store(1)
+	sc := onlyConn(t, srv)
+	for id := uint64(1); id <= 20; id++ {
+		if id%costSampleEvery == 0 {
+			continue
+		}
+		if _, err := nc.Write(appendCall(nil, id, "Q.Add", []byte{0x82, 0x02, 0x03})); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := readReply(t, nc); got != id {
+			t.Fatalf("reply to %d, want %d", got, id)
+		}
+	}
+	if sc.sched.inlineCalls.Load() == 0 {
+		t.Fatal("no call ran in the reader goroutine")
+	}
+	if sc.sched.takeover == nil || sc.sched.listed.Load() {
+		t.Fatalf("one connection's quick calls: takeover timer made %v, listed by the sweep %v", sc.sched.takeover != nil, sc.sched.listed.Load())
 	}
 }
