@@ -4,7 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,7 +77,10 @@ func startPingerB(b *testing.B) *simplerpc.Client {
 // client → server, timed on the server) beside a unary Add's (client →
 // server → client, timed on the client) in the same run, in alternating
 // runs of 100 of each; an op is one of each. It reports each one's
-// median and their ratio.
+// median and their ratio, and, where the system tells (Linux), the
+// process's voluntary context switches per callback and per Add: each is
+// a thread that went to sleep, which an idle machine pays a wake-up for.
+// (The callbacks' count includes a hundredth of the call that runs them.)
 func BenchmarkCallbackRoundTrip(b *testing.B) {
 	c := startPingerB(b)
 	ctx := context.Background()
@@ -82,13 +88,17 @@ func BenchmarkCallbackRoundTrip(b *testing.B) {
 	const run = 100
 	var cbs, adds []int64
 	var sum int64
+	var cbSwitches, addSwitches int64
+	_, counted := voluntarySwitches()
 	args := []any{int64(1), int64(2)}
 	b.ReportAllocs()
 	for done := 0; done < b.N; done += run {
 		var ds []int64
+		before, _ := voluntarySwitches()
 		if err := c.Call(ctx, "Pinger.Loop", []any{run, echo}, &ds); err != nil {
 			b.Fatal(err)
 		}
+		mid, _ := voluntarySwitches()
 		cbs = append(cbs, ds...)
 		for range run {
 			start := time.Now()
@@ -97,11 +107,43 @@ func BenchmarkCallbackRoundTrip(b *testing.B) {
 			}
 			adds = append(adds, int64(time.Since(start)))
 		}
+		after, _ := voluntarySwitches()
+		cbSwitches += mid - before
+		addSwitches += after - mid
 	}
 	cb, add := median(cbs), median(adds)
 	b.ReportMetric(cb, "callback-p50-ns")
 	b.ReportMetric(add, "add-p50-ns")
 	b.ReportMetric(cb/add, "callback/add")
+	if counted && len(cbs) > 0 {
+		b.ReportMetric(float64(cbSwitches)/float64(len(cbs)), "switches/callback")
+		b.ReportMetric(float64(addSwitches)/float64(len(adds)), "switches/add")
+	}
+}
+
+// voluntarySwitches returns the voluntary context switches of the
+// process's threads so far, and whether the system tells them (Linux's
+// /proc does). A thread that exits takes its count with it; the Go
+// runtime keeps its threads.
+func voluntarySwitches() (int64, bool) {
+	dirs, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, false
+	}
+	var n int64
+	for _, d := range dirs {
+		b, err := os.ReadFile("/proc/self/task/" + d.Name() + "/status")
+		if err != nil {
+			continue // the thread exited meanwhile
+		}
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				k, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += k
+			}
+		}
+	}
+	return n, true
 }
 
 // BenchmarkCallbackParallel measures callbacks per second with 64

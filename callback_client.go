@@ -9,22 +9,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/simplerpc/simplerpc/internal/frameio"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // The client's side of callbacks. A call whose arguments hold funcs
 // sends, in each func's place, its slot — its number among the call's
 // funcs — and keeps the funcs in a clientCallbacks attached to the
-// pending call. A callback frame for the call runs the func in its slot,
-// in a goroutine of its own, with a context derived from the caller's
-// and bounded by the deadline the server sent; its results or error go
-// back in a callback reply. Nothing else of the client is reachable: a
+// pending call. A callback frame for the call runs the func in its slot —
+// in the connection's reader when it is the only one running, else in a
+// goroutine of its own (callback_inline.go) — with a context derived from
+// the caller's and bounded by the deadline the server sent; its results
+// or error go back in a callback reply. Nothing else of the client is reachable: a
 // frame names a call by id and a func by slot, and only the funcs passed
 // with that call, while it is pending, can be found.
 //
-// The goroutines that run invocations belong to their call: the call
-// does not return before they have (finish), and their contexts end when
-// the call does.
+// The invocations belong to their call, whichever goroutine runs them:
+// the call does not return before they have (finish), and their contexts
+// end when the call does.
 
 // DefaultClientCallbacks is how many callback invocations a client runs
 // at once on one connection unless WithClientCallbackLimit says
@@ -54,6 +56,7 @@ type connCallbackState struct {
 	limit   int64        // invocations it runs at once
 	running atomic.Int64 // invocations running
 	work    chan func()  // unbuffered: an invocation handed to a worker waiting for one
+	inline  inlineReader // invocations the reader runs itself (callback_inline.go)
 }
 
 // callbackIdle is how long a goroutine that ran an invocation waits for
@@ -204,8 +207,10 @@ func (t *callTable) callbacks(id uint64) *clientCallbacks {
 	return nil
 }
 
-// callbackFrame handles a callback or callback cancel frame.
-func (cc *clientConn) callbackFrame(h wire.Header, body []byte) error {
+// callbackFrame handles a callback or callback cancel frame, read from
+// fr. It returns errTakenOver when it ran an invocation for so long that
+// another goroutine took the reading over.
+func (cc *clientConn) callbackFrame(fr *frameio.Reader, h wire.Header, body []byte) error {
 	if !cc.cb.ok {
 		return fmt.Errorf("%w: server sent a %s frame on a connection without callbacks", errProtocol, h.Kind)
 	}
@@ -242,7 +247,8 @@ func (cc *clientConn) callbackFrame(h wire.Header, body []byte) error {
 	case again:
 		return nil // running, or settled: nothing to do
 	}
-	if cc.cb.running.Add(1) > cc.cb.limit {
+	running := cc.cb.running.Add(1)
+	if running > cc.cb.limit {
 		cc.cb.running.Add(-1)
 		cc.refuseCallback(h.ID, c.Invocation, errorf(CodeResourceExhausted, m.name,
 			"the client runs at most %d callbacks at once on a connection; not run", cc.cb.limit))
@@ -254,8 +260,15 @@ func (cc *clientConn) callbackFrame(h wire.Header, body []byte) error {
 		cc.refuseCallback(h.ID, c.Invocation, newError(CodeUnavailable, m.name, ErrCallbackExpired))
 		return nil
 	}
-	args := append([]byte(nil), c.Args...)
-	cc.runInvocation(func() { cc.runCallback(cb, m, h.ID, c.Invocation, ctx, args) })
+	args := append([]byte(nil), c.Args...) // the reader's buffer is not the invocation's: it may be taken over
+	job := func() { cc.runCallback(cb, m, h.ID, c.Invocation, ctx, args) }
+	if !runsInline(running, fr) {
+		cc.runInvocation(job)
+		return nil
+	}
+	if !cc.runInline(fr, job) {
+		return errTakenOver
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"sync"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
@@ -472,8 +473,8 @@ func (cc *callCallbacks) close(inv uint64) bool {
 
 // settle hands the reply to invocation inv, flags and body, to the
 // invocation if it still waits, with a copy of body: the reader's buffer
-// is not the invocation's.
-func (cc *callCallbacks) settle(inv uint64, flags uint8, body []byte) {
+// is not the invocation's. It reports whether it did.
+func (cc *callCallbacks) settle(inv uint64, flags uint8, body []byte) bool {
 	cc.mu.Lock()
 	si := cc.waiting[inv]
 	if si != nil {
@@ -483,6 +484,7 @@ func (cc *callCallbacks) settle(inv uint64, flags uint8, body []byte) {
 	if si != nil {
 		si.done <- cbDone{flags: flags, body: bytes.Clone(body)}
 	}
+	return si != nil
 }
 
 // fail ends every invocation still waiting, and every later one, with an
@@ -583,8 +585,13 @@ func (sc *serverConn) callbackReply(h wire.Header, body []byte) error {
 	if t == nil {
 		return nil
 	}
-	if cc := t.get(h.ID); cc != nil {
-		cc.settle(inv, h.Flags, rest)
+	if cc := t.get(h.ID); cc != nil && cc.settle(inv, h.Flags, rest) &&
+		sc.fr.Buffered() == 0 && int(sc.srv.connCount.Load()) <= sc.srv.cores {
+		// Nothing more to read: let the caller just woken run before this
+		// goroutine goes back to wait on the socket, as a client's reader
+		// does for a reply (yieldAfterReply) — rather than wake a thread
+		// for it while this one goes to sleep.
+		runtime.Gosched()
 	}
 	return nil
 }

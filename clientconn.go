@@ -229,10 +229,23 @@ func (cc *clientConn) writeAck(id uint64) {
 	_ = cc.w.WriteControl(wire.AppendAckBody(frame, cc.frames))
 }
 
-// readLoop reads and dispatches frames until the connection ends.
+// readLoop reads and dispatches frames until the connection ends, or
+// until another goroutine takes the reading over while this one runs a
+// callback (callback_inline.go), which then ends the connection itself.
 func (cc *clientConn) readLoop(fr *frameio.Reader) {
-	defer close(cc.done)
-	defer readingConns.Add(-1)
+	err := cc.readFrames(fr)
+	if err == errTakenOver {
+		return
+	}
+	cc.stopInline()
+	cc.close(err)
+	<-cc.w.Done()
+	readingConns.Add(-1)
+	close(cc.done)
+}
+
+// readFrames reads and dispatches frames until one fails.
+func (cc *clientConn) readFrames(fr *frameio.Reader) error {
 	var err error
 	for err == nil {
 		var h wire.Header
@@ -252,7 +265,7 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 		case wire.KindItem, wire.KindWindow:
 			err = cc.streamFrame(h, body)
 		case wire.KindCallback, wire.KindCallbackCancel:
-			err = cc.callbackFrame(h, body)
+			err = cc.callbackFrame(fr, h, body)
 		case wire.KindGoAway:
 			cc.goAway(h.Flags&wire.FlagFinal != 0)
 		case wire.KindPing:
@@ -262,8 +275,7 @@ func (cc *clientConn) readLoop(fr *frameio.Reader) {
 			err = fmt.Errorf("%w: server sent a %s frame", errProtocol, h.Kind)
 		}
 	}
-	cc.close(err)
-	<-cc.w.Done()
+	return err
 }
 
 // deliver completes the pending call a reply answers.
