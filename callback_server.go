@@ -615,3 +615,8 @@ func (sc *serverConn) closeCallbacks() {
 		})
 	}
 }
+
+// callsBack reports whether t is a call that may invoke callbacks: one
+// the connection's reader does not run itself, since it would wait for
+// replies only that reader can read until the reading is taken over.
+func (sc *serverConn) callsBack(t task) bool { return t.m.callbacks != nil && sc.callbacksOK }

@@ -69,7 +69,7 @@ type connScheduler struct {
 // dispatch runs t, a call the reader admitted; behind says whether frames
 // wait behind it. It reports whether this goroutine is still the reader.
 func (sc *serverConn) dispatch(t task, behind bool) bool {
-	if (behind || sc.sched.running.Load() > 1) && !t.m.cost.quick() || t.stream != nil {
+	if (behind || sc.sched.running.Load() > 1) && !t.m.cost.quick() || t.stream != nil || sc.callsBack(t) {
 		sc.srv.pool.start(t)
 		return true
 	}
