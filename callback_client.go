@@ -57,6 +57,7 @@ type connCallbackState struct {
 	running atomic.Int64 // invocations running
 	work    chan func()  // unbuffered: an invocation handed to a worker waiting for one
 	inline  inlineReader // invocations the reader runs itself (callback_inline.go)
+	refused cbRefusals   // refusals the writer has yet to take (callback_refuse.go)
 }
 
 // callbackIdle is how long a goroutine that ran an invocation waits for
@@ -231,13 +232,11 @@ func (cc *clientConn) callbackFrame(fr *frameio.Reader, h wire.Header, body []by
 	cb := cc.sink.callbacks(h.ID)
 	switch {
 	case cb == nil:
-		cc.refuseCallback(h.ID, c.Invocation, newError(CodeUnavailable, callbackName("", int(c.Slot)),
+		return cc.refuseCallback(h.ID, c.Invocation, newError(CodeUnavailable, callbackName("", int(c.Slot)),
 			fmt.Errorf("%w (no call %d is running here)", ErrCallbackExpired, h.ID)))
-		return nil
 	case c.Slot >= uint64(len(cb.methods)):
-		cc.refuseCallback(h.ID, c.Invocation, errorf(CodeInvalidArgument, callbackName("", int(min(c.Slot, 1<<20))),
+		return cc.refuseCallback(h.ID, c.Invocation, errorf(CodeInvalidArgument, callbackName("", int(min(c.Slot, 1<<20))),
 			"call %d passed %d func(s): there is no callback %d; not run", h.ID, len(cb.methods), c.Slot))
-		return nil
 	}
 	m := cb.methods[c.Slot]
 	switch again, reply := cb.repeat(cc, c); {
@@ -250,15 +249,13 @@ func (cc *clientConn) callbackFrame(fr *frameio.Reader, h wire.Header, body []by
 	running := cc.cb.running.Add(1)
 	if running > cc.cb.limit {
 		cc.cb.running.Add(-1)
-		cc.refuseCallback(h.ID, c.Invocation, errorf(CodeResourceExhausted, m.name,
+		return cc.refuseCallback(h.ID, c.Invocation, errorf(CodeResourceExhausted, m.name,
 			"the client runs at most %d callbacks at once on a connection; not run", cc.cb.limit))
-		return nil
 	}
 	ctx, ok := cb.start(c)
 	if !ok {
 		cc.cb.running.Add(-1)
-		cc.refuseCallback(h.ID, c.Invocation, newError(CodeUnavailable, m.name, ErrCallbackExpired))
-		return nil
+		return cc.refuseCallback(h.ID, c.Invocation, newError(CodeUnavailable, m.name, ErrCallbackExpired))
 	}
 	args := append([]byte(nil), c.Args...) // the reader's buffer is not the invocation's: it may be taken over
 	job := func() { cc.runCallback(cb, m, h.ID, c.Invocation, ctx, args) }
@@ -398,19 +395,4 @@ func (cc *clientConn) runCallback(cb *clientCallbacks, m *method, id, inv uint64
 	if also != nil && also != cc {
 		_ = also.w.Write(cb.ctx, frame)
 	}
-}
-
-// refuseCallback answers an invocation the client does not run.
-func (cc *clientConn) refuseCallback(id, inv uint64, e *Error) {
-	e.Name, _, _ = matchRegistered(e)
-	buf := getBuffer()
-	defer putBuffer(buf)
-	buf.Write(make([]byte, wire.HeaderSize))
-	buf.Write(wire.AppendInvocation(buf.AvailableBuffer(), inv))
-	if err := appendErrorBody(buf, cc.codec, e, nil); err != nil {
-		return
-	}
-	frame := buf.Bytes()
-	wire.PutHeader(frame, wire.KindCallbackReply, wire.FlagError, id)
-	_ = cc.w.WriteControl(frame)
 }
