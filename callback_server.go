@@ -113,6 +113,16 @@ type cbDone struct {
 	flags uint8
 	body  []byte
 	err   *Error
+	held  *serverConn // the connection whose share of the memory budget body is counted on (release)
+}
+
+// release gives back what the reply's body holds of the memory budget,
+// once it is decoded or dropped: from then on its results are the
+// method's, as a call's arguments are.
+func (d cbDone) release() {
+	if d.held != nil {
+		d.held.unreserve(int64(cap(d.body)))
+	}
 }
 
 // withCallbacks returns the context call id of m runs with: it carries
@@ -381,6 +391,7 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 	}
 	select {
 	case d := <-done:
+		defer d.release()
 		switch {
 		case d.err != nil:
 			d.err.Method = name
@@ -396,12 +407,14 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 		}
 		return nil
 	case <-ctx.Done():
-		if cc.close(inv) {
-			if sc := t.target(); sc != nil {
-				body := wire.AppendInvocation(nil, inv)
-				cancel := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+len(body)), wire.Header{Kind: wire.KindCallbackCancel, ID: cc.id, Size: uint32(len(body))})
-				_ = sc.w.WriteControl(append(cancel, body...))
-			}
+		switch sc := t.target(); {
+		case !cc.close(inv):
+			// Settled meanwhile: its outcome is sent, or about to be.
+			(<-done).release()
+		case sc != nil:
+			body := wire.AppendInvocation(nil, inv)
+			cancel := wire.AppendHeader(make([]byte, 0, wire.HeaderSize+len(body)), wire.Header{Kind: wire.KindCallbackCancel, ID: cc.id, Size: uint32(len(body))})
+			_ = sc.w.WriteControl(append(cancel, body...))
 		}
 		if t.sess == nil && t.sc.ctx.Err() != nil {
 			// The call's context ended with its connection.
@@ -473,8 +486,12 @@ func (cc *callCallbacks) close(inv uint64) bool {
 
 // settle hands the reply to invocation inv, flags and body, to the
 // invocation if it still waits, with a copy of body: the reader's buffer
-// is not the invocation's. It reports whether it did.
-func (cc *callCallbacks) settle(inv uint64, flags uint8, body []byte) bool {
+// is not the invocation's. The copy is counted on sc's share of the
+// memory budget, as a call's arguments are, until the invocation has
+// decoded it: a client answering many invocations at once with large
+// replies makes sc's reader wait for room (waitRoom) as a client sending
+// many large calls does. It reports whether it handed the reply over.
+func (cc *callCallbacks) settle(sc *serverConn, inv uint64, flags uint8, body []byte) bool {
 	cc.mu.Lock()
 	si := cc.waiting[inv]
 	if si != nil {
@@ -482,7 +499,13 @@ func (cc *callCallbacks) settle(inv uint64, flags uint8, body []byte) bool {
 	}
 	cc.mu.Unlock()
 	if si != nil {
-		si.done <- cbDone{flags: flags, body: bytes.Clone(body)}
+		d := cbDone{flags: flags, body: bytes.Clone(body)}
+		if n := int64(cap(d.body)); n > 0 {
+			// Held already: counted whether or not the budget has room.
+			sc.rereserve(0, n)
+			d.held = sc
+		}
+		si.done <- d
 	}
 	return si != nil
 }
@@ -585,7 +608,7 @@ func (sc *serverConn) callbackReply(h wire.Header, body []byte) error {
 	if t == nil {
 		return nil
 	}
-	if cc := t.get(h.ID); cc != nil && cc.settle(inv, h.Flags, rest) &&
+	if cc := t.get(h.ID); cc != nil && cc.settle(sc, inv, h.Flags, rest) &&
 		sc.fr.Buffered() == 0 && int(sc.srv.connCount.Load()) <= sc.srv.cores {
 		// Nothing more to read: let the caller just woken run before this
 		// goroutine goes back to wait on the socket, as a client's reader

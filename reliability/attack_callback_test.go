@@ -219,7 +219,9 @@ func TestAttackCallbacksNeverAnswered(t *testing.T) {
 
 // TestAttackCallbackHugeReplies answers, on a few connections, 256
 // invocations at once each with a reply as large as the message limit:
-// what the server holds of them must stay within its memory budget.
+// what the server holds of them must stay within its memory budget,
+// which must count them while they wait to be decoded (a reply at least
+// is seen counted) and give them all back after.
 func TestAttackCallbackHugeReplies(t *testing.T) {
 	const limit = 1 << 20
 	conns := attackSize(2, 8)
@@ -234,6 +236,25 @@ func TestAttackCallbackHugeReplies(t *testing.T) {
 	as.attack(t, name, 120*time.Second, func(a *attackRun) string {
 		var wg sync.WaitGroup
 		var right, wrong atomic.Int64
+		idle := as.srv.Stats().MemoryInUse
+		var peak atomic.Int64
+		sampled := make(chan struct{})
+		stopSampling := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopSampling:
+					return
+				case <-tick.C:
+					if n := as.srv.Stats().MemoryInUse - idle; n > peak.Load() {
+						peak.Store(n)
+					}
+				}
+			}
+		}()
 		for range conns {
 			c, err := a.dialCallbacks(false, perCall*calls)
 			if err != nil {
@@ -286,7 +307,20 @@ func TestAttackCallbackHugeReplies(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		return fmt.Sprintf("%d calls answered with the right total, %d wrong", right.Load(), wrong.Load())
+		close(stopSampling)
+		<-sampled
+		if peak.Load() < limit {
+			a.t.Errorf("the memory budget counted at most %s more than before while replies of %s were read: the replies are not counted", byteCount(peak.Load()), byteCount(limit))
+		}
+		// Every reply decoded, the budget is given back.
+		left := as.srv.Stats().MemoryInUse - idle
+		for deadline := time.Now().Add(5 * time.Second); left > limit && time.Now().Before(deadline); left = as.srv.Stats().MemoryInUse - idle {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if left > limit {
+			a.t.Errorf("the memory budget still counts %s more than before the attack, its calls answered", byteCount(left))
+		}
+		return fmt.Sprintf("%d calls answered with the right total, %d wrong; at most %s of the budget counted for the replies", right.Load(), wrong.Load(), byteCount(peak.Load()))
 	})
 }
 
