@@ -609,11 +609,12 @@ func (sc *serverConn) callbackReply(h wire.Header, body []byte) error {
 		return nil
 	}
 	if cc := t.get(h.ID); cc != nil && cc.settle(sc, inv, h.Flags, rest) &&
-		sc.fr.Buffered() == 0 && int(sc.srv.connCount.Load()) <= sc.srv.cores {
-		// Nothing more to read: let the caller just woken run before this
-		// goroutine goes back to wait on the socket, as a client's reader
-		// does for a reply (yieldAfterReply) — rather than wake a thread
-		// for it while this one goes to sleep.
+		len(t.slots) <= 1 && sc.fr.Buffered() == 0 && int(sc.srv.connCount.Load()) <= sc.srv.cores {
+		// The one invocation in flight, and nothing more to read: let the
+		// caller just woken run before this goroutine goes back to wait on
+		// the socket, as a client's reader does for a reply
+		// (yieldAfterReply) — rather than wake a thread for it while this
+		// one goes to sleep. (Its slot is given back once it has run.)
 		runtime.Gosched()
 	}
 	return nil
