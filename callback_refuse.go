@@ -23,6 +23,9 @@ const maxRefusalBacklog = 1 << 20
 // must read on — and the send loop takes them all at once on its next
 // turn (a frameio.Source), so that what waits while the server does not
 // read is counted here, against maxRefusalBacklog.
+//
+// Locks: mu is taken inside the writer's lock (TakeFrames runs under it)
+// and is never held while calling the writer.
 type cbRefusals struct {
 	mu        sync.Mutex // guards the fields below
 	buf       []byte     // the frames, one after another
