@@ -174,3 +174,36 @@ func median(ds []int64) float64 {
 	slices.Sort(s)
 	return float64(s[len(s)/2])
 }
+
+// Hold calls f once; f blocks, for BenchmarkCallbackTakeover.
+func (Pinger) Hold(f func() error) error { return f() }
+
+// BenchmarkCallbackTakeover measures how long a call waits for its reply
+// while a lone callback invocation, which the client's connection reader
+// runs itself, blocks on that connection: until the reading is taken
+// over. An op is one such call; it reports their median.
+func BenchmarkCallbackTakeover(b *testing.B) {
+	c := startPingerB(b)
+	ctx := context.Background()
+	var sum int64
+	ds := make([]int64, 0, b.N)
+	b.ReportAllocs()
+	for range b.N {
+		entered, release := make(chan struct{}), make(chan struct{})
+		held := make(chan error, 1)
+		go func() {
+			held <- c.Call(ctx, "Pinger.Hold", []any{func() error { close(entered); <-release; return nil }})
+		}()
+		<-entered
+		start := time.Now()
+		if err := c.Call(ctx, "Calc.Add", []any{int64(1), int64(2)}, &sum); err != nil {
+			b.Fatal(err)
+		}
+		ds = append(ds, int64(time.Since(start)))
+		close(release)
+		if err := <-held; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(median(ds), "blocked-add-p50-ns")
+}
