@@ -121,6 +121,7 @@ type clientInvocation struct {
 	reply  []byte             // its reply frame, once it ran (kept when resumable)
 	done   bool
 	also   *clientConn // a connection the server asked again on while it ran: the reply goes there too
+	sentOn *clientConn // the connection its reply went to last, once it ran
 }
 
 // hasFuncs reports whether args hold a func — a value for an interface
@@ -272,7 +273,10 @@ func (cc *clientConn) callbackFrame(fr *frameio.Reader, h wire.Header, body []by
 // repeat forgets the invocations c, which came on cc, says the server
 // settled, and reports whether c's own was seen before — with a copy of
 // its reply frame if it has one to send again; one still running will
-// send its reply on cc too.
+// send its reply on cc too. A reply is sent again only on a connection
+// it has not gone to last: a server asks again on the connection that
+// resumes its session, never twice on one, and one that does gets
+// nothing more — its asking costs the client no memory.
 func (cb *clientCallbacks) repeat(cc *clientConn, c wire.Callback) (again bool, reply []byte) {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
@@ -288,7 +292,8 @@ func (cb *clientCallbacks) repeat(cc *clientConn, c wire.Callback) (again bool, 
 		return true, nil
 	}
 	if ci := cb.seen[c.Invocation]; ci != nil {
-		if ci.reply != nil {
+		if ci.reply != nil && ci.sentOn != cc {
+			ci.sentOn = cc
 			return true, bytes.Clone(ci.reply)
 		}
 		if !ci.done {
@@ -332,15 +337,20 @@ func (cb *clientCallbacks) stop(inv uint64) {
 	}
 }
 
-// done records that invocation inv has returned with reply, its reply
-// frame, which it keeps to send again if the call is resumable. It
-// returns the connection the server asked again on meanwhile, if any.
-func (cb *clientCallbacks) done(inv uint64, reply []byte) (also *clientConn) {
+// done records that invocation inv, which came on cc, has returned with
+// reply, its reply frame, which it keeps to send again if the call is
+// resumable. It returns the connection the server asked again on
+// meanwhile, if any.
+func (cb *clientCallbacks) done(cc *clientConn, inv uint64, reply []byte) (also *clientConn) {
 	cb.mu.Lock()
 	ci := cb.seen[inv]
 	if ci != nil {
 		also = ci.also
 		ci.done = true
+		ci.sentOn = cc
+		if also != nil {
+			ci.sentOn = also
+		}
 		if !cb.resumable || inv <= cb.floor {
 			delete(cb.seen, inv)
 		} else {
@@ -384,7 +394,7 @@ func (cc *clientConn) runCallback(cb *clientCallbacks, m *method, id, inv uint64
 	}
 	frame := buf.Bytes()
 	wire.PutHeader(frame, wire.KindCallbackReply, flags, id)
-	also := cb.done(inv, frame)
+	also := cb.done(cc, inv, frame)
 	// After the call returned, no one waits for it; on a connection that
 	// broke, the server asks again on the next.
 	if cc.cb.running.Load() == 1 {
