@@ -107,6 +107,12 @@ func (pc *pendingCall) release() {
 const (
 	ackEvery = 128
 	ackBytes = 1 << 20
+	// idleAckEvery is the replies after which a reply that leaves its
+	// connection with no call pending is acked too, the ack riding on
+	// the connection's next call (idleack.go): a client with one caller
+	// per connection never has ackEvery replies outstanding, and would
+	// make the server keep up to ackEvery replies per connection.
+	idleAckEvery = 16
 )
 
 // errSessionLost is the cause of calls lost with their session.
@@ -216,6 +222,7 @@ func (t *callTable) unsend(id uint64, l *lane) bool {
 type settle struct {
 	ack     uint64 // every id up to it is settled
 	sendAck bool
+	lazy    bool // the ack may wait for the connection's next call (idleAckEvery)
 	drained bool
 }
 
@@ -237,7 +244,10 @@ func (t *callTable) complete(l *lane, id uint64, size int) (*pendingCall, settle
 	t.settled++
 	t.settledB += size
 	if t.settled < ackEvery && t.settledB < ackBytes {
-		return pc, s
+		if l.n > 0 || t.settled < idleAckEvery {
+			return pc, s
+		}
+		s.lazy = true
 	}
 	t.settled, t.settledB = 0, 0
 	// Ids are handed out in order and never pending again once settled:
