@@ -58,7 +58,8 @@ type callTable struct {
 	low      uint64                  // no id below it is pending (the ack floor)
 	calls    map[uint64]*pendingCall // calls waiting for replies, by id
 	orphans  int                     // calls in calls whose connection broke (lane nil)
-	settled  int                     // replies since the last ack
+	settled  int                     // replies since the last ack written on its own
+	idle     int                     // replies since the last ack, written or to be carried by a call
 	settledB int                     // bytes of them
 	retired  bool                    // the server left the target: no new calls
 	closed   bool                    // the endpoint closed: no new calls, no orphans
@@ -221,8 +222,8 @@ func (t *callTable) unsend(id uint64, l *lane) bool {
 // calls and carries none.
 type settle struct {
 	ack     uint64 // every id up to it is settled
-	sendAck bool
-	lazy    bool // the ack may wait for the connection's next call (idleAckEvery)
+	sendAck bool   // write an ack of it now
+	lazy    bool   // or have the connection's next call carry it (idleAckEvery)
 	drained bool
 }
 
@@ -243,13 +244,16 @@ func (t *callTable) complete(l *lane, id uint64, size int) (*pendingCall, settle
 	}
 	t.settled++
 	t.settledB += size
+	t.idle++
 	if t.settled < ackEvery && t.settledB < ackBytes {
-		if l.n > 0 || t.settled < idleAckEvery {
+		if l.n > 0 || t.idle < idleAckEvery {
 			return pc, s
 		}
 		s.lazy = true
+	} else {
+		t.settled, t.settledB = 0, 0
 	}
-	t.settled, t.settledB = 0, 0
+	t.idle = 0
 	// Ids are handed out in order and never pending again once settled:
 	// the lowest one still pending only moves up, one lookup per id.
 	for t.low = max(t.low, 1); t.low <= t.next; t.low++ {
@@ -257,7 +261,7 @@ func (t *callTable) complete(l *lane, id uint64, size int) (*pendingCall, settle
 			break
 		}
 	}
-	s.ack, s.sendAck = t.low-1, true
+	s.ack, s.sendAck = t.low-1, !s.lazy
 	return pc, s
 }
 
