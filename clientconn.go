@@ -35,15 +35,16 @@ type clientConn struct {
 	w       *frameio.Writer
 	keep    *keepalive
 	sink    callSink
-	lane    *lane                  // this connection in the sink's table
-	owner   chan<- struct{}        // nudged, without blocking, when the connection stops or ends
-	maxBody int                    // the server's limit on a call frame's body
-	streams bool                   // the server takes streams on this connection
-	cb      connCallbackState      // callbacks on this connection (callback_client.go)
-	done    chan struct{}          // closed when both goroutines have returned
-	frames  uint64                 // frames read so far, for acks; the read loop's own
-	cores   int32                  // GOMAXPROCS when the connection opened (see yieldAfterReply)
-	last    *clientStream          // the stream of the last item read, the read loop's own (stream_client.go)
+	lane    *lane             // this connection in the sink's table
+	owner   chan<- struct{}   // nudged, without blocking, when the connection stops or ends
+	maxBody int               // the server's limit on a call frame's body
+	streams bool              // the server takes streams on this connection
+	cb      connCallbackState // callbacks on this connection (callback_client.go)
+	done    chan struct{}     // closed when both goroutines have returned
+	frames  uint64            // frames read so far, for acks; the read loop's own
+	cores   int32             // GOMAXPROCS when the connection opened (see yieldAfterReply)
+	last    *clientStream     // the stream of the last item read, the read loop's own (stream_client.go)
+
 	ackNext atomic.Pointer[[]byte] // an ack frame for the next call to carry (idleack.go)
 
 	mu       sync.Mutex // guards the fields below; taken under the endpoint's mu, never the other way
