@@ -38,6 +38,9 @@ func (d *lazyDeadline) update(t time.Time, apply func(time.Time) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.want = t
+	if t.IsZero() && d.set.IsZero() {
+		return nil
+	}
 	now := time.Now()
 	pending := !d.set.IsZero() && d.set.After(now)
 	switch {
