@@ -58,7 +58,8 @@ type callTable struct {
 	low      uint64                  // no id below it is pending (the ack floor)
 	calls    map[uint64]*pendingCall // calls waiting for replies, by id
 	orphans  int                     // calls in calls whose connection broke (lane nil)
-	settled  int                     // replies since the last ack
+	settled  int                     // replies since the last ack written on its own
+	idle     int                     // replies since the last ack, written or to be carried by a call
 	settledB int                     // bytes of them
 	retired  bool                    // the server left the target: no new calls
 	closed   bool                    // the endpoint closed: no new calls, no orphans
@@ -107,6 +108,12 @@ func (pc *pendingCall) release() {
 const (
 	ackEvery = 128
 	ackBytes = 1 << 20
+	// idleAckEvery is the replies after which a reply that leaves its
+	// connection with no call pending is acked too, the ack riding on
+	// the connection's next call (idleack.go): a client with one caller
+	// per connection never has ackEvery replies outstanding, and would
+	// make the server keep up to ackEvery replies per connection.
+	idleAckEvery = 16
 )
 
 // errSessionLost is the cause of calls lost with their session.
@@ -215,7 +222,8 @@ func (t *callTable) unsend(id uint64, l *lane) bool {
 // calls and carries none.
 type settle struct {
 	ack     uint64 // every id up to it is settled
-	sendAck bool
+	sendAck bool   // write an ack of it now
+	lazy    bool   // or have the connection's next call carry it (idleAckEvery)
 	drained bool
 }
 
@@ -236,10 +244,16 @@ func (t *callTable) complete(l *lane, id uint64, size int) (*pendingCall, settle
 	}
 	t.settled++
 	t.settledB += size
+	t.idle++
 	if t.settled < ackEvery && t.settledB < ackBytes {
-		return pc, s
+		if l.n > 0 || t.idle < idleAckEvery {
+			return pc, s
+		}
+		s.lazy = true
+	} else {
+		t.settled, t.settledB = 0, 0
 	}
-	t.settled, t.settledB = 0, 0
+	t.idle = 0
 	// Ids are handed out in order and never pending again once settled:
 	// the lowest one still pending only moves up, one lookup per id.
 	for t.low = max(t.low, 1); t.low <= t.next; t.low++ {
@@ -247,7 +261,7 @@ func (t *callTable) complete(l *lane, id uint64, size int) (*pendingCall, settle
 			break
 		}
 	}
-	s.ack, s.sendAck = t.low-1, true
+	s.ack, s.sendAck = t.low-1, !s.lazy
 	return pc, s
 }
 

@@ -344,3 +344,30 @@ func TestCallTableHello(t *testing.T) {
 		t.Fatalf("hello after renew: resume %v, id %x (old %x)", resume, fresh, sid)
 	}
 }
+
+// TestIdleAck checks when a reply leads to an ack that waits for the
+// connection's next call: once idleAckEvery replies are unacked and the
+// reply leaves no call pending on its connection, not while calls are.
+func TestIdleAck(t *testing.T) {
+	l := &lane{open: true}
+	tb := &callTable{calls: map[uint64]*pendingCall{}}
+	call := func() uint64 {
+		tb.next++
+		tb.calls[tb.next] = &pendingCall{on: l}
+		l.n++
+		return tb.next
+	}
+	for i := 1; i < idleAckEvery; i++ {
+		if _, s := tb.complete(l, call(), 10); s.lazy || s.sendAck {
+			t.Fatalf("reply %d of a lone caller: an ack (lazy %v)", i, s.lazy)
+		}
+	}
+	busy := call()
+	if _, s := tb.complete(l, call(), 10); s.lazy || s.sendAck {
+		t.Fatalf("reply %d with a call pending: an ack (lazy %v)", idleAckEvery, s.lazy)
+	}
+	_, s := tb.complete(l, busy, 10)
+	if !s.lazy || s.sendAck || s.ack != tb.next {
+		t.Fatalf("reply leaving the connection idle: lazy %v, sent now %v, ack %d; want a lazy ack of %d", s.lazy, s.sendAck, s.ack, tb.next)
+	}
+}

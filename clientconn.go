@@ -45,6 +45,8 @@ type clientConn struct {
 	cores   int32             // GOMAXPROCS when the connection opened (see yieldAfterReply)
 	last    *clientStream     // the stream of the last item read, the read loop's own (stream_client.go)
 
+	ackNext atomic.Pointer[[]byte] // an ack frame for the next call to carry (idleack.go)
+
 	mu       sync.Mutex // guards the fields below; taken under the endpoint's mu, never the other way
 	err      error      // why the connection ended; nil while it is open
 	draining bool       // the server sent go-away, or a write failed: no new calls here
@@ -197,6 +199,7 @@ func (cc *clientConn) appendCall(buf *bytes.Buffer, method string, timeout time.
 // send writes a call's frame. alone says no other call is in flight: the
 // caller then writes it itself, there being no one to share a write with.
 func (cc *clientConn) send(ctx context.Context, frame []byte, alone bool) error {
+	frame = cc.withAck(frame)
 	if alone {
 		return cc.w.WriteSolo(ctx, frame)
 	}
@@ -224,9 +227,16 @@ func (cc *clientConn) writeControl(k wire.Kind, id uint64) {
 // writeAck acknowledges every call up to id, and the frames read so far
 // on this connection.
 func (cc *clientConn) writeAck(id uint64) {
+	cc.ackNext.Store(nil) // this one says more
+	_ = cc.w.WriteControl(cc.ackFrame(id))
+}
+
+// ackFrame returns the frame of an ack of every call up to id, and of
+// the frames read so far on this connection.
+func (cc *clientConn) ackFrame(id uint64) []byte {
 	frame := make([]byte, 0, wire.HeaderSize+wire.AckBodySize)
 	frame = wire.AppendHeader(frame, wire.Header{Kind: wire.KindAck, ID: id, Size: wire.AckBodySize})
-	_ = cc.w.WriteControl(wire.AppendAckBody(frame, cc.frames))
+	return wire.AppendAckBody(frame, cc.frames)
 }
 
 // readLoop reads and dispatches frames until the connection ends, or
@@ -281,7 +291,10 @@ func (cc *clientConn) readFrames(fr *frameio.Reader) error {
 // deliver completes the pending call a reply answers.
 func (cc *clientConn) deliver(h wire.Header, body []byte) {
 	pc, s := cc.sink.complete(cc.lane, h.ID, len(body))
-	if s.sendAck {
+	switch {
+	case s.lazy:
+		cc.deferAck(s.ack)
+	case s.sendAck:
 		cc.writeAck(s.ack)
 	}
 	if pc != nil {

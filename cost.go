@@ -21,11 +21,22 @@ const costSampleEvery = 8
 // runCost follows how long a method's calls run: a moving average of
 // sampled run times, 0 until the first sample. One slow sample makes the
 // method slow at once (an eighth of a long run outweighs the threshold);
-// it becomes quick again only after a run of quick samples.
+// it becomes quick again only after a run of quick samples. A sample
+// counts for at most maxCostSample.
 type runCost struct{ ns atomic.Int64 }
+
+// maxCostSample is the most one sampled call counts for. A run time is
+// measured on the wall clock: on a busy machine a one-microsecond call
+// preempted by the kernel can take milliseconds, and counted in full it
+// kept a quick method slow for hundreds of calls (about 40 quick samples
+// after 10 ms). Counted as this, it is slow at once all the same, and
+// quick again after about 13 quick samples, as after a call that really
+// ran this long.
+const maxCostSample = 200 * time.Microsecond
 
 // observe records that a sampled call ran for d.
 func (c *runCost) observe(d time.Duration) {
+	d = min(d, maxCostSample)
 	old := c.ns.Load()
 	if old == 0 {
 		c.ns.Store(max(int64(d), 1))

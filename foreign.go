@@ -35,7 +35,7 @@ func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader) {
 		return // shutting down
 	}
 	_ = nc.SetReadDeadline(time.Time{}) // the HTTP server sets its own
-	c := &frontConn{Conn: nc, br: br, closed: make(chan struct{})}
+	c := newFrontConn(nc, br)
 	if !f.hand(c) {
 		return
 	}
@@ -212,19 +212,52 @@ func (frontAddr) Network() string { return "simplerpc" }
 func (frontAddr) String() string  { return "simplerpc-http" }
 
 // frontConn is a connection handed to the HTTP front. Reads first
-// replay the bytes serveConn peeked into br; Close signals closed.
+// replay the bytes serveConn peeked into br; Close signals closed. Its
+// deadlines are set lazily (lazyDeadline): an I/O that times out on one
+// the connection kept but the HTTP server no longer wants goes on.
 type frontConn struct {
 	net.Conn
-	br     *bufio.Reader
-	once   sync.Once
-	closed chan struct{}
+	br             *bufio.Reader
+	once           sync.Once
+	closed         chan struct{}
+	rdl, wdl       lazyDeadline
+	rapply, wapply func(time.Time) error // Conn's SetReadDeadline and SetWriteDeadline, made once
+}
+
+// newFrontConn returns nc, whose peeked bytes br holds, ready for the
+// HTTP front; nc has no deadline set.
+func newFrontConn(nc net.Conn, br *bufio.Reader) *frontConn {
+	return &frontConn{Conn: nc, br: br, closed: make(chan struct{}), rapply: nc.SetReadDeadline, wapply: nc.SetWriteDeadline}
 }
 
 func (c *frontConn) Read(p []byte) (int, error) {
 	if c.br.Buffered() > 0 {
 		return c.br.Read(p)
 	}
-	return c.Conn.Read(p)
+	for {
+		n, err := c.Conn.Read(p)
+		if n > 0 || err == nil || !timedOut(err) || !c.rdl.rearm(c.rapply) {
+			return n, err
+		}
+	}
+}
+
+func (c *frontConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	for err != nil && n < len(p) && timedOut(err) && c.wdl.rearm(c.wapply) {
+		var m int
+		m, err = c.Conn.Write(p[n:])
+		n += m
+	}
+	return n, err
+}
+
+func (c *frontConn) SetReadDeadline(t time.Time) error { return c.rdl.update(t, c.rapply) }
+
+func (c *frontConn) SetWriteDeadline(t time.Time) error { return c.wdl.update(t, c.wapply) }
+
+func (c *frontConn) SetDeadline(t time.Time) error {
+	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
 }
 
 func (c *frontConn) Close() error {

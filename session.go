@@ -89,6 +89,7 @@ type session struct {
 	orphans  int    // of those, the ones counted in srv.orphanCalls (running while detached, or after the session ended detached)
 	bytes    int    // bytes of kept replies, as the budget counts them
 	acked    uint64 // the client settled every id up to this
+	highest  uint64 // the highest id begun: no id above it is in calls
 	acks     int    // acks received
 	// The client's last count of frames read, on connection readOn.
 	readOn replyConn
@@ -159,14 +160,13 @@ func (sess *session) begin(id uint64, sc replyConn) (callAction, resent) {
 	case id <= sess.acked:
 		return callStale, resent{} // id 0 too: the first id a session may use is 1
 	}
-	if c, ok := sess.calls[id]; ok {
-		if c.reply == nil {
-			if c.from == sc {
-				return callDuplicate, resent{}
-			}
-			return callRunning, resent{}
+	// A client numbers its calls in order: a call above every id begun is
+	// new, and needs no look in calls (with many sessions, each map cold
+	// in the cache, that look cost as much as the insert).
+	if id <= sess.highest {
+		if act, r, found := sess.known(id, sc); found {
+			return act, r
 		}
-		return callDone, resent{id: id, reply: c.reply, frame: bytes.Clone(c.reply.Bytes())}
 	}
 	if len(sess.calls) >= maxSessionCalls {
 		sess.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: session over its bounds; it can no longer be resumed", "calls", len(sess.calls))
@@ -174,8 +174,24 @@ func (sess *session) begin(id uint64, sc replyConn) (callAction, resent) {
 		return callNew, resent{}
 	}
 	sess.calls[id] = sessionCall{from: sc}
+	sess.highest = max(sess.highest, id)
 	sess.running++
 	return callNew, resent{}
+}
+
+// known is begin for an id at or below the highest begun: what to do
+// with it if the session holds it (found). sess.mu must be held.
+func (sess *session) known(id uint64, sc replyConn) (act callAction, r resent, found bool) {
+	if c, ok := sess.calls[id]; ok {
+		if c.reply == nil {
+			if c.from == sc {
+				return callDuplicate, resent{}, true
+			}
+			return callRunning, resent{}, true
+		}
+		return callDone, resent{id: id, reply: c.reply, frame: bytes.Clone(c.reply.Bytes())}, true
+	}
+	return callNew, resent{}, false
 }
 
 // resent is a kept reply to send again: a copy of its frame, and the

@@ -67,3 +67,28 @@ func keptBy(srv *Server) (calls, bytes int) {
 	}
 	return calls, bytes
 }
+
+// TestIdleAckReleasesReplies checks that a client with one caller, whose
+// connection goes idle after every reply, lets the server forget its
+// replies as it goes (the ack riding on a later call) rather than after
+// ackEvery of them.
+func TestIdleAckReleasesReplies(t *testing.T) {
+	h := &held{release: make(chan struct{})}
+	close(h.release)
+	srv, addr := serveService(t, "H", h)
+	c, err := Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const calls = 100 // fewer than ackEvery
+	for range calls {
+		var b []byte
+		if err := c.Call(context.Background(), "H.Blob", []any{8}, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if kept, _ := keptBy(srv); kept > idleAckEvery {
+		t.Fatalf("after %d sequential calls the server keeps %d replies; at most %d should wait for an ack", calls, kept, idleAckEvery)
+	}
+}

@@ -211,15 +211,34 @@ func connsOnce(cfg config, s system, sh connShape, res *results) (err error) {
 		if _, err := fmt.Fprintf(stdin, "%s %d %d\n", w.name, cfg.warm, cfg.d); err != nil {
 			return errors.Join(fmt.Errorf("child stdin: %w", err), stopProfile())
 		}
+		// The child says when the measured part begins: the server's CPU
+		// time is taken from then to its report.
 		line, err := out.ReadString('\n')
+		var cpu0, cpu1 time.Duration
+		if err == nil && strings.TrimSpace(line) != connsMeasuring {
+			err = fmt.Errorf("%q before the measurement", line)
+		}
+		if err == nil {
+			cpu0, err = processCPU()
+		}
+		if err == nil {
+			line, err = out.ReadString('\n')
+		}
+		if err == nil {
+			cpu1, err = processCPU()
+		}
 		if err := errors.Join(err, stopProfile()); err != nil {
 			return fmt.Errorf("child: %w", err)
 		}
-		var st loadStats
+		var st connsStats
 		if err := json.Unmarshal([]byte(line), &st); err != nil {
 			return fmt.Errorf("child: %s", strings.TrimSpace(line))
 		}
 		st.record(res, name, connsKey(w.name, sh), 0)
+		if st.Calls > 0 {
+			res.add(name, metric{connsKey(w.name, sh), kindServerCPU, 0}, (cpu1-cpu0).Seconds()/float64(st.Calls))
+			res.add(name, metric{connsKey(w.name, sh), kindClientCPU, 0}, st.ClientCPU/float64(st.Calls))
+		}
 	}
 	perConn(connsKey("loaded", sh))
 	if cfg.profile != "" {
@@ -268,7 +287,19 @@ func runConnsChild(spec string) error {
 		if err != nil {
 			return err
 		}
-		st, err := connsLoad(ctx, clients, sh.callers, wname, warm, d)
+		var cpu0 time.Duration
+		measuring := func() (err error) {
+			fmt.Println(connsMeasuring)
+			cpu0, err = processCPU()
+			return err
+		}
+		var st connsStats
+		st.loadStats, err = connsLoad(ctx, clients, sh.callers, wname, warm, d, measuring)
+		if err == nil {
+			var cpu1 time.Duration
+			cpu1, err = processCPU()
+			st.ClientCPU = (cpu1 - cpu0).Seconds()
+		}
 		if err := errors.Join(err, stopProfile()); err != nil {
 			return err
 		}
@@ -284,9 +315,26 @@ func runConnsChild(spec string) error {
 	return nil
 }
 
+// connsMeasuring is the child's line that says its measured load begins.
+const connsMeasuring = "measuring"
+
+// connsStats is the child's report of one measurement: the load's
+// figures, and the CPU time the child used for it, in seconds.
+type connsStats struct {
+	loadStats
+	ClientCPU float64 `json:"client_cpu"`
+}
+
+// CPU time per call of the conns workload, in seconds: the server's
+// process and the clients'.
+const (
+	kindServerCPU = "server_cpu"
+	kindClientCPU = "client_cpu"
+)
+
 // connsLoad runs callers goroutines on each client, warm unmeasured and
-// then d measured.
-func connsLoad(ctx context.Context, clients []client, callers int, wname string, warm, d time.Duration) (loadStats, error) {
+// then d measured; measuring is called in between.
+func connsLoad(ctx context.Context, clients []client, callers int, wname string, warm, d time.Duration, measuring func() error) (loadStats, error) {
 	var w *workload
 	for _, cw := range connsWorkloads() {
 		if cw.name == wname {
@@ -302,6 +350,9 @@ func connsLoad(ctx context.Context, clients []client, callers int, wname string,
 			return loadStats{}, err
 		}
 	} else if err := primeLoad(ctx, len(clients)*callers, call); err != nil {
+		return loadStats{}, err
+	}
+	if err := measuring(); err != nil {
 		return loadStats{}, err
 	}
 	return timedLoad(ctx, len(clients)*callers, d, call)
@@ -328,6 +379,18 @@ func reportConns(b *strings.Builder, cfg config, res *results) {
 		writeTable(b, res, cols)
 		fmt.Fprintf(b, "\nRatios:\n\n")
 		writeRatios(b, res, cols)
+		var cpu []column
+		for _, sh := range shapes {
+			k := connsKey(w.name, sh)
+			cpu = append(cpu,
+				medianCol(res, "server µs/call "+sh.String(), 1, metric{k, kindServerCPU, 0}, 1e6),
+				medianCol(res, "client µs/call", 1, metric{k, kindClientCPU, 0}, 1e6))
+		}
+		fmt.Fprintf(b, "\nCPU time per call (user + system, of the server's process and of the clients' over the measured part; "+
+			"on a machine whose cores are all busy, throughput follows it):\n\n")
+		writeTable(b, res, cpu)
+		fmt.Fprintf(b, "\nRatios:\n\n")
+		writeRatios(b, res, cpu)
 	}
 	var cols []column
 	for _, sh := range shapes {

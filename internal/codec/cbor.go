@@ -118,6 +118,9 @@ func (c *cborCodec) next(a *Array, v any) error {
 		return nil
 	}
 	if v != nil {
+		if nextInt(a, v) {
+			return nil
+		}
 		rest, err := c.dec.UnmarshalFirst(a.rest, v)
 		if err == nil {
 			a.rest = rest

@@ -193,3 +193,33 @@ func FuzzJSONUnmarshal(f *testing.F) {
 func badText(data []byte, err error) bool {
 	return errors.Is(err, ErrText) && (!utf8.Valid(data) || bytes.Contains(bytes.ToLower(data), []byte(`\ud`)))
 }
+
+// FuzzCBORInt checks that the integer fast path (nextInt) decodes just
+// what the general decoder does, to the same value, and consumes the
+// same bytes.
+func FuzzCBORInt(f *testing.F) {
+	for _, s := range [][]byte{{0x00}, {0x17}, {0x18, 0x18}, {0x20}, {0x38, 0xff}, {0x19, 0x01, 0x00},
+		{0x1b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		{0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0}, {0x1c}, {0xf9, 0x3c, 0x00}, {0xc2, 0x41, 0x01}} {
+		f.Add(s)
+	}
+	dec := CBOR.(*cborCodec).dec
+	f.Fuzz(func(t *testing.T, data []byte) {
+		check := func(fast, slow any, deref func(any) any) {
+			a := Array{rest: data}
+			if !nextInt(&a, fast) {
+				return
+			}
+			rest, err := dec.UnmarshalFirst(data, slow)
+			if err != nil {
+				t.Fatalf("% x: fast path decoded %v into %T, the decoder refuses it: %v", data, deref(fast), fast, err)
+			}
+			if deref(fast) != deref(slow) || len(rest) != len(a.rest) {
+				t.Fatalf("% x into %T: fast path %v leaving %d bytes, decoder %v leaving %d", data, fast, deref(fast), len(a.rest), deref(slow), len(rest))
+			}
+		}
+		check(new(int64), new(int64), func(v any) any { return *v.(*int64) })
+		check(new(int), new(int), func(v any) any { return *v.(*int) })
+		check(new(uint64), new(uint64), func(v any) any { return *v.(*uint64) })
+	})
+}
