@@ -1,7 +1,10 @@
 """Large replies: read straight into the bytes returned (a CBOR reply of
-one byte string is split as it is read), against the Go test server and
-against a fake server sending crafted replies."""
+one byte string is split as it is read), by a Client and an AsyncClient
+against the Go test server, and by a Client against a fake server
+sending crafted replies."""
 
+import asyncio
+import base64
 import random
 import struct
 import threading
@@ -64,6 +67,33 @@ class EchoTest(unittest.TestCase):
             self.assertEqual(errors, [])
 
 
+class AsyncEchoTest(unittest.TestCase):
+    def test_large_echo_is_bytes(self):
+        async def run(codec):
+            rnd = random.Random(5)
+            async with simplerpc.AsyncClient(server.main, codec=codec) as c:
+                for n in SIZES:
+                    if codec == "json" and n > 1 << 20:
+                        continue
+                    data = rnd.randbytes(n)
+                    small = [asyncio.ensure_future(c.Calc.Add(i, 1)) for i in range(20)]
+                    got = await c.Calc.Echo(data)
+                    if codec == "json":  # an AsyncClient returns a []byte over JSON as its base64 text
+                        got = base64.b64decode(got)
+                    self.assertIs(type(got), bytes, (codec, n))
+                    self.assertEqual(got, data, (codec, n))
+                    self.assertEqual(await asyncio.gather(*small), [i + 1 for i in range(20)])
+                # Two large replies in flight at once.
+                a, b = rnd.randbytes(3 << 20), rnd.randbytes((1 << 20) + 3)
+                got = await asyncio.gather(c.Calc.Echo(a), c.Calc.Echo(b))
+                if codec == "json":
+                    got = [base64.b64decode(g) for g in got]
+                self.assertEqual(got, [a, b])
+
+        for codec in CODECS:
+            asyncio.run(run(codec))
+
+
 def cbor_bytes_head(n):
     return _codec._cbor_head(2, n)
 
@@ -74,11 +104,26 @@ class CraftedReplyTest(unittest.TestCase):
     not: each decodes as cbor2 reads it, or fails as malformed."""
 
     def call(self, body, flags=0):
+        """The result of a call answered with body, by a Client; an
+        AsyncClient must get the same (or raise the same)."""
         fake = FakeNativeServer(lambda i: struct.pack(">IBBQ", len(body), 2, flags, i) + body)
         self.addCleanup(fake.close)
-        with simplerpc.Client(fake.address, codec="cbor", retry=RetryPolicy(max_attempts=1)) as c:
-            c._description = False  # the fake server describes nothing
-            return c.Calc.Echo(b"x", _timeout=10)
+
+        async def acall():
+            async with simplerpc.AsyncClient(fake.address, codec="cbor", retry=RetryPolicy(max_attempts=1)) as c:
+                c._description = False
+                return await c.Calc.Echo(b"x", _timeout=10)
+
+        try:
+            with simplerpc.Client(fake.address, codec="cbor", retry=RetryPolicy(max_attempts=1)) as c:
+                c._description = False  # the fake server describes nothing
+                got = c.Calc.Echo(b"x", _timeout=10)
+        except Exception as e:
+            with self.assertRaises(type(e)):
+                asyncio.run(acall())
+            raise
+        self.assertEqual(asyncio.run(acall()), got)
+        return got
 
     def test_one_byte_string(self):
         payload = random.Random(1).randbytes(1 << 20)
