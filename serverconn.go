@@ -599,6 +599,12 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 // writes.
 // It returns the frame's place among those written on the connection.
 func (sc *serverConn) writeReply(frame []byte) (uint64, error) {
+	if cap(frame) > maxPooledBuffer {
+		// A buffer this large never goes back to the pool (buffer.go),
+		// and no caller writes to a reply once it is built: the writer
+		// may queue it without a copy.
+		return sc.w.WriteSeqShared(sc.ctx, frame, sc.sched.soloReply())
+	}
 	return sc.w.WriteSeq(sc.ctx, frame, sc.sched.soloReply())
 }
 

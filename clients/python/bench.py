@@ -3,6 +3,7 @@ one run, interleaved.
 
     python3 clients/python/bench.py            # 3 rounds of 1.5 s per figure
     python3 clients/python/bench.py --smoke    # 1 short round (CI)
+    python3 clients/python/bench.py --echo 12  # the echo alone, with CPU times and page faults
 
 Every round measures, one after another, Add(40, 2) called by:
   - simplerpc natively (CBOR, and JSON) and over JSON-RPC/HTTP, against the
@@ -21,7 +22,8 @@ Add(40, 2) on the same Client. Then a 16 MiB - 1 KiB bytes echo natively (CBOR; 
 1 KiB with JSON when cbor2 is missing) against a
 raw-socket copy of the same bytes to a Python echo server that, as a
 server answering a call must, reads the whole message before it sends
-it back. The figures
+it back; beside each time, the CPU time this process spent on it
+(time.process_time), which moves less with the machine's load. The figures
 printed are medians over the rounds; ratios compare figures of this run
 only.
 """
@@ -310,24 +312,73 @@ def asyncio_tasks(address, codec, n, duration):
 
 
 def raw_copy(sock, data):
-    """Seconds to send data to the echo server, whole, and read it back."""
-    start = time.perf_counter()
+    """Seconds to send data to the echo server, whole, and read it back,
+    and the CPU seconds this process spent on it."""
+    cpu, start = time.process_time(), time.perf_counter()
     sock.sendall(struct.pack(">I", len(data)))
     sock.sendall(data)
     got = _recv_exactly(sock, len(data))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if got != data:
         raise AssertionError("the echo came back different")
-    return elapsed
+    return elapsed, cpu
 
 
 def native_echo(client, data):
-    start = time.perf_counter()
+    """raw_copy's figures for an echo of data by Calc.Echo."""
+    cpu, start = time.process_time(), time.perf_counter()
     got = client.Calc.Echo(data)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     if got != data:
         raise AssertionError("the echo came back different")
-    return elapsed
+    return elapsed, cpu
+
+
+def _cpu_seconds(pid):
+    """The CPU time of the live threads of process pid (Linux's /proc), or
+    None where it cannot be read."""
+    try:
+        total = 0
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def echo_costs(go, peer_proc, peers, n):
+    """n native echoes, each after a raw copy, with what each cost: wall
+    time, this process's CPU time and page faults, and the CPU time of
+    the server that answered (the Go server, or the echo peer)."""
+    import resource
+
+    def faults():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+    data = os.urandom(ECHO_SIZE)
+    out = {"native": [], "raw": []}
+    with simplerpc.Client(go.main) as client, socket.create_connection(tuple(peers["echo"])) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client.Calc.Echo(b"warm up")
+        for _ in range(n):
+            for name, run, target, pid in (("raw", raw_copy, sock, peer_proc.pid),
+                                           ("native", native_echo, client, go._proc.pid)):
+                f0, s0 = faults(), _cpu_seconds(pid)
+                wall, cpu = run(target, data)
+                f1, s1 = faults(), _cpu_seconds(pid)
+                out[name].append((wall, cpu, f1 - f0, None if s0 is None or s1 is None else s1 - s0))
+    med = statistics.median
+    lines = ["%d echoes of %d bytes (native %s), each after a raw copy of the same bytes; medians per echo:" % (
+        n, ECHO_SIZE, "CBOR" if _codec.HAVE_CBOR else "JSON")]
+    for name, server in (("native", "Go server"), ("raw", "echo peer")):
+        v = out[name]
+        srv = [x[3] for x in v if x[3] is not None]
+        lines.append("%-6s wall %.1f ms; this process CPU %.1f ms, %d page faults; %s CPU %s" % (
+            name, med(x[0] for x in v) * 1e3, med(x[1] for x in v) * 1e3, med(x[2] for x in v), server,
+            "%.1f ms" % (med(srv) * 1e3) if srv else "unknown"))
+    lines.append("wall time, native / raw: %.2f×" % (med(x[0] for x in out["native"]) / med(x[0] for x in out["raw"])))
+    return lines
 
 
 # ---- the run ----------------------------------------------------------------
@@ -390,6 +441,8 @@ def main(argv=None):
     p.add_argument("--duration", type=float, default=1.5, help="seconds per figure")
     p.add_argument("--threads", type=int, default=8)
     p.add_argument("--tasks", type=int, default=64)
+    p.add_argument("--echo", type=int, metavar="N",
+                   help="only the echo: N echoes, each after a raw copy, with their CPU time and page faults")
     p.add_argument("--peers", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.peers:
@@ -405,6 +458,9 @@ def main(argv=None):
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         peers = json.loads(peer_proc.stdout.readline())
+        if args.echo:
+            print("\n".join(echo_costs(go, peer_proc, peers, args.echo)))
+            return 0
         ts = targets(go, peers)
         seq = {t.name: [] for t in ts}
         par = {t.name: [] for t in ts}
@@ -473,8 +529,11 @@ def main(argv=None):
         add_p50 = med([v[1] for v in called_back[codec]])
         lines.append("a call with one callback (Jobs.Once), native %s: p50 %.0f µs; Add(40, 2) alternated with it: "
                      "p50 %.0f µs (%.2f×)" % (codec.upper(), cb_p50, add_p50, cb_p50 / add_p50))
-    lines.append("%d-byte echo, native %s: %.1f ms; raw socket copy of the same bytes (sent whole, then sent back): %.1f ms (%.2f×)" % (
-        ECHO_SIZE, "CBOR" if _codec.HAVE_CBOR else "JSON", med(echo) * 1e3, med(raw) * 1e3, med(echo) / med(raw)))
+    echo_s, raw_s = med([e[0] for e in echo]), med([r[0] for r in raw])
+    lines.append("%d-byte echo, native %s: %.1f ms (client CPU %.1f ms); raw socket copy of the same bytes (sent whole, "
+                 "then sent back): %.1f ms (client CPU %.1f ms) (%.2f×)" % (
+                     ECHO_SIZE, "CBOR" if _codec.HAVE_CBOR else "JSON", echo_s * 1e3, med([e[1] for e in echo]) * 1e3,
+                     raw_s * 1e3, med([r[1] for r in raw]) * 1e3, echo_s / raw_s))
     print("\n".join(lines))
     return 0
 

@@ -48,12 +48,20 @@ func (c *cborCodec) Name() string { return "cbor" }
 func (c *cborCodec) Append(buf *bytes.Buffer, v any) error { return c.enc.MarshalToBuffer(v, buf) }
 
 func (c *cborCodec) AppendArray(buf *bytes.Buffer, vals []any) error {
-	growForBytes(buf, vals)
+	last, large := lastLargeBytes(vals) // large.go
+	head := vals
+	if large {
+		head = vals[:len(vals)-1]
+	}
+	growForBytes(buf, head)
 	buf.Write(appendCBORHead(buf.AvailableBuffer(), 4, uint64(len(vals))))
-	for _, v := range vals {
+	for _, v := range head {
 		if err := c.enc.MarshalToBuffer(v, buf); err != nil {
 			return err
 		}
+	}
+	if large {
+		appendLargeBytes(buf, last)
 	}
 	return nil
 }
@@ -160,12 +168,20 @@ func (c *cborCodec) skip(a *Array) {
 }
 
 func (c *cborCodec) AppendValues(buf *bytes.Buffer, vals []reflect.Value) error {
-	growForValues(buf, vals)
+	last, large := lastLargeValue(vals) // large.go
+	head := vals
+	if large {
+		head = vals[:len(vals)-1]
+	}
+	growForValues(buf, head)
 	buf.Write(appendCBORHead(buf.AvailableBuffer(), 4, uint64(len(vals))))
-	for _, v := range vals {
+	for _, v := range head {
 		if err := c.enc.MarshalToBuffer(v.Interface(), buf); err != nil {
 			return err
 		}
+	}
+	if large {
+		appendLargeBytes(buf, last)
 	}
 	return nil
 }

@@ -37,11 +37,14 @@ func (q *queue) push(b []byte) {
 }
 
 // release gives the chunks back to the pool and empties the queue,
-// keeping its slice of chunks for reuse.
+// keeping its slice of chunks for reuse. Frames queued by reference
+// (shared.go), whose capacity is not a chunk's, go back to no pool.
 func (q *queue) release() {
 	for i, c := range q.chunks {
-		*c = (*c)[:0]
-		chunkPool.Put(c)
+		if cap(*c) == chunkSize {
+			*c = (*c)[:0]
+			chunkPool.Put(c)
+		}
 		q.chunks[i] = nil
 	}
 	q.chunks, q.n = q.chunks[:0], 0

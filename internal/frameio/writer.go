@@ -100,11 +100,12 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint
 	if w.zip > 0 && len(frame)-wire.HeaderSize >= w.zip {
 		return w.writeCompressed(ctx, frame, solo, wait)
 	}
-	return w.put(ctx, frame, solo, wait)
+	return w.put(ctx, frame, solo, wait, false)
 }
 
-// put is write, for frames as they go on the wire.
-func (w *Writer) put(ctx context.Context, frame []byte, solo, wait bool) (uint64, error) {
+// put is write, for frames as they go on the wire; shared says the
+// queue may hold frame itself rather than a copy (shared.go).
+func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool) (uint64, error) {
 	w.mu.Lock()
 	if wait && w.highWater > 0 {
 		if err := w.waitLocked(ctx, w.highWater); err != nil {
@@ -141,7 +142,11 @@ func (w *Writer) put(ctx context.Context, frame []byte, solo, wait bool) (uint64
 		w.checkDone()
 		return seq, nil
 	}
-	w.q.push(frame)
+	if shared && len(frame) > chunkSize {
+		w.q.pushShared(frame)
+	} else {
+		w.q.push(frame)
+	}
 	w.queued.Store(int64(w.q.n))
 	w.account(int64(len(frame)))
 	w.startLoopLocked()

@@ -72,6 +72,43 @@ JSON = Codec("json", _json_encode, _json_decode, False, _json_encode_item)
 _BIG = 64 << 10
 
 
+class BytesReply:
+    """A CBOR reply body [byte string] that the reader split while reading
+    it (_session): value is the string, read straight into its own bytes
+    object; len is the whole body's size."""
+
+    __slots__ = ("value", "size")
+
+    def __init__(self, value, size):
+        self.value = value
+        self.size = size
+
+    def __len__(self):
+        return self.size
+
+
+# The most bytes bytes_reply_head reads: an array head, then a byte
+# string's head with an 8-byte length.
+BYTES_REPLY_HEAD = 10
+
+
+def bytes_reply_head(b, pos, size):
+    """The size of the heads of a CBOR body of size bytes at b[pos:] that
+    is an array of one byte string running to the body's end; 0 for any
+    other body. b must hold min(size, BYTES_REPLY_HEAD) bytes at pos."""
+    if size < BYTES_REPLY_HEAD or b[pos] != 0x81 or b[pos + 1] >> 5 != 2:
+        return 0
+    info = b[pos + 1] & 31
+    if info < 24:
+        n, heads = info, 2
+    elif info <= 27:
+        w = 1 << (info - 24)
+        n, heads = int.from_bytes(b[pos + 2:pos + 2 + w], "big"), 2 + w
+    else:
+        return 0  # an indefinite length, or malformed: cbor2 reads it
+    return heads if heads + n == size else 0
+
+
 def _cbor_head(major, n):
     """The head of a CBOR item of major type major and argument n."""
     if n < 24:
@@ -183,6 +220,8 @@ if _cbor2 is not None:
                 v = info if info < 24 else int.from_bytes(body[2:], "big")
                 return [v if ib < 0x20 else -1 - v]
         if len(body) >= _BIG:
+            if type(body) is BytesReply:
+                return [body.value]
             out = _cbor_split_bytes(body)
             if out is not None:
                 return out

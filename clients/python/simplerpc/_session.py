@@ -36,6 +36,7 @@ waiter _Call of its own (sender), woken with the stream's.
 """
 
 import collections
+import io
 import secrets
 import select
 import socket
@@ -43,7 +44,7 @@ import struct
 import threading
 import time
 
-from . import _callbacks, _wire
+from . import _callbacks, _codec, _wire
 from ._callbacks import callback_name
 from .errors import (CanceledError, ConnectionLostError, DeadlineExceededError, InternalError, InvalidArgumentError, NotRun,
                      NotSent, new_error)
@@ -548,21 +549,7 @@ class Session:
             if conn.start == conn.end:
                 conn.start = conn.end = 0
         else:
-            body = bytearray(size)
-            have = conn.end - start
-            body[:have] = buf[start:conn.end]
-            conn.start = conn.end = 0
-            view = memoryview(body)
-            conn.read_timeout(KEEPALIVE_INTERVAL + KEEPALIVE_TIMEOUT)
-            while have < size:
-                try:
-                    n = conn.sock.recv_into(view[have:])
-                except (socket.timeout, BlockingIOError):
-                    raise ConnectionError("the server stopped in the middle of a reply") from None
-                if not n:
-                    raise ConnectionError("the server closed the connection")
-                have += n
-            conn.last_rx = time.monotonic()
+            body = self._read_body(conn, kind, flags, size)
         conn.frames += 1
         if kind == _wire.REPLY:
             self._deliver(conn, frame_id, flags, body)
@@ -586,6 +573,49 @@ class Session:
                     c.done = True
                     _wake(c)
         conn.mid = False
+
+    def _read_body(self, conn, kind, flags, size):
+        """The body of size bytes of the frame whose header is at
+        conn.buf[conn.start:], not wholly in the buffer: read where it is
+        kept, as bytes. bytes(n) is allocated untouched (calloc) and
+        io.BytesIO lends it to recv_into while it holds the only
+        reference, so the body is neither zeroed first nor copied after.
+        A CBOR reply that is one byte string comes back as a BytesReply of
+        the string alone, read the same way."""
+        timeout = KEEPALIVE_INTERVAL + KEEPALIVE_TIMEOUT
+        skip = 0
+        # (Filling the buffer cannot bring the whole of a body larger than
+        # the buffer.)
+        if kind == _wire.REPLY and not flags and self._codec == "cbor" and size > len(conn.buf):
+            if conn.end - conn.start < _wire.HEADER_SIZE + _codec.BYTES_REPLY_HEAD:
+                try:
+                    self._fill(conn, _wire.HEADER_SIZE + _codec.BYTES_REPLY_HEAD, timeout)
+                except (socket.timeout, BlockingIOError):
+                    raise ConnectionError("the server stopped in the middle of a reply") from None
+            skip = _codec.bytes_reply_head(conn.buf, conn.start + _wire.HEADER_SIZE, size)
+        start = conn.start + _wire.HEADER_SIZE + skip
+        have = conn.end - start
+        bio = io.BytesIO(bytes(size - skip))
+        view = bio.getbuffer()
+        try:
+            if have:
+                with memoryview(conn.buf) as buffered:
+                    view[:have] = buffered[start:conn.end]
+            conn.start = conn.end = 0
+            conn.read_timeout(timeout)
+            while have < len(view):
+                try:
+                    n = conn.sock.recv_into(view[have:])
+                except (socket.timeout, BlockingIOError):
+                    raise ConnectionError("the server stopped in the middle of a reply") from None
+                if not n:
+                    raise ConnectionError("the server closed the connection")
+                have += n
+        finally:
+            view.release()
+        conn.last_rx = time.monotonic()
+        body = bio.getvalue()
+        return _codec.BytesReply(body, size) if skip else body
 
     def _fill(self, conn, need, timeout):
         """Read until conn.buf holds need unparsed bytes."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import inspect
+import io
 import secrets
 import sys
 import time
@@ -78,6 +79,7 @@ class _Proto(asyncio.Protocol):
         self.streams = False  # the welcome granted streams
         self.callbacks = False  # the welcome granted callbacks
         self.error = None  # the protocol violation the connection was given up for
+        self.big = None  # a _BigBody: a large frame's body being read into its own bytes
 
     def connection_made(self, transport):
         self.transport = transport
@@ -85,6 +87,10 @@ class _Proto(asyncio.Protocol):
     def data_received(self, data):
         self.last_rx = time.monotonic()
         self.ping_at = None
+        if self.big is not None:
+            data = self._fill_big(data)
+            if data is None:
+                return
         buf = self.buf
         buf += data
         if not self.welcome.done():
@@ -107,6 +113,8 @@ class _Proto(asyncio.Protocol):
                 size, kind, flags, frame_id = _wire.parse_header(buf, pos, limit, self.streams, self.callbacks)
                 end = pos + _wire.HEADER_SIZE + size
                 if end > n:
+                    if size > _BIG_BODY and self._start_big(buf, pos, n, size, kind, flags, frame_id):
+                        pos = n
                     break
                 body = bytes(buf[pos + _wire.HEADER_SIZE:end])
                 pos = end
@@ -119,8 +127,49 @@ class _Proto(asyncio.Protocol):
         if pos:
             del buf[:pos]
 
+    def _start_big(self, buf, pos, n, size, kind, flags, frame_id):
+        """Start reading the body of the frame at buf[pos:], size bytes of
+        which buf holds only part, into a bytes object of its own (as the
+        threaded client does, _session.Session._read_body): a CBOR reply
+        of one byte string into the string's own. Report whether it
+        started; not yet when the heads of such a reply are still to
+        come."""
+        start = pos + _wire.HEADER_SIZE
+        skip = 0
+        if kind == _wire.REPLY and not flags and self.s.codec.name == "cbor":
+            if n - start < _codec.BYTES_REPLY_HEAD:
+                return False
+            skip = _codec.bytes_reply_head(buf, start, size)
+        big = _BigBody(size, skip, kind, flags, frame_id)
+        with memoryview(buf) as have:
+            big.add(have[start:n])
+        self.big = big
+        return True
+
+    def _fill_big(self, data):
+        """Add data to the large body being read; once it is whole, hand
+        the frame to the session. Return what of data follows the body,
+        or None when nothing does."""
+        big = self.big
+        data = memoryview(data)
+        k = big.add(data)
+        if big.have < big.need:
+            return None
+        self.big = None
+        self.frames += 1
+        try:
+            self.s._frame(self, big.kind, big.flags, big.frame_id, big.body())
+        except _wire.ProtocolError as e:
+            self.error = str(e)
+            self.transport.abort()
+            return None
+        return data[k:] if k < len(data) else None
+
     def connection_lost(self, exc):
         self.dead = True
+        if self.big is not None:
+            self.big.view.release()
+            self.big = None
         if not self.welcome.done():
             self.welcome.set_exception(ConnectionError("the server closed the connection during the handshake"))
         self.s._lost(self)
@@ -128,6 +177,46 @@ class _Proto(asyncio.Protocol):
     def write(self, data):
         if not self.dead:
             self.transport.write(data)
+
+
+# A body larger than this, not yet whole, is read into its own bytes.
+_BIG_BODY = 256 << 10
+
+
+class _BigBody:
+    """A large frame body being read into a bytes object of its own:
+    bytes(n) is allocated untouched and io.BytesIO lends it while it holds
+    the only reference, so getvalue() returns it without a copy. skip is
+    the size of the heads of a CBOR reply of one byte string, which are
+    not kept."""
+
+    __slots__ = ("size", "skip", "kind", "flags", "frame_id", "bio", "view", "have", "need", "seen")
+
+    def __init__(self, size, skip, kind, flags, frame_id):
+        self.size, self.skip, self.kind, self.flags, self.frame_id = size, skip, kind, flags, frame_id
+        self.need = size - skip
+        self.bio = io.BytesIO(bytes(self.need))
+        self.view = self.bio.getbuffer()
+        self.have = 0
+        self.seen = 0  # of the heads skipped
+
+    def add(self, data):
+        """Take what data holds of the body (after any heads still to
+        skip); return how much of data that was."""
+        k = 0
+        if self.seen < self.skip:
+            k = min(self.skip - self.seen, len(data))
+            self.seen += k
+        m = min(self.need - self.have, len(data) - k)
+        self.view[self.have:self.have + m] = data[k:k + m]
+        self.have += m
+        return k + m
+
+    def body(self):
+        """The body read: bytes, or a BytesReply of the one byte string."""
+        self.view.release()
+        value = self.bio.getvalue()
+        return _codec.BytesReply(value, self.size) if self.skip else value
 
 
 class _Expired(Exception):
