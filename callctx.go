@@ -2,7 +2,6 @@ package simplerpc
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -22,10 +21,13 @@ type callCtx struct {
 	call     serverCall
 
 	// live is the context that does the canceling once made; it is
-	// made once, under mu, and never changes.
+	// set once, from nil, and never changes. canceled is set by cancel.
+	// Neither takes a lock: cancel sets canceled, then cancels live if
+	// there is one; make stores live, then cancels it if canceled is
+	// set. Whichever of the two comes second sees the other's write, so
+	// a live context made as the call is canceled ends too.
 	live     atomic.Pointer[liveCtx]
-	canceled atomic.Bool // canceled by cancel; set under mu
-	mu       sync.Mutex  // serializes making live with cancel
+	canceled atomic.Bool
 }
 
 // liveCtx is a callCtx's own cancelable context, made when needed.
@@ -51,13 +53,10 @@ func newCallCtx(parent context.Context, timeout time.Duration, md Metadata) *cal
 	return c
 }
 
-// make returns c's live context, making it the first time.
+// make returns c's live context, making it the first time. Two callers
+// at once may each make one: the one stored first is kept, the other
+// released.
 func (c *callCtx) make() *liveCtx {
-	if l := c.live.Load(); l != nil {
-		return l
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if l := c.live.Load(); l != nil {
 		return l
 	}
@@ -67,20 +66,20 @@ func (c *callCtx) make() *liveCtx {
 	} else {
 		l.ctx, l.cancel = context.WithDeadline(c.parent, c.deadline)
 	}
+	if !c.live.CompareAndSwap(nil, l) {
+		l.cancel()
+		return c.live.Load()
+	}
 	if c.canceled.Load() {
 		l.cancel()
 	}
-	c.live.Store(l)
 	return l
 }
 
 // cancel cancels c; it is the call's context.CancelFunc.
 func (c *callCtx) cancel() {
-	c.mu.Lock()
 	c.canceled.Store(true)
-	l := c.live.Load()
-	c.mu.Unlock()
-	if l != nil {
+	if l := c.live.Load(); l != nil {
 		l.cancel()
 	}
 }
@@ -142,8 +141,11 @@ func (c *callCtx) Value(key any) any {
 func (c *callCtx) String() string { return "simplerpc call context" }
 
 // interceptedContext returns the context of a call that interceptors
-// see, from parent, and registers its cancel function as the call's:
-// the callContext of such calls.
+// see, from parent, and registers it as the call's in the cancel table:
+// the callContext of such calls. The cancel table cancels it when the
+// call ends and the table forgets it (the run's settle), so the cancel
+// function returned does nothing — a CancelFunc for the context itself
+// would cost an allocation per call.
 func (sc *serverConn) interceptedContext(parent context.Context, id uint64, timeout time.Duration, kv []string, size int) (context.Context, context.CancelFunc) {
 	var md Metadata
 	if len(kv) > 0 {
@@ -151,7 +153,10 @@ func (sc *serverConn) interceptedContext(parent context.Context, id uint64, time
 	}
 	c := newCallCtx(parent, timeout, md)
 	c.call.info.RequestSize = size
-	cancel := c.cancel
-	sc.cancels.add(id, cancel)
-	return c, cancel
+	sc.cancels.addCall(id, c)
+	return c, endedByCancelTable
 }
+
+// endedByCancelTable is the cancel function of a call context held in a
+// cancel table, which cancels it as it removes it.
+func endedByCancelTable() {}

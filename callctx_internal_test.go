@@ -164,3 +164,51 @@ func TestInterceptNestedCall(t *testing.T) {
 		t.Errorf("interceptors saw %q", methods)
 	}
 }
+
+// A cancel table holds a call context as itself: a cancel frame for its
+// id cancels it, and so does forgetting it when the call ends; a plain
+// cancel function is called by a cancel frame and left to its owner
+// when forgotten.
+func TestCancelSetCallContext(t *testing.T) {
+	cs := newCancelSet()
+	ended := newCallCtx(context.Background(), 0, nil)
+	done := ended.Done()
+	cs.addCall(1, ended)
+	if ended.Err() != nil {
+		t.Fatal("a call context ended when its table took it")
+	}
+	cs.remove(1)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done of a call context its table forgot did not close")
+	}
+	if !errors.Is(ended.Err(), context.Canceled) {
+		t.Errorf("Err of a call context its table forgot = %v, want Canceled", ended.Err())
+	}
+
+	framed := newCallCtx(context.Background(), 0, nil)
+	cs.addCall(2, framed)
+	cs.cancel(2)
+	if !errors.Is(framed.Err(), context.Canceled) {
+		t.Errorf("Err of a call context canceled by id = %v, want Canceled", framed.Err())
+	}
+	cs.remove(2)
+	cs.cancel(2) // forgotten: nothing to cancel
+
+	called := 0
+	cs.add(3, func() { called++ })
+	cs.cancel(3)
+	cs.remove(3)
+	if called != 1 {
+		t.Errorf("a plain cancel function was called %d times by a cancel and a remove, want 1", called)
+	}
+	if !cs.claim(4) || cs.claim(4) {
+		t.Error("claim took an id twice")
+	}
+	cs.cancel(4) // claimed, no cancel yet
+	cs.remove(4)
+	if len(cs.m) != 0 {
+		t.Errorf("the table keeps %d entries after every call ended", len(cs.m))
+	}
+}

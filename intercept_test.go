@@ -192,3 +192,37 @@ func TestInterceptorsAppliedOnce(t *testing.T) {
 		t.Errorf("interceptors applied %d times on the server, %d on the client; want once each", server.Load(), client.Load())
 	}
 }
+
+// The context an interceptor sees ends when its call does, whether or
+// not anyone asked for Done during the call.
+func TestInterceptorContextEndsWithTheCall(t *testing.T) {
+	kept := make(chan context.Context, 2)
+	keep := func(next simplerpc.Invoker) simplerpc.Invoker {
+		return func(ctx context.Context, info *simplerpc.CallInfo) error {
+			if info.Method == "Calc.Sum" {
+				_ = ctx.Done() // this one's made live during the call
+			}
+			kept <- ctx
+			return next(ctx, info)
+		}
+	}
+	ts := startServer(t, simplerpc.WithInterceptor(keep))
+	c := dial(t, ts.addr)
+	for _, call := range []struct {
+		method string
+		args   []any
+	}{{"Calc.Add", []any{1, 2}}, {"Calc.Sum", []any{1, 2, 3}}} {
+		if err := c.Call(context.Background(), call.method, call.args); err != nil {
+			t.Fatalf("%s: %v", call.method, err)
+		}
+		ctx := <-kept
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the interceptor's context did not end with its call", call.method)
+		}
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			t.Errorf("%s: Err after the call = %v, want Canceled", call.method, ctx.Err())
+		}
+	}
+}

@@ -390,18 +390,34 @@ func (sess *session) ack(id uint64) {
 // cancelSet holds the cancel functions of running calls by id, so a cancel
 // frame can reach them: per connection, or per session across them. On a
 // connection without a session it also holds the ids of every call
-// running (with a nil cancel for those that take no context), so that a
+// running (with no cancel for those that take no context), so that a
 // second call under a running one's id is refused.
 type cancelSet struct {
 	mu sync.Mutex
-	m  map[uint64]context.CancelFunc
+	m  map[uint64]cancelEntry
 }
 
-func newCancelSet() *cancelSet { return &cancelSet{m: make(map[uint64]context.CancelFunc)} }
+// cancelEntry is what cancels a running call: its context's CancelFunc,
+// or the call context interceptors see (callctx.go), held as itself so
+// that no CancelFunc is made for it, and canceled when the set forgets
+// it. Both are nil for a call that takes no context.
+type cancelEntry struct {
+	fn   context.CancelFunc
+	call *callCtx
+}
+
+func newCancelSet() *cancelSet { return &cancelSet{m: make(map[uint64]cancelEntry)} }
 
 func (cs *cancelSet) add(id uint64, cancel context.CancelFunc) {
 	cs.mu.Lock()
-	cs.m[id] = cancel
+	cs.m[id] = cancelEntry{fn: cancel}
+	cs.mu.Unlock()
+}
+
+// addCall holds the call context c under id; remove cancels it.
+func (cs *cancelSet) addCall(id uint64, c *callCtx) {
+	cs.mu.Lock()
+	cs.m[id] = cancelEntry{call: c}
 	cs.mu.Unlock()
 }
 
@@ -413,21 +429,29 @@ func (cs *cancelSet) claim(id uint64) bool {
 	if _, ok := cs.m[id]; ok {
 		return false
 	}
-	cs.m[id] = nil
+	cs.m[id] = cancelEntry{}
 	return true
 }
 
+// remove forgets id, canceling the call context held under it, if any.
 func (cs *cancelSet) remove(id uint64) {
 	cs.mu.Lock()
+	e := cs.m[id]
 	delete(cs.m, id)
 	cs.mu.Unlock()
+	if e.call != nil {
+		e.call.cancel()
+	}
 }
 
 func (cs *cancelSet) cancel(id uint64) {
 	cs.mu.Lock()
-	cancel := cs.m[id]
+	e := cs.m[id]
 	cs.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	switch {
+	case e.fn != nil:
+		e.fn()
+	case e.call != nil:
+		e.call.cancel()
 	}
 }

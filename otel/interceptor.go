@@ -174,13 +174,13 @@ func (t *telemetry) client(next simplerpc.Invoker) simplerpc.Invoker {
 		a.active.Add(-1)
 		t.record(ctx, info, err, a.recordFor(code), start)
 		if span != nil {
-			if span.IsRecording() {
-				end := a.endFor(code)
-				if original != "" {
-					end = append(end[:len(end):len(end)], semconv.RPCMethodOriginal(original))
-				}
-				span.SetAttributes(end...)
+			// The end attributes are built already: no IsRecording first,
+			// which takes the span's lock, as SetAttributes does.
+			end := a.endFor(code)
+			if original != "" {
+				end = append(end[:len(end):len(end)], semconv.RPCMethodOriginal(original))
 			}
+			span.SetAttributes(end...)
 			endSpan(span, err, code != 0)
 		}
 		return err
