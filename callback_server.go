@@ -375,7 +375,7 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 			if ctx.Err() != nil {
 				return contextError(name, ctx.Err())
 			}
-			return &Error{Code: CodeConnectionLost, Method: name, Message: "connection failed before the callback was sent: " + err.Error(), cause: err}
+			return withCause(&Error{Code: CodeConnectionLost, Method: name, Message: "connection failed before the callback was sent: " + err.Error()}, err)
 		}
 	}
 	select {
