@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
-	"github.com/simplerpc/simplerpc/internal/jsonrpc"
 	"github.com/simplerpc/simplerpc/internal/rpcerr"
 )
 
@@ -136,7 +135,3 @@ func matchRegistered(err error) (name string, detail any, rpcCode int) {
 
 // withCause sets e's local cause, the error Unwrap returns, and returns e.
 func withCause(e *Error, cause error) *Error { return rpcerr.WithCause(e, cause) }
-
-// rpcErrorOf converts a call's *Error, with the registered error value
-// detail (or nil), into its JSON-RPC error object.
-func rpcErrorOf(e *Error, detail any) *jsonrpc.Error { return rpcerr.JSONRPCError(e, detail) }
