@@ -74,6 +74,9 @@ type callbacksKey struct{}
 // run, by call id, and the room left for invocations. A connection's
 // lives from its first call with callbacks to the connection's end
 // (closeCallbacks); a session's, as long as the session.
+//
+// Locks: mu guards calls and closed, and is a leaf, taken alone; sc,
+// sess, codec and slots are set when the table is made.
 type callbackTable struct {
 	sc    *serverConn   // the connection, for a table without a session
 	sess  *session      // the session, for one with: invocations go to its connection of the moment
@@ -86,6 +89,10 @@ type callbackTable struct {
 }
 
 // callCallbacks is one running call's callbacks.
+//
+// Locks: mu guards next, low, waiting and ended, and is a leaf, taken
+// alone: an invocation is written to the connection after it is
+// released. The rest is set when the call starts.
 type callCallbacks struct {
 	table  *callbackTable // nil when the client takes no callbacks
 	id     uint64
