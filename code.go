@@ -10,36 +10,37 @@ import "github.com/simplerpc/simplerpc/internal/rpcerr"
 // value that is none of the codes below; ParseCode is its inverse.
 type Code = rpcerr.Code
 
-// The codes. The zero Code is not a valid code.
+// The codes. The zero Code is not a valid code. (They are internal/rpcerr's,
+// spelled out here for the documentation; a test checks they agree.)
 const (
 	// CodeApplication: the method ran and returned an error.
-	CodeApplication Code = rpcerr.CodeApplication
+	CodeApplication Code = 1
 	// CodeNotFound: no such service or method.
-	CodeNotFound Code = rpcerr.CodeNotFound
+	CodeNotFound Code = 2
 	// CodeInvalidArgument: the arguments do not decode into the method's
 	// parameters, or their number is wrong.
-	CodeInvalidArgument Code = rpcerr.CodeInvalidArgument
+	CodeInvalidArgument Code = 3
 	// CodeInternal: the method panicked; the message holds the panic value.
-	CodeInternal Code = rpcerr.CodeInternal
+	CodeInternal Code = 4
 	// CodeUnavailable: the call was not executed (server busy, shutting
 	// down, or the connection failed before the call was sent). It is always
 	// safe to retry.
-	CodeUnavailable Code = rpcerr.CodeUnavailable
+	CodeUnavailable Code = 5
 	// CodeConnectionLost: the connection dropped while the call was in
 	// flight; it may or may not have run.
-	CodeConnectionLost Code = rpcerr.CodeConnectionLost
+	CodeConnectionLost Code = 6
 	// CodeCanceled: the caller canceled the call. errors.Is(err,
 	// context.Canceled) holds.
-	CodeCanceled Code = rpcerr.CodeCanceled
+	CodeCanceled Code = 7
 	// CodeDeadlineExceeded: the caller's deadline passed. errors.Is(err,
 	// context.DeadlineExceeded) holds.
-	CodeDeadlineExceeded Code = rpcerr.CodeDeadlineExceeded
+	CodeDeadlineExceeded Code = 8
 	// CodeResourceExhausted: a message exceeded the size limit.
-	CodeResourceExhausted Code = rpcerr.CodeResourceExhausted
+	CodeResourceExhausted Code = 9
 	// CodeUnauthenticated: the caller did not prove who it is.
-	CodeUnauthenticated Code = rpcerr.CodeUnauthenticated
+	CodeUnauthenticated Code = 10
 	// CodePermissionDenied: the caller may not make this call.
-	CodePermissionDenied Code = rpcerr.CodePermissionDenied
+	CodePermissionDenied Code = 11
 )
 
 // ParseCode returns the Code whose String is name.
