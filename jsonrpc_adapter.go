@@ -162,8 +162,8 @@ func (m *rpcMethod) OpenArgs(args []byte) (codec.Array, *rpcerr.Error) {
 	return (*method)(m).openArgs(codec.JSON, args)
 }
 
-func (m *rpcMethod) DecodeArgs(arr *codec.Array) ([]reflect.Value, *rpcerr.Error) {
-	return (*method)(m).decodeArray(arr)
+func (m *rpcMethod) DecodeArgs(arr codec.Array) ([]reflect.Value, *rpcerr.Error) {
+	return (*method)(m).decodeArray(&arr)
 }
 
 func (m *rpcMethod) Quick() bool { return m.cost.quick() }

@@ -89,7 +89,7 @@ func (h *Handler) callRPC(ctx context.Context, req *jsonrpc.Request, ch *rpcChar
 		return nil, rpcerr.Errorf(rpcerr.CodeUnavailable, name, "server busy: memory budget exhausted; call not run"), nil
 	}
 	defer ch.give(cost)
-	vals, e := m.DecodeArgs(&arr)
+	vals, e := m.DecodeArgs(arr)
 	if e != nil {
 		return nil, e, nil
 	}

@@ -16,9 +16,8 @@ import (
 // once guards md; the rest is set when the request begins.
 type rpcContext struct {
 	context.Context
-	r     *http.Request
-	mdKey any                   // Config.MetadataKey
-	mdOf  func(http.Header) any // Config.Metadata
+	r *http.Request
+	h *Handler // whose Config says the metadata's key and how to make it
 
 	once sync.Once
 	md   any // the headers as metadata, set once by once
@@ -26,7 +25,7 @@ type rpcContext struct {
 
 // newRPCContext returns the context of r's calls.
 func (h *Handler) newRPCContext(r *http.Request) *rpcContext {
-	return &rpcContext{Context: r.Context(), r: r, mdKey: h.cfg.MetadataKey, mdOf: h.cfg.Metadata}
+	return &rpcContext{Context: r.Context(), r: r, h: h}
 }
 
 // Value answers the client's address and the incoming metadata; any
@@ -35,8 +34,8 @@ func (c *rpcContext) Value(key any) any {
 	if _, ok := key.(peerKey); ok {
 		return c.r.RemoteAddr
 	}
-	if key == c.mdKey && c.mdOf != nil {
-		c.once.Do(func() { c.md = c.mdOf(c.r.Header) })
+	if key == c.h.cfg.MetadataKey && c.h.cfg.Metadata != nil {
+		c.once.Do(func() { c.md = c.h.cfg.Metadata(c.r.Header) })
 		return c.md // nil for no headers, as a context without metadata answers
 	}
 	return c.Context.Value(key)

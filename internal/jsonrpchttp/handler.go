@@ -62,7 +62,9 @@ type Method interface {
 	// array's Cost estimates what decoding it takes.
 	OpenArgs(args []byte) (codec.Array, *rpcerr.Error)
 	// DecodeArgs decodes the opened array into the method's arguments.
-	DecodeArgs(arr *codec.Array) ([]reflect.Value, *rpcerr.Error)
+	// It takes the array by value: a pointer passed through the
+	// interface would move the caller's array to the heap.
+	DecodeArgs(arr codec.Array) ([]reflect.Value, *rpcerr.Error)
 	// Quick reports whether the method's calls are quick to run, by the
 	// sample of them timed.
 	Quick() bool

@@ -54,7 +54,7 @@ func (addMethod) OpenArgs(b []byte) (codec.Array, *rpcerr.Error) {
 	}
 	return arr, nil
 }
-func (addMethod) DecodeArgs(arr *codec.Array) ([]reflect.Value, *rpcerr.Error) {
+func (addMethod) DecodeArgs(arr codec.Array) ([]reflect.Value, *rpcerr.Error) {
 	var a, b int
 	if arr.Len() != 2 || arr.Next(&a) != nil || arr.Next(&b) != nil {
 		return nil, rpcerr.Errorf(rpcerr.CodeInvalidArgument, "add", "want two ints")
