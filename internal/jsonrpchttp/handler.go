@@ -98,6 +98,7 @@ type Gate interface {
 
 // Config is what a server lends its Handler, by name, once.
 type Config struct {
+	// Dispatcher finds, admits and runs the calls.
 	Dispatcher Dispatcher
 	// Budget is the memory budget bodies, calls and responses are
 	// charged to; Evict ends the session detached the longest when it
