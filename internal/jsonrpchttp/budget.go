@@ -35,11 +35,10 @@ const SmallBody = 64 << 10
 // request gives everything back at once when it ends.
 //
 // It has no lock: held is an atomic, and so are the budget's counters;
-// b and evict are set when the request begins.
+// h is set when the request begins.
 type rpcCharge struct {
-	b     Budget
-	evict func(why string) bool // ends the session detached the longest (Config.Evict)
-	held  atomic.Int64          // bytes taken from b and not yet given back
+	h    *Handler     // whose budget it is charged to, and whose Config.Evict ends the session detached the longest
+	held atomic.Int64 // bytes taken from the budget and not yet given back
 }
 
 // rpcEvictTries bounds the detached sessions one reservation may evict.
@@ -62,7 +61,7 @@ func (c *rpcCharge) tryTake(n int64, bulk bool) bool {
 			c.held.Add(n)
 			return true
 		}
-		if tries >= rpcEvictTries || c.evict == nil || !c.evict("the memory budget is spent") {
+		if evict := c.h.cfg.Evict; tries >= rpcEvictTries || evict == nil || !evict("the memory budget is spent") {
 			if !bulk && c.held.Load()+n <= rpcFloor {
 				c.take(n)
 				return true
@@ -75,24 +74,24 @@ func (c *rpcCharge) tryTake(n int64, bulk bool) bool {
 // fits reserves n bytes of the budget if they fit under the rule for
 // their kind.
 func (c *rpcCharge) fits(n int64, bulk bool) bool {
-	if bulk && c.b.InUse()+n > c.b.Limit()/8*BulkShare {
+	if bulk && c.h.budget.InUse()+n > c.h.budget.Limit()/8*BulkShare {
 		return false
 	}
-	return c.b.TryTake(n)
+	return c.h.budget.TryTake(n)
 }
 
 // take reserves n bytes already held in memory (a response built),
 // whether or not they fit.
 func (c *rpcCharge) take(n int64) {
-	c.b.Take(n)
+	c.h.budget.Take(n)
 	c.held.Add(n)
 }
 
 // give returns n bytes the request no longer holds.
 func (c *rpcCharge) give(n int64) {
 	c.held.Add(-n)
-	c.b.Give(n)
+	c.h.budget.Give(n)
 }
 
 // release returns everything the request holds.
-func (c *rpcCharge) release() { c.b.Give(c.held.Swap(0)) }
+func (c *rpcCharge) release() { c.h.budget.Give(c.held.Swap(0)) }

@@ -209,7 +209,7 @@ func TestHandlerLimits(t *testing.T) {
 	if f.peak.Load() > f.limit {
 		t.Errorf("the budget reached %d, over its %d", f.peak.Load(), f.limit)
 	}
-	ch := &rpcCharge{b: f}
+	ch := &rpcCharge{h: h}
 	body, err := readCharged(strings.NewReader(strings.Repeat("x", 100)), -1, 50, ch)
 	if !errors.Is(err, errBodyTooLarge) || len(body) <= 50 {
 		t.Errorf("readCharged past the limit: %d bytes, %v", len(body), err)

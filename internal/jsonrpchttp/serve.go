@@ -26,7 +26,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// What the request holds of the memory budget, until its response is
 	// written.
-	ch := &rpcCharge{b: h.budget, evict: h.cfg.Evict}
+	ch := &rpcCharge{h: h}
 	defer ch.release()
 	body, ok := h.readRPCBody(w, r, rc, ch)
 	if !ok {
