@@ -15,7 +15,9 @@ const DefaultMemoryBudget = 256 << 20
 const minMemoryBudget = 16 << 20
 
 // memBudget counts the bytes a server holds for its clients against a
-// limit. It is lock-free: a reservation is one atomic add.
+// limit. It is lock-free: a reservation is one atomic add. limit is set
+// by NewServer; used, freed and freedAt are atomics, taken under any
+// lock.
 type memBudget struct {
 	limit int64
 	// used has a cache line of its own: every call writes it, and it must

@@ -75,6 +75,9 @@ type callbacksKey struct{}
 // run, by call id, and the room left for invocations. A connection's
 // lives from its first call with callbacks to the connection's end
 // (closeCallbacks); a session's, as long as the session.
+//
+// Locks: mu guards calls and closed, and is a leaf, taken alone; sc,
+// sess, codec and slots are set when the table is made.
 type callbackTable struct {
 	sc    *serverConn   // the connection, for a table without a session
 	sess  *session      // the session, for one with: invocations go to its connection of the moment
@@ -87,6 +90,10 @@ type callbackTable struct {
 }
 
 // callCallbacks is one running call's callbacks.
+//
+// Locks: mu guards next, low, waiting and ended, and is a leaf, taken
+// alone: an invocation is written to the connection after it is
+// released. The rest is set when the call starts.
 type callCallbacks struct {
 	table  *callbackTable // nil when the client takes no callbacks
 	id     uint64
@@ -386,7 +393,7 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 			if ctx.Err() != nil {
 				return contextError(name, ctx.Err())
 			}
-			return &Error{Code: CodeConnectionLost, Method: name, Message: "connection failed before the callback was sent: " + err.Error(), cause: err}
+			return withCause(&Error{Code: CodeConnectionLost, Method: name, Message: "connection failed before the callback was sent: " + err.Error()}, err)
 		}
 	}
 	select {

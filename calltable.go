@@ -417,7 +417,7 @@ func (t *callTable) moveLocked(from, to *lane, drop bool, frames *bytes.Buffer) 
 // failAll completes calls with an error of the given code.
 func failAll(pcs []*pendingCall, code Code, msg string, cause error) {
 	for _, pc := range pcs {
-		pc.err = &Error{Code: code, Method: pc.method, Message: msg, cause: cause}
+		pc.err = withCause(&Error{Code: code, Method: pc.method, Message: msg}, cause)
 		pc.done <- struct{}{}
 	}
 }

@@ -271,7 +271,7 @@ func TestCallTableSessionLost(t *testing.T) {
 	}
 	tb.answered(false)
 	if e := failure(t, pc); e.Code != CodeConnectionLost || !errors.Is(e, errSessionLost) {
-		t.Fatalf("orphan of a lost session failed with %v (%v)", e.Code, e.cause)
+		t.Fatalf("orphan of a lost session failed with %v (%v)", e.Code, e.Unwrap())
 	}
 	if tb.orphaned() != 0 || tb.pending() != 0 {
 		t.Fatalf("orphans %d, pending %d after the session was lost", tb.orphaned(), tb.pending())
@@ -290,7 +290,7 @@ func TestCallTableCloseFailsOrphans(t *testing.T) {
 	tb.end(broken, io.EOF, false)
 	tb.close()
 	if e := failure(t, orphan); e.Code != CodeConnectionLost || !errors.Is(e, ErrClientClosed) {
-		t.Fatalf("orphan failed with %v (%v)", e.Code, e.cause)
+		t.Fatalf("orphan failed with %v (%v)", e.Code, e.Unwrap())
 	}
 	tb.end(open, ErrClientClosed, false)
 	if e := failure(t, live); e.Code != CodeConnectionLost {

@@ -123,7 +123,7 @@ func (c *Client) follow(ctx context.Context, r Resolver, name string) error {
 	case <-first:
 		return nil
 	case <-ctx.Done():
-		return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("no servers found for %s: %v", c.target, ctx.Err()), cause: ctx.Err()}
+		return withCause(&Error{Code: CodeUnavailable, Message: fmt.Sprintf("no servers found for %s: %v", c.target, ctx.Err())}, ctx.Err())
 	}
 }
 

@@ -1,12 +1,17 @@
 package simplerpc
 
-import "fmt"
+import "github.com/simplerpc/simplerpc/internal/rpcerr"
 
 // Code classifies an Error. The numeric values are part of the wire
 // protocol (PROTOCOL.md) and never change.
-type Code uint8
+//
+// String returns the code's name in snake case, as used on the wire by
+// JSON-RPC and by the command-line tool ("not_found"), or "code(N)" for a
+// value that is none of the codes below; ParseCode is its inverse.
+type Code = rpcerr.Code
 
-// The codes. The zero Code is not a valid code.
+// The codes. The zero Code is not a valid code. (They are internal/rpcerr's,
+// spelled out here for the documentation; a test checks they agree.)
 const (
 	// CodeApplication: the method ran and returned an error.
 	CodeApplication Code = 1
@@ -38,35 +43,13 @@ const (
 	CodePermissionDenied Code = 11
 )
 
-var codeNames = [...]string{
-	CodeApplication:       "application",
-	CodeNotFound:          "not_found",
-	CodeInvalidArgument:   "invalid_argument",
-	CodeInternal:          "internal",
-	CodeUnavailable:       "unavailable",
-	CodeConnectionLost:    "connection_lost",
-	CodeCanceled:          "canceled",
-	CodeDeadlineExceeded:  "deadline_exceeded",
-	CodeResourceExhausted: "resource_exhausted",
-	CodeUnauthenticated:   "unauthenticated",
-	CodePermissionDenied:  "permission_denied",
-}
-
-// String returns the code's name in snake case, as used on the wire by
-// JSON-RPC and by the command-line tool ("not_found").
-func (c Code) String() string {
-	if int(c) < len(codeNames) && codeNames[c] != "" {
-		return codeNames[c]
-	}
-	return fmt.Sprintf("code(%d)", uint8(c))
-}
-
 // ParseCode returns the Code whose String is name.
-func ParseCode(name string) (Code, bool) {
-	for c, n := range codeNames {
-		if n != "" && n == name {
-			return Code(c), true
-		}
-	}
-	return 0, false
-}
+func ParseCode(name string) (Code, bool) { return rpcerr.ParseCode(name) }
+
+// JSONRPCCode returns the JSON-RPC 2.0 error code that stands for c in
+// the error objects of JSON-RPC replies: -32601 not_found, -32602
+// invalid_argument, -32603 internal, -32000 application, -32001
+// unavailable, -32002 resource_exhausted, -32003 canceled, -32004
+// deadline_exceeded, -32005 unauthenticated, -32006 permission_denied,
+// -32007 connection_lost. Any other value maps to -32000.
+func JSONRPCCode(c Code) int { return rpcerr.JSONRPCCode(c) }

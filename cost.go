@@ -22,7 +22,8 @@ const costSampleEvery = 8
 // sampled run times, 0 until the first sample. One slow sample makes the
 // method slow at once (an eighth of a long run outweighs the threshold);
 // it becomes quick again only after a run of quick samples. A sample
-// counts for at most maxCostSample.
+// counts for at most maxCostSample. It is one atomic, written by the
+// goroutines that time calls, read by schedulers.
 type runCost struct{ ns atomic.Int64 }
 
 // maxCostSample is the most one sampled call counts for. A run time is
@@ -57,7 +58,8 @@ func (c *runCost) quick() bool {
 // replySize follows how large a method's replies are, so that the server
 // can reserve memory for a call before it runs: the largest reply seen
 // lately. A larger reply raises it at once; smaller ones lower it by an
-// eighth of the difference, on sampled calls.
+// eighth of the difference, on sampled calls. n is an atomic; fixed is
+// set at Register.
 type replySize struct {
 	n     atomic.Int64
 	fixed int64 // a bound on every reply, when the result types have a fixed size (fixedReply); else 0

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/simplerpc/simplerpc/internal/jsonrpchttp"
 )
 
 // TestLargeBodiesTakeTurnsToParse checks the gate on parsing JSON-RPC
@@ -20,8 +22,8 @@ func TestLargeBodiesTakeTurnsToParse(t *testing.T) {
 		}
 	}
 	large := rpcBatchOf(100, "add", "[1,2]")
-	if len(large) <= rpcParseGated {
-		t.Fatalf("the large batch has %d bytes, no more than %d", len(large), rpcParseGated)
+	if len(large) <= jsonrpchttp.ParseGated {
+		t.Fatalf("the large batch has %d bytes, no more than %d", len(large), jsonrpchttp.ParseGated)
 	}
 	answered := make(chan int, 1)
 	go func() {

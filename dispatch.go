@@ -8,7 +8,7 @@ import (
 
 // A dispatcher routes calls to what a server serves, whichever protocol
 // brought them: the native connections (serverconn.go) and JSON-RPC over
-// HTTP (jsonrpc*.go) go through it alike, and introspection
+// HTTP (internal/jsonrpchttp) go through it alike, and introspection
 // (describe.go) reads its table. It holds
 //
 //   - the method table: registration, lookup, each service's method

@@ -118,7 +118,7 @@ func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
 			if ctx.Err() != nil {
 				return nil, contextError("", ctx.Err())
 			}
-			return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("cannot connect to %s: %v", ep.addr, err), cause: err}
+			return nil, withCause(&Error{Code: CodeUnavailable, Message: fmt.Sprintf("cannot connect to %s: %v", ep.addr, err)}, err)
 		}
 		if ep.closed {
 			ep.mu.Unlock()

@@ -1,11 +1,11 @@
 package simplerpc
 
 import (
-	"context"
+	"bytes"
 	"errors"
-	"fmt"
-	"reflect"
-	"sync"
+
+	"github.com/simplerpc/simplerpc/internal/codec"
+	"github.com/simplerpc/simplerpc/internal/rpcerr"
 )
 
 // Error is the error every failed call returns. It carries the failure's
@@ -14,27 +14,26 @@ import (
 // CodeDeadlineExceeded error is context.Canceled or
 // context.DeadlineExceeded, and an error registered with RegisterError or
 // RegisterErrorType on both sides comes back as itself.
-type Error struct {
-	// Code classifies the failure.
-	Code Code
-	// Message describes it: the remote error's text, or the panic value.
-	Message string
-	// Method is the called method, "Service.Method" or a function name.
-	Method string
-	// RemoteType is the Go type of the server-side error or panic value.
-	RemoteType string
-	// Stack is the server-side traceback, when the server sends them
-	// (WithStackTraces).
-	Stack string
-	// Name is the registered name of the server-side error, if it matched
-	// one registered with RegisterError or RegisterErrorType.
-	Name string
-
-	cause error
-	// rpcCode is the JSON-RPC error code the server-side error chose
-	// (JSONRPCCoder, WithJSONRPCCode), or 0 for the mapping of Code.
-	rpcCode int
-}
+//
+// Its fields:
+//
+//	Code       Code   // classifies the failure
+//	Message    string // describes it: the remote error's text, or the panic value
+//	Method     string // the called method, "Service.Method" or a function name
+//	RemoteType string // the Go type of the server-side error or panic value
+//	Stack      string // the server-side traceback, when the server sends them (WithStackTraces)
+//	Name       string // the registered name of the server-side error, if it matched
+//	                  // one registered with RegisterError or RegisterErrorType
+//
+// Its methods:
+//
+//   - Error returns "simplerpc: Method: code: message".
+//   - Unwrap returns the underlying error: the registered server-side error
+//     rebuilt on the client, or the local cause of a client-side failure.
+//   - Is reports whether e matches target: the context errors for
+//     CodeCanceled and CodeDeadlineExceeded, and any *Error with the same
+//     Code and either the same or an empty Message.
+type Error = rpcerr.Error
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
 // Close.
@@ -43,96 +42,9 @@ var ErrServerClosed = errors.New("simplerpc: server closed")
 // ErrClientClosed is returned by calls on a closed Client.
 var ErrClientClosed = errors.New("simplerpc: client closed")
 
-// Error returns "simplerpc: Method: code: message".
-func (e *Error) Error() string {
-	if e.Method == "" {
-		return fmt.Sprintf("simplerpc: %s: %s", e.Code, e.Message)
-	}
-	return fmt.Sprintf("simplerpc: %s: %s: %s", e.Method, e.Code, e.Message)
-}
-
-// Unwrap returns the underlying error: the registered server-side error
-// rebuilt on the client, or the local cause of a client-side failure.
-func (e *Error) Unwrap() error { return e.cause }
-
-// Is reports whether e matches target: the context errors for
-// CodeCanceled and CodeDeadlineExceeded, and any *Error with the same Code
-// and either the same or an empty Message.
-func (e *Error) Is(target error) bool {
-	switch target {
-	case context.Canceled:
-		return e.Code == CodeCanceled
-	case context.DeadlineExceeded:
-		return e.Code == CodeDeadlineExceeded
-	}
-	if t, ok := target.(*Error); ok {
-		return t.Code == e.Code && (t.Message == "" || t.Message == e.Message)
-	}
-	return false
-}
-
-// newError returns an Error with a local cause.
-func newError(code Code, method string, cause error) *Error {
-	return &Error{Code: code, Method: method, Message: cause.Error(), cause: cause}
-}
-
-// errorf returns an Error with a formatted message.
-func errorf(code Code, method, format string, args ...any) *Error {
-	return &Error{Code: code, Method: method, Message: fmt.Sprintf(format, args...)}
-}
-
-// contextError converts a context's error to the matching Error.
-func contextError(method string, err error) *Error {
-	code := CodeCanceled
-	if errors.Is(err, context.DeadlineExceeded) {
-		code = CodeDeadlineExceeded
-	}
-	return newError(code, method, err)
-}
-
-// ---- Error registry --------------------------------------------------------
-
-// errorRegistry maps names to sentinel errors and error types, so errors
-// registered under the same name on server and client survive the wire.
-var errorRegistry struct {
-	sync.RWMutex
-	sentinels []namedError
-	types     []namedType
-	byName    map[string]any // error (sentinel) or reflect.Type
-}
-
-type namedError struct {
-	name string
-	err  error
-	cfg  errorConfig
-}
-
-type namedType struct {
-	name string
-	typ  reflect.Type
-	cfg  errorConfig
-}
-
 // An ErrorOption configures an error registered with RegisterError or
 // RegisterErrorType.
-type ErrorOption interface{ applyError(*errorConfig) }
-
-// errorConfig is what ErrorOptions set for a registered error.
-type errorConfig struct {
-	rpcCode int // WithJSONRPCCode; 0 for the mapping of the error's Code
-}
-
-type errorOptionFunc func(*errorConfig)
-
-func (f errorOptionFunc) applyError(c *errorConfig) { f(c) }
-
-func newErrorConfig(opts []ErrorOption) errorConfig {
-	var c errorConfig
-	for _, o := range opts {
-		o.applyError(&c)
-	}
-	return c
-}
+type ErrorOption = rpcerr.Option
 
 // RegisterError registers a sentinel error under name. When a server-side
 // error wraps the sentinel (errors.Is), the reply names it, and a client
@@ -141,13 +53,7 @@ func newErrorConfig(opts []ErrorOption) errorConfig {
 // both sides. Options apply to the server side (WithJSONRPCCode). It
 // panics if name is empty or taken, or err is nil.
 func RegisterError(name string, err error, opts ...ErrorOption) {
-	if err == nil {
-		panic("simplerpc: RegisterError of nil error")
-	}
-	cfg := newErrorConfig(opts)
-	register(name, err, func() {
-		errorRegistry.sentinels = append(errorRegistry.sentinels, namedError{name, err, cfg})
-	})
+	rpcerr.RegisterError(name, err, opts...)
 }
 
 // RegisterErrorType registers the type of example under name, so that
@@ -158,65 +64,74 @@ func RegisterError(name string, err error, opts ...ErrorOption) {
 // side (WithJSONRPCCode). It panics if name is empty or taken, or example
 // is nil.
 func RegisterErrorType(name string, example error, opts ...ErrorOption) {
-	if example == nil {
-		panic("simplerpc: RegisterErrorType of nil error")
-	}
-	cfg := newErrorConfig(opts)
-	t := reflect.TypeOf(example)
-	register(name, t, func() {
-		errorRegistry.types = append(errorRegistry.types, namedType{name, t, cfg})
-	})
+	rpcerr.RegisterErrorType(name, example, opts...)
 }
 
-// register claims name for v and runs add, which records v in the
-// registry's lists, under the registry's lock; it panics if name is
-// empty or taken.
-func register(name string, v any, add func()) {
-	if name == "" {
-		panic("simplerpc: error registered with an empty name")
-	}
-	errorRegistry.Lock()
-	defer errorRegistry.Unlock()
-	if errorRegistry.byName == nil {
-		errorRegistry.byName = make(map[string]any)
-	}
-	if _, dup := errorRegistry.byName[name]; dup {
-		panic("simplerpc: error name registered twice: " + name)
-	}
-	errorRegistry.byName[name] = v
-	add()
+// A JSONRPCCoder is an error that chooses the code of the JSON-RPC error
+// object it is sent as, in place of the mapping of its Code (JSONRPCCode):
+// a method error with one in its chain (errors.As) is sent with that code,
+// if it is one an application may use (see WithJSONRPCCode); otherwise,
+// or for 0, the mapping holds. It says nothing to native clients, which see the
+// Code. It is the interface:
+//
+//	interface {
+//		error
+//		JSONRPCCode() int
+//	}
+type JSONRPCCoder = rpcerr.JSONRPCCoder
+
+// WithJSONRPCCode gives an error registered with RegisterError or
+// RegisterErrorType its own JSON-RPC error code: a method error that
+// matches it is sent to JSON-RPC clients with code, rather than the
+// -32000 of application errors. The data member is the same.
+//
+// JSON-RPC 2.0 reserves -32768 to -32000 for the specification and the
+// server (docs/jsonrpc.md lists what simplerpc sends there), and some
+// clients treat codes of that range as the server's own (one drops the
+// data member of -32000 to -32099); choose code outside it, or -32602
+// (invalid params) or -32603 (internal error), which the specification
+// defines for what a method may itself find. It panics on any other code
+// in the range.
+func WithJSONRPCCode(code int) ErrorOption { return rpcerr.WithJSONRPCCode(code) }
+
+// ---- The error package's helpers, under the names the root's files use ----
+
+// newError returns an Error with a local cause.
+func newError(code Code, method string, cause error) *Error { return rpcerr.New(code, method, cause) }
+
+// errorf returns an Error with a formatted message.
+func errorf(code Code, method, format string, args ...any) *Error {
+	return rpcerr.Errorf(code, method, format, args...)
 }
 
-// matchRegistered finds the first registered type, then sentinel, in err's
-// chain, and returns its name and options. For a type it also returns the
-// matching value, to be encoded.
-func matchRegistered(err error) (name string, detail any, cfg errorConfig) {
-	errorRegistry.RLock()
-	defer errorRegistry.RUnlock()
-	for _, nt := range errorRegistry.types {
-		p := reflect.New(nt.typ)
-		if errors.As(err, p.Interface()) {
-			return nt.name, p.Elem().Interface(), nt.cfg
-		}
-	}
-	for _, ne := range errorRegistry.sentinels {
-		if errors.Is(err, ne.err) {
-			return ne.name, nil, ne.cfg
-		}
-	}
-	return "", nil, errorConfig{}
+// contextError converts a context's error to the matching Error.
+func contextError(method string, err error) *Error { return rpcerr.FromContext(method, err) }
+
+// appendErrorBody encodes e, with the registered error value detail (or
+// nil), into buf as an error reply's body (rpcerr.AppendBody).
+func appendErrorBody(buf *bytes.Buffer, c codec.Codec, e *Error, detail any) error {
+	return rpcerr.AppendBody(buf, c, e, detail)
 }
 
-// lookupRegistered returns the sentinel registered under name, or a new
-// pointer to a value of the registered type (to decode into), or neither.
-func lookupRegistered(name string) (typ reflect.Type, sentinel error) {
-	errorRegistry.RLock()
-	defer errorRegistry.RUnlock()
-	switch v := errorRegistry.byName[name].(type) {
-	case error:
-		return nil, v
-	case reflect.Type:
-		return v, nil
-	}
-	return nil, nil
+// decodeErrorBody decodes an error reply for a call of method
+// (rpcerr.DecodeBody).
+func decodeErrorBody(c codec.Codec, body []byte, method string) *Error {
+	return rpcerr.DecodeBody(c, body, method)
 }
+
+// remoteError converts an error returned by a method into the Error sent
+// to the caller, with the registered value (if any) to send as detail
+// (rpcerr.Remote).
+func remoteError(method string, err error, stacks bool) (*Error, any) {
+	return rpcerr.Remote(method, err, stacks)
+}
+
+// matchRegistered finds the first registered error type, then sentinel,
+// in err's chain and returns its name and its JSON-RPC code (0 for the
+// mapping of its Code), and for a type the matching value.
+func matchRegistered(err error) (name string, detail any, rpcCode int) {
+	return rpcerr.MatchRegistered(err)
+}
+
+// withCause sets e's local cause, the error Unwrap returns, and returns e.
+func withCause(e *Error, cause error) *Error { return rpcerr.WithCause(e, cause) }

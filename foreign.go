@@ -60,6 +60,10 @@ func looksLikeHTTP(head []byte) bool {
 // httpFront is the http.Server that serves the HTTP connections Serve
 // accepts. The Server owns it: the first HTTP connection starts it, and
 // Shutdown or Close stops it.
+//
+// Locks: mu guards conns and closed, and is a leaf: connections are
+// closed, and handed to srv, after it is released. The Server's mu
+// guards the server's front field, not the front.
 type httpFront struct {
 	srv  *http.Server
 	l    *frontListener

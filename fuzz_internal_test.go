@@ -87,25 +87,6 @@ func FuzzDecodeArgs(f *testing.F) {
 	})
 }
 
-// FuzzErrorReply decodes arbitrary error replies.
-func FuzzErrorReply(f *testing.F) {
-	for _, c := range []codec.Codec{codec.CBOR, codec.JSON} {
-		var buf bytes.Buffer
-		_ = appendErrorBody(&buf, c, &Error{Code: CodeApplication, Message: "m", Method: "S.M", Name: "x"}, nil)
-		f.Add(c.Name() == "json", buf.Bytes())
-	}
-	f.Fuzz(func(t *testing.T, useJSON bool, data []byte) {
-		c := codec.CBOR
-		if useJSON {
-			c = codec.JSON
-		}
-		e := decodeErrorBody(c, data, "S.M")
-		if e == nil || e.Code == 0 || int(e.Code) >= len(codeNames) {
-			t.Fatalf("decoded %+v", e)
-		}
-	})
-}
-
 // FuzzServerConn sends arbitrary bytes to a server after a good
 // handshake: the server must close or keep the connection, never panic,
 // and its connection goroutine must end when the client hangs up.

@@ -40,6 +40,8 @@ type Health struct {
 
 // healthState is what SetServing recorded. Its zero value serves: every
 // registered service, and the server as a whole.
+//
+// Locks: mu guards off and sets, and is a leaf.
 type healthState struct {
 	mu   sync.Mutex      // guards the fields below; a leaf: nothing is locked under it
 	off  bool            // SetServing("", false)

@@ -49,7 +49,7 @@ func (s *Server) callIdentity(ctx context.Context, info *CallInfo) (string, *Err
 		if e, ok := errors.AsType[*Error](err); ok {
 			return "", e
 		}
-		return "", &Error{Code: CodeUnauthenticated, Method: info.Method, Message: err.Error(), cause: err}
+		return "", withCause(&Error{Code: CodeUnauthenticated, Method: info.Method, Message: err.Error()}, err)
 	}
 	return id, nil
 }

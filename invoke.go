@@ -147,7 +147,7 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 			if mp, ok := p.(*methodPanic); ok { // from the method's own goroutine (stream_call.go)
 				p, stack = mp.value, mp.stack
 			}
-			e = &Error{Code: CodeInternal, Method: m.name, Message: fmt.Sprint(p), RemoteType: fmt.Sprintf("%T", p), cause: errPanic}
+			e = withCause(&Error{Code: CodeInternal, Method: m.name, Message: fmt.Sprint(p), RemoteType: fmt.Sprintf("%T", p)}, errPanic)
 			if encoding {
 				// A result's own encoding method (MarshalJSON) panicked.
 				buf.Truncate(start)

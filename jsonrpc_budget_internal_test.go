@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/simplerpc/simplerpc/internal/jsonrpc"
+	"github.com/simplerpc/simplerpc/internal/jsonrpchttp"
 )
 
 // serveRPC serves a server made with opts on a loopback port until the
@@ -213,7 +214,7 @@ func TestJSONRPCBatchFloodIsBounded(t *testing.T) {
 	wg.Wait()
 	peakBudget, _ := stopWatch()
 	good := stop()
-	bound := int64(budget / 8 * rpcBulkShare / rpcCallCost)
+	bound := int64(budget / 8 * jsonrpchttp.BulkShare / jsonrpchttp.CallCost)
 	t.Logf("%d calls ran, %d refused; at most %d at once (bound %d); budget peak %d of %d; %d well-behaved calls",
 		ok.Load(), refused.Load(), peak.Load(), bound, peakBudget, budget, good)
 	if peak.Load() > bound {
@@ -276,14 +277,14 @@ func TestJSONRPCBigResponsesAreBounded(t *testing.T) {
 	good := stop()
 	t.Logf("%d calls ran, %d results sent; budget peak %d of %d; heap grew by %d at most; %d well-behaved calls",
 		runs.Load(), ok.Load(), peakBudget, budget, peakHeap, good)
-	// Each batch runs calls until one does not fit, with batchParallelism
-	// in flight: about limit/result + batchParallelism of its 1,000.
-	if n, most := runs.Load(), int64(batches*(limit/result+2*batchParallelism)); n > most {
+	// Each batch runs calls until one does not fit, with jsonrpchttp.BatchParallelism
+	// in flight: about limit/result + jsonrpchttp.BatchParallelism of its 1,000.
+	if n, most := runs.Load(), int64(batches*(limit/result+2*jsonrpchttp.BatchParallelism)); n > most {
 		t.Errorf("%d calls ran, more than the %d the responses' limit leaves", n, most)
 	}
 	// Responses built are charged whether or not they fit: the budget may
 	// go over by the calls in flight.
-	if most := int64(budget + batches*batchParallelism*2*result); peakBudget > most {
+	if most := int64(budget + batches*jsonrpchttp.BatchParallelism*2*result); peakBudget > most {
 		t.Errorf("budget in use reached %d, over %d", peakBudget, most)
 	}
 	if most := int64(4 * budget); peakHeap > most {
@@ -377,7 +378,7 @@ func TestJSONRPCBudgetRefusals(t *testing.T) {
 	body := []byte(`{"jsonrpc":"2.0","method":"hit","id":1}`)
 	// A body larger than a lone small request: the floor does not let it
 	// through (padded with white space, which JSON ignores).
-	large := append(append([]byte(nil), body...), bytes.Repeat([]byte{' '}, rpcSmallBody)...)
+	large := append(append([]byte(nil), body...), bytes.Repeat([]byte{' '}, jsonrpchttp.SmallBody)...)
 
 	// No room for the body.
 	srv.budget.take(srv.budget.limit)

@@ -43,6 +43,10 @@ func (a *activity) stamp() { a.last.Store(time.Now().UnixNano()) }
 
 // keepalive watches one connection for silence with a timer, so an idle
 // connection costs no goroutine.
+//
+// Locks: mu guards timer, pingAt and stopped, and is a leaf: the ping
+// and the end of the connection run in goroutines of their own, started
+// under it; act's time is an atomic.
 type keepalive struct {
 	interval, timeout time.Duration
 	act               *activity

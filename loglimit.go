@@ -19,6 +19,9 @@ const (
 // counted, and the next record of that kind let through says how many
 // were suppressed. A peer can therefore not flood the log, and the log
 // still says what happened.
+//
+// Locks: mu guards kinds and every logKind in it, and is a leaf: the
+// record is written after it is released.
 type logLimiter struct {
 	mu    sync.Mutex
 	kinds map[string]*logKind

@@ -150,7 +150,7 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 // fixedReply returns a bound on the encoded size of results whose types
 // have a fixed size (numbers, bools, arrays and structs of them), or 0
 // when a result may be of any size (strings, slices, maps, pointers,
-// interfaces). An error reply is bounded too (errorwire.go).
+// interfaces). An error reply is bounded too (internal/rpcerr/wire.go).
 func fixedReply(results []reflect.Type) int64 {
 	n := int64(64) // the array head and an error reply's room
 	for _, t := range results {

@@ -48,7 +48,7 @@ func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string
 		if ctx.Err() != nil {
 			return contextError(method, ctx.Err())
 		}
-		return &Error{Code: CodeUnavailable, Method: method, Message: "connection failed before the call was sent: " + err.Error(), cause: err}
+		return withCause(&Error{Code: CodeUnavailable, Method: method, Message: "connection failed before the call was sent: " + err.Error()}, err)
 	}
 	// Sent, or, when cc broke meanwhile, re-sent with its id on the
 	// connection that replaced it (callTable.adopt): either way in flight.

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/simplerpc/simplerpc/internal/jsonrpchttp"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -23,6 +24,14 @@ import (
 // connection (serveConn, tracked by connWG), the call goroutines of pool,
 // and the HTTP front's, started on the first connection that is not
 // simplerpc (foreign.go); docs/architecture.md lists them all.
+//
+// Locks: mu guards listeners, conns, sessions, detached (with each
+// session's place in that list), shutting and front; connWG and pool
+// guard themselves; the rest is set by NewServer or is atomic (stopping,
+// orphanCalls, connCount, the budget's counters). mu is taken before a
+// session's mu (session_table.go), never after, and no connection is
+// written to while it is held; the dispatcher's, the log limiter's and
+// health's locks are leaves, not taken under it.
 type Server struct {
 	cfg serverConfig
 
@@ -30,7 +39,7 @@ type Server struct {
 	// native connections and JSON-RPC both go through it.
 	dispatch *dispatcher
 	// rpc answers JSON-RPC over HTTP (ServeHTTP).
-	rpc *rpcHandler
+	rpc *jsonrpchttp.Handler
 
 	// budget counts the memory held for clients (WithMemoryBudget).
 	budget memBudget
@@ -47,7 +56,7 @@ type Server struct {
 	// logs rate-limits what peers can make the server log.
 	logs logLimiter
 	// parsing bounds the large JSON-RPC bodies parsed at once
-	// (rpcParseGated).
+	// (jsonrpchttp.ParseGated).
 	parsing *cpuGate
 
 	// stopping is the go-away flag of calls that come over HTTP

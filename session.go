@@ -392,6 +392,9 @@ func (sess *session) ack(id uint64) {
 // connection without a session it also holds the ids of every call
 // running (with no cancel for those that take no context), so that a
 // second call under a running one's id is refused.
+//
+// Locks: mu guards m, and is a leaf: the cancel functions are called
+// after it is released.
 type cancelSet struct {
 	mu sync.Mutex
 	m  map[uint64]cancelEntry

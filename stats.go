@@ -58,6 +58,6 @@ func (s *Server) Stats() ServerStats {
 // made.
 type refusals struct {
 	busy     atomic.Int64 // at the limit of concurrent calls (dispatch_admit.go)
-	memory   atomic.Int64 // memory budget spent (budget.go, jsonrpc_call.go, jsonrpc_body.go)
+	memory   atomic.Int64 // memory budget spent (budget.go, internal/jsonrpchttp)
 	shutdown atomic.Int64 // shutting down (dispatch_admit.go)
 }

@@ -128,7 +128,7 @@ func (ep *endpoint) open(ctx context.Context, cc *clientConn, method string, arg
 		if ctx.Err() != nil {
 			return nil, contextError(method, ctx.Err())
 		}
-		return nil, &Error{Code: CodeUnavailable, Method: method, Message: "connection failed before the call was sent: " + err.Error(), cause: err}
+		return nil, withCause(&Error{Code: CodeUnavailable, Method: method, Message: "connection failed before the call was sent: " + err.Error()}, err)
 	}
 	return s, nil
 }

@@ -41,6 +41,10 @@ func (s *Server) sweeps() bool { return int(s.connCount.Load()) > sweepFrom*s.co
 // each sweep, and the timer is re-armed only while connections are
 // listed, so once the server's connections are gone the sweep stops
 // within two turns.
+//
+// Locks: mu guards conns, spare and timer, and is a leaf: a sweep copies
+// the list out under it and takes readers over without it. A listed
+// connection's connScheduler.listed, an atomic, says it is in conns.
 type inlineSweep struct {
 	mu    sync.Mutex
 	conns []*serverConn // listed connections (connScheduler.listed), once each

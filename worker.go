@@ -32,6 +32,10 @@ type task struct {
 // goroutines form a stack: the one that ran last runs next, its stack
 // still in the cache, and those at the bottom, idle the longest, are the
 // ones a timer retires.
+//
+// Locks: mu guards idle, gen, trim and closed, and is a leaf (a task is
+// handed to a goroutine after it is released; under it a retired
+// goroutine's channel is only closed); wg counts the goroutines.
 type workerPool struct {
 	run func(task)     // what the goroutines do with a task
 	wg  sync.WaitGroup // call goroutines

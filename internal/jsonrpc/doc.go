@@ -5,7 +5,7 @@
 // the HTTP content codings of bodies (gzip.go, write.go).
 //
 // It knows nothing of methods, calls or budgets: the server's handler
-// (jsonrpc*.go in the root package) runs each parsed request through the
+// (package jsonrpchttp) runs each parsed request through the
 // dispatcher and answers with what this package encodes. Nothing here
 // does I/O but what an http.ResponseWriter or a request body is given.
 package jsonrpc

@@ -1,4 +1,4 @@
-package simplerpc
+package jsonrpchttp
 
 import (
 	"errors"
@@ -38,7 +38,7 @@ var (
 // charging ch for the memory it takes as it grows. If it cannot, it
 // answers the request itself (413, 415, 503, 400 or 408) and returns
 // false.
-func (h *rpcHandler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge) ([]byte, bool) {
+func (h *Handler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge) ([]byte, bool) {
 	limit := h.maxMessageSize
 	gz, bad := jsonrpc.RequestCoding(r.Header)
 	switch {
@@ -82,7 +82,7 @@ func (h *rpcHandler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *htt
 // bodyFailed answers a request whose body could not be read because of
 // err: a gzip body that does not decompress gets a parse error, a body the
 // connection failed to bring a plain 400 or 408. It returns false.
-func (h *rpcHandler) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, err error) bool {
+func (h *Handler) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, err error) bool {
 	if ge, ok := errors.AsType[*jsonrpc.GzipError](err); ok {
 		h.logger.Debug("simplerpc: a JSON-RPC request's gzip body does not decompress", slog.String("remote", r.RemoteAddr), slog.Any("error", ge.Unwrap()))
 		h.refuse(w, r, rc, http.StatusBadRequest, jsonrpc.Invalid(jsonrpc.CodeParseError, "parse error: "+ge.Error()), true)
@@ -107,7 +107,7 @@ func (h *rpcHandler) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http
 // was read, to be reported.
 func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge) ([]byte, error) {
 	if n >= 0 {
-		if !ch.tryTake(n, n > rpcSmallBody) {
+		if !ch.tryTake(n, n > SmallBody) {
 			return nil, errBodyBudget
 		}
 		body := make([]byte, n)
@@ -127,7 +127,7 @@ func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge) ([]byte, error
 				return body, errBodyTooLarge
 			}
 			grown := int64(min(2*cap(body), limit+1))
-			if !ch.tryTake(grown, grown > rpcSmallBody) {
+			if !ch.tryTake(grown, grown > SmallBody) {
 				return body, errBodyBudget
 			}
 			body = append(make([]byte, 0, grown), body...)
@@ -151,9 +151,9 @@ func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge) ([]byte, error
 // refuseTooLarge answers a request whose body exceeds the size limit:
 // size bytes of it were declared or read (decompressed, for a gzip body,
 // gz); read says whether any were.
-func (h *rpcHandler) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, gz, read bool) {
+func (h *Handler) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, gz, read bool) {
 	limit := h.maxMessageSize
-	h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: body over the size limit",
+	h.cfg.Log(slog.LevelWarn, "simplerpc: JSON-RPC request refused: body over the size limit",
 		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size), slog.Int("limit", limit), slog.Bool("gzip", gz))
 	msg := fmt.Sprintf("invalid request: the body exceeds the %d-byte limit", limit)
 	if gz && read {
@@ -164,7 +164,7 @@ func (h *rpcHandler) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *
 
 // refuseCoding answers a request whose body has a Content-Encoding the
 // server does not take, with 415 and the codings it takes.
-func (h *rpcHandler) refuseCoding(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, coding string) {
+func (h *Handler) refuseCoding(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, coding string) {
 	w.Header().Set("Accept-Encoding", "gzip")
 	msg := fmt.Sprintf("invalid request: Content-Encoding %q is not supported; send the body as is or gzip-compressed", coding)
 	h.refuse(w, r, rc, http.StatusUnsupportedMediaType, jsonrpc.Invalid(jsonrpc.CodeInvalidRequest, msg), false)
@@ -172,11 +172,11 @@ func (h *rpcHandler) refuseCoding(w http.ResponseWriter, r *http.Request, rc *ht
 
 // refuseBusy answers a request whose body of size bytes the memory
 // budget cannot hold; read says whether any of it was read.
-func (h *rpcHandler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
-	h.dispatch.cfg.refused.memory.Add(1)
-	h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC request refused: memory budget exhausted",
+func (h *Handler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
+	h.cfg.Refused.Add(1)
+	h.cfg.Log(slog.LevelWarn, "simplerpc: JSON-RPC request refused: memory budget exhausted",
 		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size),
-		slog.Int64("in_use", h.budget.inUse()), slog.Int64("budget", h.budget.limit))
+		slog.Int64("in_use", h.budget.InUse()), slog.Int64("budget", h.budget.Limit()))
 	w.Header().Set("Retry-After", "1")
 	h.refuse(w, r, rc, http.StatusServiceUnavailable, jsonrpc.Invalid(jsonrpc.CodeUnavailable, "server busy: memory budget exhausted; call not run"), read)
 }
@@ -187,7 +187,7 @@ func (h *rpcHandler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http
 // the client can read the answer; the connection is closed after it. A
 // client that waits for "100 Continue" before sending its body has sent
 // none unless some was read (read), so nothing is drained then.
-func (h *rpcHandler) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, status int, re *jsonrpc.Error, read bool) {
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, status int, re *jsonrpc.Error, read bool) {
 	w.Header().Set("Connection", "close")
 	// Reading the body after the answer is written: without this the
 	// HTTP/1 server would discard at most 256 KiB of it itself.

@@ -1,4 +1,4 @@
-package simplerpc
+package jsonrpchttp
 
 import (
 	"context"
@@ -9,19 +9,16 @@ import (
 	"sync/atomic"
 
 	"github.com/simplerpc/simplerpc/internal/jsonrpc"
+	"github.com/simplerpc/simplerpc/internal/rpcerr"
 )
 
-// batchParallelism is how many requests of one batch run at once in
+// BatchParallelism is how many requests of one batch run at once in
 // goroutines of their own: those whose methods are not quick.
-const batchParallelism = 8
+const BatchParallelism = 8
 
 // batchYieldEvery is how many quick calls of a batch run between yields
 // of the request's goroutine to the others waiting to run.
 const batchYieldEvery = 16
-
-// sampleBatchCalls says whether a batch times a sample of its calls for
-// runCost; a test that needs a method's cost to hold still turns it off.
-var sampleBatchCalls = true
 
 // answerBatch runs the requests of a batch and returns their responses
 // in order, nil for a request not answered, or parts nil if none is.
@@ -31,12 +28,12 @@ var sampleBatchCalls = true
 // A batch is many calls from one client, and CPU is shared the way the
 // runtime schedules goroutines: had the calls of a few hundred batches
 // goroutines of their own, another client's call would wait behind all
-// of them. So the calls of quick methods (see runCost), and requests
+// of them. So the calls of quick methods (Method.Quick), and requests
 // answered without a call, run one after another in the request's own
 // goroutine, which yields to the others every batchYieldEvery calls;
 // hundreds of batches then take turns with every other client, as
 // hundreds of sequential callers would. Calls of other methods — slow,
-// or not yet timed — run in goroutines, batchParallelism at a time, so
+// or not yet timed — run in goroutines, BatchParallelism at a time, so
 // that one that blocks holds up neither the batch nor the server.
 //
 // The responses together take at most the maximum message size. Room is
@@ -47,7 +44,7 @@ var sampleBatchCalls = true
 // answer resource_exhausted without running; notifications still run).
 // Once the client has gone, no more requests are started. Every call and
 // every response is charged to ch.
-func (h *rpcHandler) answerBatch(ctx context.Context, reqs []jsonrpc.Request, ch *rpcCharge) (parts [][]byte, whole []byte) {
+func (h *Handler) answerBatch(ctx context.Context, reqs []jsonrpc.Request, ch *rpcCharge) (parts [][]byte, whole []byte) {
 	limit := int64(h.maxMessageSize)
 	b := &rpcBatch{limit: limit}
 	// The refusal of a call not run is the longer: the reserve covers both.
@@ -61,12 +58,12 @@ func (h *rpcHandler) answerBatch(ctx context.Context, reqs []jsonrpc.Request, ch
 	}
 	answers := make([][]byte, len(reqs))
 	var notRun atomic.Int64
-	sem := make(chan struct{}, batchParallelism)
+	sem := make(chan struct{}, BatchParallelism)
 	var wg sync.WaitGroup
 	inline := 0
 	for i := range reqs {
 		req := &reqs[i]
-		timed := sampleBatchCalls && i%costSampleEvery == 0
+		timed := h.cfg.SampleBatches && uint32(i)%h.cfg.SampleEvery == 0
 		if ctx.Err() != nil {
 			break
 		}
@@ -96,7 +93,7 @@ func (h *rpcHandler) answerBatch(ctx context.Context, reqs []jsonrpc.Request, ch
 	}
 	wg.Wait()
 	if n := notRun.Load(); n > 0 {
-		h.logs.log(h.logger, slog.LevelWarn, "simplerpc: JSON-RPC batch cut short: its responses reached the size limit",
+		h.cfg.Log(slog.LevelWarn, "simplerpc: JSON-RPC batch cut short: its responses reached the size limit",
 			slog.String("remote", peerOf(ctx)), slog.Int64("not_run", n), slog.Int64("limit", limit))
 	}
 	for _, a := range answers {
@@ -110,15 +107,18 @@ func (h *rpcHandler) answerBatch(ctx context.Context, reqs []jsonrpc.Request, ch
 // runsInline reports whether a batch runs req in the request's own
 // goroutine: a request answered without a call (malformed, or naming no
 // method), or a call of a quick method.
-func (h *rpcHandler) runsInline(req *jsonrpc.Request) bool {
+func (h *Handler) runsInline(req *jsonrpc.Request) bool {
 	if req.Err != nil {
 		return true
 	}
-	m := h.dispatch.lookupName(req.Method)
-	return m == nil || m.cost.quick()
+	m := h.dispatch.Lookup(req.Method)
+	return m == nil || m.Quick()
 }
 
 // rpcBatch follows the size of a batch's responses.
+//
+// It has no lock: total and full are atomics, written by the batch's
+// call goroutines; limit and base are set before any starts.
 type rpcBatch struct {
 	limit int64
 	base  int64 // size of a refusal, less its method name and id
@@ -149,7 +149,7 @@ func (b *rpcBatch) refusal(req *jsonrpc.Request, notRun bool) []byte {
 	if notRun {
 		msg += "; call not run"
 	}
-	return jsonrpc.AppendError(nil, req.ID, rpcErrorOf(errorf(CodeResourceExhausted, req.Method, msg, b.limit), nil))
+	return jsonrpc.AppendError(nil, req.ID, rpcerr.JSONRPCError(rpcerr.Errorf(rpcerr.CodeResourceExhausted, req.Method, msg, b.limit), nil))
 }
 
 // fit returns a, the response to req (nil for none), if it fits in the

@@ -1,4 +1,4 @@
-package simplerpc
+package rpcerr
 
 import (
 	"bytes"
@@ -20,13 +20,13 @@ import (
 // detail is present only when name is a registered error type; it holds
 // that error value's exported fields.
 
-// appendErrorBody encodes e, with the registered error value detail (or
+// AppendBody encodes e, with the registered error value detail (or
 // nil), into buf.
 //
 // Its strings go out as text, which must be UTF-8 (a strict CBOR decoder
 // refuses the reply otherwise): bytes that are not are replaced with
 // U+FFFD, whether they came from the peer or from a method's error.
-func appendErrorBody(buf *bytes.Buffer, c codec.Codec, e *Error, detail any) error {
+func AppendBody(buf *bytes.Buffer, c codec.Codec, e *Error, detail any) error {
 	vals := []any{uint8(e.Code), text.Valid(e.Message), text.Valid(e.Method), text.Valid(e.RemoteType), text.Valid(e.Stack), text.Valid(e.Name)}
 	if detail != nil {
 		vals = append(vals, detail)
@@ -41,21 +41,21 @@ func appendErrorBody(buf *bytes.Buffer, c codec.Codec, e *Error, detail any) err
 	return err
 }
 
-// decodeErrorBody decodes an error reply for a call of method.
-func decodeErrorBody(c codec.Codec, body []byte, method string) *Error {
+// DecodeBody decodes an error reply for a call of method.
+func DecodeBody(c codec.Codec, body []byte, method string) *Error {
 	arr, err := c.OpenArray(body)
 	if err != nil || arr.Len() < 6 {
-		return errorf(CodeInternal, method, "malformed error reply (%d bytes)", len(body))
+		return Errorf(CodeInternal, method, "malformed error reply (%d bytes)", len(body))
 	}
 	var code uint8
 	e := &Error{}
 	for _, p := range []any{&code, &e.Message, &e.Method, &e.RemoteType, &e.Stack, &e.Name} {
 		if err := arr.Next(p); err != nil {
-			return errorf(CodeInternal, method, "malformed error reply: %v", err)
+			return Errorf(CodeInternal, method, "malformed error reply: %v", err)
 		}
 	}
 	e.Code = Code(code)
-	if e.Code == 0 || int(e.Code) >= len(codeNames) {
+	if !Known(e.Code) {
 		e.Code = CodeInternal
 	}
 	if e.Method == "" {
@@ -94,9 +94,9 @@ func decodeErrorValue(arr *codec.Array, typ reflect.Type) error {
 	return err
 }
 
-// remoteError converts an error returned by a method into the Error sent
+// Remote converts an error returned by a method into the Error sent
 // to the caller, with the registered value (if any) to send as detail.
-func remoteError(method string, err error, stacks bool) (*Error, any) {
+func Remote(method string, err error, stacks bool) (*Error, any) {
 	e := &Error{Code: CodeApplication, Method: method, Message: err.Error(), RemoteType: fmt.Sprintf("%T", err)}
 	if re, ok := err.(*Error); ok {
 		// A method may fail with a coded error of its own (for example

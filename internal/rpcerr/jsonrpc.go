@@ -1,4 +1,4 @@
-package simplerpc
+package rpcerr
 
 import (
 	"fmt"
@@ -61,16 +61,16 @@ type JSONRPCCoder interface {
 // (invalid params) or -32603 (internal error), which the specification
 // defines for what a method may itself find. It panics on any other code
 // in the range.
-func WithJSONRPCCode(code int) ErrorOption {
+func WithJSONRPCCode(code int) Option {
 	if !jsonrpc.ValidAppCode(code) {
 		panic(fmt.Sprintf("simplerpc: WithJSONRPCCode(%d): JSON-RPC 2.0 reserves -32768 to -32000; choose a code outside that range, or -32602 or -32603", code))
 	}
 	return errorOptionFunc(func(c *errorConfig) { c.rpcCode = code })
 }
 
-// rpcErrorOf converts a call's *Error, with the registered error value
+// JSONRPCError converts a call's *Error, with the registered error value
 // detail (or nil), into its JSON-RPC error object.
-func rpcErrorOf(e *Error, detail any) *jsonrpc.Error {
+func JSONRPCError(e *Error, detail any) *jsonrpc.Error {
 	code := e.rpcCode
 	if code == 0 {
 		code = JSONRPCCode(e.Code)
