@@ -34,6 +34,7 @@ type Server struct {
 
 	// budget counts the memory held for clients (WithMemoryBudget).
 	budget memBudget
+	kept   atomic.Int64 // of budget, what resumable streams keep for a resume (stream_server.go)
 	// refused counts the calls refused under the limits (Stats).
 	refused refusals
 	// orphanCalls counts calls still running for detached sessions.

@@ -63,7 +63,7 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 	reply := st.reply
 	mine := wire.Window{Items: st.recvd, Bytes: st.consumed.w.Bytes}
 	st.mu.Unlock()
-	st.srv.budget.give(freed)
+	st.srv.unkeep(freed)
 	frame := wire.AppendHeader(nil, wire.Header{Kind: wire.KindWindow, Flags: wire.FlagResume, ID: st.id, Size: wire.WindowBodySize})
 	_ = sc.w.WriteControl(wire.AppendWindowBody(frame, mine))
 	for _, f := range frames {
@@ -105,8 +105,9 @@ func (st *serverStream) isFinished() bool {
 // items and reply.
 func (st *serverStream) forget() {
 	st.mu.Lock()
-	n := st.kept.clear() + int64(len(st.reply))
+	n, reply := st.kept.clear(), int64(len(st.reply))
 	st.reply = nil
 	st.mu.Unlock()
-	st.srv.budget.give(n)
+	st.srv.unkeep(n)
+	st.srv.budget.give(reply)
 }
