@@ -331,7 +331,8 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		st.batched += int64(len(frame))
 		st.srv.budget.take(int64(len(frame)))
 		if st.resumable {
-			st.srv.keep(st.kept.add(frame))
+			st.kept.add(frame)
+			st.srv.keep(st.kept.grown())
 		}
 		if b.Len() >= batchLarge {
 			// A batch this large shares no write with anything: it is
@@ -448,7 +449,8 @@ func (st *serverStream) sendSolo(ctx context.Context, c codec.Codec, v any, conn
 	st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 	st.nsent++
 	if st.resumable {
-		st.srv.keep(st.kept.add(frame))
+		st.kept.add(frame)
+		st.srv.keep(st.kept.grown())
 	}
 	st.mu.Unlock()
 	if err := conn.w.WriteSolo(ctx, frame); err != nil && (!st.resumable || ctx.Err() != nil) {
