@@ -34,11 +34,13 @@ type Server struct {
 
 	// budget counts the memory held for clients (WithMemoryBudget).
 	budget memBudget
-	kept   atomic.Int64 // of budget, what resumable streams keep for a resume (stream_server.go)
 	// refused counts the calls refused under the limits (Stats).
 	refused refusals
 	// orphanCalls counts calls still running for detached sessions.
 	orphanCalls atomic.Int64
+	// kept counts, of budget, what resumable streams keep for a resume
+	// (stream_server.go); away from budget's lines, which every call reads.
+	kept atomic.Int64
 	// sweep watches the calls of quick methods that connections'
 	// readers run themselves, once the server has many connections
 	// (sweep.go); connCount counts them (track).

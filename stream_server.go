@@ -64,7 +64,7 @@ type serverStream struct {
 	reply     []byte        // the reply frame of a finished resumable stream
 	failed    error         // an item that did not decode, for the reply
 	batch     *bytes.Buffer // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
-	batched   int64         // the bytes of batch's frames, counted on the budget
+	batched   int64         // the capacity of batch's buffer, counted on the budget
 	scheduled bool          // the stream waits in its connection writer's sources
 	resuming  bool          // a resume is sending the kept items again: send waits
 	replying  bool          // the method consumed an item since it last sent one (sendSolo)
@@ -328,11 +328,15 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		wire.PutHeader(frame, wire.KindItem, 0, st.id)
 		st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 		st.nsent++
-		st.batched += int64(len(frame))
-		st.srv.budget.take(int64(len(frame)))
+		if c := int64(b.Cap()); c != st.batched { // counted as it grows: not an atomic add per item
+			st.srv.budget.take(c - st.batched)
+			st.batched = c
+		}
 		if st.resumable {
 			st.kept.add(frame)
-			st.srv.keep(st.kept.grown())
+			if n := st.kept.grown(); n != 0 { // as the ring grows, or for a large item
+				st.srv.keep(n)
+			}
 		}
 		if b.Len() >= batchLarge {
 			// A batch this large shares no write with anything: it is
@@ -378,10 +382,11 @@ func (st *serverStream) paced(conn *serverConn) bool {
 }
 
 // streamQueueMark is how much of a connection's write queue its streams
-// may fill before they wait for it to drain: several windows, so that a
+// may fill before they wait for it to drain: two windows, so that a lone
 // stream is paced by its window, not by the queue, and a connection with
-// many streams holds the socket's worth, not every stream's window.
-const streamQueueMark = 4 * wire.StreamWindow
+// many streams holds about a window more than the socket does, not every
+// stream's window.
+const streamQueueMark = 2 * wire.StreamWindow
 
 // keptShare is the part of the memory budget that what resumable streams
 // keep for a resume may take, server-wide: half. Kept items live as long
@@ -450,7 +455,9 @@ func (st *serverStream) sendSolo(ctx context.Context, c codec.Codec, v any, conn
 	st.nsent++
 	if st.resumable {
 		st.kept.add(frame)
-		st.srv.keep(st.kept.grown())
+		if n := st.kept.grown(); n != 0 {
+			st.srv.keep(n)
+		}
 	}
 	st.mu.Unlock()
 	if err := conn.w.WriteSolo(ctx, frame); err != nil && (!st.resumable || ctx.Err() != nil) {
@@ -482,6 +489,8 @@ var noHeader [wire.HeaderSize]byte
 func (st *serverStream) putBatchLocked(b *bytes.Buffer) bool {
 	if b.Len() == 0 {
 		putBuffer(b)
+		st.srv.budget.give(st.batched)
+		st.batched = 0
 		return false
 	}
 	st.batch = b
