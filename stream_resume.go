@@ -84,13 +84,14 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 func (st *serverStream) finish(frame []byte) {
 	st.sendMu.Lock()
 	defer st.sendMu.Unlock()
+	reply := bytes.Clone(frame)
 	st.mu.Lock()
-	st.reply = bytes.Clone(frame)
-	st.srv.budget.take(int64(len(st.reply)))
+	st.reply = reply // which forget may drop meanwhile: written from reply
+	st.srv.budget.take(int64(len(reply)))
 	conn := st.conn
 	st.mu.Unlock()
 	if conn != nil {
-		_ = conn.w.Write(conn.ctx, st.reply)
+		_ = conn.w.Write(conn.ctx, reply)
 	}
 }
 

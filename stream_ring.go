@@ -61,14 +61,17 @@ func (q *itemRing) footprint() int {
 }
 
 // ownBuffer returns a buffer holding a copy of b, a large item: a pooled
-// one if it has the room and at most twice it, else one of b's size — a
-// pooled buffer that a batch of frames grew would pin its whole size for
-// b, and one grown by the copy would take twice b's.
+// one if it has the room and at most twice it, else a new one with a
+// quarter more room than b needs — a pooled buffer that a batch of frames
+// grew would pin its whole size for b, and one grown by the copy would
+// take twice b's; the quarter lets the buffer, back in the pool, take an
+// item of about b's size with its header, or a batch holding one, without
+// growing.
 func ownBuffer(b []byte) *bytes.Buffer {
 	own := getBuffer()
 	if c := own.Cap(); c < len(b) || c > 2*len(b) {
 		putBuffer(own)
-		own = bytes.NewBuffer(make([]byte, 0, len(b)))
+		own = bytes.NewBuffer(make([]byte, 0, len(b)+len(b)/4))
 	}
 	own.Write(b)
 	return own
