@@ -47,6 +47,9 @@ type Server struct {
 	refused refusals
 	// orphanCalls counts calls still running for detached sessions.
 	orphanCalls atomic.Int64
+	// kept counts, of budget, what resumable streams keep for a resume
+	// (stream_server.go); away from budget's lines, which every call reads.
+	kept atomic.Int64
 	// sweep watches the calls of quick methods that connections'
 	// readers run themselves, once the server has many connections
 	// (sweep.go); connCount counts them (track).

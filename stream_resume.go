@@ -63,7 +63,7 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 	reply := st.reply
 	mine := wire.Window{Items: st.recvd, Bytes: st.consumed.w.Bytes}
 	st.mu.Unlock()
-	st.srv.budget.give(freed)
+	st.srv.unkeep(freed)
 	frame := wire.AppendHeader(nil, wire.Header{Kind: wire.KindWindow, Flags: wire.FlagResume, ID: st.id, Size: wire.WindowBodySize})
 	_ = sc.w.WriteControl(wire.AppendWindowBody(frame, mine))
 	for _, f := range frames {
@@ -84,13 +84,14 @@ func (sc *serverConn) resumeStream(st *serverStream, h wire.Header, body []byte)
 func (st *serverStream) finish(frame []byte) {
 	st.sendMu.Lock()
 	defer st.sendMu.Unlock()
+	reply := bytes.Clone(frame)
 	st.mu.Lock()
-	st.reply = bytes.Clone(frame)
-	st.srv.budget.take(int64(len(st.reply)))
+	st.reply = reply // which forget may drop meanwhile: written from reply
+	st.srv.budget.take(int64(len(reply)))
 	conn := st.conn
 	st.mu.Unlock()
 	if conn != nil {
-		_ = conn.w.Write(conn.ctx, st.reply)
+		_ = conn.w.Write(conn.ctx, reply)
 	}
 }
 
@@ -105,8 +106,9 @@ func (st *serverStream) isFinished() bool {
 // items and reply.
 func (st *serverStream) forget() {
 	st.mu.Lock()
-	n := st.kept.clear() + int64(len(st.reply))
+	n, reply := st.kept.clear(), int64(len(st.reply))
 	st.reply = nil
 	st.mu.Unlock()
-	st.srv.budget.give(n)
+	st.srv.unkeep(n)
+	st.srv.budget.give(reply)
 }

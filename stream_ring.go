@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/bits"
 	"sync"
+	"unsafe"
 )
 
 // An itemRing holds byte strings — the frames or bodies of a stream's
@@ -23,6 +24,7 @@ type itemRing struct {
 	items []ringItem // the items held, oldest first, from items[head] on
 	head  int
 	large int // the bytes of large items held
+	owned int // the capacity of their buffers
 }
 
 // A ringItem is one item of a ring: its size, and its own buffer if it is
@@ -52,6 +54,29 @@ func (q *itemRing) len() int { return len(q.items) - q.head }
 // bytes returns the bytes the items held take.
 func (q *itemRing) bytes() int { return q.n + q.large }
 
+// footprint returns the memory the ring takes: its buffer, its large
+// items' buffers and its index of items.
+func (q *itemRing) footprint() int {
+	return len(q.buf) + q.owned + cap(q.items)*int(unsafe.Sizeof(ringItem{}))
+}
+
+// ownBuffer returns a buffer holding a copy of b, a large item: a pooled
+// one if it has the room and at most twice it, else a new one with a
+// quarter more room than b needs — a pooled buffer that a batch of frames
+// grew would pin its whole size for b, and one grown by the copy would
+// take twice b's; the quarter lets the buffer, back in the pool, take an
+// item of about b's size with its header, or a batch holding one, without
+// growing.
+func ownBuffer(b []byte) *bytes.Buffer {
+	own := getBuffer()
+	if c := own.Cap(); c < len(b) || c > 2*len(b) {
+		putBuffer(own)
+		own = bytes.NewBuffer(make([]byte, 0, len(b)+len(b)/4))
+	}
+	own.Write(b)
+	return own
+}
+
 // push adds a copy of b as the newest item.
 func (q *itemRing) push(b []byte) {
 	if q.head > 0 && q.head == len(q.items) {
@@ -62,10 +87,10 @@ func (q *itemRing) push(b []byte) {
 		q.items, q.head = q.items[:n], 0
 	}
 	if len(b) > ringSmall {
-		own := getBuffer()
-		own.Write(b)
+		own := ownBuffer(b)
 		q.items = append(q.items, ringItem{size: len(b), own: own})
 		q.large += len(b)
+		q.owned += own.Cap()
 		return
 	}
 	if q.n+len(b) > len(q.buf) {
@@ -150,6 +175,7 @@ func (q *itemRing) pop() int {
 	q.head++
 	size := it.size
 	if it.own != nil {
+		q.owned -= it.own.Cap()
 		putBuffer(it.own)
 		q.large -= size
 		return size

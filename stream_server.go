@@ -64,6 +64,7 @@ type serverStream struct {
 	reply     []byte        // the reply frame of a finished resumable stream
 	failed    error         // an item that did not decode, for the reply
 	batch     *bytes.Buffer // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
+	batched   int64         // the capacity of batch's buffer, counted on the budget
 	scheduled bool          // the stream waits in its connection writer's sources
 	resuming  bool          // a resume is sending the kept items again: send waits
 	replying  bool          // the method consumed an item since it last sent one (sendSolo)
@@ -140,7 +141,7 @@ func (sc *serverConn) streamWindow(h wire.Header, body []byte) error {
 	st.peer = w
 	freed := st.kept.trim(w.Items)
 	st.mu.Unlock()
-	st.srv.budget.give(freed)
+	st.srv.unkeep(freed)
 	if err != nil {
 		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
 	}
@@ -247,11 +248,13 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if st.resumable && st.srv.budgetSpent() {
+		if st.resumable && (st.srv.keptFull() || st.srv.budgetSpent()) {
 			// What a resumable stream sends it keeps until the client
-			// reports it consumed: while the memory budget is spent the
-			// method's iterator is not pulled for more, so that many
-			// streams cannot each keep a window past the budget.
+			// reports it consumed: while the memory budget is spent, or
+			// what the server's resumable streams keep is at its part
+			// of the budget, the method's iterator is not pulled for
+			// more, so that many streams cannot each keep a window past
+			// the budget, nor leave none of it to calls.
 			if err := waitPoll(ctx); err != nil {
 				return err
 			}
@@ -259,6 +262,13 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		st.mu.Lock()
 		conn := st.conn
+		if conn != nil && st.paced(conn) {
+			st.mu.Unlock()
+			if err := waitPoll(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if conn == nil || st.resuming || st.sent-st.peer.Bytes >= wire.StreamWindow {
 			st.mu.Unlock()
 			select {
@@ -296,6 +306,8 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			st.mu.Lock()
 		}
 		if st.conn != conn { // detached meanwhile: what the batch held is kept, or lost with its connection
+			st.srv.budget.give(st.batched)
+			st.batched = 0
 			st.mu.Unlock()
 			putBuffer(b)
 			if err != nil {
@@ -316,8 +328,15 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		wire.PutHeader(frame, wire.KindItem, 0, st.id)
 		st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 		st.nsent++
+		if c := int64(b.Cap()); c != st.batched { // counted as it grows: not an atomic add per item
+			st.srv.budget.take(c - st.batched)
+			st.batched = c
+		}
 		if st.resumable {
-			st.srv.budget.take(st.kept.add(frame))
+			st.kept.add(frame)
+			if n := st.kept.grown(); n != 0 { // as the ring grows, or for a large item
+				st.srv.keep(n)
+			}
 		}
 		if b.Len() >= batchLarge {
 			// A batch this large shares no write with anything: it is
@@ -325,8 +344,11 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			// found no batch meanwhile, so it leaves in order; after a
 			// resume began it goes to the connection the stream left,
 			// whose items the client drops.
+			n := st.batched
+			st.batched = 0
 			st.mu.Unlock()
 			err := conn.w.Write(ctx, b.Bytes()) // the method goes on encoding while the send loop writes
+			st.srv.budget.give(n)               // the writer counts what it queued
 			putBuffer(b)
 			if err != nil && (!st.resumable || ctx.Err() != nil) {
 				return err
@@ -341,6 +363,56 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		return nil
 	}
 }
+
+// paced reports whether the stream is to wait before it sends more on
+// conn, whose writer holds what it has queued: while that is past
+// streamQueueMark, or while the whole budget is spent and it holds
+// anything, the method's iterator is not pulled, so that a client that
+// reads its connection slowly — or many clients — cannot make the server
+// hold every stream's window in its write queues. The writer drains
+// without telling the stream: it looks again after roomPoll. st.mu is
+// held; paced takes no lock.
+func (st *serverStream) paced(conn *serverConn) bool {
+	held := conn.w.Held()
+	if held == 0 {
+		return false
+	}
+	b := &st.srv.budget
+	return held >= streamQueueMark || b.used.Load() > b.limit
+}
+
+// streamQueueMark is how much of a connection's write queue its streams
+// may fill before they wait for it to drain: four windows, so that a lone
+// stream is paced by its window, not by the queue — while one write of a
+// window's items is under way the client consumes its start and credits
+// another window, which queues behind it: two windows held (at two
+// windows the lone stream of 64 KiB chunks waited here 174 times in
+// 20,000 chunks) — and a connection with many streams holds a few
+// windows more than the socket does, not every stream's window.
+const streamQueueMark = 4 * wire.StreamWindow
+
+// keptShare is the part of the memory budget that what resumable streams
+// keep for a resume may take, server-wide: half. Kept items live as long
+// as their session, where what a call holds is gone when it returns; the
+// other half stays for calls, write queues and what the collector has
+// yet to reclaim.
+const keptShare = 2
+
+// keep counts n more bytes kept for a resume on the budget.
+func (s *Server) keep(n int64) {
+	s.budget.take(n)
+	s.kept.Add(n)
+}
+
+// unkeep counts n bytes kept for a resume given back.
+func (s *Server) unkeep(n int64) {
+	s.budget.give(n)
+	s.kept.Add(-n)
+}
+
+// keptFull reports whether what resumable streams keep is at its part of
+// the budget.
+func (s *Server) keptFull() bool { return s.kept.Load() >= s.budget.limit/keptShare }
 
 // waitPoll waits roomPoll, or until ctx ends.
 func waitPoll(ctx context.Context) error {
@@ -385,7 +457,10 @@ func (st *serverStream) sendSolo(ctx context.Context, c codec.Codec, v any, conn
 	st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 	st.nsent++
 	if st.resumable {
-		st.srv.budget.take(st.kept.add(frame))
+		st.kept.add(frame)
+		if n := st.kept.grown(); n != 0 {
+			st.srv.keep(n)
+		}
 	}
 	st.mu.Unlock()
 	if err := conn.w.WriteSolo(ctx, frame); err != nil && (!st.resumable || ctx.Err() != nil) {
@@ -417,6 +492,8 @@ var noHeader [wire.HeaderSize]byte
 func (st *serverStream) putBatchLocked(b *bytes.Buffer) bool {
 	if b.Len() == 0 {
 		putBuffer(b)
+		st.srv.budget.give(st.batched)
+		st.batched = 0
 		return false
 	}
 	st.batch = b
@@ -438,8 +515,11 @@ func (st *serverStream) TakeFrames(w *frameio.Writer, push func([]byte)) {
 		return
 	}
 	st.batch = nil
+	n := st.batched
+	st.batched = 0
 	st.mu.Unlock()
-	push(b.Bytes())
+	push(b.Bytes()) // which the writer counts
+	st.srv.budget.give(n)
 	putBuffer(b)
 }
 
@@ -449,8 +529,8 @@ func (st *serverStream) flush() {
 	st.sendMu.Lock()
 	defer st.sendMu.Unlock()
 	st.mu.Lock()
-	b, conn := st.batch, st.conn
-	st.batch = nil
+	b, conn, n := st.batch, st.conn, st.batched
+	st.batch, st.batched = nil, 0
 	st.mu.Unlock()
 	if b == nil {
 		return
@@ -458,6 +538,7 @@ func (st *serverStream) flush() {
 	if conn != nil {
 		_ = conn.w.Write(conn.ctx, b.Bytes())
 	}
+	st.srv.budget.give(n)
 	putBuffer(b)
 }
 
@@ -496,6 +577,8 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 	if st.batch != nil { // items for the connection left, kept to be sent again
 		putBuffer(st.batch)
 		st.batch = nil
+		st.srv.budget.give(st.batched)
+		st.batched = 0
 	}
 	st.scheduled = false
 }

@@ -29,35 +29,54 @@ func (c *consumption) due() (wire.Window, bool) {
 // keptItems are the frames of the items a resumable stream has sent and
 // not yet seen consumed, oldest first: what a resume sends again
 // (stream_resume.go). Both sides keep one, under their stream's lock.
+//
+// What it holds is counted as the memory it takes — its ring's buffer,
+// the buffers of its large items as allocated, its index of items — not
+// the bytes of the frames alone, so that what the server's budget counts
+// of kept items is what they pin on the heap.
 type keptItems struct {
-	frames itemRing
-	from   uint64 // the index of the oldest among the items sent
+	frames  itemRing
+	from    uint64 // the index of the oldest among the items sent
+	counted int64  // the footprint last reported by add, trim or clear
 }
 
-// add keeps a copy of frame and returns its size.
-func (k *keptItems) add(frame []byte) int64 {
-	k.frames.push(frame)
-	return int64(len(frame))
-}
+// add keeps a copy of frame; grown then returns how much more memory the
+// kept items take. (Two calls, not one: add stays small enough to be
+// inlined, so that the stack of the goroutine that sends items, parked
+// while its stream is idle, stays within its first 4 KiB.)
+func (k *keptItems) add(frame []byte) { k.frames.push(frame) }
+
+// grown returns how much more memory the kept items take since they were
+// last counted.
+func (k *keptItems) grown() int64 { return k.recount() }
 
 // trim drops the items the peer has (those before index n) and returns
-// the bytes they held.
+// how much less memory the kept items take.
 func (k *keptItems) trim(n uint64) int64 {
-	var freed int64
 	for k.frames.len() > 0 && k.from < n {
-		freed += int64(k.frames.pop())
+		k.frames.pop()
 		k.from++
 	}
-	return freed
+	return -k.recount()
+}
+
+// recount returns the change in the kept items' footprint since it was
+// last counted.
+func (k *keptItems) recount() int64 {
+	fp := int64(k.frames.footprint())
+	d := fp - k.counted
+	k.counted = fp
+	return d
 }
 
 // copies returns copies of the kept frames, to write once the stream's
 // lock is released.
 func (k *keptItems) copies() [][]byte { return k.frames.copies() }
 
-// clear drops every kept item and returns the bytes they held.
+// clear drops every kept item and returns the memory they took.
 func (k *keptItems) clear() int64 {
-	n := int64(k.frames.bytes())
+	n := k.counted
 	k.frames.clear()
+	k.counted = 0
 	return n
 }
