@@ -90,6 +90,14 @@ func TestCompressedWriterToReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	read()
+	before := wired.Load()
+	src := &batchSource{} // the way a stream's batched items leave
+	src.add(all)
+	w.Schedule(src)
+	read()
+	if n := wired.Load() - before; n > int64(len(all))/2 {
+		t.Errorf("%d bytes of frames taken from a source went as %d", len(all), n)
+	}
 	w.Close()
 	<-w.Done()
 }

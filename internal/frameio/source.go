@@ -34,6 +34,15 @@ func (w *Writer) takeSourcesLocked() {
 	}
 	if w.push == nil {
 		w.push = func(b []byte) {
+			if w.zip > 0 {
+				// A source's frames are compressed as the frames given
+				// to Write are: a stream's items batched while the send
+				// loop was busy must not go out plain for it.
+				if out := compressFrames(b, w.zip); out != nil {
+					b = *out
+					defer putScratch(out)
+				}
+			}
 			w.q.push(b)
 			w.account(int64(len(b)))
 		}
