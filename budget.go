@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"log/slog"
+	"runtime"
 	"runtime/metrics"
 	"sync/atomic"
 	"time"
@@ -31,16 +32,48 @@ type memBudget struct {
 	// then. freedAt is the collector's cycle count when it was given.
 	freed   atomic.Int64
 	freedAt atomic.Uint64
+	// collecting is set while a collection asked for by collect runs;
+	// collectAfter is the earliest time, in Unix nanoseconds, of the
+	// next one.
+	collecting   atomic.Bool
+	collectAfter atomic.Int64
 }
 
 // tryTake reserves n bytes if they fit under the limit, and reports
 // whether it did.
 func (b *memBudget) tryTake(n int64) bool {
 	if b.used.Add(n)+b.pendingFree() > b.limit {
-		b.used.Add(-n)
+		used := b.used.Add(-n)
+		if used+n <= b.limit {
+			b.collect() // only memory awaiting the collector is in the way
+		}
 		return false
 	}
 	return true
+}
+
+// collect has the collector run now, in a goroutine of its own that ends
+// with the collection, when memory given back in bulk (giveFreed) alone
+// stands in the way of a reservation: the collector would otherwise run
+// only when the whole heap grows enough — long after, in a process whose
+// heap is large — and the budget would refuse calls for garbage all that
+// time. One collection runs at a time, and the next waits nine times as
+// long as the last took, so that collections asked for take at most a
+// tenth of the time.
+func (b *memBudget) collect() {
+	if time.Now().UnixNano() < b.collectAfter.Load() || !b.collecting.CompareAndSwap(false, true) {
+		return
+	}
+	n, at := b.freed.Load(), b.freedAt.Load()
+	go func() {
+		defer b.collecting.Store(false)
+		start := time.Now()
+		runtime.GC()
+		b.collectAfter.Store(time.Now().Add(9 * time.Since(start)).UnixNano())
+		if b.freedAt.Load() == at { // nothing freed since: all of it is reclaimed
+			b.freed.CompareAndSwap(n, 0)
+		}
+	}()
 }
 
 // giveFreed returns n bytes that just became garbage in bulk — the kept
