@@ -302,14 +302,13 @@ func (cc *callCallbacks) call(callCtx context.Context, slot uint64, shape *callb
 		}
 		in = in[1:]
 	}
-	name := callbackName(cc.method, int(slot))
 	out := make([]reflect.Value, len(shape.results), len(shape.results)+1)
 	ptrs := make([]any, len(shape.results))
 	for i, t := range shape.results {
 		p := reflect.New(t)
 		ptrs[i], out[i] = p.Interface(), p.Elem()
 	}
-	e := cc.invoke(ctx, name, slot, in, ptrs)
+	e := cc.invoke(ctx, slot, in, ptrs)
 	if e != nil {
 		for i, t := range shape.results {
 			out[i] = reflect.Zero(t)
@@ -324,16 +323,20 @@ func (cc *callCallbacks) call(callCtx context.Context, slot uint64, shape *callb
 	} else if e != nil && cc.table != nil {
 		srv := cc.table.server()
 		srv.logs.log(srv.cfg.logger, slog.LevelWarn, "simplerpc: callback failed (it has no error result to report it)",
-			slog.String("method", name), slog.Any("error", e))
+			slog.String("method", cc.name(slot)), slog.Any("error", e))
 	}
 	return out
 }
 
+// name names the func in slot, for errors and logs: made only for them,
+// since an invocation that succeeds needs none.
+func (cc *callCallbacks) name(slot uint64) string { return callbackName(cc.method, int(slot)) }
+
 // invoke sends one invocation of the func in slot and waits for its
 // results, decoded into ptrs.
-func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, in []reflect.Value, ptrs []any) *Error {
+func (cc *callCallbacks) invoke(ctx context.Context, slot uint64, in []reflect.Value, ptrs []any) *Error {
 	expired := func() *Error {
-		return newError(CodeUnavailable, name, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
+		return newError(CodeUnavailable, cc.name(slot), fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
 	}
 	select {
 	case <-cc.over:
@@ -342,7 +345,7 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 	}
 	t := cc.table
 	if t == nil {
-		return newError(CodePermissionDenied, name, ErrNoCallbacks)
+		return newError(CodePermissionDenied, cc.name(slot), ErrNoCallbacks)
 	}
 	// Room in the call, then in the connection.
 	for _, slots := range []chan struct{}{cc.slots, t.slots} {
@@ -352,10 +355,10 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 		case <-cc.over:
 			return expired()
 		case <-ctx.Done():
-			return contextError(name, ctx.Err())
+			return contextError(cc.name(slot), ctx.Err())
 		}
 	}
-	inv, low, e := cc.open(name)
+	inv, low, e := cc.open(slot)
 	if e != nil {
 		return e
 	}
@@ -367,11 +370,11 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 	buf.Write(wire.AppendCallbackPrefix(buf.AvailableBuffer(), slot, inv, low, timeoutOf(ctx)))
 	if err := c.AppendValues(buf, in); err != nil {
 		cc.close(inv)
-		return errorf(CodeInvalidArgument, name, "cannot encode the callback's arguments: %v", err)
+		return errorf(CodeInvalidArgument, cc.name(slot), "cannot encode the callback's arguments: %v", err)
 	}
 	if size := buf.Len() - wire.HeaderSize; size > srv.cfg.maxMessageSize {
 		cc.close(inv)
-		return errorf(CodeResourceExhausted, name, "callback of %d bytes exceeds the %d-byte message limit", size, srv.cfg.maxMessageSize)
+		return errorf(CodeResourceExhausted, cc.name(slot), "callback of %d bytes exceeds the %d-byte message limit", size, srv.cfg.maxMessageSize)
 	}
 	frame := buf.Bytes()
 	wire.PutHeader(frame, wire.KindCallback, 0, cc.id)
@@ -391,9 +394,9 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 		if err := write(ctx, frame); err != nil && t.sess == nil {
 			cc.close(inv)
 			if ctx.Err() != nil {
-				return contextError(name, ctx.Err())
+				return contextError(cc.name(slot), ctx.Err())
 			}
-			return withCause(&Error{Code: CodeConnectionLost, Method: name, Message: "connection failed before the callback was sent: " + err.Error()}, err)
+			return withCause(&Error{Code: CodeConnectionLost, Method: cc.name(slot), Message: "connection failed before the callback was sent: " + err.Error()}, err)
 		}
 	}
 	select {
@@ -401,16 +404,19 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 		defer d.release()
 		switch {
 		case d.err != nil:
-			d.err.Method = name
+			d.err.Method = cc.name(slot)
 			return d.err
 		case d.flags&wire.FlagError != 0:
-			return decodeErrorBody(c, d.body, name)
+			return decodeErrorBody(c, d.body, cc.name(slot))
 		}
-		if err := decodeResults(c, d.body, true, name, ptrs); err != nil { // the body is the invocation's own copy
+		if err := decodeResults(c, d.body, true, "", ptrs); err != nil { // the body is the invocation's own copy
+			// Decoded again for an error that names the callback: a
+			// name is made only when something fails.
+			err = decodeResults(c, d.body, true, cc.name(slot), ptrs)
 			if e, ok := err.(*Error); ok {
 				return e
 			}
-			return newError(CodeInternal, name, err)
+			return newError(CodeInternal, cc.name(slot), err)
 		}
 		return nil
 	case <-ctx.Done():
@@ -425,9 +431,9 @@ func (cc *callCallbacks) invoke(ctx context.Context, name string, slot uint64, i
 		}
 		if t.sess == nil && t.sc.ctx.Err() != nil {
 			// The call's context ended with its connection.
-			return errorf(CodeConnectionLost, name, "connection lost while the callback was in flight (it may or may not have run)")
+			return errorf(CodeConnectionLost, cc.name(slot), "connection lost while the callback was in flight (it may or may not have run)")
 		}
-		return contextError(name, ctx.Err())
+		return contextError(cc.name(slot), ctx.Err())
 	}
 }
 
@@ -442,14 +448,14 @@ func (t *callbackTable) server() *Server {
 // open numbers a new invocation, unless the call has returned or its
 // connection ended, and returns it with the number up to which every
 // invocation is settled.
-func (cc *callCallbacks) open(name string) (inv, low uint64, e *Error) {
+func (cc *callCallbacks) open(slot uint64) (inv, low uint64, e *Error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if cc.ended {
-		return 0, 0, newError(CodeUnavailable, name, fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
+		return 0, 0, newError(CodeUnavailable, cc.name(slot), fmt.Errorf("%w (%s returned)", ErrCallbackExpired, cc.method))
 	}
 	if cc.waiting == nil {
-		return 0, 0, errorf(CodeConnectionLost, name, "the connection of the call ended; callback not sent")
+		return 0, 0, errorf(CodeConnectionLost, cc.name(slot), "the connection of the call ended; callback not sent")
 	}
 	for cc.low < cc.next {
 		if _, waiting := cc.waiting[cc.low+1]; waiting {
