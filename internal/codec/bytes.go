@@ -8,17 +8,14 @@ package codec
 // nothing, for any other data; the caller decodes those with Unmarshal,
 // which also says why malformed data is.
 func DecodeBytesInto(c Codec, data []byte, dst *[]byte) bool {
-	if _, ok := c.(*cborCodec); !ok || len(data) == 0 || data[0]>>5 != cborBytes {
-		return false
-	}
-	n, hl, ok := parseCBORCount(data)
-	if !ok || n != uint64(len(data)-hl) {
+	b, ok := BytesView(c, data)
+	if !ok {
 		return false
 	}
 	if *dst == nil {
-		*dst = make([]byte, 0, n) // as Unmarshal, a slice even when empty
+		*dst = make([]byte, 0, len(b)) // as Unmarshal, a slice even when empty
 	}
-	*dst = append((*dst)[:0], data[hl:]...)
+	*dst = append((*dst)[:0], b...)
 	return true
 }
 
