@@ -111,17 +111,19 @@ type clientCallbacks struct {
 	mu    sync.Mutex                   // guards the fields below
 	seen  map[uint64]*clientInvocation // invocations running or answered and not settled, by number
 	floor uint64                       // every invocation up to it is settled on the server
+	kept  int                          // bytes of the replies in seen (maxKeptReplyBytes)
 	ended bool                         // the call returned: no new invocation runs
 	wg    sync.WaitGroup               // the invocations' goroutines
 }
 
 // clientInvocation is an invocation the client runs or has run.
 type clientInvocation struct {
-	cancel context.CancelFunc // ends its context
-	reply  []byte             // its reply frame, once it ran (kept when resumable)
-	done   bool
-	also   *clientConn // a connection the server asked again on while it ran: the reply goes there too
-	sentOn *clientConn // the connection its reply went to last, once it ran
+	cancel  context.CancelFunc // ends its context
+	reply   []byte             // its reply frame, once it ran (kept when resumable)
+	done    bool
+	dropped bool        // its reply was not kept (maxKeptReplyBytes): asked again, it is answered with an error
+	also    *clientConn // a connection the server asked again on while it ran: the reply goes there too
+	sentOn  *clientConn // the connection its reply went to last, once it ran
 }
 
 // hasFuncs reports whether args hold a func — a value for an interface
@@ -240,7 +242,10 @@ func (cc *clientConn) callbackFrame(fr *frameio.Reader, h wire.Header, body []by
 			"call %d passed %d func(s): there is no callback %d; not run", h.ID, len(cb.methods), c.Slot))
 	}
 	m := cb.methods[c.Slot]
-	switch again, reply := cb.repeat(cc, c); {
+	switch again, reply, lost := cb.repeat(cc, c); {
+	case lost:
+		return cc.refuseCallback(h.ID, c.Invocation, errorf(CodeUnavailable, m.name,
+			"invocation %d ran, but its reply was not kept (the server left more than %d bytes of replies unsettled); not run again", c.Invocation, maxKeptReplyBytes))
 	case reply != nil:
 		_ = cc.w.WriteControl(reply) // answered before: the same reply again
 		return nil
@@ -253,10 +258,10 @@ func (cc *clientConn) callbackFrame(fr *frameio.Reader, h wire.Header, body []by
 		return cc.refuseCallback(h.ID, c.Invocation, errorf(CodeResourceExhausted, m.name,
 			"the client runs at most %d callbacks at once on a connection; not run", cc.cb.limit))
 	}
-	ctx, ok := cb.start(c)
-	if !ok {
+	ctx, refused := cb.start(c, m)
+	if refused != nil {
 		cc.cb.running.Add(-1)
-		return cc.refuseCallback(h.ID, c.Invocation, newError(CodeUnavailable, m.name, ErrCallbackExpired))
+		return cc.refuseCallback(h.ID, c.Invocation, refused)
 	}
 	args := append([]byte(nil), c.Args...) // the reader's buffer is not the invocation's: it may be taken over
 	job := func() { cc.runCallback(cb, m, h.ID, c.Invocation, ctx, args) }
@@ -277,40 +282,54 @@ func (cc *clientConn) callbackFrame(fr *frameio.Reader, h wire.Header, body []by
 // it has not gone to last: a server asks again on the connection that
 // resumes its session, never twice on one, and one that does gets
 // nothing more — its asking costs the client no memory.
-func (cb *clientCallbacks) repeat(cc *clientConn, c wire.Callback) (again bool, reply []byte) {
+//
+// An invocation whose reply was dropped (maxKeptReplyBytes) is reported
+// with lost set, once per connection, for the caller to answer with an
+// error.
+func (cb *clientCallbacks) repeat(cc *clientConn, c wire.Callback) (again bool, reply []byte, lost bool) {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
 	if c.Acked > cb.floor {
 		cb.floor = c.Acked
 		for inv, ci := range cb.seen {
 			if inv <= cb.floor && ci.done {
-				delete(cb.seen, inv)
+				cb.forget(inv, ci)
 			}
 		}
 	}
 	if c.Invocation <= cb.floor {
-		return true, nil
+		return true, nil, false
 	}
 	if ci := cb.seen[c.Invocation]; ci != nil {
-		if ci.reply != nil && ci.sentOn != cc {
+		if ci.done && ci.sentOn != cc {
 			ci.sentOn = cc
-			return true, bytes.Clone(ci.reply)
+			if ci.dropped {
+				return true, nil, true
+			}
+			if ci.reply != nil {
+				return true, bytes.Clone(ci.reply), false
+			}
 		}
 		if !ci.done {
 			ci.also = cc
 		}
-		return true, nil
+		return true, nil, false
 	}
-	return false, nil
+	return false, nil, false
 }
 
-// start records invocation c as running and returns its context, unless
-// the call has returned.
-func (cb *clientCallbacks) start(c wire.Callback) (context.Context, bool) {
+// start records invocation c, of m, as running and returns its context,
+// or the error to refuse it with: the call has returned, or it
+// remembers maxUnsettled invocations already.
+func (cb *clientCallbacks) start(c wire.Callback, m *method) (context.Context, *Error) {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
 	if cb.ended {
-		return nil, false
+		return nil, newError(CodeUnavailable, m.name, ErrCallbackExpired)
+	}
+	if len(cb.seen) >= maxUnsettled {
+		return nil, errorf(CodeResourceExhausted, m.name,
+			"the server left %d invocations of this call unsettled, the most a client remembers; not run", len(cb.seen))
 	}
 	var ctx context.Context
 	var cancel context.CancelFunc
@@ -321,7 +340,7 @@ func (cb *clientCallbacks) start(c wire.Callback) (context.Context, bool) {
 	}
 	cb.seen[c.Invocation] = &clientInvocation{cancel: cancel}
 	cb.wg.Add(1)
-	return ctx, true
+	return ctx, nil
 }
 
 // stop cancels invocation inv, if it runs.
@@ -352,9 +371,9 @@ func (cb *clientCallbacks) done(cc *clientConn, inv uint64, reply []byte) (also 
 			ci.sentOn = also
 		}
 		if !cb.resumable || inv <= cb.floor {
-			delete(cb.seen, inv)
+			cb.forget(inv, ci)
 		} else {
-			ci.reply = bytes.Clone(reply)
+			cb.keep(ci, bytes.Clone(reply))
 		}
 	}
 	cb.mu.Unlock()
