@@ -252,4 +252,3 @@ func fmtInvs(invs []uint64) string {
 	}
 	return fmt.Sprint(invs)
 }
-
