@@ -63,7 +63,8 @@ func statusName(code simplerpc.Code) string {
 type callAttrs struct {
 	// name is the span name: the method, or otherMethod.
 	name string
-	// start are the span's start options: its kind and attributes.
+	// start are the span's start options: its kind and attributes, the
+	// status of a call that succeeds among them (see startFor).
 	start []trace.SpanStartOption
 	// active counts the calls running; the active-call instrument
 	// reports it, with activeAttrs, when the metrics are collected.
@@ -86,7 +87,7 @@ func newCallAttrs(kind trace.SpanKind, method string, peer []attribute.KeyValue)
 	a := &callAttrs{name: method}
 	base := append([]attribute.KeyValue{systemName, semconv.RPCMethod(method)}, peer...)
 	a.base = base
-	a.start = []trace.SpanStartOption{trace.WithSpanKind(kind), trace.WithAttributes(base...)}
+	a.start = startOptions(kind, append(base[:len(base):len(base)], endAttrs(0)...))
 	a.activeAttrs = metric.WithAttributeSet(attribute.NewSet(base...))
 	for code := range a.done {
 		a.done[code] = a.record(simplerpc.Code(code))
@@ -103,6 +104,12 @@ func (a *callAttrs) record(code simplerpc.Code) []metric.RecordOption {
 		kv = append(kv, semconv.ErrorTypeKey.String(code.String()))
 	}
 	return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
+}
+
+// startOptions returns the options that start a span of kind with the
+// attributes kv.
+func startOptions(kind trace.SpanKind, kv []attribute.KeyValue) []trace.SpanStartOption {
+	return []trace.SpanStartOption{trace.WithSpanKind(kind), trace.WithAttributes(kv...)}
 }
 
 // endAttrs returns the attributes of a span whose call ended with code.
@@ -274,4 +281,54 @@ func appendPeer(kv []attribute.KeyValue, addr string) []attribute.KeyValue {
 		kv = append(kv, semconv.NetworkPeerPort(p))
 	}
 	return kv
+}
+
+// maxStarts bounds the start options a startCache keeps: one set per
+// method and caller's address.
+const maxStarts = 4 * maxPeers
+
+// startCache keeps the start options of a server's spans by method and
+// caller's address: the method's attributes, the caller's
+// network.peer.address and network.peer.port, and the status of a call
+// that succeeds. A span so started needs no attributes set when its call
+// succeeds — each SetAttributes takes the span's lock and grows its
+// attributes — and a failed call's end replaces the status (a span keeps
+// the last value set for a key). It holds at most about maxStarts
+// entries, and starts afresh when it has more. The zero value is ready
+// to use.
+type startCache struct {
+	m     atomic.Pointer[sync.Map] // startKey -> []trace.SpanStartOption, never changed once stored
+	n     atomic.Int64             // entries stored in m, about
+	peers peerCache                // the attributes of the addresses, for the entries built
+}
+
+// startKey names the entries of a startCache.
+type startKey struct {
+	a    *callAttrs
+	addr string
+}
+
+// startFor returns the options that start the span of a call of a's
+// method from addr. They must not be changed.
+func (c *startCache) startFor(kind trace.SpanKind, a *callAttrs, addr string) []trace.SpanStartOption {
+	if addr == "" {
+		return a.start
+	}
+	k := startKey{a, addr}
+	m := c.m.Load()
+	if m != nil {
+		if opts, ok := m.Load(k); ok {
+			return opts.([]trace.SpanStartOption)
+		}
+	}
+	peer := c.peers.ok(addr, a.end[0])
+	opts := startOptions(kind, append(a.base[:len(a.base):len(a.base)], peer...))
+	if m == nil || c.n.Add(1) > maxStarts {
+		// As peerCache: of calls that start a new map at once, one stays.
+		m = new(sync.Map)
+		c.m.Store(m)
+		c.n.Store(1)
+	}
+	m.Store(k, opts)
+	return opts
 }

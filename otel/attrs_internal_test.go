@@ -103,3 +103,31 @@ func TestPeerCache(t *testing.T) {
 		t.Errorf("%d addresses kept, want at most %d", n, maxPeers)
 	}
 }
+
+// A startCache builds the start options of a method and address once,
+// with the caller's address and a succeeding call's status, and keeps no
+// more than about maxStarts of them.
+func TestStartCache(t *testing.T) {
+	var c startCache
+	a := newCallAttrs(trace.SpanKindServer, "Calc.Add", nil)
+	if got := c.startFor(trace.SpanKindServer, a, ""); &got[0] != &a.start[0] {
+		t.Error("a call with no address did not start with the method's options")
+	}
+	opts := c.startFor(trace.SpanKindServer, a, "10.0.0.1:5000")
+	cfg := trace.NewSpanStartConfig(opts...)
+	want := append(append(slices.Clone(a.base), appendPeer(nil, "10.0.0.1:5000")...), endAttrs(0)...)
+	if !slices.Equal(cfg.Attributes(), want) || cfg.SpanKind() != trace.SpanKindServer {
+		t.Fatalf("start %v %v, want %v", cfg.SpanKind(), cfg.Attributes(), want)
+	}
+	if again := c.startFor(trace.SpanKindServer, a, "10.0.0.1:5000"); &again[0] != &opts[0] {
+		t.Error("a second call from the same address built its options again")
+	}
+	for i := range 3 * maxStarts {
+		c.startFor(trace.SpanKindServer, a, fmt.Sprintf("10.0.%d.%d:5000", i/256, i%256))
+	}
+	n := 0
+	c.m.Load().Range(func(any, any) bool { n++; return true })
+	if n > maxStarts {
+		t.Errorf("%d entries kept, want at most %d", n, maxStarts)
+	}
+}

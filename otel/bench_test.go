@@ -130,7 +130,10 @@ func BenchmarkInterceptor(b *testing.B) {
 // "spans" starts and ends a client span and its server child with the
 // attributes the interceptors give them (at the start, then the status
 // at the end), exported by a batch processor to an exporter that drops
-// them; "propagation" writes the client span's context into metadata
+// them; "spans-started-whole" the same spans started with all their
+// attributes, the status of a call that succeeds among them, and ended
+// with none set, as the interceptors do for a call that succeeds;
+// "propagation" writes the client span's context into metadata
 // and reads it back, as the two sides do with the default propagators.
 func BenchmarkSDKFloor(b *testing.B) {
 	b.Run("metrics", func(b *testing.B) { benchmarkRecordFloor(b, false) })
@@ -152,6 +155,23 @@ func BenchmarkSDKFloor(b *testing.B) {
 				server.SetAttributes(send...)
 				server.End()
 				client.SetAttributes(cend...)
+				client.End()
+			}
+		})
+	})
+	b.Run("spans-started-whole", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(dropSpans{}))
+		defer tp.Shutdown(context.Background())
+		tracer := tp.Tracer("floor")
+		system, method, ok := attribute.String("rpc.system.name", "simplerpc"), attribute.String("rpc.method", "Calc.Add"), attribute.String("rpc.response.status_code", "ok")
+		cstart := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(system, method, attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 1234), ok)}
+		sstart := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(system, method, attribute.String("network.peer.address", "127.0.0.1"), attribute.Int("network.peer.port", 50000), ok)}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				ctx, client := tracer.Start(context.Background(), "Calc.Add", cstart...)
+				_, server := tracer.Start(ctx, "Calc.Add", sstart...)
+				server.End()
 				client.End()
 			}
 		})

@@ -55,6 +55,15 @@
 // in flight are counted with an atomic add and reported when the metrics
 // are collected.
 //
+// A span starts with every attribute of a call that succeeds —
+// rpc.response.status_code "ok" among them, and on the server the
+// caller's network.peer.address and network.peer.port — so that a call
+// that succeeds sets none at its end; a call that fails replaces the
+// status and adds error.type (a span keeps the last value set for a
+// key, so the span exported has one status, the call's). A sampler or
+// a span processor's OnStart sees the status a call will have if it
+// succeeds.
+//
 // The size histograms are off unless WithSizes(true) is given: the
 // conventions followed here (1.43.0) define none — 1.40.0 dropped them;
 // the names are those of 1.39.0 — and they cost two more histogram

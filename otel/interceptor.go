@@ -6,7 +6,6 @@ import (
 
 	"github.com/simplerpc/simplerpc"
 	otelapi "go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -73,8 +72,9 @@ type telemetry struct {
 	// tracer makes the spans; nil when tracing is off (a no-op
 	// TracerProvider), which saves a context per call.
 	tracer   trace.Tracer
+	kind     trace.SpanKind
 	attrs    *attrCache
-	peers    peerCache // a server's
+	starts   startCache // a server's
 	duration metric.Float64Histogram
 	// requestSize and responseSize measure the encoded arguments and
 	// results; nil unless the sizes are on (WithSizes).
@@ -90,6 +90,7 @@ func newTelemetry(opts []Option, kind trace.SpanKind, n names) *telemetry {
 	meter := c.meter()
 	t := &telemetry{
 		prop:     c.propagator,
+		kind:     kind,
 		attrs:    newAttrCache(kind),
 		duration: histogram(meter, n.duration, n.durationDesc),
 	}
@@ -128,7 +129,9 @@ func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
 		}
 		var span trace.Span
 		if t.tracer != nil {
-			ctx, span = t.tracer.Start(ctx, a.name, a.start...)
+			// The span starts with every attribute of a call that
+			// succeeds, the caller's address among them.
+			ctx, span = t.tracer.Start(ctx, a.name, t.starts.startFor(t.kind, a, info.Peer)...)
 		}
 		a.active.Add(1)
 		err := next(ctx, info)
@@ -136,23 +139,7 @@ func (t *telemetry) server(next simplerpc.Invoker) simplerpc.Invoker {
 		a.active.Add(-1)
 		t.record(ctx, info, err, a.recordFor(code), start)
 		if span != nil {
-			if span.IsRecording() {
-				// One slice and one SetAttributes: each call of it grows
-				// the span's attributes.
-				var kv []attribute.KeyValue
-				if code == 0 && original == "" {
-					kv = t.peers.ok(info.Peer, a.endFor(0))
-				} else {
-					end := a.endFor(code)
-					kv = make([]attribute.KeyValue, 0, len(end)+3)
-					kv = append(appendPeer(kv, info.Peer), end...)
-					if original != "" {
-						kv = append(kv, semconv.RPCMethodOriginal(original))
-					}
-				}
-				span.SetAttributes(kv...)
-			}
-			endSpan(span, err, serverFault(code))
+			endSpan(span, a, code, original, err, serverFault(code))
 		}
 		return err
 	}
@@ -174,14 +161,7 @@ func (t *telemetry) client(next simplerpc.Invoker) simplerpc.Invoker {
 		a.active.Add(-1)
 		t.record(ctx, info, err, a.recordFor(code), start)
 		if span != nil {
-			// The end attributes are built already: no IsRecording first,
-			// which takes the span's lock, as SetAttributes does.
-			end := a.endFor(code)
-			if original != "" {
-				end = append(end[:len(end):len(end)], semconv.RPCMethodOriginal(original))
-			}
-			span.SetAttributes(end...)
-			endSpan(span, err, code != 0)
+			endSpan(span, a, code, original, err, code != 0)
 		}
 		return err
 	}
@@ -230,10 +210,30 @@ func serverFault(code simplerpc.Code) bool {
 	return true
 }
 
-// endSpan marks a span whose call failed through fault an error, and
-// ends it; its attributes are set.
-func endSpan(span trace.Span, err error, fault bool) {
-	if fault && span.IsRecording() {
+// endSpan ends the span of a call of a's method that ended with code
+// (err), marking it an error if the call failed through fault. The span
+// started with the attributes of a call that succeeded: a call that
+// succeeded sets none, and takes no lock of the span's before End; one
+// that failed replaces the status and adds error.type, and a method past
+// MaxMethods gets its name (original) as rpc.method_original.
+func endSpan(span trace.Span, a *callAttrs, code simplerpc.Code, original string, err error, fault bool) {
+	if code == 0 && original == "" {
+		span.End()
+		return
+	}
+	if !span.IsRecording() {
+		span.End()
+		return
+	}
+	end := a.endFor(code)
+	if code == 0 {
+		end = nil // the status the span started with stands
+	}
+	if original != "" {
+		end = append(end[:len(end):len(end)], semconv.RPCMethodOriginal(original))
+	}
+	span.SetAttributes(end...)
+	if fault {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
 	}
