@@ -17,8 +17,11 @@ import (
 // request (4.4% of BenchmarkJSONRPC's CPU, client included). Here a deadline
 // in the past is set at once (it interrupts a read or a write); a later
 // one is set a quarter of its timeout late, and skipped while the
-// connection's own, pending, is no later than that; none (zero) is
-// skipped while a deadline is pending. An I/O that times out on a
+// connection's own, pending, is no later than that; none (zero) is never
+// set, nor the clock read for it: a deadline the connection keeps,
+// pending or passed (the past one that aborted a read), is replaced by
+// the next one asked for, or re-armed by the I/O it fails. An I/O that
+// times out on a
 // deadline the connection kept but net/http no longer wants is re-armed
 // with the one wanted and goes on (frontConn.Read and Write): it fails
 // with a timeout only once the deadline last asked for has passed — at
@@ -39,18 +42,14 @@ func (d *lazyDeadline) update(t time.Time, apply func(time.Time) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.want = t
-	if t.IsZero() && d.set.IsZero() {
-		return nil
+	if t.IsZero() {
+		return nil // if the one kept fires, or has, the I/O re-arms
 	}
 	now := time.Now()
 	pending := !d.set.IsZero() && d.set.After(now)
 	switch {
-	case !t.IsZero() && !t.After(now):
+	case !t.After(now):
 		// In the past: at once, to interrupt the I/O under way.
-	case t.IsZero():
-		if pending || d.set.IsZero() {
-			return nil // if the pending one fires, the I/O re-arms
-		}
 	case pending && !d.set.After(late(t, now)):
 		return nil // early at worst: the I/O re-arms
 	default:

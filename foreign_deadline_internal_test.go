@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync/atomic"
@@ -77,6 +78,23 @@ func TestFrontConnDeadlineKept(t *testing.T) {
 	took := time.Since(start)
 	if !errors.Is(err, os.ErrDeadlineExceeded) || took < 80*time.Millisecond {
 		t.Fatalf("read with an 80ms deadline: %v after %v", err, took)
+	}
+}
+
+// TestFrontConnDeadlineLifted checks that a read goes on after net/http
+// lifts the past deadline that aborted its background read, which the
+// connection keeps: as a keep-alive connection's next request is read.
+func TestFrontConnDeadlineLifted(t *testing.T) {
+	fc, cc, peer := pipeFront(t)
+	_ = fc.SetReadDeadline(time.Unix(1, 0)) // the abort
+	_ = fc.SetReadDeadline(time.Time{})
+	go func() { _, _ = peer.Write([]byte("GET")) }()
+	buf := make([]byte, 3)
+	if n, err := io.ReadFull(fc, buf); n != 3 || err != nil {
+		t.Fatalf("read after the past deadline was lifted: %d, %v", n, err)
+	}
+	if r := cc.reads.Load(); r != 2 {
+		t.Errorf("the read deadline was set %d times, want 2 (the past, then none as the read failed)", r)
 	}
 }
 
