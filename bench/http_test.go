@@ -57,12 +57,12 @@ func TestIdealAdd(t *testing.T) {
 }
 
 // BenchmarkHTTP runs the http workload's calls against each of its
-// servers at 8 and 64 callers (b.N calls in all), for CPU time per call
+// servers at each of its caller counts (b.N calls in all), for CPU time per call
 // and profiles of one server at a time: the workload itself measures
 // throughput.
 func BenchmarkHTTP(b *testing.B) {
 	for _, hs := range httpServers() {
-		for _, n := range []int{8, 64} {
+		for _, n := range httpConc {
 			name := strings.NewReplacer("/", "-", " ", "-", "(", "", ")", "").Replace(hs.name)
 			b.Run(fmt.Sprintf("%s/C=%d", name, n), func(b *testing.B) { benchHTTP(b, hs, n) })
 		}

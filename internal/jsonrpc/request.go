@@ -44,6 +44,12 @@ func ParseBody(body []byte) (reqs []Request, batch bool) {
 // than in a slice of its own.
 func ParseBodyInto(body []byte, one *[1]Request) (reqs []Request, batch bool) {
 	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '{' && codec.CheckJSON(body) == nil {
+		// Valid JSON within the decoders' limits (what the scan accepts,
+		// encoding/json does): the request's own check, done.
+		one[0] = parseRequest(body, true)
+		return one[:], false
+	}
 	if !json.Valid(body) {
 		return invalidBody(one, CodeParseError, "parse error: the body is not valid JSON"), false
 	}
@@ -90,7 +96,11 @@ func invalidBody(one *[1]Request, code int, msg string) []Request {
 // ParseRequest parses one request object. raw is valid JSON. Its id
 // is read first, so that every later complaint about the request is
 // answered with it.
-func ParseRequest(raw []byte) Request {
+func ParseRequest(raw []byte) Request { return parseRequest(raw, false) }
+
+// parseRequest is ParseRequest; checked says that raw has passed
+// codec.CheckJSON already.
+func parseRequest(raw []byte, checked bool) Request {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return Request{Err: Invalid(CodeInvalidRequest, "invalid request: a request must be a JSON object")}
@@ -137,7 +147,9 @@ func ParseRequest(raw []byte) Request {
 	// rule is not the envelope's to apply: an id is echoed as sent
 	// (ParseID), and the params' text is checked when they are
 	// decoded, as invalid params (so are their keys).
-	if err := codec.CheckJSON(raw); err != nil && !errors.Is(err, codec.ErrText) {
+	if checked {
+		// as below, with no error
+	} else if err := codec.CheckJSON(raw); err != nil && !errors.Is(err, codec.ErrText) {
 		return invalid(err.Error())
 	}
 	if !isVersion(version) {
