@@ -26,10 +26,27 @@ import (
 // with the one wanted and goes on (frontConn.Read and Write): it fails
 // with a timeout only once the deadline last asked for has passed — at
 // most a quarter of its timeout late.
+//
+// A deadline further than horizon (if not zero) is set horizon from now,
+// and re-armed when that passes: the read deadline's horizon is an
+// eighth more than the header timeout, so that the idle timeout set as a
+// request ends is no later than the next request's header timeout with
+// its slack, which then need not be set (one timer update per request
+// fewer).
 type lazyDeadline struct {
+	horizon time.Duration // set once, when the connection is made
+
 	mu   sync.Mutex
 	want time.Time // the deadline asked for; zero: none
 	set  time.Time // the deadline on the connection; zero: none
+}
+
+// within is t, but no further than the horizon from now.
+func (d *lazyDeadline) within(t, now time.Time) time.Time {
+	if d.horizon > 0 && t.Sub(now) > d.horizon {
+		return now.Add(d.horizon)
+	}
+	return t
 }
 
 // late is t with the slack a deadline is set with: a quarter of the time
@@ -53,7 +70,7 @@ func (d *lazyDeadline) update(t time.Time, apply func(time.Time) error) error {
 	case pending && !d.set.After(late(t, now)):
 		return nil // early at worst: the I/O re-arms
 	default:
-		t = late(t, now)
+		t = d.within(late(t, now), now)
 	}
 	d.set = t
 	return apply(t)
@@ -65,9 +82,12 @@ func (d *lazyDeadline) update(t time.Time, apply func(time.Time) error) error {
 func (d *lazyDeadline) rearm(apply func(time.Time) error) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t := d.want
-	if !t.IsZero() && !t.After(time.Now()) {
+	t, now := d.want, time.Now()
+	if !t.IsZero() && !t.After(now) {
 		return false
+	}
+	if !t.IsZero() {
+		t = d.within(t, now)
 	}
 	d.set = t
 	return apply(t) == nil
