@@ -298,7 +298,7 @@ func reportHTTP(b *strings.Builder, _ config, res *results) {
 		"%s is a net/http handler decoding the request with encoding/json and writing the response by hand; "+
 		"simplerpc is `Server.Serve`'s own port. "+
 		"%s is no JSON-RPC server but a bound: a raw-TCP server that finds each request's end by its Content-Length, "+
-		"takes the id and operands out of the body and writes a canned response, the least any server could do for this client. "+
+		"takes the id and operands out of the body, checks the method's name and writes a canned response, the least any server could do for this client. "+
 		"Warnings: records at Warn or above that simplerpc's server logged in the run.\n\n",
 		httpConc[len(httpConc)-1], refHTTPFloor, refHTTPIdeal)
 	var cols []column

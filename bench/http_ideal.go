@@ -24,7 +24,7 @@ const idealMaxHead = 8 << 10
 // reads requests one after another, finds each one's end by its
 // Content-Length, takes the id and the two operands out of the body
 // without parsing the rest, and writes a canned response with the right
-// id and sum. It checks nothing else and serves nothing else; it is the
+// id and sum (or a canned error for a method other than Bench.Add). It checks nothing else and serves nothing else; it is the
 // fastest a server can answer this workload's client, not a server.
 //
 // It owns one goroutine that accepts and one per connection; stop closes
@@ -94,10 +94,14 @@ func idealConn(nc net.Conn) error {
 			return fmt.Errorf("ideal: body: %w", err)
 		}
 		id, sum, ok := idealAdd(body)
-		if !ok {
+		switch {
+		case !ok:
 			return fmt.Errorf("ideal: cannot read request %q", body)
+		case !bytes.Contains(body, []byte(`"method":"Bench.Add"`)):
+			out = idealNotFound(out[:0], id)
+		default:
+			out = idealResponse(out[:0], id, sum)
 		}
-		out = idealResponse(out[:0], id, sum)
 		if _, err := nc.Write(out); err != nil {
 			return fmt.Errorf("ideal: write: %w", err)
 		}
@@ -185,6 +189,18 @@ func idealInt(s []byte) (int64, bool) {
 		v = -v
 	}
 	return v, true
+}
+
+// idealNotFound appends the HTTP response of the call id of a method
+// other than Bench.Add to dst: a JSON-RPC error.
+func idealNotFound(dst, id []byte) []byte {
+	n := len(`{"jsonrpc":"2.0","id":,"error":{"code":-32601,"message":"method not found"}}`+"\n") + len(id)
+	dst = append(dst, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	dst = append(dst, "\r\n\r\n"...)
+	dst = append(dst, `{"jsonrpc":"2.0","id":`...)
+	dst = append(dst, id...)
+	return append(dst, `,"error":{"code":-32601,"message":"method not found"}}`+"\n"...)
 }
 
 // idealResponse appends the HTTP response of the call id, whose result
