@@ -24,8 +24,9 @@ const idealMaxHead = 8 << 10
 // reads requests one after another, finds each one's end by its
 // Content-Length, takes the id and the two operands out of the body
 // without parsing the rest, and writes a canned response with the right
-// id and sum (or a canned error for a method other than Bench.Add). It checks nothing else and serves nothing else; it is the
-// fastest a server can answer this workload's client, not a server.
+// id and sum, or a canned error for a method other than Bench.Add. It
+// checks nothing else and serves nothing else; it is the fastest a server
+// can answer this workload's client, not a server.
 //
 // It owns one goroutine that accepts and one per connection; stop closes
 // the listener and every connection and waits for them all.
