@@ -231,7 +231,9 @@ type frontConn struct {
 // newFrontConn returns nc, whose peeked bytes br holds, ready for the
 // HTTP front; nc has no deadline set.
 func newFrontConn(nc net.Conn, br *bufio.Reader) *frontConn {
-	return &frontConn{Conn: nc, br: br, closed: make(chan struct{}), rapply: nc.SetReadDeadline, wapply: nc.SetWriteDeadline}
+	c := &frontConn{Conn: nc, br: br, closed: make(chan struct{}), rapply: nc.SetReadDeadline, wapply: nc.SetWriteDeadline}
+	c.rdl.horizon = frontHeaderTimeout + frontHeaderTimeout/8
+	return c
 }
 
 func (c *frontConn) Read(p []byte) (int, error) {

@@ -17,16 +17,36 @@ import (
 // request (4.4% of BenchmarkJSONRPC's CPU, client included). Here a deadline
 // in the past is set at once (it interrupts a read or a write); a later
 // one is set a quarter of its timeout late, and skipped while the
-// connection's own, pending, is no later than that; none (zero) is
-// skipped while a deadline is pending. An I/O that times out on a
+// connection's own, pending, is no later than that; none (zero) is never
+// set, nor the clock read for it: a deadline the connection keeps,
+// pending or passed (the past one that aborted a read), is replaced by
+// the next one asked for, or re-armed by the I/O it fails. An I/O that
+// times out on a
 // deadline the connection kept but net/http no longer wants is re-armed
 // with the one wanted and goes on (frontConn.Read and Write): it fails
 // with a timeout only once the deadline last asked for has passed — at
 // most a quarter of its timeout late.
+//
+// A deadline further than horizon (if not zero) is set horizon from now,
+// and re-armed when that passes: the read deadline's horizon is an
+// eighth more than the header timeout, so that the idle timeout set as a
+// request ends is no later than the next request's header timeout with
+// its slack, which then need not be set (one timer update per request
+// fewer).
 type lazyDeadline struct {
+	horizon time.Duration // set once, when the connection is made
+
 	mu   sync.Mutex
 	want time.Time // the deadline asked for; zero: none
 	set  time.Time // the deadline on the connection; zero: none
+}
+
+// within is t, but no further than the horizon from now.
+func (d *lazyDeadline) within(t, now time.Time) time.Time {
+	if d.horizon > 0 && t.Sub(now) > d.horizon {
+		return now.Add(d.horizon)
+	}
+	return t
 }
 
 // late is t with the slack a deadline is set with: a quarter of the time
@@ -39,22 +59,18 @@ func (d *lazyDeadline) update(t time.Time, apply func(time.Time) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.want = t
-	if t.IsZero() && d.set.IsZero() {
-		return nil
+	if t.IsZero() {
+		return nil // if the one kept fires, or has, the I/O re-arms
 	}
 	now := time.Now()
 	pending := !d.set.IsZero() && d.set.After(now)
 	switch {
-	case !t.IsZero() && !t.After(now):
+	case !t.After(now):
 		// In the past: at once, to interrupt the I/O under way.
-	case t.IsZero():
-		if pending || d.set.IsZero() {
-			return nil // if the pending one fires, the I/O re-arms
-		}
 	case pending && !d.set.After(late(t, now)):
 		return nil // early at worst: the I/O re-arms
 	default:
-		t = late(t, now)
+		t = d.within(late(t, now), now)
 	}
 	d.set = t
 	return apply(t)
@@ -66,9 +82,12 @@ func (d *lazyDeadline) update(t time.Time, apply func(time.Time) error) error {
 func (d *lazyDeadline) rearm(apply func(time.Time) error) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t := d.want
-	if !t.IsZero() && !t.After(time.Now()) {
+	t, now := d.want, time.Now()
+	if !t.IsZero() && !t.After(now) {
 		return false
+	}
+	if !t.IsZero() {
+		t = d.within(t, now)
 	}
 	d.set = t
 	return apply(t) == nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync/atomic"
@@ -77,6 +78,63 @@ func TestFrontConnDeadlineKept(t *testing.T) {
 	took := time.Since(start)
 	if !errors.Is(err, os.ErrDeadlineExceeded) || took < 80*time.Millisecond {
 		t.Fatalf("read with an 80ms deadline: %v after %v", err, took)
+	}
+}
+
+// TestFrontConnKeepAliveDeadlines checks that, of the read deadlines
+// net/http sets around each keep-alive request, only the past one that
+// aborts its background read and one more reach the connection: the idle
+// timeout, within the horizon, covers the next request's header timeout.
+func TestFrontConnKeepAliveDeadlines(t *testing.T) {
+	fc, cc, _ := pipeFront(t)
+	const requests = 100
+	for range requests {
+		now := time.Now()
+		_ = fc.SetReadDeadline(now.Add(frontIdleTimeout)) // idle, until the next request
+		_ = fc.SetReadDeadline(time.Time{})
+		_ = fc.SetReadDeadline(now.Add(frontHeaderTimeout))
+		_ = fc.SetReadDeadline(time.Time{})
+		_ = fc.SetReadDeadline(now.Add(DefaultWriteTimeout)) // the handler's
+		_ = fc.SetReadDeadline(time.Time{})                  // background read
+		_ = fc.SetReadDeadline(time.Unix(1, 0))              // its abort
+		_ = fc.SetReadDeadline(time.Time{})
+	}
+	if r := cc.reads.Load(); r > 2*requests {
+		t.Fatalf("%d requests set the read deadline %d times", requests, r)
+	}
+}
+
+// TestFrontConnDeadlineHorizon checks that a deadline past the horizon
+// fails a read neither at the horizon nor much after it is due.
+func TestFrontConnDeadlineHorizon(t *testing.T) {
+	fc, cc, _ := pipeFront(t)
+	fc.rdl.horizon = 20 * time.Millisecond
+	start := time.Now()
+	_ = fc.SetReadDeadline(start.Add(100 * time.Millisecond))
+	_, err := fc.Read(make([]byte, 1))
+	took := time.Since(start)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || took < 100*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("read with a 100ms deadline, 20ms horizon: %v after %v", err, took)
+	}
+	if r := cc.reads.Load(); r < 3 {
+		t.Errorf("the read deadline was set %d times: not re-armed at the horizon", r)
+	}
+}
+
+// TestFrontConnDeadlineLifted checks that a read goes on after net/http
+// lifts the past deadline that aborted its background read, which the
+// connection keeps: as a keep-alive connection's next request is read.
+func TestFrontConnDeadlineLifted(t *testing.T) {
+	fc, cc, peer := pipeFront(t)
+	_ = fc.SetReadDeadline(time.Unix(1, 0)) // the abort
+	_ = fc.SetReadDeadline(time.Time{})
+	go func() { _, _ = peer.Write([]byte("GET")) }()
+	buf := make([]byte, 3)
+	if n, err := io.ReadFull(fc, buf); n != 3 || err != nil {
+		t.Fatalf("read after the past deadline was lifted: %d, %v", n, err)
+	}
+	if r := cc.reads.Load(); r != 2 {
+		t.Errorf("the read deadline was set %d times, want 2 (the past, then none as the read failed)", r)
 	}
 }
 

@@ -18,7 +18,31 @@ import (
 // lone Add, and a batch of 10 Adds; allocs/op counts client and server
 // together.
 func BenchmarkJSONRPC(b *testing.B) {
-	addr := startServerB(b)
+	benchJSONRPC(b, startServerB(b), true)
+}
+
+// BenchmarkJSONRPCFloor is BenchmarkJSONRPC's lone call against the
+// minimal handler floorJSONRPC on a default http.Server: the same
+// client and network, so that the two are compared, and profiled, in
+// one run.
+func BenchmarkJSONRPCFloor(b *testing.B) {
+	l := listen(b)
+	hs := &http.Server{Handler: http.HandlerFunc(floorJSONRPC)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hs.Serve(l)
+	}()
+	b.Cleanup(func() {
+		_ = hs.Close()
+		<-done
+	})
+	benchJSONRPC(b, l.Addr().String(), false)
+}
+
+// benchJSONRPC posts a lone Add, and if batch a batch of 10 Adds, to
+// addr from parallel callers sharing one http.Client.
+func benchJSONRPC(b *testing.B, addr string, batch bool) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	b.Cleanup(tr.CloseIdleConnections)
 	hc := &http.Client{Transport: tr}
@@ -31,6 +55,9 @@ func BenchmarkJSONRPC(b *testing.B) {
 		{"call", call("Calc.Add", "[1,2]", 1)},
 		{"batch=10", "[" + strings.Join(parts, ",") + "]"},
 	} {
+		if bc.name != "call" && !batch {
+			continue
+		}
 		body := []byte(bc.body)
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

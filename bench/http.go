@@ -39,14 +39,17 @@ type httpServer struct {
 const (
 	refHTTPFloor     = "net/http-floor"
 	refHTTPSimpleRPC = "simplerpc"
+	refHTTPGorilla   = "gorilla-json2"
+	refHTTPGeth      = "go-ethereum"
 )
 
 func httpServers() []httpServer {
 	return []httpServer{
 		{name: refHTTPFloor, method: "Bench.Add", serve: serveHandler(http.HandlerFunc(floorHTTP))},
 		{name: refHTTPSimpleRPC, method: "Bench.Add", serve: serveSimpleRPCHTTP},
-		{name: "go-ethereum", method: "bench_add", serve: serveGeth},
-		{name: "gorilla-json2", method: "Bench.Add", serve: serveGorilla},
+		{name: refHTTPGeth, method: "bench_add", serve: serveGeth},
+		{name: refHTTPGorilla, method: "Bench.Add", serve: serveGorilla},
+		{name: refHTTPIdeal, method: "Bench.Add", serve: serveIdealHTTP},
 	}
 }
 
@@ -293,8 +296,11 @@ func reportHTTP(b *strings.Builder, _ config, res *results) {
 	fmt.Fprintf(b, "C callers share one Go http.Client (keep-alive; the transport keeps up to %d idle connections) and post "+
 		"`{\"jsonrpc\":\"2.0\",\"id\":N,\"method\":M,\"params\":[40,2]}`; the reply's result is checked. "+
 		"%s is a net/http handler decoding the request with encoding/json and writing the response by hand; "+
-		"simplerpc is `Server.Serve`'s own port. Warnings: records at Warn or above that simplerpc's server logged in the run.\n\n",
-		httpConc[len(httpConc)-1], refHTTPFloor)
+		"simplerpc is `Server.Serve`'s own port. "+
+		"%s is no JSON-RPC server but a bound: a raw-TCP server that finds each request's end by its Content-Length, "+
+		"takes the id and operands out of the body, checks the method's name and writes a canned response, the least any server could do for this client. "+
+		"Warnings: records at Warn or above that simplerpc's server logged in the run.\n\n",
+		httpConc[len(httpConc)-1], refHTTPFloor, refHTTPIdeal)
 	var cols []column
 	for _, n := range httpConc {
 		cols = append(cols,
@@ -305,4 +311,10 @@ func reportHTTP(b *strings.Builder, _ config, res *results) {
 	writeRowTable(b, rows, append(cols, medianCol(res, "warnings", 0, metric{"http", kindWarns, 0}, 1)))
 	fmt.Fprintf(b, "\nRatios (÷ %s / ÷ %s):\n\n", refHTTPFloor, refHTTPSimpleRPC)
 	writeRowRatios(b, rows, cols, refHTTPFloor, refHTTPSimpleRPC)
+	fmt.Fprintf(b, "\nThroughput ÷ %s / ÷ %s:\n\n", refHTTPGorilla, refHTTPGeth)
+	var tput []column
+	for _, n := range httpConc {
+		tput = append(tput, medianCol(res, fmt.Sprintf("calls/s C=%d", n), 0, metric{"http", kindTput, n}, 1))
+	}
+	writeRowRatios(b, rows, tput, refHTTPGorilla, refHTTPGeth)
 }

@@ -18,6 +18,9 @@ type jsonCodec struct{}
 func (jsonCodec) Name() string { return "json" }
 
 func (jsonCodec) Append(buf *bytes.Buffer, v any) error {
+	if appendJSONInt(buf, v) {
+		return nil // jsonint.go
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -23,6 +23,9 @@ func jsonDecode(b []byte, v any, objs bool) error {
 	if t == nil || t.Kind() != reflect.Pointer {
 		return json.Unmarshal(b, v) // encoding/json's error
 	}
+	if decodeJSONInt(b, v) {
+		return nil // jsonint.go
+	}
 	if objs {
 		if err := checkJSONKeys(b, t.Elem()); err != nil {
 			return err

@@ -36,24 +36,38 @@ func (r *Request) Notification() bool { return r.ID == nil && r.Err == nil }
 // deep, say) is answered by itself, with its id, and the other requests
 // of its batch still run (JSON-RPC 2.0, sections 5 and 6).
 func ParseBody(body []byte) (reqs []Request, batch bool) {
+	return ParseBodyInto(body, new([1]Request))
+}
+
+// ParseBodyInto is ParseBody, giving the one request of a body that is
+// not a batch (or the error of one that is not a request) in one rather
+// than in a slice of its own.
+func ParseBodyInto(body []byte, one *[1]Request) (reqs []Request, batch bool) {
 	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '{' && codec.CheckJSON(body) == nil {
+		// Valid JSON within the decoders' limits (what the scan accepts,
+		// encoding/json does): the request's own check, done.
+		one[0] = parseRequest(body, true)
+		return one[:], false
+	}
 	if !json.Valid(body) {
-		return invalidBody(CodeParseError, "parse error: the body is not valid JSON"), false
+		return invalidBody(one, CodeParseError, "parse error: the body is not valid JSON"), false
 	}
 	switch body[0] {
 	case '{':
-		return []Request{ParseRequest(body)}, false
+		one[0] = ParseRequest(body)
+		return one[:], false
 	case '[':
 	default:
-		return invalidBody(CodeInvalidRequest, "invalid request: the body must be a request object or a batch array"), false
+		return invalidBody(one, CodeInvalidRequest, "invalid request: the body must be a request object or a batch array"), false
 	}
 	// Counted before it is split: a million tiny entries take far more
 	// memory parsed than their bytes.
 	switch n := ArrayLen(body); {
 	case n == 0:
-		return invalidBody(CodeInvalidRequest, "invalid request: empty batch"), false
+		return invalidBody(one, CodeInvalidRequest, "invalid request: empty batch"), false
 	case n > MaxBatch:
-		return invalidBody(CodeInvalidRequest, fmt.Sprintf("invalid request: a batch of %d requests exceeds the limit of %d", n, MaxBatch)), false
+		return invalidBody(one, CodeInvalidRequest, fmt.Sprintf("invalid request: a batch of %d requests exceeds the limit of %d", n, MaxBatch)), false
 	default:
 		reqs = make([]Request, 0, n)
 	}
@@ -74,14 +88,19 @@ func ParsedSize(reqs []Request) int64 {
 	return n
 }
 
-func invalidBody(code int, msg string) []Request {
-	return []Request{{Err: Invalid(code, msg)}}
+func invalidBody(one *[1]Request, code int, msg string) []Request {
+	one[0] = Request{Err: Invalid(code, msg)}
+	return one[:]
 }
 
 // ParseRequest parses one request object. raw is valid JSON. Its id
 // is read first, so that every later complaint about the request is
 // answered with it.
-func ParseRequest(raw []byte) Request {
+func ParseRequest(raw []byte) Request { return parseRequest(raw, false) }
+
+// parseRequest is ParseRequest; checked says that raw has passed
+// codec.CheckJSON already.
+func parseRequest(raw []byte, checked bool) Request {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return Request{Err: Invalid(CodeInvalidRequest, "invalid request: a request must be a JSON object")}
@@ -128,7 +147,9 @@ func ParseRequest(raw []byte) Request {
 	// rule is not the envelope's to apply: an id is echoed as sent
 	// (ParseID), and the params' text is checked when they are
 	// decoded, as invalid params (so are their keys).
-	if err := codec.CheckJSON(raw); err != nil && !errors.Is(err, codec.ErrText) {
+	if checked {
+		// as below, with no error
+	} else if err := codec.CheckJSON(raw); err != nil && !errors.Is(err, codec.ErrText) {
 		return invalid(err.Error())
 	}
 	if !isVersion(version) {

@@ -73,7 +73,7 @@ func (h *Handler) answerBatch(ctx context.Context, reqs []jsonrpc.Request, ch *r
 			continue
 		}
 		if h.runsInline(req) {
-			answers[i] = b.fit(req, h.answer(ctx, req, ch, true, timed), ch)
+			answers[i] = b.fit(req, h.answer(ctx, req, ch, true, timed, nil), ch)
 			if inline++; inline%batchYieldEvery == 0 {
 				runtime.Gosched()
 			}
@@ -88,7 +88,7 @@ func (h *Handler) answerBatch(ctx context.Context, reqs []jsonrpc.Request, ch *r
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			answers[i] = b.fit(req, h.answer(ctx, req, ch, true, timed), ch)
+			answers[i] = b.fit(req, h.answer(ctx, req, ch, true, timed, nil), ch)
 		})
 	}
 	wg.Wait()

@@ -35,10 +35,10 @@ var (
 )
 
 // readRPCBody reads the request's body, decompressed if it is gzip,
-// charging ch for the memory it takes as it grows. If it cannot, it
-// answers the request itself (413, 415, 503, 400 or 408) and returns
-// false.
-func (h *Handler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge) ([]byte, bool) {
+// charging ch for the memory it takes as it grows; into room, if it is
+// known to fit. If it cannot, it answers the request itself (413, 415,
+// 503, 400 or 408) and returns false.
+func (h *Handler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge, room []byte) ([]byte, bool) {
 	limit := h.maxMessageSize
 	gz, bad := jsonrpc.RequestCoding(r.Header)
 	switch {
@@ -65,7 +65,10 @@ func (h *Handler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.R
 		defer zr.Close()
 		src, n = zr, -1 // the decompressed size is known once read
 	}
-	body, err := readCharged(src, n, limit, ch)
+	if n > int64(len(room)) {
+		room = nil
+	}
+	body, err := readCharged(src, n, limit, ch, room)
 	switch {
 	case err == nil:
 		return body, true
@@ -101,16 +104,22 @@ func (h *Handler) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http.Re
 }
 
 // readCharged reads a body of n bytes (-1: unknown) of at most limit,
-// charging ch for the buffer before it is allocated. It fails with
+// charging ch for the buffer before it is allocated; into room if n fits
+// in it (room is charged as if allocated). It fails with
 // errBodyTooLarge past limit and with errBodyBudget when the budget
 // cannot hold the buffer; the body returned with those errors holds what
 // was read, to be reported.
-func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge) ([]byte, error) {
+func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge, room []byte) ([]byte, error) {
 	if n >= 0 {
 		if !ch.tryTake(n, n > SmallBody) {
 			return nil, errBodyBudget
 		}
-		body := make([]byte, n)
+		var body []byte
+		if n <= int64(len(room)) {
+			body = room[:n]
+		} else {
+			body = make([]byte, n)
+		}
 		if _, err := io.ReadFull(rd, body); err != nil {
 			return nil, fmt.Errorf("simplerpc: reading a body of %d bytes: %w", n, err)
 		}

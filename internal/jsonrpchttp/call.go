@@ -14,12 +14,14 @@ import (
 
 // answer runs one request and returns its response object, or nil for a
 // notification. The call is charged to ch while it runs, as a bulk
-// reservation for a call of a batch; its response is not.
-func (h *Handler) answer(ctx context.Context, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool) []byte {
+// reservation for a call of a batch; its response is not. A successful
+// call's response is appended to dst if it fits in its capacity (nil:
+// never).
+func (h *Handler) answer(ctx context.Context, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool, dst []byte) []byte {
 	if req.Err != nil {
 		return jsonrpc.AppendError(nil, req.ID, req.Err)
 	}
-	result, e, detail := h.callRPC(ctx, req, ch, bulk, timed)
+	result, e, detail := h.callRPC(ctx, req, ch, bulk, timed, dst)
 	switch {
 	case req.Notification():
 		if e != nil {
@@ -38,8 +40,9 @@ func (h *Handler) answer(ctx context.Context, req *jsonrpc.Request, ch *rpcCharg
 // error value to send with it. The call is charged to ch while it runs
 // (CallCost, its params and the decoders' estimate of what decoding
 // them takes); a call the budget cannot
-// take is refused with rpcerr.CodeUnavailable and not run.
-func (h *Handler) callRPC(ctx context.Context, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool) ([]byte, *rpcerr.Error, any) {
+// take is refused with rpcerr.CodeUnavailable and not run. The response
+// is appended to dst if it fits in its capacity.
+func (h *Handler) callRPC(ctx context.Context, req *jsonrpc.Request, ch *rpcCharge, bulk, timed bool, dst []byte) ([]byte, *rpcerr.Error, any) {
 	m := h.dispatch.Lookup(req.Method)
 	if m == nil {
 		return nil, h.dispatch.NotFound(req.Method), nil
@@ -116,7 +119,10 @@ func (h *Handler) callRPC(ctx context.Context, req *jsonrpc.Request, ch *rpcChar
 	if size > h.maxMessageSize {
 		return nil, rpcerr.Errorf(rpcerr.CodeResourceExhausted, name, "reply of %d bytes exceeds the %d-byte limit", size, h.maxMessageSize), nil
 	}
-	return jsonrpc.AppendResult(make([]byte, 0, size), req.ID, result), nil, nil
+	if size > cap(dst) {
+		dst = make([]byte, 0, size)
+	}
+	return jsonrpc.AppendResult(dst[:0], req.ID, result), nil, nil
 }
 
 // takesObject reports whether the method's only parameter takes a JSON

@@ -210,7 +210,7 @@ func TestHandlerLimits(t *testing.T) {
 		t.Errorf("the budget reached %d, over its %d", f.peak.Load(), f.limit)
 	}
 	ch := &rpcCharge{h: h}
-	body, err := readCharged(strings.NewReader(strings.Repeat("x", 100)), -1, 50, ch)
+	body, err := readCharged(strings.NewReader(strings.Repeat("x", 100)), -1, 50, ch, nil)
 	if !errors.Is(err, errBodyTooLarge) || len(body) <= 50 {
 		t.Errorf("readCharged past the limit: %d bytes, %v", len(body), err)
 	}

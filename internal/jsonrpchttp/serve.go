@@ -24,11 +24,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if t := h.writeTimeout; t > 0 {
 		_ = rc.SetReadDeadline(time.Now().Add(t))
 	}
-	// What the request holds of the memory budget, until its response is
-	// written.
-	ch := &rpcCharge{h: h}
+	// The context of the request's calls, which holds what the request
+	// holds of the memory budget until its response is written.
+	ctx := h.newRPCContext(r)
+	ch := &ctx.charge
 	defer ch.release()
-	body, ok := h.readRPCBody(w, r, rc, ch)
+	body, ok := h.readRPCBody(w, r, rc, ch, ctx.body[:])
 	if !ok {
 		return
 	}
@@ -39,19 +40,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if gated && !h.cfg.Parsing.Enter(r.Context()) {
 		return // the client has gone
 	}
-	reqs, batch := jsonrpc.ParseBody(body)
+	reqs, batch := jsonrpc.ParseBodyInto(body, &ctx.one)
 	if gated {
 		h.cfg.Parsing.Leave()
 	}
 	ch.take(jsonrpc.ParsedSize(reqs))
-	// Interceptors see the request's headers as the call's metadata.
-	ctx := h.newRPCContext(r)
 	var out []byte
 	var parts [][]byte
 	if batch {
 		parts, out = h.answerBatch(ctx, reqs, ch)
 	} else {
-		out = h.answer(ctx, &reqs[0], ch, false, false)
+		out = h.answer(ctx, &reqs[0], ch, false, false, ctx.resp[:0])
 		ch.take(int64(cap(out)))
 	}
 	if t := h.writeTimeout; t > 0 {

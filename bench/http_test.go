@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// TestIdealHTTP checks that the http workload's ideal server answers the
+// workload's client with the right sums, on one connection and on many.
+func TestIdealHTTP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, err := serveIdealHTTP(ln, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: 8}
+	c := &jsonrpcClient{hc: &http.Client{Transport: tr}, url: "http://" + ln.Addr().String() + "/", method: "Bench.Add"}
+	for i := range int64(20) {
+		if err := c.add(context.Background(), i, -3*i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := primeLoad(context.Background(), 8, func(ctx context.Context, i int) error { return c.add(ctx, int64(i), 1<<40) }); err != nil {
+		t.Fatal(err)
+	}
+	tr.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIdealAdd checks the ideal server's reading of a request body.
+func TestIdealAdd(t *testing.T) {
+	for _, tc := range []struct {
+		body, id string
+		sum      int64
+		ok       bool
+	}{
+		{`{"jsonrpc":"2.0","id":7,"method":"Bench.Add","params":[40,2]}`, "7", 42, true},
+		{`{"jsonrpc":"2.0","id":"x","method":"Bench.Add","params":[-40,2]}`, `"x"`, -38, true},
+		{`{"jsonrpc":"2.0","id":1,"method":"Bench.Add","params":[4.5,2]}`, "", 0, false},
+		{`{"jsonrpc":"2.0","method":"Bench.Add","params":[1,2]}`, "", 0, false},
+	} {
+		id, sum, ok := idealAdd([]byte(tc.body))
+		if ok != tc.ok || ok && (string(id) != tc.id || sum != tc.sum) {
+			t.Errorf("idealAdd(%s) = %s, %d, %v; want %s, %d, %v", tc.body, id, sum, ok, tc.id, tc.sum, tc.ok)
+		}
+	}
+}
+
+// BenchmarkHTTP runs the http workload's calls against each of its
+// servers at each of its caller counts (b.N calls in all), for CPU time per call
+// and profiles of one server at a time: the workload itself measures
+// throughput.
+func BenchmarkHTTP(b *testing.B) {
+	for _, hs := range httpServers() {
+		for _, n := range httpConc {
+			name := strings.NewReplacer("/", "-", " ", "-", "(", "", ")", "").Replace(hs.name)
+			b.Run(fmt.Sprintf("%s/C=%d", name, n), func(b *testing.B) { benchHTTP(b, hs, n) })
+		}
+	}
+}
+
+func benchHTTP(b *testing.B, hs httpServer, n int) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var warns atomic.Int64
+	stop, err := hs.serve(ln, &warns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: httpConc[len(httpConc)-1]}
+	c := &jsonrpcClient{hc: &http.Client{Transport: tr}, url: "http://" + ln.Addr().String() + "/", method: hs.method}
+	defer func() {
+		tr.CloseIdleConnections()
+		if err := stop(); err != nil {
+			b.Error(err)
+		}
+	}()
+	ctx := context.Background()
+	if err := primeLoad(ctx, n, func(ctx context.Context, i int) error { return c.add(ctx, 40, 2) }); err != nil {
+		b.Fatal(err)
+	}
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	b.ResetTimer()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			for left.Add(-1) >= 0 {
+				if err := c.add(ctx, 40, 2); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			b.Error(err)
+		}
+	}
+	b.StopTimer()
+}
