@@ -86,12 +86,12 @@ type session struct {
 	owner    string    // the identity WithSessionIdentity gave its first call
 	ownerSet bool
 	calls    sessionCalls // its calls by id (session_calls.go)
-	running  int    // calls begun and not finished
-	orphans  int    // of those, the ones counted in srv.orphanCalls (running while detached, or after the session ended detached)
-	bytes    int    // bytes of kept replies, as the budget counts them
-	acked    uint64 // the client settled every id up to this
-	highest  uint64 // the highest id begun: no id above it is in calls
-	acks     int    // acks received
+	running  int          // calls begun and not finished
+	orphans  int          // of those, the ones counted in srv.orphanCalls (running while detached, or after the session ended detached)
+	bytes    int          // bytes of kept replies, as the budget counts them
+	acked    uint64       // the client settled every id up to this
+	highest  uint64       // the highest id begun: no id above it is in calls
+	acks     int          // acks received
 	// The client's last count of frames read, on connection readOn.
 	readOn replyConn
 	read   uint64

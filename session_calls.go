@@ -33,15 +33,25 @@ func (s *sessionCalls) len() int { return s.live }
 
 // find returns the index of call id in ents, or -1.
 func (s *sessionCalls) find(id uint64) int {
-	n := len(s.ents)
-	if n == s.head {
-		return -1
+	if i, ok := s.locate(id); ok && s.ents[i].live {
+		return i
 	}
-	if last := n - 1; s.ents[last].id == id { // the newest call: the common case
-		if s.ents[last].live {
-			return last
-		}
-		return -1
+	return -1
+}
+
+// locate returns the index in ents of the entry of id, alive or a hole,
+// and whether there is one; if not, the index where it would go. The
+// newest and the oldest entries, which a session looks up most, are
+// found without a search.
+func (s *sessionCalls) locate(id uint64) (int, bool) {
+	n := len(s.ents)
+	switch {
+	case n == s.head:
+		return n, false
+	case s.ents[n-1].id <= id:
+		return n - 1 + b2i(s.ents[n-1].id < id), s.ents[n-1].id == id
+	case s.ents[s.head].id >= id:
+		return s.head, s.ents[s.head].id == id
 	}
 	i, ok := slices.BinarySearchFunc(s.ents[s.head:], id, func(e callEntry, id uint64) int {
 		switch {
@@ -52,10 +62,15 @@ func (s *sessionCalls) find(id uint64) int {
 		}
 		return 0
 	})
-	if !ok || !s.ents[s.head+i].live {
-		return -1
+	return s.head + i, ok
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	return s.head + i
+	return 0
 }
 
 // get returns call id, if held.
@@ -71,34 +86,23 @@ func (s *sessionCalls) has(id uint64) bool { return s.find(id) >= 0 }
 
 // put holds c as call id, replacing what was held under it.
 func (s *sessionCalls) put(id uint64, c sessionCall) {
-	n := len(s.ents)
-	if n == s.head || s.ents[n-1].id < id {
-		s.appendEntry(callEntry{id: id, live: true, c: c})
-		return
-	}
-	win := s.ents[s.head:]
-	i, found := slices.BinarySearchFunc(win, id, func(e callEntry, id uint64) int {
-		switch {
-		case e.id < id:
-			return -1
-		case e.id > id:
-			return 1
-		}
-		return 0
-	})
-	if found {
-		e := &win[i]
+	i, found := s.locate(id)
+	switch {
+	case found:
+		e := &s.ents[i]
 		if !e.live {
 			e.live = true
 			s.live++
 		}
 		e.c = c
-		return
+	case i == len(s.ents):
+		s.appendEntry(callEntry{id: id, live: true, c: c})
+	default:
+		// An id below the newest, seen for the first time: rare (a call
+		// sent again after it was forgotten), so a copy is fine.
+		s.ents = slices.Insert(s.ents, i, callEntry{id: id, live: true, c: c})
+		s.live++
 	}
-	// An id below the newest, seen for the first time: rare (a call sent
-	// again after it was forgotten), so a copy is fine.
-	s.ents = slices.Insert(s.ents, s.head+i, callEntry{id: id, live: true, c: c})
-	s.live++
 }
 
 // appendEntry adds e, whose id is above every other, at the end, first
