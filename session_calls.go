@@ -13,11 +13,17 @@ import "slices"
 // insert, three lookups and a delete in a table cold in the cache,
 // rehashed now and then for the tombstones its deletes leave.
 //
+// A call below the newest that the slice does not hold (one sent again
+// after it was forgotten, or a client numbering out of order) goes into a
+// map beside it, so that no order of ids makes a step cost more than a
+// map's: inserted into the slice, each would move up to every entry.
+//
 // The zero value is empty and ready. It is guarded by its session's mu.
 type sessionCalls struct {
-	ents []callEntry // ents[head:] is in ascending id order; dead entries are holes
-	head int         // entries before it are dead and cleared
-	live int         // entries alive
+	ents  []callEntry            // ents[head:] is in ascending id order; dead entries are holes
+	head  int                    // entries before it are dead and cleared
+	live  int                    // entries alive
+	apart map[uint64]sessionCall // calls below the newest of ents when they came, not in it; nil while none
 }
 
 // callEntry is one slot of sessionCalls: call id, alive or a hole left by
@@ -29,7 +35,7 @@ type callEntry struct {
 }
 
 // len returns the calls held.
-func (s *sessionCalls) len() int { return s.live }
+func (s *sessionCalls) len() int { return s.live + len(s.apart) }
 
 // find returns the index of call id in ents, or -1.
 func (s *sessionCalls) find(id uint64) int {
@@ -78,11 +84,18 @@ func (s *sessionCalls) get(id uint64) (sessionCall, bool) {
 	if i := s.find(id); i >= 0 {
 		return s.ents[i].c, true
 	}
+	if len(s.apart) > 0 {
+		c, ok := s.apart[id]
+		return c, ok
+	}
 	return sessionCall{}, false
 }
 
 // has reports whether call id is held.
-func (s *sessionCalls) has(id uint64) bool { return s.find(id) >= 0 }
+func (s *sessionCalls) has(id uint64) bool {
+	_, ok := s.get(id)
+	return ok
+}
 
 // put holds c as call id, replacing what was held under it.
 func (s *sessionCalls) put(id uint64, c sessionCall) {
@@ -95,17 +108,25 @@ func (s *sessionCalls) put(id uint64, c sessionCall) {
 			s.live++
 		}
 		e.c = c
+	case len(s.apart) > 0 && s.hasApart(id):
+		s.apart[id] = c
 	case i == len(s.ents):
 		s.appendEntry(callEntry{id: id, live: true, c: c})
 	default:
-		// An id below the newest, seen for the first time: rare (a call
-		// sent again after it was forgotten), so a copy is fine.
-		s.ents = slices.Insert(s.ents, i, callEntry{id: id, live: true, c: c})
-		s.live++
+		if s.apart == nil {
+			s.apart = make(map[uint64]sessionCall)
+		}
+		s.apart[id] = c
 	}
 }
 
-// appendEntry adds e, whose id is above every other, at the end, first
+// hasApart reports whether call id is in the map beside the slice.
+func (s *sessionCalls) hasApart(id uint64) bool {
+	_, ok := s.apart[id]
+	return ok
+}
+
+// appendEntry adds e, whose id is above every other in ents, at the end, first
 // moving the window to the front of the array when the array is full and
 // has room there.
 func (s *sessionCalls) appendEntry(e callEntry) {
@@ -121,6 +142,13 @@ func (s *sessionCalls) del(id uint64) {
 	if i := s.find(id); i >= 0 {
 		s.kill(i)
 		s.trim()
+		return
+	}
+	if len(s.apart) > 0 {
+		delete(s.apart, id)
+		if len(s.apart) == 0 {
+			s.apart = nil // the map's memory goes with its last call
+		}
 	}
 }
 
@@ -166,18 +194,24 @@ func (s *sessionCalls) compact() {
 	s.ents, s.head = s.ents[:n], 0
 }
 
-// each calls fn with every call held, in ascending id order, while fn
-// returns true. fn may not change s.
+// each calls fn with every call held — those of the slice in ascending
+// id order, then those beside it in no order — while fn returns true. fn
+// may not change s.
 func (s *sessionCalls) each(fn func(id uint64, c sessionCall) bool) {
 	for i := s.head; i < len(s.ents); i++ {
 		if e := &s.ents[i]; e.live && !fn(e.id, e.c) {
 			return
 		}
 	}
+	for id, c := range s.apart {
+		if !fn(id, c) {
+			return
+		}
+	}
 }
 
-// dropThrough calls fn with every call held with an id up to id, in
-// ascending order, and forgets those for which it returns true.
+// dropThrough calls fn with every call held with an id up to id, and
+// forgets those for which it returns true.
 func (s *sessionCalls) dropThrough(id uint64, fn func(c sessionCall) bool) {
 	for i := s.head; i < len(s.ents) && s.ents[i].id <= id; i++ {
 		if s.ents[i].live && fn(s.ents[i].c) {
@@ -185,6 +219,14 @@ func (s *sessionCalls) dropThrough(id uint64, fn func(c sessionCall) bool) {
 		}
 	}
 	s.trim()
+	for cid, c := range s.apart {
+		if cid <= id && fn(c) {
+			delete(s.apart, cid)
+		}
+	}
+	if len(s.apart) == 0 {
+		s.apart = nil
+	}
 }
 
 // reset forgets every call and gives the array back.

@@ -8,8 +8,8 @@ import (
 // TestSessionCallsModel runs random steps on a sessionCalls and on a map
 // beside it, as a session makes them (mostly new ids above the rest, ends
 // in about the order of the calls, now and then an old id again, acks),
-// and checks after each that both hold the same calls, in ascending id
-// order, and that the window stays within its bound.
+// and checks after each that both hold the same calls, the slice's in
+// ascending id order, and that the window stays within its bound.
 func TestSessionCallsModel(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 1))
@@ -52,20 +52,21 @@ func check(t *testing.T, seed uint64, step int, s *sessionCalls, model map[uint6
 	if s.len() != len(model) {
 		t.Fatalf("seed %d step %d: len %d, model %d", seed, step, s.len(), len(model))
 	}
-	n, prev := 0, uint64(0)
+	for i := s.head + 1; i < len(s.ents); i++ {
+		if s.ents[i].id <= s.ents[i-1].id {
+			t.Fatalf("seed %d step %d: id %d after %d", seed, step, s.ents[i].id, s.ents[i-1].id)
+		}
+	}
+	seen := map[uint64]bool{}
 	s.each(func(id uint64, c sessionCall) bool {
-		if n > 0 && id <= prev {
-			t.Fatalf("seed %d step %d: id %d after %d", seed, step, id, prev)
+		if v, ok := model[id]; !ok || v != c.seq || seen[id] {
+			t.Fatalf("seed %d step %d: holds %d (seq %d, twice %v), model %d %v", seed, step, id, c.seq, seen[id], v, ok)
 		}
-		if v, ok := model[id]; !ok || v != c.seq {
-			t.Fatalf("seed %d step %d: holds %d (seq %d), model %d %v", seed, step, id, c.seq, v, ok)
-		}
-		prev = id
-		n++
+		seen[id] = true
 		return true
 	})
-	if n != len(model) {
-		t.Fatalf("seed %d step %d: each saw %d of %d", seed, step, n, len(model))
+	if len(seen) != len(model) {
+		t.Fatalf("seed %d step %d: each saw %d of %d", seed, step, len(seen), len(model))
 	}
 	for id, v := range model {
 		if c, ok := s.get(id); !ok || c.seq != v {
@@ -114,5 +115,35 @@ func TestSessionCallsAllocs(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(1000, step); a != 0 {
 		t.Fatalf("%v allocations per call", a)
+	}
+}
+
+// TestSessionCallsOutOfOrder checks that ids coming in descending order —
+// a client's to choose — are held beside the slice, not inserted into it
+// one by one (each insert would move every entry), and found and
+// forgotten there.
+func TestSessionCallsOutOfOrder(t *testing.T) {
+	var s sessionCalls
+	const n = maxSessionCalls
+	for id := uint64(n); id >= 1; id-- {
+		s.put(id, sessionCall{seq: id})
+	}
+	if len(s.ents) != 1 || s.len() != n {
+		t.Fatalf("%d calls in the slice, %d in all; want 1 and %d", len(s.ents), s.len(), n)
+	}
+	for id := uint64(1); id <= n; id++ {
+		if c, ok := s.get(id); !ok || c.seq != id {
+			t.Fatalf("get(%d) = %d %v", id, c.seq, ok)
+		}
+	}
+	s.dropThrough(n/2, func(sessionCall) bool { return true })
+	if s.len() != n/2 || s.has(n/2) || !s.has(n/2+1) {
+		t.Fatalf("after dropping up to %d: %d calls, has(%d) %v, has(%d) %v", n/2, s.len(), n/2, s.has(n/2), n/2+1, s.has(n/2+1))
+	}
+	for id := uint64(n/2 + 1); id <= n; id++ {
+		s.del(id)
+	}
+	if s.len() != 0 || s.apart != nil || len(s.ents) != 0 {
+		t.Fatalf("after every delete: %d calls, map %v, slice %d", s.len(), s.apart != nil, len(s.ents))
 	}
 }
