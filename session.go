@@ -26,12 +26,13 @@ const ackSweepEvery = 16
 
 // keptOverhead is what the budget counts for a kept reply besides its
 // buffer's bytes: the buffer's header (40 bytes), its entry in the
-// session's map (a key and a sessionCall, about 64 bytes, in a table at
-// most seven eighths full and growing by doubling: up to twice that) and
-// in its connection's list of replies written (16 bytes). Counting less
-// let 400 abandoned sessions of 8,000 small replies each hold a fifth
-// more heap than the budget said.
-const keptOverhead = 256
+// session's calls (an id and a sessionCall, 80 bytes, in a window at
+// most half again as long as the calls it holds, in an array growing by
+// doubling: up to three times that; session_calls.go) and in its
+// connection's list of replies written (16 bytes). Counting less let 400
+// abandoned sessions of 8,000 small replies each hold a fifth more heap
+// than the budget said.
+const keptOverhead = 320
 
 // sentReply is a kept reply written to a connection: the frame seq there.
 type sentReply struct{ id, seq uint64 }
@@ -84,13 +85,13 @@ type session struct {
 	conn     replyConn // the connection replies go to; nil while detached
 	owner    string    // the identity WithSessionIdentity gave its first call
 	ownerSet bool
-	calls    map[uint64]sessionCall
-	running  int    // calls begun and not finished
-	orphans  int    // of those, the ones counted in srv.orphanCalls (running while detached, or after the session ended detached)
-	bytes    int    // bytes of kept replies, as the budget counts them
-	acked    uint64 // the client settled every id up to this
-	highest  uint64 // the highest id begun: no id above it is in calls
-	acks     int    // acks received
+	calls    sessionCalls // its calls by id (session_calls.go)
+	running  int          // calls begun and not finished
+	orphans  int          // of those, the ones counted in srv.orphanCalls (running while detached, or after the session ended detached)
+	bytes    int          // bytes of kept replies, as the budget counts them
+	acked    uint64       // the client settled every id up to this
+	highest  uint64       // the highest id begun: no id above it is in calls
+	acks     int          // acks received
 	// The client's last count of frames read, on connection readOn.
 	readOn replyConn
 	read   uint64
@@ -135,16 +136,18 @@ func keptCost(buf *bytes.Buffer) int { return buf.Cap() + keptOverhead }
 // forgetAll drops the session's memory and marks it broken. sess.mu must
 // be held.
 func (sess *session) forgetAll() {
-	for _, c := range sess.calls {
+	sess.calls.each(func(_ uint64, c sessionCall) bool {
 		if c.reply != nil && !c.sending {
 			putBuffer(c.reply)
 		}
-	}
+		return true
+	})
 	sess.srv.budget.giveFreed(int64(sess.bytes))
 	// Its calls still running stay counted in srv.orphanCalls, if they
 	// were, until they return (finish): canceled, they still run.
 	sess.sentOn, sess.sent = nil, nil
-	sess.calls, sess.bytes, sess.broken = nil, 0, true
+	sess.calls.reset()
+	sess.bytes, sess.broken = 0, true
 }
 
 // begin decides what to do with call id arriving on sc. For a call
@@ -168,12 +171,12 @@ func (sess *session) begin(id uint64, sc replyConn) (callAction, resent) {
 			return act, r
 		}
 	}
-	if len(sess.calls) >= maxSessionCalls {
-		sess.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: session over its bounds; it can no longer be resumed", "calls", len(sess.calls))
+	if sess.calls.len() >= maxSessionCalls {
+		sess.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: session over its bounds; it can no longer be resumed", "calls", sess.calls.len())
 		sess.forgetAll()
 		return callNew, resent{}
 	}
-	sess.calls[id] = sessionCall{from: sc}
+	sess.calls.put(id, sessionCall{from: sc})
 	sess.highest = max(sess.highest, id)
 	sess.running++
 	return callNew, resent{}
@@ -182,7 +185,7 @@ func (sess *session) begin(id uint64, sc replyConn) (callAction, resent) {
 // known is begin for an id at or below the highest begun: what to do
 // with it if the session holds it (found). sess.mu must be held.
 func (sess *session) known(id uint64, sc replyConn) (act callAction, r resent, found bool) {
-	if c, ok := sess.calls[id]; ok {
+	if c, ok := sess.calls.get(id); ok {
 		if c.reply == nil {
 			if c.from == sc {
 				return callDuplicate, resent{}, true
@@ -211,9 +214,9 @@ func (sess *session) resend(sc replyConn, r resent) {
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	if c, ok := sess.calls[r.id]; ok && c.reply == r.reply && !c.sending {
+	if c, ok := sess.calls.get(r.id); ok && c.reply == r.reply && !c.sending {
 		c.conn, c.seq = sc, seq
-		sess.calls[r.id] = c
+		sess.calls.put(r.id, c)
 		sess.noteSent(sc, r.id, seq)
 	}
 }
@@ -233,8 +236,8 @@ func (sess *session) noteSent(sc replyConn, id, seq uint64) {
 // forget drops a call that was refused before it ran.
 func (sess *session) forget(id uint64) {
 	sess.mu.Lock()
-	if c, ok := sess.calls[id]; ok && c.reply == nil {
-		delete(sess.calls, id)
+	if c, ok := sess.calls.get(id); ok && c.reply == nil {
+		sess.calls.del(id)
 		sess.ended()
 	}
 	sess.mu.Unlock()
@@ -259,7 +262,7 @@ func (sess *session) ended() {
 func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	sess.mu.Lock()
 	sc := sess.conn
-	_, keep := sess.calls[id]
+	keep := sess.calls.has(id)
 	if keep || sess.broken {
 		sess.ended()
 	}
@@ -267,9 +270,9 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	if keep {
 		// sending: finish owns buf until it takes the lock again, so a
 		// session ended meanwhile does not pool it under finish's feet.
-		sess.calls[id] = sessionCall{reply: buf, sending: true}
+		sess.calls.put(id, sessionCall{reply: buf, sending: true})
 	} else {
-		delete(sess.calls, id)
+		sess.calls.del(id)
 	}
 	sess.mu.Unlock()
 	var seq uint64
@@ -279,7 +282,7 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	}
 	if keep {
 		sess.mu.Lock()
-		if c, ok := sess.calls[id]; ok && c.reply == buf {
+		if c, ok := sess.calls.get(id); ok && c.reply == buf {
 			c.sending = false
 			if sc != nil && err == nil {
 				c.conn, c.seq = sc, seq
@@ -288,7 +291,7 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 			c.cost = keptCost(buf)
 			sess.bytes += c.cost
 			sess.srv.budget.take(int64(c.cost))
-			sess.calls[id] = c
+			sess.calls.put(id, c)
 			buf = nil // kept
 			if c.conn != nil && c.conn == sess.readOn && c.seq <= sess.read {
 				sess.drop(id, c) // the client read it while it was being written
@@ -332,7 +335,7 @@ func (sess *session) delivered(sc replyConn, frames uint64) {
 	n := 0
 	for ; n < len(sess.sent) && sess.sent[n].seq <= frames; n++ {
 		r := sess.sent[n]
-		if c, ok := sess.calls[r.id]; ok && c.reply != nil && !c.sending && c.conn == sc && c.seq == r.seq {
+		if c, ok := sess.calls.get(r.id); ok && c.reply != nil && !c.sending && c.conn == sc && c.seq == r.seq {
 			sess.drop(r.id, c)
 		}
 	}
@@ -345,7 +348,7 @@ func (sess *session) drop(id uint64, c sessionCall) {
 	sess.bytes -= c.cost
 	sess.srv.budget.give(int64(c.cost))
 	putBuffer(c.reply)
-	delete(sess.calls, id)
+	sess.calls.del(id)
 }
 
 // ack releases the replies of every call up to id, acknowledged on sc:
@@ -366,20 +369,21 @@ func (sess *session) ack(id uint64) {
 	if sess.acks++; sess.acks%ackSweepEvery != 0 {
 		return
 	}
-	for cid, c := range sess.calls {
-		if cid <= id && c.reply != nil {
-			if !c.sending { // finish counts and pools a reply once written
-				sess.bytes -= c.cost
-				sess.srv.budget.give(int64(c.cost))
-				putBuffer(c.reply)
-			}
-			delete(sess.calls, cid)
+	sess.calls.dropThrough(id, func(c sessionCall) bool {
+		if c.reply == nil {
+			return false // still running
 		}
-	}
+		if !c.sending { // finish counts and pools a reply once written
+			sess.bytes -= c.cost
+			sess.srv.budget.give(int64(c.cost))
+			putBuffer(c.reply)
+		}
+		return true
+	})
 	// The list of replies written keeps only those still kept.
 	kept := sess.sent[:0]
 	for _, r := range sess.sent {
-		if c, ok := sess.calls[r.id]; ok && c.conn == sess.sentOn && c.seq == r.seq {
+		if c, ok := sess.calls.get(r.id); ok && c.conn == sess.sentOn && c.seq == r.seq {
 			kept = append(kept, r)
 		}
 	}

@@ -20,7 +20,7 @@ func (c *recordingConn) logger() *slog.Logger              { return slog.New(slo
 func TestSessionBeginOrder(t *testing.T) {
 	srv := NewServer()
 	sc := &recordingConn{}
-	sess := &session{srv: srv, calls: make(map[uint64]sessionCall), cancels: newCancelSet(), conn: sc}
+	sess := &session{srv: srv, cancels: newCancelSet(), conn: sc}
 	want := func(id uint64, on replyConn, act callAction) {
 		t.Helper()
 		if got, _ := sess.begin(id, on); got != act {

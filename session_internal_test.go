@@ -61,7 +61,7 @@ func keptBy(srv *Server) (calls, bytes int) {
 	defer srv.mu.Unlock()
 	for _, sess := range srv.sessions {
 		sess.mu.Lock()
-		calls += len(sess.calls)
+		calls += sess.calls.len()
 		bytes += sess.bytes
 		sess.mu.Unlock()
 	}

@@ -95,7 +95,7 @@ func (s *Server) attachSession(h wire.Hello, sc *serverConn) (*session, attachRe
 		}
 		return old, sessionResumed
 	}
-	sess := &session{srv: s, id: h.Session, cert: cert, calls: make(map[uint64]sessionCall), cancels: newCancelSet(), conn: sc}
+	sess := &session{srv: s, id: h.Session, cert: cert, cancels: newCancelSet(), conn: sc}
 	sess.ctx, sess.cancel = context.WithCancel(context.Background())
 	s.sessions[h.Session] = sess
 	s.mu.Unlock()

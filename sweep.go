@@ -32,8 +32,8 @@ func (s *Server) sweeps() bool { return int(s.connCount.Load()) > sweepFrom*s.co
 // more than the calls. A connection joins the sweep's list when its
 // reader runs such a call and is not listed; every sweepEvery the sweep
 // takes over the reading of each listed connection whose reader has run
-// the same call since the previous sweep, and drops those that ran no
-// call since. Its cost follows the calls, not the connections: an idle
+// the same call since the previous sweep, and drops those whose reader
+// runs no call. Its cost follows the calls, not the connections: an idle
 // connection is not listed, and the timer is not armed while the list is
 // empty.
 //
@@ -101,7 +101,12 @@ func (w *inlineSweep) sweep() {
 // inline with no inline call begun since the previous look has run for
 // at least sweepEvery: a new goroutine takes over the reading (as watch
 // does for the connection's timer). It reports whether the connection
-// stays listed: it does while its reader runs calls.
+// stays listed: it does while its reader runs a call. One that runs
+// none at the moment is dropped, though it ran some since the last look:
+// its reader lists it again with its next call, at most once a sweep,
+// where keeping it would cost a look more for every call of a connection
+// whose calls come one at a time, far apart — the usual connection of a
+// server with many.
 func (sc *serverConn) sweepOne() bool {
 	s := &sc.sched
 	st := s.readerState.Load()
@@ -116,7 +121,7 @@ func (sc *serverConn) sweepOne() bool {
 		go sc.read()
 		return false
 	}
-	if calls != seen || st&readerRunning != 0 {
+	if st&readerRunning != 0 {
 		return true
 	}
 	s.listed.Store(false)

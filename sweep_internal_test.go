@@ -75,3 +75,27 @@ func TestFewConnectionsKeepTheTimer(t *testing.T) {
 		t.Fatalf("one connection's quick calls: takeover timer made %v, listed by the sweep %v", sc.sched.takeover != nil, sc.sched.listed.Load())
 	}
 }
+
+// A listed connection whose reader runs no call at the sweep's look is
+// dropped, though it ran calls since the last: one look per call for a
+// connection whose calls come one at a time. One whose reader runs a
+// call begun since the last look stays listed.
+func TestSweepDropsConnectionBetweenCalls(t *testing.T) {
+	sc := &serverConn{}
+	s := &sc.sched
+	s.listed.Store(true)
+	s.sweepSeen.Store(0)
+	s.inlineCalls.Store(3) // three calls since the last look, none running
+	if sc.sweepOne() || s.listed.Load() {
+		t.Fatal("a connection between calls stays listed")
+	}
+	s.listed.Store(true)
+	s.inlineCalls.Store(4)
+	s.readerState.Store(readerRunning) // a call begun since the last look runs
+	if !sc.sweepOne() || !s.listed.Load() {
+		t.Fatal("a connection running a call new since the last look was dropped")
+	}
+	if s.readerState.Load() != readerRunning {
+		t.Fatal("a call new since the last look was taken over")
+	}
+}
