@@ -17,14 +17,39 @@ func (w *Writer) WriteSeqShared(ctx context.Context, frame []byte, solo bool) (u
 	if w.zip > 0 {
 		return w.write(ctx, frame, solo, true)
 	}
-	return w.put(ctx, frame, solo, true, true)
+	return w.put(ctx, frame, solo, true, true, nil)
+}
+
+// WriteSeqOwned is WriteSeqShared for a frame whose memory its caller
+// will reuse: done is called once, from whichever goroutine finds it,
+// when the Writer no longer holds frame — written, copied, refused, or
+// dropped when the Writer stops. Until then the caller must neither
+// change nor reuse frame's memory.
+func (w *Writer) WriteSeqOwned(ctx context.Context, frame []byte, solo bool, done func()) (uint64, error) {
+	if w.zip > 0 {
+		seq, err := w.write(ctx, frame, solo, true) // compressed into a copy, or copied, or written
+		done()
+		return seq, err
+	}
+	return w.put(ctx, frame, solo, true, true, done)
 }
 
 // pushShared appends b itself to the queue, as a chunk of its own. b
 // must be longer than chunkSize; its capacity is cut to its length, so
 // that the queue neither appends to it nor gives it to the chunk pool.
-func (q *queue) pushShared(b []byte) {
+// done, if not nil, is called when the queue lets go of b (release).
+func (q *queue) pushShared(b []byte, done func()) {
 	b = b[:len(b):len(b)]
 	q.n += len(b)
 	q.chunks = append(q.chunks, &b)
+	if done != nil {
+		q.done = append(q.done, done)
+	}
+}
+
+// called calls done, if it is not nil.
+func called(done func()) {
+	if done != nil {
+		done()
+	}
 }

@@ -100,22 +100,27 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint
 	if w.zip > 0 && len(frame)-wire.HeaderSize >= w.zip {
 		return w.writeCompressed(ctx, frame, solo, wait)
 	}
-	return w.put(ctx, frame, solo, wait, false)
+	return w.put(ctx, frame, solo, wait, false, nil)
 }
 
 // put is write, for frames as they go on the wire; shared says the
-// queue may hold frame itself rather than a copy (shared.go).
-func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool) (uint64, error) {
+// queue may hold frame itself rather than a copy (shared.go). done, if
+// not nil, is called once the Writer holds frame no more: before put
+// returns, unless the queue holds it, then when that is written or
+// dropped.
+func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool, done func()) (uint64, error) {
 	w.mu.Lock()
 	if wait && w.highWater > 0 {
 		if err := w.waitLocked(ctx, w.highWater); err != nil {
 			w.mu.Unlock()
+			called(done)
 			return 0, err
 		}
 	}
 	if w.err != nil || w.closing {
 		err := w.err
 		w.mu.Unlock()
+		called(done)
 		if err == nil {
 			err = ErrClosed
 		}
@@ -127,6 +132,7 @@ func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool)
 		w.busy = true
 		w.mu.Unlock()
 		err := w.writeConn(frame)
+		called(done)
 		w.mu.Lock()
 		w.busy = false
 		w.startLoopLocked()
@@ -143,7 +149,8 @@ func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool)
 		return seq, nil
 	}
 	if shared && len(frame) > chunkSize {
-		w.q.pushShared(frame)
+		w.q.pushShared(frame, done)
+		done = nil // the queue's now
 	} else {
 		w.q.push(frame)
 	}
@@ -151,6 +158,7 @@ func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool)
 	w.account(int64(len(frame)))
 	w.startLoopLocked()
 	w.mu.Unlock()
+	called(done)
 	return seq, nil
 }
 
