@@ -16,7 +16,6 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); ret
 type queue struct {
 	chunks []*[]byte // all full but the last
 	n      int       // bytes queued
-	done   []func()  // to call when the frames queued by reference are let go (shared.go)
 }
 
 // push copies b to the end of the queue.
@@ -39,8 +38,7 @@ func (q *queue) push(b []byte) {
 
 // release gives the chunks back to the pool and empties the queue,
 // keeping its slice of chunks for reuse. Frames queued by reference
-// (shared.go), whose capacity is not a chunk's, go back to no pool; their
-// owners, if they asked, are told.
+// (shared.go), whose capacity is not a chunk's, go back to no pool.
 func (q *queue) release() {
 	for i, c := range q.chunks {
 		if cap(*c) == chunkSize {
@@ -50,13 +48,6 @@ func (q *queue) release() {
 		q.chunks[i] = nil
 	}
 	q.chunks, q.n = q.chunks[:0], 0
-	if len(q.done) > 0 {
-		for _, done := range q.done {
-			done()
-		}
-		clear(q.done)
-		q.done = q.done[:0]
-	}
 }
 
 // buffers returns the queued bytes as buffers for one vectored write,

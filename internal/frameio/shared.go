@@ -37,13 +37,17 @@ func (w *Writer) WriteSeqOwned(ctx context.Context, frame []byte, solo bool, don
 // pushShared appends b itself to the queue, as a chunk of its own. b
 // must be longer than chunkSize; its capacity is cut to its length, so
 // that the queue neither appends to it nor gives it to the chunk pool.
-// done, if not nil, is called when the queue lets go of b (release).
-func (q *queue) pushShared(b []byte, done func()) {
+func (q *queue) pushShared(b []byte) {
 	b = b[:len(b):len(b)]
 	q.n += len(b)
 	q.chunks = append(q.chunks, &b)
-	if done != nil {
-		q.done = append(q.done, done)
+}
+
+// letGo calls each of owned: the owners of frames queued by reference
+// that the Writer holds no more.
+func letGo(owned []func()) {
+	for _, done := range owned {
+		done()
 	}
 }
 

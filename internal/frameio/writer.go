@@ -50,6 +50,11 @@ type Writer struct {
 	push     func([]byte)  // what a source pushes its frames with; made once
 
 	zip int // compress bodies of at least this size (compress.go); 0: never
+
+	// owned holds the done callbacks of the frames in q queued by
+	// reference for an owner that waits to be told (WriteSeqOwned); the
+	// loop takes it with q, and calls them once q is written.
+	owned []func()
 }
 
 // NewWriter returns a Writer for conn. Each write must finish within
@@ -149,8 +154,11 @@ func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool,
 		return seq, nil
 	}
 	if shared && len(frame) > chunkSize {
-		w.q.pushShared(frame, done)
-		done = nil // the queue's now
+		w.q.pushShared(frame)
+		if done != nil {
+			w.owned = append(w.owned, done)
+			done = nil // the queue's now
+		}
 	} else {
 		w.q.push(frame)
 	}
@@ -259,12 +267,15 @@ func (w *Writer) loop() {
 		}
 		b := w.q
 		w.q, w.spare = w.spare, queue{}
+		owned := w.owned
+		w.owned = nil
 		w.queued.Store(0)
 		w.busy = true
 		w.mu.Unlock()
 		err := w.writeQueue(&b)
 		written := b.n
 		b.release()
+		letGo(owned)
 		w.account(-int64(written))
 		w.mu.Lock()
 		w.busy = false
@@ -346,6 +357,8 @@ func (w *Writer) stop(err error) bool {
 	}
 	w.account(-int64(w.q.n))
 	w.q.release() // never the queue being written: the loop swaps that out under mu
+	letGo(w.owned)
+	w.owned = nil
 	clear(w.sources)
 	w.sources = w.sources[:0]
 	w.queued.Store(0)
