@@ -10,9 +10,16 @@ import (
 // too large for bufferPool, and one made fresh for every reply costs more
 // than the copy of the reply into it: the allocation comes from memory
 // the runtime has to fault in or clear, and every fresh 16 MiB brings the
-// next collection nearer. A method whose replies have lately been large
-// (its replySize) has its next reply built in one of a few buffers kept
-// for that, reused once nothing holds it any more.
+// next collection nearer. A method whose replies have lately been over
+// minLargeReply (its replySize) has its next reply built in one of a few
+// buffers kept for that, reused once nothing holds it any more.
+//
+// Budget: a session that ends counts its kept replies as freed but not
+// yet collected (memBudget.giveFreed) until the collector runs; a lent
+// buffer freed so is reused instead, and is counted there until then
+// all the same — conservative, never short. minLargeReply keeps the
+// replies lent to those large enough for the copy to matter, so that
+// the many kept replies of middling size stay as they were.
 //
 // Who holds a lent buffer: the call that builds the reply, then the
 // session that keeps it until the client has it (both drop it with
@@ -40,6 +47,9 @@ const (
 	maxLargeReply = 2 * DefaultMaxMessageSize
 	// largeReplyIdle is how long an idle buffer is kept unused.
 	largeReplyIdle = time.Second
+	// minLargeReply is the reply size past which a method's replies are
+	// built in lent buffers.
+	minLargeReply = 1 << 20
 )
 
 // largeReplies is the process's cache of large reply buffers, shared by
@@ -212,10 +222,10 @@ func deleteAt(s []*largeReply, i int) []*largeReply {
 
 // replyBuffer returns the buffer a call's reply is built in: a lent one
 // (with e, to pass to settleReplyBuffer) when the method's replies have
-// lately been too large for the pool; a pooled one otherwise, and for a
+// lately been over minLargeReply; a pooled one otherwise, and for a
 // stream's reply, which its stream keeps apart.
 func (sc *serverConn) replyBuffer(m *method, st *serverStream) (buf *bytes.Buffer, e *largeReply) {
-	if n := m.reply.n.Load(); st == nil && n > maxPooledBuffer {
+	if n := m.reply.n.Load(); st == nil && n > minLargeReply {
 		if e = largeReplies.get(int(n)); e != nil {
 			return e.buf, e
 		}
