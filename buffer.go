@@ -17,9 +17,11 @@ const maxPooledBuffer = 256 << 10
 func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
 
 // putBuffer returns b to the pool, unless it is larger than
-// maxPooledBuffer. b must not be used after.
+// maxPooledBuffer: then, if it is a large reply's lent buffer
+// (replybuf.go), its holder lets go of it. b must not be used after.
 func putBuffer(b *bytes.Buffer) {
 	if b.Cap() > maxPooledBuffer {
+		largeReplies.put(b)
 		return
 	}
 	b.Reset()

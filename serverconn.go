@@ -550,7 +550,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		}
 	}
 	defer settle()
-	buf := getBuffer()
+	buf, lent := sc.replyBuffer(m, st) // replybuf.go
 	buf.Write(make([]byte, wire.HeaderSize))
 	var flags uint8
 	var start time.Time
@@ -567,6 +567,7 @@ func (sc *serverConn) run(id uint64, m *method, ctx context.Context, cancel cont
 		sc.appendError(buf, e, detail)
 		flags = wire.FlagError
 	}
+	buf = settleReplyBuffer(buf, lent)
 	m.reply.observe(id, buf.Len())
 	// The reply built stays counted — by what was reserved for it, or at
 	// its size if it is larger — until it is queued or kept (a write may
@@ -602,8 +603,8 @@ func (sc *serverConn) writeReply(frame []byte) (uint64, error) {
 	if cap(frame) > maxPooledBuffer {
 		// A buffer this large never goes back to the pool (buffer.go),
 		// and no caller writes to a reply once it is built: the writer
-		// may queue it without a copy.
-		return sc.w.WriteSeqShared(sc.ctx, frame, sc.sched.soloReply())
+		// may queue it without a copy (replybuf.go).
+		return sc.writeLargeReply(frame)
 	}
 	return sc.w.WriteSeq(sc.ctx, frame, sc.sched.soloReply())
 }

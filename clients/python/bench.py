@@ -347,6 +347,18 @@ def _cpu_seconds(pid):
         return None
 
 
+def _faults_of(pid):
+    """The minor page faults of process pid so far (Linux's /proc), or
+    None where they cannot be read."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            # The fields after the command name, which is in parentheses:
+            # minflt is the tenth field of the line, the eighth after it.
+            return int(f.read().rpartition(")")[2].split()[7])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def echo_costs(go, peer_proc, peers, n):
     """n native echoes, each after a raw copy, with what each cost: wall
     time, this process's CPU time and page faults, and the CPU time of
@@ -364,19 +376,21 @@ def echo_costs(go, peer_proc, peers, n):
         for _ in range(n):
             for name, run, target, pid in (("raw", raw_copy, sock, peer_proc.pid),
                                            ("native", native_echo, client, go._proc.pid)):
-                f0, s0 = faults(), _cpu_seconds(pid)
+                f0, s0, p0 = faults(), _cpu_seconds(pid), _faults_of(pid)
                 wall, cpu = run(target, data)
-                f1, s1 = faults(), _cpu_seconds(pid)
-                out[name].append((wall, cpu, f1 - f0, None if s0 is None or s1 is None else s1 - s0))
+                f1, s1, p1 = faults(), _cpu_seconds(pid), _faults_of(pid)
+                out[name].append((wall, cpu, f1 - f0, None if s0 is None or s1 is None else s1 - s0,
+                                  None if p0 is None or p1 is None else p1 - p0))
     med = statistics.median
     lines = ["%d echoes of %d bytes (native %s), each after a raw copy of the same bytes; medians per echo:" % (
         n, ECHO_SIZE, "CBOR" if _codec.HAVE_CBOR else "JSON")]
     for name, server in (("native", "Go server"), ("raw", "echo peer")):
         v = out[name]
         srv = [x[3] for x in v if x[3] is not None]
-        lines.append("%-6s wall %.1f ms; this process CPU %.1f ms, %d page faults; %s CPU %s" % (
+        srvf = [x[4] for x in v if x[4] is not None]
+        lines.append("%-6s wall %.1f ms; this process CPU %.1f ms, %d page faults; %s CPU %s, %s page faults" % (
             name, med(x[0] for x in v) * 1e3, med(x[1] for x in v) * 1e3, med(x[2] for x in v), server,
-            "%.1f ms" % (med(srv) * 1e3) if srv else "unknown"))
+            "%.1f ms" % (med(srv) * 1e3) if srv else "unknown", "%d" % med(srvf) if srvf else "unknown"))
     lines.append("wall time, native / raw: %.2f×" % (med(x[0] for x in out["native"]) / med(x[0] for x in out["raw"])))
     return lines
 

@@ -28,9 +28,9 @@ func (w *Writer) Compress(minBody int) { w.zip = max(minBody, 1) }
 func (w *Writer) writeCompressed(ctx context.Context, frames []byte, solo, wait bool) (uint64, error) {
 	out := compressFrames(frames, w.zip)
 	if out == nil {
-		return w.put(ctx, frames, solo, wait, false)
+		return w.put(ctx, frames, solo, wait, false, nil)
 	}
-	seq, err := w.put(ctx, *out, solo, wait, false) // put copies the frames, or writes them before it returns
+	seq, err := w.put(ctx, *out, solo, wait, false, nil) // put copies the frames, or writes them before it returns
 	putScratch(out)
 	return seq, err
 }

@@ -17,7 +17,21 @@ func (w *Writer) WriteSeqShared(ctx context.Context, frame []byte, solo bool) (u
 	if w.zip > 0 {
 		return w.write(ctx, frame, solo, true)
 	}
-	return w.put(ctx, frame, solo, true, true)
+	return w.put(ctx, frame, solo, true, true, nil)
+}
+
+// WriteSeqOwned is WriteSeqShared for a frame whose memory its caller
+// will reuse: done is called once, from whichever goroutine finds it,
+// when the Writer no longer holds frame — written, copied, refused, or
+// dropped when the Writer stops. Until then the caller must neither
+// change nor reuse frame's memory.
+func (w *Writer) WriteSeqOwned(ctx context.Context, frame []byte, solo bool, done func()) (uint64, error) {
+	if w.zip > 0 {
+		seq, err := w.write(ctx, frame, solo, true) // compressed into a copy, or copied, or written
+		done()
+		return seq, err
+	}
+	return w.put(ctx, frame, solo, true, true, done)
 }
 
 // pushShared appends b itself to the queue, as a chunk of its own. b
@@ -27,4 +41,19 @@ func (q *queue) pushShared(b []byte) {
 	b = b[:len(b):len(b)]
 	q.n += len(b)
 	q.chunks = append(q.chunks, &b)
+}
+
+// letGo calls each of owned: the owners of frames queued by reference
+// that the Writer holds no more.
+func letGo(owned []func()) {
+	for _, done := range owned {
+		done()
+	}
+}
+
+// called calls done, if it is not nil.
+func called(done func()) {
+	if done != nil {
+		done()
+	}
 }

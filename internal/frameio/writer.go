@@ -50,6 +50,11 @@ type Writer struct {
 	push     func([]byte)  // what a source pushes its frames with; made once
 
 	zip int // compress bodies of at least this size (compress.go); 0: never
+
+	// owned holds the done callbacks of the frames in q queued by
+	// reference for an owner that waits to be told (WriteSeqOwned); the
+	// loop takes it with q, and calls them once q is written.
+	owned []func()
 }
 
 // NewWriter returns a Writer for conn. Each write must finish within
@@ -100,22 +105,27 @@ func (w *Writer) write(ctx context.Context, frame []byte, solo, wait bool) (uint
 	if w.zip > 0 && len(frame)-wire.HeaderSize >= w.zip {
 		return w.writeCompressed(ctx, frame, solo, wait)
 	}
-	return w.put(ctx, frame, solo, wait, false)
+	return w.put(ctx, frame, solo, wait, false, nil)
 }
 
 // put is write, for frames as they go on the wire; shared says the
-// queue may hold frame itself rather than a copy (shared.go).
-func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool) (uint64, error) {
+// queue may hold frame itself rather than a copy (shared.go). done, if
+// not nil, is called once the Writer holds frame no more: before put
+// returns, unless the queue holds it, then when that is written or
+// dropped.
+func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool, done func()) (uint64, error) {
 	w.mu.Lock()
 	if wait && w.highWater > 0 {
 		if err := w.waitLocked(ctx, w.highWater); err != nil {
 			w.mu.Unlock()
+			called(done)
 			return 0, err
 		}
 	}
 	if w.err != nil || w.closing {
 		err := w.err
 		w.mu.Unlock()
+		called(done)
 		if err == nil {
 			err = ErrClosed
 		}
@@ -127,6 +137,7 @@ func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool)
 		w.busy = true
 		w.mu.Unlock()
 		err := w.writeConn(frame)
+		called(done)
 		w.mu.Lock()
 		w.busy = false
 		w.startLoopLocked()
@@ -144,6 +155,10 @@ func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool)
 	}
 	if shared && len(frame) > chunkSize {
 		w.q.pushShared(frame)
+		if done != nil {
+			w.owned = append(w.owned, done)
+			done = nil // the queue's now
+		}
 	} else {
 		w.q.push(frame)
 	}
@@ -151,6 +166,7 @@ func (w *Writer) put(ctx context.Context, frame []byte, solo, wait, shared bool)
 	w.account(int64(len(frame)))
 	w.startLoopLocked()
 	w.mu.Unlock()
+	called(done)
 	return seq, nil
 }
 
@@ -251,12 +267,15 @@ func (w *Writer) loop() {
 		}
 		b := w.q
 		w.q, w.spare = w.spare, queue{}
+		owned := w.owned
+		w.owned = nil
 		w.queued.Store(0)
 		w.busy = true
 		w.mu.Unlock()
 		err := w.writeQueue(&b)
 		written := b.n
 		b.release()
+		letGo(owned)
 		w.account(-int64(written))
 		w.mu.Lock()
 		w.busy = false
@@ -338,6 +357,8 @@ func (w *Writer) stop(err error) bool {
 	}
 	w.account(-int64(w.q.n))
 	w.q.release() // never the queue being written: the loop swaps that out under mu
+	letGo(w.owned)
+	w.owned = nil
 	clear(w.sources)
 	w.sources = w.sources[:0]
 	w.queued.Store(0)

@@ -985,6 +985,14 @@ class AsyncClient:
             remaining = None if deadline is None else deadline - time.monotonic()
             try:
                 results = await self._sess().call(name, prefix, [kwargs] if kwargs else args, remaining, metadata)
+                if self._description:
+                    # As the sync client: the description's Go types turn
+                    # what JSON loses ([]byte as base64 text, floats with
+                    # no fraction, time.Time as text) back into bytes,
+                    # floats and datetimes.
+                    convert = self._description.converter(name)
+                    if convert is not None:
+                        results = convert(results)
                 return results[0] if len(results) == 1 else (results or None)
             except NotSent as e:
                 if attempt >= self._retry.max_attempts:

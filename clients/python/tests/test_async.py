@@ -46,8 +46,12 @@ class AsyncTest(unittest.IsolatedAsyncioTestCase):
                     self.assertEqual(await c.Calc.Describe(x=1, y=2, Label="p"), "p(1,2)")
                     self.assertEqual(await c.greet("ada"), "hello, ada")
                     self.assertEqual(await c.Calc.Any(2**100), 2**100)
-                    if codec == "cbor":
-                        self.assertEqual(await c.Calc.Echo(b"\x00\xff"), b"\x00\xff")
+                    got = await c.Calc.Echo(b"\x00\xff")
+                    self.assertEqual((got, type(got)), (b"\x00\xff", bytes))
+                    got = await c.Calc.Div(4, 2)
+                    self.assertEqual((got, type(got)), (2.0, float))
+                    t0 = datetime.datetime(2021, 5, 1, 12, 30, tzinfo=datetime.timezone.utc)
+                    self.assertEqual(await c.Calc.Later(t0, 1500), t0 + datetime.timedelta(microseconds=1))
                     t = datetime.datetime(2020, 2, 29, tzinfo=datetime.timezone.utc)
                     self.assertEqual(await c.Calc.Year(t), 2020)
                     with self.assertRaises(simplerpc.ApplicationError) as cm:
