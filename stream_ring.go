@@ -30,8 +30,9 @@ type itemRing struct {
 // A ringItem is one item of a ring: its size, and its own buffer if it is
 // large.
 type ringItem struct {
-	size int
-	own  *bytes.Buffer // pooled
+	size   uint32        // a frame's body is at most 4 GiB
+	own    *bytes.Buffer // pooled
+	packed bool          // it holds several items (wire.FlagPacked)
 }
 
 const (
@@ -78,7 +79,19 @@ func ownBuffer(b []byte) *bytes.Buffer {
 }
 
 // push adds a copy of b as the newest item.
-func (q *itemRing) push(b []byte) {
+func (q *itemRing) push(b []byte) { q.pushIn(b, len(b) <= ringSmall) }
+
+// pushPacked adds a copy of b, a packed frame's body, as the newest item,
+// in the ring itself whatever its size: it holds small items, whose
+// bytes a window bounds.
+func (q *itemRing) pushPacked(b []byte) {
+	q.pushIn(b, true)
+	q.items[len(q.items)-1].packed = true
+}
+
+// pushIn adds a copy of b as the newest item, in the ring itself if
+// inRing, else in a buffer of its own.
+func (q *itemRing) pushIn(b []byte, inRing bool) {
 	if q.head > 0 && q.head == len(q.items) {
 		q.items, q.head = q.items[:0], 0
 	} else if q.head > 64 && q.head*2 > len(q.items) {
@@ -86,9 +99,9 @@ func (q *itemRing) push(b []byte) {
 		clear(q.items[n:])
 		q.items, q.head = q.items[:n], 0
 	}
-	if len(b) > ringSmall {
+	if !inRing {
 		own := ownBuffer(b)
-		q.items = append(q.items, ringItem{size: len(b), own: own})
+		q.items = append(q.items, ringItem{size: uint32(len(b)), own: own})
 		q.large += len(b)
 		q.owned += own.Cap()
 		return
@@ -105,8 +118,11 @@ func (q *itemRing) push(b []byte) {
 		copy(q.buf, b[m:])
 		q.n += len(b)
 	}
-	q.items = append(q.items, ringItem{size: len(b)})
+	q.items = append(q.items, ringItem{size: uint32(len(b))})
 }
+
+// frontPacked reports whether the oldest item is a packed frame's body.
+func (q *itemRing) frontPacked() bool { return q.items[q.head].packed }
 
 // grow moves the items held to a buffer of at least need bytes, in order
 // from its start. A slice that front lent still reads the old buffer,
@@ -158,7 +174,7 @@ func (q *itemRing) front() (b []byte, ok bool) {
 	if it.own != nil {
 		return it.own.Bytes(), true
 	}
-	size := it.size
+	size := int(it.size)
 	if q.r+size <= len(q.buf) {
 		return q.buf[q.r : q.r+size : q.r+size], true
 	}
@@ -173,7 +189,7 @@ func (q *itemRing) pop() int {
 	it := q.items[q.head]
 	q.items[q.head] = ringItem{}
 	q.head++
-	size := it.size
+	size := int(it.size)
 	if it.own != nil {
 		q.owned -= it.own.Cap()
 		putBuffer(it.own)
@@ -204,7 +220,7 @@ func (q *itemRing) copies() [][]byte {
 			items = append(items, bytes.Clone(it.own.Bytes()))
 			continue
 		}
-		size := it.size
+		size := int(it.size)
 		b := make([]byte, size)
 		m := copy(b, q.buf[r:min(r+size, len(q.buf))])
 		copy(b[m:], q.buf)

@@ -64,6 +64,7 @@ type serverStream struct {
 	reply     []byte        // the reply frame of a finished resumable stream
 	failed    error         // an item that did not decode, for the reply
 	batch     *bytes.Buffer // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
+	packAt    int           // where in batch its last frame starts, if more items may be packed into it (stream_pack.go); else -1
 	batched   int64         // the capacity of batch's buffer, counted on the budget
 	scheduled bool          // the stream waits in its connection writer's sources
 	resuming  bool          // a resume is sending the kept items again: send waits
@@ -82,6 +83,9 @@ func (sc *serverConn) openStream(id uint64, m *method) *serverStream {
 
 // streamItem takes in an item frame of the client's.
 func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
+	if h.Flags&wire.FlagPacked != 0 {
+		return fmt.Errorf("%w: the client sent packed items for call %d; only a server packs them", errProtocol, h.ID)
+	}
 	table, _ := sc.streamTable()
 	st := table.get(h.ID)
 	if st == nil {
@@ -287,10 +291,10 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			continue
 		}
 		st.replying = false
-		b := st.batch
+		b, packAt := st.batch, st.packAt
 		st.batch = nil
 		if b == nil {
-			b = getBuffer()
+			b, packAt = getBuffer(), -1
 		}
 		quick := quickItem(v)
 		if !quick {
@@ -317,6 +321,7 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		if err != nil {
 			b.Truncate(start)
+			st.packAt = packAt
 			schedule := st.putBatchLocked(b)
 			st.mu.Unlock()
 			if schedule {
@@ -338,6 +343,7 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 				st.srv.keep(n)
 			}
 		}
+		packAt = packItem(b, packAt, start, conn.packOK)
 		if b.Len() >= batchLarge {
 			// A batch this large shares no write with anything: it is
 			// queued at once, as it is, rather than grow. The send loop
@@ -355,6 +361,7 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			}
 			return nil
 		}
+		st.packAt = packAt
 		schedule := st.putBatchLocked(b)
 		st.mu.Unlock()
 		if schedule {

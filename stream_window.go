@@ -16,6 +16,12 @@ func (c *consumption) add(cost uint64) {
 	c.w.Bytes += cost
 }
 
+// addN counts n items of the given cost, all told, consumed.
+func (c *consumption) addN(n int, cost uint64) {
+	c.w.Items += uint64(n)
+	c.w.Bytes += cost
+}
+
 // due returns the window to report and whether one is due: after every
 // quarter of a window consumed since the last.
 func (c *consumption) due() (wire.Window, bool) {
