@@ -302,7 +302,10 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		start := b.Len()
 		b.Write(noHeader[:])
-		err := c.Append(b, v)
+		var err error
+		if !codec.AppendInt(c, b, v) {
+			err = c.Append(b, v)
+		}
 		if n := b.Len() - start - wire.HeaderSize; err == nil && n > st.srv.cfg.maxMessageSize {
 			err = fmt.Errorf("item of %d bytes exceeds the %d-byte limit", n, st.srv.cfg.maxMessageSize)
 		}
