@@ -33,6 +33,8 @@ type ringItem struct {
 	size   uint32        // a frame's body is at most 4 GiB
 	own    *bytes.Buffer // pooled
 	packed bool          // it holds several items (wire.FlagPacked)
+	handed bool          // own is also queued on a connection's writer (pushHanded)
+	adrift bool          // handed, and that writer's connection broke: own is never pooled
 }
 
 const (
@@ -124,6 +126,28 @@ func (q *itemRing) pushIn(b []byte, inRing bool) {
 // frontPacked reports whether the oldest item is a packed frame's body.
 func (q *itemRing) frontPacked() bool { return q.items[q.head].packed }
 
+// pushHanded adds own, a frame handed to a connection's writer as well
+// (frameio.Writer.WriteSeqShared), as the newest item, without a copy:
+// no one changes its bytes. pop gives it back to the pool — the frame was
+// consumed, so the writer is done with it — unless drifted marked it;
+// clear never does.
+func (q *itemRing) pushHanded(own *bytes.Buffer) {
+	q.pushIn(nil, true) // the compaction of the index, and an empty item
+	q.items[len(q.items)-1] = ringItem{size: uint32(own.Len()), own: own, handed: true}
+	q.large += own.Len()
+	q.owned += own.Cap()
+}
+
+// drifted marks the handed items held as never to be pooled: the writer
+// of the connection they were handed to broke, and may hold them still.
+func (q *itemRing) drifted() {
+	for i := q.head; i < len(q.items); i++ {
+		if q.items[i].handed {
+			q.items[i].adrift = true
+		}
+	}
+}
+
 // grow moves the items held to a buffer of at least need bytes, in order
 // from its start. A slice that front lent still reads the old buffer,
 // which nothing writes again.
@@ -192,7 +216,9 @@ func (q *itemRing) pop() int {
 	size := int(it.size)
 	if it.own != nil {
 		q.owned -= it.own.Cap()
-		putBuffer(it.own)
+		if !it.adrift {
+			putBuffer(it.own)
+		}
 		q.large -= size
 		return size
 	}
@@ -237,7 +263,7 @@ func (q *itemRing) copies() [][]byte {
 // read after.
 func (q *itemRing) clear() {
 	for _, it := range q.items[q.head:] {
-		if it.own != nil {
+		if it.own != nil && !it.handed {
 			putBuffer(it.own)
 		}
 	}

@@ -340,8 +340,15 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			st.srv.budget.take(c - st.batched)
 			st.batched = c
 		}
+		// A large item alone in its batch is kept by reference, and handed
+		// to the writer as it is, rather than copied twice.
+		handed := st.resumable && start == 0 && len(frame) >= batchLarge && b.Cap() <= 2*len(frame)
 		if st.resumable {
-			st.kept.add(frame)
+			if handed {
+				st.kept.addHanded(b)
+			} else {
+				st.kept.add(frame)
+			}
 			if n := st.kept.grown(); n != 0 { // as the ring grows, or for a large item
 				st.srv.keep(n)
 			}
@@ -356,9 +363,14 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			n := st.batched
 			st.batched = 0
 			st.mu.Unlock()
-			err := conn.w.Write(ctx, b.Bytes()) // the method goes on encoding while the send loop writes
-			st.srv.budget.give(n)               // the writer counts what it queued
-			putBuffer(b)
+			var err error
+			if handed { // b is the kept item's now
+				_, err = conn.w.WriteSeqShared(ctx, b.Bytes(), false)
+			} else {
+				err = conn.w.Write(ctx, b.Bytes()) // the method goes on encoding while the send loop writes
+				putBuffer(b)
+			}
+			st.srv.budget.give(n) // the writer counts what it queued
 			if err != nil && (!st.resumable || ctx.Err() != nil) {
 				return err
 			}
@@ -577,6 +589,7 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 		st.conn.streamed.Add(-st.queued)
 		st.conn.unreserve(st.queued)
 		st.srv.budget.take(st.queued)
+		st.kept.drifted() // what its writer may still hold
 	}
 	if conn != nil {
 		st.srv.budget.give(st.queued)

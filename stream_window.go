@@ -1,6 +1,10 @@
 package simplerpc
 
-import "github.com/simplerpc/simplerpc/internal/wire"
+import (
+	"bytes"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
 
 // consumption is what the receiving half of a stream has consumed, and
 // what of it the peer has been told in window frames (PROTOCOL.md §12):
@@ -51,6 +55,14 @@ type keptItems struct {
 // inlined, so that the stack of the goroutine that sends items, parked
 // while its stream is idle, stays within its first 4 KiB.)
 func (k *keptItems) add(frame []byte) { k.frames.push(frame) }
+
+// addHanded keeps frame, the whole of a buffer also handed to the
+// connection's writer, by reference (itemRing.pushHanded).
+func (k *keptItems) addHanded(frame *bytes.Buffer) { k.frames.pushHanded(frame) }
+
+// drifted says that the connection the kept items were sent on broke
+// (itemRing.drifted).
+func (k *keptItems) drifted() { k.frames.drifted() }
 
 // grown returns how much more memory the kept items take since they were
 // last counted.
