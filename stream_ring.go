@@ -30,12 +30,27 @@ type itemRing struct {
 // A ringItem is one item of a ring: its size, and its own buffer if it is
 // large.
 type ringItem struct {
-	size   uint32        // a frame's body is at most 4 GiB
-	own    *bytes.Buffer // pooled
-	packed bool          // it holds several items (wire.FlagPacked)
-	handed bool          // own is also queued on a connection's writer (pushHanded)
-	adrift bool          // handed, and that writer's connection broke: own is never pooled
+	size uint32        // a frame's body is at most 4 GiB
+	own  *bytes.Buffer // pooled
+	mark ringMark
 }
+
+// A ringMark says what a ringItem is besides its bytes. (Flags of one
+// field, not a bool each: a struct of more than four fields is kept in
+// memory rather than registers wherever it is copied, and the stack of
+// the goroutine that sends a stream's items, parked while its stream is
+// idle, would outgrow its first 4 KiB.)
+type ringMark uint8
+
+const (
+	// markPacked: it holds several items (wire.FlagPacked).
+	markPacked ringMark = 1 << iota
+	// markHanded: own is also queued on a connection's writer (pushHanded).
+	markHanded
+	// markAdrift: handed, and that writer's connection broke: own is
+	// never pooled.
+	markAdrift
+)
 
 const (
 	// ringStart is the size of a ring's first buffer; they double from
@@ -88,7 +103,7 @@ func (q *itemRing) push(b []byte) { q.pushIn(b, len(b) <= ringSmall) }
 // bytes a window bounds.
 func (q *itemRing) pushPacked(b []byte) {
 	q.pushIn(b, true)
-	q.items[len(q.items)-1].packed = true
+	q.items[len(q.items)-1].mark |= markPacked
 }
 
 // pushIn adds a copy of b as the newest item, in the ring itself if
@@ -124,7 +139,7 @@ func (q *itemRing) pushIn(b []byte, inRing bool) {
 }
 
 // frontPacked reports whether the oldest item is a packed frame's body.
-func (q *itemRing) frontPacked() bool { return q.items[q.head].packed }
+func (q *itemRing) frontPacked() bool { return q.items[q.head].mark&markPacked != 0 }
 
 // pushHanded adds own, a frame handed to a connection's writer as well
 // (frameio.Writer.WriteSeqShared), as the newest item, without a copy:
@@ -133,7 +148,7 @@ func (q *itemRing) frontPacked() bool { return q.items[q.head].packed }
 // clear never does.
 func (q *itemRing) pushHanded(own *bytes.Buffer) {
 	q.pushIn(nil, true) // the compaction of the index, and an empty item
-	q.items[len(q.items)-1] = ringItem{size: uint32(own.Len()), own: own, handed: true}
+	q.items[len(q.items)-1] = ringItem{size: uint32(own.Len()), own: own, mark: markHanded}
 	q.large += own.Len()
 	q.owned += own.Cap()
 }
@@ -142,8 +157,8 @@ func (q *itemRing) pushHanded(own *bytes.Buffer) {
 // of the connection they were handed to broke, and may hold them still.
 func (q *itemRing) drifted() {
 	for i := q.head; i < len(q.items); i++ {
-		if q.items[i].handed {
-			q.items[i].adrift = true
+		if q.items[i].mark&markHanded != 0 {
+			q.items[i].mark |= markAdrift
 		}
 	}
 }
@@ -216,7 +231,7 @@ func (q *itemRing) pop() int {
 	size := int(it.size)
 	if it.own != nil {
 		q.owned -= it.own.Cap()
-		if !it.adrift {
+		if it.mark&markAdrift == 0 {
 			putBuffer(it.own)
 		}
 		q.large -= size
@@ -263,7 +278,7 @@ func (q *itemRing) copies() [][]byte {
 // read after.
 func (q *itemRing) clear() {
 	for _, it := range q.items[q.head:] {
-		if it.own != nil && !it.handed {
+		if it.own != nil && it.mark&markHanded == 0 {
 			putBuffer(it.own)
 		}
 	}
