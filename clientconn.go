@@ -39,6 +39,7 @@ type clientConn struct {
 	owner   chan<- struct{}   // nudged, without blocking, when the connection stops or ends
 	maxBody int               // the server's limit on a call frame's body
 	streams bool              // the server takes streams on this connection
+	packed  bool              // the server may send packed item frames (stream_client.go)
 	cb      connCallbackState // callbacks on this connection (callback_client.go)
 	done    chan struct{}     // closed when both goroutines have returned
 	frames  uint64            // frames read so far, for acks; the read loop's own
@@ -105,6 +106,7 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 		owner:   owner,
 		maxBody: int(welcome.MaxBody),
 		streams: welcome.Flags&wire.WelcomeStreams != 0,
+		packed:  welcome.Flags&wire.WelcomePacked != 0,
 		done:    make(chan struct{}),
 	}
 	cc.cb.ok, cc.cb.limit, cc.cb.work = welcome.Flags&wire.WelcomeCallbacks != 0, int64(cs.callbackLimit), make(chan func())

@@ -172,7 +172,7 @@ func (ep *endpoint) dial(ctx context.Context) (*clientConn, bool, error) {
 			return nil, false, err
 		}
 	}
-	hello := wire.Hello{Version: wire.Version, Codec: ep.cfg.codec, Flags: wire.HelloStreams}
+	hello := wire.Hello{Version: wire.Version, Codec: ep.cfg.codec, Flags: wire.HelloStreams | wire.HelloPacked}
 	if !ep.cfg.noCallbacks {
 		hello.Flags |= wire.HelloCallbacks
 	}

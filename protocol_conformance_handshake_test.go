@@ -85,7 +85,8 @@ func TestProtocol_1_TLSRequired(t *testing.T) {
 
 // TestProtocol_1_ReservedHelloFlagsIgnored: hello flags other than
 // session, resume, streams and callbacks are ignored, and not granted (the
-// welcome's flags stay 0); streams and callbacks asked for are granted.
+// welcome's flags stay 0) — packed items only with streams; streams and
+// callbacks asked for are granted.
 func TestProtocol_1_ReservedHelloFlagsIgnored(t *testing.T) {
 	ts := startServer(t)
 	w := dialWire(t, ts.addr)
@@ -97,8 +98,9 @@ func TestProtocol_1_ReservedHelloFlagsIgnored(t *testing.T) {
 	w.expectAdd(1)
 	w = dialWire(t, ts.addr)
 	wel = w.hello(wire.Hello{Version: wire.Version, Flags: 0xf0 | wire.HelloStreams, Codec: "json"})
-	if wel.Status != wire.StatusOK || wel.Flags != wire.WelcomeStreams {
-		t.Fatalf("hello asking for streams: welcome %+v, want flags %#x", wel, wire.WelcomeStreams)
+	// Bit 5 of 0xf0, with streams, asks for packed items (§12).
+	if wel.Status != wire.StatusOK || wel.Flags != wire.WelcomeStreams|wire.WelcomePacked {
+		t.Fatalf("hello asking for streams: welcome %+v, want flags %#x", wel, wire.WelcomeStreams|wire.WelcomePacked)
 	}
 	w.codec = codecByName(t, "json")
 	w.expectAdd(1)

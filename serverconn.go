@@ -58,6 +58,7 @@ type serverConn struct {
 	sched     connScheduler // where its calls run (scheduler.go)
 
 	streamsOK bool // the client may open streams (the hello asked, the welcome granted)
+	packOK    bool // the client takes packed item frames (the hello asked, the welcome granted)
 	compress  bool // compression was granted (compress.go)
 
 	callbacksOK bool           // the client runs callbacks (the hello asked, the welcome granted)
@@ -167,6 +168,10 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	if err == nil && hello.Flags&wire.HelloStreams != 0 {
 		sc.streamsOK = true
 		welcome.Flags |= wire.WelcomeStreams
+		if hello.Flags&wire.HelloPacked != 0 {
+			sc.packOK = true // stream_server.go packs items
+			welcome.Flags |= wire.WelcomePacked
+		}
 	}
 	if err == nil {
 		sc.grantCompression(hello, welcome)

@@ -259,6 +259,9 @@ func (s *ClientStream) Recv(v any) error {
 			if b, ok := v.(*[]byte); ok && codec.DecodeBytesInto(s.cs.codec, body, b) {
 				return nil
 			}
+			if codec.DecodeIntInto(s.cs.codec, body, v) {
+				return nil
+			}
 			if err := s.cs.codec.Unmarshal(body, v); err != nil {
 				return errorf(CodeInvalidArgument, s.method, "stream item does not decode into %T: %v", v, err)
 			}

@@ -25,6 +25,39 @@ func BenchmarkStreamItems(b *testing.B) {
 	}
 }
 
+// BenchmarkStreamDownload measures a server stream of 64 KiB chunks,
+// each received into one slice: one op is one chunk.
+func BenchmarkStreamDownload(b *testing.B) {
+	c := dialB(b, startServerWithB(b, "Chunker", Chunker{make([]byte, 64<<10)}))
+	b.SetBytes(64 << 10)
+	b.ReportAllocs()
+	s, err := c.OpenStream(context.Background(), "Chunker.Chunks", b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var chunk []byte
+	for range b.N {
+		if err := s.Recv(&chunk); err != nil || len(chunk) != 64<<10 {
+			b.Fatalf("chunk of %d bytes: %v", len(chunk), err)
+		}
+	}
+}
+
+// Chunker streams one chunk over and over.
+type Chunker struct{ chunk []byte }
+
+// Chunks yields the chunk n times.
+func (c Chunker) Chunks(n int) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for range n {
+			if !yield(c.chunk) {
+				return
+			}
+		}
+	}
+}
+
 // BenchmarkStreamUpload measures a client stream of 64 KiB chunks: one op
 // is one chunk.
 func BenchmarkStreamUpload(b *testing.B) {

@@ -32,7 +32,7 @@ func TestKeptItemsCountWhatTheyPin(t *testing.T) {
 			}
 		}
 		for _, it := range k.frames.items[k.frames.head:] {
-			if it.own != nil && it.own.Cap() > 2*it.size {
+			if it.own != nil && it.own.Cap() > 2*int(it.size) {
 				t.Fatalf("an item of %d bytes pins a buffer of %d", it.size, it.own.Cap())
 			}
 		}

@@ -43,6 +43,7 @@ type clientStream struct {
 	sendConn *clientConn // the connection its items go to; nil until the server said where to resume
 	items    itemRing    // item bodies received and not consumed, oldest first
 	lent     bool        // the oldest of items is the caller's, until its next take
+	rest     []byte      // the items of the packed frame lent that the caller has yet to take: the caller's, not under mu
 	waiting  bool        // the caller waits for an item: the next one signals gotItem
 	replying bool        // the caller took an item since it last sent one
 	queued   int64       // the cost of the items not consumed
@@ -55,23 +56,43 @@ type clientStream struct {
 	kept     keptItems   // items sent and not known consumed (resumable only)
 }
 
-// item takes in an item frame of the server's, from cc.
+// item takes in an item frame of the server's, from cc: one item, or
+// several packed in one frame (wire.FlagPacked), queued as one entry.
 func (cs *clientStream) item(cc *clientConn, h wire.Header, body []byte) error {
 	if h.Flags&wire.FlagEnd != 0 {
 		return fmt.Errorf("%w: the server ended a stream's half with an item; it ends a stream with its reply", errProtocol)
+	}
+	packed := h.Flags&wire.FlagPacked != 0
+	sum := wire.PackedSummary{Items: 1, Cost: wire.ItemCost(len(body))}
+	if packed {
+		var err error
+		if !cc.packed {
+			return fmt.Errorf("%w: server sent packed items on a connection that did not ask for them", errProtocol)
+		}
+		if sum, err = wire.CheckPacked(body); err != nil {
+			return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+		}
+	} else {
+		sum.Last = sum.Cost
 	}
 	cs.mu.Lock()
 	if cs.recvConn != cc {
 		cs.mu.Unlock()
 		return nil // from a connection the stream has left: the server sends it again
 	}
-	if cs.queued >= wire.StreamWindow {
+	// As if each item came on its own: each found less than a window
+	// unconsumed, the last one included.
+	if cs.queued+int64(sum.Cost-sum.Last) >= wire.StreamWindow {
 		cs.mu.Unlock()
 		return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 	}
-	cs.items.push(body)
-	cs.queued += int64(wire.ItemCost(len(body)))
-	cs.recvd++
+	if packed {
+		cs.items.pushPacked(body)
+	} else {
+		cs.items.push(body)
+	}
+	cs.queued += int64(sum.Cost)
+	cs.recvd += uint64(sum.Items)
 	wake := cs.waiting
 	cs.waiting = false
 	cs.mu.Unlock()
@@ -168,7 +189,16 @@ func signal(ch chan struct{}) {
 // what is consumed to the server as the window requires. The body is the
 // caller's until its next take; the stream's lock is not held meanwhile.
 // When there is none, the next item to arrive signals gotItem.
+//
+// The items of a packed frame are taken with one lock: the first take
+// counts them all consumed, lends the frame, and the takes after it split
+// the caller's rest of it without the lock.
 func (cs *clientStream) take() ([]byte, bool) {
+	if len(cs.rest) > 0 {
+		body, rest := wire.NextPacked(cs.rest)
+		cs.rest = rest
+		return body, true
+	}
 	cs.mu.Lock()
 	if cs.lent {
 		cs.items.pop()
@@ -182,9 +212,14 @@ func (cs *clientStream) take() ([]byte, bool) {
 	}
 	cs.lent = true
 	cs.replying = true
-	cost := wire.ItemCost(len(body))
+	n, cost := 1, wire.ItemCost(len(body))
+	if cs.items.frontPacked() {
+		sum, _ := wire.CheckPacked(body) // checked as it arrived
+		n, cost = sum.Items, sum.Cost
+		body, cs.rest = wire.NextPacked(body)
+	}
 	cs.queued -= int64(cost)
-	cs.consumed.add(cost)
+	cs.consumed.addN(n, cost)
 	conn := cs.recvConn
 	var w wire.Window
 	report := false
@@ -200,6 +235,9 @@ func (cs *clientStream) take() ([]byte, bool) {
 
 // pending reports whether items wait to be taken.
 func (cs *clientStream) pending() bool {
+	if len(cs.rest) > 0 {
+		return true
+	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	n := cs.items.len()

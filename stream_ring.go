@@ -30,9 +30,27 @@ type itemRing struct {
 // A ringItem is one item of a ring: its size, and its own buffer if it is
 // large.
 type ringItem struct {
-	size int
+	size uint32        // a frame's body is at most 4 GiB
 	own  *bytes.Buffer // pooled
+	mark ringMark
 }
+
+// A ringMark says what a ringItem is besides its bytes. (Flags of one
+// field, not a bool each: a struct of more than four fields is kept in
+// memory rather than registers wherever it is copied, and the stack of
+// the goroutine that sends a stream's items, parked while its stream is
+// idle, would outgrow its first 4 KiB.)
+type ringMark uint8
+
+const (
+	// markPacked: it holds several items (wire.FlagPacked).
+	markPacked ringMark = 1 << iota
+	// markHanded: own is also queued on a connection's writer (pushHanded).
+	markHanded
+	// markAdrift: handed, and that writer's connection broke: own is
+	// never pooled.
+	markAdrift
+)
 
 const (
 	// ringStart is the size of a ring's first buffer; they double from
@@ -78,7 +96,19 @@ func ownBuffer(b []byte) *bytes.Buffer {
 }
 
 // push adds a copy of b as the newest item.
-func (q *itemRing) push(b []byte) {
+func (q *itemRing) push(b []byte) { q.pushIn(b, len(b) <= ringSmall) }
+
+// pushPacked adds a copy of b, a packed frame's body, as the newest item,
+// in the ring itself whatever its size: it holds small items, whose
+// bytes a window bounds.
+func (q *itemRing) pushPacked(b []byte) {
+	q.pushIn(b, true)
+	q.items[len(q.items)-1].mark |= markPacked
+}
+
+// pushIn adds a copy of b as the newest item, in the ring itself if
+// inRing, else in a buffer of its own.
+func (q *itemRing) pushIn(b []byte, inRing bool) {
 	if q.head > 0 && q.head == len(q.items) {
 		q.items, q.head = q.items[:0], 0
 	} else if q.head > 64 && q.head*2 > len(q.items) {
@@ -86,9 +116,9 @@ func (q *itemRing) push(b []byte) {
 		clear(q.items[n:])
 		q.items, q.head = q.items[:n], 0
 	}
-	if len(b) > ringSmall {
+	if !inRing {
 		own := ownBuffer(b)
-		q.items = append(q.items, ringItem{size: len(b), own: own})
+		q.items = append(q.items, ringItem{size: uint32(len(b)), own: own})
 		q.large += len(b)
 		q.owned += own.Cap()
 		return
@@ -105,7 +135,32 @@ func (q *itemRing) push(b []byte) {
 		copy(q.buf, b[m:])
 		q.n += len(b)
 	}
-	q.items = append(q.items, ringItem{size: len(b)})
+	q.items = append(q.items, ringItem{size: uint32(len(b))})
+}
+
+// frontPacked reports whether the oldest item is a packed frame's body.
+func (q *itemRing) frontPacked() bool { return q.items[q.head].mark&markPacked != 0 }
+
+// pushHanded adds own, a frame handed to a connection's writer as well
+// (frameio.Writer.WriteSeqShared), as the newest item, without a copy:
+// no one changes its bytes. pop gives it back to the pool — the frame was
+// consumed, so the writer is done with it — unless drifted marked it;
+// clear never does.
+func (q *itemRing) pushHanded(own *bytes.Buffer) {
+	q.pushIn(nil, true) // the compaction of the index, and an empty item
+	q.items[len(q.items)-1] = ringItem{size: uint32(own.Len()), own: own, mark: markHanded}
+	q.large += own.Len()
+	q.owned += own.Cap()
+}
+
+// drifted marks the handed items held as never to be pooled: the writer
+// of the connection they were handed to broke, and may hold them still.
+func (q *itemRing) drifted() {
+	for i := q.head; i < len(q.items); i++ {
+		if q.items[i].mark&markHanded != 0 {
+			q.items[i].mark |= markAdrift
+		}
+	}
 }
 
 // grow moves the items held to a buffer of at least need bytes, in order
@@ -158,7 +213,7 @@ func (q *itemRing) front() (b []byte, ok bool) {
 	if it.own != nil {
 		return it.own.Bytes(), true
 	}
-	size := it.size
+	size := int(it.size)
 	if q.r+size <= len(q.buf) {
 		return q.buf[q.r : q.r+size : q.r+size], true
 	}
@@ -173,10 +228,12 @@ func (q *itemRing) pop() int {
 	it := q.items[q.head]
 	q.items[q.head] = ringItem{}
 	q.head++
-	size := it.size
+	size := int(it.size)
 	if it.own != nil {
 		q.owned -= it.own.Cap()
-		putBuffer(it.own)
+		if it.mark&markAdrift == 0 {
+			putBuffer(it.own)
+		}
 		q.large -= size
 		return size
 	}
@@ -204,7 +261,7 @@ func (q *itemRing) copies() [][]byte {
 			items = append(items, bytes.Clone(it.own.Bytes()))
 			continue
 		}
-		size := it.size
+		size := int(it.size)
 		b := make([]byte, size)
 		m := copy(b, q.buf[r:min(r+size, len(q.buf))])
 		copy(b[m:], q.buf)
@@ -221,7 +278,7 @@ func (q *itemRing) copies() [][]byte {
 // read after.
 func (q *itemRing) clear() {
 	for _, it := range q.items[q.head:] {
-		if it.own != nil {
+		if it.own != nil && it.mark&markHanded == 0 {
 			putBuffer(it.own)
 		}
 	}

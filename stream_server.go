@@ -64,6 +64,7 @@ type serverStream struct {
 	reply     []byte        // the reply frame of a finished resumable stream
 	failed    error         // an item that did not decode, for the reply
 	batch     *bytes.Buffer // item frames sent and not yet taken by the connection's writer (pooled); nil while empty or while an item is encoded onto it
+	packAt    int           // where in batch its last frame starts, if more items may be packed into it (stream_pack.go); else -1
 	batched   int64         // the capacity of batch's buffer, counted on the budget
 	scheduled bool          // the stream waits in its connection writer's sources
 	resuming  bool          // a resume is sending the kept items again: send waits
@@ -82,6 +83,9 @@ func (sc *serverConn) openStream(id uint64, m *method) *serverStream {
 
 // streamItem takes in an item frame of the client's.
 func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
+	if h.Flags&wire.FlagPacked != 0 {
+		return fmt.Errorf("%w: the client sent packed items for call %d; only a server packs them", errProtocol, h.ID)
+	}
 	table, _ := sc.streamTable()
 	st := table.get(h.ID)
 	if st == nil {
@@ -287,10 +291,10 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			continue
 		}
 		st.replying = false
-		b := st.batch
+		b, packAt := st.batch, st.packAt
 		st.batch = nil
 		if b == nil {
-			b = getBuffer()
+			b, packAt = getBuffer(), -1
 		}
 		quick := quickItem(v)
 		if !quick {
@@ -298,7 +302,10 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		start := b.Len()
 		b.Write(noHeader[:])
-		err := c.Append(b, v)
+		var err error
+		if !codec.AppendInt(c, b, v) {
+			err = c.Append(b, v)
+		}
 		if n := b.Len() - start - wire.HeaderSize; err == nil && n > st.srv.cfg.maxMessageSize {
 			err = fmt.Errorf("item of %d bytes exceeds the %d-byte limit", n, st.srv.cfg.maxMessageSize)
 		}
@@ -317,6 +324,7 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		if err != nil {
 			b.Truncate(start)
+			st.packAt = packAt
 			schedule := st.putBatchLocked(b)
 			st.mu.Unlock()
 			if schedule {
@@ -332,12 +340,20 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			st.srv.budget.take(c - st.batched)
 			st.batched = c
 		}
+		// A large item alone in its batch is kept by reference, and handed
+		// to the writer as it is, rather than copied twice.
+		handed := st.resumable && start == 0 && len(frame) >= batchLarge && b.Cap() <= 2*len(frame)
 		if st.resumable {
-			st.kept.add(frame)
+			if handed {
+				st.kept.addHanded(b)
+			} else {
+				st.kept.add(frame)
+			}
 			if n := st.kept.grown(); n != 0 { // as the ring grows, or for a large item
 				st.srv.keep(n)
 			}
 		}
+		packAt = packItem(b, packAt, start, conn.packOK)
 		if b.Len() >= batchLarge {
 			// A batch this large shares no write with anything: it is
 			// queued at once, as it is, rather than grow. The send loop
@@ -347,14 +363,20 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			n := st.batched
 			st.batched = 0
 			st.mu.Unlock()
-			err := conn.w.Write(ctx, b.Bytes()) // the method goes on encoding while the send loop writes
-			st.srv.budget.give(n)               // the writer counts what it queued
-			putBuffer(b)
+			var err error
+			if handed { // b is the kept item's now
+				_, err = conn.w.WriteSeqShared(ctx, b.Bytes(), false)
+			} else {
+				err = conn.w.Write(ctx, b.Bytes()) // the method goes on encoding while the send loop writes
+				putBuffer(b)
+			}
+			st.srv.budget.give(n) // the writer counts what it queued
 			if err != nil && (!st.resumable || ctx.Err() != nil) {
 				return err
 			}
 			return nil
 		}
+		st.packAt = packAt
 		schedule := st.putBatchLocked(b)
 		st.mu.Unlock()
 		if schedule {
@@ -567,6 +589,7 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 		st.conn.streamed.Add(-st.queued)
 		st.conn.unreserve(st.queued)
 		st.srv.budget.take(st.queued)
+		st.kept.drifted() // what its writer may still hold
 	}
 	if conn != nil {
 		st.srv.budget.give(st.queued)

@@ -1,6 +1,10 @@
 package simplerpc
 
-import "github.com/simplerpc/simplerpc/internal/wire"
+import (
+	"bytes"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
 
 // consumption is what the receiving half of a stream has consumed, and
 // what of it the peer has been told in window frames (PROTOCOL.md §12):
@@ -13,6 +17,12 @@ type consumption struct {
 // add counts an item of the given cost consumed.
 func (c *consumption) add(cost uint64) {
 	c.w.Items++
+	c.w.Bytes += cost
+}
+
+// addN counts n items of the given cost, all told, consumed.
+func (c *consumption) addN(n int, cost uint64) {
+	c.w.Items += uint64(n)
 	c.w.Bytes += cost
 }
 
@@ -45,6 +55,14 @@ type keptItems struct {
 // inlined, so that the stack of the goroutine that sends items, parked
 // while its stream is idle, stays within its first 4 KiB.)
 func (k *keptItems) add(frame []byte) { k.frames.push(frame) }
+
+// addHanded keeps frame, the whole of a buffer also handed to the
+// connection's writer, by reference (itemRing.pushHanded).
+func (k *keptItems) addHanded(frame *bytes.Buffer) { k.frames.pushHanded(frame) }
+
+// drifted says that the connection the kept items were sent on broke
+// (itemRing.drifted).
+func (k *keptItems) drifted() { k.frames.drifted() }
 
 // grown returns how much more memory the kept items take since they were
 // last counted.

@@ -90,7 +90,7 @@ func (k Kind) Flags() uint8 {
 	case KindCall:
 		return FlagMetadata | FlagStream
 	case KindItem:
-		return FlagEnd
+		return FlagEnd | FlagPacked
 	case KindWindow:
 		return FlagResume
 	case KindReply, KindCallbackReply:
@@ -122,6 +122,9 @@ func CheckReserved(h Header) error {
 	case KindItem:
 		if h.Flags&FlagEnd != 0 && h.Size != 0 {
 			return fmt.Errorf("%w: item frame ending its stream with a %d-byte body, want none", ErrReserved, h.Size)
+		}
+		if h.Flags&FlagPacked != 0 && (h.Flags&FlagEnd != 0 || h.Size == 0) {
+			return fmt.Errorf("%w: packed item frame with flags %#02x and a %d-byte body", ErrReserved, h.Flags, h.Size)
 		}
 	case KindCallbackCancel:
 		if h.Size == 0 || h.Size > MaxCallbackCancelBody {

@@ -71,3 +71,88 @@ func ParseWindowBody(b []byte, prev Window) (Window, error) {
 	}
 	return w, nil
 }
+
+// Packed items. A client that sets HelloPacked in its hello, answered by
+// a server that sets WelcomePacked, takes item frames flagged FlagPacked
+// from the server: their body is several items back to back, each its
+// length as a uvarint then its bytes. Each counts as an item of its own —
+// in the numbering of items, in a window's counts and costs (ItemCost of
+// its own bytes), and in a resume — as if it had come in a frame of its
+// own; the frame is only a way to carry several. The server packs only
+// items that are already waiting to be written, so a lone item still
+// travels in a plain frame.
+const (
+	// HelloPacked: the client takes packed item frames.
+	HelloPacked uint8 = 1 << 5
+	// WelcomePacked: the server may send packed item frames to this
+	// client, which asked with HelloPacked.
+	WelcomePacked uint8 = 1 << 4
+	// FlagPacked marks an item frame whose body holds several items.
+	FlagPacked uint8 = 1 << 4
+)
+
+// ErrPacked reports a packed item frame whose body does not parse.
+var ErrPacked = errors.New("wire: malformed packed items")
+
+// AppendPacked appends item, of at least one byte, to the body of a
+// packed item frame.
+func AppendPacked(dst, item []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(item)))
+	return append(dst, item...)
+}
+
+// NextPacked splits the first item off b, the rest of a packed frame's
+// body that CheckPacked accepted.
+func NextPacked(b []byte) (item, rest []byte) {
+	n, k := binary.Uvarint(b)
+	end := k + int(n)
+	return b[k:end:end], b[end:]
+}
+
+// PackedSummary is what CheckPacked finds in a packed frame's body.
+type PackedSummary struct {
+	Items int    // how many items it holds
+	Cost  uint64 // the sum of their ItemCost
+	Last  uint64 // the ItemCost of the last
+}
+
+// CheckPacked checks the body of a packed item frame: at least one item,
+// each of one byte or more, whose lengths, in the shortest uvarint, end
+// exactly at the body's end.
+func CheckPacked(b []byte) (PackedSummary, error) {
+	var s PackedSummary
+	if len(b) == 0 {
+		return s, fmt.Errorf("%w: empty body", ErrPacked)
+	}
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		switch {
+		case k <= 0:
+			return s, fmt.Errorf("%w: item %d's length does not parse", ErrPacked, s.Items)
+		case k != uvarintLen(n):
+			return s, fmt.Errorf("%w: item %d's length is not in its shortest form", ErrPacked, s.Items)
+		case n == 0:
+			return s, fmt.Errorf("%w: item %d is empty", ErrPacked, s.Items)
+		case n > uint64(len(b)-k):
+			return s, fmt.Errorf("%w: item %d of %d bytes overruns the body's %d", ErrPacked, s.Items, n, len(b)-k)
+		}
+		b = b[k+int(n):]
+		s.Items++
+		s.Last = ItemCost(int(n))
+		s.Cost += s.Last
+	}
+	return s, nil
+}
+
+// uvarintLen is the length of n as the shortest uvarint.
+func uvarintLen(n uint64) int {
+	k := 1
+	for n >= 0x80 {
+		n >>= 7
+		k++
+	}
+	return k
+}
+
+// PackedItemSize is the size an item of n bytes takes in a packed body.
+func PackedItemSize(n int) int { return uvarintLen(uint64(n)) + n }

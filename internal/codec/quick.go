@@ -1,0 +1,58 @@
+package codec
+
+import "bytes"
+
+// Integers as whole values, the commonest small stream items: the
+// general encoder and decoder each cost a type dispatch several times
+// the work itself, once per item. DecodeIntInto and AppendInt do what
+// they would, for CBOR integers alone (FuzzQuickInt checks both against
+// them); for anything else they report false and the caller goes the
+// general way.
+
+// DecodeIntInto decodes data, one value encoded by c, into v when v
+// points to an int64, an int or a uint64 and data is a CBOR integer that
+// fits it, as Unmarshal would, and reports whether it did; it does
+// nothing otherwise.
+func DecodeIntInto(c Codec, data []byte, v any) bool {
+	if _, ok := c.(*cborCodec); !ok || len(data) == 0 || data[0]>>5 > 1 {
+		return false
+	}
+	if _, hl, ok := parseCBORCount(data); !ok || hl != len(data) {
+		return false
+	}
+	a := Array{rest: data}
+	return nextInt(&a, v)
+}
+
+// AppendInt appends v to buf, encoded by c, when v is an int64, an int
+// or a uint64 and c is CBOR, as Append would, and reports whether it did;
+// it does nothing otherwise.
+func AppendInt(c Codec, buf *bytes.Buffer, v any) bool {
+	if _, ok := c.(*cborCodec); !ok {
+		return false
+	}
+	var n int64
+	switch v := v.(type) {
+	case int64:
+		n = v
+	case int:
+		n = int64(v)
+	case uint64:
+		appendHead(buf, 0, v)
+		return true
+	default:
+		return false
+	}
+	if n < 0 {
+		appendHead(buf, 1, uint64(-(n + 1)))
+	} else {
+		appendHead(buf, 0, uint64(n))
+	}
+	return true
+}
+
+// appendHead appends a CBOR head to buf, without a slice of its own.
+func appendHead(buf *bytes.Buffer, major byte, n uint64) {
+	var head [9]byte
+	buf.Write(appendCBORHead(head[:0], major, n))
+}

@@ -1,0 +1,62 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+)
+
+// FuzzQuickInt checks the integer fast paths against the general codec:
+// DecodeIntInto decodes only what Unmarshal decodes, to the same value,
+// and AppendInt writes the bytes Append writes.
+func FuzzQuickInt(f *testing.F) {
+	for _, s := range [][]byte{{0x00}, {0x17}, {0x18, 0x18}, {0x20}, {0x38, 0xff}, {0x19, 0x01, 0x00},
+		{0x1b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		{0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0}, {0x01, 0x02}, {0x1c}, {0xf9, 0x3c, 0x00}} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		check := func(fast, slow any, deref func(any) any) {
+			if !DecodeIntInto(CBOR, data, fast) {
+				return
+			}
+			if err := CBOR.Unmarshal(data, slow); err != nil {
+				t.Fatalf("% x: fast path decoded %v into %T, Unmarshal refuses it: %v", data, deref(fast), fast, err)
+			}
+			if deref(fast) != deref(slow) {
+				t.Fatalf("% x into %T: fast path %v, Unmarshal %v", data, fast, deref(fast), deref(slow))
+			}
+		}
+		check(new(int64), new(int64), func(v any) any { return *v.(*int64) })
+		check(new(int), new(int), func(v any) any { return *v.(*int) })
+		check(new(uint64), new(uint64), func(v any) any { return *v.(*uint64) })
+		if len(data) < 8 {
+			return
+		}
+		u := binary.BigEndian.Uint64(data)
+		for _, v := range []any{int64(u), int(u), u, int64(u >> (u & 63)), -int64(u >> (u & 63))} {
+			var fast, slow bytes.Buffer
+			if !AppendInt(CBOR, &fast, v) {
+				t.Fatalf("%T %v not encoded", v, v)
+			}
+			if err := CBOR.Append(&slow, v); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(fast.Bytes(), slow.Bytes()) {
+				t.Fatalf("%T %v: fast path % x, Append % x", v, v, fast.Bytes(), slow.Bytes())
+			}
+		}
+	})
+}
+
+func TestQuickIntOthers(t *testing.T) {
+	var buf bytes.Buffer
+	if AppendInt(JSON, &buf, int64(1)) || AppendInt(CBOR, &buf, "1") || AppendInt(CBOR, &buf, int32(1)) || buf.Len() != 0 {
+		t.Fatal("encoded what the fast path does not take")
+	}
+	var s string
+	var i int64
+	if DecodeIntInto(JSON, []byte("1"), &i) || DecodeIntInto(CBOR, []byte{0x01}, &s) || DecodeIntInto(CBOR, []byte{0x01, 0x02}, &i) || DecodeIntInto(CBOR, nil, &i) {
+		t.Fatal("decoded what the fast path does not take")
+	}
+}

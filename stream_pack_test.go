@@ -1,0 +1,205 @@
+package simplerpc_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/simplerpc/simplerpc"
+	"github.com/simplerpc/simplerpc/internal/wire"
+)
+
+// rawStream opens Feed.Count(n) on a connection spoken by hand, with the
+// hello flags given, reads it to its reply — slowly at first, so that the
+// server's items queue behind its writer — and returns the items in the
+// order they came and how many frames were packed.
+func rawStream(t *testing.T, addr string, flags uint8, n int) (items []int, packed int) {
+	t.Helper()
+	w := dialWire(t, addr)
+	wel := w.hello(wire.Hello{Version: wire.Version, Codec: "cbor", Flags: flags})
+	if wel.Status != wire.StatusOK {
+		t.Fatalf("welcome status %d", wel.Status)
+	}
+	if got, want := wel.Flags&wire.WelcomePacked != 0, flags&wire.HelloPacked != 0; got != want {
+		t.Fatalf("welcome flags %#x for hello flags %#x", wel.Flags, flags)
+	}
+	w.codec = codecByName(t, "cbor")
+	body, cflags := w.callBody("Feed.Count", 0, nil, n)
+	w.frame(wire.KindCall, cflags|wire.FlagStream, 1, body)
+	time.Sleep(20 * time.Millisecond) // the server fills its window meanwhile
+	var consumed, reported wire.Window
+	take := func(item []byte) {
+		var v int
+		if err := w.codec.Unmarshal(item, &v); err != nil {
+			t.Fatalf("item %d: %v", len(items), err)
+		}
+		items = append(items, v)
+		consumed.Items++
+		consumed.Bytes += wire.ItemCost(len(item))
+	}
+	for {
+		f := w.next()
+		switch f.Kind {
+		case wire.KindWindow:
+			continue
+		case wire.KindReply:
+			if f.Flags&wire.FlagError != 0 {
+				t.Fatalf("the stream failed: %+v", w.errorObject(f))
+			}
+			return items, packed
+		case wire.KindItem:
+		default:
+			t.Fatalf("unexpected %s frame", f.Kind)
+		}
+		if f.Flags&wire.FlagPacked == 0 {
+			take(f.body)
+		} else {
+			packed++
+			sum, err := wire.CheckPacked(f.body)
+			if err != nil {
+				t.Fatalf("packed frame: %v", err)
+			}
+			if sum.Items < 2 {
+				t.Fatalf("a packed frame of %d items: the server packs only items that wait together", sum.Items)
+			}
+			for rest := f.body; len(rest) > 0; {
+				var item []byte
+				item, rest = wire.NextPacked(rest)
+				take(item)
+			}
+		}
+		if consumed.Bytes-reported.Bytes >= wire.StreamWindow/4 {
+			reported = consumed
+			w.frame(wire.KindWindow, 0, 1, wire.AppendWindowBody(nil, consumed))
+		}
+	}
+}
+
+// A client that asks for packed items gets them: items that wait for the
+// writer together travel in one frame, each counted in the window as if
+// on its own, every item once and in order. A client of the version
+// before packing, which does not ask, gets plain frames only.
+func TestStreamPackedItems(t *testing.T) {
+	_, ts, _, _ := startFeed(t)
+	const n = 30000
+	for _, tc := range []struct {
+		name  string
+		flags uint8
+	}{
+		{"packed", wire.HelloStreams | wire.HelloPacked},
+		{"older client", wire.HelloStreams},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			items, packed := rawStream(t, ts.addr, tc.flags, n)
+			if len(items) != n {
+				t.Fatalf("%d items, want %d", len(items), n)
+			}
+			for i, v := range items {
+				if v != i {
+					t.Fatalf("item %d is %d", i, v)
+				}
+			}
+			switch {
+			case tc.flags&wire.HelloPacked == 0 && packed != 0:
+				t.Fatalf("%d packed frames to a client that did not ask for them", packed)
+			case tc.flags&wire.HelloPacked != 0 && packed == 0:
+				t.Fatalf("no packed frame in %d items that waited for the writer", n)
+			}
+			t.Logf("%d items, %d packed frames", n, packed)
+		})
+	}
+}
+
+// Only a server packs items: a packed item frame from a client closes
+// its connection, as does a malformed or empty packed frame.
+func TestStreamPackedFromClient(t *testing.T) {
+	_, ts, _, _ := startFeed(t)
+	for _, body := range [][]byte{
+		wire.AppendPacked(wire.AppendPacked(nil, []byte("a")), []byte("b")),
+		{0x05, 'a'},
+		nil,
+	} {
+		w := dialWire(t, ts.addr)
+		w.hello(wire.Hello{Version: wire.Version, Codec: "cbor", Flags: wire.HelloStreams | wire.HelloPacked})
+		w.codec = codecByName(t, "cbor")
+		cbody, cflags := w.callBody("Feed.Upload", 0, nil, "x")
+		w.frame(wire.KindCall, cflags|wire.FlagStream, 1, cbody)
+		w.frame(wire.KindItem, wire.FlagPacked, 1, body)
+		expectClosedAfterStream(w)
+	}
+}
+
+// expectClosedAfterStream checks that the server closes w's connection,
+// having at most ended the stream it had open with an error: the stream's
+// method, whose context the closing ends, may reply before the connection
+// is gone.
+func expectClosedAfterStream(w *wireConn) {
+	w.t.Helper()
+	_ = w.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		f, err := w.tryNext()
+		if err != nil {
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+				w.t.Fatal("the server did not close the connection")
+			}
+			return
+		}
+		if f.Kind == wire.KindReply && f.Flags&wire.FlagError == 0 {
+			w.t.Fatalf("a successful reply %d where the connection should close", f.ID)
+		}
+	}
+}
+
+// A client reads packed items only from a server that granted them: on a
+// connection whose welcome did not, a packed frame is a violation, and
+// the stream fails with the connection. From one that did, the items of a
+// packed frame arrive one by one, in order.
+func TestStreamPackedToClient(t *testing.T) {
+	for _, granted := range []bool{true, false} {
+		flags := wire.WelcomeStreams
+		if granted {
+			flags |= wire.WelcomePacked
+		}
+		addr := fakeServer(t, flags, func(w *wireConn) {
+			f, err := w.tryNext()
+			if err != nil || f.Kind != wire.KindCall {
+				return
+			}
+			w.frame(wire.KindWindow, 0, f.ID, wire.AppendWindowBody(nil, wire.Window{}))
+			var body []byte
+			for i := range 3 {
+				var b bytes.Buffer
+				_ = w.codec.Append(&b, i)
+				body = wire.AppendPacked(body, b.Bytes())
+			}
+			w.frame(wire.KindItem, wire.FlagPacked, f.ID, body)
+			w.frame(wire.KindReply, 0, f.ID, []byte{0x80})
+			for {
+				if _, err := w.tryNext(); err != nil {
+					return
+				}
+			}
+		})
+		c := dial(t, addr, simplerpc.WithResumableSessions(false))
+		var got []int
+		var last error
+		for v, err := range simplerpc.Stream[int](context.Background(), c, "Feed.Count", 3) {
+			if err != nil {
+				last = err
+				break
+			}
+			got = append(got, v)
+		}
+		switch {
+		case granted && (last != nil || !slices.Equal(got, []int{0, 1, 2})):
+			t.Fatalf("packed items from a server that granted them: %v, %v", got, last)
+		case !granted && (len(got) != 0 || codeOf(t, last) != simplerpc.CodeConnectionLost):
+			t.Fatalf("packed items from a server that did not grant them: %v, %v", got, last)
+		}
+		c.Close()
+	}
+}
