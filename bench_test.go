@@ -58,13 +58,9 @@ func startServerB(b *testing.B) string {
 	return startServerWithB(b, "Calc", &Calc{})
 }
 
-// startServerWithB serves obj as service for a benchmark and returns its
-// address.
-func startServerWithB(b *testing.B, service string, obj any) string {
-	srv := simplerpc.NewServer(simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err := srv.Register(service, obj); err != nil {
-		b.Fatal(err)
-	}
+// serveB serves srv on a loopback listener until the benchmark ends, and
+// returns its address.
+func serveB(b *testing.B, srv *simplerpc.Server) string {
 	l := listen(b)
 	done := make(chan struct{})
 	go func() {
@@ -76,6 +72,16 @@ func startServerWithB(b *testing.B, service string, obj any) string {
 		<-done
 	})
 	return l.Addr().String()
+}
+
+// startServerWithB serves obj as service for a benchmark and returns its
+// address.
+func startServerWithB(b *testing.B, service string, obj any) string {
+	srv := simplerpc.NewServer(simplerpc.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err := srv.Register(service, obj); err != nil {
+		b.Fatal(err)
+	}
+	return serveB(b, srv)
 }
 
 func dialB(b *testing.B, addr string, opts ...simplerpc.ClientOption) *simplerpc.Client {

@@ -60,17 +60,7 @@ func startPingerB(b *testing.B) *simplerpc.Client {
 	if err := srv.Register("Pinger", Pinger{}); err != nil {
 		b.Fatal(err)
 	}
-	l := listen(b)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(l)
-	}()
-	b.Cleanup(func() {
-		_ = srv.Shutdown(context.Background())
-		<-done
-	})
-	return dialB(b, l.Addr().String())
+	return dialB(b, serveB(b, srv))
 }
 
 // BenchmarkCallbackRoundTrip measures a callback's round trip (server →

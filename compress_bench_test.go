@@ -27,17 +27,8 @@ func BenchmarkEchoCompression(b *testing.B) {
 				if err := srv.Register("Calc", &Calc{}); err != nil {
 					b.Fatal(err)
 				}
-				l := listen(b)
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					_ = srv.Serve(l)
-				}()
-				b.Cleanup(func() {
-					_ = srv.Shutdown(context.Background())
-					<-done
-				})
-				c := dialB(b, l.Addr().String(), simplerpc.WithCompression(mode.min))
+				addr := serveB(b, srv)
+				c := dialB(b, addr, simplerpc.WithCompression(mode.min))
 				payload := textPayload(size)
 				args := []any{payload}
 				var out []byte

@@ -35,17 +35,8 @@ func BenchmarkCallIntercepted(b *testing.B) {
 			if err := srv.Register("Calc", &Calc{}); err != nil {
 				b.Fatal(err)
 			}
-			l := listen(b)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				_ = srv.Serve(l)
-			}()
-			b.Cleanup(func() {
-				_ = srv.Shutdown(context.Background())
-				<-done
-			})
-			c := dialB(b, l.Addr().String(), copts...)
+			addr := serveB(b, srv)
+			c := dialB(b, addr, copts...)
 			b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
