@@ -21,6 +21,26 @@ func (k *keeper) Keep(b []byte) int {
 	return len(b)
 }
 
+// check fails t unless k kept one slice per slice in sent, each still
+// equal to one of them: no kept argument changed after its call.
+func (k *keeper) check(t *testing.T, sent [][]byte) {
+	t.Helper()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.kept) != len(sent) {
+		t.Fatalf("kept %d slices, sent %d", len(k.kept), len(sent))
+	}
+	for _, kb := range k.kept {
+		found := false
+		for _, b := range sent {
+			found = found || bytes.Equal(kb, b)
+		}
+		if !found {
+			t.Errorf("a kept slice of %d bytes changed after its call", len(kb))
+		}
+	}
+}
+
 // Reverse reverses b in place and returns it.
 func (k *keeper) Reverse(b []byte) []byte {
 	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
@@ -76,18 +96,5 @@ func TestLargeBytesStayTheirOwn(t *testing.T) {
 			t.Errorf("Reverse of %d bytes came back wrong", len(b))
 		}
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if len(k.kept) != len(sent) {
-		t.Fatalf("kept %d slices, sent %d", len(k.kept), len(sent))
-	}
-	for _, kb := range k.kept {
-		found := false
-		for _, b := range sent {
-			found = found || bytes.Equal(kb, b)
-		}
-		if !found {
-			t.Errorf("a kept slice of %d bytes changed after its call", len(kb))
-		}
-	}
+	k.check(t, sent)
 }

@@ -29,55 +29,46 @@ func decodeJSONInt(b []byte, v any) bool {
 	}
 	switch p := v.(type) {
 	case *int64:
-		n, ok := parseJSONInt(b, 64)
-		*p = ifOK(ok, n, *p)
-		return ok
+		return setInt(p, b, 64)
 	case *int:
-		n, ok := parseJSONInt(b, strconv.IntSize)
-		*p = ifOK(ok, int(n), *p)
-		return ok
+		return setInt(p, b, strconv.IntSize)
 	case *int32:
-		n, ok := parseJSONInt(b, 32)
-		*p = ifOK(ok, int32(n), *p)
-		return ok
+		return setInt(p, b, 32)
 	case *int16:
-		n, ok := parseJSONInt(b, 16)
-		*p = ifOK(ok, int16(n), *p)
-		return ok
+		return setInt(p, b, 16)
 	case *int8:
-		n, ok := parseJSONInt(b, 8)
-		*p = ifOK(ok, int8(n), *p)
-		return ok
+		return setInt(p, b, 8)
 	case *uint64:
-		n, ok := parseJSONUint(b, 64)
-		*p = ifOK(ok, n, *p)
-		return ok
+		return setUint(p, b, 64)
 	case *uint:
-		n, ok := parseJSONUint(b, strconv.IntSize)
-		*p = ifOK(ok, uint(n), *p)
-		return ok
+		return setUint(p, b, strconv.IntSize)
 	case *uint32:
-		n, ok := parseJSONUint(b, 32)
-		*p = ifOK(ok, uint32(n), *p)
-		return ok
+		return setUint(p, b, 32)
 	case *uint16:
-		n, ok := parseJSONUint(b, 16)
-		*p = ifOK(ok, uint16(n), *p)
-		return ok
+		return setUint(p, b, 16)
 	case *uint8:
-		n, ok := parseJSONUint(b, 8)
-		*p = ifOK(ok, uint8(n), *p)
-		return ok
+		return setUint(p, b, 8)
 	}
 	return false
 }
 
-// ifOK returns n if ok, else old.
-func ifOK[T any](ok bool, n, old T) T {
+// setInt stores b, an integer literal, in *p, a signed integer of bits,
+// if it fits, and reports whether it did.
+func setInt[T int64 | int | int32 | int16 | int8](p *T, b []byte, bits int) bool {
+	n, ok := parseJSONInt(b, bits)
 	if ok {
-		return n
+		*p = T(n)
 	}
-	return old
+	return ok
+}
+
+// setUint is setInt for an unsigned integer.
+func setUint[T uint64 | uint | uint32 | uint16 | uint8](p *T, b []byte, bits int) bool {
+	n, ok := parseJSONUint(b, bits)
+	if ok {
+		*p = T(n)
+	}
+	return ok
 }
 
 // parseJSONInt parses b, an integer literal, as a signed integer of bits.
@@ -129,6 +120,8 @@ func appendJSONInt(buf *bytes.Buffer, v any) bool {
 	return true
 }
 
+// appendUint appends n to buf as JSON; it reports true, for
+// appendJSONInt's cases to return.
 func appendUint(buf *bytes.Buffer, n uint64) bool {
 	var digits [20]byte
 	buf.Write(strconv.AppendUint(digits[:0], n, 10))
