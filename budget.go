@@ -228,13 +228,35 @@ func (sc *serverConn) waitRoom(share int64) {
 	defer sc.roomWait.Store(false)
 	t := time.NewTimer(roomPoll)
 	defer t.Stop()
+	probed := time.Now()
 	for over() {
 		select {
 		case <-sc.sched.wake:
 		case <-t.C:
 			t.Reset(roomPoll)
+			if time.Since(probed) >= roomProbe {
+				probed = time.Now()
+				sc.probePeer()
+			}
 		case <-sc.ctx.Done():
 			return
 		}
+	}
+}
+
+// roomProbe is how often a reader waiting for room checks that its
+// client is still there.
+const roomProbe = 100 * time.Millisecond
+
+// probePeer writes a ping when nothing else is being written, so that a
+// client gone while the reader waits for room is found by the write
+// failing (a ping to a closed socket draws a reset; the next fails),
+// which aborts the connection: its reader stops waiting, and its session
+// is detached and can be evicted, rather than staying attached to a
+// connection no one reads until its calls end. A write under way finds
+// it as well; a queue that holds bytes already will.
+func (sc *serverConn) probePeer() {
+	if sc.w.Held() == 0 {
+		sc.ping()
 	}
 }

@@ -56,3 +56,17 @@ func OrphanCalls(s *Server) int64 { return s.orphanCalls.Load() }
 
 // ActiveCalls returns the calls s has accepted and not yet answered.
 func ActiveCalls(s *Server) int64 { return s.dispatch.running() }
+
+// ReadersWaitingForRoom returns how many of s's connections have their
+// reader waiting for room in the memory budget.
+func ReadersWaitingForRoom(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for sc := range s.conns {
+		if sc.roomWait.Load() {
+			n++
+		}
+	}
+	return n
+}

@@ -163,6 +163,41 @@ func TestNeverReadingConnectionStaysInItsShare(t *testing.T) {
 	}
 }
 
+// TestClientGoneWhileWaitingForRoomDetaches closes a session's
+// connection while the server has stopped reading it, its share of the
+// budget held by calls still running: the server must notice the client
+// gone and detach the session (so that it can be evicted) long before
+// those calls end, not leave it attached to a connection no one reads.
+func TestClientGoneWhileWaitingForRoomDetaches(t *testing.T) {
+	const budget, maxMsg = 16 << 20, 1 << 20 // a connection's share: 2 MiB
+	ts := startServer(t, simplerpc.WithMemoryBudget(budget), simplerpc.WithMaxMessageSize(maxMsg), simplerpc.WithMaxConcurrentCalls(5000))
+	nc := rawSession(t, ts.addr, [16]byte{14})
+	var out []byte
+	for id := uint64(1); id <= 3000; id++ { // 2 KiB or more each: over the share
+		out = append(out, callBytes(t, id, "Calc.Sleep", int64(time.Minute))...)
+	}
+	if _, err := nc.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for simplerpc.ReadersWaitingForRoom(ts.srv) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if simplerpc.ReadersWaitingForRoom(ts.srv) == 0 {
+		t.Fatal("the server never stopped reading the connection over its share")
+	}
+	nc.Close()
+	closed := time.Now()
+	for time.Now().Before(closed.Add(5 * time.Second)) {
+		if _, detached, _ := simplerpc.SessionStats(ts.srv); detached == 1 {
+			t.Logf("detached %v after the client closed", time.Since(closed).Round(time.Millisecond))
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("5 s after its client closed, the session is still attached to the connection the server waits to read")
+}
+
 // TestCallsOutlivingTheirConnectionAreBounded leaves sessions whose
 // connections close with thousands of slow calls running, more than the
 // server lets outlive their connections: the oldest sessions are evicted
