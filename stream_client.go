@@ -313,8 +313,8 @@ func (cc *clientConn) writeWindow(id uint64, w wire.Window) {
 }
 
 // streamFrame routes an item or window frame to its stream; a frame for a
-// stream that has ended is dropped.
-// fr is the connection's reader, which read body.
+// stream that has ended is dropped. fr is the connection's reader, which
+// read body.
 func (cc *clientConn) streamFrame(fr *frameio.Reader, h wire.Header, body []byte) error {
 	if !cc.streams {
 		return fmt.Errorf("%w: server sent a %s frame on a connection without streams", errProtocol, h.Kind)
