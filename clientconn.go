@@ -275,7 +275,7 @@ func (cc *clientConn) readFrames(fr *frameio.Reader) error {
 				runtime.Gosched()
 			}
 		case wire.KindItem, wire.KindWindow:
-			err = cc.streamFrame(h, body)
+			err = cc.streamFrame(fr, h, body)
 		case wire.KindCallback, wire.KindCallbackCancel:
 			err = cc.callbackFrame(fr, h, body)
 		case wire.KindGoAway:

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
+	"github.com/simplerpc/simplerpc/internal/frameio"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -57,8 +58,10 @@ type clientStream struct {
 }
 
 // item takes in an item frame of the server's, from cc: one item, or
-// several packed in one frame (wire.FlagPacked), queued as one entry.
-func (cs *clientStream) item(cc *clientConn, h wire.Header, body []byte) error {
+// several packed in one frame (wire.FlagPacked), queued as one entry. A
+// large item's body is queued as it is when own hands it over
+// (frameio.Reader.Own), else copied.
+func (cs *clientStream) item(cc *clientConn, h wire.Header, body []byte, own func([]byte) bool) error {
 	if h.Flags&wire.FlagEnd != 0 {
 		return fmt.Errorf("%w: the server ended a stream's half with an item; it ends a stream with its reply", errProtocol)
 	}
@@ -86,9 +89,12 @@ func (cs *clientStream) item(cc *clientConn, h wire.Header, body []byte) error {
 		cs.mu.Unlock()
 		return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 	}
-	if packed {
+	switch {
+	case packed:
 		cs.items.pushPacked(body)
-	} else {
+	case len(body) > ringSmall && own(body):
+		cs.items.pushRead(body)
+	default:
 		cs.items.push(body)
 	}
 	cs.queued += int64(sum.Cost)
@@ -307,8 +313,9 @@ func (cc *clientConn) writeWindow(id uint64, w wire.Window) {
 }
 
 // streamFrame routes an item or window frame to its stream; a frame for a
-// stream that has ended is dropped.
-func (cc *clientConn) streamFrame(h wire.Header, body []byte) error {
+// stream that has ended is dropped. fr is the connection's reader, which
+// read body.
+func (cc *clientConn) streamFrame(fr *frameio.Reader, h wire.Header, body []byte) error {
 	if !cc.streams {
 		return fmt.Errorf("%w: server sent a %s frame on a connection without streams", errProtocol, h.Kind)
 	}
@@ -322,7 +329,7 @@ func (cc *clientConn) streamFrame(h wire.Header, body []byte) error {
 		cc.last = cs
 	}
 	if h.Kind == wire.KindItem {
-		return cs.item(cc, h, body)
+		return cs.item(cc, h, body, fr.Own)
 	}
 	return cs.window(cc, h, body)
 }

@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"sync"
 	"unsafe"
+
+	"github.com/simplerpc/simplerpc/internal/frameio"
 )
 
 // An itemRing holds byte strings — the frames or bodies of a stream's
@@ -50,6 +52,10 @@ const (
 	// markAdrift: handed, and that writer's connection broke: own is
 	// never pooled.
 	markAdrift
+	// markRead: own is a body a connection's frame reader handed over
+	// (pushRead), which goes back to the reader's pool
+	// (frameio.Recycle).
+	markRead
 )
 
 const (
@@ -141,6 +147,31 @@ func (q *itemRing) pushIn(b []byte, inRing bool) {
 // frontPacked reports whether the oldest item is a packed frame's body.
 func (q *itemRing) frontPacked() bool { return q.items[q.head].mark&markPacked != 0 }
 
+// pushRead adds b, a large body the connection's frame reader handed
+// over (frameio.Reader.Own), as the newest item, without a copy: pop and
+// clear give its buffer back to the reader's pool (frameio.Recycle), so
+// that a run of large items reads into the same few buffers.
+func (q *itemRing) pushRead(b []byte) {
+	q.pushIn(nil, true) // the compaction of the index, and an empty item
+	own := bytes.NewBuffer(b)
+	q.items[len(q.items)-1] = ringItem{size: uint32(len(b)), own: own, mark: markRead}
+	q.large += len(b)
+	q.owned += own.Cap()
+}
+
+// dropOwn gives back the buffer of it, a large item no one reads any
+// more: to the reader's pool, or to the buffer pool unless it is handed
+// (handedToo: a handed one too, unless it is adrift).
+func dropOwn(it ringItem, handedToo bool) {
+	switch {
+	case it.mark&markRead != 0:
+		frameio.Recycle(it.own.Bytes())
+	case it.mark&markAdrift != 0:
+	case it.mark&markHanded == 0 || handedToo:
+		putBuffer(it.own)
+	}
+}
+
 // pushHanded adds own, a frame handed to a connection's writer as well
 // (frameio.Writer.WriteSeqShared), as the newest item, without a copy:
 // no one changes its bytes. pop gives it back to the pool — the frame was
@@ -231,9 +262,7 @@ func (q *itemRing) pop() int {
 	size := int(it.size)
 	if it.own != nil {
 		q.owned -= it.own.Cap()
-		if it.mark&markAdrift == 0 {
-			putBuffer(it.own)
-		}
+		dropOwn(it, true)
 		q.large -= size
 		return size
 	}
@@ -278,8 +307,8 @@ func (q *itemRing) copies() [][]byte {
 // read after.
 func (q *itemRing) clear() {
 	for _, it := range q.items[q.head:] {
-		if it.own != nil && it.mark&markHanded == 0 {
-			putBuffer(it.own)
+		if it.own != nil {
+			dropOwn(it, false)
 		}
 	}
 	putRingBuffer(q.buf)

@@ -105,3 +105,38 @@ func TestRingBufferSizes(t *testing.T) {
 		putRingBuffer(b)
 	}
 }
+
+// TestItemRingPushRead checks that a body a frame reader handed over is
+// held as it is, in order among copied items, counted at its buffer's
+// capacity until it is popped, and that clear lets go of one still held.
+func TestItemRingPushRead(t *testing.T) {
+	var q itemRing
+	read := bytes.Repeat([]byte{7}, 40<<10)
+	q.push([]byte("before"))
+	q.pushRead(read)
+	q.push([]byte("after"))
+	if q.len() != 3 || q.bytes() != len("before")+len(read)+len("after") {
+		t.Fatalf("%d items of %d bytes held", q.len(), q.bytes())
+	}
+	if q.owned != cap(read) {
+		t.Fatalf("large items' buffers counted at %d, want %d", q.owned, cap(read))
+	}
+	for i, want := range [][]byte{[]byte("before"), read, []byte("after")} {
+		b, ok := q.front()
+		if !ok || !bytes.Equal(b, want) {
+			t.Fatalf("item %d: %d bytes, ok %v; want %d bytes", i, len(b), ok, len(want))
+		}
+		if i == 1 && &b[0] != &read[0] {
+			t.Fatal("the handed-over body was copied")
+		}
+		q.pop()
+	}
+	if q.owned != 0 || q.large != 0 || q.len() != 0 {
+		t.Fatalf("after the pops: %d items, %d large bytes in buffers of %d", q.len(), q.large, q.owned)
+	}
+	q.pushRead(bytes.Repeat([]byte{8}, 40<<10))
+	q.clear()
+	if q.len() != 0 || q.owned != 0 {
+		t.Fatalf("after clear: %d items, buffers of %d", q.len(), q.owned)
+	}
+}

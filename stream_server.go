@@ -115,7 +115,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 			st.mu.Unlock()
 			return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 		}
-		st.queue = append(st.queue, st.queueItem(body))
+		st.queue = append(st.queue, st.queueItem(body, sc.fr.Own))
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
 		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
@@ -170,15 +170,24 @@ type queuedItem struct {
 	bytes bool   // b holds the bytes the body encodes
 }
 
-// queueItem copies body, an item frame's, for the queue.
-func (st *serverStream) queueItem(body []byte) queuedItem {
+// queueItem returns body, an item frame's, for the queue: the body
+// itself when own hands it over (frameio.Reader.Own: a large body, read
+// into a buffer of its own), else a copy.
+func (st *serverStream) queueItem(body []byte, own func([]byte) bool) queuedItem {
 	cost := wire.ItemCost(len(body))
+	owned := own(body)
 	if st.bytesIn {
 		if view, ok := codec.BytesView(st.codec, body); ok {
-			return queuedItem{b: bytes.Clone(view), cost: cost, bytes: true}
+			if !owned {
+				view = bytes.Clone(view)
+			}
+			return queuedItem{b: view, cost: cost, bytes: true}
 		}
 	}
-	return queuedItem{b: bytes.Clone(body), cost: cost}
+	if !owned {
+		body = bytes.Clone(body)
+	}
+	return queuedItem{b: body, cost: cost}
 }
 
 // next returns the next item the client sent, waiting for one, which is

@@ -77,3 +77,31 @@ func TestStreamRecvReusesSlice(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamRecvLargeChunksWhole checks that chunks larger than the frame
+// reader's buffer, which the client queues without a copy and whose
+// buffers the reader reads later chunks into once they are taken, arrive
+// whole and in order, and that the slices Recv filled stay as they were
+// while later chunks arrive.
+func TestStreamRecvLargeChunksWhole(t *testing.T) {
+	_, _, c, _ := startFeed(t)
+	const n, size = 40, 40 << 10
+	s, err := c.OpenStream(context.Background(), "Feed.Chunks", n, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got [][]byte
+	for i := range n {
+		var b []byte
+		if err := s.Recv(&b); err != nil {
+			t.Fatalf("chunk %d: %v", i, err)
+		}
+		got = append(got, b)
+	}
+	for i, b := range got {
+		if !bytes.Equal(b, bytes.Repeat([]byte{byte(i)}, size)) {
+			t.Fatalf("chunk %d: %d bytes, not %d bytes of %d", i, len(b), size, byte(i))
+		}
+	}
+}

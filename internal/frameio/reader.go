@@ -26,6 +26,7 @@ type Reader struct {
 	big        *[]byte // the pooled buffer buf is, or nil
 	start, end int     // unread bytes are buf[start:end]
 	body       *[]byte // pooled body of the last large frame, or nil
+	large      []byte  // the body of the last large frame, read plain, until Release or Own
 	small      []byte  // made on first use; nil with a raw connection
 
 	raw rawReader // non-nil after UseRaw
@@ -119,7 +120,30 @@ func (fr *Reader) readBody(h wire.Header) (wire.Header, []byte, error) {
 	if _, err := io.ReadFull(fr.r, body[have:]); err != nil {
 		return h, nil, bodyError(h, err)
 	}
+	fr.large = body
 	return h, body, nil
+}
+
+// ownSlack is how much larger than a body its buffer may be for Own to
+// hand it over: a pooled buffer that a larger frame left would pin more
+// than the body it holds.
+const ownSlack = 8
+
+// Own hands body, the last body Next returned, over to the caller for
+// good when it is a buffer of its own — a frame larger than the Reader's
+// read buffer, read plain, whose buffer is at most an eighth larger than
+// it — and reports whether it did: the Reader then never reads into that
+// buffer again, so the caller keeps it, or slices of it, without a copy.
+// It reports false for a body in a buffer the Reader reuses, which the
+// caller copies if it keeps it.
+func (fr *Reader) Own(body []byte) bool {
+	l := fr.large
+	if len(l) == 0 || len(body) != len(l) || &body[0] != &l[0] || cap(l) > len(l)+len(l)/ownSlack {
+		return false
+	}
+	fr.large = nil
+	fr.body = nil // not pooled again
+	return true
 }
 
 func bodyError(h wire.Header, err error) error {
@@ -149,6 +173,7 @@ func (fr *Reader) Release() {
 
 // releaseBody gives back the pooled body of the last large frame.
 func (fr *Reader) releaseBody() {
+	fr.large = nil
 	if fr.body != nil {
 		if cap(*fr.body) <= maxPooledBody {
 			bodyPool.Put(fr.body)
@@ -241,6 +266,15 @@ func (fr *Reader) borrow() {
 	fr.big = bigPool.Get().(*[]byte)
 	fr.end = copy(*fr.big, fr.buf[:fr.end])
 	fr.buf = *fr.big
+}
+
+// Recycle gives back b, a body that Own handed over, once no one reads
+// it any more, for a Reader to read a later frame into.
+func Recycle(b []byte) {
+	if c := cap(b); c > bigSize && c <= maxPooledBody {
+		b = b[:c]
+		bodyPool.Put(&b)
+	}
 }
 
 // largeBody returns a buffer of n bytes for a body larger than bigSize,

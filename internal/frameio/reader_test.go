@@ -171,7 +171,13 @@ func FuzzReader(f *testing.F) {
 		}
 		r := NewReader(&chunkReader{data: data, sizes: sizes}, nil, maxBody)
 		rest := data
-		for {
+		var owned, wantOwned [][]byte // bodies Own handed over, and what they held
+		for i := 0; ; i++ {
+			for j, b := range owned {
+				if !bytes.Equal(b, wantOwned[j]) {
+					t.Fatalf("a body handed over by Own changed as frame %d was read", i)
+				}
+			}
 			h, body, err := r.Next()
 			want, n, wantErr := parseOne(rest, maxBody)
 			if wantErr != nil {
@@ -185,6 +191,9 @@ func FuzzReader(f *testing.F) {
 			}
 			if h != want || !bytes.Equal(body, rest[wire.HeaderSize:n]) {
 				t.Fatalf("Reader read %+v (%d bytes), want %+v (%d)", h, len(body), want, n-wire.HeaderSize)
+			}
+			if i%2 == 0 && r.Own(body) {
+				owned, wantOwned = append(owned, body), append(wantOwned, bytes.Clone(body))
 			}
 			rest = rest[n:]
 		}
