@@ -63,6 +63,6 @@ func ActiveCalls(s *Server) int64 { return s.dispatch.running() }
 // which runs the tests against net/http's server alone.
 func init() {
 	if os.Getenv("SIMPLERPC_HTTP_FRONT") == "net/http" {
-		fastHTTPFront = false
+		netHTTPOnly.Store(true)
 	}
 }

@@ -36,7 +36,7 @@ func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader) {
 		return // shutting down
 	}
 	var rest []byte
-	if fastHTTPFront {
+	if !netHTTPOnly.Load() {
 		var handOver bool
 		if rest, handOver = s.serveFast(f, nc, br); !handOver {
 			return

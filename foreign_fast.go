@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/simplerpc/simplerpc/internal/http1"
@@ -40,17 +41,17 @@ import (
 // response. Shutdown closes an idle connection and marks every other
 // closing, to be closed once its response is written.
 
-// fastHTTPFront turns the fast path on; off, every HTTP connection goes
-// to net/http. A test's switch (export_test.go).
-var fastHTTPFront = true
+// netHTTPOnly turns the fast path off: every HTTP connection goes to
+// net/http. A test's switch (export_test.go).
+var netHTTPOnly atomic.Bool
 
 // fastBufSize is a fast connection's read buffer: a request's head and
 // body must fit in it, or the request goes to net/http.
 const fastBufSize = 8 << 10
 
 // fastKeepOut is the largest response buffer a connection keeps between
-// requests.
-const fastKeepOut = 64 << 10
+// requests, as much as net/http's server keeps (its bufio.Writer).
+const fastKeepOut = 4 << 10
 
 // fastConn is one connection on the fast path.
 type fastConn struct {
@@ -227,6 +228,7 @@ func (c *fastConn) whileRunning(q *fastReq) bool {
 	select {
 	case <-c.done:
 	case <-c.f.hard:
+		q.cancel()
 		return false // Close: the worker ends with its canceled call
 	}
 	return ok && !q.w.closeAfter

@@ -59,7 +59,7 @@ func servedFast(srv *Server) int64 {
 }
 
 func TestFastHTTPServesKeepAlive(t *testing.T) {
-	if !fastHTTPFront {
+	if netHTTPOnly.Load() {
 		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
 	}
 	srv, addr := serveService(t, "Calc", dispatchCalc{})
@@ -82,7 +82,7 @@ func TestFastHTTPServesKeepAlive(t *testing.T) {
 // goes, with the rest of its connection, to net/http, which answers it
 // and those after it.
 func TestFastHTTPHandsOver(t *testing.T) {
-	if !fastHTTPFront {
+	if netHTTPOnly.Load() {
 		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
 	}
 	chunkedBody := `{"jsonrpc":"2.0","method":"Calc.Add","params":[2,2],"id":9}`
@@ -123,7 +123,7 @@ func TestFastHTTPHandsOver(t *testing.T) {
 // two ways is not the fast path's: the connection is answered exactly as
 // net/http alone answers it.
 func TestFastHTTPSmuggling(t *testing.T) {
-	if !fastHTTPFront {
+	if netHTTPOnly.Load() {
 		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
 	}
 	hidden := postAdd(100, 100, 66, "")
@@ -158,8 +158,8 @@ func TestFastHTTPSmuggling(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			fast := answer(t, req)
-			fastHTTPFront = false
-			defer func() { fastHTTPFront = true }()
+			netHTTPOnly.Store(true)
+			defer netHTTPOnly.Store(false)
 			if plain := answer(t, req); fast != plain {
 				t.Errorf("%q:\nanswered %q\nnet/http alone %q", req, fast, plain)
 			}
