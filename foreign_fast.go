@@ -70,6 +70,10 @@ type fastConn struct {
 	rdl        lazyDeadline
 	rapply     func(time.Time) error
 
+	// The worker's, and the handler's it runs.
+	wdl    lazyDeadline
+	wapply func(time.Time) error
+
 	// The worker's.
 	out     []byte
 	date    []byte
@@ -87,7 +91,7 @@ type fastConn struct {
 func (s *Server) serveFast(f *httpFront, nc net.Conn, br *bufio.Reader) (rest []byte, handOver bool) {
 	c := &fastConn{s: s, f: f, nc: nc, remote: nc.RemoteAddr().String(), buf: make([]byte, fastBufSize), done: make(chan struct{}, 1)}
 	_, c.tls = nc.(interface{ ConnectionState() tls.ConnectionState })
-	c.rapply = nc.SetReadDeadline
+	c.rapply, c.wapply = nc.SetReadDeadline, nc.SetWriteDeadline
 	c.rdl.horizon = frontHeaderTimeout + frontHeaderTimeout/8
 	c.end, _ = br.Read(c.buf[:min(br.Buffered(), len(c.buf))])
 	if !f.addFast(c) {
@@ -165,10 +169,14 @@ func (c *fastConn) readRequest() (*fastReq, bool) {
 			if n > int64(len(c.buf)) {
 				return nil, true
 			}
-			if t := c.s.cfg.writeTimeout; t > 0 {
-				_ = c.rdl.update(time.Now().Add(t), c.rapply)
-			} else {
-				_ = c.rdl.update(time.Time{}, c.rapply)
+			if int64(c.end-c.start) < n {
+				// The body is to come: within the I/O timeout if set,
+				// as net/http's handler bounds it.
+				var t time.Time
+				if d := c.s.cfg.writeTimeout; d > 0 {
+					t = time.Now().Add(d)
+				}
+				_ = c.rdl.update(t, c.rapply)
 			}
 			for int64(c.end-c.start) < n {
 				if !c.fill() {
@@ -209,6 +217,18 @@ func (c *fastConn) read() (int, error) {
 			return n, err
 		}
 	}
+}
+
+// write writes p; a write that times out on a deadline kept but no
+// longer wanted goes on (lazyDeadline).
+func (c *fastConn) write(p []byte) (int, error) {
+	n, err := c.nc.Write(p)
+	for err != nil && n < len(p) && timedOut(err) && c.wdl.rearm(c.wapply) {
+		var m int
+		m, err = c.nc.Write(p[n:])
+		n += m
+	}
+	return n, err
 }
 
 // whileRunning reads on while q runs, unless the next request has begun
@@ -380,7 +400,7 @@ func (w *fastWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	}
 	if w.streaming {
-		n, err := w.c.nc.Write(p)
+		n, err := w.c.write(p)
 		w.err = err
 		return n, err
 	}
@@ -409,7 +429,8 @@ func (w *fastWriter) SetReadDeadline(time.Time) error { return nil }
 
 // SetWriteDeadline is the handler's, through http.ResponseController.
 
-func (w *fastWriter) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteDeadline(t) }
+// It is set lazily (lazyDeadline), as the front's connections' are.
+func (w *fastWriter) SetWriteDeadline(t time.Time) error { return w.c.wdl.update(t, w.c.wapply) }
 
 // EnableFullDuplex: the body is read already.
 func (w *fastWriter) EnableFullDuplex() error { return nil }
@@ -474,7 +495,7 @@ func (w *fastWriter) send(sized bool) error {
 	if !noBody {
 		out = append(out, w.body...)
 	}
-	_, err := c.nc.Write(out)
+	_, err := c.write(out)
 	if err != nil {
 		return fmt.Errorf("simplerpc: writing an HTTP response: %w", err)
 	}
