@@ -116,7 +116,8 @@ func (c *fastConn) serve() ([]byte, bool) {
 		case !ok:
 			return nil, false
 		case q == nil:
-			_ = c.nc.SetReadDeadline(time.Time{})
+			// net/http's server starts with no deadline set.
+			_ = c.nc.SetDeadline(time.Time{})
 			return c.buf[c.start:c.end], true
 		}
 		if c.reqs == nil {
