@@ -1,5 +1,7 @@
 package simplerpc
 
+import "os"
+
 // SessionIDOf returns the session id a client's connection to its only
 // server opens with — what an eavesdropper on a plain connection reads in
 // the hello. It exists for tests of session hijacking.
@@ -69,4 +71,12 @@ func ReadersWaitingForRoom(s *Server) int {
 		}
 	}
 	return n
+}
+
+// The HTTP front's fast path is on unless SIMPLERPC_HTTP_FRONT=net/http,
+// which runs the tests against net/http's server alone.
+func init() {
+	if os.Getenv("SIMPLERPC_HTTP_FRONT") == "net/http" {
+		netHTTPOnly.Store(true)
+	}
 }

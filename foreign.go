@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,8 +35,16 @@ func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader) {
 	if f == nil {
 		return // shutting down
 	}
+	var rest []byte
+	if !netHTTPOnly.Load() {
+		var handOver bool
+		if rest, handOver = s.serveFast(f, nc, br); !handOver {
+			return
+		}
+	}
 	_ = nc.SetReadDeadline(time.Time{}) // the HTTP server sets its own
 	c := newFrontConn(nc, br)
+	c.replay = rest
 	if !f.hand(c) {
 		return
 	}
@@ -61,17 +70,26 @@ func looksLikeHTTP(head []byte) bool {
 // accepts. The Server owns it: the first HTTP connection starts it, and
 // Shutdown or Close stops it.
 //
-// Locks: mu guards conns and closed, and is a leaf: connections are
+// It also tracks the connections on the fast path (foreign_fast.go),
+// which Shutdown and Close stop too.
+//
+// Locks: mu guards conns, fast and closed, and is a leaf: connections are
 // closed, and handed to srv, after it is released. The Server's mu
 // guards the server's front field, not the front.
 type httpFront struct {
 	srv  *http.Server
 	l    *frontListener
 	done chan struct{} // closed when srv.Serve has returned
+	hard chan struct{} // closed by Close, once (hardOnce)
+
+	hardOnce sync.Once
 
 	mu     sync.Mutex
 	conns  map[*frontConn]struct{} // connections handed to srv, until closed
+	fast   map[*fastConn]struct{}  // connections on the fast path
 	closed bool
+
+	served atomic.Int64 // requests answered on the fast path, for tests
 }
 
 // startFront returns the server's HTTP front, starting it if needed, or
@@ -94,7 +112,9 @@ func (s *Server) startFront() *httpFront {
 		},
 		l:     &frontListener{conns: make(chan net.Conn), done: make(chan struct{})},
 		done:  make(chan struct{}),
+		hard:  make(chan struct{}),
 		conns: make(map[*frontConn]struct{}),
+		fast:  make(map[*fastConn]struct{}),
 	}
 	s.front = f
 	go func() {
@@ -122,6 +142,46 @@ func (f *httpFront) hand(c *frontConn) bool {
 	case <-f.l.done:
 		f.forget(c)
 		return false
+	}
+}
+
+// addFast tracks c, reporting false if the front is stopping.
+func (f *httpFront) addFast(c *fastConn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
+	}
+	f.fast[c] = struct{}{}
+	return true
+}
+
+// dropFast forgets c, which has ended or gone to srv.
+func (f *httpFront) dropFast(c *fastConn) {
+	f.mu.Lock()
+	delete(f.fast, c)
+	f.mu.Unlock()
+}
+
+// stopFast stops the fast connections: at once if hard (Close), else
+// each at its next request boundary (Shutdown); new ones are refused.
+func (f *httpFront) stopFast(hard bool) {
+	f.mu.Lock()
+	f.closed = true
+	fast := make([]*fastConn, 0, len(f.fast))
+	for c := range f.fast {
+		fast = append(fast, c)
+	}
+	f.mu.Unlock()
+	if hard {
+		f.hardOnce.Do(func() { close(f.hard) })
+	}
+	for _, c := range fast {
+		if hard {
+			c.nc.Close()
+		} else {
+			c.stop()
+		}
 	}
 }
 
@@ -162,6 +222,7 @@ func (s *Server) shutdownFront(ctx context.Context) error {
 	if f == nil {
 		return nil
 	}
+	f.stopFast(false)
 	if err := f.srv.Shutdown(ctx); err != nil {
 		return fmt.Errorf("simplerpc: shutting down HTTP: %w", err)
 	}
@@ -180,6 +241,7 @@ func (s *Server) closeFront() {
 	if f == nil {
 		return
 	}
+	f.stopFast(true)
 	_ = f.srv.Close()
 	f.closeConns()
 	<-f.done
@@ -216,11 +278,13 @@ func (frontAddr) Network() string { return "simplerpc" }
 func (frontAddr) String() string  { return "simplerpc-http" }
 
 // frontConn is a connection handed to the HTTP front. Reads first
-// replay the bytes serveConn peeked into br; Close signals closed. Its
+// replay the bytes the fast path read (replay), then those serveConn
+// peeked into br; Close signals closed. Its
 // deadlines are set lazily (lazyDeadline): an I/O that times out on one
 // the connection kept but the HTTP server no longer wants goes on.
 type frontConn struct {
 	net.Conn
+	replay         []byte
 	br             *bufio.Reader
 	once           sync.Once
 	closed         chan struct{}
@@ -237,6 +301,11 @@ func newFrontConn(nc net.Conn, br *bufio.Reader) *frontConn {
 }
 
 func (c *frontConn) Read(p []byte) (int, error) {
+	if len(c.replay) > 0 {
+		n := copy(p, c.replay)
+		c.replay = c.replay[n:]
+		return n, nil
+	}
 	if c.br.Buffered() > 0 {
 		return c.br.Read(p)
 	}

@@ -1,0 +1,542 @@
+package simplerpc
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/simplerpc/simplerpc/internal/http1"
+)
+
+// The HTTP front's fast path: a connection's requests that are POST with
+// a Content-Length and nothing unusual (package http1 says exactly which)
+// are read by one goroutine per connection, served by ServeHTTP, as any
+// other, on a second, and answered with one write, without net/http's
+// server. At the first request that is not, the connection, with the
+// bytes already read, goes to the HTTP front's http.Server for the rest
+// of its life, at the request's start.
+//
+// A connection's two goroutines: its reader (serveFast, on the goroutine
+// Serve gave the connection) reads and parses the requests and hands
+// each to its worker (work), started at the first, which runs it and
+// writes the response. While a request runs, the reader goes on reading,
+// so that a client that goes away cancels its call's context; bytes of a
+// next request wait until the response is written. The reader closes the
+// worker's channel as it returns, and the worker exits once its request
+// is done: the reader waits for that, but not after Close.
+//
+// States of a connection (fastConn.active, under mu): idle, between
+// requests with nothing read; active, from a request's first byte to its
+// response. Shutdown closes an idle connection and marks every other
+// closing, to be closed once its response is written.
+
+// netHTTPOnly turns the fast path off: every HTTP connection goes to
+// net/http. A test's switch (export_test.go).
+var netHTTPOnly atomic.Bool
+
+// fastBufSize is a fast connection's read buffer: a request's head and
+// body must fit in it, or the request goes to net/http.
+const fastBufSize = 8 << 10
+
+// fastKeepOut is the largest response buffer a connection keeps between
+// requests, as much as net/http's server keeps (its bufio.Writer).
+const fastKeepOut = 4 << 10
+
+// fastConn is one connection on the fast path.
+type fastConn struct {
+	s      *Server
+	f      *httpFront
+	nc     net.Conn
+	remote string
+	tls    bool
+
+	// The reader's.
+	buf        []byte // buf[start:end] read and not yet consumed
+	start, end int
+	head       http1.Head
+	reqs       chan *fastReq // to the worker; nil until started
+	done       chan struct{} // a token from the worker per request answered
+	rdl        lazyDeadline
+	rapply     func(time.Time) error
+
+	// The worker's, and the handler's it runs.
+	wdl    lazyDeadline
+	wapply func(time.Time) error
+
+	// The worker's.
+	out     []byte
+	date    []byte
+	dateSec int64
+
+	mu      sync.Mutex
+	active  bool // a request is being read or answered
+	closing bool // close at the next boundary (Shutdown)
+}
+
+// serveFast serves nc, whose first bytes br holds, on the fast path. It
+// returns the bytes read that begin a request the fast path does not
+// serve, with handOver true, or handOver false when the connection is
+// done with.
+func (s *Server) serveFast(f *httpFront, nc net.Conn, br *bufio.Reader) (rest []byte, handOver bool) {
+	c := &fastConn{s: s, f: f, nc: nc, remote: nc.RemoteAddr().String(), buf: make([]byte, fastBufSize), done: make(chan struct{}, 1)}
+	_, c.tls = nc.(interface{ ConnectionState() tls.ConnectionState })
+	c.rapply, c.wapply = nc.SetReadDeadline, nc.SetWriteDeadline
+	c.rdl.horizon = frontHeaderTimeout + frontHeaderTimeout/8
+	c.end, _ = br.Read(c.buf[:min(br.Buffered(), len(c.buf))])
+	if !f.addFast(c) {
+		return nil, false
+	}
+	defer f.dropFast(c)
+	defer func() {
+		if c.reqs != nil {
+			close(c.reqs)
+		}
+	}()
+	return c.serve()
+}
+
+func (c *fastConn) serve() ([]byte, bool) {
+	for {
+		if !c.boundary() {
+			return nil, false
+		}
+		q, ok := c.readRequest()
+		switch {
+		case !ok:
+			return nil, false
+		case q == nil:
+			// net/http's server starts with no deadline set.
+			_ = c.nc.SetDeadline(time.Time{})
+			return c.buf[c.start:c.end], true
+		}
+		if c.reqs == nil {
+			c.reqs = make(chan *fastReq)
+			go c.work()
+		}
+		_ = c.rdl.update(time.Time{}, c.rapply) // none while q runs
+		c.reqs <- q
+		if !c.whileRunning(q) {
+			return nil, false
+		}
+	}
+}
+
+// boundary is the reader between requests: it reports false if the
+// connection is to close.
+func (c *fastConn) boundary() bool {
+	if c.start == c.end {
+		c.start, c.end = 0, 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.active = c.start < c.end
+	return !c.closing
+}
+
+// readRequest reads the next request: nil and true if it is one for
+// net/http, false if the connection ended or timed out.
+func (c *fastConn) readRequest() (*fastReq, bool) {
+	if c.start == c.end {
+		_ = c.rdl.update(time.Now().Add(frontIdleTimeout), c.rapply)
+		if !c.fill() {
+			return nil, false
+		}
+		c.mu.Lock()
+		c.active = true
+		closing := c.closing
+		c.mu.Unlock()
+		if closing {
+			return nil, false
+		}
+	}
+	_ = c.rdl.update(time.Now().Add(frontHeaderTimeout), c.rapply)
+	for {
+		switch http1.Parse(c.buf[c.start:c.end], &c.head) {
+		case http1.Other:
+			return nil, true
+		case http1.Fast:
+			n := int64(c.head.Len) + c.head.ContentLength
+			if n > int64(len(c.buf)) {
+				return nil, true
+			}
+			if int64(c.end-c.start) < n {
+				// The body is to come: within the I/O timeout if set,
+				// as net/http's handler bounds it.
+				var t time.Time
+				if d := c.s.cfg.writeTimeout; d > 0 {
+					t = time.Now().Add(d)
+				}
+				_ = c.rdl.update(t, c.rapply)
+			}
+			for int64(c.end-c.start) < n {
+				if !c.fill() {
+					return nil, false
+				}
+			}
+			q := c.newRequest()
+			c.start += int(n)
+			return q, true
+		}
+		if c.end-c.start == len(c.buf) {
+			return nil, true // a head longer than the buffer
+		}
+		if !c.fill() {
+			return nil, false
+		}
+	}
+}
+
+// fill reads more of the connection into buf, moving what is unread to
+// its start if there is no room after it.
+func (c *fastConn) fill() bool {
+	if c.end == len(c.buf) {
+		c.end = copy(c.buf, c.buf[c.start:c.end])
+		c.start = 0
+	}
+	n, err := c.read()
+	c.end += n
+	return n > 0 || err == nil
+}
+
+// read reads into the free end of buf; a read that times out on a
+// deadline kept but no longer wanted goes on (lazyDeadline).
+func (c *fastConn) read() (int, error) {
+	for {
+		n, err := c.nc.Read(c.buf[c.end:])
+		if n > 0 || err == nil || !timedOut(err) || !c.rdl.rearm(c.rapply) {
+			return n, err
+		}
+	}
+}
+
+// write writes p; a write that times out on a deadline kept but no
+// longer wanted goes on (lazyDeadline).
+func (c *fastConn) write(p []byte) (int, error) {
+	n, err := c.nc.Write(p)
+	for err != nil && n < len(p) && timedOut(err) && c.wdl.rearm(c.wapply) {
+		var m int
+		m, err = c.nc.Write(p[n:])
+		n += m
+	}
+	return n, err
+}
+
+// whileRunning reads on while q runs, unless the next request has begun
+// already (pipelined), and waits for q's end: it reports false if the
+// connection ended meanwhile (q's context is canceled).
+func (c *fastConn) whileRunning(q *fastReq) bool {
+	ok := true
+	if c.start == c.end && c.end < len(c.buf) {
+		// Into the free end only: q's body is before it.
+		n, err := c.read()
+		c.end += n
+		if n == 0 && err != nil {
+			q.cancel()
+			ok = false
+		}
+	}
+	select {
+	case <-c.done:
+	case <-c.f.hard:
+		q.cancel()
+		return false // Close: the worker ends with its canceled call
+	}
+	return ok && !q.w.closeAfter
+}
+
+// work runs the requests the reader hands over, one at a time.
+func (c *fastConn) work() {
+	for q := range c.reqs {
+		c.run(q)
+		c.done <- struct{}{}
+	}
+}
+
+// run serves q and writes its response; a panic in the handler closes
+// the connection, as net/http's server does.
+func (c *fastConn) run(q *fastReq) {
+	defer q.cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.cfg.logger.Error("simplerpc: panic serving HTTP", slog.String("remote", c.remote), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			q.w.closeAfter = true
+			c.nc.Close()
+		}
+	}()
+	c.s.ServeHTTP(&q.w, q.r)
+	c.f.served.Add(1)
+	if err := q.w.finish(); err != nil {
+		q.w.closeAfter = true
+	}
+	c.mu.Lock()
+	c.active = false
+	closing := c.closing
+	c.mu.Unlock()
+	if q.w.closeAfter || closing {
+		q.w.closeAfter = true
+		c.nc.Close()
+		return
+	}
+	_ = c.rdl.update(time.Now().Add(frontIdleTimeout), c.rapply)
+}
+
+// stop is Shutdown's: an idle connection is closed, any other at its
+// next boundary.
+func (c *fastConn) stop() {
+	c.mu.Lock()
+	c.closing = true
+	idle := !c.active
+	c.mu.Unlock()
+	if idle {
+		c.nc.Close()
+	}
+}
+
+// fastReq is one request on the fast path, with its response writer.
+type fastReq struct {
+	r      *http.Request
+	url    url.URL
+	body   fastBody
+	w      fastWriter
+	cancel context.CancelFunc
+}
+
+// newRequest makes the request c.head describes, whose body follows it
+// in buf.
+func (c *fastConn) newRequest() *fastReq {
+	h := &c.head
+	b := c.buf[c.start:]
+	q := &fastReq{}
+	// One string holds the head's values and names.
+	text := string(b[:h.Len])
+	sub := func(s http1.Span) string { return text[s.Off : s.Off+s.Len] }
+	hdr := make(http.Header, h.NFields)
+	vals := make([]string, h.NFields)
+	for i, f := range h.Fields[:h.NFields] {
+		k := f.Canon
+		if k == "" {
+			k = string(http1.Canonical(nil, f.Name.Of(b)))
+		}
+		vals[i] = sub(f.Value)
+		if v, ok := hdr[k]; ok {
+			hdr[k] = append(v, vals[i])
+		} else {
+			hdr[k] = vals[i : i+1 : i+1]
+		}
+	}
+	q.url = url.URL{Path: sub(h.Path), RawQuery: sub(h.Query), ForceQuery: h.HasQuery && h.Query.Len == 0}
+	q.body.b = b[h.Len : int64(h.Len)+h.ContentLength]
+	ctx, cancel := context.WithCancel(context.Background())
+	q.cancel = cancel
+	tmpl := http.Request{
+		Method: http.MethodPost, URL: &q.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: hdr, Body: &q.body, ContentLength: h.ContentLength, Host: sub(h.Host),
+		RemoteAddr: c.remote, RequestURI: sub(h.Target), Close: h.Close,
+	}
+	if c.tls {
+		cs := c.nc.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState()
+		tmpl.TLS = &cs
+	}
+	q.r = tmpl.WithContext(ctx)
+	q.w = fastWriter{c: c, reqClose: h.Close}
+	return q
+}
+
+// fastBody is a request's body, read already.
+type fastBody struct{ b []byte }
+
+func (r *fastBody) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+func (r *fastBody) Close() error { return nil }
+
+// fastWriter is the http.ResponseWriter of a fast request: the response
+// is kept until the handler returns, then written at once with its
+// length; a Flush (rc.Flush) sends what there is, and the rest as it
+// comes, delimited by the connection's close.
+type fastWriter struct {
+	c          *fastConn
+	header     http.Header
+	status     int
+	body       []byte
+	reqClose   bool
+	streaming  bool // the head was sent by a Flush
+	closeAfter bool // close the connection after the response
+	err        error
+}
+
+func (w *fastWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header, 4)
+	}
+	return w.header
+}
+
+func (w *fastWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+}
+
+func (w *fastWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.streaming {
+		n, err := w.c.write(p)
+		w.err = err
+		return n, err
+	}
+	if w.body == nil {
+		w.body = w.c.out[:0]
+	}
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+// FlushError sends the head and what the body holds; the rest of the
+// body follows as written, and the connection closes after it.
+func (w *fastWriter) FlushError() error {
+	w.WriteHeader(http.StatusOK)
+	if w.streaming || w.err != nil {
+		return w.err
+	}
+	w.streaming, w.closeAfter = true, true
+	w.err = w.send(false)
+	return w.err
+}
+
+// SetReadDeadline does nothing: the body is read already, within the
+// I/O timeout (WithWriteTimeout) if one is set.
+func (w *fastWriter) SetReadDeadline(time.Time) error { return nil }
+
+// SetWriteDeadline is the handler's, through http.ResponseController.
+
+// It is set lazily (lazyDeadline), as the front's connections' are.
+func (w *fastWriter) SetWriteDeadline(t time.Time) error { return w.c.wdl.update(t, w.c.wapply) }
+
+// EnableFullDuplex: the body is read already.
+func (w *fastWriter) EnableFullDuplex() error { return nil }
+
+// finish writes the response, unless a Flush began it.
+func (w *fastWriter) finish() error {
+	w.WriteHeader(http.StatusOK)
+	if w.streaming {
+		return w.err
+	}
+	err := w.send(true)
+	if cap(w.body) <= fastKeepOut {
+		w.c.out = w.body[:0]
+	}
+	return err
+}
+
+// send writes the status line, the headers and the body so far, with
+// the body's length if sized.
+func (w *fastWriter) send(sized bool) error {
+	c := w.c
+	hdr := w.header
+	if hdr.Get("Connection") == "close" || w.reqClose {
+		w.closeAfter = true
+	}
+	noBody := w.status == http.StatusNoContent || w.status == http.StatusNotModified
+	var buf [512]byte
+	out := append(buf[:0], "HTTP/1.1 "...)
+	out = strconv.AppendInt(out, int64(w.status), 10)
+	out = append(out, ' ')
+	out = append(out, http.StatusText(w.status)...)
+	out = append(out, "\r\n"...)
+	for k, vs := range hdr {
+		switch k {
+		case "Content-Length", "Connection", "Transfer-Encoding":
+			continue
+		}
+		if !validHeaderName(k) {
+			continue
+		}
+		for _, v := range vs {
+			out = appendHeader(out, k, v)
+		}
+	}
+	if _, ok := hdr["Date"]; !ok {
+		out = append(out, "Date: "...)
+		out = append(out, c.httpDate()...)
+		out = append(out, "\r\n"...)
+	}
+	if _, ok := hdr["Content-Type"]; !ok && len(w.body) > 0 && !noBody {
+		out = appendHeader(out, "Content-Type", http.DetectContentType(w.body))
+	}
+	if sized && !noBody {
+		out = append(out, "Content-Length: "...)
+		out = strconv.AppendInt(out, int64(len(w.body)), 10)
+		out = append(out, "\r\n"...)
+	}
+	if w.closeAfter {
+		out = append(out, "Connection: close\r\n"...)
+	}
+	out = append(out, "\r\n"...)
+	if !noBody {
+		out = append(out, w.body...)
+	}
+	_, err := c.write(out)
+	if err != nil {
+		return fmt.Errorf("simplerpc: writing an HTTP response: %w", err)
+	}
+	return nil
+}
+
+// appendHeader appends the field k: v, a line break in v made a space.
+func appendHeader(out []byte, k, v string) []byte {
+	out = append(out, k...)
+	out = append(out, ": "...)
+	for i := range len(v) {
+		b := v[i]
+		if b == '\r' || b == '\n' {
+			b = ' '
+		}
+		out = append(out, b)
+	}
+	return append(out, "\r\n"...)
+}
+
+// validHeaderName reports whether k is a token.
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := range len(k) {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || c == ':' || c == '(' || c == ')' || c == ',' || c == '"' || c == '/' || c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '{' || c == '}' {
+			return false
+		}
+	}
+	return true
+}
+
+// httpDate is the Date header's value now, made once a second.
+func (c *fastConn) httpDate() []byte {
+	now := time.Now()
+	if sec := now.Unix(); sec != c.dateSec || c.date == nil {
+		c.dateSec = sec
+		c.date = now.UTC().AppendFormat(c.date[:0], http.TimeFormat)
+	}
+	return c.date
+}

@@ -1,0 +1,217 @@
+package simplerpc
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawHTTP sends reqs on one connection to addr and reads as many
+// responses, their bodies included.
+func rawHTTP(t *testing.T, addr string, reqs ...string) []*http.Response {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(nc, strings.Join(reqs, "")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	var out []*http.Response
+	for i := range reqs {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		resp.Body = io.NopCloser(strings.NewReader(string(body)))
+		out = append(out, resp)
+	}
+	return out
+}
+
+func bodyOf(r *http.Response) string {
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+func postAdd(a, b, id int, extra string) string {
+	body := fmt.Sprintf(`{"jsonrpc":"2.0","method":"Calc.Add","params":[%d,%d],"id":%d}`, a, b, id)
+	return fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n%s", extra, len(body), body)
+}
+
+func servedFast(srv *Server) int64 {
+	if f := srv.runningFront(); f != nil {
+		return f.served.Load()
+	}
+	return 0
+}
+
+func TestFastHTTPServesKeepAlive(t *testing.T) {
+	if netHTTPOnly.Load() {
+		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
+	}
+	srv, addr := serveService(t, "Calc", dispatchCalc{})
+	resps := rawHTTP(t, addr, postAdd(1, 2, 1, ""), postAdd(3, 4, 2, ""), postAdd(5, 6, 3, ""))
+	for i, r := range resps {
+		want := fmt.Sprintf(`{"jsonrpc":"2.0","result":%d,"id":%d}`, 4*i+3, i+1)
+		if got := strings.TrimSpace(bodyOf(r)); r.StatusCode != 200 || got != want {
+			t.Errorf("response %d: %d %s, want %s", i, r.StatusCode, got, want)
+		}
+		if r.Header.Get("Content-Type") != "application/json" || r.ContentLength <= 0 || r.Header.Get("Date") == "" || r.Close {
+			t.Errorf("response %d headers: %v (length %d, close %v)", i, r.Header, r.ContentLength, r.Close)
+		}
+	}
+	if n := servedFast(srv); n != 3 {
+		t.Errorf("%d requests on the fast path, want 3", n)
+	}
+}
+
+// TestFastHTTPHandsOver checks that a request the fast path does not take
+// goes, with the rest of its connection, to net/http, which answers it
+// and those after it.
+func TestFastHTTPHandsOver(t *testing.T) {
+	if netHTTPOnly.Load() {
+		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
+	}
+	chunkedBody := `{"jsonrpc":"2.0","method":"Calc.Add","params":[2,2],"id":9}`
+	chunked := fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(chunkedBody), chunkedBody)
+	for _, tc := range []struct {
+		name, req, want string
+		status          int
+	}{
+		{"healthz", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", `"status"`, 200},
+		{"chunked", chunked, `"result":4`, 200},
+		{"HTTP/1.0", strings.Replace(postAdd(1, 1, 5, ""), "HTTP/1.1", "HTTP/1.0", 1), `"result":2`, 200},
+		{"a long header", postAdd(1, 1, 6, "X-Long: "+strings.Repeat("a", fastBufSize)+"\r\n"), `"result":2`, 200},
+		{"a wrong method", "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "POST", 405},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, addr := serveService(t, "Calc", dispatchCalc{})
+			reqs := []string{postAdd(1, 2, 1, ""), tc.req}
+			if !strings.Contains(tc.req, "HTTP/1.0") {
+				reqs = append(reqs, postAdd(3, 4, 2, ""))
+			}
+			resps := rawHTTP(t, addr, reqs...)
+			if got := bodyOf(resps[1]); resps[1].StatusCode != tc.status || !strings.Contains(got, tc.want) {
+				t.Errorf("handed over: %d %s", resps[1].StatusCode, got)
+			}
+			if len(resps) == 3 {
+				if got := bodyOf(resps[2]); !strings.Contains(got, `"result":7`) {
+					t.Errorf("after it: %s", got)
+				}
+			}
+			if n := servedFast(srv); n != 1 {
+				t.Errorf("%d requests on the fast path, want 1 (the first)", n)
+			}
+		})
+	}
+}
+
+// TestFastHTTPSmuggling checks that a request whose length could be read
+// two ways is not the fast path's: the connection is answered exactly as
+// net/http alone answers it.
+func TestFastHTTPSmuggling(t *testing.T) {
+	if netHTTPOnly.Load() {
+		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
+	}
+	hidden := postAdd(100, 100, 66, "")
+	answer := func(t *testing.T, req string) string {
+		srv, addr := serveService(t, "Calc", dispatchCalc{})
+		defer srv.Close()
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		_ = nc.SetDeadline(time.Now().Add(500 * time.Millisecond))
+		_, _ = io.WriteString(nc, req)
+		all, _ := io.ReadAll(nc) // to the close, or the deadline
+		if n := servedFast(srv); n != 0 {
+			t.Errorf("%q: %d on the fast path", req, n)
+		}
+		var lines []string
+		for l := range strings.SplitSeq(string(all), "\r\n") {
+			if !strings.HasPrefix(l, "Date: ") {
+				lines = append(lines, l)
+			}
+		}
+		return strings.Join(lines, "\r\n")
+	}
+	for i, req := range []string{
+		fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n%s", len(hidden)+5, hidden),
+		fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: %d\r\n\r\n%s", len(hidden), hidden),
+		fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nX: y\r\n\tContent-Length: %d\r\n\r\n%s", len(hidden), hidden),
+		fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Length : %d\r\n\r\n%s", len(hidden), hidden),
+		fmt.Sprintf("POST / HTTP/1.1\nHost: x\nContent-Length: %d\n\n%s", len(hidden), hidden),
+	} {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			fast := answer(t, req)
+			netHTTPOnly.Store(true)
+			defer netHTTPOnly.Store(false)
+			if plain := answer(t, req); fast != plain {
+				t.Errorf("%q:\nanswered %q\nnet/http alone %q", req, fast, plain)
+			}
+		})
+	}
+}
+
+func TestFastHTTPConnectionClose(t *testing.T) {
+	_, addr := serveService(t, "Calc", dispatchCalc{})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(nc, postAdd(1, 2, 1, "Connection: close\r\n"))
+	all, err := io.ReadAll(nc) // ends: the server closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(all))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Close || !strings.Contains(bodyOf(resp), `"result":3`) {
+		t.Errorf("response %v close=%v", resp.Header, resp.Close)
+	}
+}
+
+func TestFastHTTPShutdownClosesIdle(t *testing.T) {
+	srv, addr := serveService(t, "Calc", dispatchCalc{})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(nc, postAdd(1, 2, 1, ""))
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bodyOf(resp); !strings.Contains(got, `"result":3`) {
+		t.Fatalf("response %s", got)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(t.Context()) }()
+	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+		t.Errorf("the idle connection read %q, %v; want EOF", rest, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
