@@ -6,7 +6,11 @@ Nobody reads in the background. The thread whose call is waiting reads
 the connection itself when no other thread is reading (the leader), files
 every reply it reads for its caller, and, once its own reply is in, hands
 the reading over to another waiting caller. A lone caller thus sends its
-call with one sendall and reads its reply with one recv.
+call with one sendall and reads its reply with one recv. Writes are
+shared the same way: a call goes into a queue, and the thread that holds
+the write lock, or takes it next, writes everything queued with one
+sendall before it lets go (_unlock_w), so that threads calling at once
+send their calls together.
 
 Locks, in the order they nest: connect_mu (dialing), then wmu (writes to
 the connection, and swapping it), then mu (the call table, the reading

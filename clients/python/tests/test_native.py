@@ -173,6 +173,39 @@ class SharingTest(unittest.TestCase):
             self.assertEqual(errors, [])
             self.assertEqual(c.Stats.Connections(), before)
 
+    def test_calls_queued_behind_a_write_go_with_it(self):
+        # While one thread writes, calls from others are queued and the
+        # writer sends them all as it lets go: each is answered, a
+        # notification queued so is run, and a call forgotten (its
+        # timeout, a cancel) before it went is never sent.
+        with Client(server.main) as c, Client(server.main) as control:
+            c.Calc.Add(0, 0)  # connected
+            s = c._transport.session()
+            before = control.Counter.Count()
+            got = []
+            s.wmu.acquire()  # a write in progress
+            try:
+                ts = [threading.Thread(target=lambda i=i: got.append(c.Calc.Add(i, 1))) for i in range(4)]
+                for t in ts:
+                    t.start()
+                wait_until(lambda: len(s.sendq) == 4)
+                c.notify("Counter.Hit", 0)
+                forgotten = c._transport.start("Counter.Hit", simplerpc._wire.method_prefix("Counter.Hit"), [0],
+                                               None, None)[1]
+                s.forget(forgotten)
+                self.assertEqual(len(s.sendq), 6)
+                self.assertEqual(got, [])  # nothing went yet
+            finally:
+                s._unlock_w()
+            for t in ts:
+                t.join(5)
+            self.assertEqual(sorted(got), [1, 2, 3, 4])
+            self.assertEqual(len(s.sendq), 0)
+            wait_until(lambda: control.Counter.Count() == before + 1)  # the notification
+            c.Calc.Add(0, 0)  # a round trip after the queue went: a forgotten call would have run by now
+            time.sleep(0.1)
+            self.assertEqual(control.Counter.Count(), before + 1)
+
     def test_slow_call_does_not_hold_back_others(self):
         # Calls on the one connection are answered while a slow call on
         # it is still running.
