@@ -374,9 +374,11 @@ class Session:
         while calls queued as it let go and nobody else took wmu."""
         q = self.sendq
         while True:
-            if q:
-                self._write_queued()
-            self.wmu.release()
+            try:
+                if q:
+                    self._write_queued()
+            finally:
+                self.wmu.release()
             # A call queued between the last look and the release found
             # wmu held: it is this thread's to send.
             if not q or not self.wmu.acquire(False):
@@ -386,8 +388,23 @@ class Session:
         """Write the queued calls with one write (under wmu). A call
         failed or canceled before it went (a timeout, a go-away) is not
         sent; one a reconnect already sent is not sent again."""
-        q = self.sendq
         conn = self.conn
+        try:
+            self._write_batches(conn)
+        except OSError:
+            conn.kill()  # the reader resumes the session and sends them again
+        except BaseException:
+            # A KeyboardInterrupt: calls were taken from the queue, and
+            # maybe half written. Give the connection up, so that the
+            # session's resume sends every waiting call again.
+            if conn is not None:
+                conn.kill()
+            raise
+
+    def _write_batches(self, conn):
+        """Write what is queued on conn, batch after batch, until nothing
+        more was queued while the last batch went."""
+        q = self.sendq
         while q:
             batch = []
             with self.mu:
@@ -398,20 +415,16 @@ class Session:
                         batch.append(c.frame)
             if not batch:
                 return
-            try:
-                if len(batch) == 1:
-                    _wire.sendall(conn.sock, batch[0])
-                elif any(isinstance(f, _wire.Parts) for f in batch):
-                    frames = _wire.Parts()
-                    for f in batch:
-                        frames.extend(f.iter() if isinstance(f, _wire.Parts) else (f,))
-                    _wire.sendall(conn.sock, frames)
-                else:
-                    conn.sock.sendall(b"".join(batch))
-                conn.last_tx = time.monotonic()
-            except OSError:
-                conn.kill()  # the reader resumes the session and sends them again
-                return
+            if len(batch) == 1:
+                _wire.sendall(conn.sock, batch[0])
+            elif any(isinstance(f, _wire.Parts) for f in batch):
+                frames = _wire.Parts()
+                for f in batch:
+                    frames.extend(f.iter() if isinstance(f, _wire.Parts) else (f,))
+                _wire.sendall(conn.sock, frames)
+            else:
+                conn.sock.sendall(b"".join(batch))
+            conn.last_tx = time.monotonic()
 
     def send_all(self, calls):
         """Send several registered calls with one write."""

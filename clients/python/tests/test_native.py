@@ -206,6 +206,37 @@ class SharingTest(unittest.TestCase):
             time.sleep(0.1)
             self.assertEqual(control.Counter.Count(), before + 1)
 
+    def test_interrupted_shared_write_loses_no_call(self):
+        # A KeyboardInterrupt in the thread writing the queued calls of
+        # others reaches that thread alone: the write lock is let go, the
+        # connection given up, and the calls it was writing are sent
+        # again on the session's next connection, answered once.
+        with Client(server.main) as c:
+            c.Calc.Add(0, 0)  # connected
+            s = c._transport.session()
+            got = []
+            s.wmu.acquire()
+            t = threading.Thread(target=lambda: got.append(c.Calc.Add(1, 2)))
+            t.start()
+            wait_until(lambda: len(s.sendq) == 1)
+            real = simplerpc._wire.sendall
+            calls = []
+
+            def interrupted(sock, data):
+                calls.append(data)
+                if len(calls) == 1:
+                    raise KeyboardInterrupt
+                real(sock, data)
+
+            with mock.patch.object(simplerpc._wire, "sendall", interrupted):
+                with self.assertRaises(KeyboardInterrupt):
+                    s._unlock_w()
+            self.assertTrue(s.wmu.acquire(False))  # let go
+            s._unlock_w()
+            t.join(10)
+            self.assertEqual(got, [3])
+            self.assertEqual(c.Calc.Add(2, 2), 4)
+
     def test_slow_call_does_not_hold_back_others(self):
         # Calls on the one connection are answered while a slow call on
         # it is still running.
