@@ -6,7 +6,11 @@ Nobody reads in the background. The thread whose call is waiting reads
 the connection itself when no other thread is reading (the leader), files
 every reply it reads for its caller, and, once its own reply is in, hands
 the reading over to another waiting caller. A lone caller thus sends its
-call with one sendall and reads its reply with one recv.
+call with one sendall and reads its reply with one recv. Writes are
+shared the same way: a call goes into a queue, and the thread that holds
+the write lock, or takes it next, writes everything queued with one
+sendall before it lets go (_unlock_w), so that threads calling at once
+send their calls together.
 
 Locks, in the order they nest: connect_mu (dialing), then wmu (writes to
 the connection, and swapping it), then mu (the call table, the reading
@@ -107,7 +111,16 @@ class _Conn:
         self.mid = False  # a frame is taken from the buffer and not yet filed
 
     def read_timeout(self, seconds):
-        """Bound the next reads to seconds (None: no bound)."""
+        """Bound the next reads to seconds (None: no bound), or a little
+        less: rounded down to whole seconds above one, to hundredths
+        above a tenth, so that the timeout of one read is the timeout of
+        the next, and setting it is a system call saved. (A read that
+        times out early is retried for what remains.)"""
+        if seconds is not None:
+            if seconds > 1:
+                seconds = float(int(seconds))
+            elif seconds > 0.1:
+                seconds = int(seconds * 100) / 100
         tv = _timeval(seconds) if seconds is not None else _timeval(0)
         if tv != self.rcvtimeo:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
@@ -143,13 +156,14 @@ def _wake(c):
 
 class _Call:
     __slots__ = ("id", "frame", "method", "conn", "done", "flags", "body", "error", "wake", "waiting", "pong",
-                 "stream", "ev", "cb")
+                 "stream", "ev", "cb", "canceled")
 
     def __init__(self, frame, method):
         self.frame = frame
         self.method = method
-        self.conn = None  # the connection it was last sent on
+        self.conn = None  # the connection it was last sent on (set under wmu and mu)
         self.done = False
+        self.canceled = False  # forgotten by its caller (under mu): not to be sent
         self.flags = 0
         self.body = None
         self.error = None
@@ -207,6 +221,10 @@ class Session:
         self._named = False  # a hello named sid: later ones resume it
         self.connect_mu = threading.Lock()
         self.wmu = threading.Lock()  # guards conn (swaps) and writes to it
+        # Calls registered and not yet written: whoever holds wmu, or
+        # takes it next, writes every one queued with one sendall
+        # (_unlock_w), so that threads calling at once share a write.
+        self.sendq = collections.deque()
         self.mu = threading.Lock()  # guards everything below
         self.conn = None
         self.calls = {}  # id -> _Call waiting for its reply
@@ -304,18 +322,22 @@ class Session:
                               "have run): " + lost, lambda c: c.conn is not None)
             self._fail_streams(old)
             cancels = self._lost_cancels(resumed)
-            with self.wmu:
+            self.wmu.acquire()
+            try:
                 self.conn = new
                 with self.mu:
                     again = [c for c in self.calls.values() if c.conn is not new]
+                    for c in again:
+                        c.conn = new
                 try:
                     if cancels:
                         _wire.sendall(new.sock, cancels)
                     for c in again:
-                        c.conn = new
                         _wire.sendall(new.sock, c.frame)
                 except OSError:
                     new.kill()
+            finally:
+                self._unlock_w()
             return new
 
     # ---- calls ------------------------------------------------------------
@@ -339,33 +361,76 @@ class Session:
 
     def send(self, c):
         """Send a registered call on the current connection, unless a
-        reconnect already did."""
-        with self.wmu:
-            conn = self.conn
-            if conn is None or conn.dead or c.conn is conn:
-                return
-            c.conn = conn
+        reconnect already did. The call is queued: when another thread is
+        writing, that thread sends it with whatever else is queued, and
+        send returns at once."""
+        self.sendq.append(c)
+        if self.wmu.acquire(False):
+            self._unlock_w()
+        # Otherwise the thread holding wmu sends it as it lets go.
+
+    def _unlock_w(self):
+        """Release wmu, having written every queued call first; again
+        while calls queued as it let go and nobody else took wmu."""
+        q = self.sendq
+        while True:
             try:
-                _wire.sendall(conn.sock, c.frame)
-                conn.last_tx = time.monotonic()
-            except OSError:
-                conn.kill()  # the reader resumes the session and sends it again
+                if q:
+                    self._write_queued()
+            finally:
+                self.wmu.release()
+            # A call queued between the last look and the release found
+            # wmu held: it is this thread's to send.
+            if not q or not self.wmu.acquire(False):
+                return
+
+    def _write_queued(self):
+        """Write the queued calls with one write (under wmu). A call
+        failed or canceled before it went (a timeout, a go-away) is not
+        sent; one a reconnect already sent is not sent again."""
+        conn = self.conn
+        try:
+            self._write_batches(conn)
+        except OSError:
+            conn.kill()  # the reader resumes the session and sends them again
+        except BaseException:
+            # A KeyboardInterrupt: calls were taken from the queue, and
+            # maybe half written. Give the connection up, so that the
+            # session's resume sends every waiting call again.
+            if conn is not None:
+                conn.kill()
+            raise
+
+    def _write_batches(self, conn):
+        """Write what is queued on conn, batch after batch, until nothing
+        more was queued while the last batch went."""
+        q = self.sendq
+        while q:
+            batch = []
+            with self.mu:
+                while q:
+                    c = q.popleft()
+                    if conn is not None and not conn.dead and c.conn is not conn and not c.done and not c.canceled:
+                        c.conn = conn
+                        batch.append(c.frame)
+            if not batch:
+                return
+            if len(batch) == 1:
+                _wire.sendall(conn.sock, batch[0])
+            elif any(isinstance(f, _wire.Parts) for f in batch):
+                frames = _wire.Parts()
+                for f in batch:
+                    frames.extend(f.iter() if isinstance(f, _wire.Parts) else (f,))
+                _wire.sendall(conn.sock, frames)
+            else:
+                conn.sock.sendall(b"".join(batch))
+            conn.last_tx = time.monotonic()
 
     def send_all(self, calls):
         """Send several registered calls with one write."""
-        with self.wmu:
-            conn = self.conn
-            if conn is None or conn.dead:
-                return
-            frames = _wire.Parts()
-            for c in calls:
-                if c.conn is not conn:
-                    c.conn = conn
-                    frames.extend(c.frame.iter() if isinstance(c.frame, _wire.Parts) else (c.frame,))
-            try:
-                _wire.sendall(conn.sock, frames)
-            except OSError:
-                conn.kill()
+        self.sendq.extend(calls)
+        self.wmu.acquire()
+        self._unlock_w()
 
     def ping(self, deadline):
         """Send a ping and wait (until deadline, monotonic) for its pong."""
@@ -395,9 +460,11 @@ class Session:
         """Take c out of the table and cancel it on the server."""
         with self.mu:
             gone = self.calls.pop(c.id, None) is not None
+            c.canceled = True  # not sent, if it is still queued
+            sent = c.conn is not None
         if c.cb is not None:
             c.cb.end()
-        if gone and c.conn is not None:
+        if gone and sent:
             self._write(_wire.frame(_wire.CANCEL, c.id))
 
     def wait(self, c, deadline):
@@ -887,7 +954,7 @@ class Session:
             if not self.wmu.acquire(False):
                 self.doomed.append(c)
                 return
-            self.wmu.release()
+            self._unlock_w()
         with self.mu:
             gone = self.calls.pop(c.id, None) is not None
             if not c.done:
@@ -901,7 +968,8 @@ class Session:
     def _write_on(self, conn, data):
         """Write a frame of a stream on conn, the connection the stream
         lives on; nothing when it has broken or been replaced."""
-        with self.wmu:
+        self.wmu.acquire()
+        try:
             if conn is not self.conn or conn is None or conn.dead:
                 return
             try:
@@ -909,10 +977,13 @@ class Session:
                 conn.last_tx = time.monotonic()
             except OSError:
                 conn.kill()
+        finally:
+            self._unlock_w()
 
     def _write(self, data):
         """Write a control frame; a failure is the reader's to notice."""
-        with self.wmu:
+        self.wmu.acquire()
+        try:
             conn = self.conn
             if conn is None or conn.dead:
                 return
@@ -920,6 +991,8 @@ class Session:
                 conn.sock.sendall(data)
             except OSError:
                 conn.kill()
+        finally:
+            self._unlock_w()
 
     def fail_all(self, cls, message, which=None):
         """Fail every waiting call (for which which(call) holds), and
@@ -940,8 +1013,11 @@ class Session:
         with self.mu:
             self.closed = True
         self.fail_all(ConnectionLostError, "the client was closed with the call in flight")
-        with self.wmu:
+        self.wmu.acquire()
+        try:
             conn, self.conn = self.conn, None
+        finally:
+            self._unlock_w()
         if conn is not None:
             conn.kill()
 

@@ -173,6 +173,70 @@ class SharingTest(unittest.TestCase):
             self.assertEqual(errors, [])
             self.assertEqual(c.Stats.Connections(), before)
 
+    def test_calls_queued_behind_a_write_go_with_it(self):
+        # While one thread writes, calls from others are queued and the
+        # writer sends them all as it lets go: each is answered, a
+        # notification queued so is run, and a call forgotten (its
+        # timeout, a cancel) before it went is never sent.
+        with Client(server.main) as c, Client(server.main) as control:
+            c.Calc.Add(0, 0)  # connected
+            s = c._transport.session()
+            before = control.Counter.Count()
+            got = []
+            s.wmu.acquire()  # a write in progress
+            try:
+                ts = [threading.Thread(target=lambda i=i: got.append(c.Calc.Add(i, 1))) for i in range(4)]
+                for t in ts:
+                    t.start()
+                wait_until(lambda: len(s.sendq) == 4)
+                c.notify("Counter.Hit", 0)
+                forgotten = c._transport.start("Counter.Hit", simplerpc._wire.method_prefix("Counter.Hit"), [0],
+                                               None, None)[1]
+                s.forget(forgotten)
+                self.assertEqual(len(s.sendq), 6)
+                self.assertEqual(got, [])  # nothing went yet
+            finally:
+                s._unlock_w()
+            for t in ts:
+                t.join(5)
+            self.assertEqual(sorted(got), [1, 2, 3, 4])
+            self.assertEqual(len(s.sendq), 0)
+            wait_until(lambda: control.Counter.Count() == before + 1)  # the notification
+            c.Calc.Add(0, 0)  # a round trip after the queue went: a forgotten call would have run by now
+            time.sleep(0.1)
+            self.assertEqual(control.Counter.Count(), before + 1)
+
+    def test_interrupted_shared_write_loses_no_call(self):
+        # A KeyboardInterrupt in the thread writing the queued calls of
+        # others reaches that thread alone: the write lock is let go, the
+        # connection given up, and the calls it was writing are sent
+        # again on the session's next connection, answered once.
+        with Client(server.main) as c:
+            c.Calc.Add(0, 0)  # connected
+            s = c._transport.session()
+            got = []
+            s.wmu.acquire()
+            t = threading.Thread(target=lambda: got.append(c.Calc.Add(1, 2)))
+            t.start()
+            wait_until(lambda: len(s.sendq) == 1)
+            real = simplerpc._wire.sendall
+            calls = []
+
+            def interrupted(sock, data):
+                calls.append(data)
+                if len(calls) == 1:
+                    raise KeyboardInterrupt
+                real(sock, data)
+
+            with mock.patch.object(simplerpc._wire, "sendall", interrupted):
+                with self.assertRaises(KeyboardInterrupt):
+                    s._unlock_w()
+            self.assertTrue(s.wmu.acquire(False))  # let go
+            s._unlock_w()
+            t.join(10)
+            self.assertEqual(got, [3])
+            self.assertEqual(c.Calc.Add(2, 2), 4)
+
     def test_slow_call_does_not_hold_back_others(self):
         # Calls on the one connection are answered while a slow call on
         # it is still running.
