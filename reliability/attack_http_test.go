@@ -3,14 +3,19 @@ package reliability_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/simplerpc/simplerpc"
 )
 
 // Attack 11: JSON-RPC over HTTP — many large batches at once, a batch of
@@ -77,6 +82,50 @@ func TestAttackHTTP(t *testing.T) {
 				a.t.Errorf("status %d, want 413", resp.StatusCode)
 			}
 			return fmt.Sprintf("status %d after %v", resp.StatusCode, time.Since(start).Round(time.Millisecond))
+		})
+	})
+	t.Run("slow heads and bodies", func(t *testing.T) {
+		n := attackSize(200, 2000)
+		as := startAttackServer(t, attackSetup{budget: attackBudget(), opts: []simplerpc.ServerOption{simplerpc.WithWriteTimeout(2 * time.Second)}})
+		body := `{"jsonrpc":"2.0","id":1,"method":"Victim.Add","params":[1,2]}`
+		full := string(httpRequest(body, false))
+		partial := map[string]string{
+			// A head that never ends: the header timeout (10 s) closes it.
+			"head": full[:strings.Index(full, "Content-Length")],
+			// A whole head, half its body: the I/O timeout closes it.
+			"body": full[:len(full)-len(body)/2],
+		}
+		as.attack(t, fmt.Sprintf("HTTP: %d connections sending half a request each, then nothing", 2*n), 60*time.Second, func(a *attackRun) string {
+			var wg sync.WaitGroup
+			closed := make(map[string]*atomic.Int64)
+			start := time.Now()
+			for name, p := range partial {
+				closed[name] = new(atomic.Int64)
+				for range n {
+					nc, err := a.dialTCP(net.Dialer{})
+					if err != nil {
+						a.t.Errorf("%s: %v", name, err)
+						break
+					}
+					if _, err := nc.Write([]byte(p)); err != nil {
+						a.t.Errorf("%s: %v", name, err)
+					}
+					wg.Go(func() {
+						// The server must close it without answering.
+						_ = nc.SetReadDeadline(start.Add(20 * time.Second))
+						if n, err := nc.Read(make([]byte, 1)); n == 0 && !errors.Is(err, os.ErrDeadlineExceeded) {
+							closed[name].Add(1)
+						}
+					})
+				}
+			}
+			wg.Wait()
+			for name := range partial {
+				if got := closed[name].Load(); got != int64(n) {
+					a.t.Errorf("%s: the server closed %d of %d connections sending half a request within 20 s", name, got, n)
+				}
+			}
+			return fmt.Sprintf("closed by the server: %d of %d slow heads, %d of %d slow bodies, in %v", closed["head"].Load(), n, closed["body"].Load(), n, time.Since(start).Round(100*time.Millisecond))
 		})
 	})
 }
