@@ -162,10 +162,10 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 			detail = nil
 		}
 	}()
-	if m.rcvr.IsValid() {
+	if m.rcvr.IsValid() && m.call == nil {
 		args[0] = m.rcvr
 	}
-	if m.ctx {
+	if m.ctx && m.call == nil {
 		args[m.lead-1] = reflect.ValueOf(ctx) // converted to context.Context by Call
 	}
 	if m.callbacks != nil {
@@ -182,14 +182,19 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 		}
 	}
 	var out []reflect.Value
-	if st != nil && m.stream.out != nil {
+	if m.call != nil {
+		var err error
+		if out, err = m.call(ctx, args[m.lead:]); err != nil {
+			return remoteError(m.name, err, stacks)
+		}
+	} else if st != nil && m.stream.out != nil {
 		out = m.callApart(args)
 	} else if m.variadic {
 		out = m.fn.CallSlice(args)
 	} else {
 		out = m.fn.Call(args)
 	}
-	if m.hasErr {
+	if m.hasErr && m.call == nil {
 		if err, _ := out[len(out)-1].Interface().(error); err != nil {
 			return remoteError(m.name, err, stacks)
 		}

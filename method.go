@@ -26,6 +26,7 @@ var (
 type method struct {
 	name     string        // "Service.Method", or a bare function name
 	fn       reflect.Value // the func; for a method, the method expression
+	call     directFunc    // calls fn without reflect for a common shape (invoke_direct.go); nil for others
 	rcvr     reflect.Value // the receiver, or invalid for a plain function
 	lead     int           // values before the arguments: receiver, context
 	ctx      bool          // takes a leading context.Context
@@ -144,6 +145,7 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 			}
 		}
 	}
+	m.call = m.direct(fn, rcvr)
 	return m, nil
 }
 
