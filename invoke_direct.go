@@ -192,7 +192,7 @@ func directShapes2[T any]() {
 // directArg returns the argument v holds, which is of type T.
 func directArg[T any](v reflect.Value) T {
 	if v.CanAddr() {
-		return *(*T)(v.Addr().UnsafePointer())
+		return *(*T)(unsafe.Pointer(v.UnsafeAddr()))
 	}
 	return v.Interface().(T)
 }
