@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"unsafe"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 )
@@ -56,14 +57,25 @@ func (m *method) decodeArray(a *codec.Array) ([]reflect.Value, *Error) {
 	if m.variadic && got < n-1 || !m.variadic && got != n {
 		return nil, errorf(CodeInvalidArgument, m.name, "%s takes %s, got %d", m.name, m.arity(), got)
 	}
-	holder := reflect.New(m.argsType).Elem()
+	var holder reflect.Value
+	var args []reflect.Value
+	first := 0 // holder's field of the first parameter
+	if m.frame != nil {
+		// One allocation holds the values, the room for the result after
+		// them, and the parameters they are.
+		p := reflect.New(m.frame)
+		args = unsafe.Slice((*reflect.Value)(p.UnsafePointer()), m.lead+n+1)[:m.lead+n]
+		holder, first = p.Elem(), 1
+	} else {
+		holder = reflect.New(m.argsType).Elem()
+		args = make([]reflect.Value, m.lead+n)
+	}
 	fixed := n
 	if m.variadic {
 		fixed = n - 1
 	}
-	args := make([]reflect.Value, m.lead+n)
 	for i := 0; i < fixed; i++ {
-		f := holder.Field(i)
+		f := holder.Field(first + i)
 		if err := arr.Next(f.Addr().Interface()); err != nil {
 			return nil, errorf(CodeInvalidArgument, m.name, "argument %d (%s): %v", i+1, m.params[i], err)
 		}

@@ -22,7 +22,9 @@ import (
 // receiver's address. A value receiver's method is called through the
 // method of *T that the compiler writes for it (which copies *p, as a
 // call through the value would), on a copy of the receiver made at
-// Register. A plain function's type is its shape as it is.
+// Register. A plain function's type is its shape as it is. The call's
+// arguments, the reflect.Values that hold them and the room for its
+// result are then one allocation (method.frame, made by decodeArray).
 //
 // Every other method, and any method whose arguments arrive other than
 // as addressable values (decodeArray's), goes through reflect.Value.Call.
@@ -106,42 +108,46 @@ func directShape[F any](mk func(f F, rcvr unsafe.Pointer) directFunc) {
 func directShapes1[T any]() {
 	directShape(func(f func(T) T, _ unsafe.Pointer) directFunc {
 		return func(_ context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResult(f(directArg[T](in[0])))
+			return directResult(in, f(directArg[T](in[0])))
 		}
 	})
 	directShape(func(f func(T) (T, error), _ unsafe.Pointer) directFunc {
 		return func(_ context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResultErr(f(directArg[T](in[0])))
+			res, err := f(directArg[T](in[0]))
+			return directResultErr(in, res, err)
 		}
 	})
 	directShape(func(f func(context.Context, T) T, _ unsafe.Pointer) directFunc {
 		return func(ctx context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResult(f(ctx, directArg[T](in[0])))
+			return directResult(in, f(ctx, directArg[T](in[0])))
 		}
 	})
 	directShape(func(f func(context.Context, T) (T, error), _ unsafe.Pointer) directFunc {
 		return func(ctx context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResultErr(f(ctx, directArg[T](in[0])))
+			res, err := f(ctx, directArg[T](in[0]))
+			return directResultErr(in, res, err)
 		}
 	})
 	directShape(func(f func(unsafe.Pointer, T) T, r unsafe.Pointer) directFunc {
 		return func(_ context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResult(f(r, directArg[T](in[0])))
+			return directResult(in, f(r, directArg[T](in[0])))
 		}
 	})
 	directShape(func(f func(unsafe.Pointer, T) (T, error), r unsafe.Pointer) directFunc {
 		return func(_ context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResultErr(f(r, directArg[T](in[0])))
+			res, err := f(r, directArg[T](in[0]))
+			return directResultErr(in, res, err)
 		}
 	})
 	directShape(func(f func(unsafe.Pointer, context.Context, T) T, r unsafe.Pointer) directFunc {
 		return func(ctx context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResult(f(r, ctx, directArg[T](in[0])))
+			return directResult(in, f(r, ctx, directArg[T](in[0])))
 		}
 	})
 	directShape(func(f func(unsafe.Pointer, context.Context, T) (T, error), r unsafe.Pointer) directFunc {
 		return func(ctx context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResultErr(f(r, ctx, directArg[T](in[0])))
+			res, err := f(r, ctx, directArg[T](in[0]))
+			return directResultErr(in, res, err)
 		}
 	})
 }
@@ -149,42 +155,46 @@ func directShapes1[T any]() {
 func directShapes2[T any]() {
 	directShape(func(f func(T, T) T, _ unsafe.Pointer) directFunc {
 		return func(_ context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResult(f(directArg[T](in[0]), directArg[T](in[1])))
+			return directResult(in, f(directArg[T](in[0]), directArg[T](in[1])))
 		}
 	})
 	directShape(func(f func(T, T) (T, error), _ unsafe.Pointer) directFunc {
 		return func(_ context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResultErr(f(directArg[T](in[0]), directArg[T](in[1])))
+			res, err := f(directArg[T](in[0]), directArg[T](in[1]))
+			return directResultErr(in, res, err)
 		}
 	})
 	directShape(func(f func(context.Context, T, T) T, _ unsafe.Pointer) directFunc {
 		return func(ctx context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResult(f(ctx, directArg[T](in[0]), directArg[T](in[1])))
+			return directResult(in, f(ctx, directArg[T](in[0]), directArg[T](in[1])))
 		}
 	})
 	directShape(func(f func(context.Context, T, T) (T, error), _ unsafe.Pointer) directFunc {
 		return func(ctx context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResultErr(f(ctx, directArg[T](in[0]), directArg[T](in[1])))
+			res, err := f(ctx, directArg[T](in[0]), directArg[T](in[1]))
+			return directResultErr(in, res, err)
 		}
 	})
 	directShape(func(f func(unsafe.Pointer, T, T) T, r unsafe.Pointer) directFunc {
 		return func(_ context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResult(f(r, directArg[T](in[0]), directArg[T](in[1])))
+			return directResult(in, f(r, directArg[T](in[0]), directArg[T](in[1])))
 		}
 	})
 	directShape(func(f func(unsafe.Pointer, T, T) (T, error), r unsafe.Pointer) directFunc {
 		return func(_ context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResultErr(f(r, directArg[T](in[0]), directArg[T](in[1])))
+			res, err := f(r, directArg[T](in[0]), directArg[T](in[1]))
+			return directResultErr(in, res, err)
 		}
 	})
 	directShape(func(f func(unsafe.Pointer, context.Context, T, T) T, r unsafe.Pointer) directFunc {
 		return func(ctx context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResult(f(r, ctx, directArg[T](in[0]), directArg[T](in[1])))
+			return directResult(in, f(r, ctx, directArg[T](in[0]), directArg[T](in[1])))
 		}
 	})
 	directShape(func(f func(unsafe.Pointer, context.Context, T, T) (T, error), r unsafe.Pointer) directFunc {
 		return func(ctx context.Context, in []reflect.Value) ([]reflect.Value, error) {
-			return directResultErr(f(r, ctx, directArg[T](in[0]), directArg[T](in[1])))
+			res, err := f(r, ctx, directArg[T](in[0]), directArg[T](in[1]))
+			return directResultErr(in, res, err)
 		}
 	})
 }
@@ -197,13 +207,21 @@ func directArg[T any](v reflect.Value) T {
 	return v.Interface().(T)
 }
 
-func directResult[T any](r T) ([]reflect.Value, error) {
-	return []reflect.Value{reflect.ValueOf(r)}, nil
+// directResult returns r as the results: in the room past in's values
+// that decodeArray leaves for it, when there is one.
+func directResult[T any](in []reflect.Value, r T) ([]reflect.Value, error) {
+	out := in[len(in):cap(in)]
+	if len(out) == 0 {
+		out = make([]reflect.Value, 1)
+	}
+	out = out[:1]
+	out[0] = reflect.ValueOf(r)
+	return out, nil
 }
 
-func directResultErr[T any](r T, err error) ([]reflect.Value, error) {
+func directResultErr[T any](in []reflect.Value, r T, err error) ([]reflect.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []reflect.Value{reflect.ValueOf(r)}, nil
+	return directResult(in, r)
 }
