@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"unsafe"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 )
@@ -56,14 +57,25 @@ func (m *method) decodeArray(a *codec.Array) ([]reflect.Value, *Error) {
 	if m.variadic && got < n-1 || !m.variadic && got != n {
 		return nil, errorf(CodeInvalidArgument, m.name, "%s takes %s, got %d", m.name, m.arity(), got)
 	}
-	holder := reflect.New(m.argsType).Elem()
+	var holder reflect.Value
+	var args []reflect.Value
+	first := 0 // holder's field of the first parameter
+	if m.frame != nil {
+		// One allocation holds the values, the room for the result after
+		// them, and the parameters they are.
+		p := reflect.New(m.frame)
+		args = unsafe.Slice((*reflect.Value)(p.UnsafePointer()), m.lead+n+1)[:m.lead+n]
+		holder, first = p.Elem(), 1
+	} else {
+		holder = reflect.New(m.argsType).Elem()
+		args = make([]reflect.Value, m.lead+n)
+	}
 	fixed := n
 	if m.variadic {
 		fixed = n - 1
 	}
-	args := make([]reflect.Value, m.lead+n)
 	for i := 0; i < fixed; i++ {
-		f := holder.Field(i)
+		f := holder.Field(first + i)
 		if err := arr.Next(f.Addr().Interface()); err != nil {
 			return nil, errorf(CodeInvalidArgument, m.name, "argument %d (%s): %v", i+1, m.params[i], err)
 		}
@@ -162,10 +174,10 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 			detail = nil
 		}
 	}()
-	if m.rcvr.IsValid() {
+	if m.rcvr.IsValid() && m.call == nil {
 		args[0] = m.rcvr
 	}
-	if m.ctx {
+	if m.ctx && m.call == nil {
 		args[m.lead-1] = reflect.ValueOf(ctx) // converted to context.Context by Call
 	}
 	if m.callbacks != nil {
@@ -182,14 +194,19 @@ func (m *method) invoke(ctx context.Context, args []reflect.Value, c codec.Codec
 		}
 	}
 	var out []reflect.Value
-	if st != nil && m.stream.out != nil {
+	if m.call != nil {
+		var err error
+		if out, err = m.call(ctx, args[m.lead:]); err != nil {
+			return remoteError(m.name, err, stacks)
+		}
+	} else if st != nil && m.stream.out != nil {
 		out = m.callApart(args)
 	} else if m.variadic {
 		out = m.fn.CallSlice(args)
 	} else {
 		out = m.fn.Call(args)
 	}
-	if m.hasErr {
+	if m.hasErr && m.call == nil {
 		if err, _ := out[len(out)-1].Interface().(error); err != nil {
 			return remoteError(m.name, err, stacks)
 		}

@@ -26,6 +26,7 @@ var (
 type method struct {
 	name     string        // "Service.Method", or a bare function name
 	fn       reflect.Value // the func; for a method, the method expression
+	call     directFunc    // calls fn without reflect for a common shape (invoke_direct.go); nil for others
 	rcvr     reflect.Value // the receiver, or invalid for a plain function
 	lead     int           // values before the arguments: receiver, context
 	ctx      bool          // takes a leading context.Context
@@ -41,9 +42,14 @@ type method struct {
 	structArg bool
 	fields    []int        // the struct's settable field indexes, in order
 	argsType  reflect.Type // a struct holding every parameter, for one allocation
-	cost      runCost      // how long its calls run, for runInline
-	reply     replySize    // how large its replies are, for the memory budget
-	stream    *streamShape // how it streams; nil for a method that does not
+	// frame, for a method called directly, is a struct of an array of
+	// the call's values (lead+len(params), then one for the result) and
+	// then every parameter: the one allocation of its call's arguments
+	// (decodeArray). nil for other methods.
+	frame  reflect.Type
+	cost   runCost      // how long its calls run, for runInline
+	reply  replySize    // how large its replies are, for the memory budget
+	stream *streamShape // how it streams; nil for a method that does not
 	// callbacks are its parameters of func type (callback_shape.go); nil
 	// for a method that takes none.
 	callbacks []callbackParam
@@ -143,6 +149,10 @@ func newMethod(name string, fn, rcvr reflect.Value) (*method, error) {
 				}
 			}
 		}
+	}
+	if m.call = m.direct(fn, rcvr); m.call != nil {
+		values := reflect.StructField{Name: "V", Type: reflect.ArrayOf(m.lead+len(m.params)+1, reflect.TypeFor[reflect.Value]())}
+		m.frame = reflect.StructOf(append([]reflect.StructField{values}, fields...))
 	}
 	return m, nil
 }
