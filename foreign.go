@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,10 +170,7 @@ func (f *httpFront) dropFast(c *fastConn) {
 func (f *httpFront) stopFast(hard bool) {
 	f.mu.Lock()
 	f.closed = true
-	fast := make([]*fastConn, 0, len(f.fast))
-	for c := range f.fast {
-		fast = append(fast, c)
-	}
+	fast := slices.Collect(maps.Keys(f.fast))
 	f.mu.Unlock()
 	if hard {
 		f.hardOnce.Do(func() { close(f.hard) })
@@ -197,10 +196,7 @@ func (f *httpFront) forget(c *frontConn) {
 func (f *httpFront) closeConns() {
 	f.mu.Lock()
 	f.closed = true
-	conns := make([]*frontConn, 0, len(f.conns))
-	for c := range f.conns {
-		conns = append(conns, c)
-	}
+	conns := slices.Collect(maps.Keys(f.conns))
 	f.mu.Unlock()
 	for _, c := range conns {
 		c.Close()
@@ -309,23 +305,10 @@ func (c *frontConn) Read(p []byte) (int, error) {
 	if c.br.Buffered() > 0 {
 		return c.br.Read(p)
 	}
-	for {
-		n, err := c.Conn.Read(p)
-		if n > 0 || err == nil || !timedOut(err) || !c.rdl.rearm(c.rapply) {
-			return n, err
-		}
-	}
+	return readLazy(c.Conn, p, &c.rdl, c.rapply)
 }
 
-func (c *frontConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	for err != nil && n < len(p) && timedOut(err) && c.wdl.rearm(c.wapply) {
-		var m int
-		m, err = c.Conn.Write(p[n:])
-		n += m
-	}
-	return n, err
-}
+func (c *frontConn) Write(p []byte) (int, error) { return writeLazy(c.Conn, p, &c.wdl, c.wapply) }
 
 func (c *frontConn) SetReadDeadline(t time.Time) error { return c.rdl.update(t, c.rapply) }
 

@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"errors"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -95,3 +96,26 @@ func (d *lazyDeadline) rearm(apply func(time.Time) error) bool {
 
 // timedOut reports whether err is a deadline's.
 func timedOut(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// readLazy reads nc into p; a read that times out on a deadline d kept
+// but no longer wanted goes on.
+func readLazy(nc net.Conn, p []byte, d *lazyDeadline, apply func(time.Time) error) (int, error) {
+	for {
+		n, err := nc.Read(p)
+		if n > 0 || err == nil || !timedOut(err) || !d.rearm(apply) {
+			return n, err
+		}
+	}
+}
+
+// writeLazy writes p to nc; a write that times out on a deadline d kept
+// but no longer wanted goes on.
+func writeLazy(nc net.Conn, p []byte, d *lazyDeadline, apply func(time.Time) error) (int, error) {
+	n, err := nc.Write(p)
+	for err != nil && n < len(p) && timedOut(err) && d.rearm(apply) {
+		var m int
+		m, err = nc.Write(p[n:])
+		n += m
+	}
+	return n, err
+}

@@ -211,26 +211,11 @@ func (c *fastConn) fill() bool {
 
 // read reads into the free end of buf; a read that times out on a
 // deadline kept but no longer wanted goes on (lazyDeadline).
-func (c *fastConn) read() (int, error) {
-	for {
-		n, err := c.nc.Read(c.buf[c.end:])
-		if n > 0 || err == nil || !timedOut(err) || !c.rdl.rearm(c.rapply) {
-			return n, err
-		}
-	}
-}
+func (c *fastConn) read() (int, error) { return readLazy(c.nc, c.buf[c.end:], &c.rdl, c.rapply) }
 
 // write writes p; a write that times out on a deadline kept but no
 // longer wanted goes on (lazyDeadline).
-func (c *fastConn) write(p []byte) (int, error) {
-	n, err := c.nc.Write(p)
-	for err != nil && n < len(p) && timedOut(err) && c.wdl.rearm(c.wapply) {
-		var m int
-		m, err = c.nc.Write(p[n:])
-		n += m
-	}
-	return n, err
-}
+func (c *fastConn) write(p []byte) (int, error) { return writeLazy(c.nc, p, &c.wdl, c.wapply) }
 
 // whileRunning reads on while q runs, unless the next request has begun
 // already (pipelined), and waits for q's end: it reports false if the
