@@ -1,0 +1,196 @@
+package simplerpc_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"iter"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simplerpc/simplerpc"
+)
+
+// Lender receives its stream items borrowed.
+type Lender struct{}
+
+// Digest hashes the items it receives, in order, copying none.
+func (Lender) Digest(ctx context.Context, name string, chunks iter.Seq2[simplerpc.BorrowedBytes, error]) (int64, []byte, error) {
+	h := sha256.New()
+	var n int64
+	for b, err := range chunks {
+		if err != nil {
+			return 0, nil, err
+		}
+		n++
+		h.Write(b)
+	}
+	return n, h.Sum(nil), nil
+}
+
+// Upload counts the chunks and bytes it receives, as Feed.Upload does.
+func (Lender) Upload(ctx context.Context, name string, chunks iter.Seq2[simplerpc.BorrowedBytes, error]) (string, int64, error) {
+	var n, total int64
+	for c, err := range chunks {
+		if err != nil {
+			return "", 0, err
+		}
+		n++
+		total += int64(len(c))
+	}
+	return fmt.Sprintf("%s: %d chunks", name, n), total, nil
+}
+
+// Keep keeps every item both as it was lent and as a copy, and returns
+// how many of the kept slices no longer hold what they held when lent.
+func (Lender) Keep(chunks iter.Seq[simplerpc.BorrowedBytes]) int {
+	var kept, copies [][]byte
+	for b := range chunks {
+		kept = append(kept, b) // what the rule forbids
+		copies = append(copies, bytes.Clone(b))
+	}
+	changed := 0
+	for i := range kept {
+		if !bytes.Equal(kept[i], copies[i]) {
+			changed++
+		}
+	}
+	return changed
+}
+
+// borrowedSizes are item sizes on both sides of the frame reader's
+// large-body boundary (16 KiB) and of the pooled-body limit (1 MiB).
+var borrowedSizes = []int{0, 1, 100, 16<<10 - 8, 16 << 10, 16<<10 + 8, 64 << 10, 200 << 10, 3 << 10, 1<<20 + 5}
+
+// chunkOf returns chunk i: borrowedSizes' size, filled from i.
+func chunkOf(i int) []byte {
+	b := make([]byte, borrowedSizes[i%len(borrowedSizes)])
+	for j := range b {
+		b[j] = byte(i*7 + j/997)
+	}
+	return b
+}
+
+// Items a method borrows arrive whole and in order, in either codec,
+// whether the client's stub sends []byte or BorrowedBytes; the memory
+// budget is back to what it was once the streams are over.
+func TestStreamBorrowedItems(t *testing.T) {
+	eachCodec(t, func(t *testing.T, ts *testServer, c *simplerpc.Client) {
+		if err := ts.srv.Register("Lender", Lender{}); err != nil {
+			t.Fatal(err)
+		}
+		var stub struct {
+			Digest func(ctx context.Context, name string, chunks iter.Seq2[[]byte, error]) (int64, []byte, error)
+		}
+		var lent struct {
+			Digest func(ctx context.Context, name string, chunks iter.Seq2[simplerpc.BorrowedBytes, error]) (int64, []byte, error)
+		}
+		if err := c.Bind("Lender", &stub); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Bind("Lender", &lent); err != nil {
+			t.Fatal(err)
+		}
+		before := ts.srv.Stats().MemoryInUse
+		const n = 40
+		want := sha256.New()
+		for i := range n {
+			want.Write(chunkOf(i))
+		}
+		got, sum, err := stub.Digest(context.Background(), "x", func(yield func([]byte, error) bool) {
+			for i := range n {
+				if !yield(chunkOf(i), nil) {
+					return
+				}
+			}
+		})
+		if err != nil || got != n || !bytes.Equal(sum, want.Sum(nil)) {
+			t.Fatalf("Digest = %d, %x, %v; want %d, %x", got, sum, err, n, want.Sum(nil))
+		}
+		got, sum, err = lent.Digest(context.Background(), "x", func(yield func(simplerpc.BorrowedBytes, error) bool) {
+			for i := range n {
+				if !yield(chunkOf(i), nil) {
+					return
+				}
+			}
+		})
+		if err != nil || got != n || !bytes.Equal(sum, want.Sum(nil)) {
+			t.Fatalf("Digest with a BorrowedBytes stub = %d, %x, %v; want %d, %x", got, sum, err, n, want.Sum(nil))
+		}
+		// What the session keeps of the replies until the client acks
+		// them is a few hundred bytes; an item left counted would be
+		// 16 KiB or more.
+		const replies = 4 << 10
+		deadline := time.Now().Add(5 * time.Second)
+		for ts.srv.Stats().MemoryInUse > before+replies && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if m := ts.srv.Stats().MemoryInUse; m > before+replies {
+			t.Fatalf("memory in use after the streams: %d bytes, %d before them", m, before)
+		}
+	})
+}
+
+// A borrowed item is valid only until the next: the server reads later
+// items into the buffers of earlier ones, so a slice kept past its turn
+// is overwritten — the hazard its doc warns of, and the proof that the
+// buffers are reused.
+func TestStreamBorrowedBuffersReused(t *testing.T) {
+	ts := startServer(t)
+	if err := ts.srv.Register("Lender", Lender{}); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, ts.addr)
+	s, err := c.OpenStream(context.Background(), "Lender.Keep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	chunk := make([]byte, 64<<10)
+	for i := range n {
+		for j := range chunk {
+			chunk[j] = byte(i)
+		}
+		if err := s.Send(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var changed int
+	if err := s.Finish(&changed); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d of %d kept 64 KiB items were overwritten by later ones", changed, n)
+	if changed == 0 {
+		t.Fatalf("no kept item was overwritten: the server did not reuse the buffers it lent")
+	}
+}
+
+// The description shows a borrowed item as the []byte it is on the wire,
+// and a stub whose items are not bytes is refused.
+func TestStreamBorrowedContract(t *testing.T) {
+	ts := startServer(t)
+	if err := ts.srv.Register("Lender", Lender{}); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, ts.addr)
+	d, err := c.Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.Method("Lender.Digest")
+	if m == nil {
+		t.Fatal("no Lender.Digest in the description")
+	}
+	if m.Stream == nil || m.Stream.Kind != "client" || m.Stream.Receives == nil || m.Stream.Receives.Go != reflect.TypeFor[[]byte]().String() || m.Stream.Receives.Schema.ContentEncoding != "base64" {
+		t.Fatalf("Digest's stream is described as %+v, receiving %+v", m.Stream, m.Stream.Receives)
+	}
+	var wrong struct {
+		Digest func(ctx context.Context, name string, chunks iter.Seq2[string, error]) (int64, []byte, error)
+	}
+	if err := c.Bind("Lender", &wrong); err == nil || !strings.Contains(err.Error(), "Digest") {
+		t.Fatalf("Bind of a stub sending strings: %v, want an error naming Digest", err)
+	}
+}
