@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/simplerpc/simplerpc"
+	"github.com/simplerpc/simplerpc/internal/faultproxy"
 )
 
 // Lender receives its stream items borrowed.
@@ -132,6 +133,44 @@ func TestStreamBorrowedItems(t *testing.T) {
 			t.Fatalf("memory in use after the streams: %d bytes, %d before them", m, before)
 		}
 	})
+}
+
+// Borrowed items resume as others do: through resets made while they are
+// sent, the method hashes every item once, in order.
+func TestStreamBorrowedResumes(t *testing.T) {
+	ts := startServer(t)
+	if err := ts.srv.Register("Lender", Lender{}); err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := faultproxy.New(ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	var stub struct {
+		Digest func(ctx context.Context, name string, chunks iter.Seq2[[]byte, error]) (int64, []byte, error)
+	}
+	if err := dial(t, proxy.Addr()).Bind("Lender", &stub); err != nil {
+		t.Fatal(err)
+	}
+	const n = 80
+	want := sha256.New()
+	for i := range n {
+		want.Write(chunkOf(i))
+	}
+	got, sum, err := stub.Digest(context.Background(), "resumed", func(yield func([]byte, error) bool) {
+		for i := range n {
+			if i > 0 && i%17 == 0 {
+				proxy.Reset()
+			}
+			if !yield(chunkOf(i), nil) {
+				return
+			}
+		}
+	})
+	if err != nil || got != n || !bytes.Equal(sum, want.Sum(nil)) {
+		t.Fatalf("Digest through resets = %d, %x, %v; want %d, %x", got, sum, err, n, want.Sum(nil))
+	}
 }
 
 // A borrowed item is valid only until the next: the server reads later
