@@ -45,6 +45,17 @@ func (Lender) Upload(ctx context.Context, name string, chunks iter.Seq2[simplerp
 	return fmt.Sprintf("%s: %d chunks", name, n), total, nil
 }
 
+// Chunks yields chunkOf(0), … chunkOf(n-1).
+func (Lender) Chunks(n int) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for i := range n {
+			if !yield(chunkOf(i)) {
+				return
+			}
+		}
+	}
+}
+
 // Keep keeps every item both as it was lent and as a copy, and returns
 // how many of the kept slices no longer hold what they held when lent.
 func (Lender) Keep(chunks iter.Seq[simplerpc.BorrowedBytes]) int {
@@ -171,6 +182,40 @@ func TestStreamBorrowedResumes(t *testing.T) {
 	if err != nil || got != n || !bytes.Equal(sum, want.Sum(nil)) {
 		t.Fatalf("Digest through resets = %d, %x, %v; want %d, %x", got, sum, err, n, want.Sum(nil))
 	}
+}
+
+// A client may receive a server's []byte items as BorrowedBytes, by name
+// or in a stub: they are bytes, received whole and in order.
+func TestStreamBorrowedOnTheClient(t *testing.T) {
+	ts := startServer(t)
+	if err := ts.srv.Register("Lender", Lender{}); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, ts.addr)
+	var stub struct {
+		Chunks func(ctx context.Context, n int) iter.Seq2[simplerpc.BorrowedBytes, error]
+	}
+	if err := c.Bind("Lender", &stub); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	check := func(how string, items iter.Seq2[simplerpc.BorrowedBytes, error]) {
+		i := 0
+		for b, err := range items {
+			if err != nil {
+				t.Fatalf("%s: item %d: %v", how, i, err)
+			}
+			if !bytes.Equal(b, chunkOf(i)) {
+				t.Fatalf("%s: item %d is %d bytes, not chunk %d", how, i, len(b), i)
+			}
+			i++
+		}
+		if i != n {
+			t.Fatalf("%s: %d items, want %d", how, i, n)
+		}
+	}
+	check("Stream", simplerpc.Stream[simplerpc.BorrowedBytes](context.Background(), c, "Lender.Chunks", n))
+	check("stub", stub.Chunks(context.Background(), n))
 }
 
 // A borrowed item is valid only until the next: the server reads later
