@@ -432,8 +432,12 @@ func Items[T any](s *ClientStream) iter.Seq2[T, error] {
 			return
 		}
 		used = true
+		// One v for the whole stream, zeroed before each item: a v of each
+		// item's own would escape to the heap (Recv takes an any), an
+		// allocation per item.
+		var v, zero T
 		for {
-			var v T
+			v = zero
 			err := s.Recv(&v)
 			if err == io.EOF {
 				return

@@ -518,7 +518,7 @@ func (st *serverStream) sendSolo(ctx context.Context, c codec.Codec, v any, conn
 // codec: a number, a bool or a short string.
 func quickItem(v any) bool {
 	switch v := v.(type) {
-	case int64, int, int32, uint64, uint32, float64, float32, bool, nil:
+	case int64, int, int32, uint64, uint32, float64, float32, bool, nil, *int64, *int:
 		return true
 	case string:
 		return len(v) <= 64

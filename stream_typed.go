@@ -16,9 +16,9 @@ import (
 func rangeTyped(it any, send func(any) error) (handled bool, iterErr, sendErr error) {
 	switch it := it.(type) {
 	case iter.Seq2[int64, error]:
-		iterErr, sendErr = rangeSeq2(it, send)
+		iterErr, sendErr = rangeSeq2Boxed(it, send)
 	case iter.Seq2[int, error]:
-		iterErr, sendErr = rangeSeq2(it, send)
+		iterErr, sendErr = rangeSeq2Boxed(it, send)
 	case iter.Seq2[string, error]:
 		iterErr, sendErr = rangeSeq2(it, send)
 	case iter.Seq2[[]byte, error]:
@@ -28,9 +28,9 @@ func rangeTyped(it any, send func(any) error) (handled bool, iterErr, sendErr er
 	case iter.Seq2[any, error]:
 		iterErr, sendErr = rangeSeq2(it, send)
 	case iter.Seq[int64]:
-		sendErr = rangeSeq(it, send)
+		sendErr = rangeSeqBoxed(it, send)
 	case iter.Seq[int]:
-		sendErr = rangeSeq(it, send)
+		sendErr = rangeSeqBoxed(it, send)
 	case iter.Seq[string]:
 		sendErr = rangeSeq(it, send)
 	case iter.Seq[[]byte]:
@@ -55,6 +55,36 @@ func rangeSeq2[T any](it iter.Seq2[T, error], send func(any) error) (iterErr, se
 		}
 	}
 	return nil, nil
+}
+
+// rangeSeq2Boxed is rangeSeq2 for integer items, which it sends through
+// one pointer it reuses (send encodes an item before it returns, and
+// keeps nothing of it): an integer put in an interface as it is takes an
+// allocation of its own, one per item.
+func rangeSeq2Boxed[T int | int64](it iter.Seq2[T, error], send func(any) error) (iterErr, sendErr error) {
+	box := new(T)
+	for v, err := range it {
+		if err != nil {
+			return err, nil
+		}
+		*box = v
+		if sendErr = send(box); sendErr != nil {
+			return nil, sendErr
+		}
+	}
+	return nil, nil
+}
+
+// rangeSeqBoxed is rangeSeq2Boxed for an iter.Seq.
+func rangeSeqBoxed[T int | int64](it iter.Seq[T], send func(any) error) error {
+	box := new(T)
+	for v := range it {
+		*box = v
+		if err := send(box); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func rangeSeq[T any](it iter.Seq[T], send func(any) error) error {

@@ -24,9 +24,9 @@ func DecodeIntInto(c Codec, data []byte, v any) bool {
 	return nextInt(&a, v)
 }
 
-// AppendInt appends v to buf, encoded by c, when v is an int64, an int
-// or a uint64 and c is CBOR, as Append would, and reports whether it did;
-// it does nothing otherwise.
+// AppendInt appends v to buf, encoded by c, when v is an int64, an int,
+// a pointer to one, or a uint64 and c is CBOR, as Append would, and
+// reports whether it did; it does nothing otherwise.
 func AppendInt(c Codec, buf *bytes.Buffer, v any) bool {
 	if _, ok := c.(*cborCodec); !ok {
 		return false
@@ -37,6 +37,10 @@ func AppendInt(c Codec, buf *bytes.Buffer, v any) bool {
 		n = v
 	case int:
 		n = int64(v)
+	case *int64: // an item sent through a reused pointer (rangeSeq2Boxed)
+		n = *v
+	case *int:
+		n = int64(*v)
 	case uint64:
 		appendHead(buf, 0, v)
 		return true

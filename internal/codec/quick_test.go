@@ -34,7 +34,8 @@ func FuzzQuickInt(f *testing.F) {
 			return
 		}
 		u := binary.BigEndian.Uint64(data)
-		for _, v := range []any{int64(u), int(u), u, int64(u >> (u & 63)), -int64(u >> (u & 63))} {
+		i64, i := -int64(u>>(u&63)), int(u)
+		for _, v := range []any{int64(u), int(u), u, int64(u >> (u & 63)), -int64(u >> (u & 63)), &i64, &i} {
 			var fast, slow bytes.Buffer
 			if !AppendInt(CBOR, &fast, v) {
 				t.Fatalf("%T %v not encoded", v, v)
