@@ -77,6 +77,6 @@ func ReadersWaitingForRoom(s *Server) int {
 // which runs the tests against net/http's server alone.
 func init() {
 	if os.Getenv("SIMPLERPC_HTTP_FRONT") == "net/http" {
-		netHTTPOnly.Store(true)
+		netHTTPOnly = true
 	}
 }

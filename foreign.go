@@ -38,7 +38,7 @@ func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader) {
 		return // shutting down
 	}
 	var rest []byte
-	if !netHTTPOnly.Load() {
+	if !s.netHTTPOnly {
 		var handOver bool
 		if rest, handOver = s.serveFast(f, nc, br); !handOver {
 			return

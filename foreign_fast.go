@@ -13,7 +13,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/simplerpc/simplerpc/internal/http1"
@@ -41,9 +40,10 @@ import (
 // response. Shutdown closes an idle connection and marks every other
 // closing, to be closed once its response is written.
 
-// netHTTPOnly turns the fast path off: every HTTP connection goes to
-// net/http. A test's switch (export_test.go).
-var netHTTPOnly atomic.Bool
+// netHTTPOnly turns the fast path off for the servers made while it is
+// set (Server.netHTTPOnly): every HTTP connection goes to net/http. A
+// test's switch (export_test.go).
+var netHTTPOnly bool
 
 // fastBufSize is a fast connection's read buffer: a request's head and
 // body must fit in it, or the request goes to net/http.

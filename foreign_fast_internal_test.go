@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -51,6 +52,18 @@ func postAdd(a, b, id int, extra string) string {
 	return fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n%s", extra, len(body), body)
 }
 
+// serveCalcHTTP serves Calc with the HTTP front's fast path on, whatever
+// the test switch (SIMPLERPC_HTTP_FRONT) says, or off with netHTTPOnly.
+func serveCalcHTTP(t *testing.T, netHTTPOnly bool) (*Server, string) {
+	t.Helper()
+	srv := NewServer(WithLogger(slog.New(slog.DiscardHandler)))
+	srv.netHTTPOnly = netHTTPOnly
+	if err := srv.Register("Calc", dispatchCalc{}); err != nil {
+		t.Fatal(err)
+	}
+	return srv, serveInternal(t, srv)
+}
+
 func servedFast(srv *Server) int64 {
 	if f := srv.runningFront(); f != nil {
 		return f.served.Load()
@@ -59,10 +72,7 @@ func servedFast(srv *Server) int64 {
 }
 
 func TestFastHTTPServesKeepAlive(t *testing.T) {
-	if netHTTPOnly.Load() {
-		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
-	}
-	srv, addr := serveService(t, "Calc", dispatchCalc{})
+	srv, addr := serveCalcHTTP(t, false)
 	resps := rawHTTP(t, addr, postAdd(1, 2, 1, ""), postAdd(3, 4, 2, ""), postAdd(5, 6, 3, ""))
 	for i, r := range resps {
 		want := fmt.Sprintf(`{"jsonrpc":"2.0","result":%d,"id":%d}`, 4*i+3, i+1)
@@ -82,9 +92,6 @@ func TestFastHTTPServesKeepAlive(t *testing.T) {
 // goes, with the rest of its connection, to net/http, which answers it
 // and those after it.
 func TestFastHTTPHandsOver(t *testing.T) {
-	if netHTTPOnly.Load() {
-		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
-	}
 	chunkedBody := `{"jsonrpc":"2.0","method":"Calc.Add","params":[2,2],"id":9}`
 	chunked := fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(chunkedBody), chunkedBody)
 	for _, tc := range []struct {
@@ -98,7 +105,7 @@ func TestFastHTTPHandsOver(t *testing.T) {
 		{"a wrong method", "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "POST", 405},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, addr := serveService(t, "Calc", dispatchCalc{})
+			srv, addr := serveCalcHTTP(t, false)
 			reqs := []string{postAdd(1, 2, 1, ""), tc.req}
 			if !strings.Contains(tc.req, "HTTP/1.0") {
 				reqs = append(reqs, postAdd(3, 4, 2, ""))
@@ -123,12 +130,9 @@ func TestFastHTTPHandsOver(t *testing.T) {
 // two ways is not the fast path's: the connection is answered exactly as
 // net/http alone answers it.
 func TestFastHTTPSmuggling(t *testing.T) {
-	if netHTTPOnly.Load() {
-		t.Skip("the fast path is off (SIMPLERPC_HTTP_FRONT)")
-	}
 	hidden := postAdd(100, 100, 66, "")
-	answer := func(t *testing.T, req string) string {
-		srv, addr := serveService(t, "Calc", dispatchCalc{})
+	answer := func(t *testing.T, req string, netHTTPOnly bool) string {
+		srv, addr := serveCalcHTTP(t, netHTTPOnly)
 		defer srv.Close()
 		nc, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -157,10 +161,8 @@ func TestFastHTTPSmuggling(t *testing.T) {
 		fmt.Sprintf("POST / HTTP/1.1\nHost: x\nContent-Length: %d\n\n%s", len(hidden), hidden),
 	} {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			fast := answer(t, req)
-			netHTTPOnly.Store(true)
-			defer netHTTPOnly.Store(false)
-			if plain := answer(t, req); fast != plain {
+			fast := answer(t, req, false)
+			if plain := answer(t, req, true); fast != plain {
 				t.Errorf("%q:\nanswered %q\nnet/http alone %q", req, fast, plain)
 			}
 		})
@@ -168,7 +170,7 @@ func TestFastHTTPSmuggling(t *testing.T) {
 }
 
 func TestFastHTTPConnectionClose(t *testing.T) {
-	_, addr := serveService(t, "Calc", dispatchCalc{})
+	_, addr := serveCalcHTTP(t, false)
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +192,7 @@ func TestFastHTTPConnectionClose(t *testing.T) {
 }
 
 func TestFastHTTPShutdownClosesIdle(t *testing.T) {
-	srv, addr := serveService(t, "Calc", dispatchCalc{})
+	srv, addr := serveCalcHTTP(t, false)
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

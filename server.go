@@ -35,6 +35,11 @@ import (
 type Server struct {
 	cfg serverConfig
 
+	// netHTTPOnly turns the HTTP front's fast path off for this server
+	// (foreign_fast.go); set from the package's test switch when the
+	// server is made, and by tests before it serves.
+	netHTTPOnly bool
+
 	// dispatch holds the method table, admits calls and runs them; the
 	// native connections and JSON-RPC both go through it.
 	dispatch *dispatcher
@@ -86,12 +91,13 @@ type Server struct {
 // NewServer returns a Server configured by opts.
 func NewServer(opts ...ServerOption) *Server {
 	s := &Server{
-		cfg:       newServerConfig(opts),
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*serverConn]struct{}),
-		sessions:  make(map[[wire.SessionIDSize]byte]*session),
-		parsing:   newCPUGate(),
-		cores:     runtime.GOMAXPROCS(0),
+		cfg:         newServerConfig(opts),
+		netHTTPOnly: netHTTPOnly,
+		listeners:   make(map[net.Listener]struct{}),
+		conns:       make(map[*serverConn]struct{}),
+		sessions:    make(map[[wire.SessionIDSize]byte]*session),
+		parsing:     newCPUGate(),
+		cores:       runtime.GOMAXPROCS(0),
 	}
 	s.budget.limit = int64(s.cfg.memoryBudget)
 	s.pool.run = func(t task) {
