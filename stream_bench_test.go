@@ -81,6 +81,29 @@ func BenchmarkStreamUpload(b *testing.B) {
 	}
 }
 
+// BenchmarkStreamUploadBorrowed is BenchmarkStreamUpload into a method
+// that borrows its items (simplerpc.BorrowedBytes).
+func BenchmarkStreamUploadBorrowed(b *testing.B) {
+	c := dialB(b, startServerWithB(b, "Lender", Lender{}))
+	chunk := make([]byte, 64<<10)
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	s, err := c.OpenStream(context.Background(), "Lender.Upload", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := s.Send(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var msg string
+	var total int64
+	if err := s.Finish(&msg, &total); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // Echo sends back every item it receives.
 type Echo struct{}
 
