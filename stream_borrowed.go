@@ -39,11 +39,15 @@ func itemGoName(t reflect.Type) string {
 
 // A lender hands a method the items of its stream one at a time, each
 // valid until the next: it gives the buffer of the item lent last back to
-// the frame reader's pool (frameio.Recycle) when the method asks for the
-// next one or stops.
+// the frame reader that read it (frameio.Reader.TakeBack), for that
+// connection's later frames alone, when the method asks for the next one
+// or stops. A method that keeps an item against the rule so sees later
+// bytes of its own client, never another client's.
 type lender struct {
 	st     *serverStream
-	lent   []byte // the buffer of the item lent last, to recycle; nil if it is not the reader's
+	lent   []byte          // the buffer of the item lent last, to give back; nil if it is not the reader's
+	from   *frameio.Reader // the reader lent came from
+	rd     *frameio.Reader // the reader of the last item that had one, whose spares done drops
 	method string
 }
 
@@ -57,7 +61,10 @@ func (l *lender) next(ctx context.Context, c codec.Codec) (BorrowedBytes, bool, 
 		}
 		return nil, false, nil
 	}
-	l.lent = item.own
+	l.lent, l.from = item.own, item.from
+	if item.from != nil {
+		l.rd = item.from
+	}
 	if item.bytes {
 		return item.b, true, nil
 	}
@@ -70,11 +77,21 @@ func (l *lender) next(ctx context.Context, c codec.Codec) (BorrowedBytes, bool, 
 	return v, true, nil
 }
 
-// giveBack recycles the buffer of the item lent last.
+// done gives back the buffer of the item lent last, and leaves the
+// reader's spares to the collector: a connection keeps none for a stream
+// that borrows no more.
+func (l *lender) done() {
+	l.giveBack()
+	if l.rd != nil {
+		l.rd.DropSpares()
+	}
+}
+
+// giveBack gives back the buffer of the item lent last.
 func (l *lender) giveBack() {
 	if l.lent != nil {
-		frameio.Recycle(l.lent)
-		l.lent = nil
+		l.from.TakeBack(l.lent)
+		l.lent, l.from = nil, nil
 	}
 }
 
@@ -82,7 +99,7 @@ func inputBorrowedSeq2(st *serverStream, ctx context.Context, c codec.Codec, met
 	return iter.Seq2[BorrowedBytes, error](func(yield func(BorrowedBytes, error) bool) {
 		l := lender{st: st, method: method}
 		defer st.stopReading()
-		defer l.giveBack()
+		defer l.done()
 		for {
 			v, ok, err := l.next(ctx, c)
 			if err != nil {
@@ -100,7 +117,7 @@ func inputBorrowedSeq(st *serverStream, ctx context.Context, c codec.Codec, meth
 	return iter.Seq[BorrowedBytes](func(yield func(BorrowedBytes) bool) {
 		l := lender{st: st, method: method}
 		defer st.stopReading()
-		defer l.giveBack()
+		defer l.done()
 		for {
 			v, ok, err := l.next(ctx, c)
 			if err != nil || !ok || !yield(v) {

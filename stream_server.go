@@ -117,7 +117,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 			st.mu.Unlock()
 			return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 		}
-		st.queue = append(st.queue, st.queueItem(body, sc.fr.Own))
+		st.queue = append(st.queue, st.queueItem(body, sc.fr))
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
 		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
@@ -170,33 +170,35 @@ func (st *serverStream) signal() {
 // one, which the method's iterator recycles once the item is consumed.
 type queuedItem struct {
 	b     []byte
-	own   []byte // the buffer Own handed over, to recycle; set only for a borrowing method
-	cost  uint64 // of the item's body
-	bytes bool   // b holds the bytes the body encodes
+	own   []byte          // the buffer Own handed over, to give back; set only for a borrowing method
+	from  *frameio.Reader // the reader own came from, which takes it back
+	cost  uint64          // of the item's body
+	bytes bool            // b holds the bytes the body encodes
 }
 
 // queueItem returns body, an item frame's, for the queue: the body
-// itself when own hands it over (frameio.Reader.Own: a large body, read
+// itself when fr hands it over (frameio.Reader.Own: a large body, read
 // into a buffer of its own), else a copy.
-func (st *serverStream) queueItem(body []byte, own func([]byte) bool) queuedItem {
+func (st *serverStream) queueItem(body []byte, fr *frameio.Reader) queuedItem {
 	cost := wire.ItemCost(len(body))
-	owned := own(body)
+	owned := fr.Own(body)
 	var lent []byte
+	var from *frameio.Reader
 	if owned && st.borrows {
-		lent = body
+		lent, from = body, fr
 	}
 	if st.bytesIn {
 		if view, ok := codec.BytesView(st.codec, body); ok {
 			if !owned {
 				view = bytes.Clone(view)
 			}
-			return queuedItem{b: view, own: lent, cost: cost, bytes: true}
+			return queuedItem{b: view, own: lent, from: from, cost: cost, bytes: true}
 		}
 	}
 	if !owned {
 		body = bytes.Clone(body)
 	}
-	return queuedItem{b: body, own: lent, cost: cost}
+	return queuedItem{b: body, own: lent, from: from, cost: cost}
 }
 
 // next returns the next item the client sent, waiting for one, which is
@@ -243,7 +245,7 @@ func (st *serverStream) stopReading() {
 	for _, it := range st.queue {
 		st.consumed.add(it.cost)
 		if it.own != nil {
-			frameio.Recycle(it.own) // a borrowing method's, which it never saw
+			it.from.TakeBack(it.own) // a borrowing method's, which it never saw
 		}
 	}
 	st.releaseLocked(n)
