@@ -98,8 +98,8 @@ func (l *lender) giveBack() {
 func inputBorrowedSeq2(st *serverStream, ctx context.Context, c codec.Codec, method string) any {
 	return iter.Seq2[BorrowedBytes, error](func(yield func(BorrowedBytes, error) bool) {
 		l := lender{st: st, method: method}
+		defer l.done() // after stopReading, which gives back what is queued
 		defer st.stopReading()
-		defer l.done()
 		for {
 			v, ok, err := l.next(ctx, c)
 			if err != nil {
@@ -116,8 +116,8 @@ func inputBorrowedSeq2(st *serverStream, ctx context.Context, c codec.Codec, met
 func inputBorrowedSeq(st *serverStream, ctx context.Context, c codec.Codec, method string) any {
 	return iter.Seq[BorrowedBytes](func(yield func(BorrowedBytes) bool) {
 		l := lender{st: st, method: method}
+		defer l.done() // after stopReading, which gives back what is queued
 		defer st.stopReading()
-		defer l.done()
 		for {
 			v, ok, err := l.next(ctx, c)
 			if err != nil || !ok || !yield(v) {
