@@ -41,20 +41,18 @@ func (Streams) Chunks(_ context.Context, n int64) iter.Seq2[[]byte, error] {
 // Sink receives chunks, each a slice of its own, and returns how many
 // bytes they held.
 func (Streams) Sink(_ context.Context, in iter.Seq2[[]byte, error]) (int64, error) {
-	var total int64
-	for b, err := range in {
-		if err != nil {
-			return 0, err
-		}
-		total += int64(len(b))
-	}
-	return total, nil
+	return chunkBytes(in)
 }
 
 // Lend is Sink receiving borrowed chunks, each valid until the next,
 // which the server reads into recycled buffers — as the floor's server
 // reads every frame into one buffer.
 func (Streams) Lend(_ context.Context, in iter.Seq2[simplerpc.BorrowedBytes, error]) (int64, error) {
+	return chunkBytes(in)
+}
+
+// chunkBytes returns how many bytes the chunks of in held.
+func chunkBytes[B ~[]byte](in iter.Seq2[B, error]) (int64, error) {
 	var total int64
 	for b, err := range in {
 		if err != nil {
