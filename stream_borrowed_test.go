@@ -158,9 +158,12 @@ func TestStreamBorrowedItems(t *testing.T) {
 		if err != nil || got != n || !bytes.Equal(sum, want.Sum(nil)) {
 			t.Fatalf("DigestNamed = %d, %x, %v; want %d, %x", got, sum, err, n, want.Sum(nil))
 		}
-		// What the session keeps of the replies until the client acks
-		// them is a few hundred bytes, and a window frame or two may be
-		// on their way out; the items of one stream hold over 2 MiB,
+		// The session keeps the replies until the client acks them —
+		// which an idle client does with its next call: the third
+		// description's (some 4 KiB, kept at its own size however large
+		// the pooled buffer it was built in: session.go's fitKept) and
+		// the streams' (a few hundred bytes); a window frame or two may
+		// be on their way out. The items of one stream hold over 2 MiB,
 		// and three of them 64 KiB or more each, so an item left
 		// counted shows.
 		const replies = 32 << 10
