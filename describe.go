@@ -196,10 +196,10 @@ func (m *method) describe(b *schemaBuilder) MethodDescription {
 	if s := m.stream; s != nil {
 		md.Stream = &StreamDescription{Kind: s.kind()}
 		if s.in != nil {
-			md.Stream.Receives = &TypeDescription{Go: s.in.String(), Schema: b.schema(s.in)}
+			md.Stream.Receives = &TypeDescription{Go: itemGoName(s.in), Schema: b.schema(s.in)}
 		}
 		if s.out != nil {
-			md.Stream.Yields = &TypeDescription{Go: s.out.String(), Schema: b.schema(s.out)}
+			md.Stream.Yields = &TypeDescription{Go: itemGoName(s.out), Schema: b.schema(s.out)}
 		}
 	}
 	return md

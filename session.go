@@ -281,8 +281,13 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 		seq, err = sc.writeReply(buf.Bytes())
 	}
 	if keep {
+		fit := fitKept(buf) // outside the lock: finish still owns buf
 		sess.mu.Lock()
 		if c, ok := sess.calls.get(id); ok && c.reply == buf {
+			if fit != buf {
+				putBuffer(buf)
+				buf, c.reply = fit, fit
+			}
 			c.sending = false
 			if sc != nil && err == nil {
 				c.conn, c.seq = sc, seq
@@ -308,6 +313,30 @@ func (sess *session) finish(id uint64, buf *bytes.Buffer) {
 	if buf != nil {
 		putBuffer(buf)
 	}
+}
+
+// keptSlack is the room past its bytes that a kept reply's buffer may
+// have before fitKept moves the reply to a buffer of its size.
+const keptSlack = 4 << 10
+
+// fitKept returns buf, a reply written and about to be kept, or — when
+// buf has far more room than the reply takes — a copy of the reply in a
+// buffer of its own size, buf being left to its caller. A reply is built
+// in a pooled buffer, which an earlier, larger frame may have grown (a
+// stream's 64 KiB items, a large reply: up to maxPooledBuffer), and a
+// kept reply holds its buffer, and is counted on the budget for it, until
+// the client acknowledges it — which an idle client does only with its
+// next call. Kept as it was, a 4 KiB reply held 72 KiB for as long as its
+// client was idle, and a session of small replies could pass its
+// keepLimit, and be given up, for the room its buffers had. A buffer past
+// maxPooledBuffer is a large reply's own, which its writer may still
+// hold (replybuf.go): it is kept as it is.
+func fitKept(buf *bytes.Buffer) *bytes.Buffer {
+	n := buf.Len()
+	if buf.Cap()-n <= max(n, keptSlack) || buf.Cap() > maxPooledBuffer {
+		return buf
+	}
+	return bytes.NewBuffer(append(make([]byte, 0, n), buf.Bytes()...))
 }
 
 // keepLimit bounds the bytes of written replies a session keeps for the

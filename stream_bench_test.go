@@ -61,11 +61,21 @@ func (c Chunker) Chunks(n int) iter.Seq[[]byte] {
 // BenchmarkStreamUpload measures a client stream of 64 KiB chunks: one op
 // is one chunk.
 func BenchmarkStreamUpload(b *testing.B) {
-	c := dialB(b, startServerWithB(b, "Feed", &Feed{stopped: make(chan error, 1)}))
+	benchUpload(b, "Feed", &Feed{stopped: make(chan error, 1)})
+}
+
+// BenchmarkStreamUploadBorrowed is BenchmarkStreamUpload into a method
+// that borrows its items (simplerpc.BorrowedBytes).
+func BenchmarkStreamUploadBorrowed(b *testing.B) { benchUpload(b, "Lender", Lender{}) }
+
+// benchUpload streams 64 KiB chunks, one an op, to the Upload method of
+// obj registered as name.
+func benchUpload(b *testing.B, name string, obj any) {
+	c := dialB(b, startServerWithB(b, name, obj))
 	chunk := make([]byte, 64<<10)
 	b.SetBytes(int64(len(chunk)))
 	b.ReportAllocs()
-	s, err := c.OpenStream(context.Background(), "Feed.Upload", "bench")
+	s, err := c.OpenStream(context.Background(), name+".Upload", "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,6 +42,7 @@ type serverStream struct {
 	resumable bool        // it belongs to a session and outlives its connection
 	codec     codec.Codec // its connection's
 	bytesIn   bool        // the method receives []byte items without reflection (stream_typed.go)
+	borrows   bool        // the method receives BorrowedBytes items: it gives the reader's buffers back (stream_borrowed.go)
 
 	got  chan struct{}           // signaled, without blocking, when an item, the end, a window or a connection arrives
 	stop context.CancelCauseFunc // ends the stream's context, set before it runs
@@ -76,7 +77,8 @@ type serverStream struct {
 func (sc *serverConn) openStream(id uint64, m *method) *serverStream {
 	table, resumable := sc.streamTable()
 	st := &serverStream{id: id, shape: m.stream, srv: sc.srv, resumable: resumable, conn: sc, got: make(chan struct{}, 1), codec: sc.codec}
-	st.bytesIn = m.stream.in == bytesType && typedInputs[m.stream.inSeq] != nil
+	st.borrows = m.stream.in == borrowedType && typedInputs[m.stream.inSeq] != nil
+	st.bytesIn = m.stream.in == bytesType && typedInputs[m.stream.inSeq] != nil || st.borrows
 	table.add(st)
 	return st
 }
@@ -115,7 +117,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 			st.mu.Unlock()
 			return fmt.Errorf("%w: call %d's stream sent past its window of %d bytes", errProtocol, h.ID, wire.StreamWindow)
 		}
-		st.queue = append(st.queue, st.queueItem(body, sc.fr.Own))
+		st.queue = append(st.queue, st.queueItem(body, sc.fr))
 		cost := int64(wire.ItemCost(len(body)))
 		st.queued += cost
 		sc.rereserve(0, cost) // on the connection's share: see releaseLocked
@@ -163,31 +165,40 @@ func (st *serverStream) signal() {
 // A queuedItem is an item received and not consumed, in a slice of its
 // own, which its consumer may keep: its body, or — for a method that
 // receives []byte items without reflection (bytesIn) — the bytes the body
-// encodes, copied out of it as it arrives.
+// encodes, copied out of it as it arrives. For a method that borrows its
+// items (borrows), own is the reader's buffer the body is in, if it is
+// one, which the method's iterator recycles once the item is consumed.
 type queuedItem struct {
 	b     []byte
-	cost  uint64 // of the item's body
-	bytes bool   // b holds the bytes the body encodes
+	own   []byte          // the buffer Own handed over, to give back; set only for a borrowing method
+	from  *frameio.Reader // the reader own came from, which takes it back
+	cost  uint64          // of the item's body
+	bytes bool            // b holds the bytes the body encodes
 }
 
 // queueItem returns body, an item frame's, for the queue: the body
-// itself when own hands it over (frameio.Reader.Own: a large body, read
+// itself when fr hands it over (frameio.Reader.Own: a large body, read
 // into a buffer of its own), else a copy.
-func (st *serverStream) queueItem(body []byte, own func([]byte) bool) queuedItem {
+func (st *serverStream) queueItem(body []byte, fr *frameio.Reader) queuedItem {
 	cost := wire.ItemCost(len(body))
-	owned := own(body)
+	owned := fr.Own(body)
+	var lent []byte
+	var from *frameio.Reader
+	if owned && st.borrows {
+		lent, from = body, fr
+	}
 	if st.bytesIn {
 		if view, ok := codec.BytesView(st.codec, body); ok {
 			if !owned {
 				view = bytes.Clone(view)
 			}
-			return queuedItem{b: view, cost: cost, bytes: true}
+			return queuedItem{b: view, own: lent, from: from, cost: cost, bytes: true}
 		}
 	}
 	if !owned {
 		body = bytes.Clone(body)
 	}
-	return queuedItem{b: body, cost: cost}
+	return queuedItem{b: body, own: lent, from: from, cost: cost}
 }
 
 // next returns the next item the client sent, waiting for one, which is
@@ -233,6 +244,9 @@ func (st *serverStream) stopReading() {
 	n := st.queued
 	for _, it := range st.queue {
 		st.consumed.add(it.cost)
+		if it.own != nil {
+			it.from.TakeBack(it.own) // a borrowing method's, which it never saw
+		}
 	}
 	st.releaseLocked(n)
 	st.queue, st.queued, st.done = nil, 0, true

@@ -115,6 +115,9 @@ var typedInputs = map[reflect.Type]func(st *serverStream, ctx context.Context, c
 	reflect.TypeFor[iter.Seq[[]byte]]():          inputSeq[[]byte],
 	reflect.TypeFor[iter.Seq[float64]]():         inputSeq[float64],
 	reflect.TypeFor[iter.Seq[any]]():             inputSeq[any],
+
+	reflect.TypeFor[iter.Seq2[BorrowedBytes, error]](): inputBorrowedSeq2, // stream_borrowed.go
+	reflect.TypeFor[iter.Seq[BorrowedBytes]]():         inputBorrowedSeq,
 }
 
 func inputSeq2[T any](st *serverStream, ctx context.Context, c codec.Codec, method string) any {

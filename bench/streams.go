@@ -22,6 +22,7 @@ const (
 	kindItems    = "items"    // server-stream items received per second
 	kindDownMBps = "down"     // server-stream 64 KiB chunk payload, MB per second
 	kindUpMBps   = "up"       // client-stream 64 KiB chunk payload, MB per second
+	kindUpOwned  = "upowned"  // the same into a method whose items are its own, where a system has both
 	kindPingP50  = "pingp50"  // bidi ping-pong round trip p50, seconds
 	kindUnaryP50 = "unaryp50" // unary Add p50 on the same connection, seconds
 )
@@ -61,6 +62,14 @@ type streamClient interface {
 	// d, on one bidi stream, and returns every round trip's duration.
 	pingPong(ctx context.Context, d time.Duration) ([]time.Duration, error)
 	close() error
+}
+
+// ownedUploader is a streamClient whose upload sends into a method that
+// borrows its items (simplerpc.BorrowedBytes), and which can also send
+// into one that receives each item in a slice of its own.
+type ownedUploader interface {
+	// uploadOwned is upload into the method whose items are its own.
+	uploadOwned(ctx context.Context, d time.Duration) (int64, time.Duration, error)
 }
 
 // streamHolder is a streamClient that can open idle streams.
@@ -164,6 +173,13 @@ func streamsOnce(cfg config, s system, res *results) (err error) {
 		return fmt.Errorf("client stream of chunks: %w", err)
 	}
 	res.add(name, m(kindUpMBps), float64(n)/took.Seconds()/1e6)
+	if o, ok := c.(ownedUploader); ok {
+		shape = "upowned"
+		if err := timed(func(d time.Duration) (err error) { n, took, err = o.uploadOwned(ctx, d); return err }); err != nil {
+			return fmt.Errorf("client stream of owned chunks: %w", err)
+		}
+		res.add(name, m(kindUpOwned), float64(n)/took.Seconds()/1e6)
+	}
 	var samples []time.Duration
 	shape = "pingpong"
 	if err := timed(func(d time.Duration) (err error) { samples, err = c.pingPong(ctx, d); return err }); err != nil {
@@ -368,7 +384,9 @@ func reportStreams(b *strings.Builder, cfg config, res *results) {
 	fmt.Fprintf(b, "Each shape runs on one stream of one connection per system: the same connection throughout for simplerpc and gRPC, "+
 		"a connection per shape for the floor and drpc (a drpc connection carries one stream at a time, so drpc has no idle-streams figure; "+
 		"rpcx v1.9.1 streams only by handing over a raw connection, with no messages, so it takes no part). *items/s*: a server stream of int64 items, received for the measured time. "+
-		"*down* / *up MB/s*: a server stream, and a client stream, of 64 KiB []byte chunks (payload bytes; the client stream's time runs until the server's answer). "+
+		"*down* / *up MB/s*: a server stream, and a client stream, of 64 KiB []byte chunks (payload bytes; the client stream's time runs until the server's answer); "+
+		"simplerpc's *up* method borrows its chunks (simplerpc.BorrowedBytes, each valid until the next, as the floor's server reads every frame into one buffer), "+
+		"and *up owned MB/s* is the same stream into a method that receives each chunk in a []byte of its own, in the same run. "+
 		"*ping-pong p50*: one bidi stream, send one int64 and receive it back, repeated; *unary Add p50*: Add calls on the same connection, in the same run "+
 		"(the floor's ping-pong is a request/response frame pair, and it has no separate unary call). "+
 		"*KiB/stream*: the server's growth in HeapInuse + StackInuse (after two GCs) per stream when a child process opens N=%d streams on one connection "+
@@ -377,6 +395,7 @@ func reportStreams(b *strings.Builder, cfg config, res *results) {
 		medianCol(res, "items/s", 0, m(kindItems, 0), 1),
 		medianCol(res, "down MB/s", 0, m(kindDownMBps, 0), 1),
 		medianCol(res, "up MB/s", 0, m(kindUpMBps, 0), 1),
+		medianCol(res, "up owned MB/s", 0, m(kindUpOwned, 0), 1),
 		medianCol(res, "ping-pong p50 µs", 1, m(kindPingP50, 0), 1e6),
 		medianCol(res, "unary Add p50 µs", 1, m(kindUnaryP50, 0), 1e6),
 		{head: "ping-pong ÷ unary", prec: 2, value: func(s string) (float64, bool) {

@@ -38,8 +38,21 @@ func (Streams) Chunks(_ context.Context, n int64) iter.Seq2[[]byte, error] {
 	}
 }
 
-// Sink receives chunks and returns how many bytes they held.
+// Sink receives chunks, each a slice of its own, and returns how many
+// bytes they held.
 func (Streams) Sink(_ context.Context, in iter.Seq2[[]byte, error]) (int64, error) {
+	return chunkBytes(in)
+}
+
+// Lend is Sink receiving borrowed chunks, each valid until the next,
+// which the server reads into recycled buffers — as the floor's server
+// reads every frame into one buffer.
+func (Streams) Lend(_ context.Context, in iter.Seq2[simplerpc.BorrowedBytes, error]) (int64, error) {
+	return chunkBytes(in)
+}
+
+// chunkBytes returns how many bytes the chunks of in held.
+func chunkBytes[B ~[]byte](in iter.Seq2[B, error]) (int64, error) {
 	var total int64
 	for b, err := range in {
 		if err != nil {
@@ -148,9 +161,20 @@ func (c simplerpcStreams) download(ctx context.Context, d time.Duration) (int64,
 	return n, nil
 }
 
+// upload sends into Streams.Lend, which borrows the chunks.
 func (c simplerpcStreams) upload(ctx context.Context, d time.Duration) (int64, time.Duration, error) {
+	return c.uploadTo(ctx, "Streams.Lend", d)
+}
+
+// uploadOwned sends into Streams.Sink, which receives each chunk in a
+// slice of its own.
+func (c simplerpcStreams) uploadOwned(ctx context.Context, d time.Duration) (int64, time.Duration, error) {
+	return c.uploadTo(ctx, "Streams.Sink", d)
+}
+
+func (c simplerpcStreams) uploadTo(ctx context.Context, method string, d time.Duration) (int64, time.Duration, error) {
 	start := time.Now()
-	s, err := c.c.OpenStream(ctx, "Streams.Sink")
+	s, err := c.c.OpenStream(ctx, method)
 	if err != nil {
 		return 0, 0, err
 	}

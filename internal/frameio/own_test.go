@@ -85,3 +85,49 @@ func TestReaderOwnRefusesDecoded(t *testing.T) {
 	}
 	r.Release()
 }
+
+// TestReaderTakeBackStaysWithItsReader checks that a body given back with
+// TakeBack is read into again by its own Reader, and never by another:
+// a receiver that breaks the borrowing rule sees only its own
+// connection's bytes.
+func TestReaderTakeBackStaysWithItsReader(t *testing.T) {
+	large := 3 * bigSize
+	stream := func(c string) []byte {
+		var s []byte
+		for i := range 3 {
+			s = append(s, frame(uint64(i), strings.Repeat(c, large))...)
+		}
+		return s
+	}
+	a := NewReader(bytes.NewReader(stream("a")), nil, 1<<20)
+	b := NewReader(bytes.NewReader(stream("b")), nil, 1<<20)
+	_, body, err := a.Next()
+	if err != nil || !a.Own(body) {
+		t.Fatalf("a's first frame: %v; or Own refused it", err)
+	}
+	given := &body[0]
+	a.TakeBack(body)
+	// b's frames are read, released and pooled: none into a's body.
+	for i := range 3 {
+		_, bb, err := b.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &bb[0] == given {
+			t.Fatalf("b's frame %d was read into the body a took back", i)
+		}
+		b.Release()
+	}
+	if body[0] != 'a' {
+		t.Fatalf("the body a took back holds %q: another Reader wrote it", body[0])
+	}
+	// a's next frame is read into it, and it stays a's once released.
+	_, next, err := a.Next()
+	if err != nil || &next[0] != given {
+		t.Fatalf("a's next frame: %v; read into the body taken back: %v", err, err == nil && &next[0] == given)
+	}
+	a.Release()
+	if a.nSpares != 1 || &a.spares[0][0] != given {
+		t.Fatalf("after Release a keeps %d spares; want its body back among them", a.nSpares)
+	}
+}

@@ -70,6 +70,7 @@ func (f *fdReader) try(fd uintptr) bool {
 		case err == syscall.EAGAIN:
 			if fr.end == 0 {
 				fr.giveBack()
+				fr.DropSpares()
 			}
 			return false
 		case err != nil:

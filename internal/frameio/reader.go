@@ -26,6 +26,7 @@ type Reader struct {
 	big        *[]byte // the pooled buffer buf is, or nil
 	start, end int     // unread bytes are buf[start:end]
 	body       *[]byte // pooled body of the last large frame, or nil
+	bodySpare  bool    // body is one of spares', which goes back there
 	large      []byte  // the body of the last large frame, read plain, until Release or Own
 	small      []byte  // made on first use; nil with a raw connection
 
@@ -34,6 +35,12 @@ type Reader struct {
 	unzip     bool    // compressed frames are accepted (compress.go)
 	unzipAcct Budget  // where the decoded body held is counted; may be nil
 	plain     *[]byte // pooled decoded body of the last frame, or nil
+
+	// Bodies handed over by Own and taken back (TakeBack), for this
+	// Reader's later frames alone.
+	spareMu sync.Mutex
+	spares  [maxSpares][]byte
+	nSpares int
 
 	// Idle, if not nil, holds true while the Reader waits for bytes with
 	// none unread: another goroutine may take it to mean that no frame is
@@ -142,7 +149,7 @@ func (fr *Reader) Own(body []byte) bool {
 		return false
 	}
 	fr.large = nil
-	fr.body = nil // not pooled again
+	fr.body, fr.bodySpare = nil, false // not pooled again
 	return true
 }
 
@@ -175,10 +182,13 @@ func (fr *Reader) Release() {
 func (fr *Reader) releaseBody() {
 	fr.large = nil
 	if fr.body != nil {
-		if cap(*fr.body) <= maxPooledBody {
+		switch {
+		case fr.bodySpare:
+			fr.TakeBack(*fr.body)
+		case cap(*fr.body) <= maxPooledBody:
 			bodyPool.Put(fr.body)
 		}
-		fr.body = nil
+		fr.body, fr.bodySpare = nil, false
 	}
 }
 
@@ -268,8 +278,56 @@ func (fr *Reader) borrow() {
 	fr.buf = *fr.big
 }
 
+// maxSpares is how many bodies taken back a Reader keeps.
+const maxSpares = 4
+
+// TakeBack keeps b, a body fr's Own handed over, once its receiver is
+// done with it, to read a later frame of fr into — of fr alone, never of
+// another Reader: a receiver that reads a body it gave back (breaking the
+// borrowing rule it was given) sees only later bytes of its own
+// connection, never another's. A Reader keeps at most maxSpares; more are
+// left to the collector, as are those of a Reader no longer read.
+func (fr *Reader) TakeBack(b []byte) {
+	c := cap(b)
+	if c <= bigSize || c > maxPooledBody {
+		return
+	}
+	fr.spareMu.Lock()
+	if fr.nSpares < maxSpares {
+		fr.spares[fr.nSpares] = b[:c]
+		fr.nSpares++
+	}
+	fr.spareMu.Unlock()
+}
+
+// DropSpares leaves the bodies taken back to the collector: a Reader
+// about to wait for its peer with nothing unread, or whose borrowing
+// receiver is done, holds none.
+func (fr *Reader) DropSpares() {
+	fr.spareMu.Lock()
+	clear(fr.spares[:fr.nSpares])
+	fr.nSpares = 0
+	fr.spareMu.Unlock()
+}
+
+// spare returns a body taken back with room for n bytes, or nil.
+func (fr *Reader) spare(n int) []byte {
+	fr.spareMu.Lock()
+	defer fr.spareMu.Unlock()
+	for i := fr.nSpares - 1; i >= 0; i-- {
+		if b := fr.spares[i]; cap(b) >= n {
+			fr.nSpares--
+			fr.spares[i] = fr.spares[fr.nSpares]
+			fr.spares[fr.nSpares] = nil
+			return b
+		}
+	}
+	return nil
+}
+
 // Recycle gives back b, a body that Own handed over, once no one reads
-// it any more, for a Reader to read a later frame into.
+// it any more, for any Reader to read a later frame into. Use it only
+// where every reader of b is trusted code; TakeBack otherwise.
 func Recycle(b []byte) {
 	if c := cap(b); c > bigSize && c <= maxPooledBody {
 		b = b[:c]
@@ -281,6 +339,10 @@ func Recycle(b []byte) {
 // from the pool when one there is large enough.
 func (fr *Reader) largeBody(n int) []byte {
 	if n <= maxPooledBody {
+		if b := fr.spare(n); b != nil {
+			fr.body, fr.bodySpare = &b, true
+			return b[:n]
+		}
 		if p, _ := bodyPool.Get().(*[]byte); p != nil && cap(*p) >= n {
 			fr.body = p
 			return (*p)[:n]

@@ -52,6 +52,33 @@ func iterSide(t types.Type) *side {
 	return nil
 }
 
+// unborrow returns sd with simplerpc.BorrowedBytes items as []byte: a
+// server borrows the items it receives, which are bytes on the wire, and
+// the client's are its own.
+func unborrow(sd *side) *side {
+	n, ok := types.Unalias(sd.elem).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != simplerpcPath || n.Obj().Name() != "BorrowedBytes" {
+		return sd
+	}
+	bytes := types.NewSlice(types.Universe.Lookup("byte").Type())
+	args := []types.Type{bytes}
+	if sd.withErr {
+		args = append(args, types.Universe.Lookup("error").Type())
+	}
+	if named, ok := types.Unalias(sd.iter).(*types.Named); ok && named.TypeArgs().Len() == len(args) {
+		if it, err := types.Instantiate(nil, named.Origin(), args, false); err == nil {
+			return &side{iter: it, elem: bytes, withErr: sd.withErr}
+		}
+	}
+	vars := make([]*types.Var, len(args))
+	for i, a := range args {
+		vars[i] = types.NewParam(0, nil, "", a)
+	}
+	yield := types.NewSignatureType(nil, nil, nil, types.NewTuple(vars...), types.NewTuple(types.NewParam(0, nil, "", types.Typ[types.Bool])), false)
+	it := types.NewSignatureType(nil, nil, nil, types.NewTuple(types.NewParam(0, nil, "yield", yield)), nil, false)
+	return &side{iter: it, elem: bytes, withErr: sd.withErr}
+}
+
 // inspect checks a method the way Register does and returns it, or why
 // the server would not expose it.
 func (g *generator) inspect(f *types.Func) (*method, string) {
@@ -70,7 +97,7 @@ func (g *generator) inspect(f *types.Func) (*method, string) {
 			if why := g.unusable(sd.elem, nil); why != "" {
 				return nil, fmt.Sprintf("parameter %d (%s): items: %s", i+1, g.shortString(p.Type()), why)
 			}
-			m.in = sd
+			m.in = unborrow(sd)
 			m.inName = p.Name()
 			break
 		}
@@ -115,7 +142,7 @@ func (g *generator) inspect(f *types.Func) (*method, string) {
 			if why := g.unusable(sd.elem, nil); why != "" {
 				return nil, fmt.Sprintf("result 1 (%s): items: %s", g.shortString(sd.iter), why)
 			}
-			m.out, m.hasErr = sd, n == 2
+			m.out, m.hasErr = unborrow(sd), n == 2
 			return m, ""
 		}
 	}

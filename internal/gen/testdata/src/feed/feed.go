@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"iter"
+
+	"github.com/simplerpc/simplerpc"
 )
 
 // Line is a stream item.
@@ -26,6 +28,16 @@ func (Feed) Numbers(n int) iter.Seq[int] { return nil }
 // Open may fail before its stream starts.
 func (Feed) Open(ctx context.Context, name string) (iter.Seq2[string, error], error) {
 	return nil, errors.New("no")
+}
+
+// Store receives chunks it borrows: the client sends []byte.
+func (Feed) Store(ctx context.Context, name string, chunks iter.Seq2[simplerpc.BorrowedBytes, error]) (int64, error) {
+	return 0, nil
+}
+
+// Hash receives chunks it borrows, without errors.
+func (Feed) Hash(chunks iter.Seq[simplerpc.BorrowedBytes]) ([]byte, error) {
+	return nil, nil
 }
 
 // Upload receives chunks.
