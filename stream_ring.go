@@ -2,11 +2,13 @@ package simplerpc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/bits"
 	"sync"
 	"unsafe"
 
 	"github.com/simplerpc/simplerpc/internal/frameio"
+	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // An itemRing holds byte strings — the frames or bodies of a stream's
@@ -27,14 +29,16 @@ type itemRing struct {
 	head  int
 	large int // the bytes of large items held
 	owned int // the capacity of their buffers
+	last  int // the size of the buffer it gave back when it last emptied
 }
 
 // A ringItem is one item of a ring: its size, and its own buffer if it is
 // large.
 type ringItem struct {
-	size uint32        // a frame's body is at most 4 GiB
-	own  *bytes.Buffer // pooled
-	mark ringMark
+	size  uint32        // a frame's body is at most 4 GiB
+	count uint32        // the frames a run holds (markRun)
+	own   *bytes.Buffer // pooled
+	mark  ringMark
 }
 
 // A ringMark says what a ringItem is besides its bytes. (Flags of one
@@ -56,6 +60,9 @@ const (
 	// (pushRead), which goes back to the reader's pool
 	// (frameio.Recycle).
 	markRead
+	// markRun: it holds count small frames, whole and back to back
+	// (pushFrame).
+	markRun
 )
 
 const (
@@ -72,7 +79,7 @@ const (
 // ringPools hold the buffers of empty rings, by size: ringKeep << i.
 var ringPools [10]sync.Pool
 
-// len returns the number of items held.
+// len returns the number of items held, a run (markRun) counting as one.
 func (q *itemRing) len() int { return len(q.items) - q.head }
 
 // bytes returns the bytes the items held take.
@@ -129,6 +136,13 @@ func (q *itemRing) pushIn(b []byte, inRing bool) {
 		q.owned += own.Cap()
 		return
 	}
+	q.appendBytes(b)
+	q.items = append(q.items, ringItem{size: uint32(len(b))})
+}
+
+// appendBytes copies b onto the end of the bytes held in the ring
+// itself, growing it if need be.
+func (q *itemRing) appendBytes(b []byte) {
 	if q.n+len(b) > len(q.buf) {
 		q.grow(q.n + len(b))
 	}
@@ -141,7 +155,67 @@ func (q *itemRing) pushIn(b []byte, inRing bool) {
 		copy(q.buf, b[m:])
 		q.n += len(b)
 	}
-	q.items = append(q.items, ringItem{size: uint32(len(b))})
+}
+
+// pushFrame adds a copy of frame, a whole frame (wire.HeaderSize bytes of
+// header, then its body), as the newest item. A small frame joins the run
+// of small frames at the end of the ring, if the newest item is one: a
+// stream that sends thousands of small items keeps them with one entry
+// of the index, not one each, and drops them in one step (popFrames).
+func (q *itemRing) pushFrame(frame []byte) {
+	if len(frame) > ringSmall {
+		q.pushIn(frame, false)
+		return
+	}
+	if i := len(q.items) - 1; i >= q.head && q.items[i].mark == markRun && q.items[i].count < runMax {
+		q.appendBytes(frame)
+		q.items[i].size += uint32(len(frame))
+		q.items[i].count++
+		return
+	}
+	q.pushIn(frame, true)
+	it := &q.items[len(q.items)-1]
+	it.mark, it.count = markRun, 1
+}
+
+// runMax is the most frames a run holds: few enough that a trim mostly
+// drops whole runs, walking the headers of at most one run's frames.
+const runMax = 64
+
+// popFrames drops up to n of the oldest frames pushed by pushFrame — the
+// oldest item, or the start of its run — and returns how many it
+// dropped (at least one, if n is).
+func (q *itemRing) popFrames(n uint64) uint64 {
+	it := &q.items[q.head]
+	if it.mark != markRun {
+		q.pop()
+		return 1
+	}
+	if uint64(it.count) <= n {
+		c := it.count
+		q.pop()
+		return uint64(c)
+	}
+	// The start of the run: each frame's length is in its header.
+	at := 0
+	for range n {
+		var size uint32
+		if i := q.r + at; i+4 <= len(q.buf) {
+			size = binary.BigEndian.Uint32(q.buf[i:])
+		} else {
+			var b [4]byte
+			for j := range b {
+				b[j] = q.buf[(i+j)%len(q.buf)]
+			}
+			size = binary.BigEndian.Uint32(b[:])
+		}
+		at += wire.HeaderSize + int(size)
+	}
+	it.size -= uint32(at)
+	it.count -= uint32(n)
+	q.n -= at
+	q.r = (q.r + at) % len(q.buf)
+	return n
 }
 
 // frontPacked reports whether the oldest item is a packed frame's body.
@@ -196,9 +270,15 @@ func (q *itemRing) drifted() {
 
 // grow moves the items held to a buffer of at least need bytes, in order
 // from its start. A slice that front lent still reads the old buffer,
-// which nothing writes again.
+// which nothing writes again. A ring that gave its buffer back when it
+// emptied takes one of that size again at once, rather than double its
+// way there through buffers of every size between: a stream whose items
+// come and go in runs takes one pooled buffer per run.
 func (q *itemRing) grow(need int) {
 	size := max(2*len(q.buf), need, ringStart)
+	if len(q.buf) == 0 {
+		size = max(size, q.last)
+	}
 	buf := getRingBuffer(size)
 	m := copy(buf, q.buf[q.r:min(q.r+q.n, len(q.buf))])
 	copy(buf[m:q.n], q.buf)
@@ -275,13 +355,14 @@ func (q *itemRing) pop() int {
 		q.r = 0
 		if len(q.buf) > ringKeep {
 			putRingBuffer(q.buf)
-			q.buf = nil
+			q.buf, q.last = nil, len(q.buf)
 		}
 	}
 	return size
 }
 
-// copies returns copies of the items held, oldest first.
+// copies returns copies of the items held, oldest first: a run's
+// frames each as an item of its own.
 func (q *itemRing) copies() [][]byte {
 	items := make([][]byte, 0, q.len())
 	r := q.r
@@ -294,7 +375,15 @@ func (q *itemRing) copies() [][]byte {
 		b := make([]byte, size)
 		m := copy(b, q.buf[r:min(r+size, len(q.buf))])
 		copy(b[m:], q.buf)
-		items = append(items, b)
+		if it.mark == markRun {
+			for len(b) > 0 { // a frame each
+				n := wire.HeaderSize + int(binary.BigEndian.Uint32(b))
+				items = append(items, b[:n:n])
+				b = b[n:]
+			}
+		} else {
+			items = append(items, b)
+		}
 		r += size
 		if r >= len(q.buf) {
 			r -= len(q.buf)

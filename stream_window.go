@@ -54,7 +54,7 @@ type keptItems struct {
 // kept items take. (Two calls, not one: add stays small enough to be
 // inlined, so that the stack of the goroutine that sends items, parked
 // while its stream is idle, stays within its first 4 KiB.)
-func (k *keptItems) add(frame []byte) { k.frames.push(frame) }
+func (k *keptItems) add(frame []byte) { k.frames.pushFrame(frame) }
 
 // addHanded keeps frame, the whole of a buffer also handed to the
 // connection's writer, by reference (itemRing.pushHanded).
@@ -72,8 +72,7 @@ func (k *keptItems) grown() int64 { return k.recount() }
 // how much less memory the kept items take.
 func (k *keptItems) trim(n uint64) int64 {
 	for k.frames.len() > 0 && k.from < n {
-		k.frames.pop()
-		k.from++
+		k.from += k.frames.popFrames(n - k.from)
 	}
 	return -k.recount()
 }
