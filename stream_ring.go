@@ -2,13 +2,11 @@ package simplerpc
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/bits"
 	"sync"
 	"unsafe"
 
 	"github.com/simplerpc/simplerpc/internal/frameio"
-	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // An itemRing holds byte strings — the frames or bodies of a stream's
@@ -36,7 +34,7 @@ type itemRing struct {
 // large.
 type ringItem struct {
 	size  uint32        // a frame's body is at most 4 GiB
-	count uint32        // the frames a run holds (markRun)
+	count uint32        // the items a run holds (markRun)
 	own   *bytes.Buffer // pooled
 	mark  ringMark
 }
@@ -60,8 +58,8 @@ const (
 	// (pushRead), which goes back to the reader's pool
 	// (frameio.Recycle).
 	markRead
-	// markRun: it holds count small frames, whole and back to back
-	// (pushFrame).
+	// markRun: it holds count small bodies, each behind a byte giving
+	// its length (pushRun).
 	markRun
 )
 
@@ -157,35 +155,58 @@ func (q *itemRing) appendBytes(b []byte) {
 	}
 }
 
-// pushFrame adds a copy of frame, a whole frame (wire.HeaderSize bytes of
-// header, then its body), as the newest item. A small frame joins the run
-// of small frames at the end of the ring, if the newest item is one: a
+// pushRun adds a copy of body, a plain item's body of at most runBody
+// bytes, as the newest item: it joins the run at the end of the ring, if
+// the newest item is one with room, behind a byte giving its length — a
 // stream that sends thousands of small items keeps them with one entry
-// of the index, not one each, and drops them in one step (popFrames).
-func (q *itemRing) pushFrame(frame []byte) {
-	if len(frame) > ringSmall {
-		q.pushIn(frame, false)
-		return
-	}
+// of the index, not one each, in a few bytes each, and drops them a run
+// at a time (popRun). What a run's items are besides their bodies, its
+// owner knows (keptItems).
+func (q *itemRing) pushRun(body []byte) {
 	if i := len(q.items) - 1; i >= q.head && q.items[i].mark == markRun && q.items[i].count < runMax {
-		q.appendBytes(frame)
-		q.items[i].size += uint32(len(frame))
+		q.appendRun(body)
+		q.items[i].size += uint32(1 + len(body))
 		q.items[i].count++
 		return
 	}
-	q.pushIn(frame, true)
-	it := &q.items[len(q.items)-1]
-	it.mark, it.count = markRun, 1
+	q.pushIn(nil, true) // the compaction of the index, and an empty item
+	q.appendRun(body)
+	q.items[len(q.items)-1] = ringItem{size: uint32(1 + len(body)), count: 1, mark: markRun}
 }
 
-// runMax is the most frames a run holds: few enough that a trim mostly
-// drops whole runs, walking the headers of at most one run's frames.
-const runMax = 64
+// appendRun appends body, behind its length, to the bytes held.
+func (q *itemRing) appendRun(body []byte) {
+	need := 1 + len(body)
+	if q.n+need > len(q.buf) {
+		q.grow(q.n + need)
+	}
+	w := q.r + q.n
+	if w >= len(q.buf) {
+		w -= len(q.buf)
+	}
+	if w+need > len(q.buf) { // it wraps around the ring's end
+		var k [1 + runBody]byte
+		k[0] = byte(len(body))
+		q.appendBytes(k[:1+copy(k[1:], body)])
+		return
+	}
+	q.buf[w] = byte(len(body))
+	copy(q.buf[w+1:], body)
+	q.n += need
+}
 
-// popFrames drops up to n of the oldest frames pushed by pushFrame — the
-// oldest item, or the start of its run — and returns how many it
-// dropped (at least one, if n is).
-func (q *itemRing) popFrames(n uint64) uint64 {
+const (
+	// runMax is the most items a run holds: few enough that a trim
+	// mostly drops whole runs, walking at most one run's items.
+	runMax = 64
+	// runBody is the largest body a run holds: its length takes a byte.
+	runBody = 0x7f
+)
+
+// popRun drops up to n of the oldest items — the oldest entry, or the
+// start of its run — and returns how many it dropped (at least one, if n
+// is).
+func (q *itemRing) popRun(n uint64) uint64 {
 	it := &q.items[q.head]
 	if it.mark != markRun {
 		q.pop()
@@ -196,20 +217,9 @@ func (q *itemRing) popFrames(n uint64) uint64 {
 		q.pop()
 		return uint64(c)
 	}
-	// The start of the run: each frame's length is in its header.
-	at := 0
+	at := 0 // the start of the run: each item's length is its first byte
 	for range n {
-		var size uint32
-		if i := q.r + at; i+4 <= len(q.buf) {
-			size = binary.BigEndian.Uint32(q.buf[i:])
-		} else {
-			var b [4]byte
-			for j := range b {
-				b[j] = q.buf[(i+j)%len(q.buf)]
-			}
-			size = binary.BigEndian.Uint32(b[:])
-		}
-		at += wire.HeaderSize + int(size)
+		at += 1 + int(q.buf[(q.r+at)%len(q.buf)])
 	}
 	it.size -= uint32(at)
 	it.count -= uint32(n)
@@ -361,9 +371,9 @@ func (q *itemRing) pop() int {
 	return size
 }
 
-// copies returns copies of the items held, oldest first: a run's
-// frames each as an item of its own.
-func (q *itemRing) copies() [][]byte {
+// copies returns copies of the items held, oldest first: a run's items
+// each as fromRun makes it of its body (a copy the caller may keep).
+func (q *itemRing) copies(fromRun func(body []byte) []byte) [][]byte {
 	items := make([][]byte, 0, q.len())
 	r := q.r
 	for _, it := range q.items[q.head:] {
@@ -376,9 +386,9 @@ func (q *itemRing) copies() [][]byte {
 		m := copy(b, q.buf[r:min(r+size, len(q.buf))])
 		copy(b[m:], q.buf)
 		if it.mark == markRun {
-			for len(b) > 0 { // a frame each
-				n := wire.HeaderSize + int(binary.BigEndian.Uint32(b))
-				items = append(items, b[:n:n])
+			for len(b) > 0 { // an item each
+				n := 1 + int(b[0])
+				items = append(items, fromRun(b[1:n:n]))
 				b = b[n:]
 			}
 		} else {

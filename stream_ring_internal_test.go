@@ -59,7 +59,7 @@ func TestItemRingKeepsOrderAndLentItems(t *testing.T) {
 			t.Fatalf("step %d: %d items, want %d", step, q.len(), len(model))
 		}
 		if step%1000 == 0 {
-			all := q.copies()
+			all := q.copies(bytes.Clone)
 			if len(all) != len(model) {
 				t.Fatalf("step %d: %d copies, want %d", step, len(all), len(model))
 			}
@@ -144,7 +144,7 @@ func TestItemRingPushRead(t *testing.T) {
 }
 
 // TestKeptItemsRunsTrimExactly keeps frames of random sizes — runs of
-// small ones, and large ones among them — and trims them at random
+// small ones, and larger ones and an end among them — and trims them at random
 // counts, the ring wrapping and growing meanwhile, and checks against a
 // model that the frames kept are exactly those not trimmed, in order and
 // whole, as a resume would send them again.
@@ -154,15 +154,20 @@ func TestKeptItemsRunsTrimExactly(t *testing.T) {
 	var model [][]byte
 	sent := uint64(0)
 	frame := func() []byte {
-		size := rng.IntN(40)
-		if rng.IntN(50) == 0 {
-			size = ringSmall + rng.IntN(2<<10)
+		size, flags := rng.IntN(40), uint8(0)
+		switch rng.IntN(50) {
+		case 0:
+			size = ringSmall + rng.IntN(2<<10) // in a buffer of its own
+		case 1:
+			size = runBody + rng.IntN(ringSmall-runBody) // in the ring, not in a run
+		case 2:
+			flags = wire.FlagEnd // a header of its own
 		}
 		f := make([]byte, wire.HeaderSize+size)
 		for i := range f {
 			f[i] = byte(sent) + byte(i)
 		}
-		wire.PutHeader(f, wire.KindItem, 0, 7)
+		wire.PutHeader(f, wire.KindItem, flags, 7)
 		sent++
 		return f
 	}
