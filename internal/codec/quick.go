@@ -15,11 +15,8 @@ func DecodeIntInto(c Codec, data []byte, v any) bool {
 	if _, ok := c.(*cborCodec); !ok || len(data) == 0 || data[0]>>5 > 1 {
 		return false
 	}
-	if _, hl, ok := parseCBORCount(data); !ok || hl != len(data) {
-		return false
-	}
-	a := Array{rest: data}
-	return nextInt(&a, v)
+	u, hl, ok := parseCBORCount(data)
+	return ok && hl == len(data) && putInt(v, data[0]>>5 == 1, u)
 }
 
 // AppendInt appends v to dst, encoded by c, when v is an int64, an int,
