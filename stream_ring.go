@@ -2,11 +2,13 @@ package simplerpc
 
 import (
 	"bytes"
+	"math"
 	"math/bits"
 	"sync"
 	"unsafe"
 
 	"github.com/simplerpc/simplerpc/internal/frameio"
+	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // An itemRing holds byte strings — the frames or bodies of a stream's
@@ -34,7 +36,7 @@ type itemRing struct {
 // large.
 type ringItem struct {
 	size  uint32        // a frame's body is at most 4 GiB
-	count uint32        // the items a run holds (markRun)
+	count uint32        // the items a run holds (markRun), or a packed body, if known (pushPacked)
 	own   *bytes.Buffer // pooled
 	mark  ringMark
 }
@@ -111,10 +113,17 @@ func (q *itemRing) push(b []byte) { q.pushIn(b, len(b) <= ringSmall) }
 
 // pushPacked adds a copy of b, a packed frame's body, as the newest item,
 // in the ring itself whatever its size: it holds small items, whose
-// bytes a window bounds.
-func (q *itemRing) pushPacked(b []byte) {
+// bytes a window bounds. sum is what wire.CheckPacked found in it; when
+// each item's length takes a byte, the item is marked with their count,
+// from which frontPacked tells their cost without parsing them again.
+func (q *itemRing) pushPacked(b []byte, sum wire.PackedSummary) {
 	q.pushIn(b, true)
-	q.items[len(q.items)-1].mark |= markPacked
+	it := &q.items[len(q.items)-1]
+	it.mark |= markPacked
+	bodies := sum.Cost - uint64(sum.Items)*wire.ItemOverhead
+	if uint64(len(b))-bodies == uint64(sum.Items) && sum.Items <= math.MaxUint32 {
+		it.count = uint32(sum.Items)
+	}
 }
 
 // pushIn adds a copy of b as the newest item, in the ring itself if
@@ -228,8 +237,20 @@ func (q *itemRing) popRun(n uint64) uint64 {
 	return n
 }
 
-// frontPacked reports whether the oldest item is a packed frame's body.
-func (q *itemRing) frontPacked() bool { return q.items[q.head].mark&markPacked != 0 }
+// frontPacked reports whether the oldest item, b, is a packed frame's
+// body, and if it is, how many items it holds and their cost.
+func (q *itemRing) frontPacked(b []byte) (bool, wire.PackedSummary) {
+	it := q.items[q.head]
+	if it.mark&markPacked == 0 {
+		return false, wire.PackedSummary{}
+	}
+	if it.count == 0 {
+		sum, _ := wire.CheckPacked(b) // checked as it arrived
+		return true, sum
+	}
+	n := int(it.count)
+	return true, wire.PackedSummary{Items: n, Cost: uint64(len(b)-n) + uint64(n)*wire.ItemOverhead}
+}
 
 // pushRead adds b, a large body the connection's frame reader handed
 // over (frameio.Reader.Own), as the newest item, without a copy: pop and

@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -228,5 +229,35 @@ func TestItemRingRefillsAtOnce(t *testing.T) {
 	q.push([]byte("one"))
 	if len(q.buf) != size {
 		t.Fatalf("the refilled ring has %d bytes, want %d at once", len(q.buf), size)
+	}
+}
+
+// TestItemRingPackedSummary checks that what frontPacked tells of a
+// packed body — counted as it was pushed when each item's length takes a
+// byte, parsed again when not — is what wire.CheckPacked finds in it.
+func TestItemRingPackedSummary(t *testing.T) {
+	var q itemRing
+	for _, sizes := range [][]int{{1}, {1, 2, 3}, {127, 1}, {128, 1}, {1, 300, 5}} {
+		var body []byte
+		for _, n := range sizes {
+			body = binary.AppendUvarint(body, uint64(n))
+			body = append(body, make([]byte, n)...)
+		}
+		want, err := wire.CheckPacked(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.pushPacked(body, want)
+		b, _ := q.front()
+		packed, got := q.frontPacked(b)
+		if !packed || got.Items != want.Items || got.Cost != want.Cost {
+			t.Fatalf("items of %v: frontPacked %v %+v, CheckPacked %+v", sizes, packed, got, want)
+		}
+		q.pop()
+	}
+	q.push([]byte("plain"))
+	b, _ := q.front()
+	if packed, _ := q.frontPacked(b); packed {
+		t.Fatal("a plain item reported packed")
 	}
 }
