@@ -164,23 +164,37 @@ func (q *itemRing) appendBytes(b []byte) {
 	}
 }
 
-// pushRun adds a copy of body, a plain item's body of at most runBody
-// bytes, as the newest item: it joins the run at the end of the ring, if
-// the newest item is one with room, behind a byte giving its length — a
-// stream that sends thousands of small items keeps them with one entry
-// of the index, not one each, in a few bytes each, and drops them a run
-// at a time (popRun). What a run's items are besides their bodies, its
-// owner knows (keptItems).
-func (q *itemRing) pushRun(body []byte) {
-	if i := len(q.items) - 1; i >= q.head && q.items[i].mark == markRun && q.items[i].count < runMax {
-		q.appendRun(body)
-		q.items[i].size += uint32(1 + len(body))
-		q.items[i].count++
+// pushKept adds a copy of frame, a whole frame, as the newest item. A
+// plain item frame of the stream whose item header is head (set from the
+// first such frame), with a body of at most runBody bytes, joins the run
+// at the end of the ring, if the newest item is one with room: its body
+// alone, behind a byte giving its length — a stream that sends thousands
+// of small items keeps them with one entry of the index, not one each, in
+// a few bytes each, and drops them a run at a time (popRun). (One
+// function, as push is: the stack of a goroutine that sends items, parked
+// while its stream is idle, stays within its first 4 KiB.)
+func (q *itemRing) pushKept(frame []byte, head *[wire.HeaderSize]byte) {
+	n := len(frame) - wire.HeaderSize
+	if n < 0 || n > runBody || wire.Kind(frame[4]) != wire.KindItem || frame[5] != 0 {
+		q.pushIn(frame, len(frame) <= ringSmall)
 		return
 	}
-	q.pushIn(nil, true) // the compaction of the index, and an empty item
-	q.appendRun(body)
-	q.items[len(q.items)-1] = ringItem{size: uint32(1 + len(body)), count: 1, mark: markRun}
+	if head[4] == 0 {
+		copy(head[:], frame)
+	}
+	if [8]byte(frame[6:wire.HeaderSize]) != [8]byte(head[6:]) {
+		q.pushIn(frame, true)
+		return
+	}
+	i := len(q.items) - 1
+	if i < q.head || q.items[i].mark != markRun || q.items[i].count >= runMax {
+		q.pushIn(nil, true) // the compaction of the index, and an empty item
+		i = len(q.items) - 1
+		q.items[i].mark = markRun
+	}
+	q.appendRun(frame[wire.HeaderSize:])
+	q.items[i].size += uint32(1 + n)
+	q.items[i].count++
 }
 
 // appendRun appends body, behind its length, to the bytes held.
@@ -193,15 +207,16 @@ func (q *itemRing) appendRun(body []byte) {
 	if w >= len(q.buf) {
 		w -= len(q.buf)
 	}
-	if w+need > len(q.buf) { // it wraps around the ring's end
-		var k [1 + runBody]byte
-		k[0] = byte(len(body))
-		q.appendBytes(k[:1+copy(k[1:], body)])
+	q.n += need
+	if w+need <= len(q.buf) {
+		q.buf[w] = byte(len(body))
+		copy(q.buf[w+1:], body)
 		return
 	}
-	q.buf[w] = byte(len(body))
-	copy(q.buf[w+1:], body)
-	q.n += need
+	q.buf[w] = byte(len(body)) // it wraps around the ring's end
+	for i, c := range body {
+		q.buf[(w+1+i)%len(q.buf)] = c
+	}
 }
 
 const (

@@ -46,7 +46,7 @@ func (c *consumption) due() (wire.Window, bool) {
 // of kept items is what they pin on the heap.
 //
 // A plain item frame with a small body — most of a stream of numbers —
-// is kept as its body alone, in a run of them (itemRing.pushRun): its
+// is kept as its body alone, in a run of them (itemRing.pushKept): its
 // header is the stream's item header but for its size, which copies
 // writes again.
 type keptItems struct {
@@ -57,29 +57,10 @@ type keptItems struct {
 }
 
 // add keeps a copy of frame; grown then returns how much more memory the
-// kept items take. (Two calls, not one: add stays small, so that the
-// stack of the goroutine that sends items, parked while its stream is
-// idle, stays within its first 4 KiB.)
-func (k *keptItems) add(frame []byte) {
-	if n := len(frame) - wire.HeaderSize; n >= 0 && n <= runBody && k.runs(frame) {
-		k.frames.pushRun(frame[wire.HeaderSize:])
-		return
-	}
-	k.frames.push(frame)
-}
-
-// runs reports whether frame, a small one, is kept in a run: it is a
-// plain item of the stream's, with nothing in its header but its size
-// and the stream's id.
-func (k *keptItems) runs(frame []byte) bool {
-	if wire.Kind(frame[4]) != wire.KindItem || frame[5] != 0 {
-		return false
-	}
-	if k.head[4] == 0 {
-		copy(k.head[:], frame)
-	}
-	return [8]byte(frame[6:wire.HeaderSize]) == [8]byte(k.head[6:])
-}
+// kept items take. (Two calls, not one: add stays small enough to be
+// inlined, so that the stack of the goroutine that sends items, parked
+// while its stream is idle, stays within its first 4 KiB.)
+func (k *keptItems) add(frame []byte) { k.frames.pushKept(frame, &k.head) }
 
 // fromRun returns the frame of an item kept in a run, of its body.
 func (k *keptItems) fromRun(body []byte) []byte {
