@@ -18,8 +18,9 @@ import (
 // writer: packing delays nothing. The client then reads one frame, and
 // takes one lock, for many items.
 //
-// What a stream keeps for a resume is the plain frame of each item, as
-// before packing: a resume sends them again one by one.
+// What a stream keeps for a resume is each item as its plain frame
+// carries it, as before packing (keptItems): a resume sends them again
+// one by one, in plain frames.
 
 // packSmall is the largest item body that is packed: a number, a short
 // string, a small struct. Larger items gain little from sharing a header,

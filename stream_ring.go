@@ -16,7 +16,10 @@ import (
 // that a stream holds thousands of small items without a buffer each and
 // a ring that has grown to what a window lets it hold allocates no more;
 // large ones (over ringSmall bytes) each in a pooled buffer of its own,
-// so that the ring stays small. Its owner's lock guards it.
+// so that the ring stays small. The frames a stream keeps for a resume
+// (keptItems) go in with pushKept, small plain items in runs of their
+// bodies, one entry of the index for many items, which popRun drops.
+// Its owner's lock guards it.
 //
 // front lends the oldest item to the caller, who reads it after letting
 // go of that lock: the lent bytes stay held, so that push never writes
