@@ -310,7 +310,8 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		var small [wire.HeaderSize + codec.MaxInt]byte
 		if frame, ok := intFrame(small[:0], c, v, st.id); ok {
 			// An integer, encoded apart, under the lock: kept as its plain
-			// frame, and packed straight onto the batch's packed frame.
+			// frame, and packed straight onto the batch's packed frame. Its
+			// few bytes are within any message size limit (1 KiB at least).
 			st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 			st.nsent++
 			if st.resumable {
