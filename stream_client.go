@@ -91,7 +91,7 @@ func (cs *clientStream) item(cc *clientConn, h wire.Header, body []byte, own fun
 	}
 	switch {
 	case packed:
-		cs.items.pushPacked(body)
+		cs.items.pushPacked(body, sum)
 	case len(body) > ringSmall && own(body):
 		cs.items.pushRead(body)
 	default:
@@ -219,8 +219,7 @@ func (cs *clientStream) take() ([]byte, bool) {
 	cs.lent = true
 	cs.replying = true
 	n, cost := 1, wire.ItemCost(len(body))
-	if cs.items.frontPacked() {
-		sum, _ := wire.CheckPacked(body) // checked as it arrived
+	if packed, sum := cs.items.frontPacked(body); packed {
 		n, cost = sum.Items, sum.Cost
 		body, cs.rest = wire.NextPacked(body)
 	}

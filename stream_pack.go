@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 
+	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -17,8 +18,9 @@ import (
 // writer: packing delays nothing. The client then reads one frame, and
 // takes one lock, for many items.
 //
-// What a stream keeps for a resume is the plain frame of each item, as
-// before packing: a resume sends them again one by one.
+// What a stream keeps for a resume is each item as its plain frame
+// carries it, as before packing (keptItems): a resume sends them again
+// one by one, in plain frames.
 
 // packSmall is the largest item body that is packed: a number, a short
 // string, a small struct. Larger items gain little from sharing a header,
@@ -59,4 +61,34 @@ func packItem(b *bytes.Buffer, packAt, start int, ok bool) int {
 	b.Truncate(at + n)
 	binary.BigEndian.PutUint32(buf[packAt:], uint32(at+n-packAt-wire.HeaderSize))
 	return packAt
+}
+
+// intFrame returns the plain item frame of v, appended to dst, if v is
+// an integer that c encodes without its general encoder
+// (codec.AppendInt).
+func intFrame(dst []byte, c codec.Codec, v any, id uint64) ([]byte, bool) {
+	frame, ok := codec.AppendInt(c, append(dst, noHeader[:]...), v)
+	if !ok {
+		return nil, false
+	}
+	wire.PutHeader(frame, wire.KindItem, 0, id)
+	return frame, true
+}
+
+// packInt puts frame, the plain frame of a small item, onto the end of b
+// as packItem would, and returns where the next item may be packed. An
+// item that joins a packed frame is written there at once, behind its
+// length, rather than written with its header and then moved back over
+// it; frame's last header byte is overwritten meanwhile.
+func packInt(b *bytes.Buffer, packAt int, frame []byte, ok bool) int {
+	n := len(frame) - wire.HeaderSize
+	if ok && packAt >= 0 && n > 0 && n < 0x80 && b.Bytes()[packAt+5]&wire.FlagPacked != 0 {
+		frame[wire.HeaderSize-1] = byte(n) // its length, a one-byte uvarint
+		b.Write(frame[wire.HeaderSize-1:])
+		binary.BigEndian.PutUint32(b.Bytes()[packAt:], uint32(b.Len()-packAt-wire.HeaderSize))
+		return packAt
+	}
+	start := b.Len()
+	b.Write(frame)
+	return packItem(b, packAt, start, ok)
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/simplerpc/simplerpc/internal/codec"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -71,6 +72,51 @@ func TestPackItem(t *testing.T) {
 				if !bytes.Equal(got[i], want[i]) {
 					t.Fatalf("round %d: item %d is %x, want %x", round, i, got[i], want[i])
 				}
+			}
+		}
+	}
+}
+
+// packInt leaves the batch, byte for byte, that writing each integer's
+// frame and packing it with packItem leaves, among larger items sent the
+// general way; and intFrame's frame is the one a general encoding gives.
+func TestPackIntAsPackItem(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, ok := range []bool{true, false} {
+		for range 200 {
+			var fast, slow bytes.Buffer
+			fastAt, slowAt := -1, -1
+			for range r.IntN(40) + 1 {
+				if r.IntN(6) == 0 { // an item sent the general way
+					item := bytes.Repeat([]byte{byte(r.Uint32())}, 1+r.IntN(400))
+					for _, p := range []struct {
+						b  *bytes.Buffer
+						at *int
+					}{{&fast, &fastAt}, {&slow, &slowAt}} {
+						start := p.b.Len()
+						p.b.Write(wire.AppendHeader(nil, wire.Header{Kind: wire.KindItem, ID: 9, Size: uint32(len(item))}))
+						p.b.Write(item)
+						*p.at = packItem(p.b, *p.at, start, ok)
+					}
+					continue
+				}
+				v := int64(r.Uint64()) >> r.IntN(64)
+				var small [wire.HeaderSize + codec.MaxInt]byte
+				frame, isInt := intFrame(small[:0], codec.CBOR, v, 9)
+				var body bytes.Buffer
+				if err := codec.CBOR.Append(&body, v); err != nil || !isInt {
+					t.Fatalf("%d: %v, %v", v, isInt, err)
+				}
+				if !bytes.Equal(frame[wire.HeaderSize:], body.Bytes()) {
+					t.Fatalf("%d: intFrame's body % x, Append's % x", v, frame[wire.HeaderSize:], body.Bytes())
+				}
+				start := slow.Len()
+				slow.Write(frame)
+				slowAt = packItem(&slow, slowAt, start, ok)
+				fastAt = packInt(&fast, fastAt, frame, ok)
+			}
+			if !bytes.Equal(fast.Bytes(), slow.Bytes()) || fastAt != slowAt {
+				t.Fatalf("packInt's batch (next at %d):\n% x\npackItem's (next at %d):\n% x", fastAt, fast.Bytes(), slowAt, slow.Bytes())
 			}
 		}
 	}

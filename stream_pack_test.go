@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"iter"
+	"math"
 	"net"
 	"slices"
 	"testing"
@@ -201,5 +204,72 @@ func TestStreamPackedToClient(t *testing.T) {
 			t.Fatalf("packed items from a server that did not grant them: %v, %v", got, last)
 		}
 		c.Close()
+	}
+}
+
+// Bursts yields rounds bursts of the integers in burstValues, and waits
+// after each for got, on which the client says it received the burst.
+type Bursts struct{ got chan struct{} }
+
+// burstValues are integers of every CBOR head size, both signs.
+var burstValues = []int64{0, 1, 23, 24, 255, 256, 65535, 65536, 1<<32 - 1, 1 << 32, math.MaxInt64, -1, -24, -25, -256, -257, -1 << 32, math.MinInt64}
+
+func (b Bursts) Run(ctx context.Context, rounds int) iter.Seq2[int64, error] {
+	return func(yield func(int64, error) bool) {
+		for r := range rounds {
+			for _, v := range burstValues {
+				if !yield(v+int64(r%2), nil) {
+					return
+				}
+			}
+			select {
+			case <-b.got:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// Integer items yielded in bursts, the method's iterator then waiting
+// for the client, reach the client whole and in order while it waits:
+// the last items of a burst, packed onto a batch behind the writer, are
+// not held back for more. Each burst is received before the next is
+// yielded, so a burst held back would leave Recv waiting until ctx ends.
+func TestStreamIntBurstsArriveWhileTheIteratorWaits(t *testing.T) {
+	ts := startServer(t)
+	b := Bursts{got: make(chan struct{})}
+	if err := ts.srv.Register("Bursts", b); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, ts.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const rounds = 200
+	s, err := c.OpenStream(ctx, "Bursts.Run", rounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for r := range rounds {
+		for i, want := range burstValues {
+			want += int64(r % 2) // MaxInt64 + 1 wraps, as it does on the server
+			var v int64
+			if err := s.Recv(&v); err != nil {
+				t.Fatalf("burst %d, item %d: %v", r, i, err)
+			}
+			if v != want {
+				t.Fatalf("burst %d, item %d is %d, want %d", r, i, v, want)
+			}
+		}
+		select {
+		case b.got <- struct{}{}:
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+	}
+	var v int64
+	if err := s.Recv(&v); err != io.EOF {
+		t.Fatalf("after the last burst: %v, want io.EOF", err)
 	}
 }

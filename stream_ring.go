@@ -2,11 +2,13 @@ package simplerpc
 
 import (
 	"bytes"
+	"math"
 	"math/bits"
 	"sync"
 	"unsafe"
 
 	"github.com/simplerpc/simplerpc/internal/frameio"
+	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // An itemRing holds byte strings — the frames or bodies of a stream's
@@ -14,7 +16,10 @@ import (
 // that a stream holds thousands of small items without a buffer each and
 // a ring that has grown to what a window lets it hold allocates no more;
 // large ones (over ringSmall bytes) each in a pooled buffer of its own,
-// so that the ring stays small. Its owner's lock guards it.
+// so that the ring stays small. The frames a stream keeps for a resume
+// (keptItems) go in with pushKept, small plain items in runs of their
+// bodies, one entry of the index for many items, which popRun drops.
+// Its owner's lock guards it.
 //
 // front lends the oldest item to the caller, who reads it after letting
 // go of that lock: the lent bytes stay held, so that push never writes
@@ -27,14 +32,16 @@ type itemRing struct {
 	head  int
 	large int // the bytes of large items held
 	owned int // the capacity of their buffers
+	last  int // the size of the buffer it gave back when it last emptied
 }
 
 // A ringItem is one item of a ring: its size, and its own buffer if it is
 // large.
 type ringItem struct {
-	size uint32        // a frame's body is at most 4 GiB
-	own  *bytes.Buffer // pooled
-	mark ringMark
+	size  uint32        // a frame's body is at most 4 GiB
+	count uint32        // the items a run holds (markRun), or a packed body, if known (pushPacked)
+	own   *bytes.Buffer // pooled
+	mark  ringMark
 }
 
 // A ringMark says what a ringItem is besides its bytes. (Flags of one
@@ -56,6 +63,9 @@ const (
 	// (pushRead), which goes back to the reader's pool
 	// (frameio.Recycle).
 	markRead
+	// markRun: it holds count small bodies, each behind a byte giving
+	// its length (pushRun).
+	markRun
 )
 
 const (
@@ -72,7 +82,7 @@ const (
 // ringPools hold the buffers of empty rings, by size: ringKeep << i.
 var ringPools [10]sync.Pool
 
-// len returns the number of items held.
+// len returns the number of items held, a run (markRun) counting as one.
 func (q *itemRing) len() int { return len(q.items) - q.head }
 
 // bytes returns the bytes the items held take.
@@ -106,10 +116,17 @@ func (q *itemRing) push(b []byte) { q.pushIn(b, len(b) <= ringSmall) }
 
 // pushPacked adds a copy of b, a packed frame's body, as the newest item,
 // in the ring itself whatever its size: it holds small items, whose
-// bytes a window bounds.
-func (q *itemRing) pushPacked(b []byte) {
+// bytes a window bounds. sum is what wire.CheckPacked found in it; when
+// each item's length takes a byte, the item is marked with their count,
+// from which frontPacked tells their cost without parsing them again.
+func (q *itemRing) pushPacked(b []byte, sum wire.PackedSummary) {
 	q.pushIn(b, true)
-	q.items[len(q.items)-1].mark |= markPacked
+	it := &q.items[len(q.items)-1]
+	it.mark |= markPacked
+	bodies := sum.Cost - uint64(sum.Items)*wire.ItemOverhead
+	if uint64(len(b))-bodies == uint64(sum.Items) && sum.Items <= math.MaxUint32 {
+		it.count = uint32(sum.Items)
+	}
 }
 
 // pushIn adds a copy of b as the newest item, in the ring itself if
@@ -129,6 +146,13 @@ func (q *itemRing) pushIn(b []byte, inRing bool) {
 		q.owned += own.Cap()
 		return
 	}
+	q.appendBytes(b)
+	q.items = append(q.items, ringItem{size: uint32(len(b))})
+}
+
+// appendBytes copies b onto the end of the bytes held in the ring
+// itself, growing it if need be.
+func (q *itemRing) appendBytes(b []byte) {
 	if q.n+len(b) > len(q.buf) {
 		q.grow(q.n + len(b))
 	}
@@ -141,11 +165,110 @@ func (q *itemRing) pushIn(b []byte, inRing bool) {
 		copy(q.buf, b[m:])
 		q.n += len(b)
 	}
-	q.items = append(q.items, ringItem{size: uint32(len(b))})
 }
 
-// frontPacked reports whether the oldest item is a packed frame's body.
-func (q *itemRing) frontPacked() bool { return q.items[q.head].mark&markPacked != 0 }
+// pushKept adds a copy of frame, a whole frame, as the newest item. A
+// plain item frame of the stream whose item header is head (set from the
+// first such frame), with a body of at most runBody bytes, joins the run
+// at the end of the ring, if the newest item is one with room: its body
+// alone, behind a byte giving its length — a stream that sends thousands
+// of small items keeps them with one entry of the index, not one each, in
+// a few bytes each, and drops them a run at a time (popRun). (One
+// function, as push is: the stack of a goroutine that sends items, parked
+// while its stream is idle, stays within its first 4 KiB.)
+func (q *itemRing) pushKept(frame []byte, head *[wire.HeaderSize]byte) {
+	n := len(frame) - wire.HeaderSize
+	if n < 0 || n > runBody || wire.Kind(frame[4]) != wire.KindItem || frame[5] != 0 {
+		q.pushIn(frame, len(frame) <= ringSmall)
+		return
+	}
+	if head[4] == 0 {
+		copy(head[:], frame)
+	}
+	if [8]byte(frame[6:wire.HeaderSize]) != [8]byte(head[6:]) {
+		q.pushIn(frame, true)
+		return
+	}
+	i := len(q.items) - 1
+	if i < q.head || q.items[i].mark != markRun || q.items[i].count >= runMax {
+		q.pushIn(nil, true) // the compaction of the index, and an empty item
+		i = len(q.items) - 1
+		q.items[i].mark = markRun
+	}
+	q.appendRun(frame[wire.HeaderSize:])
+	q.items[i].size += uint32(1 + n)
+	q.items[i].count++
+}
+
+// appendRun appends body, behind its length, to the bytes held.
+func (q *itemRing) appendRun(body []byte) {
+	need := 1 + len(body)
+	if q.n+need > len(q.buf) {
+		q.grow(q.n + need)
+	}
+	w := q.r + q.n
+	if w >= len(q.buf) {
+		w -= len(q.buf)
+	}
+	q.n += need
+	if w+need <= len(q.buf) {
+		q.buf[w] = byte(len(body))
+		copy(q.buf[w+1:], body)
+		return
+	}
+	q.buf[w] = byte(len(body)) // it wraps around the ring's end
+	for i, c := range body {
+		q.buf[(w+1+i)%len(q.buf)] = c
+	}
+}
+
+const (
+	// runMax is the most items a run holds: few enough that a trim
+	// mostly drops whole runs, walking at most one run's items.
+	runMax = 64
+	// runBody is the largest body a run holds: its length takes a byte.
+	runBody = 0x7f
+)
+
+// popRun drops up to n of the oldest items — the oldest entry, or the
+// start of its run — and returns how many it dropped (at least one, if n
+// is).
+func (q *itemRing) popRun(n uint64) uint64 {
+	it := &q.items[q.head]
+	if it.mark != markRun {
+		q.pop()
+		return 1
+	}
+	if uint64(it.count) <= n {
+		c := it.count
+		q.pop()
+		return uint64(c)
+	}
+	at := 0 // the start of the run: each item's length is its first byte
+	for range n {
+		at += 1 + int(q.buf[(q.r+at)%len(q.buf)])
+	}
+	it.size -= uint32(at)
+	it.count -= uint32(n)
+	q.n -= at
+	q.r = (q.r + at) % len(q.buf)
+	return n
+}
+
+// frontPacked reports whether the oldest item, b, is a packed frame's
+// body, and if it is, how many items it holds and their cost.
+func (q *itemRing) frontPacked(b []byte) (bool, wire.PackedSummary) {
+	it := q.items[q.head]
+	if it.mark&markPacked == 0 {
+		return false, wire.PackedSummary{}
+	}
+	if it.count == 0 {
+		sum, _ := wire.CheckPacked(b) // checked as it arrived
+		return true, sum
+	}
+	n := int(it.count)
+	return true, wire.PackedSummary{Items: n, Cost: uint64(len(b)-n) + uint64(n)*wire.ItemOverhead}
+}
 
 // pushRead adds b, a large body the connection's frame reader handed
 // over (frameio.Reader.Own), as the newest item, without a copy: pop and
@@ -196,9 +319,15 @@ func (q *itemRing) drifted() {
 
 // grow moves the items held to a buffer of at least need bytes, in order
 // from its start. A slice that front lent still reads the old buffer,
-// which nothing writes again.
+// which nothing writes again. A ring that gave its buffer back when it
+// emptied takes one of that size again at once, rather than double its
+// way there through buffers of every size between: a stream whose items
+// come and go in runs takes one pooled buffer per run.
 func (q *itemRing) grow(need int) {
 	size := max(2*len(q.buf), need, ringStart)
+	if len(q.buf) == 0 {
+		size = max(size, q.last)
+	}
 	buf := getRingBuffer(size)
 	m := copy(buf, q.buf[q.r:min(q.r+q.n, len(q.buf))])
 	copy(buf[m:q.n], q.buf)
@@ -275,14 +404,15 @@ func (q *itemRing) pop() int {
 		q.r = 0
 		if len(q.buf) > ringKeep {
 			putRingBuffer(q.buf)
-			q.buf = nil
+			q.buf, q.last = nil, len(q.buf)
 		}
 	}
 	return size
 }
 
-// copies returns copies of the items held, oldest first.
-func (q *itemRing) copies() [][]byte {
+// copies returns copies of the items held, oldest first: a run's items
+// each as fromRun makes it of its body (a copy the caller may keep).
+func (q *itemRing) copies(fromRun func(body []byte) []byte) [][]byte {
 	items := make([][]byte, 0, q.len())
 	r := q.r
 	for _, it := range q.items[q.head:] {
@@ -294,7 +424,15 @@ func (q *itemRing) copies() [][]byte {
 		b := make([]byte, size)
 		m := copy(b, q.buf[r:min(r+size, len(q.buf))])
 		copy(b[m:], q.buf)
-		items = append(items, b)
+		if it.mark == markRun {
+			for len(b) > 0 { // an item each
+				n := 1 + int(b[0])
+				items = append(items, fromRun(b[1:n:n]))
+				b = b[n:]
+			}
+		} else {
+			items = append(items, b)
+		}
 		r += size
 		if r >= len(q.buf) {
 			r -= len(q.buf)

@@ -2,9 +2,12 @@ package simplerpc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
 // TestItemRingKeepsOrderAndLentItems pushes and pops items of random
@@ -57,7 +60,7 @@ func TestItemRingKeepsOrderAndLentItems(t *testing.T) {
 			t.Fatalf("step %d: %d items, want %d", step, q.len(), len(model))
 		}
 		if step%1000 == 0 {
-			all := q.copies()
+			all := q.copies(bytes.Clone)
 			if len(all) != len(model) {
 				t.Fatalf("step %d: %d copies, want %d", step, len(all), len(model))
 			}
@@ -138,5 +141,123 @@ func TestItemRingPushRead(t *testing.T) {
 	q.clear()
 	if q.len() != 0 || q.owned != 0 {
 		t.Fatalf("after clear: %d items, buffers of %d", q.len(), q.owned)
+	}
+}
+
+// TestKeptItemsRunsTrimExactly keeps frames of random sizes — runs of
+// small ones, and larger ones and an end among them — and trims them at random
+// counts, the ring wrapping and growing meanwhile, and checks against a
+// model that the frames kept are exactly those not trimmed, in order and
+// whole, as a resume would send them again.
+func TestKeptItemsRunsTrimExactly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var k keptItems
+	var model [][]byte
+	sent := uint64(0)
+	frame := func() []byte {
+		size, flags := rng.IntN(40), uint8(0)
+		switch rng.IntN(50) {
+		case 0:
+			size = ringSmall + rng.IntN(2<<10) // in a buffer of its own
+		case 1:
+			size = runBody + rng.IntN(ringSmall-runBody) // in the ring, not in a run
+		case 2:
+			flags = wire.FlagEnd // a header of its own
+		}
+		f := make([]byte, wire.HeaderSize+size)
+		for i := range f {
+			f[i] = byte(sent) + byte(i)
+		}
+		wire.PutHeader(f, wire.KindItem, flags, 7)
+		sent++
+		return f
+	}
+	for step := range 5000 {
+		for range rng.IntN(200) {
+			f := frame()
+			k.add(f)
+			model = append(model, f)
+		}
+		if rng.IntN(3) > 0 && len(model) > 0 {
+			n := rng.IntN(len(model) + 1)
+			k.trim(k.from + uint64(n))
+			model = model[n:]
+		}
+		if k.from != sent-uint64(len(model)) {
+			t.Fatalf("step %d: kept from item %d, want %d", step, k.from, sent-uint64(len(model)))
+		}
+		if step%100 == 0 || len(model) == 0 {
+			all := k.copies()
+			if len(all) != len(model) {
+				t.Fatalf("step %d: %d frames kept, want %d", step, len(all), len(model))
+			}
+			for i := range all {
+				if !bytes.Equal(all[i], model[i]) {
+					t.Fatalf("step %d: kept frame %d differs", step, i)
+				}
+			}
+		}
+	}
+	k.trim(sent)
+	if k.frames.len() != 0 || k.frames.bytes() != 0 {
+		t.Fatalf("all trimmed: %d entries of %d bytes held", k.frames.len(), k.frames.bytes())
+	}
+	fp := int64(k.frames.footprint())
+	if k.counted != fp {
+		t.Fatalf("the kept items are counted at %d bytes, and take %d", k.counted, fp)
+	}
+	if n := k.clear(); n != fp {
+		t.Fatalf("clear gave back %d bytes of the %d counted", n, fp)
+	}
+}
+
+// TestItemRingRefillsAtOnce checks that a ring that gave its buffer back
+// as it emptied takes one of that size at its next item, rather than grow
+// to it again through every size between.
+func TestItemRingRefillsAtOnce(t *testing.T) {
+	var q itemRing
+	for range 1000 {
+		q.push(make([]byte, 100))
+	}
+	size := len(q.buf)
+	for q.len() > 0 {
+		q.pop()
+	}
+	if q.buf != nil {
+		t.Fatalf("an empty ring keeps %d bytes", len(q.buf))
+	}
+	q.push([]byte("one"))
+	if len(q.buf) != size {
+		t.Fatalf("the refilled ring has %d bytes, want %d at once", len(q.buf), size)
+	}
+}
+
+// TestItemRingPackedSummary checks that what frontPacked tells of a
+// packed body — counted as it was pushed when each item's length takes a
+// byte, parsed again when not — is what wire.CheckPacked finds in it.
+func TestItemRingPackedSummary(t *testing.T) {
+	var q itemRing
+	for _, sizes := range [][]int{{1}, {1, 2, 3}, {127, 1}, {128, 1}, {1, 300, 5}} {
+		var body []byte
+		for _, n := range sizes {
+			body = binary.AppendUvarint(body, uint64(n))
+			body = append(body, make([]byte, n)...)
+		}
+		want, err := wire.CheckPacked(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.pushPacked(body, want)
+		b, _ := q.front()
+		packed, got := q.frontPacked(b)
+		if !packed || got.Items != want.Items || got.Cost != want.Cost {
+			t.Fatalf("items of %v: frontPacked %v %+v, CheckPacked %+v", sizes, packed, got, want)
+		}
+		q.pop()
+	}
+	q.push([]byte("plain"))
+	b, _ := q.front()
+	if packed, _ := q.frontPacked(b); packed {
+		t.Fatal("a plain item reported packed")
 	}
 }

@@ -3,6 +3,7 @@ package simplerpc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -319,64 +320,35 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		if b == nil {
 			b, packAt = getBuffer(), -1
 		}
-		quick := quickItem(v)
-		if !quick {
-			st.mu.Unlock()
-		}
-		start := b.Len()
-		b.Write(noHeader[:])
-		var err error
-		if !codec.AppendInt(c, b, v) {
-			err = c.Append(b, v)
-		}
-		if n := b.Len() - start - wire.HeaderSize; err == nil && n > st.srv.cfg.maxMessageSize {
-			err = fmt.Errorf("item of %d bytes exceeds the %d-byte limit", n, st.srv.cfg.maxMessageSize)
-		}
-		if !quick {
-			st.mu.Lock()
-		}
-		if st.conn != conn { // detached meanwhile: what the batch held is kept, or lost with its connection
-			st.srv.budget.give(st.batched)
-			st.batched = 0
-			st.mu.Unlock()
-			putBuffer(b)
+		var handed bool
+		var small [wire.HeaderSize + codec.MaxInt]byte
+		if frame, ok := intFrame(small[:0], c, v, st.id); ok {
+			// An integer, encoded apart, under the lock: kept as its plain
+			// frame, and packed straight onto the batch's packed frame. Its
+			// few bytes are within any message size limit (1 KiB at least).
+			st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
+			st.nsent++
+			if st.resumable {
+				st.kept.add(frame)
+				if n := st.kept.grown(); n != 0 {
+					st.srv.keep(n)
+				}
+			}
+			packAt = packInt(b, packAt, frame, conn.packOK)
+		} else {
+			var err error
+			packAt, handed, err = st.appendItemLocked(c, v, conn, b, packAt)
+			if errors.Is(err, errLeft) {
+				continue
+			}
 			if err != nil {
-				return fmt.Errorf("%w: %w", errResult, err)
+				return err
 			}
-			continue
 		}
-		if err != nil {
-			b.Truncate(start)
-			st.packAt = packAt
-			schedule := st.putBatchLocked(b)
-			st.mu.Unlock()
-			if schedule {
-				conn.w.Schedule(st)
-			}
-			return fmt.Errorf("%w: %w", errResult, err)
-		}
-		frame := b.Bytes()[start:]
-		wire.PutHeader(frame, wire.KindItem, 0, st.id)
-		st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
-		st.nsent++
 		if c := int64(b.Cap()); c != st.batched { // counted as it grows: not an atomic add per item
 			st.srv.budget.take(c - st.batched)
 			st.batched = c
 		}
-		// A large item alone in its batch is kept by reference, and handed
-		// to the writer as it is, rather than copied twice.
-		handed := st.resumable && start == 0 && len(frame) >= batchLarge && b.Cap() <= 2*len(frame)
-		if st.resumable {
-			if handed {
-				st.kept.addHanded(b)
-			} else {
-				st.kept.add(frame)
-			}
-			if n := st.kept.grown(); n != 0 { // as the ring grows, or for a large item
-				st.srv.keep(n)
-			}
-		}
-		packAt = packItem(b, packAt, start, conn.packOK)
 		if b.Len() >= batchLarge {
 			// A batch this large shares no write with anything: it is
 			// queued at once, as it is, rather than grow. The send loop
@@ -407,6 +379,71 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 		}
 		return nil
 	}
+}
+
+// errLeft says that the stream left its connection while an item was
+// encoded: send tries again.
+var errLeft = errors.New("the stream left its connection")
+
+// appendItemLocked encodes v onto the end of b, the stream's batch taken
+// out, as a plain frame, which it keeps for a resume and packs into the
+// frame at packAt (packItem); it returns where the next item may be
+// packed, and whether b itself is kept (a large item alone in it). A
+// value that does not encode quickly is encoded with st.mu released. On
+// an error st.mu is released and b put back as the batch — or, with
+// errLeft, which says the stream left conn meanwhile, in its pool.
+func (st *serverStream) appendItemLocked(c codec.Codec, v any, conn *serverConn, b *bytes.Buffer, packAt int) (int, bool, error) {
+	quick := quickItem(v)
+	if !quick {
+		st.mu.Unlock()
+	}
+	start := b.Len()
+	b.Write(noHeader[:])
+	err := c.Append(b, v)
+	if n := b.Len() - start - wire.HeaderSize; err == nil && n > st.srv.cfg.maxMessageSize {
+		err = fmt.Errorf("item of %d bytes exceeds the %d-byte limit", n, st.srv.cfg.maxMessageSize)
+	}
+	if !quick {
+		st.mu.Lock()
+	}
+	if st.conn != conn { // detached meanwhile: what the batch held is kept, or lost with its connection
+		st.srv.budget.give(st.batched)
+		st.batched = 0
+		st.mu.Unlock()
+		putBuffer(b)
+		if err != nil {
+			return 0, false, fmt.Errorf("%w: %w", errResult, err)
+		}
+		return 0, false, errLeft
+	}
+	if err != nil {
+		b.Truncate(start)
+		st.packAt = packAt
+		schedule := st.putBatchLocked(b)
+		st.mu.Unlock()
+		if schedule {
+			conn.w.Schedule(st)
+		}
+		return 0, false, fmt.Errorf("%w: %w", errResult, err)
+	}
+	frame := b.Bytes()[start:]
+	wire.PutHeader(frame, wire.KindItem, 0, st.id)
+	st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
+	st.nsent++
+	// A large item alone in its batch is kept by reference, and handed
+	// to the writer as it is, rather than copied twice.
+	handed := st.resumable && start == 0 && len(frame) >= batchLarge && b.Cap() <= 2*len(frame)
+	if st.resumable {
+		if handed {
+			st.kept.addHanded(b)
+		} else {
+			st.kept.add(frame)
+		}
+		if n := st.kept.grown(); n != 0 { // as the ring grows, or for a large item
+			st.srv.keep(n)
+		}
+	}
+	return packItem(b, packAt, start, conn.packOK), handed, nil
 }
 
 // paced reports whether the stream is to wait before it sends more on

@@ -44,17 +44,30 @@ func (c *consumption) due() (wire.Window, bool) {
 // the buffers of its large items as allocated, its index of items — not
 // the bytes of the frames alone, so that what the server's budget counts
 // of kept items is what they pin on the heap.
+//
+// A plain item frame with a small body — most of a stream of numbers —
+// is kept as its body alone, in a run of them (itemRing.pushKept): its
+// header is the stream's item header but for its size, which copies
+// writes again.
 type keptItems struct {
 	frames  itemRing
-	from    uint64 // the index of the oldest among the items sent
-	counted int64  // the footprint last reported by add, trim or clear
+	from    uint64                // the index of the oldest among the items sent
+	counted int64                 // the footprint last reported by add, trim or clear
+	head    [wire.HeaderSize]byte // the header of the first item kept in a run
 }
 
 // add keeps a copy of frame; grown then returns how much more memory the
 // kept items take. (Two calls, not one: add stays small enough to be
 // inlined, so that the stack of the goroutine that sends items, parked
 // while its stream is idle, stays within its first 4 KiB.)
-func (k *keptItems) add(frame []byte) { k.frames.push(frame) }
+func (k *keptItems) add(frame []byte) { k.frames.pushKept(frame, &k.head) }
+
+// fromRun returns the frame of an item kept in a run, of its body.
+func (k *keptItems) fromRun(body []byte) []byte {
+	frame := append(k.head[:len(k.head):len(k.head)], body...)
+	wire.PutSize(frame, len(body))
+	return frame
+}
 
 // addHanded keeps frame, the whole of a buffer also handed to the
 // connection's writer, by reference (itemRing.pushHanded).
@@ -72,8 +85,7 @@ func (k *keptItems) grown() int64 { return k.recount() }
 // how much less memory the kept items take.
 func (k *keptItems) trim(n uint64) int64 {
 	for k.frames.len() > 0 && k.from < n {
-		k.frames.pop()
-		k.from++
+		k.from += k.frames.popRun(n - k.from)
 	}
 	return -k.recount()
 }
@@ -89,7 +101,7 @@ func (k *keptItems) recount() int64 {
 
 // copies returns copies of the kept frames, to write once the stream's
 // lock is released.
-func (k *keptItems) copies() [][]byte { return k.frames.copies() }
+func (k *keptItems) copies() [][]byte { return k.frames.copies(k.fromRun) }
 
 // clear drops every kept item and returns the memory they took.
 func (k *keptItems) clear() int64 {

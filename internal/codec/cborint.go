@@ -18,7 +18,17 @@ func nextInt(a *Array, v any) bool {
 	if !ok {
 		return false
 	}
-	neg := b[0]>>5 == 1 // the value is -1 - u
+	if !putInt(v, b[0]>>5 == 1, u) {
+		return false
+	}
+	a.rest = b[hl:]
+	return true
+}
+
+// putInt stores the CBOR integer u of major type 0, or -1 - u of major
+// type 1 with neg, into v when v points to an int64, an int or a uint64
+// that holds it, and reports whether it did.
+func putInt(v any, neg bool, u uint64) bool {
 	switch p := v.(type) {
 	case *int64:
 		if u > math.MaxInt64 {
@@ -38,7 +48,6 @@ func nextInt(a *Array, v any) bool {
 	default:
 		return false
 	}
-	a.rest = b[hl:]
 	return true
 }
 

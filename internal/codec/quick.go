@@ -1,7 +1,5 @@
 package codec
 
-import "bytes"
-
 // Integers as whole values, the commonest small stream items: the
 // general encoder and decoder each cost a type dispatch several times
 // the work itself, once per item. DecodeIntInto and AppendInt do what
@@ -17,19 +15,17 @@ func DecodeIntInto(c Codec, data []byte, v any) bool {
 	if _, ok := c.(*cborCodec); !ok || len(data) == 0 || data[0]>>5 > 1 {
 		return false
 	}
-	if _, hl, ok := parseCBORCount(data); !ok || hl != len(data) {
-		return false
-	}
-	a := Array{rest: data}
-	return nextInt(&a, v)
+	u, hl, ok := parseCBORCount(data)
+	return ok && hl == len(data) && putInt(v, data[0]>>5 == 1, u)
 }
 
-// AppendInt appends v to buf, encoded by c, when v is an int64, an int,
+// AppendInt appends v to dst, encoded by c, when v is an int64, an int,
 // a pointer to one, or a uint64 and c is CBOR, as Append would, and
-// reports whether it did; it does nothing otherwise.
-func AppendInt(c Codec, buf *bytes.Buffer, v any) bool {
+// reports whether it did; it returns dst as it is otherwise. At most
+// MaxInt bytes are appended.
+func AppendInt(c Codec, dst []byte, v any) ([]byte, bool) {
 	if _, ok := c.(*cborCodec); !ok {
-		return false
+		return dst, false
 	}
 	var n int64
 	switch v := v.(type) {
@@ -42,21 +38,15 @@ func AppendInt(c Codec, buf *bytes.Buffer, v any) bool {
 	case *int:
 		n = int64(*v)
 	case uint64:
-		appendHead(buf, 0, v)
-		return true
+		return appendCBORHead(dst, 0, v), true
 	default:
-		return false
+		return dst, false
 	}
 	if n < 0 {
-		appendHead(buf, 1, uint64(-(n + 1)))
-	} else {
-		appendHead(buf, 0, uint64(n))
+		return appendCBORHead(dst, 1, uint64(-(n + 1))), true
 	}
-	return true
+	return appendCBORHead(dst, 0, uint64(n)), true
 }
 
-// appendHead appends a CBOR head to buf, without a slice of its own.
-func appendHead(buf *bytes.Buffer, major byte, n uint64) {
-	var head [9]byte
-	buf.Write(appendCBORHead(head[:0], major, n))
-}
+// MaxInt is the most bytes AppendInt appends.
+const MaxInt = 9
