@@ -53,6 +53,11 @@ const fastBufSize = 8 << 10
 // requests, as much as net/http's server keeps (its bufio.Writer).
 const fastKeepOut = 4 << 10
 
+// fastHeadRoom is the room a response buffer keeps before its body for
+// the response's head, so that head and body go out in one write without
+// being copied into another buffer; a longer head is.
+const fastHeadRoom = 256
+
 // fastConn is one connection on the fast path.
 type fastConn struct {
 	s      *Server
@@ -75,7 +80,8 @@ type fastConn struct {
 	wapply func(time.Time) error
 
 	// The worker's.
-	out     []byte
+	out     []byte      // a response buffer: fastHeadRoom bytes, then the body
+	hdr     http.Header // the response headers, cleared for each response
 	date    []byte
 	dateSec int64
 
@@ -292,6 +298,7 @@ func (c *fastConn) stop() {
 type fastReq struct {
 	r      *http.Request
 	url    url.URL
+	vals   [fastInlineFields]string // the header values of a head of few fields
 	body   fastBody
 	w      fastWriter
 	cancel context.CancelFunc
@@ -307,7 +314,11 @@ func (c *fastConn) newRequest() *fastReq {
 	text := string(b[:h.Len])
 	sub := func(s http1.Span) string { return text[s.Off : s.Off+s.Len] }
 	hdr := make(http.Header, h.NFields)
-	vals := make([]string, h.NFields)
+	vals := q.vals[:0]
+	if h.NFields > len(q.vals) {
+		vals = make([]string, h.NFields)
+	}
+	vals = vals[:h.NFields]
 	for i, f := range h.Fields[:h.NFields] {
 		k := f.Canon
 		if k == "" {
@@ -338,6 +349,10 @@ func (c *fastConn) newRequest() *fastReq {
 	return q
 }
 
+// fastInlineFields is how many header values a fastReq holds in itself:
+// as many as common clients send.
+const fastInlineFields = 8
+
 // fastBody is a request's body, read already.
 type fastBody struct{ b []byte }
 
@@ -360,18 +375,32 @@ type fastWriter struct {
 	c          *fastConn
 	header     http.Header
 	status     int
-	body       []byte
+	buf        []byte // fastHeadRoom bytes of room, then the body; nil: no body yet
 	reqClose   bool
 	streaming  bool // the head was sent by a Flush
 	closeAfter bool // close the connection after the response
 	err        error
 }
 
+// Header returns the response headers: the connection's map, kept from
+// one response to the next (a handler does not use it once it returns).
 func (w *fastWriter) Header() http.Header {
 	if w.header == nil {
-		w.header = make(http.Header, 4)
+		if w.c.hdr == nil {
+			w.c.hdr = make(http.Header, 4)
+		}
+		clear(w.c.hdr)
+		w.header = w.c.hdr
 	}
 	return w.header
+}
+
+// body is what the body holds so far.
+func (w *fastWriter) body() []byte {
+	if w.buf == nil {
+		return nil
+	}
+	return w.buf[fastHeadRoom:]
 }
 
 func (w *fastWriter) WriteHeader(code int) {
@@ -390,10 +419,13 @@ func (w *fastWriter) Write(p []byte) (int, error) {
 		w.err = err
 		return n, err
 	}
-	if w.body == nil {
-		w.body = w.c.out[:0]
+	if w.buf == nil {
+		if cap(w.c.out) < fastHeadRoom {
+			w.c.out = make([]byte, 0, 2*fastHeadRoom)
+		}
+		w.buf = w.c.out[:fastHeadRoom]
 	}
-	w.body = append(w.body, p...)
+	w.buf = append(w.buf, p...)
 	return len(p), nil
 }
 
@@ -428,8 +460,8 @@ func (w *fastWriter) finish() error {
 		return w.err
 	}
 	err := w.send(true)
-	if cap(w.body) <= fastKeepOut {
-		w.c.out = w.body[:0]
+	if w.buf != nil && cap(w.buf) <= fastKeepOut {
+		w.c.out = w.buf[:0]
 	}
 	return err
 }
@@ -442,8 +474,9 @@ func (w *fastWriter) send(sized bool) error {
 	if hdr.Get("Connection") == "close" || w.reqClose {
 		w.closeAfter = true
 	}
+	body := w.body()
 	noBody := w.status == http.StatusNoContent || w.status == http.StatusNotModified
-	var buf [512]byte
+	var buf [fastHeadRoom]byte
 	out := append(buf[:0], "HTTP/1.1 "...)
 	out = strconv.AppendInt(out, int64(w.status), 10)
 	out = append(out, ' ')
@@ -466,22 +499,31 @@ func (w *fastWriter) send(sized bool) error {
 		out = append(out, c.httpDate()...)
 		out = append(out, "\r\n"...)
 	}
-	if _, ok := hdr["Content-Type"]; !ok && len(w.body) > 0 && !noBody {
-		out = appendHeader(out, "Content-Type", http.DetectContentType(w.body))
+	if _, ok := hdr["Content-Type"]; !ok && len(body) > 0 && !noBody {
+		out = appendHeader(out, "Content-Type", http.DetectContentType(body))
 	}
 	if sized && !noBody {
 		out = append(out, "Content-Length: "...)
-		out = strconv.AppendInt(out, int64(len(w.body)), 10)
+		out = strconv.AppendInt(out, int64(len(body)), 10)
 		out = append(out, "\r\n"...)
 	}
 	if w.closeAfter {
 		out = append(out, "Connection: close\r\n"...)
 	}
 	out = append(out, "\r\n"...)
-	if !noBody {
-		out = append(out, w.body...)
+	if noBody {
+		body = nil
 	}
-	_, err := c.write(out)
+	var msg []byte
+	if w.buf != nil && len(out) <= fastHeadRoom {
+		// The head goes in the room before the body.
+		at := fastHeadRoom - len(out)
+		copy(w.buf[at:], out)
+		msg = w.buf[at : fastHeadRoom+len(body)]
+	} else {
+		msg = append(append(make([]byte, 0, len(out)+len(body)), out...), body...)
+	}
+	_, err := c.write(msg)
 	if err != nil {
 		return fmt.Errorf("simplerpc: writing an HTTP response: %w", err)
 	}
