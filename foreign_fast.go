@@ -265,7 +265,11 @@ func (c *fastConn) run(q *fastReq) {
 			c.nc.Close()
 		}
 	}()
-	c.s.ServeHTTP(&q.w, q.r)
+	if q.r != nil {
+		c.s.ServeHTTP(&q.w, q.r)
+	} else {
+		c.s.rpc.ServeDirect(&q.w, q)
+	}
 	c.f.served.Add(1)
 	if err := q.w.finish(); err != nil {
 		q.w.closeAfter = true
@@ -294,14 +298,44 @@ func (c *fastConn) stop() {
 	}
 }
 
-// fastReq is one request on the fast path, with its response writer.
+// fastReq is one request on the fast path, with its response writer. A
+// plain request (Server.directHTTP) is served as a jsonrpchttp.Direct,
+// which it is, without an http.Request: its header is made only if the
+// handler asks for it. Any other gets its http.Request (r) at once.
 type fastReq struct {
-	r      *http.Request
-	url    url.URL
-	vals   [fastInlineFields]string // the header values of a head of few fields
+	r      *http.Request // nil for a direct request
+	head   string        // the request's head
 	body   fastBody
-	w      fastWriter
+	ctx    context.Context
 	cancel context.CancelFunc
+	remote string
+	tls    *tls.ConnectionState
+	ae     [1]string // the Accept-Encoding value of a direct request
+	nae    int       // 0 or 1: whether it has one
+	w      fastWriter
+
+	once sync.Once   // guards hdr, of a direct request
+	hdr  http.Header // its header, made on first use
+}
+
+// directHTTP reports whether the fast path may serve a request with
+// head h as a jsonrpchttp.Direct: no CORS policy (ServeHTTP would apply
+// it), no Content-Encoding field (the body is as sent) and no more than
+// one Accept-Encoding field (the one value Direct is asked for).
+func (s *Server) directHTTP(h *http1.Head) bool {
+	if s.cfg.cors != nil {
+		return false
+	}
+	ae := 0
+	for _, f := range h.Fields[:h.NFields] {
+		switch f.Canon {
+		case "Content-Encoding":
+			return false
+		case "Accept-Encoding":
+			ae++
+		}
+	}
+	return ae <= 1
 }
 
 // newRequest makes the request c.head describes, whose body follows it
@@ -309,49 +343,82 @@ type fastReq struct {
 func (c *fastConn) newRequest() *fastReq {
 	h := &c.head
 	b := c.buf[c.start:]
-	q := &fastReq{}
-	// One string holds the head's values and names.
-	text := string(b[:h.Len])
-	sub := func(s http1.Span) string { return text[s.Off : s.Off+s.Len] }
-	hdr := make(http.Header, h.NFields)
-	vals := q.vals[:0]
-	if h.NFields > len(q.vals) {
-		vals = make([]string, h.NFields)
+	q := &fastReq{head: string(b[:h.Len]), remote: c.remote}
+	q.body.b = b[h.Len : int64(h.Len)+h.ContentLength]
+	q.ctx, q.cancel = context.WithCancel(context.Background())
+	if c.tls {
+		cs := c.nc.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState()
+		q.tls = &cs
 	}
-	vals = vals[:h.NFields]
+	q.w = fastWriter{c: c, reqClose: h.Close}
+	if !c.s.directHTTP(h) {
+		q.r = q.request(h)
+		return q
+	}
+	for _, f := range h.Fields[:h.NFields] {
+		if f.Canon == "Accept-Encoding" {
+			q.ae[0], q.nae = q.head[f.Value.Off:f.Value.Off+f.Value.Len], 1
+		}
+	}
+	return q
+}
+
+// request makes the http.Request of q, whose head h describes.
+func (q *fastReq) request(h *http1.Head) *http.Request {
+	text := q.head
+	sub := func(s http1.Span) string { return text[s.Off : s.Off+s.Len] }
+	u := &url.URL{Path: sub(h.Path), RawQuery: sub(h.Query), ForceQuery: h.HasQuery && h.Query.Len == 0}
+	tmpl := http.Request{
+		Method: http.MethodPost, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: q.header(h), Body: &q.body, ContentLength: h.ContentLength, Host: sub(h.Host),
+		RemoteAddr: q.remote, RequestURI: sub(h.Target), Close: h.Close, TLS: q.tls,
+	}
+	return tmpl.WithContext(q.ctx)
+}
+
+// header makes the header of q, whose head h describes.
+func (q *fastReq) header(h *http1.Head) http.Header {
+	text := q.head
+	hdr := make(http.Header, h.NFields)
+	vals := make([]string, h.NFields)
 	for i, f := range h.Fields[:h.NFields] {
 		k := f.Canon
 		if k == "" {
-			k = string(http1.Canonical(nil, f.Name.Of(b)))
+			k = string(http1.Canonical(nil, []byte(text[f.Name.Off:f.Name.Off+f.Name.Len])))
 		}
-		vals[i] = sub(f.Value)
+		vals[i] = text[f.Value.Off : f.Value.Off+f.Value.Len]
 		if v, ok := hdr[k]; ok {
 			hdr[k] = append(v, vals[i])
 		} else {
 			hdr[k] = vals[i : i+1 : i+1]
 		}
 	}
-	q.url = url.URL{Path: sub(h.Path), RawQuery: sub(h.Query), ForceQuery: h.HasQuery && h.Query.Len == 0}
-	q.body.b = b[h.Len : int64(h.Len)+h.ContentLength]
-	ctx, cancel := context.WithCancel(context.Background())
-	q.cancel = cancel
-	tmpl := http.Request{
-		Method: http.MethodPost, URL: &q.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: hdr, Body: &q.body, ContentLength: h.ContentLength, Host: sub(h.Host),
-		RemoteAddr: c.remote, RequestURI: sub(h.Target), Close: h.Close,
-	}
-	if c.tls {
-		cs := c.nc.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState()
-		tmpl.TLS = &cs
-	}
-	q.r = tmpl.WithContext(ctx)
-	q.w = fastWriter{c: c, reqClose: h.Close}
-	return q
+	return hdr
 }
 
-// fastInlineFields is how many header values a fastReq holds in itself:
-// as many as common clients send.
-const fastInlineFields = 8
+// The jsonrpchttp.Direct of a direct request.
+
+func (q *fastReq) Context() context.Context { return q.ctx }
+func (q *fastReq) RemoteAddr() string       { return q.remote }
+func (q *fastReq) Body() []byte             { return q.body.b }
+
+func (q *fastReq) AcceptEncoding() []string {
+	if q.nae == 0 {
+		return nil
+	}
+	return q.ae[:1]
+}
+
+// Header parses the head again, which the reader has parsed already,
+// but into c.head, which the next request's parse reuses.
+func (q *fastReq) Header() http.Header {
+	q.once.Do(func() {
+		var h http1.Head
+		http1.Parse([]byte(q.head), &h)
+		q.hdr = q.header(&h)
+	})
+	return q.hdr
+}
 
 // fastBody is a request's body, read already.
 type fastBody struct{ b []byte }
