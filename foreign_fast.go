@@ -309,9 +309,9 @@ type fastReq struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	remote string
-	tls    *tls.ConnectionState
-	ae     [1]string // the Accept-Encoding value of a direct request
-	nae    int       // 0 or 1: whether it has one
+	tls    *tls.ConnectionState // of a request that is not direct, on TLS
+	ae     [1]string            // the Accept-Encoding value of a direct request
+	nae    int                  // 0 or 1: whether it has one
 	w      fastWriter
 
 	once sync.Once   // guards hdr, of a direct request
@@ -346,12 +346,12 @@ func (c *fastConn) newRequest() *fastReq {
 	q := &fastReq{head: string(b[:h.Len]), remote: c.remote}
 	q.body.b = b[h.Len : int64(h.Len)+h.ContentLength]
 	q.ctx, q.cancel = context.WithCancel(context.Background())
-	if c.tls {
-		cs := c.nc.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState()
-		q.tls = &cs
-	}
 	q.w = fastWriter{c: c, reqClose: h.Close}
 	if !c.s.directHTTP(h) {
+		if c.tls {
+			cs := c.nc.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState()
+			q.tls = &cs
+		}
 		q.r = q.request(h)
 		return q
 	}
