@@ -53,6 +53,11 @@ const fastBufSize = 8 << 10
 // requests, as much as net/http's server keeps (its bufio.Writer).
 const fastKeepOut = 4 << 10
 
+// fastHeadRoom is the room a response buffer keeps before its body for
+// the response's head, so that head and body go out in one write without
+// being copied into another buffer; a longer head is.
+const fastHeadRoom = 256
+
 // fastConn is one connection on the fast path.
 type fastConn struct {
 	s      *Server
@@ -75,7 +80,8 @@ type fastConn struct {
 	wapply func(time.Time) error
 
 	// The worker's.
-	out     []byte
+	out     []byte      // a response buffer: fastHeadRoom bytes, then the body
+	hdr     http.Header // the response headers, cleared for each response
 	date    []byte
 	dateSec int64
 
@@ -259,7 +265,11 @@ func (c *fastConn) run(q *fastReq) {
 			c.nc.Close()
 		}
 	}()
-	c.s.ServeHTTP(&q.w, q.r)
+	if q.r != nil {
+		c.s.ServeHTTP(&q.w, q.r)
+	} else {
+		c.s.rpc.ServeDirect(&q.w, q)
+	}
 	c.f.served.Add(1)
 	if err := q.w.finish(); err != nil {
 		q.w.closeAfter = true
@@ -288,13 +298,44 @@ func (c *fastConn) stop() {
 	}
 }
 
-// fastReq is one request on the fast path, with its response writer.
+// fastReq is one request on the fast path, with its response writer. A
+// plain request (Server.directHTTP) is served as a jsonrpchttp.Direct,
+// which it is, without an http.Request: its header is made only if the
+// handler asks for it. Any other gets its http.Request (r) at once.
 type fastReq struct {
-	r      *http.Request
-	url    url.URL
+	r      *http.Request // nil for a direct request
+	head   string        // the request's head
 	body   fastBody
-	w      fastWriter
+	ctx    context.Context
 	cancel context.CancelFunc
+	remote string
+	tls    *tls.ConnectionState // of a request that is not direct, on TLS
+	ae     [1]string            // the Accept-Encoding value of a direct request
+	nae    int                  // 0 or 1: whether it has one
+	w      fastWriter
+
+	once sync.Once   // guards hdr, of a direct request
+	hdr  http.Header // its header, made on first use
+}
+
+// directHTTP reports whether the fast path may serve a request with
+// head h as a jsonrpchttp.Direct: no CORS policy (ServeHTTP would apply
+// it), no Content-Encoding field (the body is as sent) and no more than
+// one Accept-Encoding field (the one value Direct is asked for).
+func (s *Server) directHTTP(h *http1.Head) bool {
+	if s.cfg.cors != nil {
+		return false
+	}
+	ae := 0
+	for _, f := range h.Fields[:h.NFields] {
+		switch f.Canon {
+		case "Content-Encoding":
+			return false
+		case "Accept-Encoding":
+			ae++
+		}
+	}
+	return ae <= 1
 }
 
 // newRequest makes the request c.head describes, whose body follows it
@@ -302,40 +343,81 @@ type fastReq struct {
 func (c *fastConn) newRequest() *fastReq {
 	h := &c.head
 	b := c.buf[c.start:]
-	q := &fastReq{}
-	// One string holds the head's values and names.
-	text := string(b[:h.Len])
+	q := &fastReq{head: string(b[:h.Len]), remote: c.remote}
+	q.body.b = b[h.Len : int64(h.Len)+h.ContentLength]
+	q.ctx, q.cancel = context.WithCancel(context.Background())
+	q.w = fastWriter{c: c, reqClose: h.Close}
+	if !c.s.directHTTP(h) {
+		if c.tls {
+			cs := c.nc.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState()
+			q.tls = &cs
+		}
+		q.r = q.request(h)
+		return q
+	}
+	for _, f := range h.Fields[:h.NFields] {
+		if f.Canon == "Accept-Encoding" {
+			q.ae[0], q.nae = q.head[f.Value.Off:f.Value.Off+f.Value.Len], 1
+		}
+	}
+	return q
+}
+
+// request makes the http.Request of q, whose head h describes.
+func (q *fastReq) request(h *http1.Head) *http.Request {
+	text := q.head
 	sub := func(s http1.Span) string { return text[s.Off : s.Off+s.Len] }
+	u := &url.URL{Path: sub(h.Path), RawQuery: sub(h.Query), ForceQuery: h.HasQuery && h.Query.Len == 0}
+	tmpl := http.Request{
+		Method: http.MethodPost, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: q.header(h), Body: &q.body, ContentLength: h.ContentLength, Host: sub(h.Host),
+		RemoteAddr: q.remote, RequestURI: sub(h.Target), Close: h.Close, TLS: q.tls,
+	}
+	return tmpl.WithContext(q.ctx)
+}
+
+// header makes the header of q, whose head h describes.
+func (q *fastReq) header(h *http1.Head) http.Header {
+	text := q.head
 	hdr := make(http.Header, h.NFields)
 	vals := make([]string, h.NFields)
 	for i, f := range h.Fields[:h.NFields] {
 		k := f.Canon
 		if k == "" {
-			k = string(http1.Canonical(nil, f.Name.Of(b)))
+			k = string(http1.Canonical(nil, []byte(text[f.Name.Off:f.Name.Off+f.Name.Len])))
 		}
-		vals[i] = sub(f.Value)
+		vals[i] = text[f.Value.Off : f.Value.Off+f.Value.Len]
 		if v, ok := hdr[k]; ok {
 			hdr[k] = append(v, vals[i])
 		} else {
 			hdr[k] = vals[i : i+1 : i+1]
 		}
 	}
-	q.url = url.URL{Path: sub(h.Path), RawQuery: sub(h.Query), ForceQuery: h.HasQuery && h.Query.Len == 0}
-	q.body.b = b[h.Len : int64(h.Len)+h.ContentLength]
-	ctx, cancel := context.WithCancel(context.Background())
-	q.cancel = cancel
-	tmpl := http.Request{
-		Method: http.MethodPost, URL: &q.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: hdr, Body: &q.body, ContentLength: h.ContentLength, Host: sub(h.Host),
-		RemoteAddr: c.remote, RequestURI: sub(h.Target), Close: h.Close,
+	return hdr
+}
+
+// The jsonrpchttp.Direct of a direct request.
+
+func (q *fastReq) Context() context.Context { return q.ctx }
+func (q *fastReq) RemoteAddr() string       { return q.remote }
+func (q *fastReq) Body() []byte             { return q.body.b }
+
+func (q *fastReq) AcceptEncoding() []string {
+	if q.nae == 0 {
+		return nil
 	}
-	if c.tls {
-		cs := c.nc.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState()
-		tmpl.TLS = &cs
-	}
-	q.r = tmpl.WithContext(ctx)
-	q.w = fastWriter{c: c, reqClose: h.Close}
-	return q
+	return q.ae[:1]
+}
+
+// Header parses the head again, which the reader has parsed already,
+// but into c.head, which the next request's parse reuses.
+func (q *fastReq) Header() http.Header {
+	q.once.Do(func() {
+		var h http1.Head
+		http1.Parse([]byte(q.head), &h)
+		q.hdr = q.header(&h)
+	})
+	return q.hdr
 }
 
 // fastBody is a request's body, read already.
@@ -360,18 +442,32 @@ type fastWriter struct {
 	c          *fastConn
 	header     http.Header
 	status     int
-	body       []byte
+	buf        []byte // fastHeadRoom bytes of room, then the body; nil: no body yet
 	reqClose   bool
 	streaming  bool // the head was sent by a Flush
 	closeAfter bool // close the connection after the response
 	err        error
 }
 
+// Header returns the response headers: the connection's map, kept from
+// one response to the next (a handler does not use it once it returns).
 func (w *fastWriter) Header() http.Header {
 	if w.header == nil {
-		w.header = make(http.Header, 4)
+		if w.c.hdr == nil {
+			w.c.hdr = make(http.Header, 4)
+		}
+		clear(w.c.hdr)
+		w.header = w.c.hdr
 	}
 	return w.header
+}
+
+// body is what the body holds so far.
+func (w *fastWriter) body() []byte {
+	if w.buf == nil {
+		return nil
+	}
+	return w.buf[fastHeadRoom:]
 }
 
 func (w *fastWriter) WriteHeader(code int) {
@@ -390,10 +486,13 @@ func (w *fastWriter) Write(p []byte) (int, error) {
 		w.err = err
 		return n, err
 	}
-	if w.body == nil {
-		w.body = w.c.out[:0]
+	if w.buf == nil {
+		if cap(w.c.out) < fastHeadRoom {
+			w.c.out = make([]byte, 0, 2*fastHeadRoom)
+		}
+		w.buf = w.c.out[:fastHeadRoom]
 	}
-	w.body = append(w.body, p...)
+	w.buf = append(w.buf, p...)
 	return len(p), nil
 }
 
@@ -428,8 +527,8 @@ func (w *fastWriter) finish() error {
 		return w.err
 	}
 	err := w.send(true)
-	if cap(w.body) <= fastKeepOut {
-		w.c.out = w.body[:0]
+	if w.buf != nil && cap(w.buf) <= fastKeepOut {
+		w.c.out = w.buf[:0]
 	}
 	return err
 }
@@ -442,8 +541,9 @@ func (w *fastWriter) send(sized bool) error {
 	if hdr.Get("Connection") == "close" || w.reqClose {
 		w.closeAfter = true
 	}
+	body := w.body()
 	noBody := w.status == http.StatusNoContent || w.status == http.StatusNotModified
-	var buf [512]byte
+	var buf [fastHeadRoom]byte
 	out := append(buf[:0], "HTTP/1.1 "...)
 	out = strconv.AppendInt(out, int64(w.status), 10)
 	out = append(out, ' ')
@@ -466,22 +566,31 @@ func (w *fastWriter) send(sized bool) error {
 		out = append(out, c.httpDate()...)
 		out = append(out, "\r\n"...)
 	}
-	if _, ok := hdr["Content-Type"]; !ok && len(w.body) > 0 && !noBody {
-		out = appendHeader(out, "Content-Type", http.DetectContentType(w.body))
+	if _, ok := hdr["Content-Type"]; !ok && len(body) > 0 && !noBody {
+		out = appendHeader(out, "Content-Type", http.DetectContentType(body))
 	}
 	if sized && !noBody {
 		out = append(out, "Content-Length: "...)
-		out = strconv.AppendInt(out, int64(len(w.body)), 10)
+		out = strconv.AppendInt(out, int64(len(body)), 10)
 		out = append(out, "\r\n"...)
 	}
 	if w.closeAfter {
 		out = append(out, "Connection: close\r\n"...)
 	}
 	out = append(out, "\r\n"...)
-	if !noBody {
-		out = append(out, w.body...)
+	if noBody {
+		body = nil
 	}
-	_, err := c.write(out)
+	var msg []byte
+	if w.buf != nil && len(out) <= fastHeadRoom {
+		// The head goes in the room before the body.
+		at := fastHeadRoom - len(out)
+		copy(w.buf[at:], out)
+		msg = w.buf[at : fastHeadRoom+len(body)]
+	} else {
+		msg = append(append(make([]byte, 0, len(out)+len(body)), out...), body...)
+	}
+	_, err := c.write(msg)
 	if err != nil {
 		return fmt.Errorf("simplerpc: writing an HTTP response: %w", err)
 	}

@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -216,4 +217,62 @@ func TestFastHTTPShutdownClosesIdle(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestFastHTTPDirectSameAsNetHTTP checks that the requests the fast path
+// serves directly (jsonrpchttp.ServeDirect), and those it serves through
+// an http.Request, are answered as net/http's server answers them:
+// the same status, headers (but Date) and body, metadata from the
+// headers included.
+func TestFastHTTPDirectSameAsNetHTTP(t *testing.T) {
+	big := strings.Repeat("x", 2000) // a reply large enough to be compressed
+	reqs := []string{
+		postAdd(40, 2, 1, ""),
+		postAdd(40, 2, 2, "Accept-Encoding: gzip\r\n"),
+		postAdd(40, 2, 3, "Accept-Encoding: gzip\r\nAccept-Encoding: br\r\n"),
+		postAdd(40, 2, 4, "Content-Encoding: identity\r\n"),
+		postAdd(40, 2, 5, "X-Odd-Name: v\r\nx-odd-name: w\r\n"),
+		postBody(`{"jsonrpc":"2.0","method":"hdr","params":["x-odd-name"],"id":6}`, "X-Odd-Name: v\r\nx-odd-name: w\r\n"),
+		postBody(`{"jsonrpc":"2.0","method":"hdr","params":["accept-encoding"],"id":7}`, "Accept-Encoding: gzip;q=0\r\n"),
+		postBody(`{"jsonrpc":"2.0","method":"echo","params":["`+big+`"],"id":8}`, "Accept-Encoding: gzip\r\n"),
+		postBody(`{"jsonrpc":"2.0","method":"echo","params":["`+big+`"],"id":9}`, "Accept-Encoding: identity\r\n"),
+		postBody(`{"jsonrpc":"2.0","method":"Calc.Nope","params":[],"id":10}`, ""),
+		postBody(`{"jsonrpc":"2.0","method":"Calc.Add","params":[1,2]}`, ""),
+		postBody(`{"jsonrpc":"2.0","method":`, ""),
+		postBody(`[{"jsonrpc":"2.0","method":"Calc.Add","params":[1,2],"id":1},{"jsonrpc":"2.0","method":"hdr","params":["x-a"],"id":2}]`, "X-A: b\r\n"),
+	}
+	answers := func(netHTTPOnly bool) []*http.Response {
+		srv, addr := serveCalcHTTP(t, netHTTPOnly)
+		if err := srv.RegisterFunc("hdr", func(ctx context.Context, name string) string { return IncomingMetadata(ctx).Get(name) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.RegisterFunc("echo", func(s string) string { return s }); err != nil {
+			t.Fatal(err)
+		}
+		out := rawHTTP(t, addr, reqs...)
+		if n := servedFast(srv); netHTTPOnly != (n == 0) {
+			t.Fatalf("netHTTPOnly %v: %d requests served on the fast path", netHTTPOnly, n)
+		}
+		return out
+	}
+	fast, slow := answers(false), answers(true)
+	for i := range reqs {
+		f, s := fast[i], slow[i]
+		f.Header.Del("Date")
+		s.Header.Del("Date")
+		if f.StatusCode != s.StatusCode || fmt.Sprint(f.Header) != fmt.Sprint(s.Header) {
+			t.Errorf("request %d: fast path %d %v, net/http %d %v", i, f.StatusCode, f.Header, s.StatusCode, s.Header)
+		}
+		fb, sb := bodyOf(f), bodyOf(s)
+		if fb != sb {
+			t.Errorf("request %d: fast path body %q, net/http %q", i, fb, sb)
+		}
+		if want, ok := map[int]string{0: `"result":42`, 5: `"result":"v"`, 6: `"result":"gzip;q=0"`, 12: `"result":"b"`}[i]; ok && !strings.Contains(fb, want) {
+			t.Errorf("request %d: body %q, want %s", i, fb, want)
+		}
+	}
+}
+
+func postBody(body, extra string) string {
+	return fmt.Sprintf("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n%s", extra, len(body), body)
 }

@@ -69,8 +69,8 @@ func httpRows() []string {
 // chartHTTP draws the http workload's throughput against callers.
 func chartHTTP(res *results) string {
 	return lineChart(res, lineSpec{
-		title: "JSON-RPC Add over HTTP/1.1: throughput vs concurrent callers",
-		rows:  httpRows(), workload: "http", kind: kindTput, xs: httpConc, scale: 1,
+		title: "JSON-RPC Add over HTTP/1.1 (lean client): throughput vs concurrent callers",
+		rows:  httpRows(), workload: leanWorkload, kind: kindTput, xs: httpConc, scale: 1,
 		xLabel: "concurrent callers (log scale)", yLabel: "calls/s, median (log scale)",
 	})
 }
@@ -92,7 +92,7 @@ func httpRep(cfg config, rep int, res *results) error {
 // transport that keeps an idle connection for every caller) at each of
 // httpConc callers.
 func httpOnce(cfg config, hs httpServer, res *results) (err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute+time.Duration(len(httpConc))*(cfg.d+cfg.warm))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute+time.Duration(2*len(httpConc))*(cfg.d+cfg.warm))
 	defer cancel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -124,6 +124,25 @@ func httpOnce(cfg config, hs httpServer, res *results) (err error) {
 		st.record(res, hs.name, "http", n)
 	}
 	tr.CloseIdleConnections()
+	// The lean client, against the same server.
+	lc := newLeanClient(ln.Addr().String(), hs.method)
+	defer lc.close()
+	lean := func(ctx context.Context, i int) error { return lc.add(ctx, i) }
+	for _, n := range httpConc {
+		if cfg.warm > 0 {
+			if _, err := timedLoad(ctx, n, cfg.warm, lean); err != nil {
+				return fmt.Errorf("lean client: %w", err)
+			}
+		} else if err := primeLoad(ctx, n, lean); err != nil {
+			return fmt.Errorf("lean client: %w", err)
+		}
+		st, err := timedLoad(ctx, n, cfg.d, lean)
+		if err != nil {
+			return fmt.Errorf("lean client: %w", err)
+		}
+		st.record(res, hs.name, leanWorkload, n)
+	}
+	lc.close()
 	res.add(hs.name, metric{"http", kindWarns, 0}, float64(warns.Load()))
 	return nil
 }
@@ -289,32 +308,52 @@ func serveGorilla(ln net.Listener, warns *atomic.Int64) (func() error, error) {
 	return serveHandler(rs)(ln, warns)
 }
 
-// reportHTTP writes the http section.
+// reportHTTP writes the http section: the lean client's table, then the
+// http.Client's.
 func reportHTTP(b *strings.Builder, _ config, res *results) {
-	rows := httpRows()
 	fmt.Fprintf(b, "\n## JSON-RPC Add over HTTP/1.1\n\n")
-	fmt.Fprintf(b, "C callers share one Go http.Client (keep-alive; the transport keeps up to %d idle connections) and post "+
-		"`{\"jsonrpc\":\"2.0\",\"id\":N,\"method\":M,\"params\":[40,2]}`; the reply's result is checked. "+
+	fmt.Fprintf(b, "Each request is `{\"jsonrpc\":\"2.0\",\"id\":N,\"method\":M,\"params\":[40,2]}`; the reply's result is checked. "+
 		"%s is a net/http handler decoding the request with encoding/json and writing the response by hand; "+
 		"simplerpc is `Server.Serve`'s own port. "+
 		"%s is no JSON-RPC server but a bound: a raw-TCP server that finds each request's end by its Content-Length, "+
-		"takes the id and operands out of the body, checks the method's name and writes a canned response, the least any server could do for this client. "+
-		"Warnings: records at Warn or above that simplerpc's server logged in the run.\n\n",
-		httpConc[len(httpConc)-1], refHTTPFloor, refHTTPIdeal)
+		"takes the id and operands out of the body, checks the method's name and writes a canned response, the least any server could do. "+
+		"Two clients drive each server in turn. The lean one is as wrk or h2load: each caller has its own keep-alive connection "+
+		"and writes a prebuilt request (Host, Content-Type, Content-Length), then reads the status line, the headers and Content-Length bytes of body, "+
+		"checking the status is 200 and the body holds its id and `\"result\":42`. "+
+		"It costs a call a small part of what Go's http.Client does, so that with client and server on the same cores "+
+		"the server's own cost decides the figures. The second table is the same calls through one Go http.Client, "+
+		"as a Go caller makes them, whose own cost bounds every server alike "+
+		"(the transport keeps up to %d idle connections). "+
+		"Warnings: records at Warn or above that simplerpc's server logged in the run, both clients together.\n\n",
+		refHTTPFloor, refHTTPIdeal, httpConc[len(httpConc)-1])
+	fmt.Fprintf(b, "### Lean client (a raw-TCP connection per caller)\n\n")
+	httpTable(b, res, leanWorkload, true)
+	fmt.Fprintf(b, "\n### Go http.Client (one, shared by the callers)\n\n")
+	httpTable(b, res, "http", true)
+}
+
+// httpTable writes the table of workload w's figures, with the warnings
+// column if warns, and its ratios.
+func httpTable(b *strings.Builder, res *results, w string, warns bool) {
+	rows := httpRows()
 	var cols []column
 	for _, n := range httpConc {
 		cols = append(cols,
-			medianCol(res, fmt.Sprintf("calls/s C=%d", n), 0, metric{"http", kindTput, n}, 1),
-			medianCol(res, "p50 ms", 2, metric{"http", kindP50, n}, 1e3),
-			medianCol(res, "p99 ms", 2, metric{"http", kindP99, n}, 1e3))
+			medianCol(res, fmt.Sprintf("calls/s C=%d", n), 0, metric{w, kindTput, n}, 1),
+			medianCol(res, "p50 ms", 2, metric{w, kindP50, n}, 1e3),
+			medianCol(res, "p99 ms", 2, metric{w, kindP99, n}, 1e3))
 	}
-	writeRowTable(b, rows, append(cols, medianCol(res, "warnings", 0, metric{"http", kindWarns, 0}, 1)))
+	all := cols
+	if warns {
+		all = append(cols[:len(cols):len(cols)], medianCol(res, "warnings", 0, metric{"http", kindWarns, 0}, 1))
+	}
+	writeRowTable(b, rows, all)
 	fmt.Fprintf(b, "\nRatios (÷ %s / ÷ %s):\n\n", refHTTPFloor, refHTTPSimpleRPC)
 	writeRowRatios(b, rows, cols, refHTTPFloor, refHTTPSimpleRPC)
 	fmt.Fprintf(b, "\nThroughput ÷ %s / ÷ %s:\n\n", refHTTPGorilla, refHTTPGeth)
 	var tput []column
 	for _, n := range httpConc {
-		tput = append(tput, medianCol(res, fmt.Sprintf("calls/s C=%d", n), 0, metric{"http", kindTput, n}, 1))
+		tput = append(tput, medianCol(res, fmt.Sprintf("calls/s C=%d", n), 0, metric{w, kindTput, n}, 1))
 	}
 	writeRowRatios(b, rows, tput, refHTTPGorilla, refHTTPGeth)
 }

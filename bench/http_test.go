@@ -37,6 +37,63 @@ func TestIdealHTTP(t *testing.T) {
 	}
 }
 
+// TestLeanHTTP checks that every server of the http workload answers the
+// lean client, on one connection and on many, and that the lean client
+// fails a wrong answer: a call of a method the server lacks.
+func TestLeanHTTP(t *testing.T) {
+	for _, hs := range httpServers() {
+		t.Run(hs.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var warns atomic.Int64
+			stop, err := hs.serve(ln, &warns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := stop(); err != nil {
+					t.Error(err)
+				}
+			}()
+			c := newLeanClient(ln.Addr().String(), hs.method)
+			defer c.close()
+			for range 5 {
+				if err := c.add(context.Background(), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := primeLoad(context.Background(), 8, c.add); err != nil {
+				t.Fatal(err)
+			}
+			wrong := newLeanClient(ln.Addr().String(), hs.method+"Missing")
+			defer wrong.close()
+			if err := wrong.add(context.Background(), 0); err == nil {
+				t.Errorf("a call of %sMissing passed", hs.method)
+			}
+		})
+	}
+}
+
+// TestLeanMember checks the lean client's test of a reply's members.
+func TestLeanMember(t *testing.T) {
+	for _, tc := range []struct {
+		body, m string
+		ok      bool
+	}{
+		{`{"jsonrpc":"2.0","id":1003,"result":42}`, `"result":42`, true},
+		{`{"jsonrpc":"2.0","result":42,"id":1003}`, `"id":1003`, true},
+		{`{"jsonrpc":"2.0","id":1003,"result":420}`, `"result":42`, false},
+		{`{"jsonrpc":"2.0","id":1003,"result":42`, `"result":42`, false},
+		{`{"jsonrpc":"2.0","id":1003,"error":{}}`, `"result":42`, false},
+	} {
+		if got := hasMember([]byte(tc.body), []byte(tc.m)); got != tc.ok {
+			t.Errorf("hasMember(%s, %s) = %v", tc.body, tc.m, got)
+		}
+	}
+}
+
 // TestIdealAdd checks the ideal server's reading of a request body.
 func TestIdealAdd(t *testing.T) {
 	for _, tc := range []struct {
@@ -99,6 +156,62 @@ func benchHTTP(b *testing.B, hs httpServer, n int) {
 		go func() {
 			for left.Add(-1) >= 0 {
 				if err := c.add(ctx, 40, 2); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			b.Error(err)
+		}
+	}
+	b.StopTimer()
+}
+
+// BenchmarkHTTPLean is BenchmarkHTTP with the lean client: a connection
+// per caller, prebuilt requests, so that the server's own cost is most of
+// the CPU time per call.
+func BenchmarkHTTPLean(b *testing.B) {
+	for _, hs := range httpServers() {
+		for _, n := range httpConc {
+			name := strings.NewReplacer("/", "-", " ", "-", "(", "", ")", "").Replace(hs.name)
+			b.Run(fmt.Sprintf("%s/C=%d", name, n), func(b *testing.B) { benchLean(b, hs, n) })
+		}
+	}
+}
+
+func benchLean(b *testing.B, hs httpServer, n int) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var warns atomic.Int64
+	stop, err := hs.serve(ln, &warns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := newLeanClient(ln.Addr().String(), hs.method)
+	defer func() {
+		c.close()
+		if err := stop(); err != nil {
+			b.Error(err)
+		}
+	}()
+	ctx := context.Background()
+	if err := primeLoad(ctx, n, c.add); err != nil {
+		b.Fatal(err)
+	}
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	b.ResetTimer()
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			for left.Add(-1) >= 0 {
+				if err := c.add(ctx, i); err != nil {
 					errs <- err
 					return
 				}

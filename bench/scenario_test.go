@@ -80,6 +80,8 @@ func TestScenarios(t *testing.T) {
 		{refHTTPFloor, metric{"http", kindTput, 64}},
 		{"go-ethereum", metric{"http", kindP99, 1}},
 		{refHTTPSimpleRPC, metric{"http", kindWarns, 0}},
+		{refHTTPGorilla, metric{leanWorkload, kindTput, 8}},
+		{refHTTPIdeal, metric{leanWorkload, kindP50, 64}},
 		{refFloor, metric{"slowlink-random", kindTput, 1}},
 		{refSimpleRPC, metric{"slowlink-json", kindP50, 1}},
 		{slowZstd.name(), metric{"slowlink-json", kindTput, 1}},

@@ -38,27 +38,27 @@ var (
 // charging ch for the memory it takes as it grows; into room, if it is
 // known to fit. If it cannot, it answers the request itself (413, 415,
 // 503, 400 or 408) and returns false.
-func (h *Handler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, ch *rpcCharge, room []byte) ([]byte, bool) {
+func (h *Handler) readRPCBody(w http.ResponseWriter, r *rpcContext, rc *http.ResponseController, ch *rpcCharge, room []byte) ([]byte, bool) {
 	limit := h.maxMessageSize
-	gz, bad := jsonrpc.RequestCoding(r.Header)
+	gz, bad := r.coding()
 	switch {
 	case bad != "":
 		h.refuseCoding(w, r, rc, bad)
 		return nil, false
-	case r.ContentLength > int64(limit):
+	case r.contentLength() > int64(limit):
 		// Compressed, it decompresses larger still.
-		h.refuseTooLarge(w, r, rc, r.ContentLength, gz, false)
+		h.refuseTooLarge(w, r, rc, r.contentLength(), gz, false)
 		return nil, false
 	}
-	var src io.Reader = r.Body
-	n := r.ContentLength
+	src := r.bodyReader()
+	n := r.contentLength()
 	if gz {
 		if !ch.tryTake(jsonrpc.GzipReaderCost, false) {
-			h.refuseBusy(w, r, rc, r.ContentLength, false)
+			h.refuseBusy(w, r, rc, r.contentLength(), false)
 			return nil, false
 		}
 		defer ch.give(jsonrpc.GzipReaderCost)
-		zr, err := jsonrpc.OpenGzip(r.Body)
+		zr, err := jsonrpc.OpenGzip(src)
 		if err != nil {
 			return nil, h.bodyFailed(w, r, rc, err)
 		}
@@ -76,7 +76,7 @@ func (h *Handler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.R
 		h.refuseTooLarge(w, r, rc, int64(len(body)), gz, true)
 		return nil, false
 	case errors.Is(err, errBodyBudget):
-		h.refuseBusy(w, r, rc, max(r.ContentLength, int64(len(body))), len(body) > 0 || gz)
+		h.refuseBusy(w, r, rc, max(r.contentLength(), int64(len(body))), len(body) > 0 || gz)
 		return nil, false
 	}
 	return nil, h.bodyFailed(w, r, rc, err)
@@ -85,13 +85,13 @@ func (h *Handler) readRPCBody(w http.ResponseWriter, r *http.Request, rc *http.R
 // bodyFailed answers a request whose body could not be read because of
 // err: a gzip body that does not decompress gets a parse error, a body the
 // connection failed to bring a plain 400 or 408. It returns false.
-func (h *Handler) bodyFailed(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, err error) bool {
+func (h *Handler) bodyFailed(w http.ResponseWriter, r *rpcContext, rc *http.ResponseController, err error) bool {
 	if ge, ok := errors.AsType[*jsonrpc.GzipError](err); ok {
-		h.logger.Debug("simplerpc: a JSON-RPC request's gzip body does not decompress", slog.String("remote", r.RemoteAddr), slog.Any("error", ge.Unwrap()))
+		h.logger.Debug("simplerpc: a JSON-RPC request's gzip body does not decompress", slog.String("remote", r.remoteAddr()), slog.Any("error", ge.Unwrap()))
 		h.refuse(w, r, rc, http.StatusBadRequest, jsonrpc.Invalid(jsonrpc.CodeParseError, "parse error: "+ge.Error()), true)
 		return false
 	}
-	h.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.RemoteAddr), slog.Any("error", err))
+	h.logger.Debug("simplerpc: reading a JSON-RPC request failed", slog.String("remote", r.remoteAddr()), slog.Any("error", err))
 	// Say so, rather than let an empty 200 pass for an answer; the
 	// connection is not reused.
 	w.Header().Set("Connection", "close")
@@ -160,10 +160,10 @@ func readCharged(rd io.Reader, n int64, limit int, ch *rpcCharge, room []byte) (
 // refuseTooLarge answers a request whose body exceeds the size limit:
 // size bytes of it were declared or read (decompressed, for a gzip body,
 // gz); read says whether any were.
-func (h *Handler) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, gz, read bool) {
+func (h *Handler) refuseTooLarge(w http.ResponseWriter, r *rpcContext, rc *http.ResponseController, size int64, gz, read bool) {
 	limit := h.maxMessageSize
 	h.cfg.Log(slog.LevelWarn, "simplerpc: JSON-RPC request refused: body over the size limit",
-		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size), slog.Int("limit", limit), slog.Bool("gzip", gz))
+		slog.String("remote", r.remoteAddr()), slog.Int64("bytes", size), slog.Int("limit", limit), slog.Bool("gzip", gz))
 	msg := fmt.Sprintf("invalid request: the body exceeds the %d-byte limit", limit)
 	if gz && read {
 		msg = fmt.Sprintf("invalid request: the body decompresses past the %d-byte limit", limit)
@@ -173,7 +173,7 @@ func (h *Handler) refuseTooLarge(w http.ResponseWriter, r *http.Request, rc *htt
 
 // refuseCoding answers a request whose body has a Content-Encoding the
 // server does not take, with 415 and the codings it takes.
-func (h *Handler) refuseCoding(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, coding string) {
+func (h *Handler) refuseCoding(w http.ResponseWriter, r *rpcContext, rc *http.ResponseController, coding string) {
 	w.Header().Set("Accept-Encoding", "gzip")
 	msg := fmt.Sprintf("invalid request: Content-Encoding %q is not supported; send the body as is or gzip-compressed", coding)
 	h.refuse(w, r, rc, http.StatusUnsupportedMediaType, jsonrpc.Invalid(jsonrpc.CodeInvalidRequest, msg), false)
@@ -181,10 +181,10 @@ func (h *Handler) refuseCoding(w http.ResponseWriter, r *http.Request, rc *http.
 
 // refuseBusy answers a request whose body of size bytes the memory
 // budget cannot hold; read says whether any of it was read.
-func (h *Handler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, size int64, read bool) {
+func (h *Handler) refuseBusy(w http.ResponseWriter, r *rpcContext, rc *http.ResponseController, size int64, read bool) {
 	h.cfg.Refused.Add(1)
 	h.cfg.Log(slog.LevelWarn, "simplerpc: JSON-RPC request refused: memory budget exhausted",
-		slog.String("remote", r.RemoteAddr), slog.Int64("bytes", size),
+		slog.String("remote", r.remoteAddr()), slog.Int64("bytes", size),
 		slog.Int64("in_use", h.budget.InUse()), slog.Int64("budget", h.budget.Limit()))
 	w.Header().Set("Retry-After", "1")
 	h.refuse(w, r, rc, http.StatusServiceUnavailable, jsonrpc.Invalid(jsonrpc.CodeUnavailable, "server busy: memory budget exhausted; call not run"), read)
@@ -196,16 +196,16 @@ func (h *Handler) refuseBusy(w http.ResponseWriter, r *http.Request, rc *http.Re
 // the client can read the answer; the connection is closed after it. A
 // client that waits for "100 Continue" before sending its body has sent
 // none unless some was read (read), so nothing is drained then.
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, status int, re *jsonrpc.Error, read bool) {
+func (h *Handler) refuse(w http.ResponseWriter, r *rpcContext, rc *http.ResponseController, status int, re *jsonrpc.Error, read bool) {
 	w.Header().Set("Connection", "close")
 	// Reading the body after the answer is written: without this the
 	// HTTP/1 server would discard at most 256 KiB of it itself.
 	_ = rc.EnableFullDuplex()
 	jsonrpc.WriteJSON(w, status, jsonrpc.AppendError(nil, nil, re))
 	_ = rc.Flush()
-	if !read && r.Header.Get("Expect") == "100-continue" {
+	if !read && r.header().Get("Expect") == "100-continue" {
 		return
 	}
 	_ = rc.SetReadDeadline(time.Now().Add(rpcDrainTime))
-	_, _ = io.CopyN(io.Discard, r.Body, max(rpcDrainFactor*int64(h.maxMessageSize), rpcMinDrain))
+	_, _ = io.CopyN(io.Discard, r.bodyReader(), max(rpcDrainFactor*int64(h.maxMessageSize), rpcMinDrain))
 }

@@ -1,7 +1,9 @@
 package jsonrpchttp
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"sync"
 
@@ -24,13 +26,15 @@ import (
 // once guards md; the rest is set when the request begins.
 type rpcContext struct {
 	context.Context
-	r *http.Request
-	h *Handler // whose Config says the metadata's key and how to make it
+	r *http.Request // the request, from ServeHTTP; nil from ServeDirect
+	d Direct        // the request, from ServeDirect; nil from ServeHTTP
+	h *Handler      // whose Config says the metadata's key and how to make it
 
 	once sync.Once
 	md   any // the headers as metadata, set once by once
 
 	charge rpcCharge            // what the request holds of the budget
+	direct bytes.Reader         // a direct request's body, as a reader
 	one    [1]jsonrpc.Request   // the request of a body that is not a batch
 	body   [inlineBody]byte     // a body of at most inlineBody bytes
 	resp   [inlineResponse]byte // a lone call's response of at most inlineResponse bytes
@@ -43,21 +47,78 @@ const (
 	inlineResponse = 128
 )
 
-// newRPCContext returns the context of r's calls.
-func (h *Handler) newRPCContext(r *http.Request) *rpcContext {
-	c := &rpcContext{Context: r.Context(), r: r, h: h}
+// newRPCContext returns the context of the calls of r or of d, one of
+// them nil, whose own context is parent.
+func (h *Handler) newRPCContext(parent context.Context, r *http.Request, d Direct) *rpcContext {
+	c := &rpcContext{Context: parent, r: r, d: d, h: h}
 	c.charge.h = h
+	if d != nil {
+		c.direct.Reset(d.Body())
+	}
 	return c
+}
+
+// remoteAddr is the client's address.
+func (c *rpcContext) remoteAddr() string {
+	if c.r != nil {
+		return c.r.RemoteAddr
+	}
+	return c.d.RemoteAddr()
+}
+
+// header is the request's header; a direct request's is made then.
+func (c *rpcContext) header() http.Header {
+	if c.r != nil {
+		return c.r.Header
+	}
+	return c.d.Header()
+}
+
+// contentLength is the body's declared length, -1 if unknown.
+func (c *rpcContext) contentLength() int64 {
+	if c.r != nil {
+		return c.r.ContentLength
+	}
+	return c.direct.Size()
+}
+
+// bodyReader reads the body.
+func (c *rpcContext) bodyReader() io.Reader {
+	if c.r != nil {
+		return c.r.Body
+	}
+	return &c.direct
+}
+
+// coding is what jsonrpc.RequestCoding says of the request's
+// Content-Encoding: a direct request has none.
+func (c *rpcContext) coding() (gz bool, bad string) {
+	if c.r != nil {
+		return jsonrpc.RequestCoding(c.r.Header)
+	}
+	return false, ""
+}
+
+// acceptsGzip reports whether the client takes a gzip response.
+func (c *rpcContext) acceptsGzip() bool {
+	if c.r != nil {
+		return jsonrpc.AcceptsGzip(c.r.Header)
+	}
+	vs := c.d.AcceptEncoding()
+	if vs == nil {
+		return jsonrpc.AcceptsGzip(nil)
+	}
+	return jsonrpc.AcceptsGzip(http.Header{"Accept-Encoding": vs})
 }
 
 // Value answers the client's address and the incoming metadata; any
 // other key, the request's context.
 func (c *rpcContext) Value(key any) any {
 	if _, ok := key.(peerKey); ok {
-		return c.r.RemoteAddr
+		return c.remoteAddr()
 	}
 	if key == c.h.cfg.MetadataKey && c.h.cfg.Metadata != nil {
-		c.once.Do(func() { c.md = c.h.cfg.Metadata(c.r.Header) })
+		c.once.Do(func() { c.md = c.h.cfg.Metadata(c.header()) })
 		return c.md // nil for no headers, as a context without metadata answers
 	}
 	return c.Context.Value(key)

@@ -17,6 +17,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "simplerpc: JSON-RPC 2.0 calls must be sent with POST", http.StatusMethodNotAllowed)
 		return
 	}
+	h.serve(w, h.newRPCContext(r.Context(), r, nil))
+}
+
+// serve answers the POST request ctx is the context of (ServeHTTP's or
+// ServeDirect's).
+func (h *Handler) serve(w http.ResponseWriter, ctx *rpcContext) {
 	// The I/O timeout of native connections bounds the body's arrival and
 	// the response's departure (not the method's run): a client that
 	// trickles its body or stops reading loses its connection.
@@ -24,12 +30,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if t := h.writeTimeout; t > 0 {
 		_ = rc.SetReadDeadline(time.Now().Add(t))
 	}
-	// The context of the request's calls, which holds what the request
-	// holds of the memory budget until its response is written.
-	ctx := h.newRPCContext(r)
+	// The context of the request's calls holds what the request holds
+	// of the memory budget until its response is written.
 	ch := &ctx.charge
 	defer ch.release()
-	body, ok := h.readRPCBody(w, r, rc, ch, ctx.body[:])
+	body, ok := h.readRPCBody(w, ctx, rc, ch, ctx.body[:])
 	if !ok {
 		return
 	}
@@ -37,7 +42,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a thousand requests, milliseconds): such bodies take turns, so that
 	// many at once do not hold up every other client's requests.
 	gated := len(body) > ParseGated
-	if gated && !h.cfg.Parsing.Enter(r.Context()) {
+	if gated && !h.cfg.Parsing.Enter(ctx.Context) {
 		return // the client has gone
 	}
 	reqs, batch := jsonrpc.ParseBodyInto(body, &ctx.one)
@@ -65,7 +70,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The response depends on what the client accepts.
 	jsonrpc.VaryEncoding(w.Header())
-	if zw := h.compressor(w, r, out == nil, parts, ch); zw != nil {
+	if zw := h.compressor(w, ctx, out == nil, parts, ch); zw != nil {
 		jsonrpc.WriteParts(zw, out == nil, parts)
 		_ = zw.Close()
 		jsonrpc.PutGzipWriter(zw)
@@ -78,10 +83,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // array of them if array), with its headers set, when the client
 // accepts gzip, the response is at least jsonrpc.GzipMin bytes and the
 // memory budget holds the writer; or nil to send it as is.
-func (h *Handler) compressor(w http.ResponseWriter, r *http.Request, array bool, parts [][]byte, ch *rpcCharge) *gzip.Writer {
+func (h *Handler) compressor(w http.ResponseWriter, ctx *rpcContext, array bool, parts [][]byte, ch *rpcCharge) *gzip.Writer {
 	// The writer's charge is given back with everything the request
 	// holds, once it is answered.
-	if jsonrpc.PartsLen(array, parts) < jsonrpc.GzipMin || !jsonrpc.AcceptsGzip(r.Header) || !ch.tryTake(jsonrpc.GzipWriterCost, true) {
+	if jsonrpc.PartsLen(array, parts) < jsonrpc.GzipMin || !ctx.acceptsGzip() || !ch.tryTake(jsonrpc.GzipWriterCost, true) {
 		return nil
 	}
 	hdr := w.Header()
@@ -100,7 +105,7 @@ type peerKey struct{}
 // peerOf returns the client address ServeHTTP stored in ctx.
 func peerOf(ctx context.Context) string {
 	if c, ok := ctx.(*rpcContext); ok {
-		return c.r.RemoteAddr // without boxing it, as Value does
+		return c.remoteAddr() // without boxing it, as Value does
 	}
 	p, _ := ctx.Value(peerKey{}).(string)
 	return p
