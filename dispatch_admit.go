@@ -18,7 +18,8 @@ import (
 //     run. A JSON-RPC request has no connection: it may take the reserve.
 //   - At the limit, a caller under its share (a connection running fewer
 //     than an eighth, or a JSON-RPC request) is not refused at once: it
-//     waits, up to admitWait, for a slot. Meanwhile the detached sessions
+//     waits, up to admitWait, for a slot — unless as many callers as the
+//     reserve already wait. Meanwhile the detached sessions
 //     holding calls are ended, the one detached the longest first (their
 //     calls are the first canceled to make room), and a connection
 //     running waitShare calls or more is refused any more, so that the
@@ -95,7 +96,12 @@ func (d *dispatcher) admitFull(m *method, goingAway *atomic.Bool, held *atomic.I
 		}
 		return d.waitSlot(m, goingAway, time.Now().Add(evictWait), false)
 	}
-	d.waiting.Add(1)
+	if d.waiting.Add(1) > maxWaiting(limit) {
+		// Enough wait already: those waiting would take the slots
+		// that free before it.
+		d.waiting.Add(-1)
+		return d.refuseBusy(m)
+	}
 	defer d.waiting.Add(-1)
 	return d.waitSlot(m, goingAway, time.Now().Add(admitWait), true)
 }
@@ -103,13 +109,14 @@ func (d *dispatcher) admitFull(m *method, goingAway *atomic.Bool, held *atomic.I
 // evictWhy is the reason admission gives for an eviction.
 const evictWhy = "the limit of concurrent calls is reached"
 
-// waitSlot waits until deadline for a slot, looking again every
-// millisecond or so (the calls that end do not signal it: that would
-// cost every call's release a look). With evicting, it ends a detached
-// session holding calls now and every evictEvery.
+// waitSlot waits until deadline for a slot, looking again every few
+// milliseconds (the calls that end do not signal it: that would cost
+// every call's release a look; maxWaiting bounds the lookers). With
+// evicting, it ends a detached session holding calls now and every
+// evictEvery.
 func (d *dispatcher) waitSlot(m *method, goingAway *atomic.Bool, deadline time.Time, evicting bool) *Error {
 	var evictAt time.Time
-	for pause := 100 * time.Microsecond; ; pause = min(2*pause, 2*time.Millisecond) {
+	for pause := 100 * time.Microsecond; ; pause = min(2*pause, 5*time.Millisecond) {
 		if now := time.Now(); evicting && d.cfg.evict != nil && !now.Before(evictAt) {
 			d.cfg.evict(evictWhy)
 			evictAt = now.Add(evictEvery)
@@ -143,6 +150,10 @@ func (d *dispatcher) refuseShutdown(m *method) *Error {
 // eighth, at least one call. A connection running fewer calls is under
 // its share.
 func reserveOf(limit int) int32 { return int32(max(limit/8, 1)) }
+
+// maxWaiting bounds the calls waiting for a slot at once: the reserve.
+// A caller under its share finding that many waiting is refused at once.
+func maxWaiting(limit int) int32 { return reserveOf(limit) }
 
 // waitShare is what a connection may run while a caller under its share
 // waits for a slot: an eighth of the reserve, at least one call.
