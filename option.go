@@ -209,11 +209,12 @@ func WithStackTraces(on bool) ServerOption {
 //     past that;
 //   - a newcomer — a connection running fewer than an eighth, or a
 //     JSON-RPC request — that finds the server full waits up to a second
-//     for a slot before it is refused (at most an eighth of the limit
-//     wait at once; past that a newcomer is refused at once): meanwhile the detached sessions
-//     holding calls are ended, the oldest first, and calls of connections
-//     running a sixty-fourth of the limit or more are refused at once, so
-//     that the slots that free go to those waiting.
+//     for a slot before it is refused (as many as an eighth of the limit
+//     wait at once; past that a newcomer is refused at once). Meanwhile
+//     the detached sessions holding calls are ended, the oldest first,
+//     and calls of connections running a sixty-fourth of the limit or
+//     more are refused at once, so that the slots that free go to those
+//     waiting.
 //
 // Zero (the default) means no limit.
 func WithMaxConcurrentCalls(n int) ServerOption {
