@@ -35,6 +35,9 @@ type dispatcher struct {
 
 	// active counts calls admitted and not yet released.
 	active atomic.Int64
+	// waiting counts the calls under their share waiting for a slot at
+	// the limit of concurrent calls (dispatch_admit.go).
+	waiting atomic.Int32
 
 	// chained is the interceptors wrapped around invokeMethod, built
 	// once; nil without interceptors.
@@ -60,9 +63,10 @@ type dispatchConfig struct {
 	// listMethods lets the not-found message name a service's methods
 	// (introspection is on).
 	listMethods bool
-	// evict ends the session detached the longest, for the reason why,
-	// and reports whether there was one; admission calls it when the
-	// limit of concurrent calls is reached. Nil means none to end.
+	// evict ends the session detached the longest of those whose calls
+	// still run, for the reason why, and reports whether there was one;
+	// admission calls it when the limit of concurrent calls is reached.
+	// Nil means none to end.
 	evict func(why string) bool
 	// refused counts the calls admission refuses.
 	refused *refusals

@@ -5,46 +5,159 @@ import (
 	"time"
 )
 
+// Admission at the limit of concurrent calls (WithMaxConcurrentCalls).
+// The rule is a fair share, so that no one peer — a connection, or the
+// sessions its client left behind — keeps a newcomer out:
+//
+//   - Below the last eighth of the limit (the reserve), any call is
+//     admitted.
+//   - In the reserve, a connection's call is admitted only while that
+//     connection runs fewer than an eighth of the limit: one connection
+//     alone runs at most seven eighths, so that one arriving at an idle
+//     server cannot take every slot and hold it for as long as its calls
+//     run. A JSON-RPC request has no connection: it may take the reserve.
+//   - At the limit, a caller under its share (a connection running fewer
+//     than an eighth, or a JSON-RPC request) is not refused at once: it
+//     waits, up to admitWait, for a slot — unless as many callers as the
+//     reserve already wait. Meanwhile the detached sessions
+//     holding calls are ended, the one detached the longest first (their
+//     calls are the first canceled to make room), and a connection
+//     running waitShare calls or more is refused any more, so that the
+//     slots that free go to those waiting. A connection over its share
+//     is refused at once while anyone waits.
+//
+// No call is admitted past the limit: a waiter takes a slot only when
+// one frees.
+
+// admitWait bounds how long a call under its share waits for a slot at
+// the limit of concurrent calls; evictEvery is how often, meanwhile, it
+// ends another detached session holding calls.
+const (
+	admitWait  = time.Second
+	evictEvery = 20 * time.Millisecond
+)
+
+// evictWait is how long a call over its share, refused at the limit with
+// no one waiting, waits for the calls of the session it evicted to end.
+const evictWait = 20 * time.Millisecond
+
 // admit counts a call of m about to run, or refuses it with
 // CodeUnavailable when its caller was told to go away (goingAway: the
 // caller's connection's flag, or the HTTP calls' one) or the server runs
-// as many calls as it may. At that limit it first ends the session
-// detached the longest (dispatchConfig.evict) — calls of a client that
-// left may hold the slots — and waits briefly for its calls to end.
-// Every admitted call must be released once.
-func (d *dispatcher) admit(m *method, goingAway *atomic.Bool) *Error {
-	e := d.tryAdmit(m, goingAway)
-	if e == nil || goingAway.Load() || d.cfg.evict == nil || !d.cfg.evict("the limit of concurrent calls is reached") {
-		return e
+// as many calls as it may (see the rule above). held counts the calls
+// the caller's connection runs; nil for a call that has none (JSON-RPC
+// over HTTP), which is always under its share. Every admitted call must
+// be released once.
+func (d *dispatcher) admit(m *method, goingAway *atomic.Bool, held *atomic.Int32) *Error {
+	switch d.take(goingAway) {
+	case admitted:
+		return nil
+	case shuttingDown:
+		return d.refuseShutdown(m)
 	}
-	for deadline := time.Now().Add(evictWait); ; time.Sleep(time.Millisecond) {
-		if e = d.tryAdmit(m, goingAway); e == nil || time.Now().After(deadline) {
-			return e
-		}
-	}
+	return d.admitFull(m, goingAway, held)
 }
 
-// tryAdmit is admit without the eviction.
-func (d *dispatcher) tryAdmit(m *method, goingAway *atomic.Bool) *Error {
+// What take did.
+type admission int
+
+const (
+	admitted     admission = iota // counted in
+	full                          // the server runs as many calls as it may
+	shuttingDown                  // the caller was told to go away
+)
+
+// take counts a call in, unless the server is full or the caller goes
+// away.
+func (d *dispatcher) take(goingAway *atomic.Bool) admission {
 	// Count the call before looking at the go-away flag: Shutdown sets the
 	// flag, then waits for the count to reach zero.
 	n := d.active.Add(1)
 	switch {
 	case goingAway.Load():
 		d.active.Add(-1)
-		d.cfg.refused.shutdown.Add(1)
-		return errorf(CodeUnavailable, m.name, "server is shutting down; call not run")
+		return shuttingDown
 	case d.cfg.maxConcurrent > 0 && n > int64(d.cfg.maxConcurrent):
 		d.active.Add(-1)
-		d.cfg.refused.busy.Add(1)
-		return errorf(CodeUnavailable, m.name, "server busy: %d calls running; call not run", d.cfg.maxConcurrent)
+		return full
 	}
-	return nil
+	return admitted
 }
 
-// evictWait is how long a call refused at the limit of concurrent calls
-// waits for the calls of an evicted session to end.
-const evictWait = 20 * time.Millisecond
+// admitFull is admit for a call that found the server full.
+func (d *dispatcher) admitFull(m *method, goingAway *atomic.Bool, held *atomic.Int32) *Error {
+	limit := d.cfg.maxConcurrent
+	if held != nil && held.Load() >= reserveOf(limit) {
+		// Over its share: at most a short wait for the calls of a
+		// session it evicts, and none while a caller under its share
+		// waits for the slots that free.
+		if d.waiting.Load() > 0 || d.cfg.evict == nil || !d.cfg.evict(evictWhy) {
+			return d.refuseBusy(m)
+		}
+		return d.waitSlot(m, goingAway, time.Now().Add(evictWait), false)
+	}
+	if d.waiting.Add(1) > maxWaiting(limit) {
+		// Enough wait already: those waiting would take the slots
+		// that free before it.
+		d.waiting.Add(-1)
+		return d.refuseBusy(m)
+	}
+	defer d.waiting.Add(-1)
+	return d.waitSlot(m, goingAway, time.Now().Add(admitWait), true)
+}
+
+// evictWhy is the reason admission gives for an eviction.
+const evictWhy = "the limit of concurrent calls is reached"
+
+// waitSlot waits until deadline for a slot, looking again every few
+// milliseconds (the calls that end do not signal it: that would cost
+// every call's release a look; maxWaiting bounds the lookers). With
+// evicting, it ends a detached session holding calls now and every
+// evictEvery.
+func (d *dispatcher) waitSlot(m *method, goingAway *atomic.Bool, deadline time.Time, evicting bool) *Error {
+	var evictAt time.Time
+	for pause := 100 * time.Microsecond; ; pause = min(2*pause, 5*time.Millisecond) {
+		if now := time.Now(); evicting && d.cfg.evict != nil && !now.Before(evictAt) {
+			d.cfg.evict(evictWhy)
+			evictAt = now.Add(evictEvery)
+		}
+		time.Sleep(pause)
+		switch d.take(goingAway) {
+		case admitted:
+			return nil
+		case shuttingDown:
+			return d.refuseShutdown(m)
+		}
+		if time.Now().After(deadline) {
+			return d.refuseBusy(m)
+		}
+	}
+}
+
+// refuseBusy refuses a call at the limit of concurrent calls.
+func (d *dispatcher) refuseBusy(m *method) *Error {
+	d.cfg.refused.busy.Add(1)
+	return errorf(CodeUnavailable, m.name, "server busy: %d calls running; call not run", d.cfg.maxConcurrent)
+}
+
+// refuseShutdown refuses a call of a caller told to go away.
+func (d *dispatcher) refuseShutdown(m *method) *Error {
+	d.cfg.refused.shutdown.Add(1)
+	return errorf(CodeUnavailable, m.name, "server is shutting down; call not run")
+}
+
+// reserveOf is the reserve of a limit of concurrent calls: its last
+// eighth, at least one call. A connection running fewer calls is under
+// its share.
+func reserveOf(limit int) int32 { return int32(max(limit/8, 1)) }
+
+// maxWaiting bounds the calls waiting for a slot at once: the reserve.
+// A caller under its share finding that many waiting is refused at once.
+func maxWaiting(limit int) int32 { return reserveOf(limit) }
+
+// waitShare is what a connection may run while a caller under its share
+// waits for a slot: an eighth of the reserve, at least one call.
+func waitShare(limit int) int32 { return int32(max(limit/64, 1)) }
 
 // release ends what admit began.
 func (d *dispatcher) release() { d.active.Add(-1) }

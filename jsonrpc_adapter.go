@@ -122,7 +122,7 @@ func (r *rpcDispatcher) Lookup(name string) jsonrpchttp.Method {
 func (r *rpcDispatcher) NotFound(name string) *rpcerr.Error { return r.d.notFound(name) }
 
 func (r *rpcDispatcher) Admit(m jsonrpchttp.Method) *rpcerr.Error {
-	return r.d.admit((*method)(m.(*rpcMethod)), r.stopping)
+	return r.d.admit((*method)(m.(*rpcMethod)), r.stopping, nil)
 }
 
 func (r *rpcDispatcher) Release() { r.d.release() }

@@ -196,13 +196,27 @@ func WithStackTraces(on bool) ServerOption {
 }
 
 // WithMaxConcurrentCalls limits the calls a Server runs at once, over all
-// connections. A call over the limit is refused at once with
-// CodeUnavailable and never run; clients retry it. The last eighth of the
-// limit is kept for connections running fewer than an eighth of it, so
-// that one client cannot take every slot; calls still running for
-// clients that left (detached sessions) may hold at most half of it, and
-// a call refused at the limit first ends the session detached the
-// longest. Zero (the default) means no limit.
+// connections; no call runs past it. Calls over the limit are never run:
+// refused with CodeUnavailable, which clients retry. The limit is shared
+// fairly, so that no one client — a connection, or the sessions its client
+// left with calls running — keeps a newcomer out:
+//
+//   - one connection runs at most seven eighths of the limit: the last
+//     eighth is kept for connections running fewer than an eighth, and for
+//     JSON-RPC requests;
+//   - calls still running for clients that left (detached sessions) hold
+//     at most half of it, the sessions detached the longest being ended
+//     past that;
+//   - a newcomer — a connection running fewer than an eighth, or a
+//     JSON-RPC request — that finds the server full waits up to a second
+//     for a slot before it is refused (as many as an eighth of the limit
+//     wait at once; past that a newcomer is refused at once). Meanwhile
+//     the detached sessions holding calls are ended, the oldest first,
+//     and calls of connections running a sixty-fourth of the limit or
+//     more are refused at once, so that the slots that free go to those
+//     waiting.
+//
+// Zero (the default) means no limit.
 func WithMaxConcurrentCalls(n int) ServerOption {
 	return serverOptionFunc(func(c *serverConfig) { c.maxConcurrent = max(n, 0) })
 }

@@ -197,7 +197,10 @@ func (sc *serverConn) watch() {
 }
 
 // takeSlot counts a call in as running, first waiting, at the
-// connection's limit (connCallLimit), for one to end.
+// connection's limit (connCallLimit), for one to end. A wait that the
+// calls outliving their connections are in the way of first evicts the
+// detached session holding calls the longest: those calls are the first
+// canceled to make room.
 func (sc *serverConn) takeSlot() error {
 	s := &sc.sched
 	var poll *time.Timer
@@ -217,8 +220,9 @@ func (sc *serverConn) takeSlot() error {
 		}
 		var tick <-chan time.Time
 		if limit < maxConnCalls {
-			// The limit rises as calls of other connections end, which
-			// nothing signals here: look again now and then.
+			sc.srv.evictHolding("a connection needs the room the calls outliving their connections take")
+			// The limit rises as those calls end, which nothing
+			// signals here: look again now and then.
 			if poll == nil {
 				poll = time.NewTimer(roomPoll)
 			} else {
@@ -236,16 +240,22 @@ func (sc *serverConn) takeSlot() error {
 }
 
 // connCallLimit is how many calls one connection may run at once:
-// maxConnCalls, less what the calls outliving their connections run past
-// their bound (canceled, they may take a while to return), but at least
-// one — so that a client leaving thousands of calls behind cannot run as
-// many again at once on its next connection.
+// maxConnCalls less every call still running for a session whose
+// connection is gone (detached, or evicted and not yet returned), but at
+// least one. A connection's calls and those together are at most
+// maxConnCalls whenever it starts one, so that a client that keeps one
+// connection open at a time, leaving each with its calls running, has at
+// most 2 × maxConnCalls running however many sessions it leaves: the
+// connection it has open and the calls it left behind share one
+// maxConnCalls; the connection it just closed, whose calls run on until
+// the server notices the close (then joining those left behind), has the
+// other.
 func (s *Server) connCallLimit() int32 {
-	over := s.orphanCalls.Load() - s.maxOrphans()
-	if over <= 0 {
+	n := s.orphanCalls.Load()
+	if n <= 0 {
 		return maxConnCalls
 	}
-	return int32(max(int64(maxConnCalls)-over, 1))
+	return int32(max(int64(maxConnCalls)-n, 1))
 }
 
 // leave counts a call out, waking the reader if it waits for a slot.
@@ -258,14 +268,20 @@ func (s *connScheduler) leave() {
 	}
 }
 
-// fairSlot reports whether a call admitted on sc may run: with a limit
-// of concurrent calls, the last eighth of it is kept for connections that
-// run fewer than an eighth, so that one client cannot take every slot.
+// fairSlot reports whether a call admitted on sc may run, by the rule of
+// fair shares at the limit of concurrent calls (dispatch_admit.go): in
+// the last eighth of the limit, only a connection running fewer than an
+// eighth; while a caller under its share waits for a slot, only one
+// running fewer than waitShare.
 func (sc *serverConn) fairSlot() bool {
 	d := sc.srv.dispatch
 	limit := d.maxConcurrent()
-	if limit == 0 || d.running() <= int64(limit-limit/8) {
+	if limit == 0 {
 		return true
 	}
-	return sc.sched.running.Load() < int32(max(limit/8, 1))
+	own := sc.sched.running.Load()
+	if d.waiting.Load() > 0 && own >= waitShare(limit) {
+		return false
+	}
+	return d.running() <= int64(limit-limit/8) || own < reserveOf(limit)
 }

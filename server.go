@@ -50,8 +50,13 @@ type Server struct {
 	budget memBudget
 	// refused counts the calls refused under the limits (Stats).
 	refused refusals
-	// orphanCalls counts calls still running for detached sessions.
+	// orphanCalls counts calls still running for detached sessions,
+	// and for sessions that ended detached, until they return.
 	orphanCalls atomic.Int64
+	// detachedCalls counts, of those, the calls of sessions still
+	// detached: those a resume could claim, which the bound on them
+	// (maxOrphans) evicts.
+	detachedCalls atomic.Int64
 	// kept counts, of budget, what resumable streams keep for a resume
 	// (stream_server.go); away from budget's lines, which every call reads.
 	kept atomic.Int64
@@ -114,7 +119,7 @@ func NewServer(opts ...ServerOption) *Server {
 		maxConcurrent: s.cfg.maxConcurrent,
 		maxReply:      s.cfg.maxMessageSize,
 		listMethods:   !s.cfg.noIntrospection,
-		evict:         s.evictOldest,
+		evict:         s.evictHolding,
 		refused:       &s.refused,
 	})
 	s.rpc = s.newRPCHandler()

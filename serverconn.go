@@ -436,7 +436,7 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		sc.refuse(h.ID, e)
 		return t, false, nil
 	}
-	e := d.admit(m, &sc.goingAway)
+	e := d.admit(m, &sc.goingAway, &sc.sched.running)
 	if e == nil && !sc.fairSlot() {
 		d.release()
 		e = errorf(CodeUnavailable, m.name, "server busy: this connection runs its share of the %d calls the server runs at once; call not run", d.maxConcurrent())

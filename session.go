@@ -144,7 +144,11 @@ func (sess *session) forgetAll() {
 	})
 	sess.srv.budget.giveFreed(int64(sess.bytes))
 	// Its calls still running stay counted in srv.orphanCalls, if they
-	// were, until they return (finish): canceled, they still run.
+	// were, until they return (finish): canceled, they still run. No
+	// resume can claim them any more: they leave detachedCalls now.
+	if !sess.broken && sess.orphans > 0 {
+		sess.srv.detachedCalls.Add(-int64(sess.orphans))
+	}
 	sess.sentOn, sess.sent = nil, nil
 	sess.calls.reset()
 	sess.bytes, sess.broken = 0, true
@@ -251,6 +255,9 @@ func (sess *session) ended() {
 	if sess.orphans > 0 {
 		sess.orphans--
 		sess.srv.orphanCalls.Add(-1)
+		if !sess.broken {
+			sess.srv.detachedCalls.Add(-1)
+		}
 	}
 }
 

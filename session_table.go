@@ -9,7 +9,8 @@ import (
 )
 
 // Bounds on what clients that went away leave behind. Past either, the
-// sessions detached the longest are ended (evicted) first; their calls
+// sessions detached the longest are ended (evicted) first — past the
+// bound on calls, the oldest of those still running calls —; their calls
 // still running are canceled, and a client resuming one is told the
 // session is gone, so its calls in flight fail with CodeConnectionLost.
 const (
@@ -125,6 +126,7 @@ func (s *Server) promoteLocked(sess *session, sc *serverConn, owner string, hasO
 		sess.expiry = nil
 	}
 	s.orphanCalls.Add(-int64(sess.orphans))
+	s.detachedCalls.Add(-int64(sess.orphans))
 	sess.orphans = 0
 	return superseded, true
 }
@@ -173,43 +175,56 @@ func (sess *session) detach(sc *serverConn) {
 		sess.detachedAt = time.Now()
 		sess.orphans = sess.running
 		s.orphanCalls.Add(int64(sess.orphans))
+		s.detachedCalls.Add(int64(sess.orphans))
 		s.detached.push(sess)
 	} else if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id) // it can never be resumed: forget it now
 	}
-	over := s.overDetached()
 	sess.mu.Unlock()
 	s.mu.Unlock()
 	if broken {
 		sess.end()
 	}
-	for over {
-		why := "too many sessions detached"
-		if s.orphanCalls.Load() > s.maxOrphans() {
-			why = "too many calls outlive their connections"
-		}
-		if !s.evictOldest(why) {
-			break
-		}
+	s.evictOver()
+}
+
+// evictOver evicts detached sessions while they are over their bounds:
+// the one detached the longest while there are too many, and while their
+// calls are too many, the one detached the longest of those running
+// calls — evicting one without calls would make no room. The calls of an
+// evicted session are out of the bound at once (detachedCalls), though
+// they stay counted in orphanCalls until they return: the loop ends
+// once the calls a resume could still claim are within it, rather than
+// evict every detached session while canceled calls wind down.
+func (s *Server) evictOver() {
+	for {
 		s.mu.Lock()
-		over = s.overDetached()
+		sessions := s.detached.n > maxDetachedSessions
 		s.mu.Unlock()
+		switch {
+		case sessions:
+			if !s.evictOldest("too many sessions detached") {
+				return
+			}
+		case s.detachedCalls.Load() > s.maxOrphans():
+			if !s.evictHolding("too many calls outlive their connections") {
+				return
+			}
+		default:
+			return
+		}
 	}
 }
 
 // maxOrphans bounds the calls still running for detached sessions:
 // maxOrphanCalls, and with a limit of concurrent calls half of it.
+// Each connection's own limit makes room for those calls too
+// (connCallLimit).
 func (s *Server) maxOrphans() int64 {
 	if l := s.cfg.maxConcurrent; l > 0 {
 		return int64(min(maxOrphanCalls, max(l/2, 1)))
 	}
 	return maxOrphanCalls
-}
-
-// overDetached reports whether detached sessions are over their bounds.
-// s.mu must be held.
-func (s *Server) overDetached() bool {
-	return s.detached.n > maxDetachedSessions || s.orphanCalls.Load() > s.maxOrphans()
 }
 
 // expire ends a session nobody resumed.
@@ -231,9 +246,28 @@ func (sess *session) expire() {
 
 // evictOldest ends the session detached the longest, for the reason
 // given, and reports whether there was one.
-func (s *Server) evictOldest(why string) bool {
+func (s *Server) evictOldest(why string) bool { return s.evictFirst(why, false) }
+
+// evictHolding ends the session detached the longest of those whose calls
+// still run, for the reason given, and reports whether there was one:
+// the eviction that makes room for calls.
+func (s *Server) evictHolding(why string) bool {
+	if s.detachedCalls.Load() <= 0 {
+		return false
+	}
+	return s.evictFirst(why, true)
+}
+
+// evictFirst ends the first session of the detached list, or with
+// holding the first whose calls still run, and reports whether there was
+// one. The walk to the first holding calls takes s.mu, then each
+// session's mu, in the locks' order.
+func (s *Server) evictFirst(why string, holding bool) bool {
 	s.mu.Lock()
 	sess := s.detached.head
+	for holding && sess != nil && !sess.holdsCalls() {
+		sess = sess.next
+	}
 	if sess != nil {
 		s.detached.remove(sess)
 		if s.sessions[sess.id] == sess {
@@ -251,6 +285,14 @@ func (s *Server) evictOldest(why string) bool {
 		slog.Duration("detached", time.Since(sess.detachedAt)), slog.Int("kept_bytes", kept), slog.Int("running_calls", running))
 	sess.end()
 	return true
+}
+
+// holdsCalls reports whether calls of the session, detached, still run
+// (counted in detachedCalls).
+func (sess *session) holdsCalls() bool {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	return sess.orphans > 0 && !sess.broken
 }
 
 // end forgets everything and cancels the calls still running. A

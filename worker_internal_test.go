@@ -99,13 +99,13 @@ func TestCallSlotsBound(t *testing.T) {
 	}
 }
 
-// TestCallSlotsShrinkWhileOrphansAreOver checks that while the calls
-// outliving their connections are over their bound, a connection may run
-// that many fewer calls, and as many again once they return.
-func TestCallSlotsShrinkWhileOrphansAreOver(t *testing.T) {
+// TestCallSlotsMakeRoomForOrphans checks that a connection may run as
+// many fewer calls as there are calls outliving their connections, and
+// as many again once they return.
+func TestCallSlotsMakeRoomForOrphans(t *testing.T) {
 	srv := NewServer()
 	sc := slotConn(t, srv)
-	srv.orphanCalls.Store(srv.maxOrphans() + maxConnCalls - 10) // 10 calls left for a connection
+	srv.orphanCalls.Store(maxConnCalls - 10) // 10 calls left for a connection
 	for range 10 {
 		if err := sc.takeSlot(); err != nil {
 			t.Fatal(err)
@@ -127,7 +127,7 @@ func TestCallSlotsShrinkWhileOrphansAreOver(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the limit did not rise again when the calls outliving their connections returned")
 	}
-	srv.orphanCalls.Store(srv.maxOrphans() + 2*maxConnCalls) // far over: still one call each
+	srv.orphanCalls.Store(2 * maxConnCalls) // far over: still one call each
 	if got := srv.connCallLimit(); got != 1 {
 		t.Fatalf("limit %d far over the bound, want 1", got)
 	}
