@@ -163,6 +163,7 @@ func (sess *session) begin(id uint64, sc replyConn) (callAction, resent) {
 	defer sess.mu.Unlock()
 	switch {
 	case sess.broken:
+		sess.running++ // finish or forget counts it out
 		return callNew, resent{}
 	case id <= sess.acked:
 		return callStale, resent{} // id 0 too: the first id a session may use is 1
@@ -237,11 +238,18 @@ func (sess *session) noteSent(sc replyConn, id, seq uint64) {
 	sess.sent = append(sess.sent, sentReply{id, seq})
 }
 
-// forget drops a call that was refused before it ran.
+// forget drops a call that was refused before it ran, or a resumable
+// stream's call that ended. A session that dropped its memory meanwhile
+// (forgetAll) no longer holds the call, which still counts as running,
+// and as an orphan while the session has any: it counts out here, as in
+// finish, or it would stay counted — an orphan for good, taking room from
+// every connection (connCallLimit).
 func (sess *session) forget(id uint64) {
 	sess.mu.Lock()
 	if c, ok := sess.calls.get(id); ok && c.reply == nil {
 		sess.calls.del(id)
+		sess.ended()
+	} else if !ok && sess.broken {
 		sess.ended()
 	}
 	sess.mu.Unlock()

@@ -97,3 +97,63 @@ func TestKeptReplyFitsItsBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionCountsCallsAcrossForgetAll checks that the calls a session
+// counts as running, and the orphans the server counts for it, come back
+// to zero when the session's memory is dropped (forgetAll: over its
+// bounds, or ended) while calls run or wait: a call begun before then
+// and refused or ended by forget after, and a call begun after then,
+// each count out once, never twice, never not at all.
+func TestSessionCountsCallsAcrossForgetAll(t *testing.T) {
+	srv := NewServer()
+	sc := &recordingConn{}
+	sess := &session{srv: srv, cancels: newCancelSet(), conn: sc}
+	for id := uint64(1); id <= 3; id++ {
+		if act, _ := sess.begin(id, sc); act != callNew {
+			t.Fatalf("begin(%d) = %v, want callNew", id, act)
+		}
+	}
+	// Detached with its three calls running: each is an orphan.
+	sess.mu.Lock()
+	sess.conn = nil
+	sess.orphans = sess.running
+	srv.orphanCalls.Add(int64(sess.orphans))
+	srv.detachedCalls.Add(int64(sess.orphans))
+	sess.forgetAll() // as end does, under the lock
+	sess.mu.Unlock()
+	sess.forget(1)                               // refused once its session ended, or a resumable stream's end
+	sess.finish(2, bytes.NewBufferString("two")) // returned after the end
+	check := func(when string, running, orphans int) {
+		t.Helper()
+		if sess.running != running || sess.orphans != orphans || srv.orphanCalls.Load() != int64(orphans) {
+			t.Fatalf("%s: running %d, orphans %d, server's orphan calls %d; want %d, %d, %d", when,
+				sess.running, sess.orphans, srv.orphanCalls.Load(), running, orphans, orphans)
+		}
+	}
+	check("with call 3 still running", 1, 1)
+	sess.finish(3, bytes.NewBufferString("three"))
+	if sess.running != 0 || sess.orphans != 0 || srv.orphanCalls.Load() != 0 || srv.detachedCalls.Load() != 0 {
+		t.Fatalf("after every call: running %d, orphans %d, server's orphan calls %d, detached calls %d; want all 0",
+			sess.running, sess.orphans, srv.orphanCalls.Load(), srv.detachedCalls.Load())
+	}
+
+	// Attached and over its bounds: its calls are no orphans, and it
+	// takes calls still, which run without a session's memory.
+	sess = &session{srv: srv, cancels: newCancelSet(), conn: sc}
+	sess.begin(1, sc)
+	sess.begin(2, sc)
+	sess.mu.Lock()
+	sess.forgetAll()
+	sess.mu.Unlock()
+	for id := uint64(3); id <= 4; id++ {
+		if act, _ := sess.begin(id, sc); act != callNew {
+			t.Fatalf("begin(%d) on a broken session = %v, want callNew", id, act)
+		}
+	}
+	check("over its bounds, four calls running", 4, 0)
+	sess.forget(1)
+	sess.finish(2, bytes.NewBufferString("two"))
+	sess.forget(3)
+	sess.finish(4, bytes.NewBufferString("four"))
+	check("over its bounds, after every call", 0, 0)
+}
