@@ -6,7 +6,8 @@ Nobody reads in the background. The thread whose call is waiting reads
 the connection itself when no other thread is reading (the leader), files
 every reply it reads for its caller, and, once its own reply is in, hands
 the reading over to another waiting caller. A lone caller thus sends its
-call with one sendall and reads its reply with one recv. Writes are
+call with one sendall and reads its reply with one recv (or, where its
+connection finds polling faster, with a poll's tries: _spin). Writes are
 shared the same way: a call goes into a queue, and the thread that holds
 the write lock, or takes it next, writes everything queued with one
 sendall before it lets go (_unlock_w), so that threads calling at once
