@@ -562,7 +562,7 @@ class Session:
         if conn is not None and conn.spin is not None and len(self.calls) == 1 and c.stream is None:
             tuner = conn.spin
             polled = poll = tuner.poll()
-            start = _clock()
+            start = _clock() if tuner.probing else 0.0  # timed while it measures
         else:
             poll = False
         while not (c.done or c.ev):
@@ -598,7 +598,7 @@ class Session:
                 conn.kill()
             poll = False
         if tuner is not None and c.done:
-            tuner.took(polled, _clock() - start)
+            tuner.took(polled, _clock() - start if start else 0.0)
 
     def _resume(self, old, deadline, c):
         """Replace the broken connection old, trying as the retry policy

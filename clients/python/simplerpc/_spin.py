@@ -1,10 +1,9 @@
 """Polling for a reply before sleeping for it, where that is faster.
 
 A thread that blocks in the kernel for a reply is put to sleep and woken
-when the reply comes. On an idle machine that costs tens of microseconds
-a call — an idle CPU halts, and in a virtual machine a halted virtual
-CPU is woken through the host —, more than a small call's round trip;
-on a busy one a thread that polls instead takes a CPU the server may be
+when the reply comes. On an idle machine that can cost more than a
+small call's round trip — an idle CPU halts, and in a virtual machine a
+halted virtual CPU is woken through the host —; on a busy one a thread that polls instead takes a CPU the server may be
 waiting for, and is slower. Neither holds everywhere, so a connection
 measures: its lone calls (the only one in flight, read by their own
 thread) alternate between polling for up to SPIN seconds and blocking
@@ -22,7 +21,7 @@ __all__ = ["SPIN", "PROBE", "HOLD", "Tuner", "poll_recv", "usable"]
 
 SPIN = 100e-6
 PROBE = 32
-HOLD = 1024
+HOLD = 4096
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _yield = getattr(os, "sched_yield", None) or (lambda: None)
@@ -70,7 +69,8 @@ class Tuner:
         return self.on
 
     def took(self, polled, seconds):
-        """Note a lone call's wait for its reply."""
+        """Note a lone call's wait for its reply (seconds, timed while
+        probing)."""
         self.left -= 1
         if self.probing:
             (self.polled if polled else self.blocked).append(seconds)
