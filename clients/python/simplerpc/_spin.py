@@ -2,15 +2,16 @@
 
 A thread that blocks in the kernel for a reply is put to sleep and woken
 when the reply comes. On an idle machine that can cost more than a
-small call's round trip — an idle CPU halts, and in a virtual machine a
-halted virtual CPU is woken through the host —; on a busy one a thread that polls instead takes a CPU the server may be
-waiting for, and is slower. Neither holds everywhere, so a connection
-measures: its lone calls (the only one in flight, read by their own
-thread) alternate between polling for up to SPIN seconds and blocking
-at once for PROBE calls, and the faster way, by the median of each,
-is kept for the next HOLD calls; then it measures again. Polling must
-be faster by a tenth to be chosen: with a server slower than SPIN both
-wait alike, and blocking spends no CPU time on it.
+small call's round trip (an idle CPU halts, and in a virtual machine a
+halted virtual CPU is woken through the host); on a busy one a thread
+that polls instead takes a CPU the server may be waiting for, and is
+slower. Neither holds everywhere, so a connection measures: its lone
+calls (the only one in flight, read by their own thread) alternate
+between polling for up to SPIN seconds and blocking at once for PROBE
+calls, and the faster way, by the median of each, is kept for the next
+HOLD calls; then it measures again. Polling must be faster by a tenth
+to be chosen: with a server slower than SPIN both wait alike, and
+blocking spends no CPU time on it.
 """
 
 import os
