@@ -6,7 +6,8 @@ Nobody reads in the background. The thread whose call is waiting reads
 the connection itself when no other thread is reading (the leader), files
 every reply it reads for its caller, and, once its own reply is in, hands
 the reading over to another waiting caller. A lone caller thus sends its
-call with one sendall and reads its reply with one recv. Writes are
+call with one sendall and reads its reply with one recv (or, where its
+connection finds polling faster, with a poll's tries: _spin). Writes are
 shared the same way: a call goes into a queue, and the thread that holds
 the write lock, or takes it next, writes everything queued with one
 sendall before it lets go (_unlock_w), so that threads calling at once
@@ -48,7 +49,7 @@ import struct
 import threading
 import time
 
-from . import _callbacks, _codec, _wire
+from . import _callbacks, _codec, _spin, _wire
 from ._callbacks import callback_name
 from .errors import (CanceledError, ConnectionLostError, DeadlineExceededError, InternalError, InvalidArgumentError, NotRun,
                      NotSent, new_error)
@@ -74,6 +75,8 @@ IDLE_CHECK = 1.0
 
 _READ_CHUNK = 256 << 10
 
+_clock = time.perf_counter
+
 # The codes of the error object (PROTOCOL.md §4).
 CODES = {
     1: "application", 2: "not_found", 3: "invalid_argument", 4: "internal",
@@ -87,7 +90,7 @@ class _Conn:
     reading thread's alone) and its counters."""
 
     __slots__ = ("sock", "max_body", "buf", "start", "end", "frames", "dead", "last_rx", "last_tx", "ping_at",
-                 "rcvtimeo", "mid", "streams", "error", "callbacks")
+                 "rcvtimeo", "rcvsecs", "mid", "streams", "error", "callbacks", "spin")
 
     # The socket is in blocking mode, and its waits are bounded by the
     # kernel (SO_RCVTIMEO, SO_SNDTIMEO): one system call per read or
@@ -99,6 +102,10 @@ class _Conn:
         self.callbacks = callbacks  # the welcome granted callbacks
         self.error = None  # why the client gave the connection up, if it broke the protocol
         self.rcvtimeo = None
+        self.rcvsecs = -1.0  # the seconds read_timeout last set, rounded
+        # Polls for lone calls' replies, or not (_spin); None: the socket
+        # cannot be polled (TLS).
+        self.spin = _spin.Tuner() if _spin.usable(sock) else None
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(WRITE_TIMEOUT))
         self.max_body = max_body
         self.buf = bytearray(_READ_CHUNK)
@@ -121,6 +128,9 @@ class _Conn:
                 seconds = float(int(seconds))
             elif seconds > 0.1:
                 seconds = int(seconds * 100) / 100
+        if seconds == self.rcvsecs:
+            return
+        self.rcvsecs = seconds
         tv = _timeval(seconds) if seconds is not None else _timeval(0)
         if tv != self.rcvtimeo:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
@@ -544,6 +554,17 @@ class Session:
             conn.kill()
 
     def _read_until(self, c, deadline):
+        # A lone call — the only one in flight — polls for its reply or
+        # not, as its connection's tuner says, and tells it how long the
+        # reply took.
+        tuner = None
+        conn = self.conn
+        if conn is not None and conn.spin is not None and len(self.calls) == 1 and c.stream is None:
+            tuner = conn.spin
+            polled = poll = tuner.poll()
+            start = _clock() if tuner.probing else 0.0  # timed while it measures
+        else:
+            poll = False
         while not (c.done or c.ev):
             conn = self.conn
             if conn is None or conn.dead:
@@ -567,7 +588,7 @@ class Session:
                 self._write(_wire.frame(_wire.PING, 0))
                 continue
             try:
-                self._read_frame(conn, ka if wait is None else min(wait, ka))
+                self._read_frame(conn, ka if wait is None else min(wait, ka), poll)
             except (socket.timeout, BlockingIOError):
                 continue
             except _wire.ProtocolError as e:
@@ -575,6 +596,9 @@ class Session:
                 conn.kill()
             except OSError:
                 conn.kill()
+            poll = False
+        if tuner is not None and c.done:
+            tuner.took(polled, _clock() - start if start else 0.0)
 
     def _resume(self, old, deadline, c):
         """Replace the broken connection old, trying as the retry policy
@@ -600,12 +624,13 @@ class Session:
                                             method=c.method)
             time.sleep(wait)
 
-    def _read_frame(self, conn, timeout):
+    def _read_frame(self, conn, timeout, poll=False):
         """Read one frame from conn (waiting at most timeout seconds for
-        its first bytes) and file it."""
+        its first bytes, polling for them first with poll: _spin) and
+        file it."""
         buf = conn.buf
         if conn.end - conn.start < _wire.HEADER_SIZE:
-            self._fill(conn, _wire.HEADER_SIZE, timeout)
+            self._fill(conn, _wire.HEADER_SIZE, timeout, poll)
         size, kind, flags, frame_id = _wire.parse_header(buf, conn.start, max(conn.max_body, _wire.MAX_REPLY),
                                                          conn.streams, conn.callbacks)
         conn.mid = True
@@ -684,15 +709,24 @@ class Session:
         body = bio.getvalue()
         return _codec.BytesReply(body, size) if skip else body
 
-    def _fill(self, conn, need, timeout):
-        """Read until conn.buf holds need unparsed bytes."""
+    def _fill(self, conn, need, timeout, poll=False):
+        """Read until conn.buf holds need unparsed bytes; with poll, poll
+        for them first (_spin)."""
         buf = conn.buf
         if conn.start and len(buf) - conn.start < need:
             n = conn.end - conn.start
             buf[:n] = buf[conn.start:conn.end]
             conn.start, conn.end = 0, n
-        conn.read_timeout(timeout)
         view = memoryview(buf)
+        if poll:
+            n = _spin.poll_recv(conn.sock, view[conn.end:])
+            if n == 0:
+                raise ConnectionError("the server closed the connection")
+            if n:
+                conn.end += n
+                conn.last_rx = time.monotonic()
+                conn.ping_at = None
+        conn.read_timeout(timeout)
         while conn.end - conn.start < need:
             n = conn.sock.recv_into(view[conn.end:])
             if not n:

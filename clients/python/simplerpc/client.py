@@ -212,16 +212,23 @@ class Client:
             raise TypeError("%s: pass arguments by position or by name, not both" % method.name)
         if self._description is None and self._native:
             self.describe(timeout=timeout, _for_call=True)  # once: names are checked, results typed, streams told
-        if self._description:
-            self._check_name(method.name)
+        stream = None
+        d = self._description
+        if d:
+            # What the description says of the name, looked up once per
+            # description (a name it does not hold raises every time).
+            plan = method.plan
+            if plan is None or plan[0] is not d:
+                self._check_name(method.name)
+                entry = d.entry(method.name)
+                plan = method.plan = (d, entry.get("stream") if entry is not None else None)
+            stream = plan[1]
         if self._metadata:
             metadata = dict(self._metadata, **_check_metadata(metadata)) if metadata else self._metadata
         elif metadata:
             metadata = _check_metadata(metadata)
-        if self._description:
-            entry = self._description.entry(method.name)
-            if entry is not None and entry.get("stream"):
-                return self._stream(method.name, method.prefix, entry["stream"], args, kwargs, timeout, metadata)
+        if stream:
+            return self._stream(method.name, method.prefix, stream, args, kwargs, timeout, metadata)
         return self._call_once(method.name, args, kwargs, timeout, metadata, method.prefix)
 
     # ---- streams ----------------------------------------------------------
@@ -424,6 +431,7 @@ class Service:
         self._methods = {}
         self.prefix = None
         self.name = name
+        self.plan = None  # (description, its stream member) once called: Client._call
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -461,12 +469,13 @@ class Method:
     """A remote method, called like a local one: client.Calc.Add(1, 2).
     help() shows its Go signature, from the server's description."""
 
-    __slots__ = ("_client", "name", "prefix")
+    __slots__ = ("_client", "name", "prefix", "plan")
 
     def __init__(self, client, name):
         self._client = client
         self.name = name
         self.prefix = _wire.method_prefix(name)
+        self.plan = None  # (description, its stream member) once called: Client._call
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._client._call(self, args, kwargs)
