@@ -68,18 +68,30 @@ const (
 )
 
 // take counts a call in, unless the server is full or the caller goes
-// away.
+// away. The count never passes the limit, not even for a moment: Stats'
+// CallsRunning, which reads it, is never over WithMaxConcurrentCalls.
 func (d *dispatcher) take(goingAway *atomic.Bool) admission {
 	// Count the call before looking at the go-away flag: Shutdown sets the
 	// flag, then waits for the count to reach zero.
-	n := d.active.Add(1)
-	switch {
-	case goingAway.Load():
+	if limit := int64(d.cfg.maxConcurrent); limit == 0 {
+		d.active.Add(1)
+	} else {
+		for {
+			n := d.active.Load()
+			if n >= limit {
+				if goingAway.Load() {
+					return shuttingDown
+				}
+				return full
+			}
+			if d.active.CompareAndSwap(n, n+1) {
+				break
+			}
+		}
+	}
+	if goingAway.Load() {
 		d.active.Add(-1)
 		return shuttingDown
-	case d.cfg.maxConcurrent > 0 && n > int64(d.cfg.maxConcurrent):
-		d.active.Add(-1)
-		return full
 	}
 	return admitted
 }

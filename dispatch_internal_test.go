@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -156,5 +157,54 @@ func TestDispatcherExecute(t *testing.T) {
 	buf.Reset()
 	if e, _ := deny.execute(context.Background(), deny.lookupName("Calc.Add"), args, codec.JSON, &buf, "peer"); e == nil || e.Code != CodeUnauthenticated || buf.Len() != 0 {
 		t.Errorf("denied call: %v, %q", e, buf.String())
+	}
+}
+
+// TestDispatcherCountNeverPassesTheLimit has callers try for a slot, all
+// at once, at a full server, while another goroutine reads the count of
+// calls running: it never reads more than the limit (Stats' CallsRunning
+// is that count).
+func TestDispatcherCountNeverPassesTheLimit(t *testing.T) {
+	const limit = 4
+	d := newTestDispatcher(dispatchConfig{maxConcurrent: limit})
+	var away atomic.Bool
+	for range limit {
+		if d.take(&away) != admitted {
+			t.Fatal("a slot below the limit refused")
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if d.take(&away) == admitted {
+					d.release()
+				}
+			}
+		})
+	}
+	var peak int64
+	for range 200_000 {
+		peak = max(peak, d.running())
+	}
+	close(stop)
+	wg.Wait()
+	if peak > limit {
+		t.Fatalf("the count of calls running read %d, over the limit of %d", peak, limit)
+	}
+	away.Store(true)
+	d.release()
+	if got := d.take(&away); got != shuttingDown {
+		t.Fatalf("take with a free slot, told to go away = %v, want shuttingDown", got)
+	}
+	d.take(&atomic.Bool{})
+	if got := d.take(&away); got != shuttingDown {
+		t.Fatalf("take at the limit, told to go away = %v, want shuttingDown", got)
 	}
 }
