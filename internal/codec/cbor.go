@@ -122,7 +122,7 @@ func (c *cborCodec) OpenArray(data []byte) (Array, error) {
 // element that does not decode is skipped too, so each element is read
 // once whatever fails.
 func (c *cborCodec) next(a *Array, v any) error {
-	if p, ok := v.(*[]byte); ok && a.alias && aliasByteString(a, p) {
+	if a.alias && aliasInto(a, v) {
 		return nil
 	}
 	if v != nil {
@@ -139,6 +139,25 @@ func (c *cborCodec) next(a *Array, v any) error {
 	}
 	c.skip(a)
 	return nil
+}
+
+// aliasInto decodes the next element of a into v as a slice of a's
+// memory, and reports true, when v is a *[]byte or a *any and the element
+// is a definite-length byte string: an any receives the []byte it would
+// decode to, without the copy.
+func aliasInto(a *Array, v any) bool {
+	switch p := v.(type) {
+	case *[]byte:
+		return aliasByteString(a, p)
+	case *any:
+		var b []byte
+		if !aliasByteString(a, &b) {
+			return false
+		}
+		*p = b
+		return true
+	}
+	return false
 }
 
 // aliasByteString points *p at the next element's content when the

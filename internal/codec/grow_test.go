@@ -54,11 +54,38 @@ func TestAliasBytes(t *testing.T) {
 		t.Error("an indefinite-length byte string cannot be aliased")
 	}
 
+	// An any receives the same aliased []byte as a []byte does; an any
+	// given an element of another kind decodes it as usual.
+	arr, _ = CBOR.OpenArray(data)
+	arr.AliasBytes()
+	var anyB, anyS any
+	if err := arr.Next(&anyB); err != nil {
+		t.Fatal(err)
+	}
+	if err := arr.Next(&anyS); err != nil {
+		t.Fatal(err)
+	}
+	ab, ok := anyB.([]byte)
+	if !ok || !bytes.Equal(ab, big) || !inside(ab) || cap(ab) != len(ab) {
+		t.Fatalf("into an any: %T, aliased %v", anyB, ok && inside(ab))
+	}
+	if anyS != "text" {
+		t.Fatalf("the text after it into an any: %#v", anyS)
+	}
+
 	// Without AliasBytes the same array decodes into a copy.
 	arr, _ = CBOR.OpenArray(data)
 	var c []byte
 	if err := arr.Next(&c); err != nil || !bytes.Equal(c, big) || inside(c) {
 		t.Fatalf("without AliasBytes: %v, equal %v, aliased %v", err, bytes.Equal(c, big), inside(c))
+	}
+	arr, _ = CBOR.OpenArray(data)
+	var anyC any
+	if err := arr.Next(&anyC); err != nil {
+		t.Fatal(err)
+	}
+	if cb, ok := anyC.([]byte); !ok || !bytes.Equal(cb, big) || inside(cb) {
+		t.Fatalf("into an any without AliasBytes: %T, a copy %v", anyC, ok && !inside(cb))
 	}
 }
 
