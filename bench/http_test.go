@@ -127,6 +127,17 @@ func BenchmarkHTTP(b *testing.B) {
 }
 
 func benchHTTP(b *testing.B, hs httpServer, n int) {
+	benchServer(b, hs, n, func(addr string) (func(ctx context.Context, i int) error, func()) {
+		tr := &http.Transport{MaxIdleConnsPerHost: httpConc[len(httpConc)-1]}
+		c := &jsonrpcClient{hc: &http.Client{Transport: tr}, url: "http://" + addr + "/", method: hs.method}
+		return func(ctx context.Context, i int) error { return c.add(ctx, 40, 2) }, tr.CloseIdleConnections
+	})
+}
+
+// benchServer serves hs on a loopback port and makes b.N calls of it
+// with n callers, each calling add (with its index) back to back; dial
+// makes the client for the server's address and what closes it.
+func benchServer(b *testing.B, hs httpServer, n int, dial func(addr string) (add func(ctx context.Context, i int) error, closeClient func())) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -136,26 +147,25 @@ func benchHTTP(b *testing.B, hs httpServer, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: httpConc[len(httpConc)-1]}
-	c := &jsonrpcClient{hc: &http.Client{Transport: tr}, url: "http://" + ln.Addr().String() + "/", method: hs.method}
+	add, closeClient := dial(ln.Addr().String())
 	defer func() {
-		tr.CloseIdleConnections()
+		closeClient()
 		if err := stop(); err != nil {
 			b.Error(err)
 		}
 	}()
 	ctx := context.Background()
-	if err := primeLoad(ctx, n, func(ctx context.Context, i int) error { return c.add(ctx, 40, 2) }); err != nil {
+	if err := primeLoad(ctx, n, add); err != nil {
 		b.Fatal(err)
 	}
 	var left atomic.Int64
 	left.Store(int64(b.N))
 	b.ResetTimer()
 	errs := make(chan error, n)
-	for range n {
+	for i := range n {
 		go func() {
 			for left.Add(-1) >= 0 {
-				if err := c.add(ctx, 40, 2); err != nil {
+				if err := add(ctx, i); err != nil {
 					errs <- err
 					return
 				}
@@ -184,45 +194,8 @@ func BenchmarkHTTPLean(b *testing.B) {
 }
 
 func benchLean(b *testing.B, hs httpServer, n int) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var warns atomic.Int64
-	stop, err := hs.serve(ln, &warns)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := newLeanClient(ln.Addr().String(), hs.method)
-	defer func() {
-		c.close()
-		if err := stop(); err != nil {
-			b.Error(err)
-		}
-	}()
-	ctx := context.Background()
-	if err := primeLoad(ctx, n, c.add); err != nil {
-		b.Fatal(err)
-	}
-	var left atomic.Int64
-	left.Store(int64(b.N))
-	b.ResetTimer()
-	errs := make(chan error, n)
-	for i := range n {
-		go func() {
-			for left.Add(-1) >= 0 {
-				if err := c.add(ctx, i); err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	for range n {
-		if err := <-errs; err != nil {
-			b.Error(err)
-		}
-	}
-	b.StopTimer()
+	benchServer(b, hs, n, func(addr string) (func(ctx context.Context, i int) error, func()) {
+		c := newLeanClient(addr, hs.method)
+		return c.add, c.close
+	})
 }
