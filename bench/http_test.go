@@ -43,21 +43,9 @@ func TestIdealHTTP(t *testing.T) {
 func TestLeanHTTP(t *testing.T) {
 	for _, hs := range httpServers() {
 		t.Run(hs.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var warns atomic.Int64
-			stop, err := hs.serve(ln, &warns)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if err := stop(); err != nil {
-					t.Error(err)
-				}
-			}()
-			c := newLeanClient(ln.Addr().String(), hs.method)
+			addr, _, stop := serveOnLoopback(t, hs)
+			defer stop()
+			c := newLeanClient(addr, hs.method)
 			defer c.close()
 			for range 5 {
 				if err := c.add(context.Background(), 0); err != nil {
@@ -67,7 +55,7 @@ func TestLeanHTTP(t *testing.T) {
 			if err := primeLoad(context.Background(), 8, c.add); err != nil {
 				t.Fatal(err)
 			}
-			wrong := newLeanClient(ln.Addr().String(), hs.method+"Missing")
+			wrong := newLeanClient(addr, hs.method+"Missing")
 			defer wrong.close()
 			if err := wrong.add(context.Background(), 0); err == nil {
 				t.Errorf("a call of %sMissing passed", hs.method)
@@ -138,22 +126,10 @@ func benchHTTP(b *testing.B, hs httpServer, n int) {
 // with n callers, each calling add (with its index) back to back; dial
 // makes the client for the server's address and what closes it.
 func benchServer(b *testing.B, hs httpServer, n int, dial func(addr string) (add func(ctx context.Context, i int) error, closeClient func())) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var warns atomic.Int64
-	stop, err := hs.serve(ln, &warns)
-	if err != nil {
-		b.Fatal(err)
-	}
-	add, closeClient := dial(ln.Addr().String())
-	defer func() {
-		closeClient()
-		if err := stop(); err != nil {
-			b.Error(err)
-		}
-	}()
+	addr, _, stop := serveOnLoopback(b, hs)
+	defer stop()
+	add, closeClient := dial(addr)
+	defer closeClient()
 	ctx := context.Background()
 	if err := primeLoad(ctx, n, add); err != nil {
 		b.Fatal(err)
@@ -198,4 +174,25 @@ func benchLean(b *testing.B, hs httpServer, n int) {
 		c := newLeanClient(addr, hs.method)
 		return c.add, c.close
 	})
+}
+
+// serveOnLoopback serves hs on a loopback port and returns its address,
+// the count of warnings it logs, and what stops it, failing tb if it does
+// not stop cleanly.
+func serveOnLoopback(tb testing.TB, hs httpServer) (string, *atomic.Int64, func()) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	warns := new(atomic.Int64)
+	stop, err := hs.serve(ln, warns)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ln.Addr().String(), warns, func() {
+		if err := stop(); err != nil {
+			tb.Error(err)
+		}
+	}
 }

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/xml"
-	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,17 +16,9 @@ func TestHTTPServers(t *testing.T) {
 		t.Run(hs.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var warns atomic.Int64
-			stop, err := hs.serve(ln, &warns)
-			if err != nil {
-				t.Fatal(err)
-			}
+			addr, warns, stop := serveOnLoopback(t, hs)
 			tr := &http.Transport{}
-			c := &jsonrpcClient{hc: &http.Client{Transport: tr}, url: "http://" + ln.Addr().String() + "/", method: hs.method}
+			c := &jsonrpcClient{hc: &http.Client{Transport: tr}, url: "http://" + addr + "/", method: hs.method}
 			if err := c.add(ctx, -7, 1<<40); err != nil {
 				t.Error(err)
 			}
@@ -40,9 +30,7 @@ func TestHTTPServers(t *testing.T) {
 				t.Error("a call of an unknown method succeeded")
 			}
 			tr.CloseIdleConnections()
-			if err := stop(); err != nil {
-				t.Error(err)
-			}
+			stop()
 			if n := warns.Load(); n != 0 {
 				t.Errorf("the server logged %d warnings", n)
 			}
