@@ -198,12 +198,15 @@ func (sc *serverConn) watch() {
 
 // takeSlot counts a call in as running, first waiting, at the
 // connection's limit (connCallLimit), for one to end. A wait that the
-// calls outliving their connections are in the way of first evicts the
-// detached session holding calls the longest: those calls are the first
-// canceled to make room.
+// calls of detached sessions are in the way of first evicts the one
+// detached the longest holding calls: those calls are the first canceled
+// to make room. It evicts at most one session for each call, and none
+// when the calls of sessions already ended, which leave as they return,
+// hold the limit down by themselves: evicting then would make no room.
 func (sc *serverConn) takeSlot() error {
 	s := &sc.sched
 	var poll *time.Timer
+	evicted := false
 	defer func() {
 		if poll != nil {
 			poll.Stop()
@@ -220,7 +223,10 @@ func (sc *serverConn) takeSlot() error {
 		}
 		var tick <-chan time.Time
 		if limit < maxConnCalls {
-			sc.srv.evictHolding("a connection needs the room the calls outliving their connections take")
+			srv := sc.srv
+			if ended := srv.orphanCalls.Load() - srv.detachedCalls.Load(); !evicted && int64(n) < maxConnCalls-ended {
+				evicted = srv.evictHolding("a connection needs the room the calls outliving their connections take")
+			}
 			// The limit rises as those calls end, which nothing
 			// signals here: look again now and then.
 			if poll == nil {

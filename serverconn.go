@@ -468,8 +468,12 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 		return t, false, nil
 	}
 	if err := sc.takeSlot(); err != nil {
+		// The connection ends: the call never runs, and its session
+		// forgets it, so that a resume runs it (and no orphan stays
+		// counted for good).
 		sc.unreserve(reserve)
 		d.release()
+		sc.forgetCall(h.ID)
 		return t, false, err
 	}
 	ctx, cancel := sc.callContext(m, h.ID, call.Timeout, call.Metadata, len(call.Args))
@@ -493,12 +497,18 @@ func (sc *serverConn) refuseID(id uint64, method []byte, why string) {
 // refuse answers a call that will not run. A session forgets it, so the
 // client may send it again.
 func (sc *serverConn) refuse(id uint64, e *Error) {
+	sc.forgetCall(id)
+	sc.replyError(id, e, nil)
+}
+
+// forgetCall drops call id, begun but not run, from the connection's
+// session or its cancel set.
+func (sc *serverConn) forgetCall(id uint64) {
 	if sc.sess != nil {
 		sc.sess.forget(id)
 	} else {
 		sc.cancels.remove(id)
 	}
-	sc.replyError(id, e, nil)
 }
 
 // callContext returns the context a call runs with, carrying the

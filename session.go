@@ -179,6 +179,7 @@ func (sess *session) begin(id uint64, sc replyConn) (callAction, resent) {
 	if sess.calls.len() >= maxSessionCalls {
 		sess.srv.logs.log(sc.logger(), slog.LevelWarn, "simplerpc: session over its bounds; it can no longer be resumed", "calls", sess.calls.len())
 		sess.forgetAll()
+		sess.running++ // finish or forget counts it out, as on a broken session
 		return callNew, resent{}
 	}
 	sess.calls.put(id, sessionCall{from: sc})

@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"testing"
 )
@@ -156,4 +157,59 @@ func TestSessionCountsCallsAcrossForgetAll(t *testing.T) {
 	sess.forget(3)
 	sess.finish(4, bytes.NewBufferString("four"))
 	check("over its bounds, after every call", 0, 0)
+}
+
+// The call that takes a session over its bound of calls remembered runs
+// without the session's memory, and counts in and out of those running
+// as every other call does.
+func TestSessionCountsTheCallOverItsBounds(t *testing.T) {
+	srv := NewServer()
+	sc := &recordingConn{}
+	sess := &session{srv: srv, cancels: newCancelSet(), conn: sc}
+	for id := uint64(1); id <= maxSessionCalls+1; id++ {
+		if act, _ := sess.begin(id, sc); act != callNew {
+			t.Fatalf("begin(%d) = %v, want callNew", id, act)
+		}
+	}
+	if !sess.broken || sess.running != maxSessionCalls+1 {
+		t.Fatalf("over its bounds: broken %v, running %d; want true, %d", sess.broken, sess.running, maxSessionCalls+1)
+	}
+	for id := uint64(1); id <= maxSessionCalls+1; id++ {
+		if id%2 == 0 {
+			sess.forget(id)
+		} else {
+			sess.finish(id, bytes.NewBufferString("done"))
+		}
+	}
+	if sess.running != 0 {
+		t.Fatalf("after every call: running %d, want 0", sess.running)
+	}
+}
+
+// A detached session that breaks its bounds (a call returning after its
+// connection ended) can never be resumed: when its time is up it leaves
+// the server's table and the detached list like any other.
+func TestSessionBrokenWhileDetachedExpires(t *testing.T) {
+	srv := NewServer()
+	sess := &session{srv: srv, cancels: newCancelSet()}
+	sess.id[0] = 1
+	sess.ctx, sess.cancel = context.WithCancel(context.Background())
+	srv.mu.Lock()
+	srv.sessions[sess.id] = sess
+	srv.detached.push(sess)
+	srv.mu.Unlock()
+	sess.mu.Lock()
+	sess.forgetAll() // as finish does past the bound of replies kept
+	sess.mu.Unlock()
+	sess.expire()
+	srv.mu.Lock()
+	_, kept := srv.sessions[sess.id]
+	listed := srv.detached.head != nil
+	srv.mu.Unlock()
+	if kept || listed {
+		t.Fatalf("after its time: in the table %v, on the detached list %v; want neither", kept, listed)
+	}
+	if sess.ctx.Err() == nil {
+		t.Error("the expired session's calls were not canceled")
+	}
 }

@@ -232,7 +232,7 @@ func (sess *session) expire() {
 	s := sess.srv
 	s.mu.Lock()
 	sess.mu.Lock()
-	gone := sess.conn == nil && !sess.broken
+	gone := sess.conn == nil // broken while detached too: nothing can resume it
 	sess.mu.Unlock()
 	if gone && s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
