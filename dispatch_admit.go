@@ -19,12 +19,14 @@ import (
 //   - At the limit, a caller under its share (a connection running fewer
 //     than an eighth, or a JSON-RPC request) is not refused at once: it
 //     waits, up to admitWait, for a slot — unless as many callers as the
-//     reserve already wait. Meanwhile the detached sessions
+//     reserve already wait. The calls of one JSON-RPC request (a batch)
+//     share one such wait. Meanwhile the detached sessions
 //     holding calls are ended, the one detached the longest first (their
 //     calls are the first canceled to make room), and a connection
 //     running waitShare calls or more is refused any more, so that the
-//     slots that free go to those waiting. A connection over its share
-//     is refused at once while anyone waits.
+//     slots that free go to those waiting. A connection over its share,
+//     or running waitShare calls or more, is refused at once while
+//     anyone waits.
 //
 // No call is admitted past the limit: a waiter takes a slot only when
 // one frees.
@@ -49,13 +51,27 @@ const evictWait = 20 * time.Millisecond
 // over HTTP), which is always under its share. Every admitted call must
 // be released once.
 func (d *dispatcher) admit(m *method, goingAway *atomic.Bool, held *atomic.Int32) *Error {
+	return d.admitWaiting(m, goingAway, held, nil)
+}
+
+// admitRequest is admit for a call of a JSON-RPC request, whose calls
+// together wait for slots at most admitWait: by holds when that wait
+// ends (Unix nanoseconds), 0 until one of them first waits. A batch of
+// calls to a full server then takes at most a second more, not a second
+// a call.
+func (d *dispatcher) admitRequest(m *method, goingAway *atomic.Bool, by *atomic.Int64) *Error {
+	return d.admitWaiting(m, goingAway, nil, by)
+}
+
+// admitWaiting is admit, and with by not nil admitRequest.
+func (d *dispatcher) admitWaiting(m *method, goingAway *atomic.Bool, held *atomic.Int32, by *atomic.Int64) *Error {
 	switch d.take(goingAway) {
 	case admitted:
 		return nil
 	case shuttingDown:
 		return d.refuseShutdown(m)
 	}
-	return d.admitFull(m, goingAway, held)
+	return d.admitFull(m, goingAway, held, by)
 }
 
 // What take did.
@@ -97,16 +113,26 @@ func (d *dispatcher) take(goingAway *atomic.Bool) admission {
 }
 
 // admitFull is admit for a call that found the server full.
-func (d *dispatcher) admitFull(m *method, goingAway *atomic.Bool, held *atomic.Int32) *Error {
+func (d *dispatcher) admitFull(m *method, goingAway *atomic.Bool, held *atomic.Int32, by *atomic.Int64) *Error {
 	limit := d.cfg.maxConcurrent
-	if held != nil && held.Load() >= reserveOf(limit) {
-		// Over its share: at most a short wait for the calls of a
-		// session it evicts, and none while a caller under its share
-		// waits for the slots that free.
+	if held != nil && (held.Load() >= reserveOf(limit) || held.Load() >= waitShare(limit) && d.waiting.Load() > 0) {
+		// Over its share, or running as many as fairSlot would refuse
+		// it while others wait: at most a short wait for the calls of
+		// a session it evicts, and none while a caller under its
+		// share waits for the slots that free.
 		if d.waiting.Load() > 0 || d.cfg.evict == nil || !d.cfg.evict(evictWhy) {
 			return d.refuseBusy(m)
 		}
 		return d.waitSlot(m, goingAway, time.Now().Add(evictWait), false)
+	}
+	deadline := time.Now().Add(admitWait)
+	if by != nil {
+		if !by.CompareAndSwap(0, deadline.UnixNano()) {
+			deadline = time.Unix(0, by.Load())
+		}
+		if !time.Now().Before(deadline) {
+			return d.refuseBusy(m) // its request has waited its second
+		}
 	}
 	if d.waiting.Add(1) > maxWaiting(limit) {
 		// Enough wait already: those waiting would take the slots
@@ -115,7 +141,7 @@ func (d *dispatcher) admitFull(m *method, goingAway *atomic.Bool, held *atomic.I
 		return d.refuseBusy(m)
 	}
 	defer d.waiting.Add(-1)
-	return d.waitSlot(m, goingAway, time.Now().Add(admitWait), true)
+	return d.waitSlot(m, goingAway, deadline, true)
 }
 
 // evictWhy is the reason admission gives for an eviction.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/simplerpc/simplerpc/internal/codec"
 )
@@ -206,5 +207,46 @@ func TestDispatcherCountNeverPassesTheLimit(t *testing.T) {
 	d.take(&atomic.Bool{})
 	if got := d.take(&away); got != shuttingDown {
 		t.Fatalf("take at the limit, told to go away = %v, want shuttingDown", got)
+	}
+}
+
+// At the limit, while a caller waits for a slot, a connection running
+// waitShare calls or more — which fairSlot would refuse any slot it got —
+// is refused at once instead of waiting; and the calls of one JSON-RPC
+// request (a batch) share one wait, so that a batch of calls to a full
+// server is answered after about admitWait, not admitWait a call.
+func TestDispatcherAdmitAtTheLimit(t *testing.T) {
+	const limit = 640 // reserve 80, waitShare 10
+	d := newTestDispatcher(dispatchConfig{maxConcurrent: limit})
+	if err := d.register("Calc", dispatchCalc{}); err != nil {
+		t.Fatal(err)
+	}
+	m := d.lookupName("Calc.Add")
+	var away atomic.Bool
+	d.active.Store(limit)
+	d.waiting.Store(1) // another caller under its share waits
+	var held atomic.Int32
+	held.Store(40)
+	start := time.Now()
+	if e := d.admit(m, &away, &held); e == nil || e.Code != CodeUnavailable {
+		t.Fatalf("a connection running 40 while another waits: %v, want refused", e)
+	}
+	if took := time.Since(start); took > admitWait/2 {
+		t.Errorf("refused after %v, not at once", took)
+	}
+	d.waiting.Store(0)
+
+	var by atomic.Int64
+	start = time.Now()
+	for i := range 3 {
+		if e := d.admitRequest(m, &away, &by); e == nil || e.Code != CodeUnavailable {
+			t.Fatalf("call %d of a request to a full server: %v, want refused", i, e)
+		}
+	}
+	if took := time.Since(start); took < admitWait || took > 2*admitWait {
+		t.Errorf("three calls of one request refused after %v, want one wait of %v", took, admitWait)
+	}
+	if n := d.waiting.Load(); n != 0 {
+		t.Errorf("%d callers still counted as waiting", n)
 	}
 }

@@ -121,8 +121,8 @@ func (r *rpcDispatcher) Lookup(name string) jsonrpchttp.Method {
 
 func (r *rpcDispatcher) NotFound(name string) *rpcerr.Error { return r.d.notFound(name) }
 
-func (r *rpcDispatcher) Admit(m jsonrpchttp.Method) *rpcerr.Error {
-	return r.d.admit((*method)(m.(*rpcMethod)), r.stopping, nil)
+func (r *rpcDispatcher) Admit(m jsonrpchttp.Method, by *atomic.Int64) *rpcerr.Error {
+	return r.d.admitRequest((*method)(m.(*rpcMethod)), r.stopping, by)
 }
 
 func (r *rpcDispatcher) Release() { r.d.release() }

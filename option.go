@@ -210,7 +210,8 @@ func WithStackTraces(on bool) ServerOption {
 //   - a newcomer — a connection running fewer than an eighth, or a
 //     JSON-RPC request — that finds the server full waits up to a second
 //     for a slot before it is refused (as many as an eighth of the limit
-//     wait at once; past that a newcomer is refused at once). Meanwhile
+//     wait at once; past that a newcomer is refused at once; the calls
+//     of one JSON-RPC batch share one such wait). Meanwhile
 //     the detached sessions holding calls are ended, the oldest first,
 //     and calls of connections running a sixty-fourth of the limit or
 //     more are refused at once, so that the slots that free go to those

@@ -75,7 +75,7 @@ func (h *Handler) callRPC(ctx context.Context, req *jsonrpc.Request, ch *rpcChar
 	if e != nil {
 		return nil, e, nil
 	}
-	if e := h.dispatch.Admit(m); e != nil {
+	if e := h.dispatch.Admit(m, &ch.admitBy); e != nil {
 		return nil, e, nil
 	}
 	defer h.dispatch.Release()

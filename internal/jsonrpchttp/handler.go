@@ -25,8 +25,10 @@ type Dispatcher interface {
 	NotFound(name string) *rpcerr.Error
 	// Admit admits a call of m against the concurrency limit and the
 	// go-away flag, or returns why not; an admitted call must be
-	// released.
-	Admit(m Method) *rpcerr.Error
+	// released. by is the request's: the calls of one request share one
+	// wait for a slot at the limit, whose end Admit keeps in it (Unix
+	// nanoseconds; 0 until a call of the request first waits).
+	Admit(m Method, by *atomic.Int64) *rpcerr.Error
 	// Release ends an admitted call.
 	Release()
 	// Execute runs m with args through the interceptors, for the client

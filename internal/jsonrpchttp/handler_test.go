@@ -71,7 +71,7 @@ func (f *fakeServer) Lookup(name string) Method {
 func (f *fakeServer) NotFound(name string) *rpcerr.Error {
 	return rpcerr.Errorf(rpcerr.CodeNotFound, name, "no such method")
 }
-func (f *fakeServer) Admit(Method) *rpcerr.Error {
+func (f *fakeServer) Admit(Method, *atomic.Int64) *rpcerr.Error {
 	if f.refuse {
 		return rpcerr.Errorf(rpcerr.CodeUnavailable, "", "going away")
 	}
