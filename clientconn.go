@@ -48,6 +48,10 @@ type clientConn struct {
 
 	ackNext atomic.Pointer[[]byte] // an ack frame for the next call to carry (idleack.go)
 
+	// stopped is set, under mu, once err or draining is: new calls may
+	// go here while it is clear. It lets a call ask that without mu.
+	stopped atomic.Bool
+
 	mu       sync.Mutex // guards the fields below; taken under the endpoint's mu, never the other way
 	err      error      // why the connection ended; nil while it is open
 	draining bool       // the server sent go-away, or a write failed: no new calls here
@@ -152,12 +156,9 @@ func greet(nc net.Conn, r io.Reader, hello wire.Hello) (wire.Welcome, error) {
 	return w, fmt.Errorf("handshake: server refused the connection (status %d)", w.Status)
 }
 
-// usable reports whether new calls may go to this connection.
-func (cc *clientConn) usable() bool {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	return cc.err == nil && !cc.draining
-}
+// usable reports whether new calls may go to this connection. It takes
+// no lock: every call asks it.
+func (cc *clientConn) usable() bool { return !cc.stopped.Load() }
 
 // status reports whether new calls may go to this connection, whether it
 // has ended, and whether what stopped it says the server is not to be
@@ -361,6 +362,7 @@ func decodeResults(c codec.Codec, body []byte, owned bool, method string, result
 func (cc *clientConn) goAway(final bool) {
 	cc.mu.Lock()
 	cc.draining = true
+	cc.stopped.Store(true)
 	cc.final = cc.final || final
 	cc.mu.Unlock()
 	idle := cc.sink.stop(cc.lane)
@@ -376,6 +378,7 @@ func (cc *clientConn) goAway(final bool) {
 func (cc *clientConn) writeFailed() {
 	cc.mu.Lock()
 	cc.draining = true
+	cc.stopped.Store(true)
 	cc.mu.Unlock()
 	cc.sink.stop(cc.lane)
 	cc.nudge()
@@ -395,6 +398,7 @@ func (cc *clientConn) close(reason error) {
 		return
 	}
 	cc.err = reason
+	cc.stopped.Store(true)
 	final := cc.final
 	cc.mu.Unlock()
 	cc.keep.stop()

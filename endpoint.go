@@ -29,8 +29,8 @@ import (
 // (endpoint_health.go), started and ended likewise, asks the server for
 // its health.
 //
-// Lock order: ep.mu before cc.mu (conn and prune ask a connection whether
-// it is usable); the call table's mu is held with no other but a
+// Lock order: ep.mu before cc.mu (prune asks a connection its status);
+// the call table's mu is held with no other but a
 // stream's own (stream_client.go).
 type endpoint struct {
 	cfg   *clientConfig // dialing, TLS, retry policy, logger; read-only
@@ -51,6 +51,11 @@ type endpoint struct {
 	// healthDone when it ends with ctx).
 	notServing atomic.Bool
 	healthDone chan struct{}
+
+	// taking is cur while the endpoint takes new calls (neither closed
+	// nor retiring), else nil; it is written under mu, and read without
+	// it by conn, which every call goes through.
+	taking atomic.Pointer[clientConn]
 
 	mu       sync.Mutex           // guards the fields below
 	cur      *clientConn          // the connection new calls go to
@@ -82,6 +87,9 @@ func newEndpoint(cfg *clientConfig, addr string, onChange func()) *endpoint {
 // conn returns the connection for a new call, dialing one if needed.
 // Concurrent callers share one dial.
 func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
+	if cc := ep.taking.Load(); cc != nil && cc.usable() {
+		return cc, nil
+	}
 	ep.mu.Lock()
 	for {
 		switch {
@@ -125,7 +133,7 @@ func (ep *endpoint) conn(ctx context.Context) (*clientConn, error) {
 			cc.close(ErrClientClosed)
 			return nil, newError(CodeUnavailable, "", ErrClientClosed)
 		}
-		ep.cur = cc
+		ep.setCur(cc)
 		ep.conns[cc] = false
 		ep.down = false
 		ep.mu.Unlock()
@@ -217,6 +225,16 @@ func (ep *endpoint) setDown() {
 	ep.mu.Unlock()
 }
 
+// setCur makes cc, or nil, the connection new calls go to. ep.mu is
+// held.
+func (ep *endpoint) setCur(cc *clientConn) {
+	ep.cur = cc
+	if ep.closed || ep.retiring {
+		cc = nil
+	}
+	ep.taking.Store(cc)
+}
+
 // nudge asks the supervisor to look at the endpoint, without waiting.
 func (ep *endpoint) nudge() {
 	select {
@@ -229,6 +247,7 @@ func (ep *endpoint) nudge() {
 func (ep *endpoint) retire() {
 	ep.mu.Lock()
 	ep.retiring = true
+	ep.taking.Store(nil)
 	ep.mu.Unlock()
 	ep.calls.retire()
 }
@@ -238,6 +257,7 @@ func (ep *endpoint) retire() {
 func (ep *endpoint) close() {
 	ep.mu.Lock()
 	ep.closed = true
+	ep.taking.Store(nil)
 	ep.down = false
 	conns := make([]*clientConn, 0, len(ep.conns))
 	for cc := range ep.conns {

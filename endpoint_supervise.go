@@ -52,7 +52,7 @@ func (ep *endpoint) prune() (down bool) {
 			continue
 		}
 		if ep.cur == cc {
-			ep.cur = nil
+			ep.setCur(nil)
 		}
 		if ended {
 			delete(ep.conns, cc)
