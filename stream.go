@@ -1,6 +1,7 @@
 package simplerpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -186,22 +187,30 @@ func (s *ClientStream) isOver() bool {
 // with the stream's error, or io.EOF if it ended without one.
 func (s *ClientStream) Send(v any) error {
 	buf := getBuffer()
-	defer putBuffer(buf)
-	buf.Write(make([]byte, wire.HeaderSize))
+	buf.Write(noHeader[:])
 	if err := s.cs.codec.Append(buf, v); err != nil {
+		putBuffer(buf)
 		return errorf(CodeInvalidArgument, s.method, "cannot encode the stream item: %v", err)
 	}
 	if n := buf.Len() - wire.HeaderSize; n > s.cs.maxBody {
+		putBuffer(buf)
 		return errorf(CodeResourceExhausted, s.method, "stream item of %d bytes exceeds the server's %d-byte limit", n, s.cs.maxBody)
 	}
-	frame := buf.Bytes()
-	wire.PutHeader(frame, wire.KindItem, 0, s.cs.id)
-	return s.send(frame)
+	wire.PutHeader(buf.Bytes(), wire.KindItem, 0, s.cs.id)
+	return s.send(buf.Bytes(), buf)
 }
 
 // send sends an item frame once the window has room and the stream is on
-// a connection, or fails once the stream is over.
-func (s *ClientStream) send(frame []byte) error {
+// a connection, or fails once the stream is over. own, if not nil, is
+// the pooled buffer frame is the whole of: send puts it back in its
+// pool, unless the stream keeps it for a resume (sendFrame).
+func (s *ClientStream) send(frame []byte, own *bytes.Buffer) error {
+	handed := false
+	defer func() {
+		if own != nil && !handed {
+			putBuffer(own)
+		}
+	}()
 	for {
 		if s.isOver() {
 			return s.endErr()
@@ -212,7 +221,9 @@ func (s *ClientStream) send(frame []byte) error {
 			}
 			continue
 		}
-		sent, err := s.cs.sendFrame(s.ctx, frame)
+		var sent bool
+		var err error
+		sent, handed, err = s.cs.sendFrame(s.ctx, frame, own)
 		switch {
 		case err != nil && s.ctx.Err() != nil:
 			return contextError(s.method, s.ctx.Err())
@@ -235,7 +246,7 @@ func (s *ClientStream) CloseSend() error {
 		return nil
 	}
 	frame := wire.AppendHeader(make([]byte, 0, wire.HeaderSize), wire.Header{Kind: wire.KindItem, Flags: wire.FlagEnd, ID: s.cs.id})
-	if err := s.send(frame); err != nil && err != io.EOF {
+	if err := s.send(frame, nil); err != nil && err != io.EOF {
 		return err
 	}
 	return nil

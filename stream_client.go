@@ -1,6 +1,7 @@
 package simplerpc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -271,19 +272,30 @@ func (cs *clientStream) room() bool {
 // against the window and keeping it, with sessions, until the server
 // reports it consumed. It reports false when the stream has no
 // connection to send on: the caller waits for one.
-func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) (sent bool, err error) {
+//
+// own, if not nil, is a pooled buffer that frame is the whole of: a large
+// item is kept as that buffer itself, by reference, rather than copied —
+// handed says so, and the buffer is the kept items' from then on, back
+// in its pool once the server reports the item consumed. The writer
+// holds no reference to frame once its write returns (it writes it, or
+// copies it into its queue), so nothing else reads the buffer meanwhile.
+func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.Buffer) (sent, handed bool, err error) {
 	cs.sendMu.Lock()
 	defer cs.sendMu.Unlock()
 	cs.mu.Lock()
 	conn := cs.sendConn
 	if conn == nil {
 		cs.mu.Unlock()
-		return false, nil
+		return false, false, nil
 	}
 	cs.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 	cs.nsent++
 	if cs.resumable {
-		cs.kept.add(frame)
+		if handed = own != nil && len(frame) > ringSmall; handed {
+			cs.kept.addHanded(own)
+		} else {
+			cs.kept.add(frame)
+		}
 	}
 	// The caller's answer to the item it took last, as a lone call, and a
 	// large item, which shares no write, are written by the caller itself
@@ -301,7 +313,7 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte) (sent bool,
 	if err != nil && cs.resumable && ctx.Err() == nil {
 		err = nil // kept: sent again when the session resumes
 	}
-	return true, err
+	return true, handed, err
 }
 
 // writeWindow writes a window frame for the stream id.

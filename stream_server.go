@@ -272,6 +272,10 @@ func (st *serverStream) stopReading() {
 // stream's lock; any other, with the batch taken out meanwhile, so that
 // a slow encoding never holds up the send loop, which takes that lock.
 func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
+	// An integer is encoded once, before the stream's lock is taken, so
+	// that the lock the send loop also takes is held the shorter for it.
+	var small [wire.HeaderSize + codec.MaxInt]byte
+	intItem, isInt := intFrame(small[:0], c, v, st.id)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -321,11 +325,11 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			b, packAt = getBuffer(), -1
 		}
 		var handed bool
-		var small [wire.HeaderSize + codec.MaxInt]byte
-		if frame, ok := intFrame(small[:0], c, v, st.id); ok {
-			// An integer, encoded apart, under the lock: kept as its plain
-			// frame, and packed straight onto the batch's packed frame. Its
-			// few bytes are within any message size limit (1 KiB at least).
+		if isInt {
+			// An integer, encoded apart: kept as its plain frame, and
+			// packed straight onto the batch's packed frame. Its few
+			// bytes are within any message size limit (1 KiB at least).
+			frame := intItem
 			st.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 			st.nsent++
 			if st.resumable {
