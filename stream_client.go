@@ -120,12 +120,16 @@ func (cs *clientStream) window(cc *clientConn, h wire.Header, body []byte) error
 		return nil
 	}
 	w, err := wire.ParseWindowBody(body, cs.peer)
+	if err == nil && w.Items > cs.nsent {
+		err = fmt.Errorf("the window reports %d items consumed, of %d sent", w.Items, cs.nsent)
+	}
+	if err != nil {
+		cs.mu.Unlock()
+		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+	}
 	cs.peer, cs.open = w, true
 	cs.kept.trim(w.Items)
 	cs.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
-	}
 	cs.signal()
 	return nil
 }
@@ -276,9 +280,11 @@ func (cs *clientStream) room() bool {
 // own, if not nil, is a pooled buffer that frame is the whole of: a large
 // item is kept as that buffer itself, by reference, rather than copied —
 // handed says so, and the buffer is the kept items' from then on, back
-// in its pool once the server reports the item consumed. The writer
-// holds no reference to frame once its write returns (it writes it, or
-// copies it into its queue), so nothing else reads the buffer meanwhile.
+// in its pool once the server reports the item consumed and its write
+// has returned (a server reporting it early, or reporting items never
+// sent, cannot have it pooled while the write reads it). The writer holds
+// no reference to frame once its write returns (it writes it, or copies
+// it into its queue). Only a buffer at most twice the item is kept so.
 func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.Buffer) (sent, handed bool, err error) {
 	cs.sendMu.Lock()
 	defer cs.sendMu.Unlock()
@@ -291,8 +297,11 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.
 	cs.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 	cs.nsent++
 	if cs.resumable {
-		if handed = own != nil && len(frame) > ringSmall; handed {
+		// By reference only a buffer at most twice the item: a pooled
+		// buffer that a large call grew would pin its whole size for it.
+		if handed = own != nil && len(frame) > ringSmall && own.Cap() <= 2*len(frame); handed {
 			cs.kept.addHanded(own)
+			cs.kept.holdNewest() // until its write returns
 		} else {
 			cs.kept.add(frame)
 		}
@@ -309,6 +318,11 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.
 		err = conn.w.WriteSolo(ctx, frame)
 	} else {
 		err = conn.w.Write(ctx, frame)
+	}
+	if handed {
+		cs.mu.Lock()
+		cs.kept.letGo(own)
+		cs.mu.Unlock()
 	}
 	if err != nil && cs.resumable && ctx.Err() == nil {
 		err = nil // kept: sent again when the session resumes

@@ -273,3 +273,40 @@ func TestStreamIntBurstsArriveWhileTheIteratorWaits(t *testing.T) {
 		t.Fatalf("after the last burst: %v, want io.EOF", err)
 	}
 }
+
+// A window frame reporting more items consumed than the client sent is a
+// violation: the client ends the connection, and its stream fails with
+// it, rather than give back, as consumed, items it may still be writing.
+func TestStreamWindowPastItemsSent(t *testing.T) {
+	addr := fakeServer(t, wire.WelcomeStreams, func(w *wireConn) {
+		f, err := w.tryNext()
+		if err != nil || f.Kind != wire.KindCall {
+			return
+		}
+		w.frame(wire.KindWindow, 0, f.ID, wire.AppendWindowBody(nil, wire.Window{Items: 1 << 40}))
+		for {
+			if _, err := w.tryNext(); err != nil {
+				return // the client closed the connection
+			}
+		}
+	})
+	c := dial(t, addr, simplerpc.WithResumableSessions(false))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := c.OpenStream(ctx, "Feed.Upload", "bogus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 4 {
+		if err = s.Send(bytes.Repeat([]byte{1}, 64<<10)); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = s.Finish()
+	}
+	if codeOf(t, err) != simplerpc.CodeConnectionLost {
+		t.Fatalf("the stream after a window past the items sent: %v, want connection lost", err)
+	}
+}

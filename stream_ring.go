@@ -56,8 +56,9 @@ const (
 	markPacked ringMark = 1 << iota
 	// markHanded: own is also queued on a connection's writer (pushHanded).
 	markHanded
-	// markAdrift: handed, and that writer's connection broke: own is
-	// never pooled.
+	// markAdrift: handed, and that writer's connection broke, or its
+	// write has not returned yet (keptItems.holdNewest): own is not
+	// pooled.
 	markAdrift
 	// markRead: own is a body a connection's frame reader handed over
 	// (pushRead), which goes back to the reader's pool
@@ -297,7 +298,8 @@ func dropOwn(it ringItem, handedToo bool) {
 
 // pushHanded adds own, a frame handed to a connection's writer as well
 // (frameio.Writer.WriteSeqShared) — or, on a client, a large item's frame
-// whose write has returned (clientStream.sendFrame) — as the newest item,
+// about to be written (clientStream.sendFrame, which holds it unpooled
+// until its write returns: keptItems.holdNewest) — as the newest item,
 // without a copy: no one changes its bytes. pop gives it back to the pool — the frame was
 // consumed, so the writer is done with it — unless drifted marked it;
 // clear never does.
@@ -306,6 +308,20 @@ func (q *itemRing) pushHanded(own *bytes.Buffer) {
 	q.items[len(q.items)-1] = ringItem{size: uint32(own.Len()), own: own, mark: markHanded}
 	q.large += own.Len()
 	q.owned += own.Cap()
+}
+
+// markNewest sets mark on the newest item, if it is a handed one.
+func (q *itemRing) markNewest(mark ringMark) {
+	if n := len(q.items); n > q.head && q.items[n-1].mark&markHanded != 0 {
+		q.items[n-1].mark |= mark
+	}
+}
+
+// unmarkNewest clears mark on the newest item if it is still own.
+func (q *itemRing) unmarkNewest(own *bytes.Buffer, mark ringMark) {
+	if n := len(q.items); n > q.head && q.items[n-1].own == own {
+		q.items[n-1].mark &^= mark
+	}
 }
 
 // drifted marks the handed items held as never to be pooled: the writer

@@ -261,3 +261,47 @@ func TestItemRingPackedSummary(t *testing.T) {
 		t.Fatal("a plain item reported packed")
 	}
 }
+
+// A large item kept by reference while its write runs is held out of the
+// buffer pool: trimmed meanwhile (a window reporting it consumed before
+// its write returned), it is left to the collector rather than pooled for
+// another message while the write still reads it; kept past its write,
+// it goes back to the pool once trimmed, as before.
+func TestKeptItemHeldWhileWritten(t *testing.T) {
+	frame := func() *bytes.Buffer {
+		b := bytes.NewBuffer(make([]byte, 0, 8<<10))
+		b.Write(wire.AppendHeader(nil, wire.Header{Kind: wire.KindItem, ID: 1, Size: 4 << 10}))
+		b.Write(make([]byte, 4<<10))
+		return b
+	}
+	newest := func(k *keptItems) ringItem { return k.frames.items[len(k.frames.items)-1] }
+
+	var k keptItems
+	own := frame()
+	k.addHanded(own)
+	k.holdNewest()
+	if m := newest(&k).mark; m&markAdrift == 0 || m&markHanded == 0 {
+		t.Fatalf("held while written: mark %b", m)
+	}
+	k.letGo(own)
+	if m := newest(&k).mark; m&markAdrift != 0 {
+		t.Fatalf("after its write: mark %b, still held", m)
+	}
+
+	// Trimmed while held: not pooled, and letGo after it touches nothing.
+	held := frame()
+	k.addHanded(held)
+	k.holdNewest()
+	it := newest(&k)
+	k.trim(2)
+	if k.frames.len() != 0 {
+		t.Fatalf("%d items kept after both were reported consumed", k.frames.len())
+	}
+	k.letGo(held)
+	if it.mark&markAdrift == 0 {
+		t.Fatal("the item trimmed during its write was not marked to stay out of the pool")
+	}
+	if held.Len() != wire.HeaderSize+4<<10 {
+		t.Fatalf("the buffer trimmed during its write was reset (%d bytes): it went back to the pool", held.Len())
+	}
+}

@@ -73,6 +73,17 @@ func (k *keptItems) fromRun(body []byte) []byte {
 // connection's writer, by reference (itemRing.pushHanded).
 func (k *keptItems) addHanded(frame *bytes.Buffer) { k.frames.pushHanded(frame) }
 
+// holdNewest marks the newest item, a handed buffer, as one a pop must
+// not pool, while it is being written: a window frame may report it
+// consumed before its write has returned (a peer may send one early), and
+// pooled then, the buffer could take another message while the write
+// still reads it. letGo undoes it for own once the write has returned; an
+// item popped meanwhile is left to the collector.
+func (k *keptItems) holdNewest() { k.frames.markNewest(markAdrift) }
+
+// letGo ends holdNewest for own, if it is still kept.
+func (k *keptItems) letGo(own *bytes.Buffer) { k.frames.unmarkNewest(own, markAdrift) }
+
 // drifted says that the connection the kept items were sent on broke
 // (itemRing.drifted).
 func (k *keptItems) drifted() { k.frames.drifted() }
