@@ -39,6 +39,9 @@ const (
 	evictEvery = 20 * time.Millisecond
 )
 
+// admitEpoch is what admitRequest's shared deadlines count from.
+var admitEpoch = time.Now()
+
 // evictWait is how long a call over its share, refused at the limit with
 // no one waiting, waits for the calls of the session it evicted to end.
 const evictWait = 20 * time.Millisecond
@@ -56,7 +59,8 @@ func (d *dispatcher) admit(m *method, goingAway *atomic.Bool, held *atomic.Int32
 
 // admitRequest is admit for a call of a JSON-RPC request, whose calls
 // together wait for slots at most admitWait: by holds when that wait
-// ends (Unix nanoseconds), 0 until one of them first waits. A batch of
+// ends (nanoseconds since admitEpoch), 0 until one of them first finds
+// the server full. A batch of
 // calls to a full server then takes at most a second more, not a second
 // a call.
 func (d *dispatcher) admitRequest(m *method, goingAway *atomic.Bool, by *atomic.Int64) *Error {
@@ -127,8 +131,9 @@ func (d *dispatcher) admitFull(m *method, goingAway *atomic.Bool, held *atomic.I
 	}
 	deadline := time.Now().Add(admitWait)
 	if by != nil {
-		if !by.CompareAndSwap(0, deadline.UnixNano()) {
-			deadline = time.Unix(0, by.Load())
+		// On the monotonic clock: a step of the wall clock moves no wait.
+		if !by.CompareAndSwap(0, int64(time.Since(admitEpoch)+admitWait)) {
+			deadline = admitEpoch.Add(time.Duration(by.Load()))
 		}
 		if !time.Now().Before(deadline) {
 			return d.refuseBusy(m) // its request has waited its second

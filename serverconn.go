@@ -469,8 +469,10 @@ func (sc *serverConn) startCall(h wire.Header, body []byte) (t task, ok bool, er
 	}
 	if err := sc.takeSlot(); err != nil {
 		// The connection ends: the call never runs, and its session
-		// forgets it, so that a resume runs it (and no orphan stays
-		// counted for good).
+		// forgets it, so that no orphan stays counted for good and a
+		// resume sends it again as new. (A resent copy that reaches the
+		// session before this forget is told the call runs, and is not
+		// answered: the client's resume winning that race is rare.)
 		sc.unreserve(reserve)
 		d.release()
 		sc.forgetCall(h.ID)

@@ -142,9 +142,10 @@ func (c *cborCodec) next(a *Array, v any) error {
 }
 
 // aliasInto decodes the next element of a into v as a slice of a's
-// memory, and reports true, when v is a *[]byte or a *any and the element
-// is a definite-length byte string: an any receives the []byte it would
-// decode to, without the copy.
+// memory, and reports true, when v is a *[]byte or a *any and the
+// element is a definite-length byte string: an any receives the []byte it
+// would decode to, without the copy (the decoder too replaces what an any
+// holds by the []byte).
 func aliasInto(a *Array, v any) bool {
 	switch p := v.(type) {
 	case *[]byte:

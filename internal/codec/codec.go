@@ -96,7 +96,8 @@ func (a *Array) NextIsMap() bool {
 }
 
 // AliasBytes lets Next decode a CBOR byte string into a *[]byte
-// destination as a slice of the encoded array rather than a copy: for
+// destination, or a *any, as a slice of the encoded array rather
+// than a copy: for
 // encoded data no one reuses, such as a large frame body its reader
 // gave away. It changes nothing for JSON, whose bytes are base64.
 func (a *Array) AliasBytes() { a.alias = true }

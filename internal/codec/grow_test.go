@@ -119,3 +119,29 @@ func TestGrowForLargeValues(t *testing.T) {
 		}
 	}
 }
+
+// An any that holds a value already gets the []byte in its place,
+// aliased or decoded: the same result either way.
+func TestAliasBytesIntoAnyHoldingAValue(t *testing.T) {
+	var buf bytes.Buffer
+	if err := CBOR.AppendArray(&buf, []any{[]byte("payload")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, alias := range []bool{false, true} {
+		arr, err := CBOR.OpenArray(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if alias {
+			arr.AliasBytes()
+		}
+		var into []byte
+		var v any = &into
+		if err := arr.Next(&v); err != nil {
+			t.Fatal(err)
+		}
+		if b, ok := v.([]byte); !ok || string(b) != "payload" || into != nil {
+			t.Fatalf("alias %v: into an any holding a *[]byte: %T %v, the pointer's %q", alias, v, v, into)
+		}
+	}
+}

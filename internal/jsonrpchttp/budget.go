@@ -39,8 +39,8 @@ const SmallBody = 64 << 10
 type rpcCharge struct {
 	h    *Handler     // whose budget it is charged to, and whose Config.Evict ends the session detached the longest
 	held atomic.Int64 // bytes taken from the budget and not yet given back
-	// admitBy is when the request's wait for slots at the limit of
-	// concurrent calls ends (Dispatcher.Admit), shared by its calls.
+	// admitBy is the end of the request's wait for slots at the limit
+	// of concurrent calls (Dispatcher.Admit), shared by its calls.
 	admitBy atomic.Int64
 }
 

@@ -26,8 +26,8 @@ type Dispatcher interface {
 	// Admit admits a call of m against the concurrency limit and the
 	// go-away flag, or returns why not; an admitted call must be
 	// released. by is the request's: the calls of one request share one
-	// wait for a slot at the limit, whose end Admit keeps in it (Unix
-	// nanoseconds; 0 until a call of the request first waits).
+	// wait for a slot at the limit, whose end Admit keeps in it (0 until
+	// a call of the request first finds the server full).
 	Admit(m Method, by *atomic.Int64) *rpcerr.Error
 	// Release ends an admitted call.
 	Release()
