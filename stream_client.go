@@ -321,8 +321,11 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.
 	}
 	if handed {
 		cs.mu.Lock()
-		cs.kept.letGo(own)
+		kept := cs.kept.letGo(own)
 		cs.mu.Unlock()
+		if !kept {
+			putBuffer(own) // reported consumed during its write
+		}
 	}
 	if err != nil && cs.resumable && ctx.Err() == nil {
 		err = nil // kept: sent again when the session resumes

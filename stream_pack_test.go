@@ -284,6 +284,7 @@ func TestStreamWindowPastItemsSent(t *testing.T) {
 			return
 		}
 		w.frame(wire.KindWindow, 0, f.ID, wire.AppendWindowBody(nil, wire.Window{Items: 1 << 40}))
+		_ = w.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 		for {
 			if _, err := w.tryNext(); err != nil {
 				return // the client closed the connection
@@ -309,4 +310,17 @@ func TestStreamWindowPastItemsSent(t *testing.T) {
 	if codeOf(t, err) != simplerpc.CodeConnectionLost {
 		t.Fatalf("the stream after a window past the items sent: %v, want connection lost", err)
 	}
+}
+
+// A window frame from a client reporting more items consumed than the
+// server sent closes the connection.
+func TestStreamWindowPastItemsSentToServer(t *testing.T) {
+	_, ts, _, _ := startFeed(t)
+	w := dialWire(t, ts.addr)
+	w.hello(wire.Hello{Version: wire.Version, Codec: "cbor", Flags: wire.HelloStreams})
+	w.codec = codecByName(t, "cbor")
+	body, cflags := w.callBody("Feed.Count", 0, nil, -1) // until its ctx ends: the stream is open when the window comes
+	w.frame(wire.KindCall, cflags|wire.FlagStream, 1, body)
+	w.frame(wire.KindWindow, 0, 1, wire.AppendWindowBody(nil, wire.Window{Items: 1 << 40}))
+	expectClosedAfterStream(w)
 }

@@ -317,11 +317,17 @@ func (q *itemRing) markNewest(mark ringMark) {
 	}
 }
 
-// unmarkNewest clears mark on the newest item if it is still own.
-func (q *itemRing) unmarkNewest(own *bytes.Buffer, mark ringMark) {
-	if n := len(q.items); n > q.head && q.items[n-1].own == own {
-		q.items[n-1].mark &^= mark
+// unmark clears mark on the item whose buffer is own, and reports
+// whether the ring still holds it. It looks from the newest item back:
+// own is one of the last few large items.
+func (q *itemRing) unmark(own *bytes.Buffer, mark ringMark) bool {
+	for i := len(q.items) - 1; i >= q.head; i-- {
+		if q.items[i].own == own {
+			q.items[i].mark &^= mark
+			return true
+		}
 	}
+	return false
 }
 
 // drifted marks the handed items held as never to be pooled: the writer

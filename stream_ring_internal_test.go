@@ -283,7 +283,9 @@ func TestKeptItemHeldWhileWritten(t *testing.T) {
 	if m := newest(&k).mark; m&markAdrift == 0 || m&markHanded == 0 {
 		t.Fatalf("held while written: mark %b", m)
 	}
-	k.letGo(own)
+	if !k.letGo(own) {
+		t.Fatal("letGo: an item still kept reported gone")
+	}
 	if m := newest(&k).mark; m&markAdrift != 0 {
 		t.Fatalf("after its write: mark %b, still held", m)
 	}
@@ -297,7 +299,9 @@ func TestKeptItemHeldWhileWritten(t *testing.T) {
 	if k.frames.len() != 0 {
 		t.Fatalf("%d items kept after both were reported consumed", k.frames.len())
 	}
-	k.letGo(held)
+	if k.letGo(held) {
+		t.Fatal("letGo: an item trimmed while held reported still kept: its buffer would never be pooled")
+	}
 	if it.mark&markAdrift == 0 {
 		t.Fatal("the item trimmed during its write was not marked to stay out of the pool")
 	}

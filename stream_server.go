@@ -129,6 +129,21 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 	return nil
 }
 
+// writerDone ends the hold on b, a kept item's buffer handed to the
+// connection's writer, once the writer holds it no more: a client's window
+// may report the item consumed before that (one that knows the item comes
+// can send it early), and the pop then leaves b to be pooled here rather
+// than while the writer still reads it — pooled early, it could take
+// another client's reply before the writer sent b's bytes.
+func (st *serverStream) writerDone(b *bytes.Buffer) {
+	st.mu.Lock()
+	kept := st.kept.letGo(b)
+	st.mu.Unlock()
+	if !kept {
+		putBuffer(b)
+	}
+}
+
 // streamWindow takes in a window frame of the client's.
 func (sc *serverConn) streamWindow(h wire.Header, body []byte) error {
 	table, _ := sc.streamTable()
@@ -145,13 +160,17 @@ func (sc *serverConn) streamWindow(h wire.Header, body []byte) error {
 		return nil
 	}
 	w, err := wire.ParseWindowBody(body, st.peer)
+	if err == nil && w.Items > st.nsent {
+		err = fmt.Errorf("the window reports %d items consumed, of %d sent", w.Items, st.nsent)
+	}
+	if err != nil {
+		st.mu.Unlock()
+		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
+	}
 	st.peer = w
 	freed := st.kept.trim(w.Items)
 	st.mu.Unlock()
 	st.srv.unkeep(freed)
-	if err != nil {
-		return fmt.Errorf("%w: call %d: %w", errProtocol, h.ID, err)
-	}
 	st.signal()
 	return nil
 }
@@ -363,8 +382,8 @@ func (st *serverStream) send(ctx context.Context, c codec.Codec, v any) error {
 			st.batched = 0
 			st.mu.Unlock()
 			var err error
-			if handed { // b is the kept item's now
-				_, err = conn.w.WriteSeqShared(ctx, b.Bytes(), false)
+			if handed { // b is the kept item's now, held out of the pool until the writer is done with it
+				_, err = conn.w.WriteSeqOwned(ctx, b.Bytes(), false, func() { st.writerDone(b) })
 			} else {
 				err = conn.w.Write(ctx, b.Bytes()) // the method goes on encoding while the send loop writes
 				putBuffer(b)
@@ -440,6 +459,7 @@ func (st *serverStream) appendItemLocked(c codec.Codec, v any, conn *serverConn,
 	if st.resumable {
 		if handed {
 			st.kept.addHanded(b)
+			st.kept.holdNewest() // until the writer is done with it (writerDone)
 		} else {
 			st.kept.add(frame)
 		}

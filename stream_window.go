@@ -74,15 +74,16 @@ func (k *keptItems) fromRun(body []byte) []byte {
 func (k *keptItems) addHanded(frame *bytes.Buffer) { k.frames.pushHanded(frame) }
 
 // holdNewest marks the newest item, a handed buffer, as one a pop must
-// not pool, while it is being written: a window frame may report it
-// consumed before its write has returned (a peer may send one early), and
-// pooled then, the buffer could take another message while the write
-// still reads it. letGo undoes it for own once the write has returned; an
-// item popped meanwhile is left to the collector.
+// not pool while a writer holds it: a window frame may report it
+// consumed before the writer is done with it (a peer may send one early,
+// counting on the item it knows comes), and pooled then, the buffer could
+// take another client's message while the writer still reads it. letGo
+// ends the hold once the writer is done.
 func (k *keptItems) holdNewest() { k.frames.markNewest(markAdrift) }
 
-// letGo ends holdNewest for own, if it is still kept.
-func (k *keptItems) letGo(own *bytes.Buffer) { k.frames.unmarkNewest(own, markAdrift) }
+// letGo ends holdNewest for own, and reports whether own is still kept.
+// If it is not — popped while held — it is its caller's to pool.
+func (k *keptItems) letGo(own *bytes.Buffer) bool { return k.frames.unmark(own, markAdrift) }
 
 // drifted says that the connection the kept items were sent on broke
 // (itemRing.drifted).
