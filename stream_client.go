@@ -166,6 +166,7 @@ func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) erro
 func (cs *clientStream) detachLocked() {
 	cs.mu.Lock()
 	cs.recvConn, cs.sendConn = nil, nil
+	cs.kept.drifted() // what the broken connection's writer may still hold
 	cs.mu.Unlock()
 }
 
@@ -273,12 +274,18 @@ func (cs *clientStream) room() bool {
 // reports it consumed. It reports false when the stream has no
 // connection to send on: the caller waits for one.
 //
-// own, if not nil, is a pooled buffer that frame is the whole of: a large
-// item is kept as that buffer itself, by reference, rather than copied —
-// handed says so, and the buffer is the kept items' from then on, back
-// in its pool once the server reports the item consumed. The writer
-// holds no reference to frame once its write returns (it writes it, or
-// copies it into its queue), so nothing else reads the buffer meanwhile.
+// own, if not nil, is a pooled buffer that frame is the whole of. A large
+// item's frame is handed to the connection's writer as that buffer
+// itself, by reference, rather than copied into its queue: a run of
+// large items the window has room for then shares the send loop's
+// writes, one system call for several (frameio.Writer.WriteSeqOwned).
+// handed says the buffer is no longer the caller's. Without sessions the
+// writer puts it back in its pool once it holds it no more. With
+// sessions the kept items hold it too, by reference (itemRing.pushHanded),
+// and put it back once the server reports the item consumed — which it
+// can only once it has read what the writer wrote; should the
+// connection break first, detachLocked marks it never to be pooled, for
+// the writer may hold it still.
 func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.Buffer) (sent, handed bool, err error) {
 	cs.sendMu.Lock()
 	defer cs.sendMu.Unlock()
@@ -290,24 +297,34 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.
 	}
 	cs.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 	cs.nsent++
+	large := own != nil && len(frame) >= batchLarge
 	if cs.resumable {
-		if handed = own != nil && len(frame) > ringSmall; handed {
+		if own != nil && len(frame) > ringSmall {
 			cs.kept.addHanded(own)
+			handed = true
 		} else {
 			cs.kept.add(frame)
 		}
 	}
-	// The caller's answer to the item it took last, as a lone call, and a
-	// large item, which shares no write, are written by the caller itself
-	// when nothing else is being written (frameio.Writer.WriteSolo): no
-	// hand-over to the send loop, and no copy into its queue. A run of
-	// small items goes through the send loop, to share its writes.
-	solo := cs.replying || len(frame) >= batchLarge
+	// The caller's answer to the item it took last, as a lone call, is
+	// written by the caller itself when nothing else is being written
+	// (frameio.Writer.WriteSolo): no hand-over to the send loop, and no
+	// copy into its queue. A large item goes to the send loop by
+	// reference, so that the items queued while it writes share its next
+	// write; a run of small items goes through it too, to share its
+	// writes.
+	solo := cs.replying && !large
 	cs.replying = false
 	cs.mu.Unlock()
-	if solo {
+	switch {
+	case large && handed:
+		_, err = conn.w.WriteSeqShared(ctx, frame, false)
+	case large:
+		handed = true
+		_, err = conn.w.WriteSeqOwned(ctx, frame, false, func() { putBuffer(own) })
+	case solo:
 		err = conn.w.WriteSolo(ctx, frame)
-	} else {
+	default:
 		err = conn.w.Write(ctx, frame)
 	}
 	if err != nil && cs.resumable && ctx.Err() == nil {
