@@ -296,9 +296,9 @@ func dropOwn(it ringItem, handedToo bool) {
 }
 
 // pushHanded adds own, a frame handed to a connection's writer as well
-// (frameio.Writer.WriteSeqShared) — or, on a client, a large item's frame
-// whose write has returned (clientStream.sendFrame) — as the newest item,
-// without a copy: no one changes its bytes. pop gives it back to the pool — the frame was
+// (frameio.Writer.WriteSeqShared), on either side
+// (clientStream.sendFrame), as the newest item, without a copy: no one
+// changes its bytes. pop gives it back to the pool — the frame was
 // consumed, so the writer is done with it — unless drifted marked it;
 // clear never does.
 func (q *itemRing) pushHanded(own *bytes.Buffer) {
