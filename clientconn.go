@@ -33,7 +33,7 @@ type clientConn struct {
 	nc      net.Conn
 	codec   codec.Codec
 	w       *frameio.Writer
-	keep    *keepalive
+	keep    *keepalive // set under mu: its timer may end the connection before newClientConn sets it
 	sink    callSink
 	lane    *lane             // this connection in the sink's table
 	owner   chan<- struct{}   // nudged, without blocking, when the connection stops or ends
@@ -116,8 +116,11 @@ func newClientConn(ctx context.Context, nc net.Conn, hello wire.Hello, cs connSe
 	cc.cb.ok, cc.cb.limit, cc.cb.work = welcome.Flags&wire.WelcomeCallbacks != 0, int64(cs.callbackLimit), make(chan func())
 	cc.lane = newLane(cc)
 	cc.w = frameio.NewWriter(nc, cs.writeTimeout, writeHighWater, func(error) { cc.writeFailed() })
-	cc.keep = startKeepalive(cs.keepInterval, cs.keepTimeout, act,
+	keep := startKeepalive(cs.keepInterval, cs.keepTimeout, act,
 		func() { cc.writeControl(wire.KindPing, 0) }, cc.close)
+	cc.mu.Lock()
+	cc.keep = keep
+	cc.mu.Unlock()
 	fr := frameio.NewReader(act, nil, cs.maxMessageSize)
 	useRaw(fr, nc, act)
 	cc.cores = int32(runtime.GOMAXPROCS(0))
@@ -399,9 +402,9 @@ func (cc *clientConn) close(reason error) {
 	}
 	cc.err = reason
 	cc.stopped.Store(true)
-	final := cc.final
+	final, keep := cc.final, cc.keep
 	cc.mu.Unlock()
-	cc.keep.stop()
+	keep.stop()
 	cc.nc.Close()
 	cc.w.Close()
 	cc.sink.end(cc.lane, reason, final)

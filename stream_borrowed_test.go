@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"iter"
+	"net"
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +318,107 @@ func TestStreamBorrowedContract(t *testing.T) {
 	}
 	if err := c.Bind("Lender", &wrong); err == nil || !strings.Contains(err.Error(), "Digest") {
 		t.Fatalf("Bind of a stub sending strings: %v, want an error naming Digest", err)
+	}
+}
+
+// A gate holds up the writes of the connections it gates while it is
+// shut.
+type gate struct {
+	mu   sync.Mutex
+	open chan struct{} // closed while the gate is open
+}
+
+func newGate() *gate {
+	open := make(chan struct{})
+	close(open)
+	return &gate{open: open}
+}
+
+// pass waits until the gate is open.
+func (g *gate) pass() {
+	g.mu.Lock()
+	open := g.open
+	g.mu.Unlock()
+	<-open
+}
+
+// shut makes writes wait until the returned func opens the gate again.
+func (g *gate) shut() (reopen func()) {
+	ch := make(chan struct{})
+	g.mu.Lock()
+	g.open = ch
+	g.mu.Unlock()
+	return func() { close(ch) }
+}
+
+// dial dials addr over TCP, its writes through the gate.
+func (g *gate) dial(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return gatedConn{conn, g}, nil
+}
+
+// gatedConn is a connection whose writes wait while its gate is shut.
+type gatedConn struct {
+	net.Conn
+	g *gate
+}
+
+func (c gatedConn) Write(b []byte) (int, error) {
+	c.g.pass()
+	return c.Conn.Write(b)
+}
+
+// A large item a client sends is queued for the connection's send loop,
+// not written by the sender itself: Send returns while an earlier write
+// is held up, so that the items the window has room for meanwhile share
+// the loop's next write rather than take a system call each.
+func TestStreamLargeItemsQueueBehindAWrite(t *testing.T) {
+	ts := startServer(t)
+	if err := ts.srv.Register("Lender", Lender{}); err != nil {
+		t.Fatal(err)
+	}
+	g := newGate()
+	c := dial(t, ts.addr, simplerpc.WithDialer(g.dial))
+	s, err := c.OpenStream(context.Background(), "Lender.Upload", "gated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	if err := s.Send(chunk); err != nil { // the stream is open once this returns
+		t.Fatal(err)
+	}
+	// The open stream's frames written meanwhile, the writer is idle: a
+	// sender that wrote its item itself would now wait at the gate.
+	time.Sleep(50 * time.Millisecond)
+	reopen := g.shut()
+	sent := make(chan error, 1)
+	go func() {
+		for range 2 {
+			if err := s.Send(chunk); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	select {
+	case err := <-sent:
+		reopen()
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		reopen()
+		<-sent
+		t.Fatal("Send of a large item waited for the connection's write")
+	}
+	var msg string
+	var total int64
+	if err := s.Finish(&msg, &total); err != nil || total != 3*int64(len(chunk)) {
+		t.Fatalf("Finish = %q, %d, %v; want 3 chunks", msg, total, err)
 	}
 }

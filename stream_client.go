@@ -170,6 +170,7 @@ func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) erro
 func (cs *clientStream) detachLocked() {
 	cs.mu.Lock()
 	cs.recvConn, cs.sendConn = nil, nil
+	cs.kept.drifted() // what the broken connection's writer may still hold
 	cs.mu.Unlock()
 }
 
@@ -277,14 +278,19 @@ func (cs *clientStream) room() bool {
 // reports it consumed. It reports false when the stream has no
 // connection to send on: the caller waits for one.
 //
-// own, if not nil, is a pooled buffer that frame is the whole of: a large
-// item is kept as that buffer itself, by reference, rather than copied —
-// handed says so, and the buffer is the kept items' from then on, back
-// in its pool once the server reports the item consumed and its write
-// has returned (a server reporting it early, or reporting items never
-// sent, cannot have it pooled while the write reads it). The writer holds
-// no reference to frame once its write returns (it writes it, or copies
-// it into its queue). Only a buffer at most twice the item is kept so.
+// own, if not nil, is a pooled buffer that frame is the whole of. A large
+// item's frame is handed to the connection's writer as that buffer
+// itself, by reference, rather than copied into its queue: a run of
+// large items the window has room for then shares the send loop's
+// writes, one system call for several (frameio.Writer.WriteSeqOwned).
+// handed says the buffer is no longer the caller's. Without sessions the
+// writer puts it back in its pool once it holds it no more. With
+// sessions the kept items hold it too, by reference (itemRing.pushHanded),
+// held out of the pool until the writer is done with it (writerDone), and
+// it goes back once the server has reported the item consumed as well:
+// a server reporting it early, or reporting items never sent, cannot have
+// it pooled while the writer reads it. Only a buffer at most twice the
+// item is kept so.
 func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.Buffer) (sent, handed bool, err error) {
 	cs.sendMu.Lock()
 	defer cs.sendMu.Unlock()
@@ -296,41 +302,58 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.
 	}
 	cs.sent += wire.ItemCost(len(frame) - wire.HeaderSize)
 	cs.nsent++
+	large := own != nil && len(frame) >= batchLarge
 	if cs.resumable {
 		// By reference only a buffer at most twice the item: a pooled
 		// buffer that a large call grew would pin its whole size for it.
-		if handed = own != nil && len(frame) > ringSmall && own.Cap() <= 2*len(frame); handed {
+		if own != nil && len(frame) > ringSmall && own.Cap() <= 2*len(frame) {
 			cs.kept.addHanded(own)
-			cs.kept.holdNewest() // until its write returns
+			cs.kept.holdNewest() // until the writer is done with it
+			handed = true
 		} else {
 			cs.kept.add(frame)
 		}
 	}
-	// The caller's answer to the item it took last, as a lone call, and a
-	// large item, which shares no write, are written by the caller itself
-	// when nothing else is being written (frameio.Writer.WriteSolo): no
-	// hand-over to the send loop, and no copy into its queue. A run of
-	// small items goes through the send loop, to share its writes.
-	solo := cs.replying || len(frame) >= batchLarge
+	// The caller's answer to the item it took last, as a lone call, is
+	// written by the caller itself when nothing else is being written
+	// (frameio.Writer.WriteSolo): no hand-over to the send loop, and no
+	// copy into its queue. A large item goes to the send loop by
+	// reference, so that the items queued while it writes share its next
+	// write; a run of small items goes through it too, to share its
+	// writes.
+	solo := cs.replying && !large
 	cs.replying = false
 	cs.mu.Unlock()
-	if solo {
+	switch {
+	case large && handed:
+		_, err = conn.w.WriteSeqOwned(ctx, frame, false, func() { cs.writerDone(own) })
+	case large:
+		handed = true
+		_, err = conn.w.WriteSeqOwned(ctx, frame, false, func() { putBuffer(own) })
+	case solo:
 		err = conn.w.WriteSolo(ctx, frame)
-	} else {
+	default:
 		err = conn.w.Write(ctx, frame)
 	}
-	if handed {
-		cs.mu.Lock()
-		kept := cs.kept.letGo(own)
-		cs.mu.Unlock()
-		if !kept {
-			putBuffer(own) // reported consumed during its write
-		}
+	if handed && !large {
+		cs.writerDone(own) // written, or copied into the writer's queue
 	}
 	if err != nil && cs.resumable && ctx.Err() == nil {
 		err = nil // kept: sent again when the session resumes
 	}
 	return true, handed, err
+}
+
+// writerDone ends the hold on own, a kept item's buffer, once the
+// connection's writer holds it no more; if the server reported the item
+// consumed meanwhile, own is pooled now rather than then.
+func (cs *clientStream) writerDone(own *bytes.Buffer) {
+	cs.mu.Lock()
+	kept := cs.kept.letGo(own)
+	cs.mu.Unlock()
+	if !kept {
+		putBuffer(own)
+	}
 }
 
 // writeWindow writes a window frame for the stream id.

@@ -297,12 +297,13 @@ func dropOwn(it ringItem, handedToo bool) {
 }
 
 // pushHanded adds own, a frame handed to a connection's writer as well
-// (frameio.Writer.WriteSeqShared) — or, on a client, a large item's frame
-// about to be written (clientStream.sendFrame, which holds it unpooled
-// until its write returns: keptItems.holdNewest) — as the newest item,
-// without a copy: no one changes its bytes. pop gives it back to the pool — the frame was
-// consumed, so the writer is done with it — unless drifted marked it;
-// clear never does.
+// (frameio.Writer.WriteSeqOwned), on either side, as the newest item,
+// without a copy: no one changes its bytes. It is held out of the pool
+// (keptItems.holdNewest) until the writer is done with it, whatever the
+// peer's window reports — a peer that knows the item comes may report
+// it consumed early. pop gives it back to the pool once both are done
+// with it (or the writer's done, when pop came first: writerDone),
+// unless drifted marked it; clear never does.
 func (q *itemRing) pushHanded(own *bytes.Buffer) {
 	q.pushIn(nil, true) // the compaction of the index, and an empty item
 	q.items[len(q.items)-1] = ringItem{size: uint32(own.Len()), own: own, mark: markHanded}

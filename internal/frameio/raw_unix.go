@@ -20,7 +20,7 @@ func (fr *Reader) UseRaw(c syscall.Conn, stamp func()) bool {
 		return false
 	}
 	f := &fdReader{rc: rc, stamp: stamp}
-	f.fn = f.try
+	f.fn, f.fnv = f.try, f.tryBody
 	fr.raw = f
 	if fr.end > fr.start {
 		fr.borrow() // bytes the Reader was given move to a large buffer
@@ -37,10 +37,12 @@ type fdReader struct {
 	rc    syscall.RawConn
 	stamp func()
 	fn    func(fd uintptr) bool // try, made once so that reads do not allocate
+	fnv   func(fd uintptr) bool // tryBody, made once
 
-	fr  *Reader // the Reader reading, during read
-	n   int
-	err error
+	fr   *Reader // the Reader reading, during read and readBody
+	body []byte  // what readBody reads into first
+	n    int
+	err  error
 }
 
 func (f *fdReader) read(fr *Reader) (int, error) {
@@ -77,6 +79,53 @@ func (f *fdReader) try(fd uintptr) bool {
 			f.err = err
 		case n == 0:
 			f.err = io.EOF
+		default:
+			f.n = n
+		}
+		return true
+	}
+}
+
+// readBody reads into b, the rest of a large frame's body, and in the
+// same system call into the read buffer past it, where the frames after
+// it start (readv(2) where there is one): a stream of large frames takes
+// one read per frame rather than two, and no copy of a buffer's worth of
+// each body. The unread bytes are none on entry; those read past b are
+// left in the buffer. It returns the bytes read into b.
+func (f *fdReader) readBody(fr *Reader, b []byte) (int, error) {
+	f.fr, f.body, f.n, f.err = fr, b, 0, nil
+	err := f.rc.Read(f.fnv)
+	f.fr, f.body = nil, nil
+	if err != nil {
+		return 0, err
+	}
+	if f.n > 0 && f.stamp != nil {
+		f.stamp()
+	}
+	return f.n, f.err
+}
+
+// tryBody is try for readBody.
+func (f *fdReader) tryBody(fd uintptr) bool {
+	fr := f.fr
+	fr.borrow()
+	for {
+		n, err := readv(int(fd), f.body, fr.buf[fr.end:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if fr.end == 0 {
+				fr.giveBack()
+			}
+			return false
+		case err != nil:
+			f.err = err
+		case n == 0:
+			f.err = io.EOF
+		case n > len(f.body):
+			fr.end += n - len(f.body)
+			f.n = len(f.body)
 		default:
 			f.n = n
 		}

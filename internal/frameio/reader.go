@@ -51,6 +51,9 @@ type Reader struct {
 // rawReader reads a connection's descriptor into a Reader's buffer.
 type rawReader interface {
 	read(fr *Reader) (int, error)
+	// readBody reads into b, with nothing unread buffered, and past it
+	// into the buffer; it returns the bytes read into b.
+	readBody(fr *Reader, b []byte) (int, error)
 }
 
 const (
@@ -124,11 +127,43 @@ func (fr *Reader) readBody(h wire.Header) (wire.Header, []byte, error) {
 	body := fr.largeBody(n)
 	have := copy(body, fr.buf[fr.start:fr.end])
 	fr.start += have
-	if _, err := io.ReadFull(fr.r, body[have:]); err != nil {
+	var err error
+	if fr.raw != nil && have < n {
+		err = fr.readRawBody(body[have:])
+	} else {
+		_, err = io.ReadFull(fr.r, body[have:])
+	}
+	if err != nil {
 		return h, nil, bodyError(h, err)
 	}
 	fr.large = body
 	return h, body, nil
+}
+
+// readRawBody reads b, the rest of a large body, from the raw
+// connection, along with what follows it as far as the read buffer has
+// room (rawReader.readBody). Nothing unread is buffered on entry.
+func (fr *Reader) readRawBody(b []byte) error {
+	fr.start, fr.end = 0, 0
+	for empty := 0; len(b) > 0; {
+		n, err := fr.raw.readBody(fr, b)
+		b = b[n:]
+		if err != nil {
+			if len(b) == 0 {
+				return nil // the error comes back on the next read
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		if n == 0 {
+			if empty++; empty == maxEmptyReads {
+				return io.ErrNoProgress
+			}
+		}
+	}
+	return nil
 }
 
 // ownSlack is how much larger than a body its buffer may be for Own to

@@ -161,6 +161,9 @@ func FuzzReader(f *testing.F) {
 	s, _ := stream([]int{0, 5, 600, 20000})
 	f.Add(s, []byte{3, 200, 1})
 	f.Add(s[:len(s)-3], []byte{0})
+	large, _ := stream([]int{bigSize + 1, 3, 40000, 0, 65000, bigSize - 20, bigSize + 20})
+	f.Add(large, []byte{170, 1, 255})
+	f.Add(large[:len(large)-100], []byte{})
 	f.Add(frame(1, "x"), []byte{})
 	f.Add([]byte("SRPC garbage that is no frame"), []byte{2})
 	f.Fuzz(func(t *testing.T, data, chunks []byte) {
@@ -288,5 +291,55 @@ func TestReaderRawClosed(t *testing.T) {
 	time.AfterFunc(20*time.Millisecond, func() { b.Close() })
 	if _, _, err := r.Next(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Next on a closed connection: %v, want net.ErrClosed", err)
+	}
+}
+
+// countingReader counts the reads of its io.Reader that return bytes.
+type countingReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.reads++
+	}
+	return n, err
+}
+
+// TestReaderRawLargeOneReadEach reads a run of frames larger than the
+// read buffer, all of them waiting in the socket, through a TCP
+// connection's descriptor: each takes one read — the rest of its body
+// together with the start of the next frame — rather than one for its
+// start and one more for the rest of its body.
+func TestReaderRawLargeOneReadEach(t *testing.T) {
+	const n = 16
+	sizes := make([]int, n)
+	for i := range sizes {
+		sizes[i] = bigSize + 4000 + i
+	}
+	s, bodies := stream(sizes)
+	a, b := tcpPair(t)
+	if err := b.SetReadBuffer(4 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetWriteBuffer(4 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Write(s); err != nil {
+		t.Fatal(err)
+	}
+	a.CloseWrite()
+	time.Sleep(20 * time.Millisecond) // the bytes reach b's socket
+	cr := &countingReader{r: b}
+	stamps := 0
+	r := NewReader(cr, nil, 1<<20)
+	if !r.UseRaw(b, func() { stamps++ }) {
+		t.Fatal("a TCP connection refused raw reads")
+	}
+	expectStream(t, r, bodies)
+	if reads := cr.reads + stamps; reads > n+2 {
+		t.Errorf("%d frames of %d KiB took %d reads, want at most %d", n, sizes[0]>>10, reads, n+2)
 	}
 }
