@@ -345,16 +345,8 @@ func (cs *clientStream) sendFrame(ctx context.Context, frame []byte, own *bytes.
 }
 
 // writerDone ends the hold on own, a kept item's buffer, once the
-// connection's writer holds it no more; if the server reported the item
-// consumed meanwhile, own is pooled now rather than then.
-func (cs *clientStream) writerDone(own *bytes.Buffer) {
-	cs.mu.Lock()
-	kept := cs.kept.letGo(own)
-	cs.mu.Unlock()
-	if !kept {
-		putBuffer(own)
-	}
-}
+// connection's writer holds it no more (keptItems.writerDone).
+func (cs *clientStream) writerDone(own *bytes.Buffer) { cs.kept.writerDone(&cs.mu, own) }
 
 // writeWindow writes a window frame for the stream id.
 func (cc *clientConn) writeWindow(id uint64, w wire.Window) {

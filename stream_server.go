@@ -135,14 +135,7 @@ func (sc *serverConn) streamItem(h wire.Header, body []byte) error {
 // can send it early), and the pop then leaves b to be pooled here rather
 // than while the writer still reads it — pooled early, it could take
 // another client's reply before the writer sent b's bytes.
-func (st *serverStream) writerDone(b *bytes.Buffer) {
-	st.mu.Lock()
-	kept := st.kept.letGo(b)
-	st.mu.Unlock()
-	if !kept {
-		putBuffer(b)
-	}
-}
+func (st *serverStream) writerDone(b *bytes.Buffer) { st.kept.writerDone(&st.mu, b) }
 
 // streamWindow takes in a window frame of the client's.
 func (sc *serverConn) streamWindow(h wire.Header, body []byte) error {

@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"bytes"
+	"sync"
 
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
@@ -84,6 +85,19 @@ func (k *keptItems) holdNewest() { k.frames.markNewest(markAdrift) }
 // letGo ends holdNewest for own, and reports whether own is still kept.
 // If it is not — popped while held — it is its caller's to pool.
 func (k *keptItems) letGo(own *bytes.Buffer) bool { return k.frames.unmark(own, markAdrift) }
+
+// writerDone ends the hold on own once the connection's writer holds it
+// no more, under mu, the lock of the stream the kept items are; if the
+// peer reported the item consumed meanwhile, own is pooled now rather
+// than then.
+func (k *keptItems) writerDone(mu *sync.Mutex, own *bytes.Buffer) {
+	mu.Lock()
+	kept := k.letGo(own)
+	mu.Unlock()
+	if !kept {
+		putBuffer(own)
+	}
+}
 
 // drifted says that the connection the kept items were sent on broke
 // (itemRing.drifted).

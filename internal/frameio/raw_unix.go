@@ -45,10 +45,15 @@ type fdReader struct {
 	err  error
 }
 
-func (f *fdReader) read(fr *Reader) (int, error) {
-	f.fr, f.n, f.err = fr, 0, nil
-	err := f.rc.Read(f.fn)
-	f.fr = nil
+func (f *fdReader) read(fr *Reader) (int, error) { return f.run(fr, nil, f.fn) }
+
+// run reads with fn (try or tryBody) through the poller, b being what
+// tryBody reads into first, and stamps the connection's activity if
+// anything came.
+func (f *fdReader) run(fr *Reader, b []byte, fn func(fd uintptr) bool) (int, error) {
+	f.fr, f.body, f.n, f.err = fr, b, 0, nil
+	err := f.rc.Read(fn)
+	f.fr, f.body = nil, nil
 	if err != nil {
 		return 0, err
 	}
@@ -92,18 +97,7 @@ func (f *fdReader) try(fd uintptr) bool {
 // one read per frame rather than two, and no copy of a buffer's worth of
 // each body. The unread bytes are none on entry; those read past b are
 // left in the buffer. It returns the bytes read into b.
-func (f *fdReader) readBody(fr *Reader, b []byte) (int, error) {
-	f.fr, f.body, f.n, f.err = fr, b, 0, nil
-	err := f.rc.Read(f.fnv)
-	f.fr, f.body = nil, nil
-	if err != nil {
-		return 0, err
-	}
-	if f.n > 0 && f.stamp != nil {
-		f.stamp()
-	}
-	return f.n, f.err
-}
+func (f *fdReader) readBody(fr *Reader, b []byte) (int, error) { return f.run(fr, b, f.fnv) }
 
 // tryBody is try for readBody.
 func (f *fdReader) tryBody(fd uintptr) bool {
