@@ -60,9 +60,8 @@ func (d *dispatcher) admit(m *method, goingAway *atomic.Bool, held *atomic.Int32
 // admitRequest is admit for a call of a JSON-RPC request, whose calls
 // together wait for slots at most admitWait: by holds when that wait
 // ends (nanoseconds since admitEpoch), 0 until one of them first finds
-// the server full. A batch of
-// calls to a full server then takes at most a second more, not a second
-// a call.
+// the server full. A batch of calls to a full server then takes at most
+// a second more, not a second a call.
 func (d *dispatcher) admitRequest(m *method, goingAway *atomic.Bool, by *atomic.Int64) *Error {
 	return d.admitWaiting(m, goingAway, nil, by)
 }

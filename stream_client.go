@@ -170,7 +170,6 @@ func (cs *clientStream) resumed(cc *clientConn, h wire.Header, body []byte) erro
 func (cs *clientStream) detachLocked() {
 	cs.mu.Lock()
 	cs.recvConn, cs.sendConn = nil, nil
-	cs.kept.drifted() // what the broken connection's writer may still hold
 	cs.mu.Unlock()
 }
 

@@ -56,10 +56,9 @@ const (
 	markPacked ringMark = 1 << iota
 	// markHanded: own is also queued on a connection's writer (pushHanded).
 	markHanded
-	// markAdrift: handed, and that writer's connection broke, or its
-	// write has not returned yet (keptItems.holdNewest): own is not
-	// pooled.
-	markAdrift
+	// markHeld: handed, and the writer holds it still
+	// (keptItems.holdNewest): own is not pooled.
+	markHeld
 	// markRead: own is a body a connection's frame reader handed over
 	// (pushRead), which goes back to the reader's pool
 	// (frameio.Recycle).
@@ -285,12 +284,12 @@ func (q *itemRing) pushRead(b []byte) {
 
 // dropOwn gives back the buffer of it, a large item no one reads any
 // more: to the reader's pool, or to the buffer pool unless it is handed
-// (handedToo: a handed one too, unless it is adrift).
+// (handedToo: a handed one too, unless a writer holds it still).
 func dropOwn(it ringItem, handedToo bool) {
 	switch {
 	case it.mark&markRead != 0:
 		frameio.Recycle(it.own.Bytes())
-	case it.mark&markAdrift != 0:
+	case it.mark&markHeld != 0: // the writer's done pools it (keptItems.writerDone)
 	case it.mark&markHanded == 0 || handedToo:
 		putBuffer(it.own)
 	}
@@ -302,8 +301,8 @@ func dropOwn(it ringItem, handedToo bool) {
 // (keptItems.holdNewest) until the writer is done with it, whatever the
 // peer's window reports — a peer that knows the item comes may report
 // it consumed early. pop gives it back to the pool once both are done
-// with it (or the writer's done, when pop came first: writerDone),
-// unless drifted marked it; clear never does.
+// with it (or the writer's done, when pop came first: writerDone); clear
+// never does.
 func (q *itemRing) pushHanded(own *bytes.Buffer) {
 	q.pushIn(nil, true) // the compaction of the index, and an empty item
 	q.items[len(q.items)-1] = ringItem{size: uint32(own.Len()), own: own, mark: markHanded}
@@ -311,34 +310,25 @@ func (q *itemRing) pushHanded(own *bytes.Buffer) {
 	q.owned += own.Cap()
 }
 
-// markNewest sets mark on the newest item, if it is a handed one.
-func (q *itemRing) markNewest(mark ringMark) {
+// holdNewest marks the newest item, if it is a handed one, as held by
+// its writer.
+func (q *itemRing) holdNewest() {
 	if n := len(q.items); n > q.head && q.items[n-1].mark&markHanded != 0 {
-		q.items[n-1].mark |= mark
+		q.items[n-1].mark |= markHeld
 	}
 }
 
-// unmark clears mark on the item whose buffer is own, and reports
+// release ends the hold on the item whose buffer is own, and reports
 // whether the ring still holds it. It looks from the newest item back:
 // own is one of the last few large items.
-func (q *itemRing) unmark(own *bytes.Buffer, mark ringMark) bool {
+func (q *itemRing) release(own *bytes.Buffer) bool {
 	for i := len(q.items) - 1; i >= q.head; i-- {
 		if q.items[i].own == own {
-			q.items[i].mark &^= mark
+			q.items[i].mark &^= markHeld
 			return true
 		}
 	}
 	return false
-}
-
-// drifted marks the handed items held as never to be pooled: the writer
-// of the connection they were handed to broke, and may hold them still.
-func (q *itemRing) drifted() {
-	for i := q.head; i < len(q.items); i++ {
-		if q.items[i].mark&markHanded != 0 {
-			q.items[i].mark |= markAdrift
-		}
-	}
 }
 
 // grow moves the items held to a buffer of at least need bytes, in order

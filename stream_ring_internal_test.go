@@ -280,13 +280,13 @@ func TestKeptItemHeldWhileWritten(t *testing.T) {
 	own := frame()
 	k.addHanded(own)
 	k.holdNewest()
-	if m := newest(&k).mark; m&markAdrift == 0 || m&markHanded == 0 {
+	if m := newest(&k).mark; m&markHeld == 0 || m&markHanded == 0 {
 		t.Fatalf("held while written: mark %b", m)
 	}
 	if !k.letGo(own) {
 		t.Fatal("letGo: an item still kept reported gone")
 	}
-	if m := newest(&k).mark; m&markAdrift != 0 {
+	if m := newest(&k).mark; m&markHeld != 0 {
 		t.Fatalf("after its write: mark %b, still held", m)
 	}
 
@@ -302,7 +302,7 @@ func TestKeptItemHeldWhileWritten(t *testing.T) {
 	if k.letGo(held) {
 		t.Fatal("letGo: an item trimmed while held reported still kept: its buffer would never be pooled")
 	}
-	if it.mark&markAdrift == 0 {
+	if it.mark&markHeld == 0 {
 		t.Fatal("the item trimmed during its write was not marked to stay out of the pool")
 	}
 	if held.Len() != wire.HeaderSize+4<<10 {

@@ -666,7 +666,6 @@ func (st *serverStream) moveLocked(conn *serverConn) {
 		st.conn.streamed.Add(-st.queued)
 		st.conn.unreserve(st.queued)
 		st.srv.budget.take(st.queued)
-		st.kept.drifted() // what its writer may still hold
 	}
 	if conn != nil {
 		st.srv.budget.give(st.queued)

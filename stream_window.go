@@ -80,11 +80,11 @@ func (k *keptItems) addHanded(frame *bytes.Buffer) { k.frames.pushHanded(frame) 
 // counting on the item it knows comes), and pooled then, the buffer could
 // take another client's message while the writer still reads it. letGo
 // ends the hold once the writer is done.
-func (k *keptItems) holdNewest() { k.frames.markNewest(markAdrift) }
+func (k *keptItems) holdNewest() { k.frames.holdNewest() }
 
 // letGo ends holdNewest for own, and reports whether own is still kept.
 // If it is not — popped while held — it is its caller's to pool.
-func (k *keptItems) letGo(own *bytes.Buffer) bool { return k.frames.unmark(own, markAdrift) }
+func (k *keptItems) letGo(own *bytes.Buffer) bool { return k.frames.release(own) }
 
 // writerDone ends the hold on own once the connection's writer holds it
 // no more, under mu, the lock of the stream the kept items are; if the
@@ -98,10 +98,6 @@ func (k *keptItems) writerDone(mu *sync.Mutex, own *bytes.Buffer) {
 		putBuffer(own)
 	}
 }
-
-// drifted says that the connection the kept items were sent on broke
-// (itemRing.drifted).
-func (k *keptItems) drifted() { k.frames.drifted() }
 
 // grown returns how much more memory the kept items take since they were
 // last counted.

@@ -96,10 +96,9 @@ func (a *Array) NextIsMap() bool {
 }
 
 // AliasBytes lets Next decode a CBOR byte string into a *[]byte
-// destination, or a *any, as a slice of the encoded array rather
-// than a copy: for
-// encoded data no one reuses, such as a large frame body its reader
-// gave away. It changes nothing for JSON, whose bytes are base64.
+// destination, or a *any, as a slice of the encoded array rather than a
+// copy: for encoded data no one reuses, such as a large frame body its
+// reader gave away. It changes nothing for JSON, whose bytes are base64.
 func (a *Array) AliasBytes() { a.alias = true }
 
 // Next decodes the next element into v, which must be a non-nil pointer;
