@@ -27,7 +27,7 @@ const (
 // simplerpc magic. One that opens like an HTTP/1.x request is served as
 // JSON-RPC over HTTP (ServeHTTP) by the server's HTTP front; any other is
 // closed with a logged reason. It returns once the connection is closed.
-func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader) {
+func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader, leave func()) {
 	head, _ := br.Peek(min(br.Buffered(), 16))
 	if !looksLikeHTTP(head) {
 		s.connLogger(nc).Warn("simplerpc: connection speaks neither simplerpc nor HTTP; closed", slog.String("first_bytes", string(head)))
@@ -40,7 +40,7 @@ func (s *Server) serveForeign(nc net.Conn, br *bufio.Reader) {
 	var rest []byte
 	if !s.netHTTPOnly {
 		var handOver bool
-		if rest, handOver = s.serveFast(f, nc, br); !handOver {
+		if rest, handOver = s.serveFast(f, nc, br, leave); !handOver {
 			return
 		}
 	}
@@ -178,6 +178,7 @@ func (f *httpFront) stopFast(hard bool) {
 	for _, c := range fast {
 		if hard {
 			c.nc.Close()
+			c.abortInline()
 		} else {
 			c.stop()
 		}

@@ -57,13 +57,26 @@ func late(t, now time.Time) time.Time { return t.Add(t.Sub(now) / 4) }
 // update records t as the deadline wanted and sets on the connection,
 // with apply, whatever must be.
 func (d *lazyDeadline) update(t time.Time, apply func(time.Time) error) error {
+	if t.IsZero() {
+		d.mu.Lock()
+		d.want = t
+		d.mu.Unlock()
+		return nil // if the one kept fires, or has, the I/O re-arms
+	}
+	return d.updateAt(t, time.Now(), apply)
+}
+
+// after is update with the deadline dt from now, reading the clock once.
+func (d *lazyDeadline) after(dt time.Duration, apply func(time.Time) error) error {
+	now := time.Now()
+	return d.updateAt(now.Add(dt), now, apply)
+}
+
+// updateAt is update of a deadline t that is not zero, at now.
+func (d *lazyDeadline) updateAt(t, now time.Time, apply func(time.Time) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.want = t
-	if t.IsZero() {
-		return nil // if the one kept fires, or has, the I/O re-arms
-	}
-	now := time.Now()
 	pending := !d.set.IsZero() && d.set.After(now)
 	switch {
 	case !t.After(now):

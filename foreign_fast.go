@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/simplerpc/simplerpc/internal/http1"
+	"github.com/simplerpc/simplerpc/internal/jsonrpchttp"
 )
 
 // The HTTP front's fast path: a connection's requests that are POST with
@@ -26,14 +27,20 @@ import (
 // bytes already read, goes to the HTTP front's http.Server for the rest
 // of its life, at the request's start.
 //
-// A connection's two goroutines: its reader (serveFast, on the goroutine
-// Serve gave the connection) reads and parses the requests and hands
-// each to its worker (work), started at the first, which runs it and
-// writes the response. While a request runs, the reader goes on reading,
-// so that a client that goes away cancels its call's context; bytes of a
-// next request wait until the response is written. The reader closes the
-// worker's channel as it returns, and the worker exits once its request
-// is done: the reader waits for that, but not after Close.
+// A connection's goroutines: its reader (serveFast, on the goroutine
+// Serve gave the connection) reads and parses the requests. A request
+// that is one call of a method known to be quick (QuickDirect: its
+// sampled run time is under quickCall, as the native scheduler judges)
+// it runs itself and answers (runInline), sparing the hand-off to
+// another goroutine and back, which costs more than such a call; it
+// reads nothing meanwhile, and Close cancels the call and does not wait
+// for it (abortInline). Any other request it hands to its worker (work),
+// started at the first, which runs it and writes the response. While a
+// request runs there, the reader goes on reading, so that a client that
+// goes away cancels its call's context; bytes of a next request wait
+// until the response is written. The reader closes the worker's channel
+// as it returns, and the worker exits once its request is done: the
+// reader waits for that, but not after Close.
 //
 // States of a connection (fastConn.active, under mu): idle, between
 // requests with nothing read; active, from a request's first byte to its
@@ -65,6 +72,7 @@ type fastConn struct {
 	nc     net.Conn
 	remote string
 	tls    bool
+	leave  func() // gives back the connection's count in the server's connWG, once
 
 	// The reader's.
 	buf        []byte // buf[start:end] read and not yet consumed
@@ -86,16 +94,17 @@ type fastConn struct {
 	dateSec int64
 
 	mu      sync.Mutex
-	active  bool // a request is being read or answered
-	closing bool // close at the next boundary (Shutdown)
+	active  bool     // a request is being read or answered
+	closing bool     // close at the next boundary (Shutdown)
+	inline  *fastReq // the request the reader runs itself (runInline), or nil
 }
 
 // serveFast serves nc, whose first bytes br holds, on the fast path. It
 // returns the bytes read that begin a request the fast path does not
 // serve, with handOver true, or handOver false when the connection is
 // done with.
-func (s *Server) serveFast(f *httpFront, nc net.Conn, br *bufio.Reader) (rest []byte, handOver bool) {
-	c := &fastConn{s: s, f: f, nc: nc, remote: nc.RemoteAddr().String(), buf: make([]byte, fastBufSize), done: make(chan struct{}, 1)}
+func (s *Server) serveFast(f *httpFront, nc net.Conn, br *bufio.Reader, leave func()) (rest []byte, handOver bool) {
+	c := &fastConn{s: s, f: f, nc: nc, remote: nc.RemoteAddr().String(), buf: make([]byte, fastBufSize), done: make(chan struct{}, 1), leave: leave}
 	_, c.tls = nc.(interface{ ConnectionState() tls.ConnectionState })
 	c.rapply, c.wapply = nc.SetReadDeadline, nc.SetWriteDeadline
 	c.rdl.horizon = frontHeaderTimeout + frontHeaderTimeout/8
@@ -126,6 +135,12 @@ func (c *fastConn) serve() ([]byte, bool) {
 			_ = c.nc.SetDeadline(time.Time{})
 			return c.buf[c.start:c.end], true
 		}
+		if q.r == nil && c.s.rpc.QuickDirect(q.body.b, &q.parsed) {
+			if !c.runInline(q) {
+				return nil, false
+			}
+			continue
+		}
 		if c.reqs == nil {
 			c.reqs = make(chan *fastReq)
 			go c.work()
@@ -154,7 +169,7 @@ func (c *fastConn) boundary() bool {
 // net/http, false if the connection ended or timed out.
 func (c *fastConn) readRequest() (*fastReq, bool) {
 	if c.start == c.end {
-		_ = c.rdl.update(time.Now().Add(frontIdleTimeout), c.rapply)
+		_ = c.rdl.after(frontIdleTimeout, c.rapply)
 		if !c.fill() {
 			return nil, false
 		}
@@ -166,7 +181,7 @@ func (c *fastConn) readRequest() (*fastReq, bool) {
 			return nil, false
 		}
 	}
-	_ = c.rdl.update(time.Now().Add(frontHeaderTimeout), c.rapply)
+	_ = c.rdl.after(frontHeaderTimeout, c.rapply)
 	for {
 		switch http1.Parse(c.buf[c.start:c.end], &c.head) {
 		case http1.Other:
@@ -246,6 +261,44 @@ func (c *fastConn) whileRunning(q *fastReq) bool {
 	return ok && !q.w.closeAfter
 }
 
+// runInline runs q, one call of a method known to be quick, in the
+// reader itself, as the native server runs such calls: it spares the
+// hand-off to the worker and back, which costs more than the call. The
+// connection is not read meanwhile, so a client that goes away is found
+// only once the call has returned; Close cancels the call's context
+// (abortInline). It reports false if the connection is done with.
+func (c *fastConn) runInline(q *fastReq) bool {
+	q.quick = true
+	c.mu.Lock()
+	c.inline = q
+	c.mu.Unlock()
+	c.run(q)
+	c.mu.Lock()
+	c.inline = nil
+	c.mu.Unlock()
+	select {
+	case <-c.f.hard:
+		return false
+	default:
+	}
+	return !q.w.closeAfter
+}
+
+// abortInline is Close's: it cancels the call the reader runs itself,
+// if any, and gives back the connection's count in the server's connWG
+// for it, so that Close does not wait for a call that ignores its
+// context, as it waits for no other call; the reader returns once the
+// call does.
+func (c *fastConn) abortInline() {
+	c.mu.Lock()
+	q := c.inline
+	c.mu.Unlock()
+	if q != nil {
+		q.cancel()
+		c.leave()
+	}
+}
+
 // work runs the requests the reader hands over, one at a time.
 func (c *fastConn) work() {
 	for q := range c.reqs {
@@ -265,9 +318,12 @@ func (c *fastConn) run(q *fastReq) {
 			c.nc.Close()
 		}
 	}()
-	if q.r != nil {
+	switch {
+	case q.r != nil:
 		c.s.ServeHTTP(&q.w, q.r)
-	} else {
+	case q.quick:
+		c.s.rpc.ServeDirectParsed(&q.w, q, &q.parsed)
+	default:
 		c.s.rpc.ServeDirect(&q.w, q)
 	}
 	c.f.served.Add(1)
@@ -283,7 +339,11 @@ func (c *fastConn) run(q *fastReq) {
 		c.nc.Close()
 		return
 	}
-	_ = c.rdl.update(time.Now().Add(frontIdleTimeout), c.rapply)
+	if !q.quick {
+		// The reader waits in a read with no deadline (whileRunning); a
+		// reader that ran q itself sets its own as it reads on.
+		_ = c.rdl.after(frontIdleTimeout, c.rapply)
+	}
 }
 
 // stop is Shutdown's: an idle connection is closed, any other at its
@@ -313,6 +373,8 @@ type fastReq struct {
 	ae     [1]string            // the Accept-Encoding value of a direct request
 	nae    int                  // 0 or 1: whether it has one
 	w      fastWriter
+	parsed jsonrpchttp.Parsed // a direct request's body, parsed by QuickDirect
+	quick  bool               // run by the reader itself, with parsed (runInline)
 
 	once sync.Once   // guards hdr, of a direct request
 	hdr  http.Header // its header, made on first use

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,11 +87,13 @@ type serverConn struct {
 // from the stack while the connection waits for frames: an idle
 // connection's goroutine then fits in a small stack.
 func (s *Server) serveConn(nc net.Conn) {
-	if sc := s.openConn(nc); sc != nil {
+	var once sync.Once
+	leave := func() { once.Do(s.connWG.Done) }
+	if sc := s.openConn(nc, leave); sc != nil {
 		sc.serve()
 		return
 	}
-	s.connWG.Done()
+	leave()
 }
 
 // connLogger returns the server's logger with the peer's address.
@@ -102,7 +105,7 @@ func (s *Server) connLogger(nc net.Conn) *slog.Logger {
 // and the hello, hands a foreign connection to the HTTP front, and
 // returns the connection ready to serve, or nil, with nc closed, when the
 // connection ended there.
-func (s *Server) openConn(nc net.Conn) *serverConn {
+func (s *Server) openConn(nc net.Conn, leave func()) *serverConn {
 	raw := nc
 	act := newActivity(nc)
 	var rd io.Reader = act
@@ -120,7 +123,7 @@ func (s *Server) openConn(nc net.Conn) *serverConn {
 	magic, err := br.Peek(len(wire.Magic))
 	switch {
 	case err == nil && string(magic) != wire.Magic:
-		s.serveForeign(nc, br)
+		s.serveForeign(nc, br, leave)
 		nc.Close()
 		raw.Close()
 		return nil

@@ -3,6 +3,8 @@ package jsonrpchttp
 import (
 	"context"
 	"net/http"
+
+	"github.com/simplerpc/simplerpc/internal/jsonrpc"
 )
 
 // Direct is a request that the server's own HTTP/1.1 front has read
@@ -30,4 +32,48 @@ type Direct interface {
 // the same request, writing the response to w.
 func (h *Handler) ServeDirect(w http.ResponseWriter, d Direct) {
 	h.serve(w, h.newRPCContext(d.Context(), nil, d))
+}
+
+// Parsed is the body of a Direct parsed already, by QuickDirect, for
+// ServeDirect to answer without parsing it again.
+type Parsed struct {
+	one [1]jsonrpc.Request
+	ok  bool
+}
+
+// QuickDirect parses body, a direct request's, into p and reports
+// whether it is one call (not a batch) of a method known to be quick
+// (Method.Quick): one that the server's front may run in the goroutine
+// that reads the connection, as the native server runs such calls,
+// rather than hand it to another. A body larger than ParseGated is not
+// parsed here (it takes its turn at the gate) and is never quick.
+// ServeDirectParsed answers the request with p.
+func (h *Handler) QuickDirect(body []byte, p *Parsed) bool {
+	if len(body) > ParseGated {
+		return false
+	}
+	reqs, batch := jsonrpc.ParseBodyInto(body, &p.one)
+	p.ok = !batch
+	if batch {
+		return false
+	}
+	r := &reqs[0]
+	if r.Err != nil || r.Notification() {
+		return false
+	}
+	// A method the server has never run (a stream or a callback's,
+	// which JSON-RPC refuses) is not known to be quick.
+	m := h.dispatch.Lookup(r.Method)
+	return m != nil && m.Quick()
+}
+
+// ServeDirectParsed is ServeDirect for a request whose body QuickDirect
+// parsed into p. Its body's bytes must not change until it returns: the
+// parsed request holds slices of them.
+func (h *Handler) ServeDirectParsed(w http.ResponseWriter, d Direct, p *Parsed) {
+	ctx := h.newRPCContext(d.Context(), nil, d)
+	if p.ok {
+		ctx.pre = &p.one
+	}
+	h.serve(w, ctx)
 }

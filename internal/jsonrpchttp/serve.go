@@ -27,7 +27,8 @@ func (h *Handler) serve(w http.ResponseWriter, ctx *rpcContext) {
 	// the response's departure (not the method's run): a client that
 	// trickles its body or stops reading loses its connection.
 	rc := http.NewResponseController(w)
-	if t := h.writeTimeout; t > 0 {
+	if t := h.writeTimeout; t > 0 && ctx.d == nil {
+		// A direct request's body is read already, within that bound.
 		_ = rc.SetReadDeadline(time.Now().Add(t))
 	}
 	// The context of the request's calls holds what the request holds
@@ -45,7 +46,13 @@ func (h *Handler) serve(w http.ResponseWriter, ctx *rpcContext) {
 	if gated && !h.cfg.Parsing.Enter(ctx.Context) {
 		return // the client has gone
 	}
-	reqs, batch := jsonrpc.ParseBodyInto(body, &ctx.one)
+	var reqs []jsonrpc.Request
+	var batch bool
+	if ctx.pre != nil {
+		reqs = ctx.pre[:]
+	} else {
+		reqs, batch = jsonrpc.ParseBodyInto(body, &ctx.one)
+	}
 	if gated {
 		h.cfg.Parsing.Leave()
 	}
