@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/simplerpc/simplerpc/internal/http1"
@@ -22,8 +23,7 @@ import (
 // The HTTP front's fast path: a connection's requests that are POST with
 // a Content-Length and nothing unusual (package http1 says exactly which)
 // are read by one goroutine per connection, served by ServeHTTP, as any
-// other, on a second, and answered with one write, without net/http's
-// server. At the first request that is not, the connection, with the
+// other, and answered with one write, without net/http's server. At the first request that is not, the connection, with the
 // bytes already read, goes to the HTTP front's http.Server for the rest
 // of its life, at the request's start.
 //
@@ -32,15 +32,17 @@ import (
 // that is one call of a method known to be quick (QuickDirect: its
 // sampled run time is under quickCall, as the native scheduler judges)
 // it runs itself and answers (runInline), sparing the hand-off to
-// another goroutine and back, which costs more than such a call; it
-// reads nothing meanwhile, and Close cancels the call and does not wait
-// for it (abortInline). Any other request it hands to its worker (work),
-// started at the first, which runs it and writes the response. While a
-// request runs there, the reader goes on reading, so that a client that
-// goes away cancels its call's context; bytes of a next request wait
-// until the response is written. The reader closes the worker's channel
-// as it returns, and the worker exits once its request is done: the
-// reader waits for that, but not after Close.
+// another goroutine and back, which costs more than such a call; should
+// the call block after all, the server's sweep starts a goroutine that
+// reads the connection meanwhile (watchInline), and Close cancels the
+// call and does not wait for it (abortInline). Any other request it
+// hands to its worker (work), started at the first, which runs it and
+// writes the response. While a request runs there, the reader goes on
+// reading, so that a client that goes away cancels its call's context;
+// bytes of a next request wait until the response is written. The
+// reader closes the worker's channel as it returns, and the worker exits
+// once its request is done: the reader waits for that, but not after
+// Close.
 //
 // States of a connection (fastConn.active, under mu): idle, between
 // requests with nothing read; active, from a request's first byte to its
@@ -94,9 +96,20 @@ type fastConn struct {
 	dateSec int64
 
 	mu      sync.Mutex
-	active  bool     // a request is being read or answered
-	closing bool     // close at the next boundary (Shutdown)
-	inline  *fastReq // the request the reader runs itself (runInline), or nil
+	active  bool          // a request is being read or answered
+	closing bool          // close at the next boundary (Shutdown)
+	inline  *fastReq      // the request the reader runs itself (runInline), or nil
+	watcher chan struct{} // closed when the goroutine watching inline ends (watchInline); nil if none
+
+	// The sweep's (sweepOne), beside the reader's runInline.
+	inlineCalls atomic.Uint64 // calls begun by runInline
+	listed      atomic.Bool   // in the server's sweep
+	sweepSeen   atomic.Uint64 // inlineCalls at the sweep's last look
+
+	// The watching goroutine's, read by the reader once it has ended.
+	watchN    int
+	watchErr  error
+	watchStop atomic.Bool // the reader ends the watch: its read's timeout is no failure
 }
 
 // serveFast serves nc, whose first bytes br holds, on the fast path. It
@@ -267,21 +280,100 @@ func (c *fastConn) whileRunning(q *fastReq) bool {
 // connection is not read meanwhile, so a client that goes away is found
 // only once the call has returned; Close cancels the call's context
 // (abortInline). It reports false if the connection is done with.
+//
+// A call that blocks after all is found by the server's sweep (sweep.go),
+// which then starts a goroutine that reads the connection meanwhile, as
+// the reader does while the worker runs a call (watchInline): a client
+// that goes away cancels the call's context within one to two
+// sweepEvery of its run's start, or of its leaving.
 func (c *fastConn) runInline(q *fastReq) bool {
 	q.quick = true
+	// Into the free end only, as whileRunning reads: q's body is before it.
+	q.watchable = c.start == c.end && c.end < len(c.buf)
+	calls := c.inlineCalls.Add(1)
 	c.mu.Lock()
 	c.inline = q
 	c.mu.Unlock()
+	select {
+	case <-c.f.hard:
+		// Close came before c.inline was set: abortInline did not see q.
+		return false
+	default:
+	}
+	if !c.listed.Load() {
+		c.s.sweep.list(c, &c.listed, &c.sweepSeen, calls)
+	}
 	c.run(q)
 	c.mu.Lock()
 	c.inline = nil
+	w := c.watcher
+	c.watcher = nil
 	c.mu.Unlock()
+	if w != nil && !c.stopWatching(w) {
+		return false
+	}
 	select {
 	case <-c.f.hard:
 		return false
 	default:
 	}
 	return !q.w.closeAfter
+}
+
+// sweepOne is the sweep's look at the connection (swept): a call the
+// reader runs itself, the same since the previous look, has run for at
+// least sweepEvery, and gets a goroutine that watches the connection
+// while it runs (watchInline), unless bytes after it wait in buf
+// already. It reports whether the connection stays listed: while its
+// reader runs a call not watched yet. The race with a call that begins
+// meanwhile is settled as serverConn.sweepOne settles it.
+func (c *fastConn) sweepOne() bool {
+	calls := c.inlineCalls.Load()
+	seen := c.sweepSeen.Swap(calls)
+	c.mu.Lock()
+	q := c.inline
+	if q != nil && calls == seen {
+		if q.watchable && c.watcher == nil {
+			c.watcher = make(chan struct{})
+			go c.watchInline(q, c.watcher)
+		}
+		c.mu.Unlock()
+		c.listed.Store(false) // the reader lists it again with a later call
+		return false
+	}
+	c.mu.Unlock()
+	if q != nil {
+		return true
+	}
+	c.listed.Store(false)
+	return c.inlineCalls.Load() != calls && c.listed.CompareAndSwap(false, true)
+}
+
+// watchInline reads the connection while the reader runs q itself, once,
+// into the free end of buf, which the reader does not touch until done
+// is closed: a client that goes away, or a connection that fails,
+// cancels q's context. The reader stops it when q returns
+// (stopWatching).
+func (c *fastConn) watchInline(q *fastReq, done chan struct{}) {
+	defer close(done)
+	_ = c.rdl.update(time.Time{}, c.rapply) // none while q runs
+	c.watchN, c.watchErr = c.read()
+	if c.watchN == 0 && c.watchErr != nil && !c.watchStop.Load() {
+		q.cancel()
+	}
+}
+
+// stopWatching ends the watch of the call the reader has just run,
+// keeping what it read: it reports false if the connection has ended.
+func (c *fastConn) stopWatching(done chan struct{}) bool {
+	c.watchStop.Store(true)
+	_ = c.rdl.update(time.Unix(1, 0), c.rapply) // in the past: interrupts the read
+	<-done
+	c.watchStop.Store(false)
+	n, err := c.watchN, c.watchErr
+	c.watchN, c.watchErr = 0, nil
+	c.end += n
+	return n > 0 || err == nil || timedOut(err)
 }
 
 // abortInline is Close's: it cancels the call the reader runs itself,
@@ -321,10 +413,10 @@ func (c *fastConn) run(q *fastReq) {
 	switch {
 	case q.r != nil:
 		c.s.ServeHTTP(&q.w, q.r)
-	case q.quick:
-		c.s.rpc.ServeDirectParsed(&q.w, q, &q.parsed)
 	default:
-		c.s.rpc.ServeDirect(&q.w, q)
+		// QuickDirect has seen its body: parsed once, for the worker too
+		// (the reader reads only after the body while it runs).
+		c.s.rpc.ServeDirect(&q.w, q, &q.parsed)
 	}
 	c.f.served.Add(1)
 	if err := q.w.finish(); err != nil {
@@ -363,18 +455,19 @@ func (c *fastConn) stop() {
 // which it is, without an http.Request: its header is made only if the
 // handler asks for it. Any other gets its http.Request (r) at once.
 type fastReq struct {
-	r      *http.Request // nil for a direct request
-	head   string        // the request's head
-	body   fastBody
-	ctx    context.Context
-	cancel context.CancelFunc
-	remote string
-	tls    *tls.ConnectionState // of a request that is not direct, on TLS
-	ae     [1]string            // the Accept-Encoding value of a direct request
-	nae    int                  // 0 or 1: whether it has one
-	w      fastWriter
-	parsed jsonrpchttp.Parsed // a direct request's body, parsed by QuickDirect
-	quick  bool               // run by the reader itself, with parsed (runInline)
+	r         *http.Request // nil for a direct request
+	head      string        // the request's head
+	body      fastBody
+	ctx       context.Context
+	cancel    context.CancelFunc
+	remote    string
+	tls       *tls.ConnectionState // of a request that is not direct, on TLS
+	ae        [1]string            // the Accept-Encoding value of a direct request
+	nae       int                  // 0 or 1: whether it has one
+	w         fastWriter
+	parsed    jsonrpchttp.Parsed // a direct request's body, parsed by QuickDirect
+	quick     bool               // run by the reader itself (runInline)
+	watchable bool               // the connection may be read while it runs (watchInline)
 
 	once sync.Once   // guards hdr, of a direct request
 	hdr  http.Header // its header, made on first use

@@ -20,7 +20,7 @@ import (
 // (fastConn.runInline), by its own stack; it can also block, until its
 // context ends or until release is closed.
 type inlineSvc struct {
-	started chan struct{} // a token when a blocking call begins
+	started chan bool     // as a blocking call begins: whether the reader runs it
 	ended   chan error    // a blocking call's end: its context's error
 	release chan struct{} // ends the calls that wait for it
 	quit    chan struct{} // closed as the test ends, so that no call outlives it
@@ -33,20 +33,26 @@ const (
 	probeRelease = 3 // block until release is closed
 )
 
+// runByReader reports whether the calling goroutine is a fast
+// connection's reader running a call itself.
+func runByReader() bool {
+	buf := make([]byte, 16<<10)
+	return strings.Contains(string(buf[:runtime.Stack(buf, false)]), "(*fastConn).runInline")
+}
+
 func (s *inlineSvc) Probe(ctx context.Context, mode int) bool {
 	switch mode {
 	case probeStack:
-		buf := make([]byte, 16<<10)
-		return strings.Contains(string(buf[:runtime.Stack(buf, false)]), "(*fastConn).runInline")
+		return runByReader()
 	case probeCtx:
-		s.started <- struct{}{}
+		s.started <- runByReader()
 		select {
 		case <-ctx.Done():
 		case <-s.quit:
 		}
 		s.ended <- ctx.Err()
 	case probeRelease:
-		s.started <- struct{}{}
+		s.started <- runByReader()
 		select {
 		case <-s.release:
 		case <-s.quit:
@@ -58,7 +64,7 @@ func (s *inlineSvc) Probe(ctx context.Context, mode int) bool {
 // Slow takes longer than a quick call (quickCall).
 func (s *inlineSvc) Slow(ctx context.Context) bool {
 	time.Sleep(50 * time.Microsecond)
-	return (&inlineSvc{}).Probe(ctx, probeStack)
+	return runByReader()
 }
 
 func postProbe(method string, mode, id int) string {
@@ -76,7 +82,7 @@ func serveInline(t *testing.T) (*Server, string, *inlineSvc) {
 	t.Helper()
 	srv := NewServer(WithLogger(slog.New(slog.DiscardHandler)))
 	srv.netHTTPOnly = false // the fast path, whatever the test switch says
-	svc := &inlineSvc{started: make(chan struct{}, 1), ended: make(chan error, 1), release: make(chan struct{}), quit: make(chan struct{})}
+	svc := &inlineSvc{started: make(chan bool, 1), ended: make(chan error, 1), release: make(chan struct{}), quit: make(chan struct{})}
 	if err := srv.Register("Inline", svc); err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +107,30 @@ func dialHTTP(t *testing.T, addr string) *httpConn {
 	t.Cleanup(func() { nc.Close() })
 	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
 	return &httpConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
+// startedInline waits for a blocking call of svc to begin and checks
+// that the reader runs it itself.
+func startedInline(t *testing.T, svc *inlineSvc) {
+	t.Helper()
+	select {
+	case inline := <-svc.started:
+		if !inline {
+			t.Fatal("the blocking call of a quick method was not run by the reader")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocking call did not begin")
+	}
+}
+
+// within waits for ch for up to 5 s.
+func within(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal(what)
+	}
 }
 
 func (c *httpConn) send(req string) {
@@ -170,7 +200,7 @@ func TestFastHTTPCloseCancelsInlineCall(t *testing.T) {
 	c := dialHTTP(t, addr)
 	makeProbeQuick(srv)
 	c.send(postProbe("Inline.Probe", probeCtx, 1))
-	<-svc.started
+	startedInline(t, svc)
 	other := dialHTTP(t, addr)
 	if got := other.call(postProbe("Inline.Probe", probeQuick, 2)); !strings.Contains(got, `"result":false`) {
 		t.Errorf("another connection, while a call blocks in a reader: %s", got)
@@ -198,7 +228,7 @@ func TestFastHTTPCloseDoesNotWaitForInlineCall(t *testing.T) {
 	c := dialHTTP(t, addr)
 	makeProbeQuick(srv)
 	c.send(postProbe("Inline.Probe", probeRelease, 1))
-	<-svc.started
+	startedInline(t, svc)
 	closed := make(chan struct{})
 	go func() {
 		srv.Close()
@@ -210,7 +240,50 @@ func TestFastHTTPCloseDoesNotWaitForInlineCall(t *testing.T) {
 		t.Error("Close waited for a call that ignores its context")
 	}
 	close(svc.release)
-	<-closed
+	within(t, closed, "Close did not return")
+}
+
+// TestFastHTTPClientLeavingCancelsInlineCall checks that a call the
+// reader runs itself that blocks after all is found by the server's
+// sweep, which watches its connection meanwhile: the client going away
+// cancels the call's context, as for a call run by the worker; and that
+// the connection serves on once such a call returns.
+func TestFastHTTPClientLeavingCancelsInlineCall(t *testing.T) {
+	srv, addr, svc := serveInline(t)
+	c := dialHTTP(t, addr)
+	makeProbeQuick(srv)
+	c.send(postProbe("Inline.Probe", probeCtx, 1))
+	startedInline(t, svc)
+	time.Sleep(5 * sweepEvery) // the sweep has seen the call run a turn
+	c.nc.Close()
+	select {
+	case err := <-svc.ended:
+		if err == nil {
+			t.Error("the call's context ended without an error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client's leaving did not cancel the call run by the reader")
+	}
+
+	// A watched call that returns: the connection reads on, the bytes
+	// the watch read included.
+	makeProbeQuick(srv)
+	c = dialHTTP(t, addr)
+	c.send(postProbe("Inline.Probe", probeRelease, 2))
+	startedInline(t, svc)
+	time.Sleep(5 * sweepEvery)
+	c.send(postProbe("Inline.Probe", probeQuick, 3)) // read by the watch
+	time.Sleep(5 * sweepEvery)
+	svc.release <- struct{}{}
+	for _, id := range []int{2, 3} {
+		if got, err := c.read(); err != nil || !strings.Contains(got, fmt.Sprintf(`"id":%d`, id)) {
+			t.Fatalf("response %d after a watched call: %q, %v", id, got, err)
+		}
+	}
+	makeProbeQuick(srv)
+	if got := c.call(postProbe("Inline.Probe", probeStack, 4)); !strings.Contains(got, `"result":true`) {
+		t.Errorf("the next call after a watched one: %s; want it run by the reader", got)
+	}
 }
 
 // TestFastHTTPShutdownWaitsForInlineCall checks that Shutdown lets a
@@ -221,7 +294,7 @@ func TestFastHTTPShutdownWaitsForInlineCall(t *testing.T) {
 	c := dialHTTP(t, addr)
 	makeProbeQuick(srv)
 	c.send(postProbe("Inline.Probe", probeRelease, 1))
-	<-svc.started
+	startedInline(t, svc)
 	done := make(chan error, 1)
 	go func() { done <- srv.Shutdown(context.Background()) }()
 	select {
@@ -236,8 +309,13 @@ func TestFastHTTPShutdownWaitsForInlineCall(t *testing.T) {
 	if _, err := c.read(); err == nil {
 		t.Error("the connection stayed open after Shutdown")
 	}
-	if err := <-done; err != nil {
-		t.Error(err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return after the call")
 	}
 }
 

@@ -2,6 +2,7 @@ package simplerpc
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,26 +46,41 @@ func (s *Server) sweeps() bool { return int(s.connCount.Load()) > sweepFrom*s.co
 // Locks: mu guards conns, spare and timer, and is a leaf: a sweep copies
 // the list out under it and takes readers over without it. A listed
 // connection's connScheduler.listed, an atomic, says it is in conns.
+//
+// The HTTP front's fast connections are swept too (foreign_fast.go):
+// a quick call their reader runs itself that still runs a turn later
+// gets a goroutine that watches its connection meanwhile.
 type inlineSweep struct {
 	mu    sync.Mutex
-	conns []*serverConn // listed connections (connScheduler.listed), once each
-	spare []*serverConn // the list's other buffer, reused by sweep
-	timer *time.Timer   // armed while conns is not empty
+	conns []swept     // listed connections (their listed flag), once each
+	spare []swept     // the list's other buffer, reused by sweep
+	timer *time.Timer // armed while conns is not empty
 }
+
+// swept is a connection the sweep watches: a native one (serverConn) or
+// a fast HTTP one (fastConn). sweepOne is the sweep's look at it; it
+// reports whether the connection stays listed.
+type swept interface{ sweepOne() bool }
 
 // watch lists sc, whose reader has begun running its calls-th inline
 // call, a call of a quick method. Only sc's reader calls it, and only
 // with sc not listed.
 func (w *inlineSweep) watch(sc *serverConn, calls uint64) {
-	if !sc.sched.listed.CompareAndSwap(false, true) {
+	w.list(sc, &sc.sched.listed, &sc.sched.sweepSeen, calls)
+}
+
+// list lists c, whose listed flag and last call seen are listed and
+// seen, as watch does.
+func (w *inlineSweep) list(c swept, listed *atomic.Bool, seen *atomic.Uint64, calls uint64) {
+	if !listed.CompareAndSwap(false, true) {
 		return // the sweep kept it meanwhile
 	}
 	// Seen as one call earlier, so that the first sweep to come, which
 	// may be at once, records the call rather than take it over: it is
 	// taken over only if it still runs a whole turn later.
-	sc.sched.sweepSeen.Store(calls - 1)
+	seen.Store(calls - 1)
 	w.mu.Lock()
-	w.conns = append(w.conns, sc)
+	w.conns = append(w.conns, c)
 	if w.timer == nil {
 		w.timer = time.AfterFunc(sweepEvery, w.sweep)
 	}

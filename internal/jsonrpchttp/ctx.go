@@ -36,7 +36,7 @@ type rpcContext struct {
 	charge rpcCharge            // what the request holds of the budget
 	direct bytes.Reader         // a direct request's body, as a reader
 	one    [1]jsonrpc.Request   // the request of a body that is not a batch
-	pre    *[1]jsonrpc.Request  // the body's request, parsed already (ServeDirectParsed); nil if not
+	pre    *[1]jsonrpc.Request  // the body's request, parsed already (QuickDirect); nil if not
 	body   [inlineBody]byte     // a body of at most inlineBody bytes
 	resp   [inlineResponse]byte // a lone call's response of at most inlineResponse bytes
 }

@@ -1,6 +1,7 @@
 package jsonrpchttp
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 
@@ -29,28 +30,36 @@ type Direct interface {
 }
 
 // ServeDirect answers the JSON-RPC 2.0 request d as ServeHTTP answers
-// the same request, writing the response to w.
-func (h *Handler) ServeDirect(w http.ResponseWriter, d Direct) {
-	h.serve(w, h.newRPCContext(d.Context(), nil, d))
+// the same request, writing the response to w. p, if not nil, is what
+// QuickDirect made of d's body, which is then not parsed again; d's body
+// must then not change until ServeDirect returns, since the parsed
+// request holds slices of it.
+func (h *Handler) ServeDirect(w http.ResponseWriter, d Direct, p *Parsed) {
+	ctx := h.newRPCContext(d.Context(), nil, d)
+	if p != nil && p.ok {
+		ctx.pre = &p.one
+	}
+	h.serve(w, ctx)
 }
 
-// Parsed is the body of a Direct parsed already, by QuickDirect, for
+// Parsed is the body of a Direct as QuickDirect parsed it, for
 // ServeDirect to answer without parsing it again.
 type Parsed struct {
 	one [1]jsonrpc.Request
-	ok  bool
+	ok  bool // one holds the body's request
 }
 
-// QuickDirect parses body, a direct request's, into p and reports
-// whether it is one call (not a batch) of a method known to be quick
-// (Method.Quick): one that the server's front may run in the goroutine
-// that reads the connection, as the native server runs such calls,
-// rather than hand it to another. A body larger than ParseGated is not
-// parsed here (it takes its turn at the gate) and is never quick.
-// ServeDirectParsed answers the request with p.
+// QuickDirect parses body, a direct request's, into p (unless it is a
+// batch, or no request at all: those are parsed as ServeDirect parses
+// them) and reports whether it is one call (not a batch) of a method
+// known to be quick (Method.Quick): one that the server's front may run
+// in the goroutine that reads the connection, as the native server runs
+// such calls, rather than hand it to another. A body larger than
+// ParseGated is not parsed here (it takes its turn at the gate) and is
+// never quick.
 func (h *Handler) QuickDirect(body []byte, p *Parsed) bool {
-	if len(body) > ParseGated {
-		return false
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(body) > ParseGated || len(t) == 0 || t[0] != '{' {
+		return false // a batch, or no request: parsed once, by serve
 	}
 	reqs, batch := jsonrpc.ParseBodyInto(body, &p.one)
 	p.ok = !batch
@@ -65,15 +74,4 @@ func (h *Handler) QuickDirect(body []byte, p *Parsed) bool {
 	// which JSON-RPC refuses) is not known to be quick.
 	m := h.dispatch.Lookup(r.Method)
 	return m != nil && m.Quick()
-}
-
-// ServeDirectParsed is ServeDirect for a request whose body QuickDirect
-// parsed into p. Its body's bytes must not change until it returns: the
-// parsed request holds slices of them.
-func (h *Handler) ServeDirectParsed(w http.ResponseWriter, d Direct, p *Parsed) {
-	ctx := h.newRPCContext(d.Context(), nil, d)
-	if p.ok {
-		ctx.pre = &p.one
-	}
-	h.serve(w, ctx)
 }
