@@ -297,6 +297,7 @@ func (c *fastConn) runInline(q *fastReq) bool {
 	select {
 	case <-c.f.hard:
 		// Close came before c.inline was set: abortInline did not see q.
+		q.cancel()
 		return false
 	default:
 	}
@@ -328,13 +329,19 @@ func (c *fastConn) runInline(q *fastReq) bool {
 // reader runs a call not watched yet. The race with a call that begins
 // meanwhile is settled as serverConn.sweepOne settles it.
 func (c *fastConn) sweepOne() bool {
-	calls := c.inlineCalls.Load()
-	seen := c.sweepSeen.Swap(calls)
 	c.mu.Lock()
 	q := c.inline
+	// Loaded after c.inline, which runInline publishes after counting its
+	// call: a count seen at the last look as well is q's own.
+	calls := c.inlineCalls.Load()
+	seen := c.sweepSeen.Swap(calls)
 	if q != nil && calls == seen {
 		if q.watchable && c.watcher == nil {
 			c.watcher = make(chan struct{})
+			// No deadline while q runs: set before the reader can see
+			// the watch, so that its stop (a deadline in the past)
+			// comes after this whenever the watch begins.
+			_ = c.rdl.update(time.Time{}, c.rapply)
 			go c.watchInline(q, c.watcher)
 		}
 		c.mu.Unlock()
@@ -356,7 +363,6 @@ func (c *fastConn) sweepOne() bool {
 // (stopWatching).
 func (c *fastConn) watchInline(q *fastReq, done chan struct{}) {
 	defer close(done)
-	_ = c.rdl.update(time.Time{}, c.rapply) // none while q runs
 	c.watchN, c.watchErr = c.read()
 	if c.watchN == 0 && c.watchErr != nil && !c.watchStop.Load() {
 		q.cancel()

@@ -123,6 +123,19 @@ func startedInline(t *testing.T, svc *inlineSvc) {
 	}
 }
 
+// blockInline serves an inlineSvc, makes its Probe quick and sends a
+// call of it in the given blocking mode on a new connection, which it
+// returns once the reader runs the call.
+func blockInline(t *testing.T, mode int) (*Server, string, *inlineSvc, *httpConn) {
+	t.Helper()
+	srv, addr, svc := serveInline(t)
+	c := dialHTTP(t, addr)
+	makeProbeQuick(srv)
+	c.send(postProbe("Inline.Probe", mode, 1))
+	startedInline(t, svc)
+	return srv, addr, svc, c
+}
+
 // within waits for ch for up to 5 s.
 func within(t *testing.T, ch <-chan struct{}, what string) {
 	t.Helper()
@@ -196,11 +209,7 @@ func TestFastHTTPRunsQuickCallsInline(t *testing.T) {
 // cannot see the connection end), and that other connections are served
 // meanwhile.
 func TestFastHTTPCloseCancelsInlineCall(t *testing.T) {
-	srv, addr, svc := serveInline(t)
-	c := dialHTTP(t, addr)
-	makeProbeQuick(srv)
-	c.send(postProbe("Inline.Probe", probeCtx, 1))
-	startedInline(t, svc)
+	srv, addr, svc, c := blockInline(t, probeCtx)
 	other := dialHTTP(t, addr)
 	if got := other.call(postProbe("Inline.Probe", probeQuick, 2)); !strings.Contains(got, `"result":false`) {
 		t.Errorf("another connection, while a call blocks in a reader: %s", got)
@@ -224,11 +233,7 @@ func TestFastHTTPCloseCancelsInlineCall(t *testing.T) {
 // it does for a call run by the worker; the reader ends once the call
 // does.
 func TestFastHTTPCloseDoesNotWaitForInlineCall(t *testing.T) {
-	srv, addr, svc := serveInline(t)
-	c := dialHTTP(t, addr)
-	makeProbeQuick(srv)
-	c.send(postProbe("Inline.Probe", probeRelease, 1))
-	startedInline(t, svc)
+	srv, _, svc, _ := blockInline(t, probeRelease)
 	closed := make(chan struct{})
 	go func() {
 		srv.Close()
@@ -249,11 +254,7 @@ func TestFastHTTPCloseDoesNotWaitForInlineCall(t *testing.T) {
 // cancels the call's context, as for a call run by the worker; and that
 // the connection serves on once such a call returns.
 func TestFastHTTPClientLeavingCancelsInlineCall(t *testing.T) {
-	srv, addr, svc := serveInline(t)
-	c := dialHTTP(t, addr)
-	makeProbeQuick(srv)
-	c.send(postProbe("Inline.Probe", probeCtx, 1))
-	startedInline(t, svc)
+	srv, addr, svc, c := blockInline(t, probeCtx)
 	time.Sleep(5 * sweepEvery) // the sweep has seen the call run a turn
 	c.nc.Close()
 	select {
@@ -286,15 +287,65 @@ func TestFastHTTPClientLeavingCancelsInlineCall(t *testing.T) {
 	}
 }
 
+// fastConnOf returns the server's one fast connection.
+func fastConnOf(t *testing.T, srv *Server) *fastConn {
+	t.Helper()
+	f := srv.runningFront()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.fast) != 1 {
+		t.Fatalf("%d fast connections, want 1", len(f.fast))
+	}
+	for c := range f.fast {
+		return c
+	}
+	return nil
+}
+
+// TestFastHTTPWatchedCallReadsOn checks the usual end of a watch: the
+// call returns with nothing more sent, the reader stops the goroutine
+// watching the connection, and serves the next request under a deadline
+// of its own (the idle timeout's, not none).
+func TestFastHTTPWatchedCallReadsOn(t *testing.T) {
+	srv, _, svc, c := blockInline(t, probeRelease)
+	fc := fastConnOf(t, srv)
+	watched := func() bool {
+		fc.mu.Lock()
+		defer fc.mu.Unlock()
+		return fc.watcher != nil
+	}
+	for deadline := time.Now().Add(5 * time.Second); !watched(); time.Sleep(sweepEvery) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweep did not watch the blocked call")
+		}
+	}
+	idle := func(when string) {
+		t.Helper()
+		time.Sleep(20 * time.Millisecond) // the reader waits for the next request
+		fc.rdl.mu.Lock()
+		set, want := fc.rdl.set, fc.rdl.want
+		fc.rdl.mu.Unlock()
+		if want.IsZero() || !set.After(time.Now()) {
+			t.Errorf("%s, the reader waits with deadline %v (wanted %v); want the idle timeout's", when, set, want)
+		}
+	}
+	svc.release <- struct{}{}
+	if got, err := c.read(); err != nil || !strings.Contains(got, `"id":1`) {
+		t.Fatalf("the watched call: %q, %v", got, err)
+	}
+	idle("after the watched call")
+	makeProbeQuick(srv)
+	if got := c.call(postProbe("Inline.Probe", probeStack, 2)); !strings.Contains(got, `"result":true`) {
+		t.Errorf("the next call after a watched one: %s; want it run by the reader", got)
+	}
+	idle("after the next call")
+}
+
 // TestFastHTTPShutdownWaitsForInlineCall checks that Shutdown lets a
 // call the reader runs itself finish and answers it, then closes the
 // connection.
 func TestFastHTTPShutdownWaitsForInlineCall(t *testing.T) {
-	srv, addr, svc := serveInline(t)
-	c := dialHTTP(t, addr)
-	makeProbeQuick(srv)
-	c.send(postProbe("Inline.Probe", probeRelease, 1))
-	startedInline(t, svc)
+	srv, _, svc, c := blockInline(t, probeRelease)
 	done := make(chan error, 1)
 	go func() { done <- srv.Shutdown(context.Background()) }()
 	select {
