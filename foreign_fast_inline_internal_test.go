@@ -291,15 +291,7 @@ func TestFastHTTPClientLeavingCancelsInlineCall(t *testing.T) {
 func fastConnOf(t *testing.T, srv *Server) *fastConn {
 	t.Helper()
 	f := srv.runningFront()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.fast) != 1 {
-		t.Fatalf("%d fast connections, want 1", len(f.fast))
-	}
-	for c := range f.fast {
-		return c
-	}
-	return nil
+	return onlyKey(t, &f.mu, f.fast, "fast connections")
 }
 
 // TestFastHTTPWatchedCallReadsOn checks the usual end of a watch: the

@@ -3,6 +3,7 @@ package simplerpc
 import (
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 )
 
@@ -32,4 +33,20 @@ func serveInternal(t *testing.T, srv *Server) string {
 		<-served
 	})
 	return ln.Addr().String()
+}
+
+// onlyKey returns the one key of m, read under mu; what names the keys
+// in the failure.
+func onlyKey[K comparable](t *testing.T, mu *sync.Mutex, m map[K]struct{}, what string) K {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(m) != 1 {
+		t.Fatalf("%d %s, want 1", len(m), what)
+	}
+	var only K
+	for k := range m {
+		only = k
+	}
+	return only
 }

@@ -85,15 +85,7 @@ func TestTakeoverTimerFollowsCalls(t *testing.T) {
 // onlyConn returns srv's one connection.
 func onlyConn(t *testing.T, srv *Server) *serverConn {
 	t.Helper()
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if len(srv.conns) != 1 {
-		t.Fatalf("%d connections, want 1", len(srv.conns))
-	}
-	for sc := range srv.conns {
-		return sc
-	}
-	return nil
+	return onlyKey(t, &srv.mu, srv.conns, "connections")
 }
 
 // TestQuickCallsRunInline sends a burst of calls of a quick method in
