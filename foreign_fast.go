@@ -23,9 +23,10 @@ import (
 // The HTTP front's fast path: a connection's requests that are POST with
 // a Content-Length and nothing unusual (package http1 says exactly which)
 // are read by one goroutine per connection, served by ServeHTTP, as any
-// other, and answered with one write, without net/http's server. At the first request that is not, the connection, with the
-// bytes already read, goes to the HTTP front's http.Server for the rest
-// of its life, at the request's start.
+// other, and answered with one write, without net/http's server. At the
+// first request that is not, the connection, with the bytes already
+// read, goes to the HTTP front's http.Server for the rest of its life,
+// at the request's start.
 //
 // A connection's goroutines: its reader (serveFast, on the goroutine
 // Serve gave the connection) reads and parses the requests. A request
@@ -277,9 +278,9 @@ func (c *fastConn) whileRunning(q *fastReq) bool {
 // runInline runs q, one call of a method known to be quick, in the
 // reader itself, as the native server runs such calls: it spares the
 // hand-off to the worker and back, which costs more than the call. The
-// connection is not read meanwhile, so a client that goes away is found
-// only once the call has returned; Close cancels the call's context
-// (abortInline). It reports false if the connection is done with.
+// connection is not read meanwhile, unless the call blocks (below);
+// Close cancels the call's context (abortInline). It reports false if
+// the connection is done with.
 //
 // A call that blocks after all is found by the server's sweep (sweep.go),
 // which then starts a goroutine that reads the connection meanwhile, as
@@ -416,10 +417,9 @@ func (c *fastConn) run(q *fastReq) {
 			c.nc.Close()
 		}
 	}()
-	switch {
-	case q.r != nil:
+	if q.r != nil {
 		c.s.ServeHTTP(&q.w, q.r)
-	default:
+	} else {
 		// QuickDirect has seen its body: parsed once, for the worker too
 		// (the reader reads only after the body while it runs).
 		c.s.rpc.ServeDirect(&q.w, q, &q.parsed)
