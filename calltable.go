@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/simplerpc/simplerpc/internal/frameio"
 	"github.com/simplerpc/simplerpc/internal/wire"
 )
 
@@ -91,6 +92,9 @@ type pendingCall struct {
 	reply   []byte           // a stream's reply body, decoded by Finish
 	size    int              // the size of the results received, for interceptors (CallInfo.ResponseSize)
 	cb      *clientCallbacks // the funcs passed with the call, if any
+	// awaited is the writer told (Expect) that the caller, woken by the
+	// reply, may soon send again; the caller tells it when it has woken.
+	awaited *frameio.Writer
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(chan struct{}, 1)} }}
@@ -98,7 +102,7 @@ var pendingPool = sync.Pool{New: func() any { return &pendingCall{done: make(cha
 // release returns a settled call to the pool.
 func (pc *pendingCall) release() {
 	clear(pc.small[:])
-	pc.results, pc.err, pc.on, pc.frame, pc.stream, pc.reply, pc.size, pc.cb = nil, nil, nil, nil, nil, nil, 0, nil
+	pc.results, pc.err, pc.on, pc.frame, pc.stream, pc.reply, pc.size, pc.cb, pc.awaited = nil, nil, nil, nil, nil, nil, 0, nil, nil
 	pendingPool.Put(pc)
 }
 

@@ -314,6 +314,12 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 			pc.err = decodeResults(cc.codec, body, len(body) > frameio.MaxPooledBody, pc.method, pc.results)
 			pc.size = len(body)
 		}
+		if pc.stream == nil {
+			// Its caller, in roundTrip, likely calls again once woken:
+			// the send loop waits for that call (frameio's Expect).
+			pc.awaited = cc.w
+			cc.w.Expect()
+		}
 		pc.done <- struct{}{}
 	}
 	if s.drained {

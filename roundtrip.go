@@ -69,6 +69,9 @@ func (ep *endpoint) roundTrip(ctx context.Context, cc *clientConn, method string
 			<-pc.done // the reader owns it and is delivering the reply
 		}
 	}
+	if w := pc.awaited; w != nil {
+		w.Arrived()
+	}
 	err = pc.err
 	if info != nil && err == nil {
 		info.ResponseSize = pc.size

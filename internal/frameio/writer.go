@@ -55,6 +55,10 @@ type Writer struct {
 	// reference for an owner that waits to be told (WriteSeqOwned); the
 	// loop takes it with q, and calls them once q is written.
 	owned []func()
+
+	// expected counts the goroutines announced by Expect that have not
+	// yet Arrived (expect.go).
+	expected atomic.Int32
 }
 
 // NewWriter returns a Writer for conn. Each write must finish within
@@ -230,7 +234,7 @@ func (w *Writer) waitLocked(ctx context.Context, mark int) error {
 // startLoopLocked starts the send loop if frames wait and nothing is
 // writing them. w.mu must be held.
 func (w *Writer) startLoopLocked() {
-	if !w.busy && !w.looping && (w.q.n > 0 || len(w.sources) > 0) && w.err == nil {
+	if !w.busy && !w.looping && (w.q.n > 0 || len(w.sources) > 0) && w.err == nil && !w.awaitingLocked() {
 		w.looping = true
 		go w.loop()
 	}
