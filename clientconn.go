@@ -224,17 +224,19 @@ func (cc *clientConn) resend(ctx context.Context, frames []byte) {
 func (cc *clientConn) cancel(id uint64) { cc.writeControl(wire.KindCancel, id) }
 
 // writeControl queues a body-less control frame, ahead of any wait for
-// queue space: a full queue of calls neither holds it back nor drops it.
+// queue space: a full queue of calls neither holds it back nor drops it,
+// nor does it wait for the callers the reader has woken.
 func (cc *clientConn) writeControl(k wire.Kind, id uint64) {
 	frame := wire.AppendHeader(make([]byte, 0, wire.HeaderSize), wire.Header{Kind: k, ID: id})
 	_ = cc.w.WriteControl(frame)
 }
 
 // writeAck acknowledges every call up to id, and the frames read so far
-// on this connection.
+// on this connection. Unlike a cancel it waits for the callers the
+// reader has just woken (frameio's Expect), to leave with their calls.
 func (cc *clientConn) writeAck(id uint64) {
 	cc.ackNext.Store(nil) // this one says more
-	_ = cc.w.WriteControl(cc.ackFrame(id))
+	_ = cc.w.WriteControlLazy(cc.ackFrame(id))
 }
 
 // ackFrame returns the frame of an ack of every call up to id, and of
@@ -316,7 +318,8 @@ func (cc *clientConn) deliver(h wire.Header, body []byte) {
 		}
 		if pc.stream == nil {
 			// Its caller, in roundTrip, likely calls again once woken:
-			// the send loop waits for that call (frameio's Expect).
+			// the send loop does not start before it runs (frameio's
+			// Expect).
 			pc.awaited = cc.w
 			cc.w.Expect()
 		}

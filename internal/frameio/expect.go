@@ -1,12 +1,14 @@
 package frameio
 
-// A goroutine about to queue a frame can be announced to the Writer
-// beforehand, so that the send loop waits for its frame rather than
-// start without it. The one who knows is whoever wakes it: a client's
-// reader, handing replies to callers who, woken, mostly call again at
-// once. While any goroutine announced has not arrived, small frames
-// queue without starting the loop; the last one to arrive starts it, and
-// the loop's first write takes every frame they queued meanwhile.
+// A goroutine likely to queue a frame soon can be announced to the
+// Writer beforehand, so that the send loop does not start without its
+// frame. The one who knows is whoever wakes it: a client's reader,
+// handing replies to callers who, woken, mostly call again at once.
+// While any goroutine announced has not arrived, small frames queue
+// without starting the loop; the last one to arrive starts it. A caller
+// arrives as it wakes, just before it returns to call again, so its own
+// next frame joins the loop's first write through the loop's yield (see
+// loop), not by being waited for.
 //
 // Without it, the first of the woken callers to queue a frame starts the
 // loop, and the frames of the others go out in the writes after. That
@@ -15,6 +17,12 @@ package frameio
 // machine the kernel may queue that thread behind a running one until
 // its next tick, 4 ms on the machine measured, while every call in
 // flight waits (BENCHMARKS.md, "Tail latency").
+//
+// What is not held: a queue of coalesceBelow bytes or more, a source's
+// frames, a control frame (WriteControl: a pong, a cancel), and anything
+// once the Writer closes. A client's acknowledgements are held
+// (WriteControlLazy): one every 128 replies, it would otherwise start
+// the loop in the middle of a burst.
 
 // Expect announces a goroutine about to run that will likely queue a
 // frame; it must call Arrived once it runs, whether it queues one or not.
@@ -42,7 +50,7 @@ func (w *Writer) Expected() int { return int(w.expected.Load()) }
 // awaitingLocked reports whether the send loop should not start yet:
 // goroutines expected to queue frames have not arrived, the frames queued
 // are small enough to wait for theirs, and nothing else asks for the loop
-// (a source's frames, or a close). w.mu must be held.
+// (a source's frames, a control frame, or a close). w.mu must be held.
 func (w *Writer) awaitingLocked() bool {
-	return w.q.n < coalesceBelow && len(w.sources) == 0 && !w.closing && w.expected.Load() > 0
+	return w.q.n < coalesceBelow && len(w.sources) == 0 && !w.urgent && !w.closing && w.expected.Load() > 0
 }

@@ -124,7 +124,7 @@ func TestWriterAwaitsExpectedGoroutines(t *testing.T) {
 
 // TestWriterDoesNotAwaitForEverything checks what starts the send loop
 // though a goroutine is expected: a queue of coalesceBelow bytes or more,
-// a scheduled source, and a close that flushes.
+// a scheduled source, a control frame, and a close that flushes.
 func TestWriterDoesNotAwaitForEverything(t *testing.T) {
 	cases := []struct {
 		name string
@@ -139,6 +139,11 @@ func TestWriterDoesNotAwaitForEverything(t *testing.T) {
 			src := &batchSource{}
 			src.add(frame(1, "item"))
 			w.Schedule(src)
+		}},
+		{"a control frame", func(t *testing.T, w *Writer) {
+			if err := w.WriteControl(frame(1, "pong")); err != nil {
+				t.Fatal(err)
+			}
 		}},
 		{"a close", func(t *testing.T, w *Writer) {
 			if err := w.Write(context.Background(), frame(1, "last")); err != nil {

@@ -59,6 +59,9 @@ type Writer struct {
 	// expected counts the goroutines announced by Expect that have not
 	// yet Arrived (expect.go).
 	expected atomic.Int32
+	// urgent says a control frame (WriteControl) is queued: the loop
+	// starts for it though goroutines are expected (expect.go).
+	urgent bool
 }
 
 // NewWriter returns a Writer for conn. Each write must finish within
@@ -83,8 +86,25 @@ func (w *Writer) Write(ctx context.Context, frame []byte) error {
 }
 
 // WriteControl queues a small control frame without waiting for room:
-// one that must not be held back, nor dropped, when the queue is full.
+// one that must not be held back, nor dropped, when the queue is full,
+// nor wait for goroutines expected to write (expect.go).
 func (w *Writer) WriteControl(frame []byte) error {
+	if _, err := w.write(context.Background(), frame, false, false); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	if w.q.n > 0 {
+		w.urgent = true
+		w.startLoopLocked()
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+// WriteControlLazy is WriteControl for a frame that may wait, as other
+// small frames do, for the goroutines expected to write: one whose
+// delay by a few microseconds costs nothing, such as an acknowledgement.
+func (w *Writer) WriteControlLazy(frame []byte) error {
 	_, err := w.write(context.Background(), frame, false, false)
 	return err
 }
@@ -232,7 +252,8 @@ func (w *Writer) waitLocked(ctx context.Context, mark int) error {
 }
 
 // startLoopLocked starts the send loop if frames wait and nothing is
-// writing them. w.mu must be held.
+// writing them, unless they are held for goroutines expected to add
+// theirs (expect.go). w.mu must be held.
 func (w *Writer) startLoopLocked() {
 	if !w.busy && !w.looping && (w.q.n > 0 || len(w.sources) > 0) && w.err == nil && !w.awaitingLocked() {
 		w.looping = true
@@ -274,6 +295,7 @@ func (w *Writer) loop() {
 		owned := w.owned
 		w.owned = nil
 		w.queued.Store(0)
+		w.urgent = false
 		w.busy = true
 		w.mu.Unlock()
 		err := w.writeQueue(&b)
