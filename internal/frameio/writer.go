@@ -92,6 +92,11 @@ func (w *Writer) WriteControl(frame []byte) error {
 	if _, err := w.write(context.Background(), frame, false, false); err != nil {
 		return err
 	}
+	if w.expected.Load() == 0 {
+		// Nothing held it: write started the loop, or the last caller
+		// to arrive since has (Arrived).
+		return nil
+	}
 	w.mu.Lock()
 	if w.q.n > 0 {
 		w.urgent = true
