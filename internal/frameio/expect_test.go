@@ -11,26 +11,6 @@ import (
 	"time"
 )
 
-// countingConn counts the writes made to it.
-type countingConn struct {
-	net.Conn
-	mu     sync.Mutex
-	writes int
-}
-
-func (c *countingConn) Write(b []byte) (int, error) {
-	c.mu.Lock()
-	c.writes++
-	c.mu.Unlock()
-	return c.Conn.Write(b)
-}
-
-func (c *countingConn) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.writes
-}
-
 // loopState reports whether w's send loop runs, or a write is under way,
 // and how many bytes are queued.
 func loopState(w *Writer) (running bool, queued int) {
@@ -75,7 +55,9 @@ func TestWriterAwaitsExpectedGoroutines(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
 	_ = b.SetReadDeadline(time.Now().Add(10 * time.Second)) // a frame held for ever fails the test
-	cc := &countingConn{Conn: a}
+	open := make(chan struct{})
+	close(open)
+	cc := &gatedConn{Conn: a, gate: open} // counts writes, none held
 	w := NewWriter(cc, time.Second, 0, nil)
 	defer func() { w.Close(); <-w.Done() }()
 
@@ -96,7 +78,10 @@ func TestWriterAwaitsExpectedGoroutines(t *testing.T) {
 	done := readIDs(b, 3)
 	w.Arrived() // the last one expected
 	wantIDs(t, <-done, 1, 2, 3)
-	if n := cc.count(); n != 1 {
+	cc.mu.Lock()
+	n := cc.writes
+	cc.mu.Unlock()
+	if n != 1 {
 		t.Errorf("3 frames held for the goroutines expected took %d writes, want 1", n)
 	}
 

@@ -89,7 +89,7 @@ func (w *Writer) Write(ctx context.Context, frame []byte) error {
 // one that must not be held back, nor dropped, when the queue is full,
 // nor wait for goroutines expected to write (expect.go).
 func (w *Writer) WriteControl(frame []byte) error {
-	if _, err := w.write(context.Background(), frame, false, false); err != nil {
+	if err := w.WriteControlLazy(frame); err != nil {
 		return err
 	}
 	if w.expected.Load() == 0 {
